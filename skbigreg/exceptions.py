@@ -1,0 +1,22 @@
+"""Warnings and errors raised by skbigreg."""
+
+__all__ = ["CollinearityWarning", "IllConditionedWarning", "MissingPassError"]
+
+
+class CollinearityWarning(UserWarning):
+    """The design is rank deficient; a minimum-norm solution is returned."""
+
+
+class IllConditionedWarning(UserWarning):
+    """The design is ill-conditioned for the chosen accumulator.
+
+    The message estimates how many digits survive and names the QR solver.
+    """
+
+
+class MissingPassError(RuntimeError):
+    """A quantity needs a streamed pass over the data that has not been made.
+
+    For example heteroskedasticity-robust (HC) standard errors of a streamed
+    fit need a second pass over the same chunks at the final coefficients.
+    """

@@ -1,0 +1,194 @@
+"""Turn in-memory data or an iterable of chunks into a source of checked chunks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+LABEL_NAMES = ("clusters", "partitions", "groups")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One block of rows.
+
+    ``X`` keeps its container (ndarray, DataFrame, ...) so estimators can
+    read feature names; ``labels`` maps ``"clusters"``, ``"partitions"``
+    and ``"groups"`` to one label per row when given.
+    """
+
+    X: object
+    y: object
+    sample_weight: np.ndarray | None = None
+    labels: Mapping[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def n_rows(self):
+        return _n_rows(self.X)
+
+    def label(self, name):
+        """Row labels of ``name`` or None."""
+        return self.labels.get(name)
+
+
+class ChunkSource:
+    """A source of :class:`Chunk` objects, re-iterable when its origin is.
+
+    Methods that need several passes (HC standard errors, IRLS, SMR
+    iterations) iterate a source more than once; a one-shot generator
+    raises a clear error on the second pass instead of yielding nothing.
+    """
+
+    def __init__(self, factory: Callable[[], Iterator], reiterable: bool):
+        self._factory = factory
+        self.reiterable = reiterable
+        self._passes = 0
+
+    def __iter__(self):
+        if self._passes and not self.reiterable:
+            raise ValueError(
+                "This chunk source is a one-shot iterator and has been consumed; "
+                "for methods that need another pass, pass a list of chunks or a "
+                "callable that returns a fresh iterator."
+            )
+        self._passes += 1
+        for item in self._factory():
+            yield item if isinstance(item, Chunk) else as_chunk(item)
+
+
+def as_chunk(item):
+    """A :class:`Chunk` from ``(X, y)``, ``(X, y, w)``, ``(X, y, w, labels)`` or a dict."""
+    if isinstance(item, Chunk):
+        return item
+    if isinstance(item, Mapping):
+        labels = {name: item[name] for name in LABEL_NAMES if item.get(name) is not None}
+        return check_chunk(item["X"], item["y"], item.get("sample_weight"), labels)
+    if not isinstance(item, tuple) or not 2 <= len(item) <= 4:
+        raise TypeError(
+            "A chunk must be a tuple (X, y), (X, y, sample_weight) or "
+            "(X, y, sample_weight, labels), or a dict with keys 'X', 'y' and "
+            f"optionally 'sample_weight', {', '.join(map(repr, LABEL_NAMES))}; "
+            f"got {type(item).__name__}."
+        )
+    X, y, *rest = item
+    weight = rest[0] if rest else None
+    labels = dict(rest[1]) if len(rest) > 1 and rest[1] is not None else {}
+    return check_chunk(X, y, weight, labels)
+
+
+def check_chunk(X, y, sample_weight=None, labels=None):
+    """Check that the pieces of a chunk agree in length; weights non-negative.
+
+    Dtype and finiteness of ``X``/``y`` are the estimator's checks
+    (``validate_data``); this checks what only the chunk knows.
+    """
+    n = _n_rows(X)
+    if y is not None and _n_rows(y) != n:
+        raise ValueError(f"X has {n} rows but y has {_n_rows(y)}.")
+    if sample_weight is not None:
+        sample_weight = np.asarray(sample_weight, dtype=np.float64)
+        if sample_weight.ndim == 0:
+            sample_weight = np.full(n, float(sample_weight))
+        if sample_weight.shape != (n,):
+            raise ValueError(
+                f"sample_weight has shape {sample_weight.shape}; expected ({n},)."
+            )
+        if not np.isfinite(sample_weight).all():
+            raise ValueError("Input sample_weight contains NaN or infinity.")
+        if (sample_weight < 0).any():
+            raise ValueError("Negative values in sample_weight are not allowed.")
+    checked = {}
+    for name, values in (labels or {}).items():
+        if name not in LABEL_NAMES:
+            raise ValueError(f"Unknown row label {name!r}; expected one of {LABEL_NAMES}.")
+        if values is None:
+            continue
+        values = np.asarray(values)
+        if values.shape != (n,):
+            raise ValueError(f"{name} has shape {values.shape}; expected ({n},).")
+        checked[name] = values
+    return Chunk(X, y, sample_weight, checked)
+
+
+def iter_chunks(X, y=None, sample_weight=None, *, chunk_rows=None, **labels):
+    """One way in for every estimator: arrays, DataFrames or chunk iterables.
+
+    Parameters
+    ----------
+    X : array-like, DataFrame, iterable of chunks, or callable
+        In-memory rows (numpy, pandas, anything with ``__len__`` and
+        slicing), or an iterable of chunks -- tuples ``(X, y)``,
+        ``(X, y, sample_weight)``, ``(X, y, sample_weight, labels)`` or
+        dicts -- or a zero-argument callable returning such an iterator
+        (re-iterable for multi-pass methods).
+    y, sample_weight : array-like, optional
+        With in-memory ``X`` only.
+    chunk_rows : int, optional
+        Rows per chunk when slicing in-memory data; None keeps one chunk.
+    **labels : array-like
+        ``clusters=``, ``partitions=``, ``groups=`` with in-memory ``X``.
+
+    Returns
+    -------
+    ChunkSource
+        Re-iterable unless ``X`` is a one-shot iterator (a generator).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbigreg.io import iter_chunks
+    >>> X, y = np.arange(10.0).reshape(5, 2), np.arange(5.0)
+    >>> [chunk.n_rows for chunk in iter_chunks(X, y, chunk_rows=2)]
+    [2, 2, 1]
+    """
+    if callable(X) and not hasattr(X, "shape"):
+        return ChunkSource(X, reiterable=True)
+    if _is_in_memory(X):
+        chunk = check_chunk(X, y, sample_weight, labels)
+        rows = chunk.n_rows if chunk_rows is None else int(chunk_rows)
+        if rows < 1:
+            raise ValueError(f"chunk_rows must be a positive integer, got {chunk_rows}.")
+        return ChunkSource(lambda: _slices(chunk, rows), reiterable=True)
+    if y is not None or sample_weight is not None or any(v is not None for v in labels.values()):
+        raise TypeError("y, sample_weight and labels go inside the chunks of an iterable source.")
+    if isinstance(X, Iterator):
+        return ChunkSource(lambda: X, reiterable=False)
+    if isinstance(X, Iterable):
+        return ChunkSource(lambda: iter(X), reiterable=True)
+    raise TypeError(f"Cannot read rows from {type(X).__name__}.")
+
+
+def _is_in_memory(X):
+    return hasattr(X, "shape") or (
+        isinstance(X, (list, tuple)) and len(X) > 0 and not isinstance(X[0], (tuple, Mapping, Chunk))
+    )
+
+
+def _n_rows(data):
+    shape = getattr(data, "shape", None)
+    return int(shape[0]) if shape is not None else len(data)
+
+
+def _take(data, start, stop):
+    if data is None:
+        return None
+    if hasattr(data, "iloc"):
+        return data.iloc[start:stop]
+    return data[start:stop]
+
+
+def _slices(chunk, rows):
+    n = chunk.n_rows
+    if n <= rows:
+        yield chunk
+        return
+    for start in range(0, n, rows):
+        stop = min(start + rows, n)
+        yield Chunk(
+            _take(chunk.X, start, stop),
+            _take(chunk.y, start, stop),
+            _take(chunk.sample_weight, start, stop),
+            {name: values[start:stop] for name, values in chunk.labels.items()},
+        )

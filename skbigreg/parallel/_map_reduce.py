@@ -1,0 +1,58 @@
+"""map -> tree-reduce drivers over joblib."""
+
+from __future__ import annotations
+
+import os
+
+from joblib import Parallel, delayed, effective_n_jobs
+from threadpoolctl import threadpool_limits
+
+
+def tree_sum(items):
+    """Sum an iterable pairwise, as a balanced binary tree, with O(log n) memory.
+
+    Keeps a stack of partial sums whose sizes are distinct powers of two (a
+    binary counter), so rounding grows like ``log n`` rather than ``n`` and
+    at most ``log2 n`` partial results are alive at once.
+    """
+    stack = []  # (size, partial sum)
+    for item in items:
+        size, total = 1, item
+        while stack and stack[-1][0] == size:
+            prev_size, prev = stack.pop()
+            size, total = size + prev_size, prev + total
+        stack.append((size, total))
+    if not stack:
+        raise ValueError("Nothing to reduce: the source produced no chunks.")
+    total = stack.pop()[1]
+    while stack:
+        total = stack.pop()[1] + total
+    return total
+
+
+def map_reduce(func, items, n_jobs=None, **kwargs):
+    """``tree_sum(func(item, **kwargs) for item in items)``, in parallel with joblib.
+
+    Parameters
+    ----------
+    func : callable
+        A module-level function (it is shipped to workers), returning a
+        mergeable statistics object.
+    items : iterable
+        Chunks; consumed lazily, so a stream never sits in memory whole.
+    n_jobs : int or None
+        joblib's meaning; the backend is whatever
+        :func:`joblib.parallel_config` selects (loky by default).
+
+    BLAS threads are limited so that ``n_jobs`` workers do not oversubscribe
+    the cores.
+    """
+    n_workers = effective_n_jobs(n_jobs)
+    if n_workers == 1:
+        return tree_sum(func(item, **kwargs) for item in items)
+    blas_threads = max(1, (os.cpu_count() or 1) // n_workers)
+    with threadpool_limits(limits=blas_threads, user_api="blas"):
+        results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
+            delayed(func)(item, **kwargs) for item in items
+        )
+        return tree_sum(results)

@@ -1,0 +1,184 @@
+"""Least squares from statistics alone.
+
+# beta = (X'WX)^-1 X'Wy, solved as r_xx beta = r_xy with r_xx'r_xx = X'WX
+
+With an intercept the system is the centred one (``Cxx beta = Cxy``) and the
+intercept is ``mean_y - mean_x' beta``; without, the raw cross-products.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import linalg
+from scipy.linalg import lapack
+
+from ..exceptions import CollinearityWarning, IllConditionedWarning
+
+# Condition number (of the column-scaled cross-product matrix) above which a
+# solve keeps fewer than ~6 of float64's 16 digits: warn and name the QR solver.
+ILL_CONDITIONED = 1e10
+
+
+@dataclass(frozen=True)
+class LeastSquaresSolution:
+    """Coefficients and the pieces inference needs.
+
+    Attributes
+    ----------
+    coef : ndarray of shape (K, T)
+    intercept : ndarray of shape (T,)
+        Zeros when fitted without an intercept.
+    rss : ndarray of shape (T, T)
+        Residual (weighted) cross-products.
+    bread : ndarray of shape (K, K)
+        ``(X'WX)^-1`` of the (centred, with intercept) system, or its
+        pseudo-inverse when rank deficient.
+    rank : int
+        Rank of the slope block (the intercept adds one).
+    condition : float
+        Estimated condition number of the column-scaled ``X'WX``.
+    center : bool
+        Whether the system was centred (``fit_intercept``).
+    """
+
+    coef: np.ndarray
+    intercept: np.ndarray
+    rss: np.ndarray
+    bread: np.ndarray
+    rank: int
+    condition: float
+    center: bool
+
+
+def solve_least_squares(stats, fit_intercept=True):
+    """Solve the weighted least-squares problem described by ``stats``.
+
+    Parameters
+    ----------
+    stats : GramStats or QRStats
+    fit_intercept : bool
+
+    Returns
+    -------
+    LeastSquaresSolution
+
+    Warns
+    -----
+    CollinearityWarning
+        Rank-deficient (or numerically so) design: the minimum-norm solution
+        in column-scaled coordinates is returned.
+    IllConditionedWarning
+        Full rank but ill-conditioned: few digits are reliable; the message
+        says how many and names ``solver="qr"``.
+    """
+    k = stats.n_features
+    squared = not hasattr(stats, "r")  # the Gram squares the condition number
+    try:
+        system = stats.triangular(center=fit_intercept)
+        condition = _scaled_condition(system.r_xx) ** (2 if squared else 1)
+    except np.linalg.LinAlgError:
+        system, condition = None, np.inf
+    if k == 0:
+        system = _empty_system(stats, fit_intercept)
+        condition = 1.0
+    if system is None or condition * np.finfo(float).eps * max(k, 1) > 1:
+        return _minimum_norm(stats, fit_intercept, condition, squared)
+    if condition > ILL_CONDITIONED:
+        digits = max(0.0, -np.log10(np.finfo(float).eps * condition))
+        advice = (
+            " Use solver='qr', which works on the R factor and keeps about "
+            "twice as many digits." if squared else " Rescale or orthogonalise the columns."
+        )
+        warnings.warn(
+            f"The design is ill-conditioned (condition number {condition:.1e} of "
+            f"the scaled cross-product matrix): expect only about {digits:.0f} "
+            f"correct digits in the coefficients.{advice}",
+            IllConditionedWarning,
+            stacklevel=3,
+        )
+    coef = linalg.solve_triangular(system.r_xx, system.r_xy, check_finite=False)
+    r_inv = linalg.solve_triangular(system.r_xx, np.eye(k), check_finite=False)
+    return LeastSquaresSolution(
+        coef=coef,
+        intercept=_intercept(stats, coef, fit_intercept),
+        rss=_clip_rss(system.rss),
+        bread=r_inv @ r_inv.T,
+        rank=k,
+        condition=float(condition),
+        center=fit_intercept,
+    )
+
+
+def _scaled_condition(r_xx):
+    """1-norm condition estimate of ``r_xx`` with unit-norm columns (LAPACK trcon)."""
+    norms = np.linalg.norm(r_xx, axis=0)
+    if not np.all(norms > 0):
+        raise np.linalg.LinAlgError("zero column")
+    rcond, info = lapack.dtrcon(np.asfortranarray(r_xx / norms), norm="1", uplo="U")
+    if info != 0 or rcond <= 0:
+        raise np.linalg.LinAlgError("singular triangular factor")
+    return 1.0 / rcond
+
+
+def _intercept(stats, coef, fit_intercept):
+    if not fit_intercept:
+        return np.zeros(stats.n_targets)
+    return stats.mean_y - stats.mean_x @ coef
+
+
+def _clip_rss(rss):
+    # An exact fit can leave rounding-level negative RSS on the diagonal.
+    rss = 0.5 * (rss + rss.T)
+    diag = np.clip(np.diag(rss), 0.0, None)
+    np.fill_diagonal(rss, diag)
+    return rss
+
+
+def _empty_system(stats, fit_intercept):
+    from ..stats import TriangularSystem
+
+    A = stats.moments(center=fit_intercept)
+    return TriangularSystem(np.zeros((0, 0)), np.zeros((0, stats.n_targets)), A)
+
+
+def _minimum_norm(stats, fit_intercept, condition, squared):
+    """Minimum-norm solution in column-scaled coordinates, with a warning."""
+    k = stats.n_features
+    A = stats.moments(center=fit_intercept)
+    Axx, Axy, Ayy = A[:k, :k], A[:k, k:], A[k:, k:]
+    d = np.sqrt(np.diag(Axx))
+    scale = np.where(d > 0, d, 1.0)
+    scaled = Axx / np.outer(scale, scale)
+    eigval, eigvec = np.linalg.eigh(scaled)
+    # Rounding leaves null eigenvalues of a unit-diagonal matrix near k * eps.
+    tol = 100 * max(k, 1) * np.finfo(float).eps * max(eigval.max(initial=0.0), 1e-300)
+    keep = eigval > tol
+    inv_scaled = (eigvec[:, keep] / eigval[keep]) @ eigvec[:, keep].T
+    bread = inv_scaled / np.outer(scale, scale)
+    coef = bread @ Axy
+    rank = int(keep.sum())
+    constant = np.flatnonzero(d == 0)
+    detail = f" Constant columns: {constant.tolist()}." if len(constant) else ""
+    hint = (
+        " If the columns are not exactly collinear, the Gram has lost the digits "
+        "that separate them: use solver='qr'." if squared else ""
+    )
+    warnings.warn(
+        f"The design matrix is rank deficient (numerical rank {rank} of {k} "
+        f"columns{', after centring' if fit_intercept else ''}).{detail} "
+        f"Returning the minimum-norm solution in column-scaled coordinates.{hint}",
+        CollinearityWarning,
+        stacklevel=3,
+    )
+    return LeastSquaresSolution(
+        coef=coef,
+        intercept=_intercept(stats, coef, fit_intercept),
+        rss=_clip_rss(Ayy - Axy.T @ coef),
+        bread=bread,
+        rank=rank,
+        condition=float(condition),
+        center=fit_intercept,
+    )
