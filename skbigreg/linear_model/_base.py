@@ -1,0 +1,112 @@
+"""What every cumulative estimator shares: chunk validation, accumulation, rollback."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import numpy as np
+from sklearn.utils.validation import _num_samples, check_is_fitted
+
+from .._compat import _check_sample_weight, validate_data
+from ..stats import GroupedGramStats, accumulator_for
+
+
+@contextmanager
+def rollback_on_error(estimator):
+    """Restore every attribute of ``estimator`` if the block raises.
+
+    Fitted attributes are only ever replaced, never mutated in place, so a
+    shallow snapshot of ``vars`` is an exact copy of the fitted state.
+    """
+    snapshot = dict(vars(estimator))
+    try:
+        yield
+    except BaseException:
+        vars(estimator).clear()
+        vars(estimator).update(snapshot)
+        raise
+
+
+def validate_chunk(estimator, X, y, sample_weight, reset):
+    """``validate_data`` for one chunk; y is returned 2-D.
+
+    Finiteness is not checked here: it is read off the chunk's statistics,
+    which are non-finite exactly when an input is, so the common path makes
+    no separate pass over the rows.
+    """
+    X, y = validate_data(
+        estimator,
+        X,
+        y,
+        reset=reset,
+        dtype=np.float64,
+        multi_output=True,
+        y_numeric=True,
+        ensure_all_finite=False,
+    )
+    y = np.asarray(y, dtype=np.float64)
+    y_1d = y.ndim == 1
+    y2 = y.reshape(-1, 1) if y_1d else y
+    if sample_weight is not None:
+        sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+    return X, y2, sample_weight, y_1d
+
+
+class CumulativeMixin:
+    """Statistics accumulation shared by the cumulative estimators.
+
+    Subclasses define ``_solve()`` (statistics -> ``coef_``, ``intercept_``)
+    and may override ``_extra_statistics`` for label-keyed statistics.
+    """
+
+    def _is_first_call(self):
+        return not hasattr(self, "stats_")
+
+    def _reset(self):
+        for name in [v for v in vars(self) if v.endswith("_") and not v.startswith("__")]:
+            delattr(self, name)
+        for name in ("_y_1d", "_solution"):
+            vars(self).pop(name, None)
+
+    def _accumulate(self, X, y, sample_weight=None, clusters=None):
+        """Validate a chunk, merge its statistics and re-solve; all or nothing."""
+        if not self._is_first_call() and _num_samples(X) == 0:
+            return self  # an empty chunk adds nothing (documented no-op)
+        with rollback_on_error(self):
+            first = self._is_first_call()
+            X, y, sample_weight, y_1d = validate_chunk(self, X, y, sample_weight, first)
+            chunk = accumulator_for(self.solver).from_arrays(X, y, sample_weight)
+            grouped = None
+            if clusters is not None:
+                clusters = np.asarray(clusters)
+                if clusters.shape != (X.shape[0],):
+                    raise ValueError(
+                        f"clusters has shape {clusters.shape}; expected ({X.shape[0]},)."
+                    )
+                grouped = GroupedGramStats.from_arrays(X, y, clusters, sample_weight)
+            if first:
+                self._y_1d = y_1d
+                self.stats_ = chunk
+                self.n_samples_seen_ = 0
+                if grouped is not None:
+                    self.cluster_stats_ = grouped
+            else:
+                if y_1d != self._y_1d and y.shape[1] == 1:
+                    y_1d = self._y_1d  # (n,) and (n, 1) targets mix freely
+                self.stats_ = self.stats_ + chunk
+                if (grouped is None) != (not hasattr(self, "cluster_stats_")):
+                    raise ValueError(
+                        "clusters must be given with every chunk or with none."
+                    )
+                if grouped is not None:
+                    self.cluster_stats_ = self.cluster_stats_ + grouped
+            self.n_samples_seen_ += X.shape[0]
+            self._after_update()
+            self._solve()
+        return self
+
+    def _after_update(self):
+        """Hook: invalidate anything that depended on the previous statistics."""
+
+    def _check_fitted(self):
+        check_is_fitted(self, "stats_")

@@ -1,0 +1,384 @@
+"""Cumulative (row-wise) ordinary and weighted least squares."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+
+from .._compat import StrOptions, _fit_context, validate_data
+from ..exceptions import MissingPassError
+from ..inference import COV_TYPES, hc_scores, regression_results
+from ..io import iter_chunks
+from ..solvers import solve_least_squares
+from ..stats import OuterProductStats
+from ._base import CumulativeMixin, rollback_on_error, validate_chunk
+
+
+class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
+    """Exact OLS / WLS from chunks of rows, with streamed inference.
+
+    Minimises ``sum_i w_i (y_i - b0 - x_i' b)^2`` from mergeable statistics of
+    the rows -- weighted count, means and centred co-moments (``solver="gram"``)
+    or the R factor of the centred design (``solver="qr"``) -- so the rows can
+    arrive in chunks of any size, in any order, on any machine:
+    ``b = Cxx^-1 Cxy`` and ``b0 = mean_y - mean_x' b``.
+
+    Parameters
+    ----------
+    fit_intercept : bool, default=True
+        Whether to fit an (unpenalised) intercept.
+    solver : {"gram", "qr"}, default="gram"
+        Accumulator. ``"gram"`` keeps centred cross-products (one BLAS
+        ``syrk`` per chunk; fine unless the scaled design's condition number
+        exceeds ~1e5, where a warning names ``"qr"``). ``"qr"`` keeps the R
+        factor of the centred design (TSQR): about twice the digits on
+        ill-conditioned designs, about twice the flops.
+    cov_type : {"nonrobust", "HC0", "HC1", "cluster"}, default="nonrobust"
+        Covariance used by :meth:`results` and :meth:`summary` by default.
+        ``"cluster"`` (CRV1, as Stata and R ``sandwich::vcovCL``) needs
+        ``clusters=`` in ``fit``/``partial_fit``; per-cluster statistics are
+        gathered in the same pass. HC types need the residuals: in-memory
+        ``fit`` and :meth:`fit_chunks` make the second pass themselves; after
+        a ``partial_fit`` stream, call :meth:`partial_fit_hc` on the same
+        chunks again.
+    weight_type : {"analytic", "frequency"}, default="analytic"
+        How inference reads ``sample_weight``. ``"analytic"``: inverse-variance
+        weights, degrees of freedom from the row count (statsmodels ``WLS``,
+        Stata ``aweight``). ``"frequency"``: a weight counts that many rows,
+        degrees of freedom from the weight sum (Stata ``fweight``).
+        Coefficients do not depend on it.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
+    intercept_ : float or ndarray of shape (n_targets,)
+    stats_ : GramStats or QRStats
+        The merged statistics of every row seen.
+    cluster_stats_ : GroupedGramStats
+        Per-cluster statistics, present when ``clusters`` were given.
+    hc_stats_ : OuterProductStats
+        Sum of ``s_i s_i'`` over the second pass (``s_i = w_i e_i u_i``), present
+        after an HC pass at the current coefficients.
+    rank_ : int
+        Rank of the (centred) design.
+    condition_number_ : float
+        Estimated condition number of the column-scaled cross-product matrix.
+    n_samples_seen_ : int
+        Rows seen (zero-weight rows included).
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Present when ``X`` had string column names.
+
+    See Also
+    --------
+    sklearn.linear_model.LinearRegression : the same coefficients in memory.
+    statsmodels.regression.linear_model.WLS : the same inference in memory.
+
+    Notes
+    -----
+    Collinear or constant columns give a :class:`~skbigreg.exceptions.CollinearityWarning`
+    and the minimum-norm solution in column-scaled coordinates (never NaN);
+    standard errors then use the pseudo-inverse, with rank-based degrees of
+    freedom as statsmodels. Without an intercept R² is uncentred.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbigreg.linear_model import CumulativeLinearRegression
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(1000, 2))
+    >>> y = 1.0 + X @ [2.0, -3.0] + rng.normal(size=1000)
+    >>> model = CumulativeLinearRegression()
+    >>> for start in range(0, 1000, 250):
+    ...     model = model.partial_fit(X[start:start + 250], y[start:start + 250])
+    >>> np.round(model.coef_, 1)
+    array([ 2., -3.])
+    >>> round(float(model.intercept_), 1)
+    1.0
+    >>> res = model.results()
+    >>> res.bse.round(3)
+    array([0.032, 0.032, 0.031])
+    """
+
+    _parameter_constraints: dict = {
+        "fit_intercept": ["boolean"],
+        "solver": [StrOptions({"gram", "qr"})],
+        "cov_type": [StrOptions(set(COV_TYPES))],
+        "weight_type": [StrOptions({"analytic", "frequency"})],
+    }
+
+    def __init__(
+        self,
+        *,
+        fit_intercept=True,
+        solver="gram",
+        cov_type="nonrobust",
+        weight_type="analytic",
+    ):
+        self.fit_intercept = fit_intercept
+        self.solver = solver
+        self.cov_type = cov_type
+        self.weight_type = weight_type
+
+    # -- first pass ---------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None, clusters=None):
+        """Fit on in-memory rows (reset, then one chunk).
+
+        With ``cov_type`` "HC0"/"HC1" the second pass over ``X`` is made here.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        sample_weight : array-like of shape (n_samples,), optional
+        clusters : array-like of shape (n_samples,), optional
+            Cluster labels for cluster-robust inference.
+
+        Returns
+        -------
+        self
+        """
+        self._check_cluster_labels(clusters)
+        self._reset()
+        self._accumulate(X, y, sample_weight, clusters)
+        if self.cov_type in ("HC0", "HC1"):
+            self._hc_update(X, y, sample_weight)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, clusters=None):
+        """Merge one chunk of rows into the statistics and re-solve.
+
+        An empty chunk is a no-op. A chunk that fails validation (NaN, wrong
+        feature count or names, negative weights) raises ``ValueError`` and
+        leaves the estimator exactly as it was. Any earlier HC pass is
+        discarded, since the coefficients change.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        sample_weight : array-like of shape (n_samples,), optional
+        clusters : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        self
+        """
+        return self._accumulate(X, y, sample_weight, clusters)
+
+    def fit_chunks(self, chunks):
+        """Fit from a chunk source, making the HC pass too when ``cov_type`` needs it.
+
+        Parameters
+        ----------
+        chunks : iterable of chunks or callable
+            Anything :func:`skbigreg.io.iter_chunks` reads: a list of
+            ``(X, y)`` / ``(X, y, sample_weight)`` / ``(X, y, sample_weight,
+            {"clusters": labels})`` tuples, or a callable returning a fresh
+            iterator of them. HC types iterate it twice, so a one-shot
+            generator is refused for them.
+
+        Returns
+        -------
+        self
+        """
+        source = iter_chunks(chunks)
+        self._reset()
+        for chunk in source:
+            self.partial_fit(chunk.X, chunk.y, chunk.sample_weight, chunk.label("clusters"))
+        if not hasattr(self, "stats_"):
+            raise ValueError("The chunk source produced no rows.")
+        if self.cov_type in ("HC0", "HC1"):
+            for chunk in source:
+                self.partial_fit_hc(chunk.X, chunk.y, chunk.sample_weight)
+        return self
+
+    def _after_update(self):
+        vars(self).pop("hc_stats_", None)
+
+    def _solve(self):
+        solution = solve_least_squares(self.stats_, self.fit_intercept)
+        self._solution = solution
+        coef, intercept = solution.coef.T, solution.intercept
+        if self._y_1d:
+            coef, intercept = coef[0], float(intercept[0])
+        self.coef_ = coef
+        self.intercept_ = intercept
+        self.rank_ = solution.rank + self.fit_intercept
+        self.condition_number_ = solution.condition
+
+    def _check_cluster_labels(self, clusters):
+        if self.cov_type == "cluster" and clusters is None:
+            raise ValueError("cov_type='cluster' needs cluster labels: fit(..., clusters=labels).")
+
+    # -- second pass --------------------------------------------------------
+    def partial_fit_hc(self, X, y, sample_weight=None):
+        """Second streamed pass for HC errors: one chunk at the current coefficients.
+
+        Call it on every chunk again after the last :meth:`partial_fit`;
+        :meth:`results` with an HC type checks that the pass saw as many rows
+        as the fit.
+
+        Returns
+        -------
+        self
+        """
+        self._check_fitted()
+        with rollback_on_error(self):
+            self._hc_update(X, y, sample_weight)
+        return self
+
+    def _hc_update(self, X, y, sample_weight):
+        X, y, sample_weight, _ = validate_chunk(self, X, y, sample_weight, reset=False)
+        n_targets = self.stats_.n_targets
+        scores = np.hstack([
+            hc_scores(X, y, sample_weight, self._solution, self.stats_, t)
+            for t in range(n_targets)
+        ])
+        chunk = OuterProductStats.from_rows(scores)
+        if not np.isfinite(chunk.matrix).all():
+            raise ValueError("Input X or y of the HC pass contains NaN or infinity.")
+        previous = getattr(self, "hc_stats_", OuterProductStats.empty(scores.shape[1]))
+        self.hc_stats_ = previous + chunk
+
+    # -- results --------------------------------------------------------------
+    def results(self, cov_type=None, target=0, use_t=None):
+        """Inference for one target: coefficients, errors, tests, R², F.
+
+        Parameters
+        ----------
+        cov_type : {"nonrobust", "HC0", "HC1", "cluster"}, optional
+            Defaults to the ``cov_type`` parameter.
+        target : int, default=0
+            Which column of a multi-output ``y``.
+        use_t : bool, optional
+            Student t (True) or normal (False) reference distribution; by
+            default t for nonrobust and normal for robust types (statsmodels'
+            default). For cluster-robust errors t uses ``G - 1`` degrees of
+            freedom (Stata's convention).
+
+        Returns
+        -------
+        RegressionResults
+        """
+        self._check_fitted()
+        cov_type = self.cov_type if cov_type is None else cov_type
+        hc_meat = None
+        if cov_type in ("HC0", "HC1"):
+            hc_meat = self._hc_meat(target)
+        if cov_type == "cluster" and not hasattr(self, "cluster_stats_"):
+            raise MissingPassError(
+                "Cluster-robust errors need clusters= in fit/partial_fit."
+            )
+        names = getattr(self, "feature_names_in_", None)
+        return regression_results(
+            self._solution,
+            self.stats_,
+            target=target,
+            cov_type=cov_type,
+            names=None if names is None else list(names),
+            hc_meat=hc_meat,
+            clusters=getattr(self, "cluster_stats_", None),
+            weight_type=self.weight_type,
+            use_t=use_t,
+        )
+
+    def _hc_meat(self, target):
+        seen = getattr(self, "hc_stats_", None)
+        rows = 0 if seen is None else seen.n_rows
+        if rows != self.n_samples_seen_:
+            raise MissingPassError(
+                f"HC errors need a second pass over the data at the final "
+                f"coefficients: it has seen {rows} of {self.n_samples_seen_} rows. "
+                "Call partial_fit_hc on every chunk again (or use fit/fit_chunks "
+                "with cov_type='HC0'/'HC1')."
+            )
+        size = seen.matrix.shape[0] // self.stats_.n_targets
+        block = slice(target * size, (target + 1) * size)
+        return OuterProductStats(seen.n_rows, seen.matrix[block, block])
+
+    def summary(self, cov_type=None, target=0, use_t=None, alpha=0.05):
+        """statsmodels-style text summary (see :meth:`results`)."""
+        return self.results(cov_type, target, use_t).summary(alpha)
+
+    # -- prediction and merging ----------------------------------------------
+    def predict(self, X):
+        """Predict ``X @ coef_.T + intercept_``."""
+        self._check_fitted()
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        return X @ np.asarray(self.coef_).T + self.intercept_
+
+    def merge(self, other):
+        """A new fitted estimator on the union of both estimators' rows.
+
+        Both must have the same parameters and features; the result is
+        identical (to rounding) to fitting on all rows at once.
+        """
+        self._check_fitted()
+        other._check_fitted()
+        if self.get_params() != other.get_params():
+            raise ValueError("Cannot merge estimators with different parameters.")
+        if self.n_features_in_ != other.n_features_in_:
+            raise ValueError(
+                f"Cannot merge a fit on {self.n_features_in_} features with a "
+                f"fit on {other.n_features_in_} features."
+            )
+        names = [getattr(est, "feature_names_in_", None) for est in (self, other)]
+        if (names[0] is None) != (names[1] is None) or (
+            names[0] is not None and list(names[0]) != list(names[1])
+        ):
+            raise ValueError(f"Cannot merge fits with feature names {names[0]} and {names[1]}.")
+        merged = type(self)(**self.get_params())
+        clusters = None
+        if hasattr(self, "cluster_stats_") and hasattr(other, "cluster_stats_"):
+            clusters = self.cluster_stats_ + other.cluster_stats_
+        return merged._set_statistics(
+            self.stats_ + other.stats_,
+            y_1d=self._y_1d,
+            feature_names=names[0],
+            n_samples=self.n_samples_seen_ + other.n_samples_seen_,
+            cluster_stats=clusters,
+        )
+
+    @classmethod
+    def from_statistics(cls, stats, cluster_stats=None, feature_names=None, **params):
+        """A fitted estimator from statistics gathered elsewhere.
+
+        Parameters
+        ----------
+        stats : GramStats or QRStats
+            E.g. the sum of ``GramStats.from_arrays`` computed on each site, or
+            statistics read back with ``GramStats.load``.
+        cluster_stats : GroupedGramStats, optional
+        feature_names : sequence of str, optional
+        **params
+            Estimator parameters; ``solver`` is read off ``stats``.
+        """
+        params.setdefault("solver", "qr" if hasattr(stats, "r") else "gram")
+        est = cls(**params)
+        return est._set_statistics(
+            stats,
+            y_1d=stats.n_targets == 1,
+            feature_names=feature_names,
+            n_samples=stats.n_rows,
+            cluster_stats=cluster_stats,
+        )
+
+    def _set_statistics(self, stats, y_1d, feature_names, n_samples, cluster_stats=None):
+        self.stats_ = stats
+        self._y_1d = y_1d
+        self.n_features_in_ = stats.n_features
+        if feature_names is not None:
+            self.feature_names_in_ = np.asarray(feature_names, dtype=object)
+        self.n_samples_seen_ = n_samples
+        if cluster_stats is not None:
+            self.cluster_stats_ = cluster_stats
+        self._solve()
+        return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
