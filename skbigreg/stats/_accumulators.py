@@ -78,8 +78,10 @@ class _CentredStatistics:
         y = np.asarray(y, dtype=np.float64)
         y = y.reshape(len(y), -1) if y.ndim == 1 else y
         stats = cls.empty(X.shape[1], y.shape[1])
-        for block in centred_blocks(X, y, sample_weight):
-            stats = stats._merge_block(block)
+        # NaN/inf rows are reported from the non-finite result, not mid-loop.
+        with np.errstate(invalid="ignore", over="ignore"):
+            for block in centred_blocks(X, y, sample_weight):
+                stats = stats._merge_block(block)
         if not stats.is_finite():
             raise_not_finite(X, y, sample_weight)
         return stats
