@@ -5,6 +5,7 @@ private API is mended in one place.
 """
 
 from sklearn.base import _fit_context
+from sklearn.linear_model._cd_fast import enet_coordinate_descent_gram
 from sklearn.utils._param_validation import HasMethods, Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
@@ -15,5 +16,6 @@ __all__ = [
     "StrOptions",
     "_check_sample_weight",
     "_fit_context",
+    "enet_coordinate_descent_gram",
     "validate_data",
 ]

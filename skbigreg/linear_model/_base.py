@@ -55,8 +55,9 @@ def validate_chunk(estimator, X, y, sample_weight, reset):
 class CumulativeMixin:
     """Statistics accumulation shared by the cumulative estimators.
 
-    Subclasses define ``_solve()`` (statistics -> ``coef_``, ``intercept_``)
-    and may override ``_extra_statistics`` for label-keyed statistics.
+    Subclasses define ``_solve()`` (statistics -> ``coef_``, ``intercept_``).
+    Estimators that keep statistics per label alongside the totals (e.g. per
+    cross-validation fold) override ``_map_chunk`` and ``_merge_extra``.
     """
 
     def _is_first_call(self):
@@ -68,14 +69,14 @@ class CumulativeMixin:
         for name in ("_y_1d", "_solution"):
             vars(self).pop(name, None)
 
-    def _accumulate(self, X, y, sample_weight=None, clusters=None):
+    def _accumulate(self, X, y, sample_weight=None, clusters=None, groups=None):
         """Validate a chunk, merge its statistics and re-solve; all or nothing."""
         if not self._is_first_call() and _num_samples(X) == 0:
             return self  # an empty chunk adds nothing (documented no-op)
         with rollback_on_error(self):
             first = self._is_first_call()
             X, y, sample_weight, y_1d = validate_chunk(self, X, y, sample_weight, first)
-            chunk = accumulator_for(self.solver).from_arrays(X, y, sample_weight)
+            chunk, extra = self._map_chunk(X, y, sample_weight, groups)
             grouped = None
             if clusters is not None:
                 clusters = np.asarray(clusters)
@@ -100,10 +101,18 @@ class CumulativeMixin:
                     )
                 if grouped is not None:
                     self.cluster_stats_ = self.cluster_stats_ + grouped
+            self._merge_extra(extra, first)
             self.n_samples_seen_ += X.shape[0]
             self._after_update()
             self._solve()
         return self
+
+    def _map_chunk(self, X, y, sample_weight, groups):
+        """Hook: the chunk's statistics and any extra (label-keyed) statistics."""
+        return accumulator_for(self.solver).from_arrays(X, y, sample_weight), None
+
+    def _merge_extra(self, extra, first):
+        """Hook: merge the extra statistics returned by ``_map_chunk``."""
 
     def _after_update(self):
         """Hook: invalidate anything that depended on the previous statistics."""

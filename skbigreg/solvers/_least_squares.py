@@ -99,6 +99,8 @@ def solve_least_squares(stats, fit_intercept=True):
             IllConditionedWarning,
             stacklevel=3,
         )
+    if squared:
+        _warn_unresolved_rss(system.rss, stats.moments(center=fit_intercept)[k:, k:], k)
     coef = linalg.solve_triangular(system.r_xx, system.r_xy, check_finite=False)
     r_inv = linalg.solve_triangular(system.r_xx, np.eye(k), check_finite=False)
     return LeastSquaresSolution(
@@ -110,6 +112,27 @@ def solve_least_squares(stats, fit_intercept=True):
         condition=float(condition),
         center=fit_intercept,
     )
+
+
+def _warn_unresolved_rss(rss, tss, k):
+    """Warn when the Gram's RSS = y'y - r'r sits at the rounding level of y'y.
+
+    The Gram knows RSS only to about ``k * eps * y'y``: an (almost) exact fit
+    leaves standard errors with few or no correct digits; the QR factor does
+    not have this limit.
+    """
+    rss, tss = np.diag(rss), np.diag(tss)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        error = 10 * max(k, 1) * np.finfo(float).eps * tss / np.abs(rss)
+    if np.any(error > 1e-4):
+        warnings.warn(
+            "The residual sum of squares is within the rounding error of the "
+            "Gram statistics (an almost exact fit): standard errors and R² keep "
+            "fewer than 4 correct digits. Use solver='qr', whose R factor holds "
+            "the residuals without cancellation.",
+            IllConditionedWarning,
+            stacklevel=4,
+        )
 
 
 def _scaled_condition(r_xx):

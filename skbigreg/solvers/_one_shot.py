@@ -1,0 +1,280 @@
+"""One-shot distributed sparse regression: map a partition, average, debias.
+
+Lee, Liu, Sun & Taylor (2017), "Communication-efficient sparse regression".
+Per partition k (weight W_k = sum of its sample weights):
+
+    b_k    = argmin L_k(b) + sum_j alpha_j |b_j|                 (local fit)
+    g_k    = grad L_k(b_k)                                       (local gradient)
+    Theta  ~ (hessian of L)^-1                                   (nodewise lasso)
+
+``nodewise="local"``: every partition debiases itself,
+``d_k = b_k - Theta_k g_k``, and the coordinator averages ``d = sum W_k d_k / W``.
+``nodewise="split"``: partition k computes the nodewise rows of its share of
+the columns; the coordinator averages ``b`` and ``g`` and returns
+``d = b_bar - Theta g_bar``.
+
+Standard errors: ``d - b* ~ -Theta grad L(b*)``, so
+``Var(d) = Theta S Theta' / W`` with ``S`` the mean outer product of the scores
+(the sandwich of the debiased-lasso literature).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+from joblib import Parallel, delayed, effective_n_jobs
+from threadpoolctl import threadpool_limits
+
+from ._local_glm import FAMILIES, default_penalty, penalized_glm, weighted_column_scale
+from ._nodewise import NodewiseRows, approx_inv_cov, nodewise_rows
+
+__all__ = [
+    "OneShotFit",
+    "OneShotSettings",
+    "PartitionResult",
+    "combine_partitions",
+    "fit_partition",
+    "map_partitions",
+    "split_columns",
+]
+
+
+@dataclass(frozen=True)
+class OneShotSettings:
+    """Everything a partition needs besides its rows (validated upstream)."""
+
+    family: str
+    method: str  # "debiased", "naive", "naive_unregularized"
+    nodewise: str  # "local", "split"
+    fit_intercept: bool
+    alpha: object  # None (default penalty), or ndarray of shape (p,)
+    nodewise_alpha: object  # None, or ndarray of shape (p,)
+    tol: float
+    max_iter: int
+
+
+@dataclass(frozen=True)
+class PartitionResult:
+    """What leaves one partition (one machine).
+
+    Attributes
+    ----------
+    label : object
+        The partition's label.
+    n_samples : int
+        Rows in the partition.
+    weight : float
+        ``W_k``, the sum of the sample weights (rows when unweighted).
+    sigma : float
+        Noise level used by the default penalty (nan when ``alpha`` was given).
+    alpha : ndarray of shape (p,)
+        Penalty of the local fit.
+    coef, intercept : ndarray of shape (p,), float
+        The local fit ``b_k``.
+    gradient : ndarray of shape (p,) or None
+        ``g_k``, the gradient of the mean loss at ``b_k`` (debiased only).
+    hessian_weight : float
+        ``sum_i w_i v_i``: total Hessian weight (``v`` the variance function).
+    center : ndarray of shape (p,)
+        Hessian-weighted mean of X (zeros without an intercept).
+    nodewise : NodewiseRows or None
+        This partition's nodewise rows (all columns in ``local`` mode, its
+        share in ``split`` mode).
+    debiased_coef : ndarray of shape (p,) or None
+        ``d_k`` (``local`` mode).
+    coef_cov : ndarray of shape (p, p) or None
+        Covariance of ``d_k`` (``local`` mode).
+    score_outer : ndarray of shape (p + 1, p + 1) or None
+        Mean outer product of the scores ``(mu - y) [1, x]`` (``split`` mode;
+        without an intercept the first row and column are zero).
+    """
+
+    label: object
+    n_samples: int
+    weight: float
+    sigma: float
+    alpha: np.ndarray
+    coef: np.ndarray
+    intercept: float
+    gradient: np.ndarray | None
+    hessian_weight: float
+    center: np.ndarray
+    nodewise: NodewiseRows | None
+    debiased_coef: np.ndarray | None
+    coef_cov: np.ndarray | None
+    score_outer: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class OneShotFit:
+    """The combined estimate (before thresholding)."""
+
+    coef: np.ndarray
+    intercept: float
+    center: np.ndarray
+    approx_inv_cov: np.ndarray | None
+    coef_cov: np.ndarray | None
+    sigma: float
+
+
+def split_columns(n_features, n_partitions, index):
+    """Columns whose nodewise rows partition ``index`` computes (statsmodels' blocks)."""
+    size = int(np.ceil(n_features / n_partitions))
+    return np.arange(index * size, min((index + 1) * size, n_features))
+
+
+def _local_fit(X, y, w, settings):
+    if settings.method == "naive_unregularized":
+        alpha, sigma = np.zeros(X.shape[1]), np.nan
+    elif settings.alpha is None:
+        alpha, sigma = default_penalty(
+            X, y, w, settings.family, settings.fit_intercept, settings.tol, settings.max_iter
+        )
+    else:
+        alpha, sigma = settings.alpha, np.nan
+    fit = penalized_glm(
+        X, y, w, alpha, settings.family, settings.fit_intercept, settings.tol, settings.max_iter
+    )
+    return fit, alpha, sigma
+
+
+def _nodewise_penalty(Z, settings):
+    # penalty[j, k] on column k in the regression of column j
+    p = Z.shape[1]
+    if settings.nodewise_alpha is not None:
+        return np.broadcast_to(settings.nodewise_alpha, (p, p))
+    scale = np.sqrt(np.mean(Z**2, axis=0))
+    level = np.sqrt(2.0 * np.log(max(p, 2)) / Z.shape[0])
+    return level * np.outer(scale, scale)
+
+
+def _check_variance(Z, label, fit_intercept):
+    flat = np.flatnonzero(np.sqrt(np.mean(Z**2, axis=0)) <= 1e-12 * (1 + np.abs(Z).max()))
+    if flat.size:
+        what = "constant" if fit_intercept else "zero"
+        raise ValueError(
+            f"Column(s) {flat.tolist()} are {what} in partition {label!r}: the "
+            "debiased lasso needs every column to vary within every partition "
+            "(drop the column, or merge the partition with another)."
+        )
+
+
+def fit_partition(X, y, w, label, settings, columns=None):
+    """Map one partition to its :class:`PartitionResult` (a joblib worker task).
+
+    ``columns`` are the nodewise rows to compute: all columns (``local``), a
+    share (``split``) or none (naive methods).
+    """
+    family = FAMILIES[settings.family]
+    fit, alpha, sigma = _local_fit(X, y, w, settings)
+    total = float(w.sum())
+    eta = X @ fit.coef + fit.intercept
+    mu = family.mean(eta)
+    h = w * family.variance(mu)
+    center = np.average(X, axis=0, weights=h) if settings.fit_intercept else np.zeros(X.shape[1])
+    common = dict(
+        label=label, n_samples=X.shape[0], weight=total, sigma=sigma, alpha=alpha,
+        coef=fit.coef, intercept=fit.intercept, hessian_weight=float(h.sum()), center=center,
+    )
+    if settings.method != "debiased":
+        return PartitionResult(
+            **common, gradient=None, nodewise=None, debiased_coef=None,
+            coef_cov=None, score_outer=None,
+        )
+    resid = mu - y  # d loss / d eta
+    gradient = X.T @ (w * resid) / total
+    # weighted design with (1/(2W)) sum w v (.)^2 = (1/(2n)) ||Z .||^2
+    Z = np.sqrt(h * X.shape[0] / total)[:, None] * (X - center)
+    _check_variance(Z, label, settings.fit_intercept)
+    rows = nodewise_rows(
+        Z, columns, _nodewise_penalty(Z, settings), center, settings.tol, settings.max_iter
+    )
+    # degrees-of-freedom correction of the residual-based score variance
+    dof = np.count_nonzero(fit.coef) + settings.fit_intercept
+    inflate = total / max(total - dof, 1.0)
+    if settings.nodewise == "split":
+        scores = np.column_stack([np.ones(X.shape[0]) * settings.fit_intercept, X])
+        weighted = scores * (w * resid**2)[:, None]
+        outer = scores.T @ weighted / total * inflate
+        return PartitionResult(
+            **common, gradient=gradient, nodewise=rows, debiased_coef=None,
+            coef_cov=None, score_outer=outer,
+        )
+    theta = rows.theta()
+    influence = (X - center) @ theta.T * resid[:, None]
+    cov = influence.T @ (influence * w[:, None]) / total**2 * inflate
+    return PartitionResult(
+        **common, gradient=gradient, nodewise=rows, debiased_coef=fit.coef - theta @ gradient,
+        coef_cov=cov, score_outer=None,
+    )
+
+
+def map_partitions(tasks, n_jobs=None):
+    """``[fit_partition(**task) for task in tasks]``, in order, through joblib.
+
+    Any joblib backend applies (loky, threading, dask); BLAS threads are
+    limited so that ``n_jobs`` workers do not oversubscribe the cores.
+    """
+    n_workers = effective_n_jobs(n_jobs)
+    if n_workers == 1:
+        return [fit_partition(**task) for task in tasks]
+    blas_threads = max(1, (os.cpu_count() or 1) // n_workers)
+    with threadpool_limits(limits=blas_threads, user_api="blas"):
+        return Parallel(n_jobs=n_jobs)(delayed(fit_partition)(**task) for task in tasks)
+
+
+def _mean(values, weights):
+    return np.tensordot(weights, np.asarray(values), axes=1)
+
+
+def _pooled_center(results):
+    hw = np.array([r.hessian_weight for r in results])
+    return _mean([r.center for r in results], hw / hw.sum())
+
+
+def _pooled_sigma(results):
+    weights = np.array([r.weight for r in results])
+    sig = np.array([r.sigma for r in results])
+    return float(np.sqrt(_mean(sig**2, weights / weights.sum())))
+
+
+def combine_partitions(results, settings):
+    """Average the partitions (weighted by ``W_k``) and debias.
+
+    The intercept follows the coefficients by one Newton step at fixed slopes:
+    ``b0 = b0_bar - center' (d - b_bar)`` (exact for the gaussian family).
+    """
+    weights = np.array([r.weight for r in results])
+    total = weights.sum()
+    share = weights / total
+    coef_bar = _mean([r.coef for r in results], share)
+    b0_bar = float(_mean([r.intercept for r in results], share))
+    center = _pooled_center(results)
+    sigma = _pooled_sigma(results)
+    if settings.method != "debiased":
+        return OneShotFit(coef_bar, b0_bar, center, None, None, sigma)
+    p = coef_bar.shape[0]
+    if settings.nodewise == "local":
+        coef = _mean([r.debiased_coef for r in results], share)
+        theta = _mean([r.nodewise.theta() for r in results], share)
+        cov = _mean([r.coef_cov for r in results], share**2)
+    else:
+        theta = approx_inv_cov([r.nodewise for r in results], p)
+        grad = _mean([r.gradient for r in results], share)
+        coef = coef_bar - theta @ grad
+        cov = _split_covariance(results, theta, share, total)
+    intercept = b0_bar - float(center @ (coef - coef_bar))
+    return OneShotFit(coef, intercept, center, theta, cov, sigma)
+
+
+def _split_covariance(results, theta, share, total):
+    # Theta~ = [-Theta_j . c_j, Theta_j]: the intercept column of the augmented
+    # inverse, c_j the centre of the partition that computed row j
+    first = np.empty(theta.shape[0])
+    for r in results:
+        first[r.nodewise.columns] = -theta[r.nodewise.columns] @ r.nodewise.center
+    augmented = np.column_stack([first, theta])
+    outer = _mean([r.score_outer for r in results], share)
+    return augmented @ outer @ augmented.T / total

@@ -1,0 +1,446 @@
+"""Block partitions and weighted representative rows (MR and SMR).
+
+A block of rows becomes one weighted row (Li & Yang): the mean
+representative (MR) ``(xbar_k, ybar_k, n_k)``, or the score-matching
+representative (SMR) ``(x*_k, ybar_k, n_k)`` whose GLM score at the current
+``beta`` equals the block's score:
+
+# n_k (ybar_k - h(eta*)) nu(eta*) x*_k = S_k,   eta* solves n_k (ybar_k - h(eta)) nu(eta) eta = C_k
+
+with ``S_k = sum_i w_i e_i x_i``, ``C_k = sum_i w_i e_i eta_i`` and
+``e_i = (y_i - mu_i) nu(eta_i)`` at ``beta``.
+
+Blocks whose scalar equation has no usable root are split by the sign of
+``e_i`` into two pieces, each with its own representative; a piece that
+still has no usable root is represented by its mean point (kind
+``"fallback"``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+from scipy.optimize.elementwise import find_root
+from sklearn.cluster import KMeans
+
+from ..glm import GaussianFamily, IdentityLink
+
+__all__ = [
+    "BlockSums",
+    "PartitionSpec",
+    "RepresentativeTask",
+    "Representatives",
+    "block_sums",
+    "build_representatives",
+    "equal_depth_cells",
+    "kmeans_cells",
+    "partition_labels",
+    "represent_task",
+    "subset_kmeans_cells",
+]
+
+# Offsets (in units of max(|eta0|, 1), or |eta0| for links defined on eta > 0)
+# scanned on either side of the mean representative's eta0 for sign changes of
+# the scalar score-matching equation: fine near eta0, reaching ~4000 units.
+_SCAN = np.sinh(np.linspace(-9.0, 9.0, 401))
+_CENTRE = _SCAN.size // 2
+
+
+# --------------------------------------------------------------------------- partitions
+
+
+@dataclass(frozen=True)
+class PartitionSpec:
+    """How rows are cut into blocks inside each natural partition.
+
+    ``scheme`` is ``"grid"`` (equal-depth: ``n_bins`` weighted-quantile bins
+    per covariate, empty cells dropped), ``"kmeans"`` (``n_clusters``
+    clusters, capped at the rows), ``"subset_kmeans"`` (centres from
+    ``subset_size`` random rows, every row to its nearest centre) or
+    ``"none"`` (the natural partitions alone). ``seed`` fixes the k-means
+    initialisation so that every pass rebuilds the same blocks.
+    """
+
+    scheme: str = "grid"
+    n_bins: int = 4
+    n_clusters: int = 1000
+    subset_size: int = 100_000
+    seed: int = 0
+
+
+def equal_depth_cells(X, n_bins, weight=None):
+    """Cell of each row on the grid of per-covariate weighted quantiles.
+
+    Cut points are the ``j / n_bins`` quantiles (``inverted_cdf``, so integer
+    weights act exactly as repeated rows); repeated cut points (constant or
+    discrete covariates) are merged. Returns dense labels ``0..K-1``.
+    """
+    n, d = X.shape
+    if n_bins == 1 or n == 0:
+        return np.zeros(n, dtype=np.intp)
+    use_weight = weight is not None and weight.sum() > 0
+    probs = np.arange(1, n_bins) / n_bins
+    bins = np.empty((n, d), dtype=np.int64)
+    for j in range(d):
+        cuts = np.quantile(
+            X[:, j], probs, method="inverted_cdf", weights=weight if use_weight else None
+        )
+        bins[:, j] = np.searchsorted(np.unique(cuts), X[:, j], side="right")
+    return _dense_rows(bins, n_bins)
+
+
+def kmeans_cells(X, n_clusters, weight=None, seed=0):
+    """k-means cluster of each row (scikit-learn's KMeans, K capped at the rows)."""
+    k = min(n_clusters, X.shape[0])
+    model = KMeans(n_clusters=k, n_init=1, random_state=seed).fit(X, sample_weight=_kmeans_weight(weight))
+    return np.unique(model.labels_, return_inverse=True)[1]
+
+
+def subset_kmeans_cells(X, n_clusters, subset_size, weight=None, seed=0):
+    """The paper's subset clustering: centres from a random subset, nearest centre for all."""
+    rng = np.random.default_rng(seed)
+    n = X.shape[0]
+    rows = rng.choice(n, size=min(subset_size, n), replace=False) if subset_size < n else slice(None)
+    sub_weight = None if weight is None else weight[rows]
+    k = min(n_clusters, X[rows].shape[0])
+    model = KMeans(n_clusters=k, n_init=1, random_state=seed).fit(
+        X[rows], sample_weight=_kmeans_weight(sub_weight)
+    )
+    return np.unique(model.predict(X), return_inverse=True)[1]
+
+
+def partition_labels(X, spec, weight=None, partitions=None):
+    """Dense block labels: natural ``partitions`` refined by ``spec`` within each.
+
+    Each natural partition is cut on its own rows only (a node partitions the
+    data it holds), so K, the grid's quantiles and the k-means centres are
+    per partition.
+    """
+    if partitions is None:
+        return _cells(X, spec, weight)
+    codes = np.unique(np.asarray(partitions), return_inverse=True)[1].ravel()
+    if spec.scheme == "none":
+        return codes
+    order = np.argsort(codes, kind="stable")
+    starts = np.flatnonzero(np.diff(codes[order], prepend=-1))
+    labels = np.empty(codes.size, dtype=np.intp)
+    offset = 0
+    for rows in np.split(order, starts[1:]):
+        cells = _cells(X[rows], spec, None if weight is None else weight[rows])
+        labels[rows] = cells + offset
+        offset += int(cells.max()) + 1
+    return labels
+
+
+def _cells(X, spec, weight):
+    if spec.scheme == "grid":
+        return equal_depth_cells(X, spec.n_bins, weight)
+    if spec.scheme == "kmeans":
+        return kmeans_cells(X, spec.n_clusters, weight, spec.seed)
+    if spec.scheme == "subset_kmeans":
+        return subset_kmeans_cells(X, spec.n_clusters, spec.subset_size, weight, spec.seed)
+    return np.zeros(X.shape[0], dtype=np.intp)
+
+
+def _kmeans_weight(weight):
+    return None if weight is None or weight.sum() <= 0 else weight
+
+
+def _dense_rows(bins, base):
+    # mixed-radix code when it fits in int64, else unique rows
+    d = bins.shape[1]
+    if base**d < 2**62:
+        code = bins @ (base ** np.arange(d, dtype=np.int64))
+        return np.unique(code, return_inverse=True)[1].ravel()
+    return np.unique(bins, axis=0, return_inverse=True)[1].ravel()
+
+
+# --------------------------------------------------------------------------- block sums
+
+
+@dataclass(frozen=True)
+class BlockSums:
+    """Weighted sums per group (a block, or a sign piece of a block) at ``beta``.
+
+    Attributes
+    ----------
+    weight : ndarray of shape (G,)
+        ``n_k = sum w_i``.
+    y_sum : ndarray of shape (G,)
+        ``sum w_i y_i``.
+    x_sum : ndarray of shape (G, p)
+        ``sum w_i x_i``.
+    score : ndarray of shape (G, p)
+        ``S_k = sum w_i e_i x_i`` (zeros for a mean pass).
+    score_eta : ndarray of shape (G,)
+        ``C_k = sum w_i e_i eta_i``.
+    pearson : ndarray of shape (G,)
+        ``sum w_i (y_i - mu_i)^2 / V(mu_i)`` (NaN for a mean pass).
+    """
+
+    weight: np.ndarray
+    y_sum: np.ndarray
+    x_sum: np.ndarray
+    score: np.ndarray
+    score_eta: np.ndarray
+    pearson: np.ndarray
+
+    def pieces_to_blocks(self):
+        """Sum the two sign pieces ``2k`` and ``2k + 1`` of every block ``k``."""
+        return BlockSums(*(_pairs(getattr(self, f)) for f in _SUM_FIELDS))
+
+
+_SUM_FIELDS = ("weight", "y_sum", "x_sum", "score", "score_eta", "pearson")
+
+
+def _pairs(values):
+    return values.reshape(values.shape[0] // 2, 2, *values.shape[1:]).sum(axis=1)
+
+
+def block_sums(design, y, weight, labels, n_blocks, beta, family, link):
+    """Sums per sign piece: group ``2k + (e_i > 0)`` for block ``k``.
+
+    With ``beta=None`` (the mean pass) every row goes to piece ``2k`` and
+    the score sums are zero.
+    """
+    if beta is None:
+        e = eta = np.zeros_like(y)
+        pearson = np.full_like(y, np.nan)
+    else:
+        eta = design @ beta
+        mu = link.inverse(eta)
+        e = (y - mu) * family.nu(link, eta)
+        pearson = (y - mu) ** 2 / family.variance(mu)
+    groups = 2 * labels + (e > 0)
+    # one sparse (groups x rows) matrix carrying the weights does every sum
+    indicator = sparse.csr_array(
+        (weight, (groups, np.arange(y.size))), shape=(2 * n_blocks, y.size)
+    )
+    sums = indicator @ np.column_stack([np.ones_like(y), y, e * eta, pearson])
+    x_sum = indicator @ design
+    score = indicator @ (design * e[:, None])
+    return BlockSums(
+        weight=sums[:, 0],
+        y_sum=sums[:, 1],
+        x_sum=x_sum,
+        score=score,
+        score_eta=sums[:, 2],
+        pearson=sums[:, 3],
+    )
+
+
+# --------------------------------------------------------------------------- representatives
+
+
+@dataclass(frozen=True)
+class Representatives:
+    """Weighted representative rows: what a node sends to the coordinator.
+
+    Attributes
+    ----------
+    X : ndarray of shape (R, p)
+        Representative design rows (the intercept coordinate of an SMR row
+        need not be 1).
+    y : ndarray of shape (R,)
+        Block mean responses ``ybar_k``.
+    weight : ndarray of shape (R,)
+        Block weights ``n_k`` (sum of the rows' sample weights).
+    source : ndarray of shape (R,)
+        Index of the chunk (node) the block came from.
+    block : ndarray of shape (R,)
+        Block label within its chunk (two rows share it after a sign split).
+    kind : ndarray of shape (R,)
+        ``"mean"`` (MR point), ``"score"`` (SMR row), ``"split"`` (SMR row
+        of a sign piece) or ``"fallback"`` (a piece without a usable root,
+        represented by its mean point).
+    pearson : float
+        Sum over the rows of ``w (y - mu)^2 / V(mu)`` at the ``beta`` the
+        representatives were built at (NaN for mean representatives).
+    n_rows : int
+        Rows summarised.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    weight: np.ndarray
+    source: np.ndarray
+    block: np.ndarray
+    kind: np.ndarray
+    pearson: float
+    n_rows: int
+
+    def __add__(self, other):
+        arrays = {
+            name: np.concatenate([getattr(self, name), getattr(other, name)])
+            for name in ("X", "y", "weight", "source", "block", "kind")
+        }
+        return Representatives(
+            **arrays, pearson=self.pearson + other.pearson, n_rows=self.n_rows + other.n_rows
+        )
+
+    def sorted(self):
+        """The same rows ordered by (source, block), whatever order they merged in."""
+        order = np.lexsort((self.block, self.source))
+        return Representatives(
+            self.X[order], self.y[order], self.weight[order], self.source[order],
+            self.block[order], self.kind[order], self.pearson, self.n_rows,
+        )
+
+    @property
+    def n_blocks(self):
+        return np.unique(np.column_stack([self.source, self.block]), axis=0).shape[0]
+
+
+def build_representatives(piece_sums, beta, family, link, source=0):
+    """Representatives of the blocks summarised by ``piece_sums``.
+
+    ``beta=None`` gives the mean representatives (MR); otherwise the
+    score-matching ones at ``beta`` (SMR) with the sign split where needed.
+    Blocks of zero total weight are dropped.
+    """
+    blocks = piece_sums.pieces_to_blocks()
+    keep = np.flatnonzero(blocks.weight > 0)
+    pearson = float(np.sum(blocks.pearson)) if beta is not None else float("nan")
+    if beta is None:
+        X, y, w = _means(blocks, keep)
+        return _make(X, y, w, source, keep, "mean", pearson)
+    X, ok = _score_matching(blocks, keep, beta, family, link)
+    y, w = blocks.y_sum[keep] / blocks.weight[keep], blocks.weight[keep]
+    reps = _make(X[ok], y[ok], w[ok], source, keep[ok], "score", pearson)
+    failed = keep[~ok]
+    if failed.size:
+        pieces = np.concatenate([2 * failed, 2 * failed + 1])
+        pieces = pieces[piece_sums.weight[pieces] > 0]
+        reps = reps + _pieces(piece_sums, pieces, beta, family, link, source)
+    return reps
+
+
+def _pieces(piece_sums, pieces, beta, family, link, source):
+    X, ok = _score_matching(piece_sums, pieces, beta, family, link)
+    mean_X, y, w = _means(piece_sums, pieces)
+    kind = np.where(ok, "split", "fallback")
+    X = np.where(ok[:, None], X, mean_X)
+    return Representatives(
+        X, y, w, np.full(pieces.size, source), pieces // 2, kind, 0.0, 0
+    )
+
+
+def _means(sums, rows):
+    w = sums.weight[rows]
+    return sums.x_sum[rows] / w[:, None], sums.y_sum[rows] / w, w
+
+
+def _make(X, y, w, source, block, kind, pearson):
+    return Representatives(
+        X, y, w, np.full(y.size, source), np.asarray(block), np.full(y.size, kind),
+        pearson, 0,
+    )
+
+
+def _score_matching(sums, rows, beta, family, link):
+    """SMR rows x*_k for the groups ``rows`` and whether each is usable."""
+    n = sums.weight[rows]
+    ybar = sums.y_sum[rows] / n
+    xbar = sums.x_sum[rows] / n[:, None]
+    score = sums.score[rows]
+    c = sums.score_eta[rows] / n
+    eta0 = xbar @ beta
+    if isinstance(family, GaussianFamily) and isinstance(link, IdentityLink):
+        candidates = _quadratic_roots(ybar, c)
+    else:
+        candidates = _scanned_roots(ybar, c, eta0, family, link)
+    best_X = np.full_like(xbar, np.nan)
+    best_dist = np.full(n.size, np.inf)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for eta in candidates:
+            denom = n * (ybar - link.inverse(eta)) * family.nu(link, eta)
+            X = score / denom[:, None]
+            dist = np.linalg.norm(X - xbar, axis=1)
+            better = np.isfinite(dist) & (dist < best_dist)
+            best_X[better], best_dist[better] = X[better], dist[better]
+    return best_X, np.isfinite(best_dist)
+
+
+def _quadratic_roots(ybar, c):
+    # (ybar - eta) eta = c  <=>  eta^2 - ybar eta + c = 0
+    disc = ybar**2 - 4 * c
+    root = np.sqrt(np.where(disc >= 0, disc, np.nan))
+    return [(ybar + root) / 2, (ybar - root) / 2]
+
+
+def _scalar_equation(eta, ybar, c, family, link):
+    return (ybar - link.inverse(eta)) * family.nu(link, eta) * eta - c
+
+
+def _scanned_roots(ybar, c, eta0, family, link):
+    """Nearest root on each side of eta0: scan for a sign change, then bracket-solve."""
+    scale = np.abs(eta0) if link.domain_positive else np.maximum(np.abs(eta0), 1.0)
+    grid = eta0[:, None] + scale[:, None] * _SCAN[None, :]
+    with np.errstate(all="ignore"):
+        valid = np.isfinite(grid) & ((grid > 0) if link.domain_positive else True)
+        values = np.where(valid, _scalar_equation(np.where(valid, grid, 1.0), ybar[:, None], c[:, None], family, link), np.nan)
+    sign = np.sign(values)
+    change = (sign[:, :-1] * sign[:, 1:] <= 0) & np.isfinite(values[:, :-1]) & np.isfinite(values[:, 1:])
+    right = change[:, _CENTRE:]
+    left = change[:, :_CENTRE][:, ::-1]
+    return [
+        _refine(grid, _CENTRE + right.argmax(axis=1), right.any(axis=1), ybar, c, family, link),
+        _refine(grid, _CENTRE - 1 - left.argmax(axis=1), left.any(axis=1), ybar, c, family, link),
+    ]
+
+
+def _refine(grid, left, found, ybar, c, family, link):
+    rows = np.flatnonzero(found)
+    eta = np.full(grid.shape[0], np.nan)
+    if rows.size == 0:
+        return eta
+    lo, hi = grid[rows, left[rows]], grid[rows, left[rows] + 1]
+    with np.errstate(all="ignore"):
+        result = find_root(
+            lambda x, yb, cc: _scalar_equation(x, yb, cc, family, link),
+            (lo, hi),
+            args=(ybar[rows], c[rows]),
+        )
+    eta[rows] = np.where(result.success, result.x, np.nan)
+    return eta
+
+
+# --------------------------------------------------------------------------- worker task
+
+
+@dataclass(frozen=True)
+class RepresentativeTask:
+    """Rows one worker turns into representatives.
+
+    ``labels`` are the rows' block labels when the blocks were cut by the
+    caller (in-memory data); otherwise the worker cuts ``X`` with the spec,
+    inside the natural ``partitions`` when given (streamed chunks).
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    weight: np.ndarray
+    source: int
+    labels: np.ndarray | None = None
+    partitions: np.ndarray | None = None
+
+
+def represent_task(task, beta, family, link, spec, fit_intercept):
+    """Module-level worker: block labels, block sums and representatives of one task."""
+    labels = task.labels
+    if labels is None:
+        labels = partition_labels(task.X, spec, task.weight, task.partitions)
+    design = _design(task.X, fit_intercept)
+    n_blocks = int(labels.max()) + 1 if labels.size else 0
+    sums = block_sums(design, task.y, task.weight, labels, n_blocks, beta, family, link)
+    reps = build_representatives(sums, beta, family, link, source=task.source)
+    return Representatives(
+        reps.X, reps.y, reps.weight, reps.source, reps.block, reps.kind,
+        reps.pearson, int(task.y.size),
+    )
+
+
+def _design(X, fit_intercept):
+    return np.column_stack([np.ones(X.shape[0]), X]) if fit_intercept else np.asarray(X, float)
