@@ -1,9 +1,20 @@
-"""Sources of rows: one function turns any source into checked chunks.
+"""Sources of rows: one way in for every estimator.
 
-The scale-out issue adds parquet/CSV files (pyarrow record batches) and Dask
-collections to :func:`iter_chunks`.
+:func:`iter_chunks` reads in-memory arrays and DataFrames or iterables of
+chunks; :func:`read_files` streams parquet/CSV files in record batches.
 """
 
 from ._chunks import LABEL_NAMES, Chunk, ChunkSource, as_chunk, check_chunk, iter_chunks
+from ._files import FileSource, ScanReport, read_files
 
-__all__ = ["LABEL_NAMES", "Chunk", "ChunkSource", "as_chunk", "check_chunk", "iter_chunks"]
+__all__ = [
+    "LABEL_NAMES",
+    "Chunk",
+    "ChunkSource",
+    "FileSource",
+    "ScanReport",
+    "as_chunk",
+    "check_chunk",
+    "iter_chunks",
+    "read_files",
+]

@@ -143,6 +143,8 @@ def iter_chunks(X, y=None, sample_weight=None, *, chunk_rows=None, **labels):
     >>> [chunk.n_rows for chunk in iter_chunks(X, y, chunk_rows=2)]
     [2, 2, 1]
     """
+    if isinstance(X, ChunkSource):
+        return X
     if callable(X) and not hasattr(X, "shape"):
         return ChunkSource(X, reiterable=True)
     if _is_in_memory(X):

@@ -1,0 +1,330 @@
+"""Parquet and CSV sources: record batches read with pyarrow, bounded memory."""
+
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ._chunks import Chunk, ChunkSource
+
+_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".txt": "csv"}
+
+
+@dataclass
+class ScanReport:
+    """What a pass over a file source saw: rows read, and rows dropped as missing."""
+
+    rows_read: int = 0
+    rows_dropped: int = 0
+    dropped_by_column: dict = field(default_factory=dict)
+
+
+def read_files(
+    path,
+    *,
+    target,
+    features=None,
+    sample_weight=None,
+    clusters=None,
+    partitions=None,
+    groups=None,
+    categorical=None,
+    drop_first=True,
+    batch_rows=65_536,
+    file_format=None,
+    missing="raise",
+    verbose=False,
+):
+    """Stream ``(X, y, sample_weight, labels)`` chunks from parquet or CSV files.
+
+    Rows are read in record batches with :mod:`pyarrow.dataset`, selecting only
+    the named columns, so memory is bounded by ``batch_rows`` whatever the
+    size of the data. The source is re-iterable (each pass re-reads the files).
+
+    Parameters
+    ----------
+    path : str, path-like or list of them
+        One file, a list of files, a glob pattern (``"data/*.parquet"``) or a
+        directory of files.
+    target : str
+        Column of the response.
+    features : list of str, optional
+        Feature columns; default: every column not used otherwise.
+    sample_weight, clusters, partitions, groups : str, optional
+        Columns holding weights and row labels.
+    categorical : list of str or dict, optional
+        Columns to one-hot encode. A dict ``{column: [levels]}`` declares the
+        levels; a list discovers them in a first pass over those columns
+        (sorted). The encoding is the same for every chunk; a level not
+        declared raises ``ValueError``.
+    drop_first : bool, default=True
+        Drop each categorical column's first level (the reference level), so
+        the dummies are not collinear with the intercept.
+    batch_rows : int, default=65536
+        Rows per record batch (per chunk).
+    file_format : {"parquet", "csv"}, optional
+        Inferred from the file extension when not given.
+    missing : {"raise", "drop"}, default="raise"
+        Rows with a missing (null or NaN) value in a used column: raise a
+        ``ValueError`` naming the column, or drop them; the source's
+        ``report`` counts rows read and dropped (per column) in the last pass.
+    verbose : bool, default=False
+        Show a progress bar (rows/s) with tqdm.
+
+    Returns
+    -------
+    FileSource
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd, tempfile, os
+    >>> from skbigreg.io import read_files
+    >>> folder = tempfile.mkdtemp()
+    >>> frame = pd.DataFrame({"x": np.arange(10.0), "y": 2 * np.arange(10.0)})
+    >>> frame.to_csv(os.path.join(folder, "part0.csv"), index=False)
+    >>> source = read_files(folder, target="y", batch_rows=4)
+    >>> [chunk.n_rows for chunk in source]
+    [4, 4, 2]
+    >>> source.feature_names
+    ['x']
+    """
+    if missing not in ("raise", "drop"):
+        raise ValueError(f"missing must be 'raise' or 'drop', got {missing!r}.")
+    if int(batch_rows) < 1:
+        raise ValueError(f"batch_rows must be a positive integer, got {batch_rows}.")
+    paths, file_format = _resolve_paths(path, file_format)
+    columns = _Columns(target, features, sample_weight,
+                       {"clusters": clusters, "partitions": partitions, "groups": groups},
+                       categorical)
+    return FileSource(paths, file_format, columns, drop_first, int(batch_rows), missing, verbose)
+
+
+def _resolve_paths(path, file_format):
+    items = path if isinstance(path, (list, tuple)) else [path]
+    paths = []
+    for item in items:
+        item = os.fspath(item)
+        if os.path.isdir(item):
+            found = sorted(
+                os.path.join(item, name) for name in os.listdir(item)
+                if os.path.splitext(name)[1].lower() in _FORMATS
+            )
+        elif any(ch in item for ch in "*?["):
+            found = sorted(glob.glob(item))
+        else:
+            found = [item] if os.path.exists(item) else []
+        if not found:
+            raise FileNotFoundError(f"No data files found at {item!r}.")
+        paths.extend(found)
+    if file_format is None:
+        kinds = {_FORMATS.get(os.path.splitext(p)[1].lower()) for p in paths}
+        if len(kinds) != 1 or None in kinds:
+            raise ValueError(
+                f"Cannot infer the file format of {paths[:3]}: pass file_format='parquet' or 'csv'."
+            )
+        file_format = kinds.pop()
+    if file_format not in ("parquet", "csv"):
+        raise ValueError(f"file_format must be 'parquet' or 'csv', got {file_format!r}.")
+    return paths, file_format
+
+
+@dataclass
+class _Columns:
+    target: str
+    features: list | None
+    weight: str | None
+    labels: dict
+    categorical: object
+
+    def used(self):
+        labels = [c for c in self.labels.values() if c is not None]
+        names = [*self.features, self.target, *([self.weight] if self.weight else []), *labels]
+        return list(dict.fromkeys(names))  # a column may be a feature and a label
+
+
+class FileSource(ChunkSource):
+    """A re-iterable chunk source over parquet/CSV files (see :func:`read_files`).
+
+    Attributes
+    ----------
+    paths : list of str
+    feature_names : list of str
+        Columns of ``X`` after one-hot encoding (``"col[level]"`` for dummies).
+    categories : dict
+        The levels of each categorical column.
+    report : ScanReport
+        Rows read and dropped in the last complete pass.
+    """
+
+    def __init__(self, paths, file_format, columns, drop_first, batch_rows, missing, verbose):
+        self.paths = paths
+        self.file_format = file_format
+        self.batch_rows = batch_rows
+        self.missing = missing
+        self.verbose = verbose
+        self.report = ScanReport()
+        self._dataset = _open_dataset(paths, file_format)
+        self._columns = _check_columns(columns, self._dataset.schema, paths)
+        self.categories = _categories(self._dataset, self._columns)
+        self._drop_first = drop_first
+        self.feature_names = _feature_names(self._columns, self.categories, drop_first)
+        super().__init__(self._batches, reiterable=True)
+
+    def _batches(self):
+        report = ScanReport()
+        batches = self._dataset.to_batches(columns=self._columns.used(), batch_size=self.batch_rows)
+        progress = _progress(self) if self.verbose else None
+        for batch in batches:
+            if batch.num_rows == 0:
+                continue
+            chunk = self._to_chunk(batch, report)
+            if progress is not None:
+                progress.update(batch.num_rows)
+            if chunk.n_rows:
+                yield chunk
+        if progress is not None:
+            progress.close()
+        self.report = report
+
+    def _to_chunk(self, batch, report):
+        cols = self._columns
+        data = {name: batch.column(name) for name in cols.used()}
+        keep = _complete_rows(data, self.missing, report)
+        report.rows_read += batch.num_rows
+        pieces = []
+        for name in cols.features:
+            values = data[name]
+            if name in self.categories:
+                pieces.append(_one_hot(values, self.categories[name], name, self._drop_first))
+            else:
+                pieces.append(_numeric(values, name)[:, None])
+        X = np.hstack(pieces) if pieces else np.empty((batch.num_rows, 0))
+        y = _numeric(data[cols.target], cols.target)
+        w = _numeric(data[cols.weight], cols.weight) if cols.weight else None
+        labels = {key: np.asarray(data[col].to_numpy(zero_copy_only=False))
+                  for key, col in cols.labels.items() if col is not None}
+        if keep is not None:
+            X, y = X[keep], y[keep]
+            w = None if w is None else w[keep]
+            labels = {key: value[keep] for key, value in labels.items()}
+        frame = pd.DataFrame(X, columns=self.feature_names, copy=False)
+        return Chunk(frame, y, w, labels)
+
+
+def _open_dataset(paths, file_format):
+    try:
+        import pyarrow.dataset as ds
+    except ImportError as exc:  # pragma: no cover - depends on the extra
+        raise ImportError("Reading parquet/CSV needs pyarrow: pip install 'skbigreg[parquet]'.") from exc
+    return ds.dataset(paths, format=file_format)
+
+
+def _check_columns(columns, schema, paths):
+    import pyarrow.types as pat
+
+    names = schema.names
+    named = [columns.target, columns.weight, *columns.labels.values(), *(columns.features or [])]
+    absent = [c for c in named if c is not None and c not in names]
+    if absent:
+        raise ValueError(f"Column(s) {absent} not found in {paths[0]!r}; available: {names}.")
+    categorical = columns.categorical or []
+    if columns.features is None:
+        taken = {columns.target, columns.weight, *columns.labels.values()}
+        columns.features = [c for c in names if c not in taken]
+    unknown = [c for c in categorical if c not in columns.features]
+    if unknown:
+        raise ValueError(f"Categorical column(s) {unknown} are not among the features {columns.features}.")
+    for name in [columns.target, columns.weight, *columns.features]:
+        if name is None or name in categorical:
+            continue
+        kind = schema.field(name).type
+        if not (pat.is_integer(kind) or pat.is_floating(kind) or pat.is_boolean(kind) or pat.is_null(kind)):
+            raise ValueError(
+                f"Column {name!r} is not numeric ({kind}); declare it categorical=[{name!r}] "
+                "or leave it out of the features."
+            )
+    return columns
+
+
+def _categories(dataset, columns):
+    import pyarrow.compute as pc
+
+    declared = columns.categorical
+    if not declared:
+        return {}
+    if isinstance(declared, dict):
+        return {name: list(levels) for name, levels in declared.items()}
+    found = {name: set() for name in declared}
+    for batch in dataset.to_batches(columns=list(declared)):
+        for name in declared:
+            found[name].update(v for v in pc.unique(batch.column(name)).to_pylist() if v is not None)
+    return {name: sorted(levels, key=str) for name, levels in found.items()}
+
+
+def _feature_names(columns, categories, drop_first):
+    names = []
+    for name in columns.features:
+        if name in categories:
+            levels = categories[name][1:] if drop_first else categories[name]
+            names.extend(f"{name}[{level}]" for level in levels)
+        else:
+            names.append(name)
+    return names
+
+
+def _complete_rows(data, missing, report):
+    """Boolean mask of rows with no null/NaN in the used columns (None: all complete)."""
+    import pyarrow.compute as pc
+
+    bad = None
+    for name, values in data.items():
+        invalid = pc.is_null(values, nan_is_null=True)
+        count = pc.sum(invalid).as_py() or 0
+        if count == 0:
+            continue
+        if missing == "raise":
+            raise ValueError(
+                f"Column {name!r} has {count} missing value(s) in a batch; "
+                "pass missing='drop' to drop such rows."
+            )
+        report.dropped_by_column[name] = report.dropped_by_column.get(name, 0) + count
+        mask = np.asarray(invalid.to_numpy(zero_copy_only=False), dtype=bool)
+        bad = mask if bad is None else bad | mask
+    if bad is None:
+        return None
+    report.rows_dropped += int(bad.sum())
+    return ~bad
+
+
+def _numeric(values, name):
+    return np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def _one_hot(values, levels, name, drop_first):
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    codes = pc.index_in(values, value_set=pa.array(levels, type=values.type))
+    codes = np.asarray(codes.to_numpy(zero_copy_only=False), dtype=np.float64)
+    unknown = np.isnan(codes)
+    if unknown.any():
+        first = values.filter(pa.array(unknown))[0].as_py()
+        raise ValueError(f"Column {name!r} has level {first!r}, not among its categories {levels}.")
+    codes = codes.astype(np.int64)
+    out = np.zeros((len(codes), len(levels)))
+    out[np.arange(len(codes)), codes] = 1.0
+    return out[:, 1:] if drop_first else out
+
+
+def _progress(source):
+    try:
+        from tqdm.auto import tqdm
+    except ImportError as exc:  # pragma: no cover - depends on the extra
+        raise ImportError("verbose progress bars need tqdm: pip install 'skbigreg[progress]'.") from exc
+    total = source._dataset.count_rows() if source.file_format == "parquet" else None
+    return tqdm(total=total, unit=" rows", unit_scale=True, desc="skbigreg")
+
