@@ -9,8 +9,9 @@ from .._compat import StrOptions, _fit_context, validate_data
 from ..exceptions import MissingPassError
 from ..inference import COV_TYPES, hc_scores, regression_results
 from ..io import iter_chunks
+from ..parallel import dask_map_reduce, dask_partitions, is_dask_collection, map_reduce
 from ..solvers import solve_least_squares
-from ..stats import OuterProductStats
+from ..stats import ChunkSpec, OuterProductStats, chunk_statistics, linear_chunk_statistics
 from ._base import CumulativeMixin, rollback_on_error, validate_chunk
 
 
@@ -97,7 +98,7 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
     1.0
     >>> res = model.results()
     >>> res.bse.round(3)
-    array([0.032, 0.032, 0.031])
+    array([0.031, 0.03 , 0.032])
     """
 
     _parameter_constraints: dict = {
@@ -141,6 +142,8 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         """
         self._check_cluster_labels(clusters)
         self._reset()
+        if is_dask_collection(X):
+            return self._fit_dask(X, y, sample_weight, clusters)
         self._accumulate(X, y, sample_weight, clusters)
         if self.cov_type in ("HC0", "HC1"):
             self._hc_update(X, y, sample_weight)
@@ -168,17 +171,23 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         """
         return self._accumulate(X, y, sample_weight, clusters)
 
-    def fit_chunks(self, chunks):
+    def fit_chunks(self, chunks, n_jobs=None):
         """Fit from a chunk source, making the HC pass too when ``cov_type`` needs it.
 
         Parameters
         ----------
-        chunks : iterable of chunks or callable
-            Anything :func:`skbigreg.io.iter_chunks` reads: a list of
+        chunks : iterable of chunks, callable or ChunkSource
+            Anything :func:`skbigreg.io.iter_chunks` reads -- a list of
             ``(X, y)`` / ``(X, y, sample_weight)`` / ``(X, y, sample_weight,
-            {"clusters": labels})`` tuples, or a callable returning a fresh
-            iterator of them. HC types iterate it twice, so a one-shot
-            generator is refused for them.
+            {"clusters": labels})`` tuples, a callable returning a fresh
+            iterator of them -- or a file source from
+            :func:`skbigreg.io.read_files`. HC types iterate it twice, so a
+            one-shot generator is refused for them.
+        n_jobs : int, optional
+            Map chunks to statistics in parallel with joblib (any backend
+            chosen with :func:`joblib.parallel_config`); the first chunk is
+            read in this process to fix the features. ``None`` streams in
+            this process with bounded memory.
 
         Returns
         -------
@@ -186,13 +195,58 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         """
         source = iter_chunks(chunks)
         self._reset()
-        for chunk in source:
-            self.partial_fit(chunk.X, chunk.y, chunk.sample_weight, chunk.label("clusters"))
-        if not hasattr(self, "stats_"):
+        chunk_iter = iter(source)
+        first = next(chunk_iter, None)
+        if first is None:
             raise ValueError("The chunk source produced no rows.")
+        self.partial_fit(first.X, first.y, first.sample_weight, first.label("clusters"))
+        if n_jobs in (None, 1):
+            for chunk in chunk_iter:
+                self.partial_fit(chunk.X, chunk.y, chunk.sample_weight, chunk.label("clusters"))
+        else:
+            rest = _try_map_reduce(chunk_iter, self._chunk_spec(), n_jobs)
+            if rest is not None:
+                self._merge_chunk_statistics(rest)
         if self.cov_type in ("HC0", "HC1"):
             for chunk in source:
                 self.partial_fit_hc(chunk.X, chunk.y, chunk.sample_weight)
+        return self
+
+    def _chunk_spec(self):
+        names = getattr(self, "feature_names_in_", None)
+        return ChunkSpec(
+            solver=self.solver,
+            n_features=self.n_features_in_,
+            n_targets=self.stats_.n_targets,
+            feature_names=None if names is None else tuple(str(n) for n in names),
+            with_clusters=hasattr(self, "cluster_stats_"),
+        )
+
+    def _merge_chunk_statistics(self, merged):
+        """Add statistics mapped elsewhere (joblib workers, Dask) and re-solve."""
+        self.stats_ = self.stats_ + merged.stats
+        if merged.clusters is not None:
+            self.cluster_stats_ = self.cluster_stats_ + merged.clusters
+        self.n_samples_seen_ += merged.stats.n_rows
+        self._after_update()
+        self._solve()
+
+    def _fit_dask(self, X, y, sample_weight, clusters):
+        """Map Dask partitions to statistics on the workers; tree-reduce there."""
+        names = list(map(str, X.columns)) if hasattr(X, "columns") else None
+        n_features = len(names) if names is not None else X.shape[1]
+        y_1d = getattr(y, "ndim", 1) == 1
+        n_targets = 1 if y_1d else y.shape[1]
+        spec = ChunkSpec(self.solver, n_features, n_targets,
+                         None if names is None else tuple(names), clusters is not None)
+        parts = dask_partitions(X, y, sample_weight, clusters)
+        merged = dask_map_reduce(linear_chunk_statistics, parts, spec=spec)
+        self._set_statistics(merged.stats, y_1d, names, merged.stats.n_rows, merged.clusters)
+        if self.cov_type in ("HC0", "HC1"):
+            self.hc_stats_ = dask_map_reduce(
+                hc_outer_products, dask_partitions(X, y, sample_weight),
+                solution=self._solution, stats=self.stats_,
+            )
         return self
 
     def _after_update(self):
@@ -232,16 +286,9 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
 
     def _hc_update(self, X, y, sample_weight):
         X, y, sample_weight, _ = validate_chunk(self, X, y, sample_weight, reset=False)
-        n_targets = self.stats_.n_targets
-        scores = np.hstack([
-            hc_scores(X, y, sample_weight, self._solution, self.stats_, t)
-            for t in range(n_targets)
-        ])
-        chunk = OuterProductStats.from_rows(scores)
-        if not np.isfinite(chunk.matrix).all():
-            raise ValueError("Input X or y of the HC pass contains NaN or infinity.")
-        previous = getattr(self, "hc_stats_", OuterProductStats.empty(scores.shape[1]))
-        self.hc_stats_ = previous + chunk
+        chunk = hc_outer_products(X, y, sample_weight, solution=self._solution, stats=self.stats_)
+        previous = getattr(self, "hc_stats_", None)
+        self.hc_stats_ = chunk if previous is None else previous + chunk
 
     # -- results --------------------------------------------------------------
     def results(self, cov_type=None, target=0, use_t=None):
@@ -307,6 +354,8 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
     def predict(self, X):
         """Predict ``X @ coef_.T + intercept_``."""
         self._check_fitted()
+        if is_dask_collection(X):
+            return _predict_dask(X, np.asarray(self.coef_), self.intercept_)
         X = validate_data(self, X, reset=False, dtype=np.float64)
         return X @ np.asarray(self.coef_).T + self.intercept_
 
@@ -382,3 +431,56 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
+
+
+def hc_outer_products(X, y, sample_weight=None, *, solution, stats):
+    """Second-pass map: ``sum_i s_i s_i'`` of a chunk's HC scores, all targets stacked."""
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    y = y.reshape(len(y), -1) if y.ndim == 1 else y
+    w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    scores = np.hstack([
+        hc_scores(X, y, w, solution, stats, t) for t in range(stats.n_targets)
+    ])
+    chunk = OuterProductStats.from_rows(scores)
+    if not np.isfinite(chunk.matrix).all():
+        raise ValueError("Input X or y of the HC pass contains NaN or infinity.")
+    return chunk
+
+
+def _try_map_reduce(chunks, spec, n_jobs):
+    try:
+        return map_reduce(chunk_statistics, chunks, n_jobs=n_jobs, spec=spec)
+    except ValueError as exc:
+        if "no chunks" in str(exc):
+            return None
+        raise
+
+
+def _predict_rows(X, coef, intercept):
+    return np.asarray(X, dtype=np.float64) @ coef.T + intercept
+
+
+def _predict_dask(X, coef, intercept):
+    """Predictions as a Dask collection of the same partitions (computed lazily)."""
+    if hasattr(X, "map_partitions"):
+        import pandas as pd
+
+        if np.ndim(coef) == 1:
+            meta = pd.Series(dtype=np.float64)
+        else:
+            meta = pd.DataFrame({i: pd.Series(dtype=np.float64) for i in range(len(coef))})
+        return X.map_partitions(_predict_frame, coef, intercept, meta=meta)
+    X = X.rechunk({1: -1})
+    if np.ndim(coef) == 1:
+        return X.map_blocks(_predict_rows, coef, intercept, drop_axis=1, dtype=np.float64)
+    return X.map_blocks(_predict_rows, coef, intercept, chunks=(X.chunks[0], (len(coef),)), dtype=np.float64)
+
+
+def _predict_frame(frame, coef, intercept):
+    import pandas as pd
+
+    values = _predict_rows(frame, coef, intercept)
+    if values.ndim == 1:
+        return pd.Series(values, index=frame.index)
+    return pd.DataFrame(values, index=frame.index)

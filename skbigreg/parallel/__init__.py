@@ -1,10 +1,11 @@
-"""Map chunks to statistics and reduce them with ``+``.
+"""Map chunks to statistics and reduce them with ``+``: joblib and Dask drivers.
 
-The scale-out issue adds Dask collections here; joblib already reaches any
-backend registered with :func:`joblib.parallel_config` (loky, threading,
-dask).
+joblib reaches any backend registered with :func:`joblib.parallel_config`
+(loky, threading, dask); Dask collections are mapped partition by partition on
+the workers and tree-reduced on the cluster.
 """
 
+from ._dask import dask_map_reduce, dask_partitions, is_dask_collection
 from ._map_reduce import map_reduce, tree_sum
 
-__all__ = ["map_reduce", "tree_sum"]
+__all__ = ["dask_map_reduce", "dask_partitions", "is_dask_collection", "map_reduce", "tree_sum"]

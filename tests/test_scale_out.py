@@ -1,0 +1,160 @@
+"""The same estimator on joblib backends, Dask collections and file sources."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+from joblib import parallel_config
+
+from skbigreg.datasets import make_regression_chunks
+from skbigreg.io import iter_chunks, read_files
+from skbigreg.linear_model import CumulativeLinearRegression
+
+dask = pytest.importorskip("dask")
+da = pytest.importorskip("dask.array")
+dd = pytest.importorskip("dask.dataframe")
+
+
+def _data(n=3000, k=4, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, k)) + 50.0
+    y = X @ np.arange(1.0, k + 1) + rng.normal(size=n) * (1 + np.abs(X[:, 0] - 50))
+    w = rng.uniform(0.5, 2.0, size=n)
+    g = rng.integers(0, 40, size=n)
+    return X, y, w, g
+
+
+def _assert_same_fit(est, ref, cov_types=("nonrobust",), rtol=1e-10):
+    np.testing.assert_allclose(est.coef_, ref.coef_, rtol=rtol)
+    assert est.intercept_ == pytest.approx(ref.intercept_, rel=rtol)
+    for cov_type in cov_types:
+        np.testing.assert_allclose(est.results(cov_type).bse, ref.results(cov_type).bse, rtol=rtol)
+
+
+@pytest.mark.parametrize("backend", ["loky", "threading"])
+def test_fit_chunks_on_joblib_backends_equals_sequential(backend):
+    X, y, w, g = _data()
+    chunks = list(iter_chunks(X, y, w, chunk_rows=250, clusters=g))
+    ref = CumulativeLinearRegression(cov_type="HC1").fit(X, y, w, clusters=g)
+    with parallel_config(backend=backend):
+        est = CumulativeLinearRegression(cov_type="HC1").fit_chunks(chunks, n_jobs=2)
+    _assert_same_fit(est, ref, ("nonrobust", "HC1", "cluster"))
+    assert est.n_samples_seen_ == len(X)
+
+
+def test_dask_array_fit_on_threaded_scheduler():
+    X, y, w, g = _data()
+    Xd, yd = da.from_array(X, chunks=(400, 2)), da.from_array(y, chunks=700)
+    wd, gd = da.from_array(w, chunks=500), da.from_array(g, chunks=500)
+    est = CumulativeLinearRegression(cov_type="HC1").fit(Xd, yd, wd, clusters=gd)
+    ref = CumulativeLinearRegression(cov_type="HC1").fit(X, y, w, clusters=g)
+    _assert_same_fit(est, ref, ("nonrobust", "HC1", "cluster"))
+    pred = est.predict(Xd)
+    assert isinstance(pred, da.Array)
+    np.testing.assert_allclose(pred.compute(), ref.predict(X), rtol=1e-12)
+
+
+def test_dask_dataframe_keeps_feature_names():
+    X, y, _, _ = _data()
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"]).assign(y=y)
+    ddf = dd.from_pandas(frame, npartitions=7)
+    est = CumulativeLinearRegression().fit(ddf[["a", "b", "c", "d"]], ddf["y"])
+    assert list(est.feature_names_in_) == ["a", "b", "c", "d"]
+    ref = sm.OLS(y, sm.add_constant(X)).fit()
+    np.testing.assert_allclose(est.results().params, ref.params, rtol=1e-10)
+    pred = est.predict(ddf[["a", "b", "c", "d"]])
+    np.testing.assert_allclose(pred.compute().to_numpy(), ref.fittedvalues, rtol=1e-10)
+
+
+def test_dask_partitions_must_align():
+    X, y, _, _ = _data()
+    ddf = dd.from_pandas(pd.DataFrame(X), npartitions=4)
+    ys = dd.from_pandas(pd.Series(y), npartitions=3)
+    with pytest.raises(ValueError, match="4 partitions"):
+        CumulativeLinearRegression().fit(ddf, ys)
+
+
+def test_parquet_directory_equals_in_memory(tmp_path):
+    X, y, w, g = _data()
+    frame = pd.DataFrame(X, columns=list("abcd")).assign(y=y, w=w, firm=g)
+    for i, start in enumerate(range(0, len(frame), 600)):
+        frame.iloc[start : start + 600].to_parquet(tmp_path / f"part{i}.parquet")
+    source = read_files(tmp_path, target="y", features=list("abcd"), sample_weight="w",
+                        clusters="firm", batch_rows=333)
+    est = CumulativeLinearRegression(cov_type="HC1").fit_chunks(source)
+    ref = CumulativeLinearRegression(cov_type="HC1").fit(frame[list("abcd")], y, w, clusters=g)
+    _assert_same_fit(est, ref, ("nonrobust", "HC1", "cluster"))
+    assert list(est.feature_names_in_) == list("abcd")
+
+
+def test_csv_categorical_encoding_matches_pandas_dummies(tmp_path):
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({
+        "x": rng.normal(size=600),
+        "city": rng.choice(["lima", "oslo", "kyiv"], size=600),
+    })
+    frame["y"] = frame.x + frame.city.map({"lima": 0.0, "oslo": 1.0, "kyiv": -2.0}) + rng.normal(size=600)
+    frame.iloc[:300].to_csv(tmp_path / "a.csv", index=False)
+    frame.iloc[300:].to_csv(tmp_path / "b.csv", index=False)
+    source = read_files(str(tmp_path / "*.csv"), target="y", categorical=["city"], batch_rows=100)
+    assert source.feature_names == ["x", "city[lima]", "city[oslo]"]
+    est = CumulativeLinearRegression().fit_chunks(source)
+    dummies = pd.get_dummies(frame[["x", "city"]], columns=["city"], drop_first=True, dtype=float)
+    ref = sm.OLS(frame.y, sm.add_constant(dummies)).fit()
+    np.testing.assert_allclose(est.results().params, ref.params.to_numpy(), rtol=1e-10)
+    declared = read_files(tmp_path, target="y", categorical={"city": ["kyiv", "lima"]})
+    with pytest.raises(ValueError, match="'oslo', not among"):
+        list(declared)
+
+
+def test_file_source_errors(tmp_path):
+    pd.DataFrame({"x": [1.0, np.nan, 3.0], "s": ["a", "b", "c"], "y": [1.0, 2.0, 3.0]}).to_parquet(tmp_path / "d.parquet")
+    with pytest.raises(FileNotFoundError):
+        read_files(tmp_path / "nothing.parquet", target="y")
+    with pytest.raises(ValueError, match=r"\['z'\] not found"):
+        read_files(tmp_path, target="z")
+    with pytest.raises(ValueError, match="'s' is not numeric"):
+        read_files(tmp_path, target="y")
+    with pytest.raises(ValueError, match="'x' has 1 missing"):
+        list(read_files(tmp_path, target="y", features=["x"]))
+    source = read_files(tmp_path, target="y", features=["x"], missing="drop")
+    assert sum(c.n_rows for c in source) == 2
+    assert source.report.rows_dropped == 1 and source.report.dropped_by_column == {"x": 1}
+
+
+def test_generator_stream_is_reiterable_for_the_hc_pass():
+    source = make_regression_chunks(20_000, 3, chunk_rows=3000)
+    est = CumulativeLinearRegression(cov_type="HC1").fit_chunks(source)
+    X = np.vstack([c[0] for c in source()])
+    y = np.concatenate([c[1] for c in source()])
+    ref = sm.OLS(y, sm.add_constant(X)).fit(cov_type="HC1")
+    np.testing.assert_allclose(est.results().bse, ref.bse, rtol=1e-9)
+
+
+@pytest.fixture(scope="module")
+def local_cluster():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as client:
+            yield client
+
+
+def test_local_cluster_fit_equals_in_memory(local_cluster):
+    X, y, w, g = _data(n=20_000, k=5, seed=4)
+    Xd = da.from_array(X, chunks=(2_500, 5)).persist()
+    yd = da.from_array(y, chunks=2_500).persist()
+    wd = da.from_array(w, chunks=2_500).persist()
+    gd = da.from_array(g, chunks=2_500).persist()
+    est = CumulativeLinearRegression(cov_type="HC1").fit(Xd, yd, wd, clusters=gd)
+    ref = CumulativeLinearRegression(cov_type="HC1").fit(X, y, w, clusters=g)
+    _assert_same_fit(est, ref, ("nonrobust", "HC1", "cluster"))
+
+
+def test_joblib_dask_backend_on_local_cluster(local_cluster):
+    X, y, w, g = _data(n=4_000, seed=5)
+    chunks = list(iter_chunks(X, y, w, chunk_rows=500, clusters=g))
+    with parallel_config(backend="dask"):
+        est = CumulativeLinearRegression().fit_chunks(chunks, n_jobs=2)
+    ref = CumulativeLinearRegression().fit(X, y, w, clusters=g)
+    _assert_same_fit(est, ref, ("nonrobust", "cluster"))
