@@ -151,6 +151,16 @@ def test_grouped_statistics_match_per_group():
     np.testing.assert_array_equal(again.comoment, grouped.comoment)
 
 
+def test_grouped_statistics_with_many_small_groups():
+    X, y, w = _data(8)
+    labels = np.arange(200) % 90  # about two rows per group: the outer-product path
+    grouped = GroupedGramStats.from_arrays(X, y, labels, w)
+    for label in (0, 17, 89):
+        rows = labels == label
+        assert grouped.group(label).allclose(GramStats.from_arrays(X[rows], y[rows], w[rows]), rtol=1e-10)
+    assert grouped.total().allclose(GramStats.from_arrays(X, y, w), rtol=1e-10)
+
+
 def test_outer_product_stats_merge():
     s = np.random.default_rng(7).normal(size=(50, 3))
     total = OuterProductStats.from_rows(s[:20]) + OuterProductStats.from_rows(s[20:])

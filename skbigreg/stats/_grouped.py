@@ -16,8 +16,10 @@ from ._base import load_npz, pack, save_npz, unpack
 from ._accumulators import GramStats
 from ._moments import raise_not_finite
 
-# Rows per block when forming per-row outer products (bounded to ~64 MiB).
-_OUTER_BYTES = 2**26
+# Rows per block when forming per-row outer products (bounded to ~16 MiB).
+_OUTER_BYTES = 2**24
+# Groups averaging at least this many rows in a chunk get one BLAS syrk each.
+_ROWS_FOR_BLAS = 32
 
 
 class GroupedGramStats:
@@ -98,23 +100,13 @@ class GroupedGramStats:
         safe = np.where(weight_sum > 0, weight_sum, 1.0)
         mean = np.asarray(indicator @ Z) / safe[:, None]
         scaled = (Z - mean[codes]) * np.sqrt(w)[:, None]
-        size = Z.shape[1]
-        comoment = np.zeros((n_groups, size * size))
-        step = max(1, _OUTER_BYTES // (8 * size * size))
-        for start in range(0, n, step):
-            block = scaled[start : start + step]
-            outer = (block[:, :, None] * block[:, None, :]).reshape(len(block), -1)
-            rows = sparse.csr_matrix(
-                (np.ones(len(block)), (codes[start : start + step], np.arange(len(block)))),
-                shape=(n_groups, len(block)),
-            )
-            comoment += rows @ outer
+        comoment = _group_comoments(scaled, codes, n_groups)
         stats = cls(
             labels,
             np.bincount(codes, minlength=n_groups),
             weight_sum,
             mean,
-            comoment.reshape(n_groups, size, size),
+            comoment,
             k,
         )
         if not (np.isfinite(stats.mean).all() and np.isfinite(stats.comoment).all()):
@@ -220,3 +212,28 @@ class GroupedGramStats:
             f"n_targets={self.n_targets})"
         )
 
+
+
+def _group_comoments(scaled, codes, n_groups):
+    """``sum_{i in g} z_i z_i'`` for every group ``g`` of the (centred) rows."""
+    n, size = scaled.shape
+    if n >= _ROWS_FOR_BLAS * n_groups:
+        order = np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(codes[order], np.arange(n_groups + 1))
+        out = np.empty((n_groups, size, size))
+        for g in range(n_groups):
+            block = scaled[order[bounds[g] : bounds[g + 1]]]
+            out[g] = block.T @ block
+        return out
+    # Many small groups: per-row outer products summed by a sparse indicator.
+    out = np.zeros((n_groups, size * size))
+    step = max(1, _OUTER_BYTES // (8 * size * size))
+    for start in range(0, n, step):
+        block = scaled[start : start + step]
+        outer = (block[:, :, None] * block[:, None, :]).reshape(len(block), -1)
+        rows = sparse.csr_matrix(
+            (np.ones(len(block)), (codes[start : start + step], np.arange(len(block)))),
+            shape=(n_groups, len(block)),
+        )
+        out += rows @ outer
+    return out.reshape(n_groups, size, size)
