@@ -39,7 +39,9 @@ class LeastSquaresSolution:
     rank : int
         Rank of the slope block (the intercept adds one).
     condition : float
-        Estimated condition number of the column-scaled ``X'WX``.
+        Estimated (1-norm) condition number of the column-scaled ``X'WX``,
+        whichever accumulator produced the statistics (the square of the
+        scaled design's).
     center : bool
         Whether the system was centred (``fit_intercept``).
     """
@@ -109,7 +111,7 @@ def solve_least_squares(stats, fit_intercept=True):
         rss=_clip_rss(system.rss),
         bread=r_inv @ r_inv.T,
         rank=k,
-        condition=float(condition),
+        condition=float(condition if squared else condition**2),
         center=fit_intercept,
     )
 
@@ -202,6 +204,6 @@ def _minimum_norm(stats, fit_intercept, condition, squared):
         rss=_clip_rss(Ayy - Axy.T @ coef),
         bread=bread,
         rank=rank,
-        condition=float(condition),
+        condition=float(condition if squared else condition**2),
         center=fit_intercept,
     )

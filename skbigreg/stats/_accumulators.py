@@ -97,6 +97,7 @@ class _CentredStatistics:
         return (self.n_features, self.n_targets)
 
     def __add__(self, other):
+        """Statistics of the union of both row sets (Chan-Golub-LeVeque update)."""
         if isinstance(other, int) and other == 0:  # lets sum() start from 0
             return self.copy()
         check_same_shape(self, other)
@@ -124,6 +125,7 @@ class _CentredStatistics:
         return self + other
 
     def copy(self):
+        """An independent copy."""
         return type(self)(
             self.n_features,
             self.n_targets,
@@ -163,6 +165,7 @@ class _CentredStatistics:
         return self.comoment[self.n_features :, self.n_features :]
 
     def is_finite(self):
+        """Whether means and second moments are all finite."""
         return bool(
             np.isfinite(self.mean).all() and np.isfinite(getattr(self, self._second)).all()
         )
@@ -257,8 +260,8 @@ class GramStats(_CentredStatistics):
         Sum of sample weights.
     mean : ndarray of shape (K + T,)
         Weighted means of ``[X, y]``.
-    comoment : ndarray of shape (K + T, K + T)
-        Centred co-moment matrix.
+    second : ndarray of shape (K + T, K + T)
+        Centred co-moment matrix, stored as the attribute ``comoment``.
 
     Examples
     --------
@@ -338,6 +341,19 @@ class QRStats(_CentredStatistics):
     about twice the correct digits of the Gram on ill-conditioned designs
     (polynomials, near-collinear columns). A chunk costs a Householder QR
     instead of a ``syrk`` (about twice the flops).
+
+    Parameters
+    ----------
+    n_features, n_targets : int
+        ``K`` and ``T``.
+    n_rows : int
+        Rows seen.
+    weight_sum : float
+        Sum of sample weights.
+    mean : ndarray of shape (K + T,)
+        Weighted means of ``[X, y]``.
+    second : ndarray of shape (K + T, K + T)
+        Upper-triangular factor of the centred co-moments, stored as ``r``.
 
     Examples
     --------

@@ -60,6 +60,7 @@ class GroupedGramStats:
 
     @property
     def n_groups(self):
+        """Number of groups ``G``."""
         return len(self.labels)
 
     @property
@@ -68,10 +69,12 @@ class GroupedGramStats:
 
     @property
     def shape(self):
+        """``(n_features, n_targets)``."""
         return (self.n_features, self.n_targets)
 
     @classmethod
     def empty(cls, n_features, n_targets=1, label_dtype=np.int64):
+        """Statistics of no groups (the identity of ``+``)."""
         size = n_features + n_targets
         return cls(
             np.empty(0, dtype=label_dtype),
@@ -151,6 +154,7 @@ class GroupedGramStats:
     __radd__ = __add__
 
     def merge(self, other):
+        """Statistics of the union of both row sets (same as ``self + other``)."""
         return self + other
 
     def group(self, label):
@@ -173,6 +177,7 @@ class GroupedGramStats:
         )
 
     def to_dict(self):
+        """Plain arrays (labels as numbers or strings) with schema and version."""
         labels = self.labels
         if labels.dtype == object:
             labels = labels.astype(str)
@@ -192,6 +197,7 @@ class GroupedGramStats:
 
     @classmethod
     def from_dict(cls, data):
+        """Rebuild from :meth:`to_dict` output; never executes code."""
         names = ("n_features", "n_rows", "weight_sum", "mean", "comoment")
         fields = unpack(data, cls._schema, cls._version, names)
         labels = np.asarray(data["labels"])
@@ -200,10 +206,12 @@ class GroupedGramStats:
         return cls(labels, n_features=int(fields.pop("n_features")), **fields)
 
     def save(self, path):
+        """Write to an ``.npz`` file of plain arrays."""
         save_npz(self, path)
 
     @classmethod
     def load(cls, path):
+        """Read an ``.npz`` file written by :meth:`save` (pickles refused)."""
         return load_npz(cls, path)
 
     def __repr__(self):

@@ -32,6 +32,7 @@ class OuterProductStats:
 
     @classmethod
     def empty(cls, size):
+        """No rows: a zero ``size x size`` matrix."""
         return cls(0, np.zeros((size, size)))
 
     @classmethod
@@ -53,19 +54,24 @@ class OuterProductStats:
     __radd__ = __add__
 
     def merge(self, other):
+        """The sum of both (same as ``self + other``)."""
         return self + other
 
     def to_dict(self):
+        """Plain arrays with schema name and version."""
         return pack(self._schema, self._version, {"n_rows": self.n_rows, "matrix": self.matrix})
 
     @classmethod
     def from_dict(cls, data):
+        """Rebuild from :meth:`to_dict` output; never executes code."""
         fields = unpack(data, cls._schema, cls._version, ("n_rows", "matrix"))
         return cls(int(fields["n_rows"]), fields["matrix"])
 
     def save(self, path):
+        """Write to an ``.npz`` file of plain arrays."""
         save_npz(self, path)
 
     @classmethod
     def load(cls, path):
+        """Read an ``.npz`` file written by :meth:`save` (pickles refused)."""
         return load_npz(cls, path)
