@@ -1,4 +1,12 @@
-"""Command line: ``skbigreg demo`` runs the main job on an embedded dataset."""
+"""Command line: fit a model to parquet/CSV files, or run the demo.
+
+Examples::
+
+    skbigreg demo
+    skbigreg fit "flights/*.parquet" --target arr_delay \
+        --features dep_delay distance carrier --categorical carrier \
+        --cov-type cluster --cluster carrier --chunk-rows 100000
+"""
 
 from __future__ import annotations
 
@@ -35,10 +43,71 @@ def _demo(args):
         print(model.results("cluster").summary_frame().round(4).to_string())
 
 
+MODELS = {"ols": CumulativeLinearRegression}
+
+
+def _fit(args):
+    from .io import read_files
+
+    source = read_files(
+        args.paths,
+        target=args.target,
+        features=args.features,
+        sample_weight=args.weights,
+        clusters=args.cluster,
+        categorical=args.categorical,
+        batch_rows=args.chunk_rows,
+        file_format=args.format,
+        missing=args.missing,
+        verbose=args.verbose,
+    )
+    model = MODELS[args.model](cov_type=args.cov_type, solver=args.solver)
+    start = time.perf_counter()
+    model.fit_chunks(source, n_jobs=args.n_jobs)
+    seconds = time.perf_counter() - start
+    report = source.report
+    print(f"{model.n_samples_seen_:,} rows from {len(source.paths)} file(s) in {seconds:.2f} s"
+          + (f"; {report.rows_dropped:,} rows with missing values dropped "
+             f"{report.dropped_by_column}" if report.rows_dropped else ""))
+    print(model.results().summary(title=f"{args.model.upper()}: {args.target}"))
+    if args.save_stats:
+        model.stats_.save(args.save_stats)
+        print(f"statistics saved to {args.save_stats}")
+
+
+def _fit_parser(commands):
+    fit = commands.add_parser(
+        "fit",
+        help="stream parquet/CSV files into a model and print its summary",
+        description="Stream parquet/CSV files in record batches (bounded memory) into a "
+        "model and print a statsmodels-style summary.",
+    )
+    fit.add_argument("paths", nargs="+", help="files, a directory, or a glob such as 'data/*.parquet'")
+    fit.add_argument("--target", required=True, help="response column")
+    fit.add_argument("--features", nargs="+", help="feature columns (default: all other columns)")
+    fit.add_argument("--categorical", nargs="+", help="feature columns to one-hot encode (levels found in a first pass)")
+    fit.add_argument("--weights", help="column of sample weights")
+    fit.add_argument("--cluster", help="column of cluster labels (for --cov-type cluster)")
+    fit.add_argument("--model", choices=sorted(MODELS), default="ols")
+    fit.add_argument("--cov-type", choices=["nonrobust", "HC0", "HC1", "cluster"], default="nonrobust")
+    fit.add_argument("--solver", choices=["gram", "qr"], default="gram",
+                     help="accumulator: gram (fast) or qr (ill-conditioned designs)")
+    fit.add_argument("--chunk-rows", type=int, default=65_536, help="rows per record batch")
+    fit.add_argument("--format", choices=["parquet", "csv"], help="file format (default: from the extension)")
+    fit.add_argument("--missing", choices=["raise", "drop"], default="raise",
+                     help="rows with missing values: stop with an error, or drop and report them")
+    fit.add_argument("--n-jobs", type=int, default=None, help="map chunks in parallel with joblib")
+    fit.add_argument("--save-stats", metavar="NPZ", help="also save the merged statistics (plain arrays)")
+    fit.add_argument("--verbose", action="store_true", help="show a progress bar")
+
+
 def main(argv=None):
     """Entry point of the ``skbigreg`` console script."""
-    parser = argparse.ArgumentParser(prog="skbigreg", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="skbigreg", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
+    _fit_parser(commands)
     demo = commands.add_parser("demo", help="streamed OLS with robust errors on embedded data")
     demo.add_argument("--data", choices=["flights", "synthetic"], default="flights")
     demo.add_argument("--rows", type=int, default=1_000_000, help="rows of synthetic data")
@@ -46,8 +115,13 @@ def main(argv=None):
     demo.add_argument("--cov-type", choices=["nonrobust", "HC0", "HC1", "cluster"], default="HC1")
     demo.add_argument("--solver", choices=["gram", "qr"], default="gram")
     args = parser.parse_args(argv)
-    if args.command == "demo":
-        _demo(args)
+    if args.command == "fit" and args.cov_type == "cluster" and not args.cluster:
+        parser.error("--cov-type cluster needs --cluster COLUMN")
+    try:
+        (_fit if args.command == "fit" else _demo)(args)
+    except (OSError, ValueError, ImportError) as exc:
+        print(f"skbigreg: error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
