@@ -158,3 +158,54 @@ def test_joblib_dask_backend_on_local_cluster(local_cluster):
         est = CumulativeLinearRegression().fit_chunks(chunks, n_jobs=2)
     ref = CumulativeLinearRegression().fit(X, y, w, clusters=g)
     _assert_same_fit(est, ref, ("nonrobust", "cluster"))
+
+
+def test_polars_and_pyarrow_tables_are_sliced_with_their_names():
+    pl = pytest.importorskip("polars")
+    pa = pytest.importorskip("pyarrow")
+    X, y, _, _ = _data(n=1000)
+    ref = CumulativeLinearRegression().fit(pd.DataFrame(X, columns=list("abcd")), y)
+    for table, target in (
+        (pl.DataFrame(X, schema=list("abcd")), pl.Series(y)),
+        (pa.table(dict(zip("abcd", X.T))), pa.chunked_array([y])),
+    ):
+        est = CumulativeLinearRegression().fit_chunks(iter_chunks(table, target, chunk_rows=300))
+        assert list(est.feature_names_in_) == list("abcd")
+        _assert_same_fit(est, ref)
+
+
+def test_dask_collection_streamed_through_this_process():
+    X, y, w, _ = _data()
+    source = iter_chunks(da.from_array(X, chunks=(700, 4)), da.from_array(y, chunks=700), da.from_array(w, chunks=700))
+    assert [c.n_rows for c in source] == [700, 700, 700, 700, 200]
+    est = CumulativeLinearRegression().fit_chunks(source)
+    _assert_same_fit(est, CumulativeLinearRegression().fit(X, y, w))
+
+
+def test_prefitted_transformer_streams_categorical_data_frames():
+    from sklearn.compose import ColumnTransformer
+    from sklearn.preprocessing import OneHotEncoder
+
+    rng = np.random.default_rng(9)
+    frame = pd.DataFrame({"x": rng.normal(size=900), "city": rng.choice(["a", "b", "c"], size=900)})
+    y = frame.x + frame.city.map({"a": 0.0, "b": 1.0, "c": 2.0}) + rng.normal(size=900)
+    encoder = ColumnTransformer(
+        [("city", OneHotEncoder(categories=[["a", "b", "c"]], drop="first", sparse_output=False), ["city"])],
+        remainder="passthrough", verbose_feature_names_out=False,
+    ).set_output(transform="pandas").fit(frame.iloc[:5])  # declared levels: any rows fit it
+    source = iter_chunks(frame, y, chunk_rows=100).transform(encoder)
+    est = CumulativeLinearRegression().fit_chunks(source)
+    dummies = pd.get_dummies(frame, columns=["city"], drop_first=True, dtype=float)
+    ref = sm.OLS(y, sm.add_constant(dummies[["city_b", "city_c", "x"]])).fit()
+    np.testing.assert_allclose(est.results().params, ref.params.to_numpy(), rtol=1e-10)
+    assert list(est.feature_names_in_) == ["city_b", "city_c", "x"]
+
+
+def test_predict_chunks_from_a_prediction_only_file_source(tmp_path):
+    X, y, _, _ = _data(n=1000)
+    frame = pd.DataFrame(X, columns=list("abcd"))
+    frame.to_parquet(tmp_path / "new.parquet")
+    est = CumulativeLinearRegression().fit(frame, y)
+    source = read_files(tmp_path / "new.parquet", target=None, batch_rows=300)
+    predictions = np.concatenate(list(est.predict_chunks(source)))
+    np.testing.assert_allclose(predictions, est.predict(frame), rtol=1e-12)

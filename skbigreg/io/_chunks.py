@@ -46,6 +46,25 @@ class ChunkSource:
         self.reiterable = reiterable
         self._passes = 0
 
+    def transform(self, transformer):
+        """A source whose chunks have ``X`` replaced by ``transformer.transform(X)``.
+
+        The way to stream through preprocessing: ``transformer`` is stateless
+        or already fitted (e.g. a ``ColumnTransformer`` with a
+        ``OneHotEncoder(categories=...)`` declaring every level, so the
+        encoding is the same for every chunk; call
+        ``set_output(transform="pandas")`` on it to keep column names).
+        sklearn's ``Pipeline`` has no ``partial_fit``, so this is how a
+        pipeline's preprocessing runs before ``partial_fit``/``fit_chunks``.
+        """
+        parent = self
+
+        def transformed():
+            for chunk in parent:
+                yield Chunk(transformer.transform(chunk.X), chunk.y, chunk.sample_weight, chunk.labels)
+
+        return ChunkSource(transformed, reiterable=self.reiterable)
+
     def __iter__(self):
         if self._passes and not self.reiterable:
             raise ValueError(
@@ -145,6 +164,8 @@ def iter_chunks(X, y=None, sample_weight=None, *, chunk_rows=None, **labels):
     """
     if isinstance(X, ChunkSource):
         return X
+    if _is_dask(X):
+        return ChunkSource(lambda: _dask_chunks(X, y, sample_weight, labels), reiterable=True)
     if callable(X) and not hasattr(X, "shape"):
         return ChunkSource(X, reiterable=True)
     if _is_in_memory(X):
@@ -160,6 +181,34 @@ def iter_chunks(X, y=None, sample_weight=None, *, chunk_rows=None, **labels):
     if isinstance(X, Iterable):
         return ChunkSource(lambda: iter(X), reiterable=True)
     raise TypeError(f"Cannot read rows from {type(X).__name__}.")
+
+
+def _is_dask(X):
+    return type(X).__module__.startswith("dask")
+
+
+def _dask_chunks(X, y, sample_weight, labels):
+    """Stream a Dask collection's partitions through this process, one at a time."""
+    import dask
+
+    from ..parallel import dask_partitions
+
+    names = list(labels)
+    for part in dask_partitions(X, y, sample_weight, *(labels[n] for n in names)):
+        Xp, yp, wp, *lp = dask.compute(*part)
+        yield check_chunk(Xp, yp, wp, dict(zip(names, lp)))
+
+
+def native(data):
+    """polars and pyarrow containers as pandas/numpy (what validation reads)."""
+    module = type(data).__module__
+    if module.startswith("polars"):
+        return data.to_pandas() if hasattr(data, "columns") else data.to_numpy()
+    if module.startswith("pyarrow"):
+        if hasattr(data, "column_names"):
+            return data.to_pandas()
+        return data.to_numpy(zero_copy_only=False)
+    return data
 
 
 def _is_in_memory(X):
@@ -178,19 +227,18 @@ def _take(data, start, stop):
         return None
     if hasattr(data, "iloc"):
         return data.iloc[start:stop]
+    if type(data).__module__.startswith("pyarrow"):
+        return data.slice(start, stop - start)
     return data[start:stop]
 
 
 def _slices(chunk, rows):
     n = chunk.n_rows
-    if n <= rows:
-        yield chunk
-        return
     for start in range(0, n, rows):
         stop = min(start + rows, n)
         yield Chunk(
-            _take(chunk.X, start, stop),
-            _take(chunk.y, start, stop),
+            native(_take(chunk.X, start, stop)),
+            native(_take(chunk.y, start, stop)),
             _take(chunk.sample_weight, start, stop),
             {name: values[start:stop] for name, values in chunk.labels.items()},
         )

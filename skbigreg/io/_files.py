@@ -50,8 +50,9 @@ def read_files(
     path : str, path-like or list of them
         One file, a list of files, a glob pattern (``"data/*.parquet"``) or a
         directory of files.
-    target : str
-        Column of the response.
+    target : str or None
+        Column of the response; None for prediction-only sources (``y`` is
+        then None in every chunk).
     features : list of str, optional
         Feature columns; default: every column not used otherwise.
     sample_weight, clusters, partitions, groups : str, optional
@@ -134,7 +135,7 @@ def _resolve_paths(path, file_format):
 
 @dataclass
 class _Columns:
-    target: str
+    target: str | None
     features: list | None
     weight: str | None
     labels: dict
@@ -142,7 +143,8 @@ class _Columns:
 
     def used(self):
         labels = [c for c in self.labels.values() if c is not None]
-        names = [*self.features, self.target, *([self.weight] if self.weight else []), *labels]
+        names = [*self.features, *([self.target] if self.target else []),
+                 *([self.weight] if self.weight else []), *labels]
         return list(dict.fromkeys(names))  # a column may be a feature and a label
 
 
@@ -203,12 +205,12 @@ class FileSource(ChunkSource):
             else:
                 pieces.append(_numeric(values, name)[:, None])
         X = np.hstack(pieces) if pieces else np.empty((batch.num_rows, 0))
-        y = _numeric(data[cols.target], cols.target)
+        y = _numeric(data[cols.target], cols.target) if cols.target else None
         w = _numeric(data[cols.weight], cols.weight) if cols.weight else None
         labels = {key: np.asarray(data[col].to_numpy(zero_copy_only=False))
                   for key, col in cols.labels.items() if col is not None}
         if keep is not None:
-            X, y = X[keep], y[keep]
+            X, y = X[keep], (None if y is None else y[keep])
             w = None if w is None else w[keep]
             labels = {key: value[keep] for key, value in labels.items()}
         frame = pd.DataFrame(X, columns=self.feature_names, copy=False)

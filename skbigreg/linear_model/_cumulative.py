@@ -359,6 +359,23 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         X = validate_data(self, X, reset=False, dtype=np.float64)
         return X @ np.asarray(self.coef_).T + self.intercept_
 
+    def predict_chunks(self, chunks):
+        """Predict a chunk source chunk by chunk (bounded memory).
+
+        Parameters
+        ----------
+        chunks : chunk source
+            Anything :func:`skbigreg.io.iter_chunks` reads, e.g.
+            ``read_files(path, target=None, features=[...])``.
+
+        Yields
+        ------
+        ndarray
+            Predictions of one chunk.
+        """
+        for chunk in iter_chunks(chunks):
+            yield self.predict(chunk.X)
+
     def merge(self, other):
         """A new fitted estimator on the union of both estimators' rows.
 
