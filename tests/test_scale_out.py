@@ -209,3 +209,13 @@ def test_predict_chunks_from_a_prediction_only_file_source(tmp_path):
     source = read_files(tmp_path / "new.parquet", target=None, batch_rows=300)
     predictions = np.concatenate(list(est.predict_chunks(source)))
     np.testing.assert_allclose(predictions, est.predict(frame), rtol=1e-12)
+
+
+def test_verbose_file_source_shows_rows_per_second(tmp_path, capsys):
+    pytest.importorskip("tqdm")
+    X, y, _, _ = _data(n=2000)
+    pd.DataFrame(X, columns=list("abcd")).assign(y=y).to_parquet(tmp_path / "d.parquet")
+    source = read_files(tmp_path, target="y", batch_rows=500, verbose=True)
+    CumulativeLinearRegression().fit_chunks(source)
+    err = capsys.readouterr().err
+    assert "2.00k/2.00k" in err and "rows/s" in err
