@@ -134,11 +134,12 @@ class BinomialFamily(Family):
         return 2 * (special.xlogy(y, y / mu) + special.xlogy(1 - y, (1 - y) / (1 - mu)))
 
     def deviance(self, y, eta, link, weight):
-        # logs of mu and 1 - mu from the link's accurate complement
-        log_mu = np.log(link.inverse(eta))
-        log_1m = np.log(link.inverse_complement(eta))
-        unit = special.xlogy(y, y) + special.xlogy(1 - y, 1 - y) - y * log_mu - (1 - y) * log_1m
-        unit = np.where(y == 0, -log_1m, np.where(y == 1, -log_mu, unit))
+        # mu and 1 - mu each from the link's accurate form; xlogy(0, 0) = 0
+        mu, complement = link.inverse(eta), link.inverse_complement(eta)
+        unit = (
+            special.xlogy(y, y) + special.xlogy(1 - y, 1 - y)
+            - special.xlogy(y, mu) - special.xlogy(1 - y, complement)
+        )
         return float(2 * (weight @ unit))
 
     def check_y(self, y):

@@ -93,7 +93,10 @@ def fit_glm_irls(X, y, weight, family, link, coef_init=None, tol=1e-10, max_iter
 
 def _start(X, y, weight, family, link):
     # one classical IRLS step from mu0: regress the working response z on X
-    eta = link.link(family.start_mu(y))
+    with np.errstate(all="ignore"):
+        eta = link.link(family.start_mu(y))
+    if not link.valid_eta(eta):  # e.g. a log link and some y <= 0: start flat
+        eta = np.full_like(y, link.link(np.average(y, weights=weight)))
     deriv = link.inverse_deriv(eta)
     z = eta + (y - link.inverse(eta)) / deriv
     w = weight * family.fisher_weight(link, eta)

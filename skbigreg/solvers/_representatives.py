@@ -18,7 +18,7 @@ still has no usable root is represented by its mean point (kind
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import sparse
@@ -46,6 +46,11 @@ __all__ = [
 # the scalar score-matching equation: fine near eta0, reaching ~4000 units.
 _SCAN = np.sinh(np.linspace(-9.0, 9.0, 401))
 _CENTRE = _SCAN.size // 2
+_NEAR = 25  # half-width of the first, narrow scan (offsets up to ~1.3 units)
+# Relative sizes below which a sum is rounding noise, and below which the
+# score-matching denominator n (ybar - h) nu makes x* explode.
+_ROUNDING = 1e-10
+_EXPLODES = 1e-8
 
 
 # --------------------------------------------------------------------------- partitions
@@ -178,6 +183,15 @@ class BlockSums:
         ``C_k = sum w_i e_i eta_i``.
     pearson : ndarray of shape (G,)
         ``sum w_i (y_i - mu_i)^2 / V(mu_i)`` (NaN for a mean pass).
+    abs_score : ndarray of shape (G,)
+        ``sum w_i |e_i|``, the scale against which a block score is negligible.
+    abs_scale : ndarray of shape (G,)
+        ``sum w_i (|y_i| + |mu_i|) |nu_i|``, the rounding scale of ``e_i``.
+    spread : ndarray of shape (G,)
+        ``sum w_i sum_j |x_ij - xbar_kj|`` around the *block* mean: zero when
+        every row of the block has the same covariates.
+    x_abs : ndarray of shape (G,)
+        ``sum w_i sum_j |x_ij|``, the rounding scale of ``spread``.
     """
 
     weight: np.ndarray
@@ -186,13 +200,20 @@ class BlockSums:
     score: np.ndarray
     score_eta: np.ndarray
     pearson: np.ndarray
+    abs_score: np.ndarray
+    abs_scale: np.ndarray
+    spread: np.ndarray
+    x_abs: np.ndarray
 
     def pieces_to_blocks(self):
         """Sum the two sign pieces ``2k`` and ``2k + 1`` of every block ``k``."""
         return BlockSums(*(_pairs(getattr(self, f)) for f in _SUM_FIELDS))
 
 
-_SUM_FIELDS = ("weight", "y_sum", "x_sum", "score", "score_eta", "pearson")
+_SUM_FIELDS = (
+    "weight", "y_sum", "x_sum", "score", "score_eta", "pearson",
+    "abs_score", "abs_scale", "spread", "x_abs",
+)
 
 
 def _pairs(values):
@@ -206,28 +227,40 @@ def block_sums(design, y, weight, labels, n_blocks, beta, family, link):
     the score sums are zero.
     """
     if beta is None:
-        e = eta = np.zeros_like(y)
+        e = eta = scale = np.zeros_like(y)
         pearson = np.full_like(y, np.nan)
     else:
         eta = design @ beta
         mu = link.inverse(eta)
-        e = (y - mu) * family.nu(link, eta)
-        pearson = (y - mu) ** 2 / family.variance(mu)
+        nu = family.nu(link, eta)
+        e = (y - mu) * nu
+        scale = (np.abs(y) + np.abs(mu)) * np.abs(nu)
+        with np.errstate(divide="ignore", invalid="ignore"):  # mu on the boundary
+            pearson = (y - mu) ** 2 / family.variance(mu)
     groups = 2 * labels + (e > 0)
     # one sparse (groups x rows) matrix carrying the weights does every sum
     indicator = sparse.csr_array(
         (weight, (groups, np.arange(y.size))), shape=(2 * n_blocks, y.size)
     )
-    sums = indicator @ np.column_stack([np.ones_like(y), y, e * eta, pearson])
     x_sum = indicator @ design
-    score = indicator @ (design * e[:, None])
+    block_weight = _pairs(indicator @ np.ones_like(y))
+    with np.errstate(divide="ignore", invalid="ignore"):  # empty blocks
+        block_mean = _pairs(x_sum) / block_weight[:, None]
+    deviation = np.abs(design - block_mean[labels]).sum(axis=1)
+    columns = [np.ones_like(y), y, e * eta, pearson, np.abs(e), scale, deviation,
+               np.abs(design).sum(axis=1)]
+    sums = indicator @ np.column_stack(columns)
     return BlockSums(
         weight=sums[:, 0],
         y_sum=sums[:, 1],
         x_sum=x_sum,
-        score=score,
+        score=indicator @ (design * e[:, None]),
         score_eta=sums[:, 2],
         pearson=sums[:, 3],
+        abs_score=sums[:, 4],
+        abs_scale=sums[:, 5],
+        spread=sums[:, 6],
+        x_abs=sums[:, 7],
     )
 
 
@@ -260,6 +293,10 @@ class Representatives:
         representatives were built at (NaN for mean representatives).
     n_rows : int
         Rows summarised.
+    information : ndarray of shape (p, p) or None
+        The rows' expected information ``sum w_i nu_i h'_i x_i x_i'`` at the
+        ``beta`` the representatives were built at (None for mean
+        representatives): p x p numbers per node, for standard errors.
     """
 
     X: np.ndarray
@@ -270,14 +307,19 @@ class Representatives:
     kind: np.ndarray
     pearson: float
     n_rows: int
+    information: np.ndarray | None = None
 
     def __add__(self, other):
         arrays = {
             name: np.concatenate([getattr(self, name), getattr(other, name)])
             for name in ("X", "y", "weight", "source", "block", "kind")
         }
+        both = self.information is not None and other.information is not None
         return Representatives(
-            **arrays, pearson=self.pearson + other.pearson, n_rows=self.n_rows + other.n_rows
+            **arrays,
+            pearson=self.pearson + other.pearson,
+            n_rows=self.n_rows + other.n_rows,
+            information=self.information + other.information if both else None,
         )
 
     def sorted(self):
@@ -285,7 +327,7 @@ class Representatives:
         order = np.lexsort((self.block, self.source))
         return Representatives(
             self.X[order], self.y[order], self.weight[order], self.source[order],
-            self.block[order], self.kind[order], self.pearson, self.n_rows,
+            self.block[order], self.kind[order], self.pearson, self.n_rows, self.information,
         )
 
     @property
@@ -342,6 +384,22 @@ def _make(X, y, w, source, block, kind, pearson):
 def _score_matching(sums, rows, beta, family, link):
     """SMR rows x*_k for the groups ``rows`` and whether each is usable."""
     n = sums.weight[rows]
+    xbar = sums.x_sum[rows] / n[:, None]
+    # the mean point carries the block score exactly when all rows share x,
+    # and to rounding when the block is already fitted (every e_i ~ 0)
+    exact = (sums.spread[rows] <= _ROUNDING * sums.x_abs[rows]) | (
+        sums.abs_score[rows] <= _ROUNDING * sums.abs_scale[rows]
+    )
+    best_X = xbar.copy()
+    ok = exact.copy()
+    solve = rows[~exact]
+    if solve.size:
+        best_X[~exact], ok[~exact] = _solve_blocks(sums, solve, beta, family, link)
+    return best_X, ok
+
+
+def _solve_blocks(sums, rows, beta, family, link):
+    n = sums.weight[rows]
     ybar = sums.y_sum[rows] / n
     xbar = sums.x_sum[rows] / n[:, None]
     score = sums.score[rows]
@@ -358,6 +416,8 @@ def _score_matching(sums, rows, beta, family, link):
             denom = n * (ybar - link.inverse(eta)) * family.nu(link, eta)
             X = score / denom[:, None]
             dist = np.linalg.norm(X - xbar, axis=1)
+            # a denominator at rounding level of the block's |e| makes x* explode
+            dist[np.abs(denom) <= _EXPLODES * sums.abs_score[rows]] = np.inf
             better = np.isfinite(dist) & (dist < best_dist)
             best_X[better], best_dist[better] = X[better], dist[better]
     return best_X, np.isfinite(best_dist)
@@ -375,32 +435,49 @@ def _scalar_equation(eta, ybar, c, family, link):
 
 
 def _scanned_roots(ybar, c, eta0, family, link):
-    """Nearest root on each side of eta0: scan for a sign change, then bracket-solve."""
+    """Nearest root on each side of eta0: scan for a sign change, then bracket-solve.
+
+    A narrow window of the scan grid first; only blocks lacking a bracket on
+    a side are scanned on the whole grid.
+    """
     scale = np.abs(eta0) if link.domain_positive else np.maximum(np.abs(eta0), 1.0)
-    grid = eta0[:, None] + scale[:, None] * _SCAN[None, :]
+    brackets = np.full((2, 2, eta0.size), np.nan)  # (right, left) x (lo, hi)
+    todo = np.arange(eta0.size)
+    for half in (_NEAR, _CENTRE):
+        if todo.size == 0:
+            break
+        offsets = _SCAN[_CENTRE - half : _CENTRE + half + 1]
+        grid = eta0[todo, None] + scale[todo, None] * offsets
+        change = _sign_changes(grid, ybar[todo, None], c[todo, None], family, link)
+        sides = (change[:, half:], change[:, :half][:, ::-1])
+        starts = (half + sides[0].argmax(axis=1), half - 1 - sides[1].argmax(axis=1))
+        for side, found, start in zip((0, 1), (sides[0].any(axis=1), sides[1].any(axis=1)), starts):
+            rows = todo[found]
+            brackets[side, 0, rows] = grid[found, start[found]]
+            brackets[side, 1, rows] = grid[found, start[found] + 1]
+        todo = todo[~(sides[0].any(axis=1) & sides[1].any(axis=1))]
+    return [_refine(lo, hi, ybar, c, family, link) for lo, hi in brackets]
+
+
+def _sign_changes(grid, ybar, c, family, link):
     with np.errstate(all="ignore"):
         valid = np.isfinite(grid) & ((grid > 0) if link.domain_positive else True)
-        values = np.where(valid, _scalar_equation(np.where(valid, grid, 1.0), ybar[:, None], c[:, None], family, link), np.nan)
+        values = _scalar_equation(np.where(valid, grid, 1.0), ybar, c, family, link)
+        values = np.where(valid, values, np.nan)
+    finite = np.isfinite(values)
     sign = np.sign(values)
-    change = (sign[:, :-1] * sign[:, 1:] <= 0) & np.isfinite(values[:, :-1]) & np.isfinite(values[:, 1:])
-    right = change[:, _CENTRE:]
-    left = change[:, :_CENTRE][:, ::-1]
-    return [
-        _refine(grid, _CENTRE + right.argmax(axis=1), right.any(axis=1), ybar, c, family, link),
-        _refine(grid, _CENTRE - 1 - left.argmax(axis=1), left.any(axis=1), ybar, c, family, link),
-    ]
+    return (sign[:, :-1] * sign[:, 1:] <= 0) & finite[:, :-1] & finite[:, 1:]
 
 
-def _refine(grid, left, found, ybar, c, family, link):
-    rows = np.flatnonzero(found)
-    eta = np.full(grid.shape[0], np.nan)
+def _refine(lo, hi, ybar, c, family, link):
+    rows = np.flatnonzero(np.isfinite(lo))
+    eta = np.full(lo.size, np.nan)
     if rows.size == 0:
         return eta
-    lo, hi = grid[rows, left[rows]], grid[rows, left[rows] + 1]
     with np.errstate(all="ignore"):
         result = find_root(
             lambda x, yb, cc: _scalar_equation(x, yb, cc, family, link),
-            (lo, hi),
+            (lo[rows], hi[rows]),
             args=(ybar[rows], c[rows]),
         )
     eta[rows] = np.where(result.success, result.x, np.nan)
@@ -436,10 +513,11 @@ def represent_task(task, beta, family, link, spec, fit_intercept):
     n_blocks = int(labels.max()) + 1 if labels.size else 0
     sums = block_sums(design, task.y, task.weight, labels, n_blocks, beta, family, link)
     reps = build_representatives(sums, beta, family, link, source=task.source)
-    return Representatives(
-        reps.X, reps.y, reps.weight, reps.source, reps.block, reps.kind,
-        reps.pearson, int(task.y.size),
-    )
+    information = None
+    if beta is not None:
+        fisher = task.weight * family.fisher_weight(link, design @ beta)
+        information = (design * fisher[:, None]).T @ design
+    return replace(reps, n_rows=int(task.y.size), information=information)
 
 
 def _design(X, fit_intercept):

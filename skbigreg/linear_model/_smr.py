@@ -1,0 +1,818 @@
+"""Score-matching representative (SMR) GLMs on partitioned data (Li & Yang).
+
+# beta^(t+1) = argmax_beta sum_k n_k loglik(ybar_k; h(x*_k' beta)),  x*_k built at beta^(t)
+
+Each block of rows becomes one weighted representative row (see
+:mod:`skbigreg.solvers._representatives`); only representatives reach the
+coordinator, which fits a small weighted GLM on them (IRLS). ``method="mr"``
+stops at the mean representatives; ``"smr"`` (default) iterates ``n_iter``
+times from there.
+"""
+
+from __future__ import annotations
+
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from numbers import Integral, Real
+
+import numpy as np
+import pandas as pd
+from joblib import effective_n_jobs
+from scipy import stats
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import check_is_fitted, check_random_state
+
+from .._compat import Interval, StrOptions, _check_sample_weight, _fit_context, validate_data
+from ..glm import FAMILIES, LINKS, get_family_link
+from ..io import iter_chunks
+from ..parallel import map_reduce
+from ..solvers._irls import fit_glm_irls
+from ..solvers._representatives import (
+    PartitionSpec,
+    RepresentativeTask,
+    partition_labels,
+    represent_task,
+)
+from ._base import rollback_on_error
+
+__all__ = ["SMRGLM", "SMRLogisticRegression", "SMRPoissonRegressor"]
+
+
+@dataclass(frozen=True)
+class _Config:
+    """Everything a pass needs besides the rows (fixed for a fit)."""
+
+    family: object
+    link: object
+    spec: PartitionSpec
+    fit_intercept: bool
+    n_jobs: object
+    tol: float
+    max_iter: int
+
+
+@dataclass(frozen=True)
+class _Solution:
+    """A weighted GLM fit on representatives, with its inference."""
+
+    coef: np.ndarray
+    representatives: object
+    information: np.ndarray
+    converged: bool
+
+
+def _one_pass(tasks, beta, config):
+    """Representatives of every task at ``beta`` (None: mean representatives)."""
+    reps = map_reduce(
+        represent_task,
+        tasks,
+        n_jobs=config.n_jobs,
+        beta=beta,
+        family=config.family,
+        link=config.link,
+        spec=config.spec,
+        fit_intercept=config.fit_intercept,
+    )
+    return reps.sorted()
+
+
+def _solve(reps, config, coef_init=None):
+    fit = fit_glm_irls(
+        reps.X, reps.y, reps.weight, config.family, config.link,
+        coef_init=coef_init, tol=config.tol, max_iter=config.max_iter,
+    )
+    if not np.all(np.isfinite(fit.coef)):
+        raise ValueError(
+            "The fit on the representatives diverged (non-finite coefficients); "
+            "try a finer partition or more rows per block."
+        )
+    return _Solution(fit.coef, reps, fit.information, fit.converged)
+
+
+def _memory_tasks(X, y, weight, labels, n_jobs, source=0):
+    """In-memory rows as tasks holding whole blocks (block ``k`` to task ``k mod J``)."""
+    n_tasks = effective_n_jobs(n_jobs)
+    if n_tasks == 1:
+        return [RepresentativeTask(X, y, weight, source, labels)]
+    group = labels % n_tasks
+    masks = [group == j for j in range(n_tasks)]
+    return [RepresentativeTask(X[m], y[m], weight[m], source, labels[m]) for m in masks if m.any()]
+
+
+class _BaseSMR(BaseEstimator):
+    """Shared machinery: passes, SMR iterations, partial_fit, inference."""
+
+    _parameter_constraints: dict = {
+        "method": [StrOptions({"smr", "mr"})],
+        "n_iter": [Interval(Integral, 0, None, closed="left")],
+        "init": [StrOptions({"mr"}), "array-like"],
+        "partition": [StrOptions({"grid", "kmeans", "subset_kmeans", "none"})],
+        "n_bins": [Interval(Integral, 1, None, closed="left")],
+        "n_clusters": [Interval(Integral, 1, None, closed="left")],
+        "subset_size": [Interval(Integral, 1, None, closed="left")],
+        "fit_intercept": ["boolean"],
+        "tol": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "n_jobs": [None, Integral],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        *,
+        method="smr",
+        n_iter=3,
+        init="mr",
+        partition="grid",
+        n_bins=4,
+        n_clusters=1000,
+        subset_size=100_000,
+        fit_intercept=True,
+        tol=1e-10,
+        max_iter=100,
+        n_jobs=None,
+        random_state=None,
+    ):
+        self.method = method
+        self.n_iter = n_iter
+        self.init = init
+        self.partition = partition
+        self.n_bins = n_bins
+        self.n_clusters = n_clusters
+        self.subset_size = subset_size
+        self.fit_intercept = fit_intercept
+        self.tol = tol
+        self.max_iter = max_iter
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    # -- hooks for subclasses ----------------------------------------------------
+    def _family_link(self):
+        raise NotImplementedError
+
+    def _encode_y(self, y, first_call):
+        """Validated float responses; sets ``classes_`` for classifiers."""
+        raise NotImplementedError
+
+    # -- configuration -----------------------------------------------------------
+    def _config(self):
+        family, link = self._family_link()
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        spec = PartitionSpec(self.partition, self.n_bins, self.n_clusters, self.subset_size, seed)
+        return _Config(family, link, spec, self.fit_intercept, self.n_jobs, self.tol, self.max_iter)
+
+    def _init_coef(self, n_params):
+        if isinstance(self.init, str):
+            return None
+        coef = np.asarray(self.init, dtype=float).ravel()
+        if coef.shape != (n_params,) or not np.all(np.isfinite(coef)):
+            raise ValueError(
+                f"init must be 'mr' or {n_params} finite numbers (intercept first when "
+                f"fit_intercept=True); got shape {coef.shape}."
+            )
+        return coef
+
+    def _validate(self, X, y, sample_weight, reset):
+        X, y = validate_data(
+            self, X, y, reset=reset, dtype=np.float64, y_numeric=not is_classifier(self)
+        )
+        y = self._encode_y(y, reset)
+        if sample_weight is None:
+            weight = np.ones(X.shape[0])
+        else:
+            weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+        if not weight.sum() > 0:
+            raise ValueError("The sample weights sum to zero: there is nothing to fit.")
+        return X, y, weight
+
+    # -- fitting -----------------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None, partitions=None):
+        """Fit on in-memory rows, cut into blocks within the natural ``partitions``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), optional
+            Frequency weights (an integer weight acts as repeated rows).
+        partitions : array-like of shape (n_samples,), optional
+            Natural block labels (site, file, month); each is refined by
+            ``partition`` on its own rows.
+
+        Returns
+        -------
+        self
+        """
+        X, y, weight = self._validate(X, y, sample_weight, reset=True)
+        config = self._config()
+        partitions = self._check_partitions(partitions, X.shape[0])
+        labels = partition_labels(X, config.spec, weight, partitions)
+        tasks = _memory_tasks(X, y, weight, labels, config.n_jobs)
+        solution, n_iter = self._iterate(lambda: tasks, config)
+        self._store(solution, n_iter, config)
+        return self
+
+    def fit_chunks(self, chunks):
+        """Fit from a re-iterable chunk source, one pass per SMR iteration.
+
+        Each chunk is a node: it is cut into blocks on its own rows (within
+        its ``partitions`` labels when the chunk carries them), and each pass
+        recomputes its blocks' sums at the current coefficients. ``n_iter``
+        SMR iterations make ``1 + n_iter`` passes (plus one for the
+        dispersion of Gaussian, Gamma and inverse Gaussian families under
+        ``method="mr"``).
+
+        Parameters
+        ----------
+        chunks : iterable of chunks or callable
+            Anything :func:`skbigreg.io.iter_chunks` reads: a list of
+            ``(X, y)``, ``(X, y, sample_weight)`` or ``(X, y, sample_weight,
+            {"partitions": labels})`` tuples, or a callable returning a fresh
+            iterator of them. A one-shot generator fails on the second pass.
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        source = iter_chunks(chunks)
+        config = self._config()
+        for name in [v for v in vars(self) if v.endswith("_") and not v.startswith("__")]:
+            if name != "classes_" or not getattr(self, "_classes_given", False):
+                delattr(self, name)
+        solution, n_iter = self._iterate(lambda: self._stream_tasks(source), config)
+        self._store(solution, n_iter, config)
+        return self
+
+    def _stream_tasks(self, source):
+        for index, chunk in enumerate(source):
+            first = not hasattr(self, "n_features_in_")
+            X, y, weight = self._validate(chunk.X, chunk.y, chunk.sample_weight, reset=first)
+            yield RepresentativeTask(X, y, weight, index, partitions=chunk.label("partitions"))
+
+    def _iterate(self, make_tasks, config):
+        """The MR fit, then ``n_iter`` SMR passes from it (or from ``init``).
+
+        ``n_iter=0`` returns the MR fit. The representatives of the result
+        carry the row Pearson sum the dispersion needs (one more pass when
+        they are mean representatives of a family with a dispersion).
+        """
+        solution = _solve(_one_pass(make_tasks(), None, config), config)
+        n_iter = 0
+        if self.method == "smr":
+            coef = self._init_coef(solution.coef.size)
+            coef = solution.coef if coef is None else coef
+            for n_iter in range(1, self.n_iter + 1):
+                solution = _solve(_one_pass(make_tasks(), coef, config), config, coef)
+                coef = solution.coef
+        return self._with_pearson(solution, make_tasks, config), n_iter
+
+    @staticmethod
+    def _with_pearson(solution, make_tasks, config):
+        reps = solution.representatives
+        if not config.family.has_dispersion or np.isfinite(reps.pearson):
+            return solution
+        pearson = _one_pass(make_tasks(), solution.coef, config).pearson
+        return replace(solution, representatives=replace(reps, pearson=pearson))
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, partitions=None):
+        """Add one chunk as new blocks, built at the current estimate, and refit.
+
+        The chunk is cut into blocks (within ``partitions`` when given). On
+        the first call the start is the chunk's MR fit (or ``init``). Then,
+        ``n_iter`` times (``method="smr"``), the chunk's representatives are
+        rebuilt at the current coefficients and the weighted GLM is refitted
+        on all representatives so far. Earlier chunks' representatives are
+        kept as they were built: their rows are gone, so they match their
+        blocks' scores at the estimate of their time, not the final one.
+        Expect MR-like accuracy (measured on the paper's mzNormal logistic
+        set-up, five chunks of 20,000 rows: 0.023 RMSE from the full-data
+        MLE, against 0.015 for MR and < 0.005 for :meth:`fit_chunks`, which
+        revisits every chunk in each pass). A chunk that fails validation
+        leaves the estimator exactly as it was.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), optional
+        partitions : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        self
+        """
+        with rollback_on_error(self):
+            self._partial_fit(X, y, sample_weight, partitions)
+        return self
+
+    def _partial_fit(self, X, y, sample_weight, partitions):
+        first_call = not hasattr(self, "coef_")
+        X, y, weight = self._validate(X, y, sample_weight, reset=first_call)
+        partitions = self._check_partitions(partitions, X.shape[0])
+        config = self._config()
+        source = 0 if first_call else self.n_chunks_seen_
+        labels = partition_labels(X, config.spec, weight, partitions)
+        tasks = _memory_tasks(X, y, weight, labels, None, source)
+        old = None if first_call else self.representatives_
+
+        def with_old(reps):
+            return reps if old is None else old + reps
+
+        mean_reps = _one_pass(tasks, None, config)
+        if first_call:
+            start = self._init_coef(mean_reps.X.shape[1])
+            coef = _solve(mean_reps, config).coef if start is None else start
+        else:
+            coef = self._packed_coef()
+        solution = _solve(with_old(mean_reps), config, coef)
+        new = mean_reps
+        if self.method == "smr":
+            for _ in range(self.n_iter):
+                new = _one_pass(tasks, solution.coef, config)
+                solution = _solve(with_old(new), config, solution.coef)
+        if config.family.has_dispersion and not np.isfinite(new.pearson):
+            new = replace(new, pearson=_one_pass(tasks, solution.coef, config).pearson)
+        solution = replace(solution, representatives=with_old(new))
+        self._store(solution, self.n_iter if self.method == "smr" else 0, config)
+
+    @staticmethod
+    def _check_partitions(partitions, n_rows):
+        if partitions is None:
+            return None
+        partitions = np.asarray(partitions)
+        if partitions.shape != (n_rows,):
+            raise ValueError(f"partitions has shape {partitions.shape}; expected ({n_rows},).")
+        return partitions
+
+    # -- fitted state --------------------------------------------------------------
+    def _store(self, solution, n_iter, config):
+        if not solution.converged:
+            warnings.warn(
+                "IRLS on the representatives did not converge; increase max_iter or "
+                "check for separation.",
+                ConvergenceWarning,
+            )
+        reps = solution.representatives
+        n_params = solution.coef.size
+        if config.family.has_dispersion:
+            df = reps.weight.sum() - n_params
+            dispersion = reps.pearson / df if df > 0 else np.nan
+        else:
+            dispersion = 1.0
+        self.representatives_ = reps
+        self.n_chunks_seen_ = int(reps.source.max()) + 1
+        self.n_iter_ = n_iter
+        self.dispersion_ = float(dispersion)
+        # rows' information from the last pass when there was one (SMR), else
+        # the representatives' own (MR)
+        information = solution.information if reps.information is None else reps.information
+        self.cov_params_ = dispersion * np.linalg.pinv(information, hermitian=True)
+        self.bse_ = np.sqrt(np.clip(np.diag(self.cov_params_), 0, None))
+        self._set_coef(solution.coef)
+
+    def _packed_coef(self):
+        coef = np.ravel(self.coef_)
+        return np.concatenate([np.ravel(self.intercept_), coef]) if self.fit_intercept else coef
+
+    def _linear_predictor(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        return X @ np.ravel(self.coef_) + float(np.ravel(self.intercept_)[0])
+
+    def summary(self, alpha=0.05):
+        """Coefficients with standard errors, z tests and intervals.
+
+        The standard errors are ``sqrt(diag(cov_params_))``; see the class
+        Notes for what they estimate.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per parameter (intercept first); columns ``coef``,
+            ``std err``, ``z``, ``P>|z|`` and the interval bounds.
+        """
+        check_is_fitted(self)
+        params = self._packed_coef()
+        names = list(getattr(self, "feature_names_in_", [f"x{j}" for j in range(self.n_features_in_)]))
+        names = (["intercept"] if self.fit_intercept else []) + [str(n) for n in names]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = params / self.bse_
+        q = stats.norm.ppf(1 - alpha / 2)
+        return pd.DataFrame(
+            {
+                "coef": params,
+                "std err": self.bse_,
+                "z": z,
+                "P>|z|": 2 * stats.norm.sf(np.abs(z)),
+                f"[{alpha / 2:g}": params - q * self.bse_,
+                f"{1 - alpha / 2:g}]": params + q * self.bse_,
+            },
+            index=names,
+        )
+
+
+
+
+class SMRLogisticRegression(ClassifierMixin, _BaseSMR):
+    """Binary logistic regression from score-matching representatives of blocks.
+
+    Maximises the weighted log-likelihood of the representatives,
+    ``sum_k n_k [ybar_k log p(x*_k) + (1 - ybar_k) log(1 - p(x*_k))]`` with
+    ``p(x) = 1 / (1 + exp(-x' beta))``, where the representative
+    ``x*_k`` of block ``k`` carries the block's score
+    ``sum_{i in k} w_i (y_i - p(x_i)) x_i`` at the previous estimate
+    (SMR), or is the block mean (MR).
+
+    Parameters
+    ----------
+    method : {"smr", "mr"}, default="smr"
+        Score-matching representatives iterated ``n_iter`` times from the
+        start, or mean representatives only.
+    n_iter : int, default=3
+        SMR iterations T (each a pass over the rows).
+    init : "mr" or array-like of shape (n_features + 1,), default="mr"
+        Start of the SMR iterations: the MR estimate, or given coefficients
+        (intercept first when ``fit_intercept``).
+    partition : {"grid", "kmeans", "subset_kmeans", "none"}, default="grid"
+        How blocks are cut (inside each natural partition): equal-depth grid
+        of ``n_bins`` quantile bins per covariate; k-means with
+        ``n_clusters``; k-means centres from ``subset_size`` random rows with
+        every row assigned to its nearest centre; or the natural partitions
+        alone.
+    n_bins : int, default=4
+        m, bins per covariate of the grid.
+    n_clusters : int, default=1000
+        K for the k-means partitions (capped at the rows of each partition).
+    subset_size : int, default=100_000
+        Rows used to find the centres under ``"subset_kmeans"``.
+    fit_intercept : bool, default=True
+    tol : float, default=1e-10
+        Convergence tolerance of IRLS on the representatives.
+    max_iter : int, default=100
+        IRLS iterations on the representatives.
+    n_jobs : int, default=None
+        Parallel block sums through joblib (any backend).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the k-means partitions.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (2,)
+    coef_ : ndarray of shape (1, n_features)
+    intercept_ : ndarray of shape (1,)
+    representatives_ : Representatives
+        The weighted rows the final fit used (design rows with the
+        intercept coordinate first, mean responses, weights, block ids,
+        kinds): what a coordinator receives.
+    n_iter_ : int
+        SMR iterations done (0 for MR).
+    cov_params_ : ndarray of shape (n_params, n_params)
+        Covariance of ``(intercept, coef)`` from the representatives' information.
+    bse_ : ndarray of shape (n_params,)
+        Standard errors, intercept first.
+    dispersion_ : float
+    n_chunks_seen_ : int
+        Chunks seen by :meth:`partial_fit`.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+
+    See Also
+    --------
+    SMRGLM : the same for other families and links.
+    sklearn.linear_model.LogisticRegression : the full-data fit in memory.
+
+    Notes
+    -----
+    Li and Yang, *Score-matching representative approach for big data
+    analysis with generalized linear models*.
+
+    Blocks and partitions: with ``partitions=`` each natural block (site,
+    file, month) is cut by ``partition`` on its own rows; without, the whole
+    data are cut. ``"grid"`` makes up to ``n_bins**n_features`` cells (empty
+    ones dropped, so never more blocks than rows); k-means caps K at the
+    rows. On tiny data the default still gives a defined fit: a block whose
+    rows share one covariate pattern (a block of one row, say) is
+    represented by its mean point, which carries its score exactly, and a
+    representative fit with fewer rows than parameters takes the
+    minimum-norm step.
+
+    Sign split: a block whose scalar equation has no root (or whose root
+    makes ``x*`` explode) is split by the sign of ``e_i``, one
+    representative per piece (kind ``"split"``); a piece that still has no
+    root is represented by its mean point (kind ``"fallback"``, the
+    paper's rule for representatives that leave the block's hull).
+
+    Standard errors: under SMR, ``cov_params_`` is ``dispersion_`` times the
+    inverse of the rows' expected information ``sum_i w_i nu_i h'_i x_i x_i'``,
+    summed by the nodes in the last pass (p x p numbers each), so at the
+    coefficients that pass was made at (one iteration before the final
+    ones): the full-data model-based (Fisher) errors up to that last step.
+    The information of the fit on the representatives themselves is not
+    used for SMR: sign-split pieces lie outside their blocks and inflate it.
+    After ``partial_fit`` under SMR it is the sum of each chunk's rows'
+    information taken at the coefficients of that chunk's last pass. Under
+    MR there is no such pass and the representatives' information is used:
+    it ignores the covariate spread inside blocks, so the errors are too
+    large when blocks are wide, and exact when blocks are made of identical
+    covariate patterns. ``dispersion_`` is 1 for binomial and Poisson;
+    otherwise the row Pearson statistic over the weight sum minus the
+    parameter count, taken at the coefficients of the last pass (one extra
+    pass under MR).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbigreg.linear_model import SMRLogisticRegression
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(20000, 2))
+    >>> y = rng.random(20000) < 1 / (1 + np.exp(-(X @ [1.0, -1.0])))
+    >>> model = SMRLogisticRegression().fit(X, y)
+    >>> np.round(model.coef_, 1)
+    array([[ 1., -1.]])
+    >>> len(model.representatives_.y) < 100
+    True
+    """
+
+    def _family_link(self):
+        return get_family_link("binomial", "logit")
+
+    def _encode_y(self, y, first_call):
+        check_classification_targets(y)
+        if first_call and not getattr(self, "_classes_given", False):
+            y_type = type_of_target(y, input_name="y")
+            if y_type != "binary":
+                raise ValueError(
+                    f"Only binary classification is supported. The type of the target is {y_type}."
+                )
+            self.classes_ = np.unique(y)
+        if len(self.classes_) != 2:
+            raise ValueError(
+                "SMRLogisticRegression needs samples of 2 classes, but the data contain "
+                f"{len(self.classes_)} class(es): {self.classes_}; pass classes= to "
+                "partial_fit when a first chunk holds one class."
+            )
+        unknown = ~np.isin(y, self.classes_)
+        if unknown.any():
+            raise ValueError(
+                f"y contains labels not in classes_ {self.classes_}: {np.unique(y[unknown])}."
+            )
+        return (y == self.classes_[1]).astype(np.float64)
+
+    def fit_chunks(self, chunks, classes=None):
+        """Fit from a re-iterable chunk source, one pass per SMR iteration.
+
+        As :meth:`SMRGLM.fit_chunks`; ``classes`` (the two labels) is needed
+        unless the first chunk holds both.
+
+        Parameters
+        ----------
+        chunks : iterable of chunks or callable
+        classes : array-like of shape (2,), optional
+
+        Returns
+        -------
+        self
+        """
+        with self._given_classes(classes, reset=True):
+            return super().fit_chunks(chunks)
+
+    @contextmanager
+    def _given_classes(self, classes, reset):
+        if classes is not None and (reset or not hasattr(self, "coef_")):
+            self.classes_ = np.unique(classes)
+            self._classes_given = True
+        try:
+            yield
+        finally:
+            vars(self).pop("_classes_given", None)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, partitions=None, classes=None):
+        """Add one chunk as new blocks, built at the current estimate, and refit.
+
+        As :meth:`SMRGLM.partial_fit`; ``classes`` (the two labels) is
+        needed on the first call unless that chunk holds both.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), optional
+        partitions : array-like of shape (n_samples,), optional
+        classes : array-like of shape (2,), optional
+
+        Returns
+        -------
+        self
+        """
+        with rollback_on_error(self), self._given_classes(classes, reset=False):
+            self._partial_fit(X, y, sample_weight, partitions)
+        return self
+
+    def _set_coef(self, coef):
+        slope = coef[1:] if self.fit_intercept else coef
+        self.coef_ = slope.reshape(1, -1)
+        self.intercept_ = np.array([coef[0] if self.fit_intercept else 0.0])
+
+    def decision_function(self, X):
+        """Linear predictor ``X coef_' + intercept_`` (log-odds of ``classes_[1]``)."""
+        return self._linear_predictor(X)
+
+    def predict_proba(self, X):
+        """Probabilities of ``classes_[0]`` and ``classes_[1]``."""
+        p = LINKS["logit"].inverse(self.decision_function(X))
+        return np.column_stack([1 - p, p])
+
+    def predict_log_proba(self, X):
+        """Log of :meth:`predict_proba`."""
+        eta = self.decision_function(X)
+        return np.column_stack([-np.logaddexp(0, eta), -np.logaddexp(0, -eta)])
+
+    def predict(self, X):
+        """The class with the larger probability."""
+        eta = self.decision_function(X)
+        return self.classes_[(eta > 0).astype(int)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        return tags
+
+
+class _SMRRegressor(RegressorMixin, _BaseSMR):
+    """A GLM regressor predicting the mean ``h(x' beta)``."""
+
+    def _encode_y(self, y, first_call):
+        y = np.asarray(y, dtype=np.float64)
+        if y.ndim != 1:
+            y = y.ravel()
+        self._family_link()[0].check_y(y)
+        return y
+
+    def _set_coef(self, coef):
+        self.coef_ = coef[1:] if self.fit_intercept else coef
+        self.intercept_ = float(coef[0]) if self.fit_intercept else 0.0
+
+    def predict(self, X):
+        """Predicted mean ``h(X coef_ + intercept_)``."""
+        return self._family_link()[1].inverse(self._linear_predictor(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.positive_only = self._family_link()[0].name in (
+            "poisson", "gamma", "inverse_gaussian",
+        )
+        return tags
+
+
+class SMRGLM(_SMRRegressor):
+    """A GLM of any family and link from score-matching representatives of blocks.
+
+    Maximises the weighted log-likelihood of the representatives,
+    ``sum_k n_k loglik(ybar_k; h(x*_k' beta))``, where ``x*_k`` carries the
+    score ``sum_{i in k} w_i (y_i - h(eta_i)) nu(eta_i) x_i`` of block ``k``
+    at the previous estimate (SMR), or is the block mean (MR);
+    ``nu = h' / V(h)``.
+
+    Parameters
+    ----------
+    family : {"gaussian", "binomial", "poisson", "gamma", "inverse_gaussian"}, \
+            default="gaussian"
+        Binomial responses are proportions in [0, 1] (``sample_weight``
+        then counts trials).
+    link : str or None, default=None
+        The family's default when None: identity, logit, log, inverse
+        (Gamma, 1/mu) and inverse_squared (1/mu², inverse Gaussian).
+        Binomial also takes probit, cloglog, loglog and cauchit.
+    method, n_iter, init, partition, n_bins, n_clusters, subset_size, \
+fit_intercept, tol, max_iter, n_jobs, random_state
+        As :class:`SMRLogisticRegression`.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,)
+    intercept_ : float
+    representatives_ : Representatives
+    n_iter_ : int
+    cov_params_ : ndarray of shape (n_params, n_params)
+    bse_ : ndarray of shape (n_params,)
+    dispersion_ : float
+    n_chunks_seen_ : int
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+
+    See Also
+    --------
+    SMRLogisticRegression : the binary classifier.
+    SMRPoissonRegressor : ``SMRGLM(family="poisson")``.
+    statsmodels.genmod.generalized_linear_model.GLM : the full-data fit in memory.
+
+    Notes
+    -----
+    Partitions, the sign split and the meaning of the standard errors are as
+    in :class:`SMRLogisticRegression` (see its Notes and the user guide).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbigreg.linear_model import SMRGLM
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(20000, 2))
+    >>> y = rng.random(20000) < 1 - np.exp(-np.exp(X @ [0.5, -0.5]))
+    >>> model = SMRGLM(family="binomial", link="cloglog").fit(X, y)
+    >>> np.round(model.coef_, 1)
+    array([ 0.5, -0.5])
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseSMR._parameter_constraints,
+        "family": [StrOptions(set(FAMILIES))],
+        "link": [None, StrOptions(set(LINKS))],
+    }
+
+    def __init__(
+        self,
+        family="gaussian",
+        link=None,
+        *,
+        method="smr",
+        n_iter=3,
+        init="mr",
+        partition="grid",
+        n_bins=4,
+        n_clusters=1000,
+        subset_size=100_000,
+        fit_intercept=True,
+        tol=1e-10,
+        max_iter=100,
+        n_jobs=None,
+        random_state=None,
+    ):
+        super().__init__(
+            method=method, n_iter=n_iter, init=init, partition=partition, n_bins=n_bins,
+            n_clusters=n_clusters, subset_size=subset_size, fit_intercept=fit_intercept,
+            tol=tol, max_iter=max_iter, n_jobs=n_jobs, random_state=random_state,
+        )
+        self.family = family
+        self.link = link
+
+    def _family_link(self):
+        return get_family_link(self.family, self.link)
+
+
+class SMRPoissonRegressor(_SMRRegressor):
+    """Poisson regression with a log link from score-matching representatives.
+
+    ``SMRGLM(family="poisson", link="log")``: maximises
+    ``sum_k n_k (ybar_k x*_k' beta - exp(x*_k' beta))`` over the
+    representatives.
+
+    Parameters
+    ----------
+    method, n_iter, init, partition, n_bins, n_clusters, subset_size, \
+fit_intercept, tol, max_iter, n_jobs, random_state
+        As :class:`SMRLogisticRegression`.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,)
+    intercept_ : float
+    representatives_ : Representatives
+    n_iter_ : int
+    cov_params_ : ndarray of shape (n_params, n_params)
+    bse_ : ndarray of shape (n_params,)
+    dispersion_ : float
+    n_chunks_seen_ : int
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+
+    See Also
+    --------
+    SMRGLM : any family and link.
+    sklearn.linear_model.PoissonRegressor : the full-data (penalised) fit in memory.
+
+    Notes
+    -----
+    A steep inverse link slows SMR: the paper reports a larger error for
+    Poisson than for logistic on the same partition; a finer partition or
+    more iterations help.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbigreg.linear_model import SMRPoissonRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(20000, 2))
+    >>> y = rng.poisson(np.exp(0.3 + X @ [0.5, -0.2]))
+    >>> np.round(SMRPoissonRegressor().fit(X, y).coef_, 1)
+    array([ 0.5, -0.2])
+    """
+
+    def _family_link(self):
+        return get_family_link("poisson", "log")
