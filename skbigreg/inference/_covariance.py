@@ -81,5 +81,39 @@ def cluster_meat(grouped, solution, stats, target):
     return scores.T @ scores
 
 
+def residual_row_scores(Z, sample_weight, coef, shift, center):
+    """Per-row ``w_i e_i u_i`` for a residual that is linear in the columns.
+
+    ``Z`` holds all accumulated columns (n, D); the residual is
+    ``e_i = (z_i - shift)' coef`` and ``u_i = [1, z_i - shift]`` (the leading
+    one only when ``center``). Estimators whose scores are not those of the
+    least-squares design (IV, first stages) project these onto their own
+    design afterwards.
+    """
+    U = Z - shift
+    e = U @ coef
+    if sample_weight is not None:
+        e = e * sample_weight
+    scores = U * e[:, None]
+    return np.hstack([e[:, None], scores]) if center else scores
+
+
+def residual_cluster_scores(grouped, coef, shift, center):
+    """Per-cluster ``s_g = sum_{i in g} w_i e_i u_i`` for a residual linear in the columns.
+
+    As :func:`residual_row_scores`, from per-cluster statistics of all ``D``
+    columns (no rows needed)::
+
+        sum_g w e       = W_g (m_g - shift)' coef
+        sum_g w (z-c) e = C_g coef + (m_g - shift) sum_g w e
+
+    Returns an array of shape (G, D + center).
+    """
+    offset = grouped.mean - shift
+    sum_e = grouped.weight_sum * (offset @ coef)
+    sum_ue = grouped.comoment @ coef + offset * sum_e[:, None]
+    return np.hstack([sum_e[:, None], sum_ue]) if center else sum_ue
+
+
 def sandwich(bread, meat):
     return bread @ meat @ bread

@@ -45,6 +45,11 @@ class RegressionResults:
         (``df_resid``, or ``G - 1`` for cluster-robust errors).
     n_clusters : int or None
     target : str
+    model, method : str
+        Labels of the summary table.
+    wald_f : bool
+        Whether :attr:`fvalue` is the Wald statistic for every covariance
+        type (models whose F is not a ratio of sums of squares, e.g. 2SLS).
     """
 
     params: np.ndarray
@@ -61,6 +66,9 @@ class RegressionResults:
     df_inference: float
     n_clusters: int | None = None
     target: str = "y"
+    model: str = "OLS"
+    method: str = "Least Squares"
+    wald_f: bool = False
 
     @property
     def bse(self):
@@ -112,7 +120,7 @@ class RegressionResults:
         """F statistic of all slopes being zero (a Wald test for robust errors)."""
         if self.df_model == 0 or self.df_resid <= 0:
             return np.nan
-        if self.cov_type == "nonrobust":
+        if self.cov_type == "nonrobust" and not self.wald_f:
             return ((self.tss - self.ssr) / self.df_model) / self.scale
         slopes = slice(1, None) if self.has_intercept else slice(None)
         b = self.params[slopes]
@@ -159,13 +167,17 @@ def regression_results(
     clusters=None,
     weight_type="analytic",
     use_t=None,
+    cluster_meat_matrix=None,
 ):
     """Build :class:`RegressionResults` for one target from statistics.
 
     ``hc_meat`` is the second-pass :class:`~skbigreg.stats.OuterProductStats`
     (HC types); ``clusters`` the :class:`~skbigreg.stats.GroupedGramStats`
     (cluster type). ``use_t=None`` follows statsmodels: t for nonrobust,
-    normal for robust covariances.
+    normal for robust covariances. ``cluster_meat_matrix`` replaces the
+    least-squares cluster meat ``sum_g s_g s_g'`` (in the centred
+    parametrisation) when an estimator's scores differ from those of the
+    design, e.g. instrumental variables; ``clusters`` then only gives ``G``.
     """
     if cov_type not in COV_TYPES:
         raise ValueError(f"cov_type must be one of {COV_TYPES}, got {cov_type!r}.")
@@ -188,7 +200,9 @@ def regression_results(
                 cov = cov * (nobs / df_resid if df_resid > 0 else np.nan)
         else:
             n_clusters = clusters.n_groups
-            meat = cluster_meat(clusters, solution, stats, target)
+            meat = cluster_meat_matrix
+            if meat is None:
+                meat = cluster_meat(clusters, solution, stats, target)
             factor = n_clusters / (n_clusters - 1) * (nobs - 1) / df_resid
             cov = sandwich(bread, meat) * (factor if df_resid > 0 and n_clusters > 1 else np.nan)
             df_inference = n_clusters - 1
@@ -223,8 +237,8 @@ def format_summary(res, alpha=0.05, title="Cumulative Least Squares Results"):
     cov_label = res.cov_type + (f" ({res.n_clusters} clusters)" if res.n_clusters else "")
     left = [
         ("Dep. Variable:", res.target),
-        ("Model:", "OLS" if res.has_intercept else "OLS (no intercept)"),
-        ("Method:", "Least Squares"),
+        ("Model:", res.model if res.has_intercept or res.model != "OLS" else "OLS (no intercept)"),
+        ("Method:", res.method),
         ("No. Observations:", f"{res.nobs:g}"),
         ("Df Residuals:", f"{res.df_resid:g}"),
         ("Df Model:", f"{res.df_model:g}"),

@@ -3,3 +3,27 @@
 from ._least_squares import LeastSquaresSolution, solve_least_squares
 
 __all__ = ["LeastSquaresSolution", "solve_least_squares"]
+
+from ._fixed_effects import LevelMeans, within_comoment  # noqa: E402
+from ._grouped_least_squares import (  # noqa: E402
+    StackedMoments,
+    StackedSolution,
+    combine_groups,
+    solve_stacked,
+)
+from ._irls_streamed import IRLSPass, irls_pass  # noqa: E402
+from ._iv import IVColumns, IVSolution, solve_iv  # noqa: E402
+
+__all__ += [
+    "IRLSPass",
+    "IVColumns",
+    "IVSolution",
+    "LevelMeans",
+    "StackedMoments",
+    "StackedSolution",
+    "combine_groups",
+    "irls_pass",
+    "solve_iv",
+    "solve_stacked",
+    "within_comoment",
+]

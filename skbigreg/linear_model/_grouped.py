@@ -1,0 +1,194 @@
+"""One least-squares model per partition (and per union of partitions) from one pass."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+
+from .._compat import _fit_context, _num_samples, validate_data
+from ..exceptions import CollinearityWarning
+from ..solvers import solve_least_squares
+from ..solvers._grouped_least_squares import grouped_moments, solve_stacked
+from ..stats import GramStats, GroupedGramStats
+from ._base import CumulativeMixin
+from ._cumulative import CumulativeLinearRegression
+
+
+class GroupedLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
+    """Least squares in every partition, and in any union of them, from one pass.
+
+    For each partition ``g`` (a site, a state, a file...) minimises
+    ``sum_{i in g} w_i (y_i - b0_g - x_i' b_g)^2``; the pooled model minimises
+    the same sum over all rows. One pass gathers each partition's weight,
+    means and centred co-moments (``G (K + T)^2`` numbers); every
+    partition's model and every union's (:meth:`subset`) are then solved
+    from them without touching rows again.
+
+    Parameters
+    ----------
+    fit_intercept : bool, default=True
+
+    Attributes
+    ----------
+    coef_, intercept_ :
+        The pooled model (all rows).
+    partitions_ : ndarray of shape (G,)
+        Sorted partition labels.
+    partition_coef_ : ndarray of shape (G, n_features) or (G, n_targets, n_features)
+        Each partition's coefficients; NaN where its design is rank deficient
+        (fewer rows than ``n_features + 1``, identical rows, a constant
+        column): see ``rank_deficient_``.
+    partition_intercept_ : ndarray of shape (G,) or (G, n_targets)
+    rank_deficient_ : ndarray of shape (n_deficient,)
+        Labels of the partitions whose model is not identified.
+    stats_ : GramStats
+        Statistics of all rows.
+    partition_stats_ : GroupedGramStats
+        Per-partition statistics.
+    n_samples_seen_, n_features_in_, feature_names_in_
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbigreg.linear_model import GroupedLinearRegression
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(300, 1))
+    >>> site = np.repeat(["a", "b", "c"], 100)
+    >>> slope = np.repeat([1.0, 2.0, 3.0], 100)
+    >>> y = slope * X[:, 0] + 0.01 * rng.normal(size=300)
+    >>> model = GroupedLinearRegression().fit(X, y, partitions=site)
+    >>> model.partition_coef_.round(2).ravel()
+    array([1., 2., 3.])
+    >>> model.subset(["a", "b"]).coef_.round(1)
+    array([1.5])
+    """
+
+    _parameter_constraints: dict = {"fit_intercept": ["boolean"]}
+
+    def __init__(self, *, fit_intercept=True):
+        self.fit_intercept = fit_intercept
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None, partitions=None):
+        """Fit on in-memory rows (reset, then one chunk).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        sample_weight : array-like of shape (n_samples,), optional
+        partitions : array-like of shape (n_samples,), optional
+            Partition label of each row; without it all rows form partition 0.
+
+        Returns
+        -------
+        self
+        """
+        self._reset()
+        return self._accumulate(X, y, sample_weight, groups=self._labels(X, partitions))
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, partitions=None):
+        """Merge one chunk's per-partition statistics and re-solve (all or nothing).
+
+        Returns
+        -------
+        self
+        """
+        return self._accumulate(X, y, sample_weight, groups=self._labels(X, partitions))
+
+    @staticmethod
+    def _labels(X, partitions):
+        if partitions is None:
+            return np.zeros(_num_samples(X), dtype=np.int64)
+        return np.asarray(partitions)
+
+    def _map_chunk(self, X, y, sample_weight, groups):
+        if groups.shape != (X.shape[0],):
+            raise ValueError(f"partitions has shape {groups.shape}; expected ({X.shape[0]},).")
+        grouped = GroupedGramStats.from_arrays(X, y, groups, sample_weight)
+        return grouped.total(), grouped
+
+    def _merge_extra(self, extra, first):
+        self.partition_stats_ = extra if first else self.partition_stats_ + extra
+
+    def _solve(self):
+        pooled = solve_least_squares(self.stats_, self.fit_intercept)
+        stacked = solve_stacked(grouped_moments(self.partition_stats_), self.fit_intercept)
+        coef, intercept = np.swapaxes(stacked.coef, 1, 2), stacked.intercept
+        self.coef_, self.intercept_ = pooled.coef.T, pooled.intercept
+        if self._y_1d:
+            coef, intercept = coef[:, 0], intercept[:, 0]
+            self.coef_, self.intercept_ = self.coef_[0], float(self.intercept_[0])
+        self.partitions_ = self.partition_stats_.labels
+        self.partition_coef_, self.partition_intercept_ = coef, intercept
+        self.rank_deficient_ = self.partitions_[~stacked.solvable]
+        if len(self.rank_deficient_):
+            warnings.warn(
+                f"{len(self.rank_deficient_)} of {len(self.partitions_)} partitions have a "
+                "rank-deficient design (too few or identical rows, or a constant "
+                "column); their partition_coef_ are NaN. Labels: "
+                f"{self.rank_deficient_[:10].tolist()}.",
+                CollinearityWarning,
+                stacklevel=4,
+            )
+
+    def subset(self, partitions):
+        """The least-squares model of the union of some partitions, without rows.
+
+        Parameters
+        ----------
+        partitions : sequence of labels
+
+        Returns
+        -------
+        CumulativeLinearRegression
+            Fitted from the merged statistics (so :meth:`results`, HC needs rows).
+        """
+        self._check_fitted()
+        labels = np.asarray(partitions)
+        missing = np.setdiff1d(labels, self.partitions_)
+        if missing.size:
+            raise ValueError(f"Unknown partitions: {missing[:10].tolist()}.")
+        stats = sum(
+            (self.partition_stats_.group(label) for label in np.unique(labels)),
+            GramStats.empty(self.n_features_in_, self.stats_.n_targets),
+        )
+        names = getattr(self, "feature_names_in_", None)
+        return CumulativeLinearRegression.from_statistics(
+            stats, feature_names=names, fit_intercept=self.fit_intercept
+        )
+
+    def predict(self, X, partitions=None):
+        """Predict with the pooled model, or with each row's partition model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        partitions : array-like of shape (n_samples,), optional
+            Each row's partition (seen in fit); without it the pooled model.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_targets)
+        """
+        self._check_fitted()
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        if partitions is None:
+            return X @ np.asarray(self.coef_).T + self.intercept_
+        labels = np.asarray(partitions)
+        index = np.searchsorted(self.partitions_, labels)
+        index = np.clip(index, 0, len(self.partitions_) - 1)
+        if not np.array_equal(self.partitions_[index], labels):
+            raise ValueError("partitions contains labels not seen in fit.")
+        coef = self.partition_coef_[index]
+        if self._y_1d:
+            return np.einsum("nk,nk->n", X, coef) + self.partition_intercept_[index]
+        return np.einsum("nk,ntk->nt", X, coef) + self.partition_intercept_[index]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags

@@ -1,0 +1,423 @@
+"""Cumulative instrumental-variables (2SLS) regression."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+from scipy import stats as distributions
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils import column_or_1d
+
+from .._compat import StrOptions, _check_sample_weight, _fit_context, validate_data
+from ..exceptions import MissingPassError
+from ..inference import COV_TYPES, regression_results
+from ..inference._covariance import residual_cluster_scores, residual_row_scores
+from ..io import iter_chunks
+from ..solvers import solve_least_squares
+from ..solvers._iv import IVColumns, regressor_stats, solve_iv
+from ..stats import GramStats, OuterProductStats
+from ._base import CumulativeMixin, rollback_on_error
+
+
+class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
+    """Exact two-stage least squares (2SLS) from one pass over chunks of rows.
+
+    Estimates ``y = b0 + x'b + e`` with ``E[z e] = 0`` for the instruments
+    ``z`` (exogenous regressors and excluded instruments):
+    ``b = (X'Pz X)^-1 X'Pz y`` with ``Pz = Z (Z'Z)^-1 Z'``. One pass gathers the
+    centred moments of ``[X, y]`` (``X`` holding regressors *and* excluded
+    instruments), which contain ``Z'Z``, ``Z'X``, ``Z'y``, ``X'X`` and ``y'y``.
+
+    Instruments are columns of ``X``: ``endogenous`` names the endogenous
+    regressors and ``instruments`` the excluded instruments, so every chunk
+    source, pipeline and cross-validation splitter works unchanged. Columns
+    that are neither are exogenous regressors (their own instruments). With
+    no endogenous columns the model is least squares.
+
+    Parameters
+    ----------
+    endogenous : list of int or str, default=None
+        Columns of ``X`` (positions, or names when ``X`` is a DataFrame) that
+        are endogenous regressors.
+    instruments : list of int or str, default=None
+        Columns of ``X`` that are excluded instruments: they enter the first
+        stage only (their entries of ``coef_`` are 0). At least as many as
+        ``endogenous``.
+    fit_intercept : bool, default=True
+    cov_type : {"nonrobust", "HC0", "HC1", "cluster"}, default="nonrobust"
+        Default covariance of :meth:`results`. ``"nonrobust"`` uses
+        ``s^2 = RSS / (n - k)``; ``"HC1"`` scales HC0 by ``n / (n - k)``;
+        ``"cluster"`` is CRV1 (``G/(G-1) (n-1)/(n-k)``, needs ``clusters=``).
+        These are ``linearmodels.IV2SLS`` with ``debiased=True`` (HC0: with
+        ``debiased=False``). HC types need a second pass (:meth:`partial_fit_hc`;
+        ``fit`` and :meth:`fit_chunks` make it).
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,)
+        Structural coefficients; 0 at the excluded instruments.
+    intercept_ : float
+    stats_ : GramStats
+        Statistics of ``[X, y]`` over every row seen.
+    cluster_stats_ : GroupedGramStats
+        Per-cluster statistics, when ``clusters`` were given.
+    hc_stats_ : OuterProductStats
+        Second-pass scores (structural, then each first stage).
+    n_samples_seen_ : int
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+
+    See Also
+    --------
+    CumulativeLinearRegression : the least-squares special case.
+
+    Notes
+    -----
+    The instruments identify the model only if ``Z'Z`` is positive definite
+    and ``X'Pz X`` is too; otherwise :class:`numpy.linalg.LinAlgError` is
+    raised naming the culprit. Weights are analytic (as ``IV2SLS(weights=)``).
+    The first-stage strength is reported by :meth:`first_stage`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbigreg.linear_model import CumulativeIVRegression
+    >>> rng = np.random.default_rng(0)
+    >>> z, u = rng.normal(size=(2, 5000))
+    >>> x = z + u                      # endogenous: correlated with the error u
+    >>> y = 1.0 + 2.0 * x + u + rng.normal(size=5000)
+    >>> X = np.column_stack([x, z])    # column 1 instruments column 0
+    >>> iv = CumulativeIVRegression(endogenous=[0], instruments=[1]).fit(X, y)
+    >>> np.round(iv.coef_, 1)
+    array([2., 0.])
+    >>> round(float(iv.first_stage()["f.stat"].iloc[0]))
+    5088
+    """
+
+    _parameter_constraints: dict = {
+        "endogenous": [list, tuple, None],
+        "instruments": [list, tuple, None],
+        "fit_intercept": ["boolean"],
+        "cov_type": [StrOptions(set(COV_TYPES))],
+    }
+
+    def __init__(self, *, endogenous=None, instruments=None, fit_intercept=True,
+                 cov_type="nonrobust"):
+        self.endogenous = endogenous
+        self.instruments = instruments
+        self.fit_intercept = fit_intercept
+        self.cov_type = cov_type
+
+    # -- passes ------------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None, clusters=None):
+        """Fit on in-memory rows; makes the HC pass when ``cov_type`` needs it.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Regressors and excluded instruments.
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), optional
+        clusters : array-like of shape (n_samples,), optional
+            Cluster labels for cluster-robust inference.
+
+        Returns
+        -------
+        self
+        """
+        if self.cov_type == "cluster" and clusters is None:
+            raise ValueError("cov_type='cluster' needs cluster labels: fit(..., clusters=labels).")
+        self._reset()
+        self._accumulate(X, column_or_1d(y, warn=True), sample_weight, clusters)
+        if self.cov_type in ("HC0", "HC1"):
+            self.partial_fit_hc(X, y, sample_weight)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, clusters=None):
+        """Merge one chunk into the moments and re-solve (all or nothing).
+
+        Returns
+        -------
+        self
+        """
+        return self._accumulate(X, column_or_1d(y, warn=True), sample_weight, clusters)
+
+    def fit_chunks(self, chunks):
+        """Fit from a chunk source (see :func:`skbigreg.io.iter_chunks`); HC types pass twice.
+
+        Returns
+        -------
+        self
+        """
+        source = iter_chunks(chunks)
+        self._reset()
+        for chunk in source:
+            self.partial_fit(chunk.X, chunk.y, chunk.sample_weight, chunk.label("clusters"))
+        if not hasattr(self, "stats_"):
+            raise ValueError("The chunk source produced no rows.")
+        if self.cov_type in ("HC0", "HC1"):
+            for chunk in source:
+                self.partial_fit_hc(chunk.X, chunk.y, chunk.sample_weight)
+        return self
+
+    def partial_fit_hc(self, X, y, sample_weight=None):
+        """Second pass for HC errors: one chunk's scores at the current coefficients.
+
+        Returns
+        -------
+        self
+        """
+        self._check_fitted()
+        with rollback_on_error(self):
+            X, y = validate_data(self, X, column_or_1d(y), reset=False, dtype=np.float64,
+                                 y_numeric=True)
+            if sample_weight is not None:
+                sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+            Z = np.column_stack([X, y])
+            scores = np.hstack([
+                residual_row_scores(Z, sample_weight, coef, self._shift(), self.fit_intercept)
+                @ projection
+                for coef, projection in self._residual_forms()
+            ])
+            chunk = OuterProductStats.from_rows(scores)
+            previous = getattr(self, "hc_stats_", OuterProductStats.empty(scores.shape[1]))
+            self.hc_stats_ = previous + chunk
+        return self
+
+    # -- accumulation hooks ---------------------------------------------------
+    def _map_chunk(self, X, y, sample_weight, groups):
+        self._columns()  # refuse an impossible specification before storing anything
+        return GramStats.from_arrays(X, y, sample_weight), None
+
+    def _after_update(self):
+        vars(self).pop("hc_stats_", None)
+
+    def _solve(self):
+        columns = self._columns()
+        if len(columns.endogenous):
+            solution = solve_iv(self.stats_, columns, self.fit_intercept)
+            first_stage = solution.first_stage
+        else:
+            solution = solve_least_squares(regressor_stats(self.stats_, columns),
+                                           self.fit_intercept)
+            # Exogenous regressors instrument themselves: Pi selects them.
+            first_stage = np.eye(len(columns.instruments), len(columns.regressors))
+        self._solution, self._first_stage = solution, first_stage
+        coef = np.zeros(self.n_features_in_)
+        coef[columns.regressors] = solution.coef[:, 0]
+        self.coef_ = coef
+        self.intercept_ = float(solution.intercept[0])
+
+    def _columns(self):
+        """Resolve ``endogenous``/``instruments`` to column positions, checking them."""
+        k = self.n_features_in_
+        endog = self._positions(self.endogenous, "endogenous")
+        excluded = self._positions(self.instruments, "instruments")
+        if np.intersect1d(endog, excluded).size:
+            raise ValueError("A column cannot be both endogenous and an excluded instrument.")
+        if len(excluded) < len(endog):
+            raise ValueError(
+                f"The model is under-identified: {len(endog)} endogenous regressors "
+                f"but only {len(excluded)} excluded instruments."
+            )
+        regressors = np.setdiff1d(np.arange(k), excluded)
+        exogenous = np.setdiff1d(regressors, endog)
+        return IVColumns(regressors, np.concatenate([exogenous, excluded]), endog, excluded, k)
+
+    def _positions(self, spec, name):
+        if not spec:
+            return np.empty(0, dtype=int)
+        names = list(getattr(self, "feature_names_in_", []))
+        out = []
+        for item in spec:
+            if isinstance(item, str):
+                if item not in names:
+                    raise ValueError(f"{name}: {item!r} is not a column name of X.")
+                item = names.index(item)
+            if not 0 <= int(item) < self.n_features_in_:
+                raise ValueError(
+                    f"{name}: column {item} is out of range for n_features={self.n_features_in_}."
+                )
+            out.append(int(item))
+        if len(set(out)) != len(out):
+            raise ValueError(f"{name} lists a column twice.")
+        return np.sort(np.asarray(out, dtype=int))
+
+    # -- scores ---------------------------------------------------------------
+    def _shift(self):
+        size = self.n_features_in_ + 1
+        return self.stats_.mean if self.fit_intercept else np.zeros(size)
+
+    def _residual_forms(self):
+        """``(coef, projection)`` of the structural residual, then each first stage.
+
+        A residual is ``e = (z - shift)' coef`` over all accumulated columns;
+        ``projection`` maps its scores ``e [1, z - shift]`` onto the scores of
+        its own design: ``x_hat = Pi'(z - shift_z)`` for the structural
+        equation, the instruments for a first stage.
+        """
+        columns, center = self._columns(), int(self.fit_intercept)
+        size = self.n_features_in_ + 1
+        R, Z = columns.regressors, columns.instruments
+        coef = np.zeros(size)
+        coef[columns.target] = 1.0
+        coef[R] = -self._solution.coef[:, 0]
+        projection = np.zeros((size + center, len(R) + center))
+        projection[:center, :center] = 1.0
+        projection[center + Z, center:] = self._first_stage
+        forms = [(coef, projection)]
+        pick = np.zeros((size + center, len(Z)))
+        pick[center + Z, np.arange(len(Z))] = 1.0
+        for column in columns.endogenous:
+            first = np.zeros(size)
+            first[column] = 1.0
+            first[Z] = -self._first_stage[:, np.searchsorted(R, column)]
+            forms.append((first, pick))
+        return forms
+
+    def _meats(self, cov_type):
+        """Meat matrices of the structural equation and of each first stage."""
+        if cov_type in ("HC0", "HC1"):
+            seen = getattr(self, "hc_stats_", None)
+            if seen is None or seen.n_rows != self.n_samples_seen_:
+                raise MissingPassError(
+                    "HC errors need a second pass over the data at the final "
+                    "coefficients: call partial_fit_hc on every chunk again (or use "
+                    "fit/fit_chunks with cov_type='HC0'/'HC1')."
+                )
+            sizes = [projection.shape[1] for _, projection in self._residual_forms()]
+            edges = np.cumsum([0] + sizes)
+            return [seen.matrix[a:b, a:b] for a, b in itertools.pairwise(edges)]
+        if not hasattr(self, "cluster_stats_"):
+            raise MissingPassError("Cluster-robust errors need clusters= in fit/partial_fit.")
+        meats = []
+        for coef, projection in self._residual_forms():
+            scores = residual_cluster_scores(
+                self.cluster_stats_, coef, self._shift(), self.fit_intercept
+            ) @ projection
+            meats.append(scores.T @ scores)
+        return meats
+
+    # -- results --------------------------------------------------------------
+    def results(self, cov_type=None, use_t=None):
+        """Inference on the structural coefficients (intercept first).
+
+        Parameters
+        ----------
+        cov_type : {"nonrobust", "HC0", "HC1", "cluster"}, optional
+            Defaults to the ``cov_type`` parameter.
+        use_t : bool, optional
+            Student t (default for nonrobust) or normal reference distribution.
+
+        Returns
+        -------
+        RegressionResults
+        """
+        self._check_fitted()
+        cov_type = self.cov_type if cov_type is None else cov_type
+        columns = self._columns()
+        stats = regressor_stats(self.stats_, columns)
+        meat = None if cov_type == "nonrobust" else self._meats(cov_type)[0]
+        names = self._names()[columns.regressors]
+        results = regression_results(
+            self._solution,
+            stats,
+            cov_type=cov_type,
+            names=list(names),
+            hc_meat=OuterProductStats(self.n_samples_seen_, meat) if meat is not None else None,
+            clusters=getattr(self, "cluster_stats_", None),
+            use_t=use_t,
+            cluster_meat_matrix=meat,
+        )
+        return replace(results, model="IV-2SLS", method="2SLS", wald_f=True)
+
+    def summary(self, cov_type=None, use_t=None, alpha=0.05):
+        """Text summary of :meth:`results`."""
+        return self.results(cov_type, use_t).summary(alpha, title="Cumulative IV-2SLS Results")
+
+    def first_stage(self, cov_type=None):
+        """Strength of the excluded instruments, per endogenous regressor.
+
+        For each endogenous regressor ``x_j``, the first stage regresses it on
+        all instruments; ``f.stat`` is the Wald statistic of the excluded
+        instruments' coefficients being zero divided by their number ``q``,
+        with the covariance type of the model. Nonrobust, it is the partial F
+        of ``F(q, n - k_z)`` (``linearmodels``' ``f.stat``); robust, ``q`` times
+        it is ``linearmodels``' chi-square ``f.stat`` and the p-value is
+        that of ``chi2(q)``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by endogenous regressor: ``rsquared``, ``partial.rsquared``,
+            ``f.stat``, ``f.pval``.
+        """
+        self._check_fitted()
+        cov_type = self.cov_type if cov_type is None else cov_type
+        columns, center = self._columns(), int(self.fit_intercept)
+        A = self.stats_.moments(center=self.fit_intercept)
+        Z, E = columns.instruments, columns.endogenous
+        n_z = len(Z) + center
+        q = len(columns.excluded)
+        excluded = np.flatnonzero(np.isin(Z, columns.excluded))
+        bread = self._solution.instrument_bread if len(E) else np.zeros((0, 0))
+        n, meats = self.n_samples_seen_, []
+        if cov_type != "nonrobust" and len(E):
+            meats = self._meats(cov_type)[1:]
+        rows = []
+        for j, column in enumerate(E):
+            pi = self._first_stage[:, np.searchsorted(columns.regressors, column)]
+            rss = self._solution.first_stage_rss[j]
+            if cov_type == "nonrobust":
+                cov = rss / (n - n_z) * bread
+            else:
+                cov = bread @ meats[j] @ bread * self._robust_factor(cov_type, n, n_z)
+            block = pi[excluded]
+            wald = float(block @ np.linalg.solve(cov[np.ix_(excluded, excluded)], block))
+            if cov_type == "nonrobust":
+                pval = distributions.f.sf(wald / q, q, n - n_z)
+            else:
+                pval = distributions.chi2.sf(wald, q)
+            restricted = _partial_out(A, np.setdiff1d(Z, columns.excluded), column)
+            rows.append({
+                "rsquared": 1.0 - rss / A[column, column],
+                "partial.rsquared": 1.0 - rss / restricted,
+                "f.stat": wald / q,
+                "f.pval": pval,
+            })
+        index = pd.Index(self._names()[E], name="endogenous")
+        return pd.DataFrame(rows, index=index, columns=["rsquared", "partial.rsquared",
+                                                        "f.stat", "f.pval"])
+
+    def _robust_factor(self, cov_type, n, n_params):
+        if cov_type == "HC0":
+            return 1.0
+        if cov_type == "HC1":
+            return n / (n - n_params)
+        groups = self.cluster_stats_.n_groups
+        return groups / (groups - 1) * (n - 1) / (n - n_params)
+
+    def _names(self):
+        names = getattr(self, "feature_names_in_", None)
+        if names is None:
+            names = [f"x{i}" for i in range(self.n_features_in_)]
+        return np.asarray([str(name) for name in names], dtype=object)
+
+    def predict(self, X):
+        """Predict ``X @ coef_ + intercept_`` (the instruments' coefficients are 0)."""
+        self._check_fitted()
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        return X @ self.coef_ + self.intercept_
+
+
+def _partial_out(A, exogenous, column):
+    """RSS of ``column`` on the ``exogenous`` columns, from the moment matrix ``A``."""
+    if not len(exogenous):
+        return A[column, column]
+    fitted = np.linalg.lstsq(A[np.ix_(exogenous, exogenous)], A[exogenous, column], rcond=None)[0]
+    return A[column, column] - A[exogenous, column] @ fitted
