@@ -1,10 +1,19 @@
 """Warnings and errors raised by skbigreg."""
 
-__all__ = ["CollinearityWarning", "IllConditionedWarning", "MissingPassError"]
+__all__ = [
+    "CollinearityWarning",
+    "DegreesOfFreedomWarning",
+    "IllConditionedWarning",
+    "MissingPassError",
+]
 
 
 class CollinearityWarning(UserWarning):
     """The design is rank deficient; a minimum-norm solution is returned."""
+
+
+class DegreesOfFreedomWarning(UserWarning):
+    """No residual degrees of freedom: standard errors and tests are NaN."""
 
 
 class IllConditionedWarning(UserWarning):

@@ -34,7 +34,7 @@ def test_fit_prints_the_summary_of_statsmodels_numbers(files, capsys, tmp_path):
     out = capsys.readouterr().out
     assert code == 0
     ref = sm.OLS(frame.y, sm.add_constant(frame[["a", "b"]])).fit(cov_type="cluster", cov_kwds={"groups": frame.firm})
-    assert "900 rows from 3 file(s)" in out and "cluster (30 clusters)" in out
+    assert "900 rows from 3 file(s)" in out and "cluster (G=30)" in out
     assert f"{ref.bse['b']:.3g}" in out
     saved = GramStats.load(tmp_path / "s.npz")
     assert saved.n_rows == 900

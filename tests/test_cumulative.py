@@ -16,7 +16,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skbigreg.exceptions import CollinearityWarning, MissingPassError
+from skbigreg.exceptions import CollinearityWarning, DegreesOfFreedomWarning, MissingPassError
 from skbigreg.linear_model import CumulativeLinearRegression
 from skbigreg.stats import GramStats
 
@@ -186,7 +186,8 @@ def test_no_residual_degrees_of_freedom_gives_nan_errors():
     X = np.array([[0.0], [1.0]])
     est = CumulativeLinearRegression().fit(X, [1.0, 3.0])
     assert est.coef_ == pytest.approx([2.0]) and est.intercept_ == pytest.approx(1.0)
-    assert np.isnan(est.results().bse).all()
+    with pytest.warns(DegreesOfFreedomWarning, match="No residual degrees of freedom"):
+        assert np.isnan(est.results().bse).all()
 
 
 def _fitted_state(est):
@@ -282,7 +283,9 @@ def test_summary_text_and_frame():
     X, y, _, g = _data(14)
     est = CumulativeLinearRegression(cov_type="cluster").fit(pd.DataFrame(X, columns=["u", "v", "w"]), y, clusters=g)
     text = est.summary()
-    assert "cluster (30 clusters)" in text and "R-squared" in text
+    assert "cluster (G=30)" in text and "R-squared" in text
+    header = [line for line in text.splitlines() if "Covariance Type:" in line][0]
+    assert header.endswith("cluster (G=30)") and len(header) <= 78
     frame = est.results().summary_frame()
     ref = sm.OLS(y, sm.add_constant(X)).fit(cov_type="cluster", cov_kwds={"groups": g})
     assert list(frame.index) == ["const", "u", "v", "w"]

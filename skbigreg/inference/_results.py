@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats as distributions
 
+from ..exceptions import DegreesOfFreedomWarning
 from ._covariance import (
     COV_TYPES,
     cluster_meat,
@@ -185,6 +187,13 @@ def regression_results(
     nobs = stats.n_rows if weight_type == "analytic" else stats.weight_sum
     n_params = solution.rank + center
     df_resid = nobs - n_params
+    if df_resid <= 0:
+        warnings.warn(
+            f"No residual degrees of freedom ({nobs:g} observations, {n_params} "
+            "parameters): standard errors, tests and intervals are NaN.",
+            DegreesOfFreedomWarning,
+            stacklevel=3,
+        )
     ssr = float(solution.rss[target, target])
     k = stats.n_features
     tss = float(stats.moments(center=center)[k + target, k + target])
@@ -234,7 +243,7 @@ def regression_results(
 def format_summary(res, alpha=0.05, title="Cumulative Least Squares Results"):
     """statsmodels-style text: a header of fit statistics, then the coefficients."""
     width = 78
-    cov_label = res.cov_type + (f" ({res.n_clusters} clusters)" if res.n_clusters else "")
+    cov_label = res.cov_type + (f" (G={res.n_clusters})" if res.n_clusters else "")
     left = [
         ("Dep. Variable:", res.target),
         ("Model:", res.model if res.has_intercept or res.model != "OLS" else "OLS (no intercept)"),
@@ -253,7 +262,9 @@ def format_summary(res, alpha=0.05, title="Cumulative Least Squares Results"):
     ]
     lines = [title.center(width), "=" * width]
     for (lk, lv), (rk, rv) in zip(left, right):
-        lines.append(f"{lk:<20}{lv:>18}   {rk:<20}{rv:>17}")
+        # a right-hand value may take label space, keeping one blank after the label
+        pair = f"{rk:<20}{rv:>17}" if len(rv) <= 17 else f"{rk} {rv:>{36 - len(rk)}}"
+        lines.append(f"{lk:<20}{lv:>18}   {pair}")
     lines.append("=" * width)
     frame = res.summary_frame(alpha)
     name_width = max(12, max(len(n) for n in frame.index) + 1)
