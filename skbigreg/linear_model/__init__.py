@@ -1,18 +1,31 @@
 """Estimators: thin scikit-learn classes on top of statistics and solvers."""
 
+from ._coordinate_descent import (
+    CumulativeElasticNet,
+    CumulativeElasticNetCV,
+    CumulativeLasso,
+    CumulativeLassoCV,
+)
 from ._cumulative import CumulativeLinearRegression
 from ._fixed_effects import CumulativeFixedEffectsRegression
 from ._glm_irls import CumulativeGLM, CumulativeLogisticRegression, SeparationWarning
 from ._grouped import GroupedLinearRegression
 from ._iv import CumulativeIVRegression
+from ._ridge import CumulativeRidge, CumulativeRidgeCV
 from ._smr import SMRGLM, SMRLogisticRegression, SMRPoissonRegressor
 
 __all__ = [
+    "CumulativeElasticNet",
+    "CumulativeElasticNetCV",
     "CumulativeFixedEffectsRegression",
     "CumulativeGLM",
     "CumulativeIVRegression",
+    "CumulativeLasso",
+    "CumulativeLassoCV",
     "CumulativeLinearRegression",
     "CumulativeLogisticRegression",
+    "CumulativeRidge",
+    "CumulativeRidgeCV",
     "GroupedLinearRegression",
     "SMRGLM",
     "SMRLogisticRegression",

@@ -4,6 +4,28 @@ from ._least_squares import LeastSquaresSolution, solve_least_squares
 
 __all__ = ["LeastSquaresSolution", "solve_least_squares"]
 
+from ._coordinate_descent import (  # noqa: E402
+    ElasticNetPath,
+    GramProblem,
+    alpha_grid,
+    enet_path_gram,
+    gram_problems,
+)
+from ._ridge import RidgePath, RidgeSystem, ridge_path, ridge_system, solve_ridge  # noqa: E402
+
+__all__ += [
+    "ElasticNetPath",
+    "GramProblem",
+    "RidgePath",
+    "RidgeSystem",
+    "alpha_grid",
+    "enet_path_gram",
+    "gram_problems",
+    "ridge_path",
+    "ridge_system",
+    "solve_ridge",
+]
+
 from ._fixed_effects import LevelMeans, within_comoment  # noqa: E402
 from ._grouped_least_squares import (  # noqa: E402
     StackedMoments,

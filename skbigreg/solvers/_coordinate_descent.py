@@ -81,13 +81,23 @@ def gram_problems(stats, fit_intercept=True):
     ]
 
 
-def alpha_grid(problem, l1_ratio=1.0, eps=1e-3, n_alphas=100, positive=False):
+def alpha_grid(xy, l1_ratio=1.0, eps=1e-3, n_alphas=100, positive=False):
     """scikit-learn's default grid: ``n_alphas`` log-spaced from ``alpha_max`` down.
 
-    # alpha_max = max_j |X'Wy / W|_j / ρ   (the smallest α with w = 0)
+    # alpha_max = max_j ‖(X'Wy / W)_j‖₂ / ρ   (the smallest α with w = 0)
+
+    Parameters
+    ----------
+    xy : ndarray of shape (K,) or (K, T)
+        ``X'Wy / W`` (centred with an intercept), as in :class:`GramProblem`.
+    l1_ratio, eps, n_alphas, positive
+        As scikit-learn's ``ElasticNetCV``.
     """
-    xy = problem.xy
-    top = max(0.0, xy.max(initial=0.0)) if positive else np.abs(xy).max(initial=0.0)
+    xy = np.asarray(xy).reshape(len(xy), -1)
+    if positive:
+        top = max(0.0, xy.max(initial=0.0))
+    else:
+        top = np.sqrt((xy**2).sum(axis=1).max(initial=0.0))
     alpha_max = top / l1_ratio
     resolution = np.finfo(np.float64).resolution
     if alpha_max <= resolution:

@@ -1,0 +1,177 @@
+"""What the penalized cumulative estimators share: fitting, merging, fold CV.
+
+A penalized fit needs only the merged statistics; its cross-validation needs
+only per-fold statistics, gathered in the same pass as the totals. Each
+family (``_ridge.py``, ``_coordinate_descent.py``) supplies one function:
+its coefficients along a grid of penalties, from statistics.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import RegressorMixin
+
+from .._compat import validate_data
+from ..model_selection._accumulation import FoldAccumulationMixin
+from ..model_selection._scoring import Stopwatch, cv_results, fold_scores
+from ._base import CumulativeMixin
+
+
+class PenalizedRegressorMixin(CumulativeMixin, RegressorMixin):
+    """Fit, predict and merge for estimators solved from statistics alone.
+
+    Subclasses define ``_path(stats, l1_ratio, alphas)`` returning
+    coefficients ``(A, K, T)`` and intercepts ``(A, T)`` and
+    ``_solve()``; ``fit`` = reset + accumulate.
+    """
+
+    def predict(self, X):
+        """Predict ``X @ coef_.T + intercept_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_targets)
+        """
+        self._check_fitted()
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        return X @ np.asarray(self.coef_).T + self.intercept_
+
+    def _set_coef(self, coef, intercept):
+        """Store ``coef`` (K, T) and ``intercept`` (T,) in scikit-learn's shapes."""
+        coef, intercept = coef.T, intercept
+        if self._y_1d:
+            coef, intercept = coef[0], float(intercept[0])
+        self.coef_ = coef
+        self.intercept_ = intercept
+
+    def merge(self, other):
+        """A new fitted estimator on the union of both estimators' rows.
+
+        Both must have the same parameters and features; the result equals
+        (to rounding) a fit on all rows at once.
+        """
+        self._check_fitted()
+        other._check_fitted()
+        if self.get_params() != other.get_params():
+            raise ValueError("Cannot merge estimators with different parameters.")
+        names = [getattr(est, "feature_names_in_", None) for est in (self, other)]
+        if (names[0] is None) != (names[1] is None) or (
+            names[0] is not None and list(names[0]) != list(names[1])
+        ):
+            raise ValueError(f"Cannot merge fits with feature names {names[0]} and {names[1]}.")
+        folds = [getattr(est, "fold_stats_", None) for est in (self, other)]
+        merged = type(self)(**self.get_params())
+        return merged._set_statistics(
+            self.stats_ + other.stats_,
+            y_1d=self._y_1d,
+            feature_names=names[0],
+            n_samples=self.n_samples_seen_ + other.n_samples_seen_,
+            fold_stats=None if folds[0] is None else folds[0] + folds[1],
+        )
+
+    @classmethod
+    def from_statistics(cls, stats, fold_stats=None, feature_names=None, **params):
+        """A fitted estimator from statistics gathered elsewhere.
+
+        Parameters
+        ----------
+        stats : GramStats or QRStats
+            Statistics of all rows (e.g. merged from many sites).
+        fold_stats : FoldStatistics, optional
+            Per-fold statistics; required by the cross-validated estimators.
+        feature_names : sequence of str, optional
+        **params
+            Estimator parameters; ``solver`` is read off ``stats``.
+        """
+        params.setdefault("solver", "qr" if hasattr(stats, "r") else "gram")
+        estimator = cls(**params)
+        estimator._validate_params()
+        return estimator._set_statistics(
+            stats,
+            y_1d=stats.n_targets == 1,
+            feature_names=feature_names,
+            n_samples=stats.n_rows,
+            fold_stats=fold_stats,
+        )
+
+    def _set_statistics(self, stats, y_1d, feature_names, n_samples, fold_stats=None):
+        self._reset()
+        self.stats_ = stats
+        self._y_1d = y_1d
+        self.n_features_in_ = stats.n_features
+        if feature_names is not None:
+            self.feature_names_in_ = np.asarray(feature_names, dtype=object)
+        self.n_samples_seen_ = n_samples
+        if fold_stats is not None:
+            self.fold_stats_ = fold_stats
+        self._solve()
+        return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+
+class FoldCVMixin(FoldAccumulationMixin, PenalizedRegressorMixin):
+    """Penalty selection by cross-validation on per-fold statistics.
+
+    Subclasses define ``_grid()`` -> list of ``(l1_ratio, alphas)`` and
+    ``_path``. Fitted attributes: ``mse_path_``, ``alpha_``, ``alphas_``,
+    ``cv_results_`` and ``fold_stats_``.
+    """
+
+    def _selection_score(self, scores):
+        return scores.score("r2" if self.scoring == "r2" else "neg_mean_squared_error")
+
+    def _score_grid(self, grid, splits, usable):
+        """Held-out MSE, selection score and solve time, each (n_l1, n_alphas, n_folds)."""
+        shape = (len(grid), len(grid[0][1]), len(splits))
+        mse, score, times = np.full(shape, np.nan), np.full(shape, np.nan), np.zeros(shape)
+        for i, (l1_ratio, alphas) in enumerate(grid):
+            for k, (train, test) in enumerate(splits):
+                if not usable[k]:
+                    continue
+                with Stopwatch() as watch:
+                    coef, intercept = self._path(train, l1_ratio, alphas)
+                result = fold_scores(test, coef, intercept)
+                mse[i, :, k] = result.mse
+                score[i, :, k] = self._selection_score(result)
+                times[i, :, k] = watch.seconds / len(alphas)
+        return mse, score, times
+
+    def _solve(self):
+        grid = self._grid()
+        splits, usable = self._usable_splits()
+        mse, score, times = self._score_grid(grid, splits, usable)
+        # Unusable folds are NaN; ties go to the first (largest) alpha, as LassoCV.
+        with np.errstate(invalid="ignore"):
+            mean = np.nanmean(score, axis=2)
+        best_l1, best_alpha = np.unravel_index(np.nanargmax(mean), mean.shape)
+        l1_ratio, alphas = grid[best_l1]
+        self.alpha_ = float(alphas[best_alpha])
+        if "l1_ratio" in self.get_params():
+            self.l1_ratio_ = float(l1_ratio)
+        self._refit(l1_ratio, self.alpha_)
+        # One grid shared by every l1_ratio is (n_alphas,), as scikit-learn.
+        all_alphas = np.array([alphas for _, alphas in grid])
+        shared = (all_alphas == all_alphas[0]).all()
+        self.alphas_ = all_alphas[0] if shared else all_alphas
+        self.mse_path_ = mse[0] if len(grid) == 1 else mse
+        params = [self._candidate(l1, a) for l1, alphas in grid for a in alphas]
+        n_splits = len(splits)
+        self.cv_results_ = cv_results(
+            params, score.reshape(-1, n_splits), times.reshape(-1, n_splits)
+        )
+
+    def _refit(self, l1_ratio, alpha):
+        """Coefficients on all rows at the chosen penalty."""
+        coef, intercept = self._path(self.stats_, l1_ratio, np.array([alpha]))
+        self._set_coef(coef[0], intercept[0])
+
+    def _candidate(self, l1_ratio, alpha):
+        return {"alpha": float(alpha)}

@@ -1,0 +1,254 @@
+"""Fold assignment by hashing, and per-fold statistics gathered in one pass.
+
+A row's fold is a seeded hash of the row's own values (or of its group
+label), never of its position: a ``partial_fit`` stream, a one-shot ``fit``
+and a parallel fit of the same rows put every row in the same fold, whatever
+the chunking or order. This differs from scikit-learn's ``KFold``, which
+cuts the rows by position. Identical rows always share a fold.
+
+Per-fold statistics of a partition add up like the totals; the training
+statistics of fold ``k`` are the total minus fold ``k``, computed from
+centred moments (no offset loss), or the sum of the other folds for TSQR
+statistics, which have no subtraction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from numbers import Integral
+
+import numpy as np
+from sklearn.model_selection import check_cv
+
+DEFAULT_N_SPLITS = 5
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+# Rows per piece when sorting rows into folds: small enough to stay in cache.
+_PIECE_ROWS = 1 << 14
+
+
+def _mix(h):
+    """splitmix64 finaliser: an avalanche of the 64 bits of ``h`` (uint64 array)."""
+    with np.errstate(over="ignore"):
+        h = h ^ (h >> np.uint64(30))
+        h = h * np.uint64(0xBF58476D1CE4E5B9)
+        h = h ^ (h >> np.uint64(27))
+        h = h * np.uint64(0x94D049BB133111EB)
+        return h ^ (h >> np.uint64(31))
+
+
+def _seed_key(random_state):
+    return np.uint64(0 if random_state is None else int(random_state) % 2**64)
+
+
+def row_hashes(X, y, random_state=None):
+    """A seeded 64-bit hash of each row of ``[X, y]``, from its values alone.
+
+    # h_i = mix(seed ^ Σ_j bits(z_ij) m_j mod 2^64),  m_j odd and seeded
+
+    Integer arithmetic modulo 2^64 is exact, so the hash of a row does not
+    depend on the other rows, the chunk or the machine.
+    """
+    y = y.reshape(len(y), -1)
+    seed = _seed_key(random_state)
+    columns = np.arange(1, X.shape[1] + y.shape[1] + 1, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        multipliers = _mix(columns * _GOLDEN + seed) | np.uint64(1)
+        h = _bits(X) @ multipliers[: X.shape[1]] + _bits(y) @ multipliers[X.shape[1]:]
+        return _mix(h ^ seed)
+
+
+def _bits(A):
+    """The IEEE-754 bit patterns of a float64 array, as uint64 (no copy if C-ordered)."""
+    return np.ascontiguousarray(A, dtype=np.float64).view(np.uint64)
+
+
+def label_hashes(labels, random_state=None):
+    """A seeded 64-bit hash of each label (its ``str``), independent of the chunk."""
+    labels = np.asarray(labels)
+    unique, inverse = np.unique(labels, return_inverse=True)
+    key = int(_seed_key(random_state)).to_bytes(8, "little")
+    digests = [
+        hashlib.blake2b(str(label).encode(), digest_size=8, key=key).digest()
+        for label in unique
+    ]
+    return np.frombuffer(b"".join(digests), dtype="<u8").astype(np.uint64)[inverse.ravel()]
+
+
+def hash_folds(X, y, n_splits, random_state=None, groups=None):
+    """Fold id in ``[0, n_splits)`` of each row: of its values, or of its group.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,) or (n_samples, n_targets)
+    n_splits : int
+    random_state : int or None
+        Seed of the hash (None means 0).
+    groups : array-like of shape (n_samples,), optional
+        With groups, all rows of a group share a fold.
+
+    Returns
+    -------
+    ndarray of shape (n_samples,) of int64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbigreg.model_selection import hash_folds
+    >>> X, y = np.arange(12.0).reshape(6, 2), np.arange(6.0)
+    >>> folds = hash_folds(X, y, 3, random_state=0)
+    >>> bool((hash_folds(X[3:], y[3:], 3, random_state=0) == folds[3:]).all())
+    True
+    """
+    if groups is not None:
+        h = label_hashes(groups, random_state)
+    else:
+        h = row_hashes(X, y, random_state)
+    # Multiply-shift maps the top 32 bits uniformly onto [0, n_splits).
+    top = h >> np.uint64(32)
+    return ((top * np.uint64(n_splits)) >> np.uint64(32)).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class FoldStatistics:
+    """Statistics of each fold of a partition of the rows (mergeable).
+
+    Attributes
+    ----------
+    folds : tuple of GramStats or QRStats
+        One entry per fold, in fold order; empty folds hold empty statistics.
+    """
+
+    folds: tuple
+
+    @property
+    def n_splits(self):
+        return len(self.folds)
+
+    def __add__(self, other):
+        if not isinstance(other, FoldStatistics) or other.n_splits != self.n_splits:
+            raise ValueError(
+                f"Cannot merge statistics of {self.n_splits} folds with "
+                f"{getattr(other, 'n_splits', type(other).__name__)} folds."
+            )
+        return FoldStatistics(tuple(a + b for a, b in zip(self.folds, other.folds)))
+
+    def total(self):
+        """Statistics of all rows."""
+        total = self.folds[0]
+        for fold in self.folds[1:]:
+            total = total + fold
+        return total
+
+    def split(self, k, total=None):
+        """``(train, test)`` statistics of fold ``k``.
+
+        ``train`` is ``total - fold k`` for Gram statistics (centred, so
+        offsets cost no accuracy) and the sum of the other folds for TSQR.
+        """
+        test = self.folds[k]
+        if not hasattr(test, "r"):
+            total = self.total() if total is None else total
+            return total - test, test
+        others = [fold for j, fold in enumerate(self.folds) if j != k]
+        train = others[0]
+        for fold in others[1:]:
+            train = train + fold
+        return train, test
+
+
+@dataclass(frozen=True)
+class SplitStatistics:
+    """Train and test statistics of splits that do not partition the rows.
+
+    Gathered from in-memory rows only: they cannot be merged across chunks.
+    """
+
+    train: tuple
+    test: tuple
+
+    @property
+    def n_splits(self):
+        return len(self.test)
+
+    def __add__(self, other):
+        raise ValueError(
+            "Statistics of (train, test) splits that do not partition the rows "
+            "cannot be merged across chunks; use cv=int (hashed folds) or a "
+            "splitter whose test sets partition the rows."
+        )
+
+    def split(self, k, total=None):
+        return self.train[k], self.test[k]
+
+
+def fold_statistics(X, y, sample_weight, fold, n_splits, accumulator):
+    """Per-fold statistics of one chunk, in one pass over its rows.
+
+    Rows are sorted into folds piece by piece (cache-sized pieces), so the
+    pass costs about one accumulation of the chunk, not one per fold.
+    """
+    n_features, n_targets = X.shape[1], y.shape[1]
+    folds = [accumulator.empty(n_features, n_targets) for _ in range(n_splits)]
+    for start in range(0, X.shape[0], _PIECE_ROWS):
+        piece = slice(start, start + _PIECE_ROWS)
+        order = np.argsort(fold[piece], kind="stable")
+        bounds = np.searchsorted(fold[piece][order], np.arange(n_splits + 1))
+        Xp, yp = X[piece][order], y[piece][order]
+        wp = None if sample_weight is None else sample_weight[piece][order]
+        for k in range(n_splits):
+            rows = slice(bounds[k], bounds[k + 1])
+            if rows.stop > rows.start:
+                w = None if wp is None else wp[rows]
+                folds[k] = folds[k] + accumulator.from_arrays(Xp[rows], yp[rows], w)
+    return FoldStatistics(tuple(folds))
+
+
+def _subset(accumulator, X, y, sample_weight, index):
+    w = None if sample_weight is None else sample_weight[index]
+    if len(index) == 0:
+        return accumulator.empty(X.shape[1], y.shape[1])
+    return accumulator.from_arrays(X[index], y[index], w)
+
+
+def n_splits_of(cv):
+    """The number of hashed folds for ``cv`` None or int, else None."""
+    if cv is None:
+        return DEFAULT_N_SPLITS
+    if isinstance(cv, Integral):
+        return int(cv)
+    return None
+
+
+def chunk_fold_statistics(X, y, sample_weight, groups, cv, random_state, accumulator):
+    """Fold (or split) statistics of one validated chunk for any ``cv``.
+
+    ``cv`` None or int: hashed folds (of the rows, or of ``groups``). A
+    splitter or an iterable of ``(train, test)`` pairs: its splits of these
+    rows; when the test sets partition the rows, the result is a mergeable
+    :class:`FoldStatistics`, otherwise a :class:`SplitStatistics`.
+    """
+    n_splits = n_splits_of(cv)
+    if n_splits is not None:
+        fold = hash_folds(X, y, n_splits, random_state, groups)
+        return fold_statistics(X, y, sample_weight, fold, n_splits, accumulator)
+    y_split = y[:, 0] if y.shape[1] == 1 else y
+    splits = list(check_cv(cv).split(X, y_split, groups))
+    tests = [np.asarray(test, dtype=np.int64) for _, test in splits]
+    fold = np.full(X.shape[0], -1, dtype=np.int64)
+    counts = np.zeros(X.shape[0], dtype=np.int64)
+    for k, test in enumerate(tests):
+        fold[test] = k
+        np.add.at(counts, test, 1)
+    partition = bool(np.all(counts == 1)) and all(
+        np.array_equal(np.sort(train), np.flatnonzero(fold != k))
+        for k, (train, _) in enumerate(splits)
+    )
+    if partition:
+        return fold_statistics(X, y, sample_weight, fold, len(splits), accumulator)
+    return SplitStatistics(
+        tuple(_subset(accumulator, X, y, sample_weight, np.asarray(train, dtype=np.int64))
+              for train, _ in splits),
+        tuple(_subset(accumulator, X, y, sample_weight, test) for test in tests),
+    )
