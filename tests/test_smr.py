@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import statsmodels.api as sm
 from joblib import parallel_config
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skbigreg.glm import get_family_link
@@ -78,7 +78,7 @@ def test_one_smr_step_from_the_full_mle_returns_it(family, link):
     rng = np.random.default_rng(1)
     X = rng.normal(size=(20000, 3))
     eta = 0.2 + X @ [0.5, -0.5, 0.3]
-    fam, lk = get_family_link(family, link)
+    _fam, lk = get_family_link(family, link)
     if family == "binomial":
         y = (rng.random(20000) < lk.inverse(eta)).astype(float)
     elif family == "poisson":
@@ -153,10 +153,14 @@ def test_smr_standard_errors_approximate_full_data_errors():
     smr = SMRLogisticRegression().fit(X, y)
     # the rows' information at the last pass's coefficients: the full-data errors
     assert_allclose(smr.bse_, ref.bse, rtol=1e-3)
-    table = smr.summary()
+    table = smr.summary_frame()
     assert list(table.columns) == ["coef", "std err", "z", "P>|z|", "[0.025", "0.975]"]
     assert_allclose(table["std err"], smr.bse_)
     assert_allclose(table["z"], table["coef"] / table["std err"])
+    assert_allclose(table["P>|z|"], ref.pvalues, rtol=1e-2, atol=1e-12)
+    text = smr.summary()
+    assert "binomial" in text and "logit" in text and "x6" in text
+    assert f"{smr.representatives_.y.size}" in text
 
 
 @pytest.mark.parametrize(
@@ -184,7 +188,7 @@ def test_other_families_smr_beats_mr_and_matches_statsmodels(family, link, sm_fa
     full = sm.GLM(y, sm.add_constant(X), family=sm_family).fit(tol=1e-14)
     mr = SMRGLM(family, link, method="mr").fit(X, y)
     smr = SMRGLM(family, link, n_iter=5).fit(X, y)
-    err = lambda m: np.abs(np.r_[m.intercept_, m.coef_] - full.params).max()  # noqa: E731
+    err = lambda m: np.abs(np.r_[m.intercept_, m.coef_] - full.params).max()
     assert err(smr) < err(mr) / 3
     ref = sm_on_representatives(smr.representatives_, sm_family)
     assert_allclose(np.r_[smr.intercept_, smr.coef_], ref.params, rtol=1e-7, atol=1e-9)
@@ -225,7 +229,7 @@ def test_error_shrinks_with_iterations():
 def test_kmeans_partition_sized_down():
     X, y = binary_data("mzNormal", 20000, 9)
     full = full_mle(X, y)
-    params = dict(partition="kmeans", n_clusters=100, random_state=0)
+    params = {"partition": "kmeans", "n_clusters": 100, "random_state": 0}
     mr = rmse(SMRLogisticRegression(method="mr", **params).fit(X, y).coef_, full)
     smr = rmse(SMRLogisticRegression(**params).fit(X, y).coef_, full)
     assert smr < mr / 2
@@ -234,17 +238,21 @@ def test_kmeans_partition_sized_down():
 # --------------------------------------------------------------------------- partitions
 
 
-def test_subset_clustering_with_the_whole_data_is_kmeans():
+def test_subset_clustering_assigns_every_row_to_its_nearest_centre():
     X, y = binary_data("mzNormal", 3000, 10)
-    a = SMRLogisticRegression(partition="kmeans", n_clusters=30, random_state=0).fit(X, y)
-    b = SMRLogisticRegression(
-        partition="subset_kmeans", n_clusters=30, subset_size=5000, random_state=0
-    ).fit(X, y)
-    assert_allclose(a.coef_, b.coef_, rtol=1e-12)
-    c = SMRLogisticRegression(
-        partition="subset_kmeans", n_clusters=30, subset_size=500, random_state=0
-    ).fit(X, y)
-    assert c.representatives_.n_blocks <= 30
+    labels = partition_labels(X, PartitionSpec("subset_kmeans", n_clusters=30, subset_size=500))
+    assert labels.max() + 1 <= 30
+    centres = np.array([X[labels == k].mean(0) for k in range(labels.max() + 1)])
+    # a nearest-centre partition: most rows are nearest their own cell's mean
+    nearest = np.argmin(((X[:, None, :] - centres[None]) ** 2).sum(-1), axis=1)
+    assert np.mean(nearest == labels) > 0.8
+    full = full_mle(X, y)
+    params = {"n_clusters": 30, "random_state": 0}
+    sub = SMRLogisticRegression(partition="subset_kmeans", subset_size=500, **params).fit(X, y)
+    km = SMRLogisticRegression(partition="kmeans", **params).fit(X, y)
+    mr = SMRLogisticRegression(partition="subset_kmeans", method="mr", subset_size=500, **params)
+    assert rmse(sub.coef_, full) < rmse(mr.fit(X, y).coef_, full) / 2
+    assert rmse(sub.coef_, full) < 3 * rmse(km.coef_, full) + 5
 
 
 def test_grid_blocks_refine_natural_partitions():
@@ -262,6 +270,36 @@ def test_grid_blocks_refine_natural_partitions():
     rep = partition_labels(np.repeat(X, w, axis=0), PartitionSpec(), None)
     weighted = partition_labels(X, PartitionSpec(), w.astype(float))
     assert_allclose(np.repeat(weighted, w), rep)
+
+
+def _grid_by_np_quantile(X, n_bins, weight, partitions):
+    """Reference grid: numpy's weighted quantiles, one partition at a time."""
+    labels, offset = np.empty(len(X), dtype=np.intp), 0
+    for part in np.unique(partitions):
+        rows = np.flatnonzero(partitions == part)
+        w = None if weight is None or weight[rows].sum() == 0 else weight[rows]
+        probs = np.arange(1, n_bins) / n_bins
+        bins = np.column_stack([
+            np.searchsorted(np.unique(np.quantile(X[rows, j], probs, method="inverted_cdf",
+                                                  weights=w)), X[rows, j], side="right")
+            for j in range(X.shape[1])
+        ])
+        cells = np.unique(bins @ (n_bins ** np.arange(X.shape[1])), return_inverse=True)[1]
+        labels[rows] = cells.ravel() + offset
+        offset += cells.max() + 1
+    return labels
+
+
+@pytest.mark.parametrize("ties,weighted", [(False, False), (True, True)])
+def test_vectorised_grid_equals_per_partition_numpy_quantiles(ties, weighted):
+    rng = np.random.default_rng(20)
+    X = rng.normal(size=(3000, 3))
+    X = np.round(X) if ties else X
+    parts = rng.integers(0, 6, 3000)
+    weight = rng.integers(0, 4, 3000).astype(float) if weighted else None
+    for n_bins in (2, 3, 4):
+        labels = partition_labels(X, PartitionSpec(n_bins=n_bins), weight, parts)
+        assert_array_equal(labels, _grid_by_np_quantile(X, n_bins, weight, parts))
 
 
 def test_natural_partitions_alone_and_tiny_blocks():
@@ -303,18 +341,46 @@ def test_partial_fit_gets_close_to_the_full_mle():
         part = slice(start, start + 20_000)
         smr.partial_fit(X[part], y[part], classes=[0.0, 1.0])
         mr.partial_fit(X[part], y[part], classes=[0.0, 1.0])
-    assert smr.n_chunks_seen_ == 5
-    # measured (seed 14): SMR 22.6, MR 15.4 (x 10^-3 from the full MLE); the
-    # multi-pass fit_chunks on the same chunks is far closer (< 5)
-    assert rmse(smr.coef_, full) < 30 and rmse(mr.coef_, full) < 30
-    streamed = SMRLogisticRegression().fit_chunks(
-        [(X[s : s + 20_000], y[s : s + 20_000]) for s in range(0, 100_000, 20_000)]
-    )
-    assert rmse(streamed.coef_, full) < 5
+    assert smr.n_chunks_seen_ == 5 and len(smr.chunk_sums_) == 5
+    # measured (seed 14, x 10^-3 from the full MLE): SMR 0.11 with earlier
+    # chunks' scores carried to first order (22.6 when they kept the
+    # representatives of their time), MR 15.4
+    assert rmse(smr.coef_, full) < 0.5
+    assert 10 < rmse(mr.coef_, full) < 30
     ref = sm_on_representatives(smr.representatives_, sm.families.Binomial())
     assert_allclose(np.r_[smr.intercept_, smr.coef_.ravel()], ref.params, rtol=1e-7, atol=1e-9)
+    # the stored sums carry each chunk's score: their linearised root is the fit
+    chunk = smr.chunk_sums_[-1]
+    assert_allclose(chunk.at(chunk.beta).score, chunk.sums.score)
+    # one chunk: Newton steps on its own rows, i.e. that chunk's MLE
     one = SMRLogisticRegression().partial_fit(X[:20_000], y[:20_000])
-    assert_allclose(one.coef_, SMRLogisticRegression().fit(X[:20_000], y[:20_000]).coef_, rtol=1e-10)
+    assert_allclose(np.r_[one.intercept_, one.coef_.ravel()], full_mle(X[:20_000], y[:20_000]),
+                    atol=1e-7)
+
+
+def test_fit_chunks_revisits_every_chunk():
+    X, y = binary_data("mzNormal", 60_000, 14)
+    full = full_mle(X, y)
+    streamed = SMRLogisticRegression().fit_chunks(
+        [(X[s : s + 20_000], y[s : s + 20_000]) for s in range(0, 60_000, 20_000)]
+    )
+    assert rmse(streamed.coef_, full) < 8
+    assert streamed.n_chunks_seen_ == 3
+
+
+@pytest.mark.parametrize("family,link", [("poisson", "log"), ("gamma", "inverse")])
+def test_partial_fit_other_families(family, link):
+    rng = np.random.default_rng(19)
+    X = rng.normal(size=(30_000, 3)) * 0.3
+    _fam, lk = get_family_link(family, link)
+    eta = (1.5 if lk.domain_positive else 0.2) + X @ [0.5, -0.4, 0.3]
+    mu = lk.inverse(eta)
+    y = rng.poisson(mu).astype(float) if family == "poisson" else rng.gamma(2.0, mu / 2.0)
+    full = full_mle(X, y, family, link)
+    model = SMRGLM(family, link)
+    for start in range(0, 30_000, 10_000):
+        model.partial_fit(X[start : start + 10_000], y[start : start + 10_000])
+    assert_allclose(np.r_[model.intercept_, model.coef_], full, atol=2e-3)
 
 
 def test_failed_partial_fit_leaves_the_state_unchanged():
@@ -393,11 +459,19 @@ def test_binomial_proportions_with_trial_weights_equal_expanded_rows():
 @pytest.mark.parametrize(
     "name,params,mr_range,smr_max",
     [
-        ("mzNormal", dict(n_bins=4), (19.3, 20.8), 2.5),
-        ("mzNormal", dict(n_bins=2), (69.7 * 0.97, 69.7 * 1.03), 2.5 * 3.0),
-        ("mzNormal", dict(n_bins=3), (33.1 * 0.97, 33.1 * 1.03), 2.5 * 1.9),
-        ("mzNormal", dict(n_bins=5), (13.3 * 0.97, 13.3 * 1.03), 2.5 * 1.0),
-        ("ueNormal", dict(n_bins=4), (167, 174), 8.0),
+        ("mzNormal", {"n_bins": 4}, (19.3, 20.8), 2.5),
+        ("mzNormal", {"n_bins": 2}, (69.7 * 0.97, 69.7 * 1.03), 2.5 * 3.0),
+        ("mzNormal", {"n_bins": 3}, (33.1 * 0.97, 33.1 * 1.03), 2.5 * 1.9),
+        ("mzNormal", {"n_bins": 5}, (13.3 * 0.97, 13.3 * 1.03), 2.5 * 1.0),
+        ("ueNormal", {"n_bins": 4}, (167, 174), 8.0),
+        pytest.param(
+            "BETA", {"n_bins": 4}, (0, np.inf), 1.5,
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="measured SMR 1.74 (MR 1.89): on BETA covariates SMR barely moves "
+                "from MR in T = 3 (1.49 after 6 iterations on one replication)",
+            ),
+        ),
     ],
 )
 def test_paper_table_full_size(name, params, mr_range, smr_max):
@@ -407,10 +481,32 @@ def test_paper_table_full_size(name, params, mr_range, smr_max):
         full = full_mle(X, y)
         mr_errors.append(rmse(SMRLogisticRegression(method="mr", **params).fit(X, y).coef_, full))
         smr_errors.append(rmse(SMRLogisticRegression(**params).fit(X, y).coef_, full))
+    print(f"\n{name} {params}: MR {np.mean(mr_errors):.2f}, SMR {np.mean(smr_errors):.2f}")
     assert mr_range[0] <= np.mean(mr_errors) <= mr_range[1]
     assert np.mean(smr_errors) <= smr_max
     if params["n_bins"] == 4 and name == "mzNormal":
         assert np.mean(mr_errors) / np.mean(smr_errors) >= 8
+
+
+@pytest.mark.slow
+def test_paper_kmeans_n_1e5():
+    # the partition is cut once per replication and given to both fits
+    mr_errors, smr_errors = [], []
+    for seed in range(10):
+        X, y = binary_data("mzNormal", 100_000, seed)
+        full = full_mle(X, y)
+        blocks = partition_labels(X, PartitionSpec("kmeans", n_clusters=1000, seed=seed))
+        fit = {"partition": "none", "partitions": blocks}
+        mr_errors.append(rmse(_fit_with(SMRLogisticRegression(method="mr"), X, y, fit), full))
+        smr_errors.append(rmse(_fit_with(SMRLogisticRegression(), X, y, fit), full))
+    print(f"\nmzNormal k-means K=1000, N=1e5: MR {np.mean(mr_errors):.2f}, SMR {np.mean(smr_errors):.2f}")
+    assert 16.5 <= np.mean(mr_errors) <= 19
+    assert 3 <= np.mean(smr_errors) <= 8.5
+
+
+def _fit_with(model, X, y, fit):
+    model.set_params(partition=fit["partition"])
+    return model.fit(X, y, partitions=fit["partitions"]).coef_
 
 
 @pytest.mark.slow
@@ -419,8 +515,12 @@ def test_paper_cloglog_subset_clustering_full_size():
     for seed in range(3):
         X, y = binary_data("mzNormal", 1_000_000, seed, link="cloglog")
         truth = np.r_[0.0, SLOPES]
-        params = dict(partition="subset_kmeans", n_clusters=1000, random_state=seed)
-        mr_errors.append(rmse(SMRGLM("binomial", "cloglog", method="mr", **params).fit(X, y).coef_, truth))
-        smr_errors.append(rmse(SMRGLM("binomial", "cloglog", **params).fit(X, y).coef_, truth))
+        blocks = partition_labels(X, PartitionSpec("subset_kmeans", n_clusters=1000, seed=seed))
+        params = {"partition": "none"}
+        mr = SMRGLM("binomial", "cloglog", method="mr", **params).fit(X, y, partitions=blocks)
+        smr = SMRGLM("binomial", "cloglog", **params).fit(X, y, partitions=blocks)
+        mr_errors.append(rmse(mr.coef_, truth))
+        smr_errors.append(rmse(smr.coef_, truth))
+    print(f"\ncloglog subset clustering: MR {np.mean(mr_errors):.2f}, SMR {np.mean(smr_errors):.2f}")
     assert 41 <= np.mean(mr_errors) <= 46
     assert np.mean(smr_errors) <= 7

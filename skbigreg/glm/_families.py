@@ -26,14 +26,14 @@ from ._links import (
 )
 
 __all__ = [
+    "FAMILIES",
+    "LINKS",
     "BinomialFamily",
     "Family",
     "GammaFamily",
     "GaussianFamily",
     "InverseGaussianFamily",
-    "LINKS",
     "PoissonFamily",
-    "FAMILIES",
     "get_family_link",
 ]
 
@@ -73,7 +73,6 @@ class Family:
 
     def check_y(self, y):
         """Raise ValueError when a response lies outside the family's support."""
-        return None
 
     def start_mu(self, y):
         """A starting mean inside the support, as statsmodels and R use."""

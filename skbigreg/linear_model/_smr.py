@@ -19,13 +19,19 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 from joblib import effective_n_jobs
-from scipy import stats
+from scipy import linalg, stats
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, check_random_state
 
-from .._compat import Interval, StrOptions, _check_sample_weight, _fit_context, validate_data
+from .._compat import (
+    Interval,
+    StrOptions,
+    _check_sample_weight,
+    _fit_context,
+    validate_data,
+)
 from ..glm import FAMILIES, LINKS, get_family_link
 from ..io import iter_chunks
 from ..parallel import map_reduce
@@ -35,6 +41,7 @@ from ..solvers._representatives import (
     RepresentativeTask,
     partition_labels,
     represent_task,
+    summarise_task,
 )
 from ._base import rollback_on_error
 
@@ -64,7 +71,7 @@ class _Solution:
     converged: bool
 
 
-def _one_pass(tasks, beta, config):
+def _one_pass(tasks, beta, config, information=True):
     """Representatives of every task at ``beta`` (None: mean representatives)."""
     reps = map_reduce(
         represent_task,
@@ -75,6 +82,7 @@ def _one_pass(tasks, beta, config):
         link=config.link,
         spec=config.spec,
         fit_intercept=config.fit_intercept,
+        information=information,
     )
     return reps.sorted()
 
@@ -90,6 +98,34 @@ def _solve(reps, config, coef_init=None):
             "try a finer partition or more rows per block."
         )
     return _Solution(fit.coef, reps, fit.information, fit.converged)
+
+
+def _linearised_root(chunks):
+    """Root of sum_c [S_c - I_c (beta - beta_c)] = 0 over the chunks' stored sums."""
+    # beta = (sum_c I_c)^-1 sum_c (S_c + I_c beta_c)
+    information = sum(chunk.information.sum(axis=0) for chunk in chunks)
+    rhs = sum(chunk.sums.score.sum(axis=0) + chunk.information.sum(axis=0) @ chunk.beta
+              for chunk in chunks)
+    return linalg.lstsq(information, rhs)[0]
+
+
+def _inside_domain(target, coef, task, config):
+    """The step from ``coef`` to ``target``, halved until the chunk's eta is valid."""
+    design = np.column_stack([np.ones(task.y.size), task.X]) if config.fit_intercept else task.X
+    for _ in range(30):
+        if config.link.valid_eta(design @ target):
+            return target
+        target = (coef + target) / 2
+    return coef
+
+
+def _rebuilt(chunks, beta, config):
+    """All chunks' representatives at ``beta``, from their stored piece sums."""
+    reps = [chunk.representatives(beta, config.family, config.link) for chunk in chunks]
+    total = reps[0]
+    for more in reps[1:]:
+        total = total + more
+    return total.sorted()
 
 
 def _memory_tasks(X, y, weight, labels, n_jobs, source=0):
@@ -208,11 +244,16 @@ class _BaseSMR(BaseEstimator):
         self
         """
         X, y, weight = self._validate(X, y, sample_weight, reset=True)
+        vars(self).pop("chunk_sums_", None)
         config = self._config()
         partitions = self._check_partitions(partitions, X.shape[0])
         labels = partition_labels(X, config.spec, weight, partitions)
+        # the blocks are cut: the tasks can hold the design rows, built once
+        # for all passes rather than once per pass
+        if config.fit_intercept:
+            X = np.column_stack([np.ones(X.shape[0]), X])
         tasks = _memory_tasks(X, y, weight, labels, config.n_jobs)
-        solution, n_iter = self._iterate(lambda: tasks, config)
+        solution, n_iter = self._iterate(lambda: tasks, replace(config, fit_intercept=False))
         self._store(solution, n_iter, config)
         return self
 
@@ -267,7 +308,10 @@ class _BaseSMR(BaseEstimator):
             coef = self._init_coef(solution.coef.size)
             coef = solution.coef if coef is None else coef
             for n_iter in range(1, self.n_iter + 1):
-                solution = _solve(_one_pass(make_tasks(), coef, config), config, coef)
+                # the rows' information (for standard errors) from the last pass only
+                last = n_iter == self.n_iter
+                reps = _one_pass(make_tasks(), coef, config, information=last)
+                solution = _solve(reps, config, coef)
                 coef = solution.coef
         return self._with_pearson(solution, make_tasks, config), n_iter
 
@@ -281,20 +325,30 @@ class _BaseSMR(BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, partitions=None):
-        """Add one chunk as new blocks, built at the current estimate, and refit.
+        """Add one chunk as new blocks and refit on all representatives so far.
 
-        The chunk is cut into blocks (within ``partitions`` when given). On
-        the first call the start is the chunk's MR fit (or ``init``). Then,
-        ``n_iter`` times (``method="smr"``), the chunk's representatives are
-        rebuilt at the current coefficients and the weighted GLM is refitted
-        on all representatives so far. Earlier chunks' representatives are
-        kept as they were built: their rows are gone, so they match their
-        blocks' scores at the estimate of their time, not the final one.
-        Expect MR-like accuracy (measured on the paper's mzNormal logistic
-        set-up, five chunks of 20,000 rows: 0.023 RMSE from the full-data
-        MLE, against 0.015 for MR and < 0.005 for :meth:`fit_chunks`, which
-        revisits every chunk in each pass). A chunk that fails validation
-        leaves the estimator exactly as it was.
+        The chunk is cut into blocks (within ``partitions`` when given).
+        Under ``method="mr"`` its mean representatives join the earlier
+        ones and the GLM is refitted. Under ``"smr"`` the chunk's rows are
+        summed ``n_iter`` times (at least once), each time at the current
+        estimate: per sign piece of each block, the sums of
+        :func:`~skbigreg.solvers._representatives.block_sums` and the
+        expected information ``I = sum w_i nu_i h'_i x_i x_i'``
+        (``chunk_sums_``, kept after the rows are gone). Every earlier
+        chunk's piece scores are carried to a new ``beta`` to first order,
+        ``S(beta) = S(beta_c) - I (beta - beta_c)``; the estimate moves to
+        the root of the summed linearised score, every chunk's
+        representatives are rebuilt there from its carried sums, and the
+        GLM is refitted on them (which returns that root up to rounding).
+        On the first call this is Newton's method on the chunk's own rows,
+        started at its MR fit (or ``init``): the chunk's MLE. Measured on
+        the paper's mzNormal logistic set-up, five chunks of 20,000 rows:
+        0.11e-3 RMSE of the slopes from the full-data MLE (MR: 15.4e-3;
+        keeping earlier chunks' representatives as built: 22.6e-3). The
+        error is second order in how far the estimate moved since a chunk
+        was seen. Memory: ``2 K (p^2 + 2p + 8)`` numbers per chunk of
+        ``K`` blocks. A chunk that fails validation leaves the estimator
+        exactly as it was.
 
         Parameters
         ----------
@@ -318,28 +372,46 @@ class _BaseSMR(BaseEstimator):
         config = self._config()
         source = 0 if first_call else self.n_chunks_seen_
         labels = partition_labels(X, config.spec, weight, partitions)
-        tasks = _memory_tasks(X, y, weight, labels, None, source)
-        old = None if first_call else self.representatives_
-
-        def with_old(reps):
-            return reps if old is None else old + reps
-
-        mean_reps = _one_pass(tasks, None, config)
+        task = RepresentativeTask(X, y, weight, source, labels)
+        mean_reps = _one_pass([task], None, config)
         if first_call:
             start = self._init_coef(mean_reps.X.shape[1])
             coef = _solve(mean_reps, config).coef if start is None else start
         else:
             coef = self._packed_coef()
-        solution = _solve(with_old(mean_reps), config, coef)
-        new = mean_reps
-        if self.method == "smr":
-            for _ in range(self.n_iter):
-                new = _one_pass(tasks, solution.coef, config)
-                solution = _solve(with_old(new), config, solution.coef)
-        if config.family.has_dispersion and not np.isfinite(new.pearson):
-            new = replace(new, pearson=_one_pass(tasks, solution.coef, config).pearson)
-        solution = replace(solution, representatives=with_old(new))
-        self._store(solution, self.n_iter if self.method == "smr" else 0, config)
+        if self.method == "mr":
+            old = None if first_call else self.representatives_
+            reps = mean_reps if old is None else old + mean_reps
+            if config.family.has_dispersion:
+                pearson = _one_pass([task], _solve(reps, config, coef).coef, config).pearson
+                mean_reps = replace(mean_reps, pearson=pearson)
+                reps = mean_reps if old is None else old + mean_reps
+            self._store(_solve(reps, config, coef), 0, config)
+            return
+        # SMR: the new chunk is summed from its rows at each iterate; every
+        # chunk's scores are carried to the root of the linearised score
+        # equation, where all representatives are rebuilt and refitted
+        old = [] if first_call else self._earlier_chunks(coef, config)
+        solution = None
+        for _ in range(max(self.n_iter, 1)):
+            new = summarise_task(task, coef, config.family, config.link, config.spec,
+                                 config.fit_intercept)
+            chunks = [*old, new]
+            target = _inside_domain(_linearised_root(chunks), coef, task, config)
+            solution = _solve(_rebuilt(chunks, target, config), config, target)
+            coef = solution.coef
+        self.chunk_sums_ = chunks
+        self._store(solution, self.n_iter, config)
+
+    def _earlier_chunks(self, coef, config):
+        """Stored chunk sums; after :meth:`fit`, the representatives as rows."""
+        if hasattr(self, "chunk_sums_"):
+            return self.chunk_sums_
+        # fitted by fit/fit_chunks (or as MR): each representative is a
+        # one-row block, so it keeps its own score and information
+        reps = self.representatives_
+        task = RepresentativeTask(reps.X, reps.y, reps.weight, 0, np.arange(reps.y.size))
+        return [summarise_task(task, coef, config.family, config.link, config.spec, False)]
 
     @staticmethod
     def _check_partitions(partitions, n_rows):
@@ -385,11 +457,12 @@ class _BaseSMR(BaseEstimator):
         X = validate_data(self, X, reset=False, dtype=np.float64)
         return X @ np.ravel(self.coef_) + float(np.ravel(self.intercept_)[0])
 
-    def summary(self, alpha=0.05):
+    def summary_frame(self, alpha=0.05):
         """Coefficients with standard errors, z tests and intervals.
 
         The standard errors are ``sqrt(diag(cov_params_))``; see the class
-        Notes for what they estimate.
+        Notes for what they estimate. Columns as
+        :meth:`skbigreg.inference.RegressionResults.summary_frame`.
 
         Returns
         -------
@@ -399,8 +472,6 @@ class _BaseSMR(BaseEstimator):
         """
         check_is_fitted(self)
         params = self._packed_coef()
-        names = list(getattr(self, "feature_names_in_", [f"x{j}" for j in range(self.n_features_in_)]))
-        names = (["intercept"] if self.fit_intercept else []) + [str(n) for n in names]
         with np.errstate(divide="ignore", invalid="ignore"):
             z = params / self.bse_
         q = stats.norm.ppf(1 - alpha / 2)
@@ -413,10 +484,58 @@ class _BaseSMR(BaseEstimator):
                 f"[{alpha / 2:g}": params - q * self.bse_,
                 f"{1 - alpha / 2:g}]": params + q * self.bse_,
             },
-            index=names,
+            index=self._param_names(),
         )
 
+    def summary(self, alpha=0.05):
+        """Text table laid out like statsmodels' ``GLM`` summary.
 
+        A header (family, link, method, rows, representatives, iterations,
+        dispersion), then :meth:`summary_frame`. A GLM has no residual sum
+        of squares or R²; the table is not a
+        :class:`skbigreg.inference.RegressionResults`.
+
+        Returns
+        -------
+        str
+        """
+        frame = self.summary_frame(alpha)
+        family, link = self._family_link()
+        reps = self.representatives_
+        width = 78
+        left = [
+            ("Model:", "GLM"),
+            ("Method:", f"{self.method.upper()}"),
+            ("Family:", family.name),
+            ("Link Function:", link.name),
+            ("No. Observations:", f"{reps.weight.sum():g}"),
+            ("Df Residuals:", f"{reps.weight.sum() - frame.shape[0]:g}"),
+        ]
+        right = [
+            ("Representatives:", f"{reps.y.size}"),
+            ("Blocks:", f"{reps.n_blocks}"),
+            ("SMR iterations:", f"{self.n_iter_}"),
+            ("Df Model:", f"{frame.shape[0] - int(self.fit_intercept)}"),
+            ("Scale:", f"{self.dispersion_:.4g}"),
+            ("Covariance Type:", "nonrobust"),
+        ]
+        lines = ["Score-Matching Representative GLM Results".center(width), "=" * width]
+        for (lk, lv), (rk, rv) in zip(left, right):
+            lines.append(f"{lk:<20}{lv:>18}   {rk:<20}{rv:>17}")
+        lines.append("=" * width)
+        name_width = max(12, max(len(n) for n in frame.index) + 1)
+        header = f"{'':<{name_width}}" + "".join(f"{c:>11}" for c in frame.columns)
+        lines += [header, "-" * max(width, len(header))]
+        for name, row in frame.iterrows():
+            values = [f"{row.iloc[0]:11.4g}", f"{row.iloc[1]:11.3g}", f"{row.iloc[2]:11.3f}",
+                      f"{row.iloc[3]:11.3f}", f"{row.iloc[4]:11.4g}", f"{row.iloc[5]:11.4g}"]
+            lines.append(f"{name:<{name_width}}" + "".join(values))
+        lines.append("=" * max(width, len(header)))
+        return "\n".join(lines)
+
+    def _param_names(self):
+        names = getattr(self, "feature_names_in_", [f"x{j}" for j in range(self.n_features_in_)])
+        return (["intercept"] if self.fit_intercept else []) + [str(n) for n in names]
 
 
 class SMRLogisticRegression(ClassifierMixin, _BaseSMR):
@@ -442,9 +561,9 @@ class SMRLogisticRegression(ClassifierMixin, _BaseSMR):
     partition : {"grid", "kmeans", "subset_kmeans", "none"}, default="grid"
         How blocks are cut (inside each natural partition): equal-depth grid
         of ``n_bins`` quantile bins per covariate; k-means with
-        ``n_clusters``; k-means centres from ``subset_size`` random rows with
-        every row assigned to its nearest centre; or the natural partitions
-        alone.
+        ``n_clusters``; k-means centres from ``subset_size`` random rows
+        (scikit-learn's MiniBatchKMeans) with every row assigned to its
+        nearest centre; or the natural partitions alone.
     n_bins : int, default=4
         m, bins per covariate of the grid.
     n_clusters : int, default=1000
@@ -479,6 +598,9 @@ class SMRLogisticRegression(ClassifierMixin, _BaseSMR):
     dispersion_ : float
     n_chunks_seen_ : int
         Chunks seen by :meth:`partial_fit`.
+    chunk_sums_ : list of ChunkSums
+        After :meth:`partial_fit` under SMR: each chunk's piece sums and
+        information at the estimate of its last pass (see there).
     n_features_in_ : int
     feature_names_in_ : ndarray of str
 
@@ -704,6 +826,8 @@ fit_intercept, tol, max_iter, n_jobs, random_state
     bse_ : ndarray of shape (n_params,)
     dispersion_ : float
     n_chunks_seen_ : int
+    chunk_sums_ : list of ChunkSums
+        After :meth:`partial_fit` under SMR (see there).
     n_features_in_ : int
     feature_names_in_ : ndarray of str
 
@@ -789,6 +913,8 @@ fit_intercept, tol, max_iter, n_jobs, random_state
     bse_ : ndarray of shape (n_params,)
     dispersion_ : float
     n_chunks_seen_ : int
+    chunk_sums_ : list of ChunkSums
+        After :meth:`partial_fit` under SMR (see :meth:`SMRGLM.partial_fit`).
     n_features_in_ : int
     feature_names_in_ : ndarray of str
 

@@ -22,13 +22,13 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import sparse
-from scipy.optimize.elementwise import find_root
-from sklearn.cluster import KMeans
+from sklearn.cluster import KMeans, MiniBatchKMeans
 
 from ..glm import GaussianFamily, IdentityLink
 
 __all__ = [
     "BlockSums",
+    "ChunkSums",
     "PartitionSpec",
     "RepresentativeTask",
     "Representatives",
@@ -39,6 +39,7 @@ __all__ = [
     "partition_labels",
     "represent_task",
     "subset_kmeans_cells",
+    "summarise_task",
 ]
 
 # Offsets (in units of max(|eta0|, 1), or |eta0| for links defined on eta > 0)
@@ -51,6 +52,7 @@ _NEAR = 25  # half-width of the first, narrow scan (offsets up to ~1.3 units)
 # score-matching denominator n (ybar - h) nu makes x* explode.
 _ROUNDING = 1e-10
 _EXPLODES = 1e-8
+_MAX_BRACKET_STEPS = 200
 
 
 # --------------------------------------------------------------------------- partitions
@@ -75,25 +77,70 @@ class PartitionSpec:
     seed: int = 0
 
 
-def equal_depth_cells(X, n_bins, weight=None):
+def equal_depth_cells(X, n_bins, weight=None, codes=None):
     """Cell of each row on the grid of per-covariate weighted quantiles.
 
-    Cut points are the ``j / n_bins`` quantiles (``inverted_cdf``, so integer
-    weights act exactly as repeated rows); repeated cut points (constant or
-    discrete covariates) are merged. Returns dense labels ``0..K-1``.
+    Cut points are the ``j / n_bins`` quantiles (``inverted_cdf``: the
+    smallest value whose cumulative weight share reaches ``j / n_bins``, so
+    integer weights act exactly as repeated rows); repeated cut points
+    (constant or discrete covariates) are merged. With ``codes`` (dense
+    natural-partition codes) every partition gets its own quantiles, all
+    partitions at once: one sort by (partition, value) per covariate. A
+    partition whose weights sum to zero is cut on its row counts. Returns
+    dense labels ``0..K-1``, ordered by partition, then cell.
     """
     n, d = X.shape
-    if n_bins == 1 or n == 0:
-        return np.zeros(n, dtype=np.intp)
-    use_weight = weight is not None and weight.sum() > 0
-    probs = np.arange(1, n_bins) / n_bins
-    bins = np.empty((n, d), dtype=np.int64)
-    for j in range(d):
-        cuts = np.quantile(
-            X[:, j], probs, method="inverted_cdf", weights=weight if use_weight else None
-        )
-        bins[:, j] = np.searchsorted(np.unique(cuts), X[:, j], side="right")
-    return _dense_rows(bins, n_bins)
+    codes = np.zeros(n, dtype=np.intp) if codes is None else codes
+    if n == 0:
+        return np.zeros(0, dtype=np.intp)
+    n_parts = int(codes.max()) + 1
+    bins = np.zeros((n, d), dtype=np.int64)
+    if n_bins > 1:
+        weight = np.ones(n) if weight is None else weight
+        total = np.bincount(codes, weight, minlength=n_parts)
+        weight = np.where(total[codes] > 0, weight, 1.0)
+        total = np.bincount(codes, weight, minlength=n_parts)
+        starts = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=n_parts))])
+        for j in range(d):
+            bins[:, j] = _quantile_bins(X[:, j], codes, weight, total, starts, n_bins)
+    radix = n_bins ** np.arange(d, dtype=np.int64)
+    if n_parts * n_bins**d < 2**62:
+        return np.unique(codes * n_bins**d + bins @ radix, return_inverse=True)[1].ravel()
+    return np.unique(np.column_stack([codes, bins[:, ::-1]]), axis=0, return_inverse=True)[1].ravel()
+
+
+def _quantile_bins(x, codes, weight, total, starts, n_bins):
+    """Number of distinct per-partition cut points <= x, for every row."""
+    order = np.argsort(x)
+    # then a stable sort by partition (a radix sort when the codes fit in int16)
+    small = codes.dtype if total.size > np.iinfo(np.int16).max else np.int16
+    order = order[np.argsort(codes[order].astype(small), kind="stable")]
+    xs, cs = x[order], codes[order]
+    n, first = x.size, starts[:-1]
+    # cumulative weight within each partition (rows sorted by partition, then x)
+    cum = np.cumsum(weight[order])
+    cum -= np.concatenate([[0.0], cum[starts[1:-1] - 1]])[cs]
+    scaled_total = total[cs]
+    # first sorted row of each run of equal values within a partition
+    new_run = np.ones(n, dtype=bool)
+    new_run[1:] = (xs[1:] != xs[:-1]) | (cs[1:] != cs[:-1])
+    run_start = np.maximum.accumulate(np.where(new_run, np.arange(n), 0))
+    steps = np.zeros(n + 1, dtype=np.int64)
+    previous = np.full(total.size, -1)
+    for j in range(1, n_bins):
+        # the cut is the first row whose cumulative share reaches j / m
+        # (compared as cum m >= j W); rows from the start of its value's run on
+        # lie at or above it, and a cut equal to the previous one adds nothing
+        below = np.bincount(cs, cum * n_bins < j * scaled_total, minlength=total.size)
+        below = below.astype(np.intp)
+        cut = run_start[np.minimum(first + below, n - 1)]
+        distinct = cut != previous
+        np.add.at(steps, cut[distinct], 1)
+        np.add.at(steps, starts[1:][distinct], -1)
+        previous = cut
+    bins = np.empty(n, dtype=np.int64)
+    bins[order] = np.cumsum(steps[:-1])
+    return bins
 
 
 def kmeans_cells(X, n_clusters, weight=None, seed=0):
@@ -104,15 +151,21 @@ def kmeans_cells(X, n_clusters, weight=None, seed=0):
 
 
 def subset_kmeans_cells(X, n_clusters, subset_size, weight=None, seed=0):
-    """The paper's subset clustering: centres from a random subset, nearest centre for all."""
+    """The paper's subset clustering: centres from a random subset, nearest centre for all.
+
+    The centres come from scikit-learn's MiniBatchKMeans on ``subset_size``
+    random rows (full Lloyd iterations with K = 1000 on 10^5 rows take tens
+    of seconds; mini-batches a few); every row then goes to its nearest
+    centre.
+    """
     rng = np.random.default_rng(seed)
     n = X.shape[0]
-    rows = rng.choice(n, size=min(subset_size, n), replace=False) if subset_size < n else slice(None)
+    rows = rng.choice(n, size=subset_size, replace=False) if subset_size < n else slice(None)
     sub_weight = None if weight is None else weight[rows]
     k = min(n_clusters, X[rows].shape[0])
-    model = KMeans(n_clusters=k, n_init=1, random_state=seed).fit(
-        X[rows], sample_weight=_kmeans_weight(sub_weight)
-    )
+    model = MiniBatchKMeans(
+        n_clusters=k, n_init=1, batch_size=4096, random_state=seed
+    ).fit(X[rows], sample_weight=_kmeans_weight(sub_weight))
     return np.unique(model.predict(X), return_inverse=True)[1]
 
 
@@ -128,6 +181,8 @@ def partition_labels(X, spec, weight=None, partitions=None):
     codes = np.unique(np.asarray(partitions), return_inverse=True)[1].ravel()
     if spec.scheme == "none":
         return codes
+    if spec.scheme == "grid":
+        return equal_depth_cells(X, spec.n_bins, weight, codes)
     order = np.argsort(codes, kind="stable")
     starts = np.flatnonzero(np.diff(codes[order], prepend=-1))
     labels = np.empty(codes.size, dtype=np.intp)
@@ -188,10 +243,11 @@ class BlockSums:
     abs_scale : ndarray of shape (G,)
         ``sum w_i (|y_i| + |mu_i|) |nu_i|``, the rounding scale of ``e_i``.
     spread : ndarray of shape (G,)
-        ``sum w_i sum_j |x_ij - xbar_kj|`` around the *block* mean: zero when
-        every row of the block has the same covariates.
+        ``sum w_i |z_i - zbar_k|`` around the *block* mean of a fixed random
+        projection ``z_i = x_i' r``: zero when every row of the block has
+        the same covariates (and, almost surely, only then).
     x_abs : ndarray of shape (G,)
-        ``sum w_i sum_j |x_ij|``, the rounding scale of ``spread``.
+        ``sum w_i |z_i|``, the rounding scale of ``spread``.
     """
 
     weight: np.ndarray
@@ -216,6 +272,11 @@ _SUM_FIELDS = (
 )
 
 
+def _projection(p):
+    # fixed, so that every pass and every node use the same direction
+    return np.random.default_rng(20240601).uniform(0.5, 1.5, p)
+
+
 def _pairs(values):
     return values.reshape(values.shape[0] // 2, 2, *values.shape[1:]).sum(axis=1)
 
@@ -224,43 +285,56 @@ def block_sums(design, y, weight, labels, n_blocks, beta, family, link):
     """Sums per sign piece: group ``2k + (e_i > 0)`` for block ``k``.
 
     With ``beta=None`` (the mean pass) every row goes to piece ``2k`` and
-    the score sums are zero.
+    the score sums are zero. Every sum is a product with one sparse
+    (pieces x rows) indicator in CSC form: one entry per row, built without
+    sorting, applied to all columns at once.
     """
+    n, p = design.shape
+    scalars = np.empty((n, 7))
+    scalars[:, 0] = 1.0
+    scalars[:, 1] = y
     if beta is None:
-        e = eta = scale = np.zeros_like(y)
-        pearson = np.full_like(y, np.nan)
+        scalars[:, 2:] = 0.0
+        scalars[:, 3] = np.nan
+        groups = 2 * labels
     else:
         eta = design @ beta
         mu = link.inverse(eta)
         nu = family.nu(link, eta)
         e = (y - mu) * nu
-        scale = (np.abs(y) + np.abs(mu)) * np.abs(nu)
+        np.multiply(e, eta, out=scalars[:, 2])
         with np.errstate(divide="ignore", invalid="ignore"):  # mu on the boundary
-            pearson = (y - mu) ** 2 / family.variance(mu)
-    groups = 2 * labels + (e > 0)
-    # one sparse (groups x rows) matrix carrying the weights does every sum
-    indicator = sparse.csr_array(
-        (weight, (groups, np.arange(y.size))), shape=(2 * n_blocks, y.size)
-    )
+            scalars[:, 3] = (y - mu) ** 2 / family.variance(mu)
+        np.abs(e, out=scalars[:, 4])
+        scalars[:, 5] = (np.abs(y) + np.abs(mu)) * np.abs(nu)
+        groups = 2 * labels + (e > 0)
+    indicator = sparse.csc_array((weight, groups, np.arange(n + 1)), shape=(2 * n_blocks, n))
     x_sum = indicator @ design
-    block_weight = _pairs(indicator @ np.ones_like(y))
+    # spread of a fixed random projection z = x'r around its *block* mean:
+    # zero when the block's rows share x (and, almost surely, only then)
+    projection = design @ _projection(p)
     with np.errstate(divide="ignore", invalid="ignore"):  # empty blocks
-        block_mean = _pairs(x_sum) / block_weight[:, None]
-    deviation = np.abs(design - block_mean[labels]).sum(axis=1)
-    columns = [np.ones_like(y), y, e * eta, pearson, np.abs(e), scale, deviation,
-               np.abs(design).sum(axis=1)]
-    sums = indicator @ np.column_stack(columns)
+        block_mean = _pairs(x_sum) @ _projection(p) / _pairs(indicator @ scalars[:, 0])
+    np.abs(projection - block_mean[labels], out=scalars[:, 6])
+    sums = indicator @ scalars
+    spread_scale = indicator @ np.abs(projection)
+    score = np.zeros_like(x_sum)
+    if beta is not None:
+        # the same indicator carrying w_i e_i: no rows-by-p temporary
+        score = sparse.csc_array(
+            (weight * e, groups, np.arange(n + 1)), shape=indicator.shape
+        ) @ design
     return BlockSums(
         weight=sums[:, 0],
         y_sum=sums[:, 1],
         x_sum=x_sum,
-        score=indicator @ (design * e[:, None]),
+        score=score,
         score_eta=sums[:, 2],
         pearson=sums[:, 3],
         abs_score=sums[:, 4],
         abs_scale=sums[:, 5],
         spread=sums[:, 6],
-        x_abs=sums[:, 7],
+        x_abs=spread_scale,
     )
 
 
@@ -470,17 +544,49 @@ def _sign_changes(grid, ybar, c, family, link):
 
 
 def _refine(lo, hi, ybar, c, family, link):
+    """Roots inside sign-change brackets ``[lo, hi]``, all blocks at once.
+
+    Regula falsi with the Illinois modification (the retained end's value is
+    halved when the same end is kept twice), falling back to bisection when
+    the secant point is not strictly inside: superlinear and never leaves
+    the bracket. Stops at a bracket of ``4 eps`` relative width or an exact
+    zero.
+    """
     rows = np.flatnonzero(np.isfinite(lo))
     eta = np.full(lo.size, np.nan)
     if rows.size == 0:
         return eta
+    a, b = lo[rows].copy(), hi[rows].copy()
+    yb, cc = ybar[rows], c[rows]
     with np.errstate(all="ignore"):
-        result = find_root(
-            lambda x, yb, cc: _scalar_equation(x, yb, cc, family, link),
-            (lo[rows], hi[rows]),
-            args=(ybar[rows], c[rows]),
-        )
-    eta[rows] = np.where(result.success, result.x, np.nan)
+        fa, fb = (_scalar_equation(v, yb, cc, family, link) for v in (a, b))
+        active = np.arange(a.size)
+        kept = np.zeros(a.size, dtype=np.int8)  # +1: a kept last time, -1: b kept
+        for _ in range(_MAX_BRACKET_STEPS):
+            done = (fa[active] == 0) | (fb[active] == 0) | (
+                np.abs(b[active] - a[active])
+                <= 4 * np.finfo(float).eps * np.maximum(np.abs(a[active]), np.abs(b[active]))
+            )
+            active = active[~done]
+            if active.size == 0:
+                break
+            A, B, FA, FB = a[active], b[active], fa[active], fb[active]
+            x = B - FB * (B - A) / (FB - FA)
+            inside = np.isfinite(x) & (x > np.minimum(A, B)) & (x < np.maximum(A, B))
+            x = np.where(inside, x, (A + B) / 2)
+            fx = _scalar_equation(x, yb[active], cc[active], family, link)
+            same_as_a = np.sign(fx) == np.sign(FA)
+            # replace the end with fx's sign; halve the other end's value if
+            # that end is kept a second time in a row (Illinois)
+            new_a = np.where(same_as_a, x, A)
+            new_b = np.where(same_as_a, B, x)
+            keep = np.where(same_as_a, -1, 1)
+            new_fa = np.where(same_as_a, fx, np.where(kept[active] == 1, FA / 2, FA))
+            new_fb = np.where(same_as_a, np.where(kept[active] == -1, FB / 2, FB), fx)
+            a[active], b[active], fa[active], fb[active] = new_a, new_b, new_fa, new_fb
+            kept[active] = keep
+        root = np.where(np.abs(fa) <= np.abs(fb), a, b)
+    eta[rows] = np.where(np.isfinite(root), root, np.nan)
     return eta
 
 
@@ -504,8 +610,13 @@ class RepresentativeTask:
     partitions: np.ndarray | None = None
 
 
-def represent_task(task, beta, family, link, spec, fit_intercept):
-    """Module-level worker: block labels, block sums and representatives of one task."""
+def represent_task(task, beta, family, link, spec, fit_intercept, information=True):
+    """Module-level worker: block labels, block sums and representatives of one task.
+
+    With ``information`` (and a ``beta``), also the rows' expected
+    information at ``beta`` (p x p), for standard errors.
+    """
+    want_information = information
     labels = task.labels
     if labels is None:
         labels = partition_labels(task.X, spec, task.weight, task.partitions)
@@ -514,10 +625,74 @@ def represent_task(task, beta, family, link, spec, fit_intercept):
     sums = block_sums(design, task.y, task.weight, labels, n_blocks, beta, family, link)
     reps = build_representatives(sums, beta, family, link, source=task.source)
     information = None
-    if beta is not None:
+    if beta is not None and want_information:
         fisher = task.weight * family.fisher_weight(link, design @ beta)
         information = (design * fisher[:, None]).T @ design
     return replace(reps, n_rows=int(task.y.size), information=information)
+
+
+@dataclass(frozen=True)
+class ChunkSums:
+    """A chunk's piece sums and per-piece information at ``beta``: enough to
+    rebuild its representatives at another ``beta`` without its rows.
+
+    The score of every piece is carried to a new ``b`` to first order,
+    ``S(b) = S(beta) - I (b - beta)`` with ``I = sum w_i nu_i h'_i x_i x_i'``
+    the piece's expected information, and ``C(b) = b' S(b)`` (exact, since
+    ``C = sum e_i x_i' b``). Memory: ``2 K (p^2 + 2p + 8)`` numbers for a
+    chunk of ``K`` blocks.
+
+    Attributes
+    ----------
+    sums : BlockSums
+        Piece sums (groups ``2k`` and ``2k + 1``) at ``beta``.
+    information : ndarray of shape (2K, p, p)
+    beta : ndarray of shape (p,)
+    source : int
+    n_rows : int
+    """
+
+    sums: BlockSums
+    information: np.ndarray
+    beta: np.ndarray
+    source: int
+    n_rows: int
+
+    def at(self, beta):
+        """Piece sums with the scores carried to ``beta`` to first order."""
+        correction = self.information @ (np.asarray(beta) - self.beta)
+        score = self.sums.score - correction
+        return replace(
+            self.sums,
+            score=score,
+            score_eta=score @ beta,
+            abs_score=self.sums.abs_score + np.abs(correction).sum(axis=1),
+        )
+
+    def representatives(self, beta, family, link):
+        """Representatives rebuilt at ``beta`` from the carried sums."""
+        reps = build_representatives(self.at(beta), beta, family, link, source=self.source)
+        return replace(reps, n_rows=self.n_rows, information=self.information.sum(axis=0))
+
+
+def summarise_task(task, beta, family, link, spec, fit_intercept):
+    """Module-level worker: a task's :class:`ChunkSums` at ``beta``."""
+    labels = task.labels
+    if labels is None:
+        labels = partition_labels(task.X, spec, task.weight, task.partitions)
+    design = _design(task.X, fit_intercept)
+    n_blocks = int(labels.max()) + 1 if labels.size else 0
+    sums = block_sums(design, task.y, task.weight, labels, n_blocks, beta, family, link)
+    eta = design @ beta
+    groups = 2 * labels + ((task.y - link.inverse(eta)) * family.nu(link, eta) > 0)
+    fisher = task.weight * family.fisher_weight(link, eta)
+    p = design.shape[1]
+    # per-piece sum of f_i x_i x_i': one sparse product on the rows' outer products
+    outer = (design[:, :, None] * design[:, None, :]).reshape(-1, p * p)
+    indicator = sparse.csc_array((fisher, groups, np.arange(task.y.size + 1)),
+                                 shape=(2 * n_blocks, task.y.size))
+    information = (indicator @ outer).reshape(-1, p, p)
+    return ChunkSums(sums, information, np.asarray(beta, float), task.source, int(task.y.size))
 
 
 def _design(X, fit_intercept):
