@@ -117,13 +117,13 @@ def _lasso(X, z, w, alpha, fit_intercept, tol, max_iter):
     # min (1/(2 sum w)) sum w (z - b0 - Xb)^2 + sum_j alpha_j |b_j|
     if not np.any(alpha > 0):
         reg = LinearRegression(fit_intercept=fit_intercept).fit(X, z, sample_weight=w)
-        return reg.coef_, float(reg.intercept_)
+        return reg.coef_, float(reg.intercept_), 1
     # a per-coefficient penalty is a common penalty on rescaled columns
     level = float(np.mean(alpha))
     scale = level / alpha
     reg = Lasso(alpha=level, fit_intercept=fit_intercept, tol=tol, max_iter=max_iter)
     reg.fit(X * scale, z, sample_weight=w)
-    return reg.coef_ * scale, float(reg.intercept_)
+    return reg.coef_ * scale, float(reg.intercept_), max(int(reg.n_iter_), 1)
 
 
 def _objective(family, X, y, w, alpha, coef, intercept):
@@ -138,8 +138,7 @@ def penalized_glm(X, y, w, alpha, family, fit_intercept, tol=1e-8, max_iter=1000
     """
     family = FAMILIES[family]
     if family.name == "gaussian":
-        coef, intercept = _lasso(X, y, w, alpha, fit_intercept, tol, max_iter)
-        return LocalFit(coef, intercept, 1)
+        return LocalFit(*_lasso(X, y, w, alpha, fit_intercept, tol, max_iter))
     return _proximal_newton(X, y, w, alpha, family, fit_intercept, tol, max_iter)
 
 
@@ -156,7 +155,7 @@ def _proximal_newton(X, y, w, alpha, family, fit_intercept, tol, max_iter):
         v = np.maximum(family.variance(mu), 1e-12)
         h = w * v
         # sklearn normalizes weights to their sum; rescale alpha accordingly
-        new_coef, new_intercept = _lasso(
+        new_coef, new_intercept, _ = _lasso(
             X, eta - (mu - y) / v, h, alpha * total / h.sum(), fit_intercept,
             tol * 1e-2, max_iter,
         )

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg
-from sklearn.linear_model import Lasso
+
+from .._compat import enet_coordinate_descent_gram
 
 __all__ = ["NodewiseRows", "approx_inv_cov", "nodewise_rows"]
 
@@ -51,30 +52,30 @@ class NodewiseRows:
         return rows / self.tau2[:, None]
 
 
+_RNG = np.random.RandomState(0)  # unused: cyclic coordinate descent
+
+
 def _one_row(Z, gram, j, penalty, tol, max_iter):
-    # gamma_j = argmin (1/(2n)) ||z_j - Z_{-j} g||^2 + sum_k penalty_k |g_k|
+    # gamma_j = argmin (1/(2n)) ||z_j - Z_{-j} g||^2 + sum_k penalty_k |g_k|,
+    # by scikit-learn's coordinate descent on the Gram matrix (no pass over rows)
     n, p = Z.shape
     others = np.delete(np.arange(p), j)
     gamma = np.zeros(p)
-    if others.size == 0:
-        return gamma, float(Z[:, j] @ Z[:, j]) / n
     lam = penalty[others]
-    if np.any(lam > 0):
+    sub, xy = gram[np.ix_(others, others)], gram[others, j]
+    if others.size and np.any(lam > 0):
         level = float(np.mean(lam))
         scale = level / lam  # a per-coefficient penalty = rescaled columns
-        Zs = np.asfortranarray(Z[:, others] * scale)
-        reg = Lasso(
-            alpha=level,
-            fit_intercept=False,
-            precompute=gram[np.ix_(others, others)] * np.outer(scale, scale),
-            tol=tol,
-            max_iter=max_iter,
-        )
-        reg.fit(Zs, np.ascontiguousarray(Z[:, j]), check_input=False)
-        gamma[others] = reg.coef_ * scale
-    else:
+        coef = enet_coordinate_descent_gram(
+            np.zeros(others.size), level * n, 0.0,
+            np.ascontiguousarray(sub * np.outer(scale, scale)), xy * scale,
+            np.sqrt(gram[j, j : j + 1]),  # only its squared norm z_j'z_j is used
+            max_iter, tol, _RNG, False, False,
+        )[0]
+        gamma[others] = coef * scale
+    elif others.size:
         gamma[others] = scipy.linalg.lstsq(Z[:, others], Z[:, j])[0]
-    resid = Z[:, j] - Z[:, others] @ gamma[others]
+    resid = Z[:, j] - Z @ gamma
     tau2 = float(resid @ resid) / n + float(np.sum(lam * np.abs(gamma[others])))
     return gamma, tau2
 
@@ -88,7 +89,7 @@ def nodewise_rows(Z, columns, penalty, center, tol=1e-10, max_iter=10000):
         Weighted (and centred, with an intercept) design.
     columns : array-like of int
         Columns to regress.
-    penalty : callable or ndarray of shape (p, p)
+    penalty : ndarray of shape (p, p)
         ``penalty[j, k]`` is the penalty on column ``k`` in the regression of
         column ``j``; all positive or all zero in each row.
     center : ndarray of shape (p,)

@@ -21,13 +21,13 @@ Standard errors: ``d - b* ~ -Theta grad L(b*)``, so
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 from threadpoolctl import threadpool_limits
 
-from ._local_glm import FAMILIES, default_penalty, penalized_glm, weighted_column_scale
+from ._local_glm import FAMILIES, default_penalty, penalized_glm
 from ._nodewise import NodewiseRows, approx_inv_cov, nodewise_rows
 
 __all__ = [
@@ -67,6 +67,8 @@ class PartitionResult:
         Rows in the partition.
     weight : float
         ``W_k``, the sum of the sample weights (rows when unweighted).
+    n_iter : int
+        Iterations of the local fit.
     sigma : float
         Noise level used by the default penalty (nan when ``alpha`` was given).
     alpha : ndarray of shape (p,)
@@ -94,6 +96,7 @@ class PartitionResult:
     label: object
     n_samples: int
     weight: float
+    n_iter: int
     sigma: float
     alpha: np.ndarray
     coef: np.ndarray
@@ -140,13 +143,13 @@ def _local_fit(X, y, w, settings):
     return fit, alpha, sigma
 
 
-def _nodewise_penalty(Z, settings):
+def _nodewise_penalty(Z, total, settings):
     # penalty[j, k] on column k in the regression of column j
     p = Z.shape[1]
     if settings.nodewise_alpha is not None:
         return np.broadcast_to(settings.nodewise_alpha, (p, p))
     scale = np.sqrt(np.mean(Z**2, axis=0))
-    level = np.sqrt(2.0 * np.log(max(p, 2)) / Z.shape[0])
+    level = np.sqrt(2.0 * np.log(max(p, 2)) / total)
     return level * np.outer(scale, scale)
 
 
@@ -170,45 +173,45 @@ def fit_partition(X, y, w, label, settings, columns=None):
     family = FAMILIES[settings.family]
     fit, alpha, sigma = _local_fit(X, y, w, settings)
     total = float(w.sum())
-    eta = X @ fit.coef + fit.intercept
-    mu = family.mean(eta)
+    mu = family.mean(X @ fit.coef + fit.intercept)
     h = w * family.variance(mu)
     center = np.average(X, axis=0, weights=h) if settings.fit_intercept else np.zeros(X.shape[1])
-    common = dict(
-        label=label, n_samples=X.shape[0], weight=total, sigma=sigma, alpha=alpha,
-        coef=fit.coef, intercept=fit.intercept, hessian_weight=float(h.sum()), center=center,
+    result = PartitionResult(
+        label=label, n_samples=X.shape[0], weight=total, n_iter=fit.n_iter, sigma=sigma,
+        alpha=alpha, coef=fit.coef, intercept=fit.intercept, gradient=None,
+        hessian_weight=float(h.sum()), center=center, nodewise=None, debiased_coef=None,
+        coef_cov=None, score_outer=None,
     )
     if settings.method != "debiased":
-        return PartitionResult(
-            **common, gradient=None, nodewise=None, debiased_coef=None,
-            coef_cov=None, score_outer=None,
-        )
+        return result
     resid = mu - y  # d loss / d eta
-    gradient = X.T @ (w * resid) / total
     # weighted design with (1/(2W)) sum w v (.)^2 = (1/(2n)) ||Z .||^2
     Z = np.sqrt(h * X.shape[0] / total)[:, None] * (X - center)
     _check_variance(Z, label, settings.fit_intercept)
     rows = nodewise_rows(
-        Z, columns, _nodewise_penalty(Z, settings), center, settings.tol, settings.max_iter
+        Z, columns, _nodewise_penalty(Z, total, settings), center, settings.tol, settings.max_iter
     )
     # degrees-of-freedom correction of the residual-based score variance
     dof = np.count_nonzero(fit.coef) + settings.fit_intercept
     inflate = total / max(total - dof, 1.0)
+    gradient = X.T @ (w * resid) / total
     if settings.nodewise == "split":
-        scores = np.column_stack([np.ones(X.shape[0]) * settings.fit_intercept, X])
-        weighted = scores * (w * resid**2)[:, None]
-        outer = scores.T @ weighted / total * inflate
-        return PartitionResult(
-            **common, gradient=gradient, nodewise=rows, debiased_coef=None,
-            coef_cov=None, score_outer=outer,
-        )
+        outer = _score_outer(X, w, resid, settings.fit_intercept) * inflate
+        return replace(result, gradient=gradient, nodewise=rows, score_outer=outer)
     theta = rows.theta()
+    # d_k - b* ~ -(1/W) sum_i w_i Theta (x_i - c) (mu_i - y_i)
     influence = (X - center) @ theta.T * resid[:, None]
     cov = influence.T @ (influence * w[:, None]) / total**2 * inflate
-    return PartitionResult(
-        **common, gradient=gradient, nodewise=rows, debiased_coef=fit.coef - theta @ gradient,
-        coef_cov=cov, score_outer=None,
+    return replace(
+        result, gradient=gradient, nodewise=rows,
+        debiased_coef=fit.coef - theta @ gradient, coef_cov=cov,
     )
+
+
+def _score_outer(X, w, resid, fit_intercept):
+    # (1/W) sum_i w_i (mu_i - y_i)^2 [1, x_i] [1, x_i]'
+    scores = np.column_stack([np.full(X.shape[0], float(fit_intercept)), X])
+    return scores.T @ (scores * (w * resid**2)[:, None]) / w.sum()
 
 
 def map_partitions(tasks, n_jobs=None):

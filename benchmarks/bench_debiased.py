@@ -1,0 +1,98 @@
+"""Benchmark: DebiasedDistributedLasso against statsmodels' DistributedModel.
+
+n rows per partition, m partitions, iid N(0, 1) design with five non-zero
+coefficients. Both estimators solve the same problem (no intercept, the same
+alpha for the local and the nodewise lassos, no threshold, statsmodels'
+gradient at unit scale), on the same data, in the same run; the script
+prints median wall times and their ratios.
+
+    python benchmarks/bench_debiased.py                 # p = 200, 400 (slow: statsmodels)
+    python benchmarks/bench_debiased.py --p 50 100 --repeats 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+from functools import partial
+
+import numpy as np
+
+
+def make_data(n, p, seed=0):
+    rng = np.random.default_rng(seed)
+    beta = np.zeros(p)
+    beta[:5] = [1.0, -1.0, 0.5, -0.5, 0.8]
+    X = rng.standard_normal((n, p))
+    return X, X @ beta + rng.standard_normal(n)
+
+
+def median_time(func, repeats):
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def run_statsmodels(X, y, m, alpha):
+    from statsmodels.base.distributed_estimation import DistributedModel
+
+    parts = ((y[r], X[r]) for r in np.array_split(np.arange(len(y)), m))
+    model = DistributedModel(m, estimation_kwds={"score_kwds": {"scale": 1}})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return model.fit(parts, fit_kwds={"alpha": alpha}).params
+
+
+def run_ours(X, y, m, alpha, nodewise, n_jobs=None):
+    from skbigreg.linear_model import DebiasedDistributedLasso
+
+    est = DebiasedDistributedLasso(
+        nodewise=nodewise, fit_intercept=False, alpha=alpha, nodewise_alpha=alpha,
+        threshold=0, n_partitions=m, n_jobs=n_jobs,
+    )
+    return est.fit(X, y).coef_
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=2000, help="rows per partition")
+    parser.add_argument("--m", type=int, default=5, help="partitions")
+    parser.add_argument("--p", type=int, nargs="+", default=[200, 400])
+    parser.add_argument("--alpha", type=float, default=0.05)
+    parser.add_argument("--repeats", type=int, default=3, help="repeats of ours")
+    parser.add_argument("--sm-repeats", type=int, default=1, help="repeats of statsmodels")
+    parser.add_argument("--no-statsmodels", action="store_true",
+                        help="time skbigreg only (statsmodels takes minutes at p >= 200)")
+    args = parser.parse_args(argv)
+    print(f"n = {args.n} rows/partition, m = {args.m}, alpha = {args.alpha}; median seconds")
+    header = (f"{'p':>5} {'statsmodels':>12} {'split':>8} {'local':>8} {'split n_jobs=2':>15}"
+              f" {'sm/split':>9} {'sm/local':>9} {'1 job/2 jobs':>13} {'max|diff|':>10}")
+    print(header)
+    for p in args.p:
+        X, y = make_data(args.n * args.m, p)
+        if args.no_statsmodels:
+            diff = t_sm = np.nan
+        else:
+            start = time.perf_counter()
+            ref = run_statsmodels(X, y, args.m, args.alpha)
+            times = [time.perf_counter() - start]
+            times += [median_time(partial(run_statsmodels, X, y, args.m, args.alpha), 1)
+                      for _ in range(args.sm_repeats - 1)]
+            t_sm = float(np.median(times))
+            diff = np.max(np.abs(run_ours(X, y, args.m, args.alpha, "split") - ref))
+        t_split = median_time(partial(run_ours, X, y, args.m, args.alpha, "split"), args.repeats)
+        t_local = median_time(partial(run_ours, X, y, args.m, args.alpha, "local"), args.repeats)
+        t_par = median_time(
+            partial(run_ours, X, y, args.m, args.alpha, "split", n_jobs=2), args.repeats
+        )
+        print(f"{p:>5} {t_sm:>12.2f} {t_split:>8.3f} {t_local:>8.3f} {t_par:>15.3f}"
+              f" {t_sm / t_split:>9.1f} {t_sm / t_local:>9.1f} {t_split / t_par:>13.2f}"
+              f" {diff:>10.1e}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
