@@ -8,36 +8,30 @@ from ._coordinate_descent import (
 )
 from ._cumulative import CumulativeLinearRegression
 from ._debiased import DebiasedDistributedLasso, DebiasedDistributedLogisticRegression
+from ._fixed_effects import CumulativeFixedEffectsRegression
+from ._glm_irls import CumulativeGLM, CumulativeLogisticRegression, SeparationWarning
+from ._grouped import GroupedLinearRegression
+from ._iv import CumulativeIVRegression
 from ._ridge import CumulativeRidge, CumulativeRidgeCV
 from ._smr import SMRGLM, SMRLogisticRegression, SMRPoissonRegressor
 
 __all__ = [
     "CumulativeElasticNet",
     "CumulativeElasticNetCV",
+    "CumulativeFixedEffectsRegression",
+    "CumulativeGLM",
+    "CumulativeIVRegression",
     "CumulativeLasso",
     "CumulativeLassoCV",
     "CumulativeLinearRegression",
+    "CumulativeLogisticRegression",
     "CumulativeRidge",
     "CumulativeRidgeCV",
     "DebiasedDistributedLasso",
     "DebiasedDistributedLogisticRegression",
+    "GroupedLinearRegression",
     "SMRGLM",
     "SMRLogisticRegression",
     "SMRPoissonRegressor",
+    "SeparationWarning",
 ]
-
-from ._iv import CumulativeIVRegression  # noqa: E402
-
-__all__ += ["CumulativeIVRegression"]
-
-from ._grouped import GroupedLinearRegression  # noqa: E402
-
-__all__ += ["GroupedLinearRegression"]
-
-from ._fixed_effects import CumulativeFixedEffectsRegression  # noqa: E402
-
-__all__ += ["CumulativeFixedEffectsRegression"]
-
-from ._glm_irls import CumulativeGLM, CumulativeLogisticRegression, SeparationWarning  # noqa: E402
-
-__all__ += ["CumulativeGLM", "CumulativeLogisticRegression", "SeparationWarning"]
