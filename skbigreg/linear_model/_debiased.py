@@ -106,7 +106,7 @@ _COMMON_ATTRIBUTES = """
     sigma_ : float
         Pooled noise level of the default penalties (nan when ``alpha`` is given).
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Defined when X has feature names that are all strings."""
 
 
