@@ -119,3 +119,98 @@ class CumulativeMixin:
 
     def _check_fitted(self):
         check_is_fitted(self, "stats_")
+
+    # -- shared by every estimator solved from merged statistics -------------
+    #: Names of label-keyed fitted statistics (per cluster, per fold) that merge with ``+``.
+    _extra_statistics = ()
+
+    def predict(self, X):
+        """Predict ``X @ coef_.T + intercept_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_targets)
+        """
+        self._check_fitted()
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        return X @ np.asarray(self.coef_).T + self.intercept_
+
+    def _set_coef(self, coef, intercept):
+        """Store ``coef`` (K, T) and ``intercept`` (T,) in scikit-learn's shapes."""
+        coef = coef.T
+        if self._y_1d:
+            coef, intercept = coef[0], float(intercept[0])
+        self.coef_ = coef
+        self.intercept_ = intercept
+
+    def merge(self, other):
+        """A new fitted estimator on the union of both estimators' rows.
+
+        Both must have the same parameters and features; the result is
+        identical (to rounding) to fitting on all rows at once. Label-keyed
+        statistics (per cluster, per fold) are merged when both have them.
+        """
+        self._check_fitted()
+        other._check_fitted()
+        if self.get_params() != other.get_params():
+            raise ValueError("Cannot merge estimators with different parameters.")
+        if self.n_features_in_ != other.n_features_in_:
+            raise ValueError(
+                f"Cannot merge a fit on {self.n_features_in_} features with a "
+                f"fit on {other.n_features_in_} features."
+            )
+        names = [getattr(est, "feature_names_in_", None) for est in (self, other)]
+        if (names[0] is None) != (names[1] is None) or (
+            names[0] is not None and list(names[0]) != list(names[1])
+        ):
+            raise ValueError(f"Cannot merge fits with feature names {names[0]} and {names[1]}.")
+        extras = {
+            name: getattr(self, name) + getattr(other, name)
+            for name in self._extra_statistics
+            if hasattr(self, name) and hasattr(other, name)
+        }
+        merged = type(self)(**self.get_params())
+        return merged._set_statistics(
+            self.stats_ + other.stats_,
+            y_1d=self._y_1d,
+            feature_names=names[0],
+            n_samples=self.n_samples_seen_ + other.n_samples_seen_,
+            **extras,
+        )
+
+    @classmethod
+    def _from_statistics(cls, stats, feature_names, extras, params):
+        params.setdefault("solver", "qr" if hasattr(stats, "r") else "gram")
+        estimator = cls(**params)
+        estimator._validate_params()
+        return estimator._set_statistics(
+            stats,
+            y_1d=stats.n_targets == 1,
+            feature_names=feature_names,
+            n_samples=stats.n_rows,
+            **extras,
+        )
+
+    def _set_statistics(self, stats, y_1d, feature_names, n_samples, **extras):
+        """Become the fit of ``stats`` (plus label-keyed statistics) and solve."""
+        self._reset()
+        self.stats_ = stats
+        self._y_1d = y_1d
+        self.n_features_in_ = stats.n_features
+        if feature_names is not None:
+            self.feature_names_in_ = np.asarray(feature_names, dtype=object)
+        self.n_samples_seen_ = n_samples
+        for name, value in extras.items():
+            if value is not None:
+                setattr(self, name, value)
+        self._solve()
+        return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags

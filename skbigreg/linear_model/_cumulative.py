@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 
-from .._compat import StrOptions, _fit_context, validate_data
+from .._compat import StrOptions, _fit_context
 from ..exceptions import MissingPassError
 from ..inference import COV_TYPES, hc_scores, regression_results
 from ..io import iter_chunks
@@ -241,7 +241,8 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
                          None if names is None else tuple(names), clusters is not None)
         parts = dask_partitions(X, y, sample_weight, clusters)
         merged = dask_map_reduce(linear_chunk_statistics, parts, spec=spec)
-        self._set_statistics(merged.stats, y_1d, names, merged.stats.n_rows, merged.clusters)
+        self._set_statistics(merged.stats, y_1d, names, merged.stats.n_rows,
+                             cluster_stats_=merged.clusters)
         if self.cov_type in ("HC0", "HC1"):
             self.hc_stats_ = dask_map_reduce(
                 hc_outer_products, dask_partitions(X, y, sample_weight),
@@ -249,17 +250,15 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
             )
         return self
 
+    _extra_statistics = ("cluster_stats_",)
+
     def _after_update(self):
         vars(self).pop("hc_stats_", None)
 
     def _solve(self):
         solution = solve_least_squares(self.stats_, self.fit_intercept)
         self._solution = solution
-        coef, intercept = solution.coef.T, solution.intercept
-        if self._y_1d:
-            coef, intercept = coef[0], float(intercept[0])
-        self.coef_ = coef
-        self.intercept_ = intercept
+        self._set_coef(solution.coef, solution.intercept)
         self.rank_ = solution.rank + self.fit_intercept
         self.condition_number_ = solution.condition
 
@@ -356,8 +355,7 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         self._check_fitted()
         if is_dask_collection(X):
             return _predict_dask(X, np.asarray(self.coef_), self.intercept_)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
-        return X @ np.asarray(self.coef_).T + self.intercept_
+        return super().predict(X)
 
     def predict_chunks(self, chunks):
         """Predict a chunk source chunk by chunk (bounded memory).
@@ -376,38 +374,6 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         for chunk in iter_chunks(chunks):
             yield self.predict(chunk.X)
 
-    def merge(self, other):
-        """A new fitted estimator on the union of both estimators' rows.
-
-        Both must have the same parameters and features; the result is
-        identical (to rounding) to fitting on all rows at once.
-        """
-        self._check_fitted()
-        other._check_fitted()
-        if self.get_params() != other.get_params():
-            raise ValueError("Cannot merge estimators with different parameters.")
-        if self.n_features_in_ != other.n_features_in_:
-            raise ValueError(
-                f"Cannot merge a fit on {self.n_features_in_} features with a "
-                f"fit on {other.n_features_in_} features."
-            )
-        names = [getattr(est, "feature_names_in_", None) for est in (self, other)]
-        if (names[0] is None) != (names[1] is None) or (
-            names[0] is not None and list(names[0]) != list(names[1])
-        ):
-            raise ValueError(f"Cannot merge fits with feature names {names[0]} and {names[1]}.")
-        merged = type(self)(**self.get_params())
-        clusters = None
-        if hasattr(self, "cluster_stats_") and hasattr(other, "cluster_stats_"):
-            clusters = self.cluster_stats_ + other.cluster_stats_
-        return merged._set_statistics(
-            self.stats_ + other.stats_,
-            y_1d=self._y_1d,
-            feature_names=names[0],
-            n_samples=self.n_samples_seen_ + other.n_samples_seen_,
-            cluster_stats=clusters,
-        )
-
     @classmethod
     def from_statistics(cls, stats, cluster_stats=None, feature_names=None, **params):
         """A fitted estimator from statistics gathered elsewhere.
@@ -422,32 +388,7 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         **params
             Estimator parameters; ``solver`` is read off ``stats``.
         """
-        params.setdefault("solver", "qr" if hasattr(stats, "r") else "gram")
-        est = cls(**params)
-        return est._set_statistics(
-            stats,
-            y_1d=stats.n_targets == 1,
-            feature_names=feature_names,
-            n_samples=stats.n_rows,
-            cluster_stats=cluster_stats,
-        )
-
-    def _set_statistics(self, stats, y_1d, feature_names, n_samples, cluster_stats=None):
-        self.stats_ = stats
-        self._y_1d = y_1d
-        self.n_features_in_ = stats.n_features
-        if feature_names is not None:
-            self.feature_names_in_ = np.asarray(feature_names, dtype=object)
-        self.n_samples_seen_ = n_samples
-        if cluster_stats is not None:
-            self.cluster_stats_ = cluster_stats
-        self._solve()
-        return self
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        return tags
+        return cls._from_statistics(stats, feature_names, {"cluster_stats_": cluster_stats}, params)
 
 
 def hc_outer_products(X, y, sample_weight=None, *, solution, stats):

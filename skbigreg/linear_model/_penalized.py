@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import RegressorMixin
 
-from .._compat import validate_data
 from ..model_selection._accumulation import FoldAccumulationMixin
 from ..model_selection._scoring import Stopwatch, cv_results, fold_scores
 from ._base import CumulativeMixin
@@ -25,53 +24,7 @@ class PenalizedRegressorMixin(CumulativeMixin, RegressorMixin):
     ``_solve()``; ``fit`` = reset + accumulate.
     """
 
-    def predict(self, X):
-        """Predict ``X @ coef_.T + intercept_``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        ndarray of shape (n_samples,) or (n_samples, n_targets)
-        """
-        self._check_fitted()
-        X = validate_data(self, X, reset=False, dtype=np.float64)
-        return X @ np.asarray(self.coef_).T + self.intercept_
-
-    def _set_coef(self, coef, intercept):
-        """Store ``coef`` (K, T) and ``intercept`` (T,) in scikit-learn's shapes."""
-        coef, intercept = coef.T, intercept
-        if self._y_1d:
-            coef, intercept = coef[0], float(intercept[0])
-        self.coef_ = coef
-        self.intercept_ = intercept
-
-    def merge(self, other):
-        """A new fitted estimator on the union of both estimators' rows.
-
-        Both must have the same parameters and features; the result equals
-        (to rounding) a fit on all rows at once.
-        """
-        self._check_fitted()
-        other._check_fitted()
-        if self.get_params() != other.get_params():
-            raise ValueError("Cannot merge estimators with different parameters.")
-        names = [getattr(est, "feature_names_in_", None) for est in (self, other)]
-        if (names[0] is None) != (names[1] is None) or (
-            names[0] is not None and list(names[0]) != list(names[1])
-        ):
-            raise ValueError(f"Cannot merge fits with feature names {names[0]} and {names[1]}.")
-        folds = [getattr(est, "fold_stats_", None) for est in (self, other)]
-        merged = type(self)(**self.get_params())
-        return merged._set_statistics(
-            self.stats_ + other.stats_,
-            y_1d=self._y_1d,
-            feature_names=names[0],
-            n_samples=self.n_samples_seen_ + other.n_samples_seen_,
-            fold_stats=None if folds[0] is None else folds[0] + folds[1],
-        )
+    _extra_statistics = ("fold_stats_",)
 
     @classmethod
     def from_statistics(cls, stats, fold_stats=None, feature_names=None, **params):
@@ -87,34 +40,7 @@ class PenalizedRegressorMixin(CumulativeMixin, RegressorMixin):
         **params
             Estimator parameters; ``solver`` is read off ``stats``.
         """
-        params.setdefault("solver", "qr" if hasattr(stats, "r") else "gram")
-        estimator = cls(**params)
-        estimator._validate_params()
-        return estimator._set_statistics(
-            stats,
-            y_1d=stats.n_targets == 1,
-            feature_names=feature_names,
-            n_samples=stats.n_rows,
-            fold_stats=fold_stats,
-        )
-
-    def _set_statistics(self, stats, y_1d, feature_names, n_samples, fold_stats=None):
-        self._reset()
-        self.stats_ = stats
-        self._y_1d = y_1d
-        self.n_features_in_ = stats.n_features
-        if feature_names is not None:
-            self.feature_names_in_ = np.asarray(feature_names, dtype=object)
-        self.n_samples_seen_ = n_samples
-        if fold_stats is not None:
-            self.fold_stats_ = fold_stats
-        self._solve()
-        return self
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        return tags
+        return cls._from_statistics(stats, feature_names, {"fold_stats_": fold_stats}, params)
 
 
 class FoldCVMixin(FoldAccumulationMixin, PenalizedRegressorMixin):
