@@ -117,12 +117,12 @@ def against_sklearnex(X, y, repeat):
 
 
 _MEMORY_CHILD = """
-import resource, sys
+import re, sys
 from skbigreg.datasets import make_regression_chunks
 from skbigreg.linear_model import CumulativeLinearRegression
 n = int(sys.argv[1])
 CumulativeLinearRegression().fit_chunks(make_regression_chunks(n, 50, chunk_rows=65_536))
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+print(int(re.search(r"VmHWM:\s+(\d+)", open("/proc/self/status").read()).group(1)) / 1024)
 """
 
 

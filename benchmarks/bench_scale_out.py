@@ -46,7 +46,7 @@ def write_parquet(folder, gigabytes):
 
 
 _CHILD = r"""
-import json, resource, sys, time
+import json, re, sys, time
 mode, files = sys.argv[1], sys.argv[2:]
 start = time.perf_counter()
 if mode == "scan":
@@ -64,7 +64,7 @@ else:
     rows = est.n_samples_seen_
 seconds = time.perf_counter() - start
 print(json.dumps({"rows": rows, "seconds": seconds,
-                  "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_mib": int(re.search(r"VmHWM:\s+(\d+)", open("/proc/self/status").read()).group(1)) / 1024}))
 """
 
 

@@ -8,6 +8,7 @@ import numpy as np
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from .._compat import _check_sample_weight, validate_data
+from ..parallel import single_blas_thread
 from ..stats import GroupedGramStats, accumulator_for
 
 
@@ -104,7 +105,8 @@ class CumulativeMixin:
             self._merge_extra(extra, first)
             self.n_samples_seen_ += X.shape[0]
             self._after_update()
-            self._solve()
+            with single_blas_thread():
+                self._solve()
         return self
 
     def _map_chunk(self, X, y, sample_weight, groups):
@@ -207,7 +209,8 @@ class CumulativeMixin:
         for name, value in extras.items():
             if value is not None:
                 setattr(self, name, value)
-        self._solve()
+        with single_blas_thread():
+            self._solve()
         return self
 
     def __sklearn_tags__(self):

@@ -5,7 +5,10 @@ joblib reaches any backend registered with :func:`joblib.parallel_config`
 the workers and tree-reduced on the cluster.
 """
 
+from ._blas import single_blas_thread
 from ._dask import dask_map_reduce, dask_partitions, is_dask_collection
 from ._map_reduce import map_reduce, tree_sum
 
-__all__ = ["dask_map_reduce", "dask_partitions", "is_dask_collection", "map_reduce", "tree_sum"]
+__all__ = [
+    "single_blas_thread",
+    "dask_map_reduce", "dask_partitions", "is_dask_collection", "map_reduce", "tree_sum"]
