@@ -219,3 +219,29 @@ def test_verbose_file_source_shows_rows_per_second(tmp_path, capsys):
     CumulativeLinearRegression().fit_chunks(source)
     err = capsys.readouterr().err
     assert "2.00k/2.00k" in err and "rows/s" in err
+
+
+def test_partial_fit_chunks_streams_files_into_any_estimator(tmp_path):
+    from sklearn.linear_model import Ridge
+
+    from skbigreg.linear_model import CumulativeRidge, GroupedLinearRegression
+    from skbigreg.parallel import partial_fit_chunks
+
+    X, y, w, g = _data(n=2000)
+    frame = pd.DataFrame(X, columns=list("abcd")).assign(y=y, w=w, site=g % 3)
+    frame.to_parquet(tmp_path / "d.parquet")
+    source = read_files(tmp_path, target="y", features=list("abcd"), sample_weight="w", batch_rows=300)
+    ridge = partial_fit_chunks(CumulativeRidge(alpha=2.0), source)
+    ref = Ridge(alpha=2.0).fit(frame[list("abcd")], y, sample_weight=w)
+    np.testing.assert_allclose(ridge.coef_, ref.coef_, rtol=1e-8)
+    labelled = read_files(tmp_path, target="y", features=list("abcd"), partitions="site", batch_rows=300)
+    grouped = partial_fit_chunks(GroupedLinearRegression(), labelled)
+    assert list(grouped.partitions_) == [0, 1, 2]
+    one = frame[frame.site == 1]
+    np.testing.assert_allclose(
+        grouped.subset([1]).coef_,
+        CumulativeLinearRegression().fit(one[list("abcd")], one.y).coef_, rtol=1e-9,
+    )
+    clustered = read_files(tmp_path, target="y", features=list("abcd"), clusters="site")
+    with pytest.raises(ValueError, match="'clusters' but CumulativeRidge.partial_fit"):
+        partial_fit_chunks(CumulativeRidge(), clustered)
