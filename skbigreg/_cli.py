@@ -43,11 +43,29 @@ def _demo(args):
         print(model.results("cluster").summary_frame().round(4).to_string())
 
 
-MODELS = {"ols": CumulativeLinearRegression}
+# name -> (estimator, parameters read from the command line)
+MODELS = {
+    "ols": ("CumulativeLinearRegression", ("cov_type", "solver")),
+    "logistic": ("CumulativeLogisticRegression", ("cov_type",)),
+    "ridge": ("CumulativeRidge", ("alpha", "solver")),
+    "lasso": ("CumulativeLasso", ("alpha",)),
+    "elasticnet": ("CumulativeElasticNet", ("alpha", "l1_ratio")),
+    "ridgecv": ("CumulativeRidgeCV", ("solver",)),
+    "lassocv": ("CumulativeLassoCV", ()),
+    "elasticnetcv": ("CumulativeElasticNetCV", ()),
+}
+
+
+def _build_model(args):
+    from . import linear_model
+
+    name, params = MODELS[args.model]
+    return getattr(linear_model, name)(**{p: getattr(args, p) for p in params})
 
 
 def _fit(args):
     from .io import read_files
+    from .parallel import partial_fit_chunks
 
     source = read_files(
         args.paths,
@@ -61,18 +79,42 @@ def _fit(args):
         missing=args.missing,
         verbose=args.verbose,
     )
-    model = MODELS[args.model](cov_type=args.cov_type, solver=args.solver)
+    model = _build_model(args)
     start = time.perf_counter()
-    model.fit_chunks(source, n_jobs=args.n_jobs)
+    if args.model == "ols":
+        model.fit_chunks(source, n_jobs=args.n_jobs)
+    elif hasattr(model, "fit_chunks"):
+        model.fit_chunks(source)
+    else:
+        model = partial_fit_chunks(model, source)
     seconds = time.perf_counter() - start
     report = source.report
-    print(f"{model.n_samples_seen_:,} rows from {len(source.paths)} file(s) in {seconds:.2f} s"
+    print(f"{getattr(model, 'n_samples_seen_', report.rows_read - report.rows_dropped):,} rows "
+          f"from {len(source.paths)} file(s) in {seconds:.2f} s"
           + (f"; {report.rows_dropped:,} rows with missing values dropped "
              f"{report.dropped_by_column}" if report.rows_dropped else ""))
-    print(model.results().summary(title=f"{args.model.upper()}: {args.target}"))
+    title = f"{args.model.upper()}: {args.target}"
+    if args.model == "ols":
+        print(model.results().summary(title=title))
+    elif hasattr(model, "summary"):
+        print(model.summary())
+    else:
+        print(_coefficient_table(model, title))
     if args.save_stats:
         model.stats_.save(args.save_stats)
         print(f"statistics saved to {args.save_stats}")
+
+
+def _coefficient_table(model, title):
+    import pandas as pd
+
+    names = ["const", *map(str, model.feature_names_in_)]
+    table = pd.DataFrame({"coef": [model.intercept_, *model.coef_]}, index=names)
+    chosen = "".join(
+        f"  {attr} = {getattr(model, attr):.6g}" for attr in ("alpha_", "l1_ratio_")
+        if hasattr(model, attr)
+    )
+    return f"{title}{chosen}\n{table.to_string()}"
 
 
 def _fit_parser(commands):
@@ -88,7 +130,10 @@ def _fit_parser(commands):
     fit.add_argument("--categorical", nargs="+", help="feature columns to one-hot encode (levels found in a first pass)")
     fit.add_argument("--weights", help="column of sample weights")
     fit.add_argument("--cluster", help="column of cluster labels (for --cov-type cluster)")
-    fit.add_argument("--model", choices=sorted(MODELS), default="ols")
+    fit.add_argument("--model", choices=sorted(MODELS), default="ols",
+                     help="estimator (penalised models stream with partial_fit; CV models pick alpha by hashed 5-fold CV)")
+    fit.add_argument("--alpha", type=float, default=1.0, help="penalty of ridge/lasso/elasticnet")
+    fit.add_argument("--l1-ratio", type=float, default=0.5, help="elastic-net mixing (1 = lasso)")
     fit.add_argument("--cov-type", choices=["nonrobust", "HC0", "HC1", "cluster"], default="nonrobust")
     fit.add_argument("--solver", choices=["gram", "qr"], default="gram",
                      help="accumulator: gram (fast) or qr (ill-conditioned designs)")

@@ -68,3 +68,29 @@ def test_demo_on_synthetic_data(capsys):
     assert main(["demo", "--data", "synthetic", "--rows", "20000", "--chunk-rows", "5000"]) == 0
     out = capsys.readouterr().out
     assert "Covariance Type:" in out and "HC1" in out and "Cluster-robust" in out
+
+
+@pytest.mark.parametrize("model", ["ridge", "lassocv", "logistic"])
+def test_fit_other_models(files, capsys, model):
+    from sklearn.linear_model import Ridge
+
+    folder, frame = files
+    target = "y"
+    if model == "logistic":
+        frame = frame.assign(late=(frame.y > 1).astype(float))
+        frame.to_parquet(folder / "p0.parquet")
+        for i in (1, 2):
+            (folder / f"p{i}.parquet").unlink()
+        target = "late"
+    code = main(["fit", str(folder), "--target", target, "--features", "a", "b",
+                 "--model", model, "--alpha", "3"])
+    out = capsys.readouterr().out
+    assert code == 0
+    if model == "ridge":
+        ref = Ridge(alpha=3.0).fit(frame[["a", "b"]], frame.y)
+        assert f"{ref.coef_[1]:.6g}"[:6] in out
+    elif model == "lassocv":
+        assert "alpha_ =" in out
+    else:
+        ref = sm.Logit(frame.late, sm.add_constant(frame[["a", "b"]])).fit(disp=0)
+        assert f"{ref.params['a']:.4g}" in out and f"{ref.bse['b']:.3g}" in out
