@@ -40,7 +40,7 @@ def write_parquet(folder, gigabytes):
         y = X @ beta + rng.standard_normal(rows)
         table = pa.table({**{f"x{j}": X[:, j] for j in range(K)}, "y": y})
         path = Path(folder) / f"part{index:04d}.parquet"
-        pq.write_table(table, path, compression=None)
+        pq.write_table(table, path, compression=None, row_group_size=262_144)
         files.append(str(path))
     return files
 
@@ -53,7 +53,9 @@ if mode == "scan":
     import pyarrow.dataset as ds
     rows = 0
     columns = [f"x{j}" for j in range(20)] + ["y"]
-    for batch in ds.dataset(files, format="parquet").to_batches(columns=columns, batch_size=65536):
+    batches = ds.dataset(files, format="parquet").to_batches(
+        columns=columns, batch_size=65536, batch_readahead=2, fragment_readahead=1)
+    for batch in batches:
         for column in batch.columns:
             column.to_numpy()
         rows += batch.num_rows

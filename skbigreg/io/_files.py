@@ -178,7 +178,12 @@ class FileSource(ChunkSource):
 
     def _batches(self):
         report = ScanReport()
-        batches = self._dataset.to_batches(columns=self._columns.used(), batch_size=self.batch_rows)
+        # Read ahead one file and two batches at most: pyarrow's defaults (4
+        # files, 16 batches) hold gigabytes of decoded row groups in memory.
+        batches = self._dataset.to_batches(
+            columns=self._columns.used(), batch_size=self.batch_rows,
+            batch_readahead=2, fragment_readahead=1,
+        )
         progress = _progress(self) if self.verbose else None
         for batch in batches:
             if batch.num_rows == 0:
