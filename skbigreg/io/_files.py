@@ -183,6 +183,7 @@ class FileSource(ChunkSource):
         batches = self._dataset.to_batches(
             columns=self._columns.used(), batch_size=self.batch_rows,
             batch_readahead=2, fragment_readahead=1,
+            fragment_scan_options=_scan_options(self.file_format),
         )
         progress = _progress(self) if self.verbose else None
         for batch in batches:
@@ -283,12 +284,34 @@ def _feature_names(columns, categories, drop_first):
     return names
 
 
+def _scan_options(file_format):
+    """Parquet: no pre-buffering of whole files (it holds every column chunk of a
+    file in memory at once); reads stay per row group."""
+    if file_format != "parquet":
+        return None
+    import pyarrow.dataset as ds
+
+    return ds.ParquetFragmentScanOptions(pre_buffer=False)
+
+
 def _complete_rows(data, missing, report):
-    """Boolean mask of rows with no null/NaN in the used columns (None: all complete)."""
+    """Boolean mask of rows with no null/NaN in the used columns (None: all complete).
+
+    With ``missing="raise"`` only the nulls counted in the batch metadata are
+    checked here (free); a NaN reaches the estimator, whose finiteness check
+    (read off the chunk's statistics) raises ``Input X contains NaN``.
+    """
     import pyarrow.compute as pc
 
     bad = None
     for name, values in data.items():
+        if missing == "raise":
+            if values.null_count:
+                raise ValueError(
+                    f"Column {name!r} has {values.null_count} missing value(s) in a batch; "
+                    "pass missing='drop' to drop such rows."
+                )
+            continue
         invalid = pc.is_null(values, nan_is_null=True)
         count = pc.sum(invalid).as_py() or 0
         if count == 0:
