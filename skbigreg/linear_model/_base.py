@@ -212,8 +212,3 @@ class CumulativeMixin:
         with single_blas_thread():
             self._solve()
         return self
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        return tags

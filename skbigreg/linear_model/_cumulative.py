@@ -390,6 +390,11 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         """
         return cls._from_statistics(stats, feature_names, {"cluster_stats_": cluster_stats}, params)
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
 
 def hc_outer_products(X, y, sample_weight=None, *, solution, stats):
     """Second-pass map: ``sum_i s_i s_i'`` of a chunk's HC scores, all targets stacked."""

@@ -42,6 +42,11 @@ class PenalizedRegressorMixin(CumulativeMixin, RegressorMixin):
         """
         return cls._from_statistics(stats, feature_names, {"fold_stats_": fold_stats}, params)
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
 
 class FoldCVMixin(FoldAccumulationMixin, PenalizedRegressorMixin):
     """Penalty selection by cross-validation on per-fold statistics.
