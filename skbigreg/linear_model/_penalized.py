@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import RegressorMixin
 
+from .._compat import _fit_context
+
 from ..model_selection._accumulation import FoldAccumulationMixin
 from ..model_selection._scoring import Stopwatch, cv_results, fold_scores
 from ._base import CumulativeMixin
@@ -55,6 +57,46 @@ class FoldCVMixin(FoldAccumulationMixin, PenalizedRegressorMixin):
     ``_path``. Fitted attributes: ``mse_path_``, ``alpha_``, ``alphas_``,
     ``cv_results_`` and ``fold_stats_``.
     """
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None, groups=None):
+        """Gather total and per-fold statistics, select the penalty, refit.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        sample_weight : array-like of shape (n_samples,), optional
+        groups : array-like of shape (n_samples,), optional
+            Group labels: no group is split across folds.
+
+        Returns
+        -------
+        self
+        """
+        self._reset()
+        return self._accumulate(X, y, sample_weight, groups=groups)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, groups=None):
+        """Merge one chunk (into the totals and its rows' folds), then re-select.
+
+        Needs ``cv`` None or an int. A chunk that fails validation leaves the
+        estimator exactly as it was.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        sample_weight : array-like of shape (n_samples,), optional
+        groups : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        self
+        """
+        self._check_streamable()
+        return self._accumulate(X, y, sample_weight, groups=groups)
 
     def _selection_score(self, scores):
         return scores.score("r2" if self.scoring == "r2" else "neg_mean_squared_error")

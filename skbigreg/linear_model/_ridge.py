@@ -207,46 +207,6 @@ class CumulativeRidgeCV(FoldCVMixin, BaseEstimator):
         self.random_state = random_state
         self.solver = solver
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None, groups=None):
-        """Gather total and per-fold statistics, select ``alpha_``, refit.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or (n_samples, n_targets)
-        sample_weight : array-like of shape (n_samples,), optional
-        groups : array-like of shape (n_samples,), optional
-            Group labels: no group is split across folds.
-
-        Returns
-        -------
-        self
-        """
-        self._reset()
-        return self._accumulate(X, y, sample_weight, groups=groups)
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None, groups=None):
-        """Merge one chunk (into the totals and its rows' folds), then re-select.
-
-        Needs ``cv`` None or an int. A chunk that fails validation leaves the
-        estimator exactly as it was.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or (n_samples, n_targets)
-        sample_weight : array-like of shape (n_samples,), optional
-        groups : array-like of shape (n_samples,), optional
-
-        Returns
-        -------
-        self
-        """
-        self._check_streamable()
-        return self._accumulate(X, y, sample_weight, groups=groups)
-
     def _grid(self):
         alphas = np.sort(np.atleast_1d(np.asarray(self.alphas, dtype=np.float64)))[::-1]
         if alphas.size == 0 or (alphas < 0).any():
