@@ -1,10 +1,13 @@
 """Warnings and errors raised by skbigreg."""
 
+from sklearn.exceptions import ConvergenceWarning
+
 __all__ = [
     "CollinearityWarning",
     "DegreesOfFreedomWarning",
     "IllConditionedWarning",
     "MissingPassError",
+    "SeparationWarning",
 ]
 
 
@@ -29,3 +32,7 @@ class MissingPassError(RuntimeError):
     For example heteroskedasticity-robust (HC) standard errors of a streamed
     fit need a second pass over the same chunks at the final coefficients.
     """
+
+
+class SeparationWarning(ConvergenceWarning):
+    """Fitted means reach the boundary of the support: (quasi-)complete separation."""

@@ -19,7 +19,7 @@ from .._compat import (
     _fit_context,
     validate_data,
 )
-from ..exceptions import MissingPassError
+from ..exceptions import MissingPassError, SeparationWarning
 from ..glm import FAMILIES, get_family_link
 from ..inference import RegressionResults
 from ..inference._covariance import design_bread, to_reported
@@ -34,10 +34,6 @@ def _chunk_pass(item, coef, intercept, family, link, fit_intercept):
     X, y, w, clusters = item
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         return irls_pass(X, y, w, coef, intercept, family, link, fit_intercept, clusters)
-
-
-class SeparationWarning(ConvergenceWarning):
-    """Fitted means reach the boundary of the support: (quasi-)complete separation."""
 
 
 class CumulativeGLM(RegressorMixin, BaseEstimator):
