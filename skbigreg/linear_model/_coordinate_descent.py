@@ -7,9 +7,9 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from .._compat import Interval, StrOptions, _fit_context
+from .._compat import Interval, StrOptions
 from ..solvers import alpha_grid, enet_path_gram, gram_problems
-from ._penalized import FoldCVMixin, PenalizedRegressorMixin
+from ._penalized import ChunkedFitMixin, FoldCVMixin, PenalizedRegressorMixin
 
 
 def _enet_path(stats, estimator, l1_ratio, alphas):
@@ -47,47 +47,7 @@ _COMMON_CONSTRAINTS: dict = {
 }
 
 
-class _ChunkedFitMixin:
-    """``fit`` and ``partial_fit`` with sample weights only."""
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        """Fit on in-memory rows (reset, then one chunk).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or (n_samples, n_targets)
-        sample_weight : array-like of shape (n_samples,), optional
-            Rescaled to sum to the row count, as scikit-learn does.
-
-        Returns
-        -------
-        self
-        """
-        self._reset()
-        return self._accumulate(X, y, sample_weight)
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None):
-        """Merge one chunk of rows into the statistics and re-solve.
-
-        A chunk that fails validation leaves the estimator exactly as it was.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or (n_samples, n_targets)
-        sample_weight : array-like of shape (n_samples,), optional
-
-        Returns
-        -------
-        self
-        """
-        return self._accumulate(X, y, sample_weight)
-
-
-class CumulativeElasticNet(_ChunkedFitMixin, PenalizedRegressorMixin, BaseEstimator):
+class CumulativeElasticNet(ChunkedFitMixin, PenalizedRegressorMixin, BaseEstimator):
     """Elastic net from chunks of rows (scikit-learn's ``ElasticNet``).
 
     Minimises ``1/(2W) Σ_i w_i (y_i - b - x_i'β)² + α ρ ‖β‖₁ + α (1 - ρ)/2 ‖β‖²``

@@ -50,6 +50,47 @@ class PenalizedRegressorMixin(CumulativeMixin, RegressorMixin):
         return tags
 
 
+class ChunkedFitMixin:
+    """``fit`` and ``partial_fit`` with sample weights only."""
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit on in-memory rows (reset, then one chunk).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        sample_weight : array-like of shape (n_samples,), optional
+            Enters the objective as the class docstring says (as scikit-learn's
+            counterpart does).
+
+        Returns
+        -------
+        self
+        """
+        self._reset()
+        return self._accumulate(X, y, sample_weight)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Merge one chunk of rows into the statistics and re-solve.
+
+        A chunk that fails validation leaves the estimator exactly as it was.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        self
+        """
+        return self._accumulate(X, y, sample_weight)
+
+
 class FoldCVMixin(FoldAccumulationMixin, PenalizedRegressorMixin):
     """Penalty selection by cross-validation on per-fold statistics.
 

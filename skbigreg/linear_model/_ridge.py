@@ -7,9 +7,9 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from .._compat import Interval, StrOptions, _fit_context
+from .._compat import Interval, StrOptions
 from ..solvers import ridge_path, ridge_system
-from ._penalized import FoldCVMixin, PenalizedRegressorMixin
+from ._penalized import ChunkedFitMixin, FoldCVMixin, PenalizedRegressorMixin
 
 
 def _ridge_path(stats, fit_intercept, alphas):
@@ -17,7 +17,7 @@ def _ridge_path(stats, fit_intercept, alphas):
     return path.coef, path.intercept
 
 
-class CumulativeRidge(PenalizedRegressorMixin, BaseEstimator):
+class CumulativeRidge(ChunkedFitMixin, PenalizedRegressorMixin, BaseEstimator):
     """Ridge regression from chunks of rows (scikit-learn's ``Ridge``).
 
     Minimises ``Σ_i w_i (y_i - b - x_i'β)² + α ‖β‖²`` (unpenalised intercept
@@ -77,41 +77,6 @@ class CumulativeRidge(PenalizedRegressorMixin, BaseEstimator):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
         self.solver = solver
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        """Fit on in-memory rows (reset, then one chunk).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or (n_samples, n_targets)
-        sample_weight : array-like of shape (n_samples,), optional
-
-        Returns
-        -------
-        self
-        """
-        self._reset()
-        return self._accumulate(X, y, sample_weight)
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None):
-        """Merge one chunk of rows into the statistics and re-solve.
-
-        A chunk that fails validation leaves the estimator exactly as it was.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or (n_samples, n_targets)
-        sample_weight : array-like of shape (n_samples,), optional
-
-        Returns
-        -------
-        self
-        """
-        return self._accumulate(X, y, sample_weight)
 
     def _solve(self):
         coef, intercept = _ridge_path(self.stats_, self.fit_intercept, [self.alpha])
