@@ -245,3 +245,9 @@ def test_partial_fit_chunks_streams_files_into_any_estimator(tmp_path):
     clustered = read_files(tmp_path, target="y", features=list("abcd"), clusters="site")
     with pytest.raises(ValueError, match="'clusters' but CumulativeRidge.partial_fit"):
         partial_fit_chunks(CumulativeRidge(), clustered)
+
+
+def test_parallel_fit_chunks_of_a_single_chunk():
+    X, y, _, _ = _data(n=500)
+    est = CumulativeLinearRegression().fit_chunks([(X, y)], n_jobs=2)
+    _assert_same_fit(est, CumulativeLinearRegression().fit(X, y))

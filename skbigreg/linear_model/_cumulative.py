@@ -204,7 +204,9 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
             for chunk in chunk_iter:
                 self.partial_fit(chunk.X, chunk.y, chunk.sample_weight, chunk.label("clusters"))
         else:
-            rest = _try_map_reduce(chunk_iter, self._chunk_spec(), n_jobs)
+            rest = map_reduce(
+                chunk_statistics, chunk_iter, n_jobs=n_jobs, empty=None, spec=self._chunk_spec()
+            )
             if rest is not None:
                 self._merge_chunk_statistics(rest)
         if self.cov_type in ("HC0", "HC1"):
@@ -409,15 +411,6 @@ def hc_outer_products(X, y, sample_weight=None, *, solution, stats):
     if not np.isfinite(chunk.matrix).all():
         raise ValueError("Input X or y of the HC pass contains NaN or infinity.")
     return chunk
-
-
-def _try_map_reduce(chunks, spec, n_jobs):
-    try:
-        return map_reduce(chunk_statistics, chunks, n_jobs=n_jobs, spec=spec)
-    except ValueError as exc:
-        if "no chunks" in str(exc):
-            return None
-        raise
 
 
 def _predict_rows(X, coef, intercept):

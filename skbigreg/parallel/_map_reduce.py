@@ -8,12 +8,16 @@ from joblib import Parallel, delayed, effective_n_jobs
 from threadpoolctl import threadpool_limits
 
 
-def tree_sum(items):
+_RAISE = object()
+
+
+def tree_sum(items, empty=_RAISE):
     """Sum an iterable pairwise, as a balanced binary tree, with O(log n) memory.
 
     Keeps a stack of partial sums whose sizes are distinct powers of two (a
     binary counter), so rounding grows like ``log n`` rather than ``n`` and
-    at most ``log2 n`` partial results are alive at once.
+    at most ``log2 n`` partial results are alive at once. An empty
+    iterable returns ``empty`` when given, else raises ``ValueError``.
     """
     stack = []  # (size, partial sum)
     for item in items:
@@ -23,14 +27,16 @@ def tree_sum(items):
             size, total = size + prev_size, prev + total
         stack.append((size, total))
     if not stack:
-        raise ValueError("Nothing to reduce: the source produced no chunks.")
+        if empty is _RAISE:
+            raise ValueError("Nothing to reduce: the source produced no chunks.")
+        return empty
     total = stack.pop()[1]
     while stack:
         total = stack.pop()[1] + total
     return total
 
 
-def map_reduce(func, items, n_jobs=None, **kwargs):
+def map_reduce(func, items, n_jobs=None, empty=_RAISE, **kwargs):
     """``tree_sum(func(item, **kwargs) for item in items)``, in parallel with joblib.
 
     Parameters
@@ -40,6 +46,8 @@ def map_reduce(func, items, n_jobs=None, **kwargs):
         mergeable statistics object.
     items : iterable
         Chunks; consumed lazily, so a stream never sits in memory whole.
+    empty : object, optional
+        Returned when ``items`` is empty (default: raise ``ValueError``).
     n_jobs : int or None
         joblib's meaning; the backend is whatever
         :func:`joblib.parallel_config` selects (loky by default).
@@ -49,10 +57,10 @@ def map_reduce(func, items, n_jobs=None, **kwargs):
     """
     n_workers = effective_n_jobs(n_jobs)
     if n_workers == 1:
-        return tree_sum(func(item, **kwargs) for item in items)
+        return tree_sum((func(item, **kwargs) for item in items), empty)
     blas_threads = max(1, (os.cpu_count() or 1) // n_workers)
     with threadpool_limits(limits=blas_threads, user_api="blas"):
         results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
             delayed(func)(item, **kwargs) for item in items
         )
-        return tree_sum(results)
+        return tree_sum(results, empty)
