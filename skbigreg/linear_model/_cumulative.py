@@ -9,7 +9,13 @@ from .._compat import StrOptions, _fit_context
 from ..exceptions import MissingPassError
 from ..inference import COV_TYPES, hc_scores, regression_results
 from ..io import iter_chunks
-from ..parallel import dask_map_reduce, dask_partitions, is_dask_collection, map_reduce
+from ..parallel import (
+    dask_map_reduce,
+    dask_partitions,
+    is_dask_collection,
+    map_reduce,
+    single_blas_thread,
+)
 from ..solvers import solve_least_squares
 from ..stats import ChunkSpec, OuterProductStats, chunk_statistics, linear_chunk_statistics
 from ._base import CumulativeMixin, rollback_on_error, validate_chunk
@@ -231,7 +237,8 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
             self.cluster_stats_ = self.cluster_stats_ + merged.clusters
         self.n_samples_seen_ += merged.stats.n_rows
         self._after_update()
-        self._solve()
+        with single_blas_thread():
+            self._solve()
 
     def _fit_dask(self, X, y, sample_weight, clusters):
         """Map Dask partitions to statistics on the workers; tree-reduce there."""
