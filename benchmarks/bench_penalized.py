@@ -35,6 +35,19 @@ def median_time(func, repeat):
     return statistics.median(times), result
 
 
+def interleaved_times(funcs, repeat):
+    """Median time of each function, run in turns so that load hits all alike."""
+    times = [[] for _ in funcs]
+    results = [None] * len(funcs)
+    for _ in range(repeat):
+        for i, func in enumerate(funcs):
+            gc.collect()
+            start = time.perf_counter()
+            results[i] = func()
+            times[i].append(time.perf_counter() - start)
+    return [statistics.median(t) for t in times], results
+
+
 def line(name, seconds):
     print(f"  {name:<62} {seconds:9.3f} s")
 
@@ -59,8 +72,11 @@ def bench_ridge(X, y, splits, repeat, full):
 
     alphas = np.logspace(-3, 3, 100)
     print("\nCumulativeRidgeCV, 5 folds x 100 alphas")
-    t_ols, _ = median_time(lambda: CumulativeLinearRegression().fit(X, y), repeat)
-    t_ours, ours = median_time(lambda: CumulativeRidgeCV(alphas=alphas, cv=5).fit(X, y), repeat)
+    (t_ols, t_ours), (_, ours) = interleaved_times(
+        [lambda: CumulativeLinearRegression().fit(X, y),
+         lambda: CumulativeRidgeCV(alphas=alphas, cv=5).fit(X, y)],
+        max(repeat, 5),
+    )
     subset = alphas if full else alphas[::10]
     t_sk, ref = median_time(lambda: RidgeCV(alphas=subset, cv=splits).fit(X, y), 1)
     t_sk *= len(alphas) / len(subset)

@@ -16,6 +16,7 @@ from skbigreg.model_selection import (
     FoldStatistics,
     SplitStatistics,
     chunk_fold_statistics,
+    fold_statistics,
     hash_folds,
 )
 from skbigreg.parallel import map_reduce
@@ -267,3 +268,29 @@ def test_parallel_tree_reduction_gives_the_same_folds():
     one_shot = CumulativeRidgeCV(alphas=ALPHAS, random_state=0).fit(X, y)
     assert_allclose(merged.mse_path_, one_shot.mse_path_, rtol=1e-10)
     assert merged.alpha_ == one_shot.alpha_
+
+
+@pytest.mark.parametrize("n_splits", [2, 5, 300])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_staged_fold_statistics_equal_numpy_per_fold(n_splits, weighted):
+    # Several pieces and staging flushes: every fold's count, weight, means
+    # and centred co-moments equal numpy's on the fold's own rows.
+    rng = np.random.default_rng(3)
+    n = 40_000
+    X = rng.standard_normal((n, 7)) + 50.0
+    y = rng.standard_normal((n, 2))
+    w = rng.uniform(0.5, 2.0, n) if weighted else None
+    folds = fold_statistics(X, y, w, hash_folds(X, y, n_splits), n_splits, GramStats)
+    fold = hash_folds(X, y, n_splits)
+    for k, stats in enumerate(folds.folds):
+        Z = np.hstack([X, y])[fold == k]
+        weights = np.ones(len(Z)) if w is None else w[fold == k]
+        assert stats.n_rows == len(Z)
+        assert_allclose(stats.weight_sum, weights.sum(), rtol=1e-12)
+        if len(Z) == 0:
+            continue
+        mean = np.average(Z, axis=0, weights=weights)
+        centred = Z - mean
+        assert_allclose(stats.mean, mean, rtol=1e-12)
+        assert_allclose(stats.comoment, (centred * weights[:, None]).T @ centred,
+                        rtol=1e-9, atol=1e-9 * len(Z))

@@ -21,6 +21,8 @@ from numbers import Integral
 import numpy as np
 from sklearn.model_selection import check_cv
 
+from ..stats._moments import block_rows
+
 DEFAULT_N_SPLITS = 5
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 # Rows per piece when sorting rows into folds: small enough to stay in cache.
@@ -54,7 +56,9 @@ def row_hashes(X, y, random_state=None):
     columns = np.arange(1, X.shape[1] + y.shape[1] + 1, dtype=np.uint64)
     with np.errstate(over="ignore"):
         multipliers = _mix(columns * _GOLDEN + seed) | np.uint64(1)
-        h = _bits(X) @ multipliers[: X.shape[1]] + _bits(y) @ multipliers[X.shape[1]:]
+        # einsum's integer loop is faster than matmul's; both wrap mod 2^64.
+        h = np.einsum("ij,j->i", _bits(X), multipliers[: X.shape[1]])
+        h += np.einsum("ij,j->i", _bits(y), multipliers[X.shape[1]:])
         return _mix(h ^ seed)
 
 
@@ -186,22 +190,76 @@ class SplitStatistics:
 def fold_statistics(X, y, sample_weight, fold, n_splits, accumulator):
     """Per-fold statistics of one chunk, in one pass over its rows.
 
-    Rows are sorted into folds piece by piece (cache-sized pieces), so the
-    pass costs about one accumulation of the chunk, not one per fold.
+    ``fold`` holds each row's fold id in ``[0, n_splits)``. Rows are sorted
+    into folds piece by piece and staged per fold, so the pass costs about
+    one accumulation of the chunk, not one per fold.
+    """
+    fold = np.asarray(fold)
+    return _staged_fold_statistics(
+        X, y, sample_weight, lambda rows: fold[rows], n_splits, accumulator
+    )
+
+
+class _FoldStage:
+    """Rows of one fold, copied together until a staging block is full."""
+
+    def __init__(self, k, capacity, n_features, n_targets, weighted):
+        self.k = k
+        self.X = np.empty((capacity, n_features))
+        self.y = np.empty((capacity, n_targets))
+        self.w = np.empty(capacity) if weighted else None
+        self.fill = 0
+
+    def take(self, X, y, w, index):
+        stop = self.fill + len(index)
+        np.take(X, index, axis=0, out=self.X[self.fill : stop], mode="clip")
+        np.take(y, index, axis=0, out=self.y[self.fill : stop], mode="clip")
+        if w is not None:
+            np.take(w, index, out=self.w[self.fill : stop], mode="clip")
+        self.fill = stop
+
+    def statistics(self, accumulator):
+        rows = slice(0, self.fill)
+        self.fill = 0
+        w = None if self.w is None else self.w[rows]
+        return accumulator.from_arrays(self.X[rows], self.y[rows], w)
+
+
+def _staged_fold_statistics(X, y, sample_weight, fold_of, n_splits, accumulator):
+    """Per-fold statistics; ``fold_of(rows)`` gives the fold ids of a row slice.
+
+    Each piece of ``_PIECE_ROWS`` rows is read once from memory: its fold ids
+    are computed (e.g. hashed) while it is in cache, then its rows are copied
+    into one staging block per fold. A full staging block becomes statistics
+    in one accumulation, so the number of (BLAS) accumulations is that of a
+    plain pass over the chunk, and no per-fold copy of the chunk is made.
     """
     n_features, n_targets = X.shape[1], y.shape[1]
     folds = [accumulator.empty(n_features, n_targets) for _ in range(n_splits)]
+    # Staging memory is bounded (about 32 MiB) whatever the number of folds.
+    n_columns = n_features + n_targets
+    capacity = max(_PIECE_ROWS, min(block_rows(n_columns), (1 << 22) // (n_splits * n_columns)))
+    stages = {}
     for start in range(0, X.shape[0], _PIECE_ROWS):
-        piece = slice(start, start + _PIECE_ROWS)
-        order = np.argsort(fold[piece], kind="stable")
-        bounds = np.searchsorted(fold[piece][order], np.arange(n_splits + 1))
-        Xp, yp = X[piece][order], y[piece][order]
-        wp = None if sample_weight is None else sample_weight[piece][order]
-        for k in range(n_splits):
-            rows = slice(bounds[k], bounds[k + 1])
-            if rows.stop > rows.start:
-                w = None if wp is None else wp[rows]
-                folds[k] = folds[k] + accumulator.from_arrays(Xp[rows], yp[rows], w)
+        rows = slice(start, min(start + _PIECE_ROWS, X.shape[0]))
+        Xp, yp = X[rows], y[rows]
+        wp = None if sample_weight is None else sample_weight[rows]
+        fold = np.asarray(fold_of(rows))
+        # Stable sort of small ids: numpy sorts 8/16-bit integers by radix.
+        ids = fold.astype(np.uint8 if n_splits <= 256 else np.uint32)
+        order = np.argsort(ids, kind="stable")
+        bounds = np.searchsorted(ids[order], np.arange(n_splits + 1))
+        for k in np.flatnonzero(np.diff(bounds)):
+            stage = stages.get(k)
+            if stage is None:
+                stage = stages[k] = _FoldStage(k, capacity, n_features, n_targets, wp is not None)
+            index = order[bounds[k] : bounds[k + 1]]
+            if stage.fill + len(index) > capacity:
+                folds[k] = folds[k] + stage.statistics(accumulator)
+            stage.take(Xp, yp, wp, index)
+    for k, stage in stages.items():
+        if stage.fill:
+            folds[k] = folds[k] + stage.statistics(accumulator)
     return FoldStatistics(tuple(folds))
 
 
@@ -231,8 +289,15 @@ def chunk_fold_statistics(X, y, sample_weight, groups, cv, random_state, accumul
     """
     n_splits = n_splits_of(cv)
     if n_splits is not None:
-        fold = hash_folds(X, y, n_splits, random_state, groups)
-        return fold_statistics(X, y, sample_weight, fold, n_splits, accumulator)
+        if groups is not None:
+            # Label hashing needs all of the chunk's labels at once (np.unique).
+            fold = hash_folds(X, y, n_splits, random_state, groups)
+            return fold_statistics(X, y, sample_weight, fold, n_splits, accumulator)
+        return _staged_fold_statistics(
+            X, y, sample_weight,
+            lambda rows: hash_folds(X[rows], y[rows], n_splits, random_state),
+            n_splits, accumulator,
+        )
     y_split = y[:, 0] if y.shape[1] == 1 else y
     splits = list(check_cv(cv).split(X, y_split, groups))
     tests = [np.asarray(test, dtype=np.int64) for _, test in splits]

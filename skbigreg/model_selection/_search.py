@@ -11,6 +11,7 @@ from sklearn.utils import get_tags
 
 from .._compat import HasMethods, Interval, StrOptions, _fit_context, validate_data
 from ..linear_model._base import CumulativeMixin
+from ..parallel import single_blas_thread
 from ._accumulation import FoldAccumulationMixin
 from ..stats import accumulator_for
 from ._scoring import SCORERS, Stopwatch, check_scoring, cv_results, fold_scores
@@ -19,9 +20,11 @@ from ._scoring import SCORERS, Stopwatch, check_scoring, cv_results, fold_scores
 _ACCUMULATION_PARAMS = ("solver",)
 
 
-def _candidate_model(estimator, stats, params, feature_names=None):
+def _candidate_model(estimator, stats, params, feature_names=None, base_params=None):
     """``estimator`` with ``params``, fitted from ``stats`` alone."""
-    merged = {**clone(estimator).get_params(deep=False), **params}
+    if base_params is None:
+        base_params = clone(estimator).get_params(deep=False)
+    merged = {**base_params, **params}
     return type(estimator).from_statistics(stats, feature_names=feature_names, **merged)
 
 
@@ -177,17 +180,21 @@ default=None
         shape = (len(candidates), len(splits))
         scores, times = np.full(shape, np.nan), np.zeros(shape)
         k_features, n_targets = self.stats_.n_features, self.stats_.n_targets
-        for i, params in enumerate(candidates):
-            for k, (train, test) in enumerate(splits):
-                if not usable[k]:
-                    continue
-                with Stopwatch() as watch:
-                    model = _candidate_model(self.estimator, train, params)
-                coef, intercept = _as_path(model, k_features, n_targets)
-                scores[i, k] = fold_scores(test, coef, intercept).score(
-                    self.scoring or "r2"
-                )[0]
-                times[i, k] = watch.seconds
+        base_params = clone(self.estimator).get_params(deep=False)
+        # One BLAS limit for all candidates (each solve would set its own).
+        with single_blas_thread():
+            for i, params in enumerate(candidates):
+                for k, (train, test) in enumerate(splits):
+                    if not usable[k]:
+                        continue
+                    with Stopwatch() as watch:
+                        model = _candidate_model(self.estimator, train, params,
+                                                 base_params=base_params)
+                    coef, intercept = _as_path(model, k_features, n_targets)
+                    scores[i, k] = fold_scores(test, coef, intercept).score(
+                        self.scoring or "r2"
+                    )[0]
+                    times[i, k] = watch.seconds
         self.cv_results_ = cv_results(candidates, scores, times)
         self.best_index_ = int(np.argmin(self.cv_results_["rank_test_score"]))
         self.best_params_ = candidates[self.best_index_]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
 from functools import lru_cache
 
 from threadpoolctl import ThreadpoolController
@@ -14,6 +16,10 @@ def _controller():
     return ThreadpoolController()
 
 
+_state = threading.local()
+
+
+@contextmanager
 def single_blas_thread():
     """Context manager: every BLAS library limited to one thread.
 
@@ -21,5 +27,14 @@ def single_blas_thread():
     solve, scipy's idle BLAS threads keep spinning and steal the cores from
     numpy's ``syrk`` on the next chunk (a 3x slowdown of a chunk stream on 2
     cores). K x K solves gain nothing from threads, so they run on one.
+    Nested uses (a search solving many candidates) set the limit once.
     """
-    return _controller().limit(limits=1, user_api="blas")
+    if getattr(_state, "active", False):
+        yield
+        return
+    _state.active = True
+    try:
+        with _controller().limit(limits=1, user_api="blas"):
+            yield
+    finally:
+        _state.active = False
