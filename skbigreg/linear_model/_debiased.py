@@ -236,6 +236,27 @@ class _BaseDebiasedDistributed(BaseEstimator):
         for name in [v for v in vars(self) if v.endswith("_") and not v.startswith("__")]:
             delattr(self, name)
 
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, partitions=None, sample_weight=None):
+        """Fit on all partitions at once.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Target values (two class labels for the classifier).
+        partitions : array-like of shape (n_samples,), default=None
+            Partition label of each row (machines, files, sites). ``None``:
+            ``n_partitions`` contiguous blocks.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Frequency weights.
+
+        Returns
+        -------
+        self : object
+        """
+        return self._fit(X, y, partitions, sample_weight)
+
     def _fit(self, X, y, partitions, sample_weight, classes=None):
         self._reset()
         X, y, w = self._validate(X, y, sample_weight, first=True)
@@ -471,26 +492,6 @@ class DebiasedDistributedLasso(RegressorMixin, _BaseDebiasedDistributed):
         tags.target_tags.positive_only = self.family == "poisson"
         return tags
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, partitions=None, sample_weight=None):
-        """Fit on all partitions at once.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-        partitions : array-like of shape (n_samples,), default=None
-            Partition label of each row (machines, files, sites). ``None``:
-            ``n_partitions`` contiguous blocks.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Frequency weights.
-
-        Returns
-        -------
-        self : object
-        """
-        return self._fit(X, y, partitions, sample_weight)
-
     @available_if(_streamable)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
@@ -610,27 +611,6 @@ class DebiasedDistributedLogisticRegression(ClassifierMixin, _BaseDebiasedDistri
 
         check_classification_targets(y)
         return X, y, w
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, partitions=None, sample_weight=None):
-        """Fit on all partitions at once.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-            Two class labels.
-        partitions : array-like of shape (n_samples,), default=None
-            Partition label of each row. ``None``: ``n_partitions``
-            contiguous blocks.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Frequency weights.
-
-        Returns
-        -------
-        self : object
-        """
-        return self._fit(X, y, partitions, sample_weight)
 
     @available_if(_streamable)
     @_fit_context(prefer_skip_nested_validation=True)
