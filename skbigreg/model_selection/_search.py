@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator, MetaEstimatorMixin, RegressorMixin, clon
 from sklearn.model_selection import ParameterGrid
 from sklearn.utils import get_tags
 
-from .._compat import HasMethods, Interval, StrOptions, _fit_context, validate_data
+from .._compat import HasMethods, Interval, StrOptions, _fit_context
 from ..linear_model._base import CumulativeMixin
 from ..parallel import single_blas_thread
 from ._accumulation import FoldAccumulationMixin
@@ -224,10 +224,7 @@ default=None
         ndarray of shape (n_samples,) or (n_samples, n_targets)
         """
         self._check_refitted()
-        X = validate_data(self, X, reset=False, dtype=np.float64)
-        coef = np.asarray(self.best_estimator_.coef_)
-        prediction = X @ coef.T + self.best_estimator_.intercept_
-        return prediction
+        return self.best_estimator_.predict(X)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
