@@ -166,3 +166,23 @@ def test_sklearn_compatible(estimator, check):
         warnings.simplefilter("ignore", CollinearityWarning)
         warnings.simplefilter("ignore", ConvergenceWarning)
         check(estimator)
+
+
+def test_summary_header_reports_glm_fit_statistics_as_statsmodels():
+    import re
+
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((1500, 3))
+    y = rng.gamma(4.0, np.exp(0.2 + X @ [0.3, -0.2, 0.1]) / 4.0)
+    est = CumulativeGLM(family="gamma", link="log").fit(X, y)
+    ref = sm.GLM(y, sm.add_constant(X), family=sm.families.Gamma(sm.families.links.Log())).fit()
+    text = est.summary()
+    assert "R-squared" not in text and "Residual std" not in text
+
+    def value(label):
+        return float(re.search(rf"{label}:\s+(\S+)", text).group(1))
+
+    assert value("Deviance") == pytest.approx(ref.deviance, rel=1e-5)
+    assert value("Pearson chi2") == pytest.approx(ref.pearson_chi2, rel=1e-3)
+    assert value("Scale") == pytest.approx(ref.scale, rel=1e-3)
+    assert int(value("No. Iterations")) == est.n_iter_

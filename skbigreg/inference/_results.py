@@ -52,6 +52,10 @@ class RegressionResults:
     wald_f : bool
         Whether :attr:`fvalue` is the Wald statistic for every covariance
         type (models whose F is not a ratio of sums of squares, e.g. 2SLS).
+    fit_statistics : tuple of (label, text) pairs
+        Right-hand column of the summary header for models whose fit is not
+        described by R² and a residual std (GLMs: deviance, Pearson χ², scale);
+        empty means the least-squares column.
     """
 
     params: np.ndarray
@@ -71,6 +75,7 @@ class RegressionResults:
     model: str = "OLS"
     method: str = "Least Squares"
     wald_f: bool = False
+    fit_statistics: tuple = ()
 
     @property
     def bse(self):
@@ -252,14 +257,17 @@ def format_summary(res, alpha=0.05, title="Cumulative Least Squares Results"):
         ("Df Residuals:", f"{res.df_resid:g}"),
         ("Df Model:", f"{res.df_model:g}"),
     ]
-    right = [
+    right = list(res.fit_statistics) or [
         ("R-squared" + ("" if res.has_intercept else " (uncentered)") + ":", f"{res.rsquared:.3f}"),
         ("Adj. R-squared:", f"{res.rsquared_adj:.3f}"),
         ("F-statistic:", f"{res.fvalue:.4g}"),
         ("Prob (F-statistic):", f"{res.f_pvalue:.3g}"),
         ("Residual std:", f"{res.resid_std:.4g}"),
-        ("Covariance Type:", cov_label),
     ]
+    right.append(("Covariance Type:", cov_label))
+    rows = max(len(left), len(right))
+    left += [("", "")] * (rows - len(left))
+    right += [("", "")] * (rows - len(right))
     lines = [title.center(width), "=" * width]
     for (lk, lv), (rk, rv) in zip(left, right):
         # a right-hand value may take label space, keeping one blank after the label

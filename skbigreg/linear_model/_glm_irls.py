@@ -302,13 +302,21 @@ class CumulativeGLM(RegressorMixin, BaseEstimator):
         names = getattr(self, "feature_names_in_", [f"x{i}" for i in range(self.n_features_in_)])
         names = (["const"] if self.fit_intercept else []) + [str(name) for name in names]
         params = np.append(self.intercept_, self.coef_) if self.fit_intercept else self.coef_.copy()
+        family, link = self._family_link()
+        scale = stats.pearson / (n - p) if family.has_dispersion and n > p else 1.0
+        fit_statistics = (
+            ("Deviance:", f"{stats.deviance:.6g}"),
+            ("Pearson chi2:", f"{stats.pearson:.4g}"),
+            ("Scale:", f"{scale:.4g}"),
+            ("No. Iterations:", f"{self.n_iter_}"),
+        )
         return RegressionResults(
             params=params, cov_params=cov, names=names, cov_type=cov_type, nobs=float(n),
             df_model=float(p - self.fit_intercept), df_resid=float(n - p), ssr=stats.deviance,
             tss=np.nan, has_intercept=self.fit_intercept, use_t=False,
             df_inference=float(n - p), n_clusters=n_clusters, target="y",
             model="GLM ({}, {})".format(*(obj.name for obj in self._family_link())),
-            method="IRLS (streamed)", wald_f=True,
+            method="IRLS (streamed)", wald_f=True, fit_statistics=fit_statistics,
         )
 
     def summary(self, cov_type=None, alpha=0.05):
