@@ -6,7 +6,7 @@ import joblib
 import numpy as np
 import pytest
 import statsmodels.api as sm
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.linear_model import Lasso
 from sklearn.utils._param_validation import InvalidParameterError
 from statsmodels.base.distributed_estimation import DistributedModel
@@ -475,3 +475,65 @@ def test_split_mode_with_more_partitions_than_columns():
     # alpha = 0 and one Theta row per column: still the mean of the local OLS fits
     fits = [ols(X[r], y[r])[0] for r in np.array_split(np.arange(500), 5)]
     assert_allclose(est.coef_, np.mean(fits, axis=0), rtol=1e-9)
+
+
+# -- sites that share PartitionResults, not rows ---------------------------------
+def _sites(n_sites=4, n=600, p=12, seed=11):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_sites * n, p))
+    beta = np.zeros(p)
+    beta[:3] = [1.0, -0.8, 0.5]
+    y = X @ beta + 0.5 + rng.standard_normal(len(X))
+    return X, y, np.repeat(np.arange(n_sites), n)
+
+
+@pytest.mark.parametrize("nodewise", ["local", "split"])
+def test_fit_results_from_sites_equals_pooled_fit(nodewise):
+    X, y, site = _sites()
+    pooled = DebiasedDistributedLasso(nodewise=nodewise).fit(X, y, partitions=site)
+    est = DebiasedDistributedLasso(nodewise=nodewise)
+    results = [
+        est.partition_result(X[site == k], y[site == k], label=k, index=k, n_partitions=4)
+        for k in range(4)
+    ]
+    assert not hasattr(est, "coef_")  # computing a site's share changes nothing
+    # the coordinator gets the results in any order
+    est.fit_results(results[::-1] if nodewise == "local" else results)
+    for name in ("coef_", "intercept_", "debiased_coef_", "standard_errors_", "approx_inv_cov_"):
+        assert_allclose(getattr(est, name), getattr(pooled, name), rtol=1e-12, atol=1e-14)
+    assert est.n_features_in_ == X.shape[1]
+    assert_allclose(est.predict(X[:5]), pooled.predict(X[:5]), rtol=1e-12)
+
+
+def test_fit_results_classifier_needs_classes_and_matches_fit():
+    X, y, site = _sites(seed=4)
+    labels = np.where(y > 0.5, "yes", "no")
+    pooled = DebiasedDistributedLogisticRegression().fit(X, labels, partitions=site)
+    clf = DebiasedDistributedLogisticRegression()
+    results = [clf.partition_result(X[site == k], labels[site == k], label=k) for k in range(4)]
+    with pytest.raises(ValueError, match="classes="):
+        clf.fit_results(results)
+    clf.fit_results(results, classes=["no", "yes"])
+    assert clf.classes_.tolist() == ["no", "yes"]
+    assert_allclose(clf.coef_, pooled.coef_, rtol=1e-12, atol=1e-14)
+    assert_array_equal(clf.predict(X), pooled.predict(X))
+
+
+def test_fit_results_refuses_mismatched_shares():
+    X, y, site = _sites()
+    local = DebiasedDistributedLasso()
+    split = DebiasedDistributedLasso(nodewise="split")
+    with pytest.raises(ValueError, match="index= and n_partitions="):
+        split.partition_result(X[site == 0], y[site == 0])
+    local_results = [local.partition_result(X[site == k], y[site == k], label=k) for k in range(2)]
+    with pytest.raises(ValueError, match="not nodewise=\"split\" shares"):
+        split.fit_results(local_results)
+    twice = [split.partition_result(X[site == k], y[site == k], label=k, index=0,
+                                    n_partitions=2) for k in range(2)]
+    with pytest.raises(ValueError, match="exactly once"):
+        split.fit_results(twice)
+    with pytest.raises(ValueError, match="different feature counts"):
+        local.fit_results([local_results[0],
+                           local.partition_result(X[site == 1, :5], y[site == 1], label=1)])
+    with pytest.raises(ValueError, match="at least one"):
+        local.fit_results([])

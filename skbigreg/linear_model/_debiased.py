@@ -7,7 +7,7 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 from scipy import stats as distributions
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
@@ -285,6 +285,107 @@ class _BaseDebiasedDistributed(BaseEstimator):
             task = self._task(X, y, w, len(previous), settings, np.arange(X.shape[1]))
             self._set_fitted(previous + [fit_partition(**task)], settings)
         return self
+
+    # -- sites that share results, not rows ------------------------------------
+    def partition_result(self, X, y, sample_weight=None, *, label=0, index=None,
+                         n_partitions=None, classes=None):
+        """What one site computes and sends: its :class:`PartitionResult`.
+
+        For data that may not leave its machine: each site calls this on its
+        own rows with the same estimator parameters, ships the result (a
+        picklable dataclass of p- and p x p-sized arrays, no rows), and the
+        coordinator calls :meth:`fit_results`. The estimator is not changed.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+        label : object, default=0
+            The partition's name in :attr:`partition_results_`.
+        index, n_partitions : int, default=None
+            ``nodewise="split"`` only: this site's position among the
+            ``n_partitions`` sites, which fixes its share of the nodewise
+            regressions (``fit`` splits the columns the same way).
+        classes : array-like of shape (2,), default=None
+            The classifier's two labels (needed when a site sees one class
+            only in ``y``'s dtype; the same on every site).
+
+        Returns
+        -------
+        PartitionResult
+        """
+        site = clone(self)
+        X, y, w = site._validate(X, y, sample_weight, first=True)
+        y = site._encode_target(y, first=True, classes=classes)
+        p = X.shape[1]
+        columns = np.arange(p)
+        if self.nodewise == "split" and self.method == "debiased":
+            if index is None or n_partitions is None:
+                raise ValueError(
+                    'nodewise="split" divides the nodewise regressions among the sites: '
+                    "pass index= and n_partitions= (or use nodewise=\"local\")."
+                )
+            if not 0 <= index < n_partitions:
+                raise ValueError(f"index={index} is not in [0, n_partitions={n_partitions}).")
+            columns = split_columns(p, n_partitions, index)
+        task = site._task(X, y, w, label, site._settings(p), columns)
+        return fit_partition(**task)
+
+    def fit_results(self, results, *, classes=None):
+        """Combine :class:`PartitionResult` objects computed on the sites.
+
+        Gives the same estimate as :meth:`fit` on the pooled rows with the
+        same partitions (and the same ``index`` order in ``split`` mode).
+
+        Parameters
+        ----------
+        results : iterable of PartitionResult
+            One per site, from :meth:`partition_result` with these parameters.
+        classes : array-like of shape (2,), default=None
+            The classifier's labels (required for the classifier).
+
+        Returns
+        -------
+        self : object
+        """
+        self._validate_params()
+        results = list(results)
+        if not results:
+            raise ValueError("fit_results needs at least one PartitionResult.")
+        p = len(results[0].coef)
+        if any(len(r.coef) != p for r in results):
+            raise ValueError(
+                f"PartitionResults have different feature counts: "
+                f"{sorted({len(r.coef) for r in results})}."
+            )
+        if self.method == "debiased":
+            if self.nodewise == "local":
+                missing = [r.label for r in results if r.debiased_coef is None]
+                what = 'nodewise="local" debiased estimates'
+            else:
+                missing = [r.label for r in results if r.score_outer is None]
+                what = 'nodewise="split" shares'
+            if missing:
+                raise ValueError(
+                    f"PartitionResults {missing} are not {what}: compute them with an "
+                    "estimator of the same method and nodewise."
+                )
+            if self.nodewise == "split":
+                covered = np.sort(np.concatenate([r.nodewise.columns for r in results]))
+                if not np.array_equal(covered, np.arange(p)):
+                    raise ValueError(
+                        "The sites' nodewise columns do not cover every column exactly "
+                        "once: give each site its own index= out of the same n_partitions=."
+                    )
+        self._reset()
+        self.n_features_in_ = p
+        self._set_classes(classes)
+        self._set_fitted(results, self._settings(p))
+        return self
+
+    def _set_classes(self, classes):
+        """Hook: the classifier's labels when fitted from results."""
 
     def _thresholds(self, standard_errors, n_features):
         if isinstance(self.threshold, str):
@@ -592,6 +693,11 @@ class DebiasedDistributedLogisticRegression(ClassifierMixin, _BaseDebiasedDistri
                 f"classes_ {self.classes_.tolist()}."
             )
         return (np.asarray(y) == self.classes_[1]).astype(np.float64)
+
+    def _set_classes(self, classes):
+        if classes is None:
+            raise ValueError("fit_results needs classes= (the two labels) for a classifier.")
+        self._encode_target(np.asarray(classes), first=True, classes=classes)
 
     def _check_partition(self, y, w, label):
         if not (np.any(w[y == 1] > 0) and np.any(w[y == 0] > 0)):

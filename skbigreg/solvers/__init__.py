@@ -35,12 +35,16 @@ from ._grouped_least_squares import (  # noqa: E402
 )
 from ._irls_streamed import IRLSPass, irls_pass  # noqa: E402
 from ._iv import IVColumns, IVSolution, solve_iv  # noqa: E402
+from ._nodewise import NodewiseRows  # noqa: E402
+from ._one_shot import PartitionResult  # noqa: E402
 
 __all__ += [
     "IRLSPass",
     "IVColumns",
     "IVSolution",
     "LevelMeans",
+    "NodewiseRows",
+    "PartitionResult",
     "StackedMoments",
     "StackedSolution",
     "combine_groups",
