@@ -104,8 +104,9 @@ def main(argv=None):
                         help="time skbigreg only (statsmodels takes minutes at p >= 200)")
     args = parser.parse_args(argv)
     print(f"n = {args.n} rows/partition, m = {args.m}, alpha = {args.alpha}; median seconds")
-    header = (f"{'p':>5} {'statsmodels':>12} {'split':>8} {'local':>8} {'split n_jobs=2':>15}"
-              f" {'sm/split':>9} {'sm/local':>9} {'1 job/2 jobs':>13} {'max|diff|':>10}")
+    header = (f"{'p':>5} {'statsmodels':>12} {'split':>8} {'local':>8} {'split 2 jobs':>13}"
+              f" {'local 2 jobs':>13} {'sm/split':>9} {'sm/local':>9} {'split 1/2 jobs':>15}"
+              f" {'local 1/2 jobs':>15} {'max|diff|':>10}")
     print(header)
     for p in args.p:
         X, y = make_data(args.n * args.m, p)
@@ -122,7 +123,7 @@ def main(argv=None):
             else:
                 diff = np.max(np.abs(run_ours(X, y, args.m, args.alpha, "split") - ref))
         # Warm-up (imports, the loky pool's start) is not part of a fit's time.
-        for mode, jobs in (("split", None), ("local", None), ("split", 2)):
+        for mode, jobs in (("split", None), ("local", None), ("split", 2), ("local", 2)):
             run_ours(X[: args.n * args.m // 4], y[: args.n * args.m // 4], args.m,
                      args.alpha, mode, n_jobs=jobs)
         t_split = median_time(partial(run_ours, X, y, args.m, args.alpha, "split"), args.repeats)
@@ -130,11 +131,14 @@ def main(argv=None):
         t_par = median_time(
             partial(run_ours, X, y, args.m, args.alpha, "split", n_jobs=2), args.repeats
         )
+        t_par_local = median_time(
+            partial(run_ours, X, y, args.m, args.alpha, "local", n_jobs=2), args.repeats
+        )
         ge = ">=" if bound else ""
         print(f"{p:>5} {bound + format(t_sm, '.2f'):>12} {t_split:>8.3f} {t_local:>8.3f}"
-              f" {t_par:>15.3f} {ge + format(t_sm / t_split, '.1f'):>9}"
-              f" {ge + format(t_sm / t_local, '.1f'):>9} {t_split / t_par:>13.2f}"
-              f" {diff:>10.1e}", flush=True)
+              f" {t_par:>13.3f} {t_par_local:>13.3f} {ge + format(t_sm / t_split, '.1f'):>9}"
+              f" {ge + format(t_sm / t_local, '.1f'):>9} {t_split / t_par:>15.2f}"
+              f" {t_local / t_par_local:>15.2f} {diff:>10.1e}", flush=True)
 
 
 if __name__ == "__main__":
