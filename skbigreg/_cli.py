@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import inspect
-import itertools
 import os
 import sys
 import time
@@ -34,24 +33,23 @@ BINARY = "target coded 0/1"
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """One ``--model`` choice: its estimator, the options it reads, how it streams."""
+    """One ``--model`` choice: its estimator and the options it reads."""
 
     estimator: str  # class name in skbigreg.linear_model
     about: str  # one line of --help
     params: tuple = ()  # options passed to the constructor (dest == parameter name)
     options: tuple = ()  # further options it reads: row labels, outputs
     required: tuple = ()  # options it cannot run without
-    stream: str = "partial_fit"  # "fit_chunks", "partial_fit", "fixed_effects", "partitions"
 
 
 MODELS = {
     "ols": ModelSpec("CumulativeLinearRegression", "least squares, exact (one pass; HC errors two)",
-                     ("cov_type", "solver"), ("cluster", "n_jobs", "save_stats"), stream="fit_chunks"),
+                     ("cov_type", "solver"), ("cluster", "n_jobs", "save_stats")),
     "logistic": ModelSpec("CumulativeLogisticRegression",
                           f"binary regression by streamed IRLS (logit, probit, ...; {BINARY})",
-                          ("cov_type", "link", "n_jobs"), ("cluster",), stream="fit_chunks"),
+                          ("cov_type", "link", "n_jobs"), ("cluster",)),
     "glm": ModelSpec("CumulativeGLM", "GLM by streamed IRLS, one pass per iteration",
-                     ("cov_type", "family", "link", "n_jobs"), ("cluster",), stream="fit_chunks"),
+                     ("cov_type", "family", "link", "n_jobs"), ("cluster",)),
     "ridge": ModelSpec("CumulativeRidge", "ridge regression", ("alpha", "solver"), ("save_stats",)),
     "lasso": ModelSpec("CumulativeLasso", "lasso", ("alpha",), ("save_stats",)),
     "elasticnet": ModelSpec("CumulativeElasticNet", "elastic net", ("alpha", "l1_ratio"),
@@ -64,31 +62,30 @@ MODELS = {
                               (), ("groups", "save_stats")),
     "iv": ModelSpec("CumulativeIVRegression", "instrumental variables (2SLS), exact",
                     ("cov_type", "endog", "instruments"), ("cluster", "save_stats"),
-                    required=("endog", "instruments"), stream="fit_chunks"),
+                    required=("endog", "instruments")),
     "fe": ModelSpec("CumulativeFixedEffectsRegression",
                     "least squares with absorbed fixed effects (within estimator)",
-                    ("cov_type",), ("absorb", "cluster", "save_stats"), required=("absorb",),
-                    stream="fixed_effects"),
+                    ("cov_type",), ("absorb", "cluster", "save_stats"), required=("absorb",)),
     "grouped": ModelSpec("GroupedLinearRegression",
                          "least squares in every partition, and pooled, in one pass",
                          (), ("partition", "save_stats"), required=("partition",)),
     "smr-logistic": ModelSpec("SMRLogisticRegression",
                               f"logistic regression from score-matching representatives ({BINARY})",
                               ("n_iter", "blocks", "n_bins", "n_clusters", "seed", "n_jobs"),
-                              ("partition",), stream="fit_chunks"),
+                              ("partition",)),
     "smr-poisson": ModelSpec("SMRPoissonRegressor",
                              "Poisson regression from score-matching representatives",
                              ("n_iter", "blocks", "n_bins", "n_clusters", "seed", "n_jobs"),
-                             ("partition",), stream="fit_chunks"),
+                             ("partition",)),
     "smr-glm": ModelSpec("SMRGLM", "any GLM from score-matching representatives",
                          ("family", "link", "n_iter", "blocks", "n_bins", "n_clusters", "seed",
-                          "n_jobs"), ("partition",), stream="fit_chunks"),
+                          "n_jobs"), ("partition",)),
     "debiased-lasso": ModelSpec("DebiasedDistributedLasso",
                                 "one-shot debiased lasso averaged over partitions",
-                                ("alpha", "family"), ("partition",), stream="partitions"),
+                                ("alpha", "family"), ("partition",)),
     "debiased-logistic": ModelSpec("DebiasedDistributedLogisticRegression",
                                    f"one-shot debiased l1 logistic regression ({BINARY})",
-                                   ("alpha",), ("partition",), stream="partitions"),
+                                   ("alpha",), ("partition",)),
 }
 
 # command-line option -> estimator parameter, where the names differ
@@ -156,9 +153,9 @@ def _source(args):
         features=features,
         sample_weight=args.weights,
         clusters=args.cluster,
-        partitions=args.partition,
-        # the fixed-effects column travels as the chunks' group labels
-        groups=args.absorb[0] if args.absorb else args.groups,
+        # the absorbed column travels as the chunks' partition labels: the entities
+        partitions=args.absorb[0] if args.absorb else args.partition,
+        groups=args.groups,
         categorical=categorical,
         batch_rows=args.chunk_rows,
         file_format=args.format,
@@ -167,138 +164,21 @@ def _source(args):
     )
 
 
-# -- streaming, one function per kind of estimator -----------------------------------
+# -- streaming ---------------------------------------------------------------------
 def _binary_classes(method):
     """``classes=(0, 1)`` for classifiers whose first chunk may hold one class."""
     return {"classes": (0, 1)} if "classes" in inspect.signature(method).parameters else {}
 
 
-def _stream_fit_chunks(model, source, args):
+def _stream(model, source, args):
+    """The estimator's own ``fit_chunks``, else ``partial_fit`` on every chunk."""
+    from .parallel import partial_fit_chunks
+
+    if not hasattr(model, "fit_chunks"):
+        return partial_fit_chunks(model, source, reset=False)
     if args.model == "ols":
         return model.fit_chunks(source, n_jobs=args.n_jobs)
     return model.fit_chunks(source, **_binary_classes(model.fit_chunks))
-
-
-def _stream_partial_fit(model, source, args):
-    from .io import LABEL_NAMES
-
-    accepted = inspect.signature(model.partial_fit).parameters
-    _partial_fit_each(model.partial_fit, source,
-                      {name: name for name in LABEL_NAMES if name in accepted})
-    return model
-
-
-def _stream_fixed_effects(model, source, args):
-    """One pass of statistics; a second of scores when the covariance needs it."""
-    labels = {"entities": "groups", "clusters": "clusters"}
-    _partial_fit_each(model.partial_fit, source, labels)
-    nested = model.level_stats_.nested
-    if model.cov_type == "HC1" or (model.cov_type == "cluster" and not nested):
-        for chunk in source:
-            model.partial_fit_scores(chunk.X, chunk.y, chunk.sample_weight,
-                                     **{arg: chunk.label(name) for arg, name in labels.items()})
-    return model
-
-
-def _partial_fit_each(partial_fit, source, labels):
-    """``partial_fit`` on every chunk, passing ``labels`` (argument -> chunk label).
-
-    These estimators re-solve after every chunk, so an early chunk can look
-    rank deficient (a level or a partition not seen yet): only the warnings
-    of the last call, the solve on every row, are shown.
-    """
-    last = None
-    for chunk in source:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            partial_fit(chunk.X, chunk.y, chunk.sample_weight,
-                        **{arg: chunk.label(name) for arg, name in labels.items()})
-        last = caught
-    if last is None:
-        raise ValueError("The files hold no rows.")
-    for record in last:
-        warnings.showwarning(record.message, record.category, record.filename, record.lineno)
-
-
-def _stream_partitions(model, source, args):
-    """Debiased lasso: one ``partial_fit`` per partition.
-
-    Without ``--partition`` each chunk is a partition. With it, a partition's
-    rows must be contiguous in the files (one file per partition, or sorted):
-    its rows are gathered, then fitted, one partition in memory at a time.
-    """
-    extra = _binary_classes(model.partial_fit)
-    if args.partition is None:
-        for chunk in source:  # each fit is a partition's own: every warning counts
-            model.partial_fit(chunk.X, chunk.y, chunk.sample_weight, **extra)
-        if not hasattr(model, "coef_"):
-            raise ValueError("The files hold no rows.")
-        return model
-    _check_contiguous(args)
-    pending, label = [], None
-    for chunk in source:
-        for run_label, piece in _runs(chunk):
-            if pending and run_label != label:
-                _partial_fit_rows(model, pending, extra)
-                pending = []
-            label = run_label
-            pending.append(piece)
-    if not pending:
-        raise ValueError("The files hold no rows.")
-    _partial_fit_rows(model, pending, extra)
-    return model
-
-
-def _partial_fit_rows(model, pieces, extra):
-    """``partial_fit`` on the rows of several chunks together."""
-    import pandas as pd
-
-    X = pd.concat([piece.X for piece in pieces], ignore_index=True)
-    y = np.concatenate([piece.y for piece in pieces])
-    weights = [piece.sample_weight for piece in pieces]
-    weight = None if weights[0] is None else np.concatenate(weights)
-    model.partial_fit(X, y, weight, **extra)
-
-
-def _check_contiguous(args):
-    """A first pass over the partition column alone: each label in one run of rows."""
-    from .io import read_files
-
-    labels = read_files(args.paths, target=None, features=[], partitions=args.partition,
-                        batch_rows=args.chunk_rows, file_format=args.format, missing=args.missing)
-    finished, current = set(), None
-    for chunk in labels:
-        for run_label, _ in _runs(chunk):
-            if run_label == current:
-                continue
-            if run_label in finished:
-                raise ValueError(
-                    f"The rows of partition {run_label} are not contiguous in the files: "
-                    "sort them by the partition column or write one file per partition."
-                )
-            finished.add(current)
-            current = run_label
-
-
-def _runs(chunk):
-    """``(label, rows)`` for each run of equal partition labels in a chunk."""
-    from .io import Chunk
-
-    labels = chunk.label("partitions")
-    edges = [0, *(np.flatnonzero(labels[1:] != labels[:-1]) + 1), len(labels)]
-    for start, stop in itertools.pairwise(edges):
-        rows = slice(start, stop)
-        weight = None if chunk.sample_weight is None else chunk.sample_weight[rows]
-        y = None if chunk.y is None else chunk.y[rows]
-        yield labels[start], Chunk(chunk.X.iloc[rows], y, weight)
-
-
-_STREAMS = {
-    "fit_chunks": _stream_fit_chunks,
-    "partial_fit": _stream_partial_fit,
-    "fixed_effects": _stream_fixed_effects,
-    "partitions": _stream_partitions,
-}
 
 
 # -- output --------------------------------------------------------------------
@@ -360,7 +240,7 @@ def _fit(args):
     source = _source(args)
     model = _build_model(args)
     start = time.perf_counter()
-    model = _STREAMS[MODELS[args.model].stream](model, source, args)
+    model = _stream(model, source, args)
     seconds = time.perf_counter() - start
     report = source.report
     print(f"{getattr(model, 'n_samples_seen_', report.rows_read - report.rows_dropped):,} rows "

@@ -1,5 +1,6 @@
 """DebiasedDistributedLasso / DebiasedDistributedLogisticRegression against oracles."""
 
+import itertools
 import warnings
 
 import joblib
@@ -537,3 +538,136 @@ def test_fit_results_refuses_mismatched_shares():
                            local.partition_result(X[site == 1, :5], y[site == 1], label=1)])
     with pytest.raises(ValueError, match="at least one"):
         local.fit_results([])
+
+
+# --------------------------------------------------------------------------
+# fit_chunks: partitions from chunk labels (contiguous runs) or chunks
+# --------------------------------------------------------------------------
+FITTED = ("coef_", "intercept_", "debiased_coef_", "standard_errors_", "covariance_",
+          "approx_inv_cov_")
+
+
+def _runs_of_sites(seed=21, p=8):
+    """Sites of unequal sizes whose rows are contiguous, arriving in unsorted label order."""
+    rng = np.random.default_rng(seed)
+    sizes = {"w": 170, "e": 230, "s": 200, "n": 260}
+    labels = np.concatenate([[k] * m for k, m in sizes.items()])
+    X = rng.standard_normal((len(labels), p)) + 2.0
+    y = X[:, :3] @ [1.0, -0.8, 0.5] + rng.standard_normal(len(labels))
+    return X, y, rng.uniform(0.5, 2.0, len(labels)), labels
+
+
+def _labelled_chunks(X, y, w, labels, size=97):
+    return [(X[i:i + size], y[i:i + size], None if w is None else w[i:i + size],
+             {"partitions": labels[i:i + size]}) for i in range(0, len(y), size)]
+
+
+def _assert_same_fit(est, ref):
+    for name in FITTED:
+        if getattr(ref, name) is None:
+            assert getattr(est, name) is None
+        else:
+            assert_allclose(getattr(est, name), getattr(ref, name), rtol=1e-10, atol=1e-12)
+    assert [r.label for r in est.partition_results_] == [r.label for r in ref.partition_results_]
+
+
+@pytest.mark.parametrize("nodewise, method", [("local", "debiased"), ("split", "debiased"),
+                                              ("local", "naive")])
+def test_fit_chunks_by_label_equals_fit(nodewise, method):
+    X, y, w, labels = _runs_of_sites()
+    chunks = _labelled_chunks(X, y, w, labels)  # chunk boundaries cut every site
+    est = DebiasedDistributedLasso(nodewise=nodewise, method=method).fit_chunks(chunks)
+    ref = DebiasedDistributedLasso(nodewise=nodewise, method=method).fit(
+        X, y, partitions=labels, sample_weight=w)
+    _assert_same_fit(est, ref)
+    assert [r.label for r in est.partition_results_] == ["e", "n", "s", "w"]
+    assert [r.n_samples for r in est.partition_results_] == [230, 260, 200, 170]
+
+
+def test_fit_chunks_unpenalized_is_the_weighted_mean_of_local_wls():
+    X, y, w, labels = _runs_of_sites(seed=22)
+    est = DebiasedDistributedLasso(alpha=0, threshold=0).fit_chunks(
+        _labelled_chunks(X, y, w, labels, size=150))
+    local = sum(w[labels == k].sum() * ols(X[labels == k], y[labels == k], w[labels == k])[0]
+                for k in np.unique(labels))
+    assert_allclose(est.coef_, local / w.sum(), rtol=1e-8)
+
+
+def test_fit_chunks_without_labels_makes_each_chunk_a_partition():
+    pd = pytest.importorskip("pandas")
+    X, y, w, _ = _runs_of_sites(seed=23)
+    frame = pd.DataFrame(X, columns=[f"f{j}" for j in range(X.shape[1])])
+    edges = [0, 300, 300, 480, 860]  # an empty chunk is skipped
+    chunks = [(frame.iloc[a:b], y[a:b], w[a:b]) for a, b in itertools.pairwise(edges)]
+    est = DebiasedDistributedLasso(nodewise="split").fit_chunks(chunks)
+    position = np.repeat([0, 1, 2], [300, 180, 380])
+    ref = DebiasedDistributedLasso(nodewise="split").fit(frame, y, partitions=position,
+                                                         sample_weight=w)
+    _assert_same_fit(est, ref)
+    assert list(est.feature_names_in_) == list(frame.columns)
+    # without labels, local mode reads the source once: a one-shot generator will do
+    passes = []
+    local = DebiasedDistributedLasso().fit_chunks(lambda: passes.append(1) or iter(chunks))
+    assert len(passes) == 2  # a peek at the first chunk, then one pass
+    _assert_same_fit(local, DebiasedDistributedLasso().fit(frame, y, partitions=position,
+                                                           sample_weight=w))
+    _assert_same_fit(DebiasedDistributedLasso().fit_chunks(iter(chunks)), local)
+
+
+def test_fit_chunks_classifier_equals_fit():
+    X, y, site = _sites(seed=5, n=300, p=6)
+    labels = np.where(y > 0.5, "yes", "no")
+    chunks = _labelled_chunks(X, labels, None, site.astype(str), size=250)
+    clf = DebiasedDistributedLogisticRegression().fit_chunks(chunks, classes=["no", "yes"])
+    ref = DebiasedDistributedLogisticRegression().fit(X, labels, partitions=site.astype(str))
+    _assert_same_fit(clf, ref)
+    assert clf.classes_.tolist() == ["no", "yes"]
+    assert_array_equal(clf.predict(X), ref.predict(X))
+
+
+def test_fit_chunks_in_parallel_equals_sequential():
+    X, y, w, labels = _runs_of_sites(seed=24)
+    chunks = _labelled_chunks(X, y, w, labels, size=200)
+    ref = DebiasedDistributedLasso().fit_chunks(chunks)
+    with joblib.parallel_config(backend="threading"):
+        est = DebiasedDistributedLasso(n_jobs=2).fit_chunks(chunks)
+    assert_allclose(est.debiased_coef_, ref.debiased_coef_, rtol=0, atol=1e-13)
+    assert [r.label for r in est.partition_results_] == ["e", "n", "s", "w"]
+
+
+def test_fit_chunks_rejects_rows_that_are_not_contiguous_before_fitting():
+    X, y, w, labels = _runs_of_sites(seed=25)
+    est = DebiasedDistributedLasso().fit_chunks(_labelled_chunks(X, y, w, labels))
+    before = dict(vars(est))
+    moved = labels.copy()
+    moved[0] = "n"  # a first partition of one row (unfittable), and "n" comes back later
+    chunks = _labelled_chunks(X, y, w, moved)
+    with pytest.raises(ValueError, match="partition 'n' are not contiguous"):
+        est.fit_chunks(chunks)
+    assert vars(est).keys() == before.keys()
+    assert all(vars(est)[key] is before[key] for key in before)
+    # a one-shot source is checked as it streams; here the one-row partition fails first
+    with pytest.raises(ValueError, match="at least 2 rows"):
+        est.fit_chunks(iter(chunks))
+    moved[:300] = "n"
+    with pytest.raises(ValueError, match="partition 'n' are not contiguous"):
+        est.fit_chunks(iter(_labelled_chunks(X, y, w, moved)))
+    assert all(vars(est)[key] is before[key] for key in before)
+
+
+def test_fit_chunks_bad_sources():
+    X, y, w, labels = _runs_of_sites(seed=26)
+    chunks = _labelled_chunks(X, y, w, labels)
+    with pytest.raises(ValueError, match="reads the chunk source twice"):
+        DebiasedDistributedLasso(nodewise="split").fit_chunks(iter(chunks))
+    with pytest.raises(ValueError, match=r"\['clusters'\] labels.*does not read"):
+        DebiasedDistributedLasso().fit_chunks([(*c[:3], {**c[3], "clusters": c[3]["partitions"]})
+                                               for c in chunks])
+    with pytest.raises(ValueError, match="on every chunk or on none"):
+        DebiasedDistributedLasso().fit_chunks(chunks[:2] + [c[:3] for c in chunks[2:]])
+    with pytest.raises(ValueError, match="no rows"):
+        DebiasedDistributedLasso().fit_chunks([])
+    est = DebiasedDistributedLasso()
+    with pytest.raises(ValueError, match="features"):
+        est.fit_chunks(chunks + [(X[:50, :5], y[:50], None, {"partitions": np.full(50, "z")})])
+    assert not hasattr(est, "coef_")  # no half-fitted estimator

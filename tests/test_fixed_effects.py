@@ -141,3 +141,106 @@ def test_sklearn_compatible(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CollinearityWarning)
         check(estimator)
+
+
+# -- fit_chunks: the chunks' partitions labels are the entities ------------------------
+def _chunks(X, y, w, entities, clusters=None, size=777):
+    """Chunks cut at fixed row counts, so most persons span two chunks."""
+    out = []
+    for start in range(0, len(X), size):
+        sl = slice(start, start + size)
+        labels = {"partitions": entities.iloc[sl].to_numpy()}
+        if clusters is not None:
+            labels["clusters"] = clusters.iloc[sl].to_numpy()
+        out.append((X.iloc[sl], y.iloc[sl], None if w is None else w.iloc[sl], labels))
+    return out
+
+
+@pytest.fixture(scope="module")
+def weighted_panel(wagepan):
+    data = wagepan.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    data["w"] = np.random.default_rng(0).uniform(0.5, 2.0, len(data))
+    return data
+
+
+@pytest.mark.parametrize("cov_type, vcov, cluster", [
+    ("nonrobust", "iid", None),
+    ("HC1", "hetero", None),                  # a second pass
+    ("cluster", {"CRV1": "nr"}, "nr"),        # nested in the persons: one pass
+    ("cluster", {"CRV1": "year"}, "year"),    # cut across them: a second pass
+])
+def test_fit_chunks_equals_fit_and_pyfixest_with_weights(weighted_panel, cov_type, vcov, cluster):
+    data = weighted_panel
+    clusters = None if cluster is None else data[cluster]
+    chunks = _chunks(data[ONE_WAY], data.lwage, data.w, data.nr, clusters)
+    assert any(np.intersect1d(a[3]["partitions"], b[3]["partitions"]).size
+               for a, b in zip(chunks, chunks[1:]))  # persons split by chunk boundaries
+    est = CumulativeFixedEffectsRegression(cov_type=cov_type).fit_chunks(chunks)
+    one_shot = CumulativeFixedEffectsRegression(cov_type=cov_type).fit(
+        data[ONE_WAY], data.lwage, data.w, entities=data.nr, clusters=clusters)
+    res, ref_res = est.results(), one_shot.results()
+    np.testing.assert_allclose(res.params, ref_res.params, rtol=1e-10)
+    np.testing.assert_allclose(res.bse, ref_res.bse, rtol=1e-10)
+    np.testing.assert_allclose(est.effects(), one_shot.effects(), rtol=1e-10, atol=1e-12)
+    assert est.n_samples_seen_ == len(data) and est.n_levels_ == data.nr.nunique()
+    assert list(est.feature_names_in_) == ONE_WAY
+    ref = pf.feols("lwage ~ " + "+".join(ONE_WAY) + " | nr", data, weights="w", vcov=vcov)
+    np.testing.assert_allclose(res.params, ref.coef().to_numpy(), rtol=1e-8)
+    np.testing.assert_allclose(res.bse, ref.se().to_numpy(), rtol=1e-8)
+
+
+def test_fit_chunks_solves_once_so_unseen_levels_do_not_warn(wagepan):
+    # sorted by year, the first chunks hold one year: its dummies are constant
+    # there (collinear with the persons), but not over all rows
+    data = wagepan.sort_values("year").reset_index(drop=True)
+    X = pd.concat([data[TWO_WAY], _year_dummies(data)], axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CollinearityWarning)
+        est = CumulativeFixedEffectsRegression().fit_chunks(
+            _chunks(X, data.lwage, None, data.nr, size=500))
+    ref = pf.feols("lwage ~ " + "+".join(TWO_WAY) + " | nr + year", wagepan, vcov="iid")
+    np.testing.assert_allclose(est.coef_[:4], ref.coef().to_numpy(), rtol=1e-8)
+    np.testing.assert_allclose(est.results().bse[:4], ref.se().to_numpy(), rtol=1e-8)
+
+
+def test_fit_chunks_without_entities_is_least_squares():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(300, 2))
+    y = 1.0 + X @ [1.0, 2.0] + rng.normal(size=300)
+    est = CumulativeFixedEffectsRegression().fit_chunks([(X[:100], y[:100]), (X[100:], y[100:])])
+    expected = np.linalg.lstsq(np.column_stack([np.ones(300), X]), y, rcond=None)[0]
+    np.testing.assert_allclose(est.coef_, expected[1:], rtol=1e-10)
+    assert est.n_levels_ == 1
+
+
+def _same_state(est, before):
+    assert vars(est).keys() == before.keys()
+    assert all(vars(est)[key] is before[key] for key in before)
+
+
+@pytest.mark.parametrize("bad, message", [
+    (lambda c: (*c[:3], {"groups": c[3]["partitions"]}), "does not read"),
+    (lambda c: c[:3], "on every chunk or on none"),
+    (lambda c: (*c[:3], {"partitions": c[3]["partitions"][:-1]}), "partitions has shape"),
+    (lambda c: (c[0].assign(hours=np.nan), *c[1:]), "NaN"),
+])
+def test_fit_chunks_rejects_bad_chunks_and_keeps_the_previous_fit(wagepan, bad, message):
+    chunks = _chunks(wagepan[ONE_WAY], wagepan.lwage, None, wagepan.nr, size=1000)
+    est = CumulativeFixedEffectsRegression().fit_chunks(chunks)
+    before = dict(vars(est))
+    chunks[2] = bad(chunks[2])
+    with pytest.raises(ValueError, match=message):
+        est.fit_chunks(chunks)
+    _same_state(est, before)
+
+
+def test_fit_chunks_needs_clusters_and_a_reiterable_source_for_a_second_pass(wagepan):
+    chunks = _chunks(wagepan[ONE_WAY], wagepan.lwage, None, wagepan.nr, size=1000)
+    with pytest.raises(ValueError, match="needs \\['clusters'\\] labels"):
+        CumulativeFixedEffectsRegression(cov_type="cluster").fit_chunks(chunks)
+    est = CumulativeFixedEffectsRegression(cov_type="HC1")
+    with pytest.raises(ValueError, match="one-shot iterator"):
+        est.fit_chunks(iter(chunks))
+    assert not hasattr(est, "coef_")  # no half-fitted estimator
+    with pytest.raises(ValueError, match="no rows"):
+        est.fit_chunks([])

@@ -108,3 +108,75 @@ def test_sklearn_compatible(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CollinearityWarning)
         check(estimator)
+
+
+# -- fit_chunks: partitions from the chunks' labels, solved once ----------------------
+def _chunks(X, y, w, parts, size=128):
+    return [(X[i:i + size], y[i:i + size], None if w is None else w[i:i + size],
+             {"partitions": parts[i:i + size]}) for i in range(0, len(X), size)]
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_fit_chunks_equals_fit_and_each_partitions_own_fit(fit_intercept):
+    X, y, w, parts = _data()
+    est = GroupedLinearRegression(fit_intercept=fit_intercept).fit_chunks(_chunks(X, y, w, parts))
+    one_shot = GroupedLinearRegression(fit_intercept=fit_intercept).fit(X, y, w, partitions=parts)
+    for name in ["coef_", "intercept_", "partition_coef_", "partition_intercept_"]:
+        np.testing.assert_allclose(getattr(est, name), getattr(one_shot, name), rtol=1e-10,
+                                   atol=1e-12)
+    np.testing.assert_array_equal(est.partitions_, np.arange(6))
+    assert est.n_samples_seen_ == len(X)
+    for label in est.partitions_:  # against an independent weighted least squares
+        rows = parts == label
+        ref = sm.WLS(y[rows], sm.add_constant(X[rows]) if fit_intercept else X[rows],
+                     weights=w[rows]).fit().params
+        np.testing.assert_allclose(est.partition_coef_[label], ref[int(fit_intercept):], rtol=1e-9)
+
+
+def test_fit_chunks_multi_output_and_dataframes():
+    pd = pytest.importorskip("pandas")
+    X, y, _w, parts = _data()
+    Y = np.column_stack([y, -2 * y + X[:, 0]])
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    chunks = [(frame.iloc[i:i + 200], Y[i:i + 200], None, {"partitions": parts[i:i + 200]})
+              for i in range(0, len(X), 200)]
+    est = GroupedLinearRegression().fit_chunks(chunks)
+    one_shot = GroupedLinearRegression().fit(frame, Y, partitions=parts)
+    np.testing.assert_allclose(est.partition_coef_, one_shot.partition_coef_, rtol=1e-10)
+    assert est.partition_coef_.shape == (6, 2, 3)
+    assert list(est.feature_names_in_) == ["a", "b", "c"]
+
+
+def test_fit_chunks_warns_only_of_partitions_deficient_in_all_rows():
+    # partition 7's rows arrive one per chunk: every chunk alone is rank deficient
+    # for it (partial_fit would warn at each step), all rows are not; 8 is a singleton
+    X, y, w, parts = _data()
+    parts = parts.copy()
+    parts[::128] = 7
+    parts[5] = 8
+    with pytest.warns(CollinearityWarning, match="1 of 8 partitions") as caught:
+        est = GroupedLinearRegression().fit_chunks(_chunks(X, y, w, parts))
+    assert len(caught) == 1
+    np.testing.assert_array_equal(est.rank_deficient_, [8])
+    rows = parts == 7
+    ref = sm.WLS(y[rows], sm.add_constant(X[rows]), weights=w[rows]).fit().params
+    np.testing.assert_array_equal(est.partitions_, [0, 1, 2, 3, 4, 5, 7, 8])
+    np.testing.assert_allclose(est.partition_coef_[6], ref[1:], rtol=1e-8)
+
+
+def test_fit_chunks_rejects_bad_chunks_and_keeps_the_previous_fit():
+    X, y, w, parts = _data()
+    est = GroupedLinearRegression().fit_chunks(_chunks(X, y, w, parts))
+    before = dict(vars(est))
+    for bad, message in [
+        ((X[:9], y[:9], None, {"partitions": parts[:9], "clusters": parts[:9]}), "does not read"),
+        ((X[:9], y[:9]), "on every chunk or on none"),
+        ((X[:9, :2], y[:9], None, {"partitions": parts[:9]}), "features"),
+        ((X[:9], y[:9] * np.nan, None, {"partitions": parts[:9]}), "NaN"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            est.fit_chunks(_chunks(X, y, w, parts) + [bad])
+        assert all(vars(est)[key] is before[key] for key in before)
+        assert vars(est).keys() == before.keys()
+    with pytest.raises(ValueError, match="no rows"):
+        GroupedLinearRegression().fit_chunks([])

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
+from joblib import effective_n_jobs
 from scipy import stats as distributions
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
 from sklearn.utils.metaestimators import available_if
@@ -25,7 +27,9 @@ from ..solvers._one_shot import (
     map_partitions,
     split_columns,
 )
+from ..io import iter_chunks
 from ._base import rollback_on_error
+from ._chunked import ChunkLabels
 
 __all__ = ["DebiasedDistributedLasso", "DebiasedDistributedLogisticRegression"]
 
@@ -43,7 +47,8 @@ _COMMON_DOC = """
         rows and sends its debiased estimate; works with ``partial_fit``.
         ``"split"`` (statsmodels' scheme): partition k of m runs the nodewise
         lassos of the k-th block of ``ceil(p / m)`` columns (blocks follow the
-        sorted partition labels), p fits in all; ``fit`` only.
+        sorted partition labels), p fits in all; ``fit`` and ``fit_chunks``
+        only (not ``partial_fit``).
     alpha : float, array-like of shape (n_features,) or None, default=None
         Penalty of the local fits (all positive or all zero). ``None``:
         ``sigma_k * s_kj * sqrt(2 log p / W_k)`` in partition k, with ``s_kj``
@@ -132,6 +137,86 @@ def _streamable(estimator):
             "columns among partitions, so it needs every partition up front (use fit)."
         )
     return True
+
+
+_NO_PARTITION = object()  # before the first run
+
+
+def _partitions(source, labels, gather=True):
+    """``(label, (X, y, sample_weight))`` per partition, its rows gathered across chunks.
+
+    Partitions are the runs of equal ``partitions`` labels, or the non-empty
+    chunks (labelled 0, 1, ...) when the chunks carry none (``labels``, a
+    :class:`ChunkLabels`, checks that they all do or none do). A label
+    coming back after another partition began raises ``ValueError``.
+    ``gather=False`` yields ``(label, None)``: the labels alone, checked.
+    """
+    finished, current, pieces = set(), _NO_PARTITION, []
+    for label, rows in _chunk_runs(source, labels):
+        if label != current:
+            if label in finished:
+                raise ValueError(
+                    f"The rows of partition {label!r} are not contiguous in the files "
+                    "or chunks: sort the rows by the partition label, or give each "
+                    "partition its own file."
+                )
+            if current is not _NO_PARTITION:
+                yield current, _concatenate(pieces) if gather else None
+                finished.add(current)
+            current, pieces = label, []
+        if gather:
+            pieces.append(rows)
+    if current is not _NO_PARTITION:
+        yield current, _concatenate(pieces) if gather else None
+
+
+def _chunk_runs(source, labels):
+    """Every run of equal partition labels of every non-empty chunk, in order."""
+    position = 0
+    for chunk in source:
+        labels.check(chunk)
+        if chunk.n_rows:
+            yield from _runs(chunk, position)
+            position += 1
+
+
+def _runs(chunk, position):
+    """``(label, (X, y, sample_weight))`` for each run of equal partition labels."""
+    labels = chunk.label("partitions")
+    if labels is None:
+        yield position, (chunk.X, chunk.y, chunk.sample_weight)
+        return
+    labels = np.asarray(labels)
+    edges = [0, *(np.flatnonzero(labels[1:] != labels[:-1]) + 1), len(labels)]
+    for start, stop in itertools.pairwise(edges):
+        rows = slice(start, stop)
+        weight = None if chunk.sample_weight is None else chunk.sample_weight[rows]
+        label = labels[start]
+        yield label.item() if isinstance(label, np.generic) else label, (
+            _take(chunk.X, rows), _take(chunk.y, rows), weight)
+
+
+def _take(data, rows):
+    return data.iloc[rows] if hasattr(data, "iloc") else data[rows]
+
+
+def _concatenate(pieces):
+    """One partition's ``(X, y, sample_weight)`` from its pieces (DataFrames stay DataFrames)."""
+    if len(pieces) == 1:
+        return pieces[0]
+    Xs, ys, weights = zip(*pieces)
+    if all(isinstance(X, pd.DataFrame) for X in Xs):
+        X = pd.concat(Xs, ignore_index=True)
+    else:
+        X = np.concatenate([np.asarray(X) for X in Xs])
+    y = np.concatenate([np.asarray(v) for v in ys])
+    weight = None
+    if any(w is not None for w in weights):
+        weight = np.concatenate([
+            np.ones(len(v)) if w is None else np.asarray(w, dtype=np.float64)
+            for v, w in zip(ys, weights)
+        ])
+    return X, y, weight
 
 
 class _BaseDebiasedDistributed(BaseEstimator):
@@ -278,13 +363,138 @@ class _BaseDebiasedDistributed(BaseEstimator):
     def _partial_fit(self, X, y, sample_weight, classes=None):
         first = not hasattr(self, "partition_results_")
         with rollback_on_error(self):
-            X, y, w = self._validate(X, y, sample_weight, first=first)
-            y = self._encode_target(y, first=first, classes=classes)
-            settings = self._settings(X.shape[1])
             previous = [] if first else self.partition_results_
-            task = self._task(X, y, w, len(previous), settings, np.arange(X.shape[1]))
-            self._set_fitted(previous + [fit_partition(**task)], settings)
+            task = self._rows_task(X, y, sample_weight, len(previous), first, classes)
+            self._set_fitted(previous + [fit_partition(**task)], task["settings"])
         return self
+
+    def _rows_task(self, X, y, sample_weight, label, first, classes, share=None):
+        """Validate one partition's rows: its :func:`fit_partition` task.
+
+        ``share`` is ``(index, n_partitions)`` for ``nodewise="split"``: the
+        partition's block of nodewise columns; None: all columns.
+        """
+        X, y, w = self._validate(X, y, sample_weight, first=first)
+        y = self._encode_target(y, first=first, classes=classes)
+        p = X.shape[1]
+        columns = np.arange(p) if share is None else split_columns(p, share[1], share[0])
+        return self._task(X, y, w, label, self._settings(p), columns)
+
+    # -- chunk sources -----------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_chunks(self, chunks):
+        """Fit from a chunk source, one partition in memory at a time.
+
+        With ``partitions`` labels on the chunks, each partition's rows must
+        be contiguous in the source (one file per partition, or rows sorted
+        by partition; a partition may span chunks and a chunk may hold
+        several partitions): its rows are gathered across chunks and fitted,
+        then dropped. Without labels each non-empty chunk is a partition,
+        labelled by its position. The result equals ``fit`` on all rows with
+        the same partition labels (``n_partitions`` is not used: the source
+        fixes the partitions), and a failed fit leaves the estimator as it was.
+
+        A re-iterable source with labels is read twice: a first pass finds
+        the partition labels and checks contiguity before any fit (a label
+        that comes back after another partition began raises ``ValueError``),
+        a second fits. A one-shot generator is read once and checked as it
+        streams, so a partition before the out-of-place rows may fail first
+        (too few rows, say). ``nodewise="split"`` needs the first pass even
+        without labels -- a partition's block of nodewise columns follows its
+        position among the sorted labels of all partitions -- so it refuses
+        a one-shot source.
+
+        With ``n_jobs``, that many partitions are gathered, then fitted at once.
+
+        Parameters
+        ----------
+        chunks : iterable of chunks, callable or ChunkSource
+            Anything :func:`skbigreg.io.iter_chunks` reads -- a list of
+            ``(X, y)``, ``(X, y, sample_weight)`` or ``(X, y, sample_weight,
+            {"partitions": labels})`` tuples, a callable returning a fresh
+            iterator of them -- or a file source from
+            :func:`skbigreg.io.read_files`. Chunks carrying ``clusters`` or
+            ``groups`` labels are refused.
+
+        Returns
+        -------
+        self : object
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skbigreg.linear_model import DebiasedDistributedLasso
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.standard_normal((2000, 20))
+        >>> y = 2 * X[:, 0] - X[:, 1] + rng.standard_normal(2000)
+        >>> site = np.repeat([0, 1, 2, 3], 500)  # contiguous partitions
+        >>> chunks = [(X[i:i + 300], y[i:i + 300], None, {"partitions": site[i:i + 300]})
+        ...           for i in range(0, 2000, 300)]
+        >>> est = DebiasedDistributedLasso().fit_chunks(chunks)
+        >>> est.n_partitions_, np.flatnonzero(est.coef_).tolist()
+        (4, [0, 1])
+        >>> full = DebiasedDistributedLasso().fit(X, y, partitions=site)
+        >>> bool(np.allclose(est.debiased_coef_, full.debiased_coef_, rtol=1e-10, atol=0))
+        True
+        """
+        return self._fit_chunks(chunks)
+
+    def _fit_chunks(self, chunks, classes=None):
+        source = iter_chunks(chunks)
+        split = self.method == "debiased" and self.nodewise == "split"
+        order = self._first_pass(source, split)
+        with rollback_on_error(self):
+            self._reset()
+            results, batch = [], []
+            size = effective_n_jobs(self.n_jobs)
+            for label, (X, y, w) in _partitions(source, ChunkLabels(self, ("partitions",))):
+                if order is not None and label not in order:
+                    raise ValueError(
+                        f"Partition {label!r} was not in the first pass over the chunk "
+                        "source: it must give the same rows on every pass."
+                    )
+                share = (order[label], len(order)) if split else None
+                first = not results and not batch
+                batch.append(self._rows_task(X, y, w, label, first, classes, share))
+                if len(batch) == size:
+                    results += map_partitions(batch, self.n_jobs)
+                    batch = []
+            results += map_partitions(batch, self.n_jobs)
+            if not results:
+                raise ValueError("The chunk source produced no rows.")
+            if order is not None and len(results) != len(order):
+                raise ValueError(
+                    "The chunk source gave fewer partitions than on its first pass: it "
+                    "must give the same rows on every pass."
+                )
+            results.sort(key=lambda result: result.label)  # as fit: sorted label order
+            self._set_fitted(results, self._settings(self.n_features_in_))
+        return self
+
+    def _first_pass(self, source, split):
+        """``{label: position among the sorted labels}``, contiguity checked, or None.
+
+        A pass over a re-iterable source before any fit, so that rows that
+        are not contiguous fail at once (not after the partitions before);
+        ``nodewise="split"`` needs it: a partition's position fixes its columns.
+        Skipped when it has nothing to do: ``local`` mode without labels.
+        """
+        if not source.reiterable:
+            if split:
+                raise ValueError(
+                    'nodewise="split" reads the chunk source twice (a first pass finds '
+                    "every partition, whose position fixes its nodewise columns): pass a "
+                    "list of chunks or a callable returning a fresh iterator, or use "
+                    'nodewise="local".'
+                )
+            return None
+        if not split:
+            first = next(iter(source), None)
+            if first is None or first.label("partitions") is None:
+                return None  # chunks as partitions: contiguous by construction
+        labels = ChunkLabels(self, ("partitions",))
+        found = sorted(label for label, _ in _partitions(source, labels, gather=False))
+        return {label: index for index, label in enumerate(found)}
 
     # -- sites that share results, not rows ------------------------------------
     def partition_result(self, X, y, sample_weight=None, *, label=0, index=None,
@@ -315,11 +525,7 @@ class _BaseDebiasedDistributed(BaseEstimator):
         -------
         PartitionResult
         """
-        site = clone(self)
-        X, y, w = site._validate(X, y, sample_weight, first=True)
-        y = site._encode_target(y, first=True, classes=classes)
-        p = X.shape[1]
-        columns = np.arange(p)
+        share = None
         if self.nodewise == "split" and self.method == "debiased":
             if index is None or n_partitions is None:
                 raise ValueError(
@@ -328,8 +534,8 @@ class _BaseDebiasedDistributed(BaseEstimator):
                 )
             if not 0 <= index < n_partitions:
                 raise ValueError(f"index={index} is not in [0, n_partitions={n_partitions}).")
-            columns = split_columns(p, n_partitions, index)
-        task = site._task(X, y, w, label, site._settings(p), columns)
+            share = (index, n_partitions)
+        task = clone(self)._rows_task(X, y, sample_weight, label, True, classes, share)
         return fit_partition(**task)
 
     def fit_results(self, results, *, classes=None):
@@ -737,6 +943,38 @@ class DebiasedDistributedLogisticRegression(ClassifierMixin, _BaseDebiasedDistri
         self : object
         """
         return self._partial_fit(X, y, sample_weight, classes=classes)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_chunks(self, chunks, classes=None):
+        """Fit from a chunk source, one partition in memory at a time.
+
+        As :meth:`DebiasedDistributedLasso.fit_chunks`: ``partitions``
+        labels, contiguous in the source, or each chunk a partition.
+
+        Parameters
+        ----------
+        chunks : iterable of chunks, callable or ChunkSource
+        classes : array-like of shape (2,), default=None
+            Both class labels; without them, those of the first partition
+            (every partition must hold both).
+
+        Returns
+        -------
+        self : object
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skbigreg.linear_model import DebiasedDistributedLogisticRegression
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.standard_normal((4000, 10))
+        >>> y = rng.random(4000) < 1 / (1 + np.exp(-(1.5 * X[:, 0] - X[:, 1])))
+        >>> chunks = [(X[i:i + 1000], y[i:i + 1000]) for i in range(0, 4000, 1000)]
+        >>> clf = DebiasedDistributedLogisticRegression().fit_chunks(chunks)
+        >>> clf.n_partitions_, np.flatnonzero(clf.coef_).tolist()
+        (4, [0, 1])
+        """
+        return self._fit_chunks(chunks, classes)
 
     def decision_function(self, X):
         """Log-odds of ``classes_[1]``."""

@@ -16,6 +16,7 @@ from .._compat import (
 )
 from ..exceptions import MissingPassError
 from ..inference import RegressionResults
+from ..io import iter_chunks
 from ..solvers import solve_least_squares
 from ..solvers._fixed_effects import (
     LevelMeans,
@@ -26,6 +27,7 @@ from ..solvers._fixed_effects import (
 from ..solvers._irls_streamed import ClusterSums
 from ..stats import GramStats, OuterProductStats
 from ._base import CumulativeMixin, rollback_on_error
+from ._chunked import ChunkLabels, merge_chunks
 
 # Within-level variance below this fraction of the total marks a column as
 # constant within every level (collinear with the absorbed effects).
@@ -56,7 +58,7 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         one cluster (fixest's ``k_fixef="nonnested"``; computed in the first
         pass), else ``G_c/(G_c-1) (n-1)/(n-K-G)``. HC1 and clusters that cut
         across levels need a second pass (:meth:`partial_fit_scores`; ``fit``
-        makes it).
+        and :meth:`fit_chunks` make it).
 
     Attributes
     ----------
@@ -178,9 +180,77 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         -------
         self
         """
-        levels = np.zeros(_num_samples(X), dtype=np.int64) if entities is None else np.asarray(entities)
-        labels = (levels, None if clusters is None else np.asarray(clusters))
+        labels = self._groups(_num_samples(X), entities, clusters)
         return self._accumulate(X, column_or_1d(y, warn=True), sample_weight, clusters, labels)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_chunks(self, chunks):
+        """Fit from a chunk source: a pass of statistics, a second of scores when needed.
+
+        The chunks' ``partitions`` labels are the entities (the levels of the
+        absorbed factor; without them, one level) and their ``clusters``
+        labels the clusters: the result equals ``fit(X, y, sample_weight,
+        entities=partitions, clusters=clusters)`` on all rows. Every chunk's
+        statistics are merged and the model is solved once, at the end, so a
+        level missing from the first chunks raises no warning. HC1, and
+        clusters that cut across entities, take a second pass of
+        :meth:`partial_fit_scores` at the final coefficients. A failed fit
+        leaves the estimator as it was.
+
+        Parameters
+        ----------
+        chunks : iterable of chunks, callable or ChunkSource
+            Anything :func:`skbigreg.io.iter_chunks` reads -- a list of
+            ``(X, y, sample_weight, {"partitions": entities, "clusters":
+            labels})`` tuples, a callable returning a fresh iterator of them
+            -- or a file source from :func:`skbigreg.io.read_files` (its
+            ``partitions=`` column then holds the entities). Chunks carrying
+            ``groups`` labels are refused. A second pass needs a re-iterable
+            source; a one-shot generator is refused then.
+
+        Returns
+        -------
+        self
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skbigreg.linear_model import CumulativeFixedEffectsRegression
+        >>> rng = np.random.default_rng(0)
+        >>> person = np.repeat(np.arange(200), 5)
+        >>> effect = rng.normal(size=200)[person] * 5
+        >>> X = rng.normal(size=(1000, 1)) + effect[:, None]
+        >>> y = 2.0 * X[:, 0] + effect + rng.normal(size=1000)
+        >>> chunks = [(X[i:i + 300], y[i:i + 300], None, {"partitions": person[i:i + 300]})
+        ...           for i in range(0, 1000, 300)]
+        >>> fe = CumulativeFixedEffectsRegression(cov_type="HC1").fit_chunks(chunks)
+        >>> np.round(fe.coef_, 1), fe.n_levels_
+        (array([2.]), 200)
+        >>> fe.results().bse.round(3)
+        array([0.037])
+        """
+        source = iter_chunks(chunks)
+        required = ("clusters",) if self.cov_type == "cluster" else ()
+        labels = ChunkLabels(self, ("partitions", "clusters"), required)
+        with rollback_on_error(self):
+            self._reset()
+            merged = merge_chunks(self, source, labels, lambda chunk: self._groups(
+                chunk.n_rows, chunk.label("partitions"), chunk.label("clusters")))
+            self._set_statistics(merged.stats, merged.y_1d, getattr(self, "feature_names_in_", None),
+                                 merged.n_samples, level_stats_=merged.extra,
+                                 cluster_stats_=merged.clusters)
+            if self._needs_second_pass(self.cov_type):
+                for chunk in source:
+                    if chunk.n_rows:
+                        self.partial_fit_scores(chunk.X, chunk.y, chunk.sample_weight,
+                                                chunk.label("partitions"), chunk.label("clusters"))
+        return self
+
+    @staticmethod
+    def _groups(n_rows, entities, clusters):
+        """``_map_chunk``'s ``groups``: the entities (one level without them) and clusters."""
+        levels = np.zeros(n_rows, dtype=np.int64) if entities is None else np.asarray(entities)
+        return levels, None if clusters is None else np.asarray(clusters)
 
     def _map_chunk(self, X, y, sample_weight, groups):
         """Total statistics and per-level means; ``groups`` is ``(entities, clusters)``."""

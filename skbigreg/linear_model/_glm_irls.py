@@ -430,8 +430,14 @@ class CumulativeLogisticRegression(ClassifierMixin, CumulativeGLM):
         return self
 
     def _check_y(self, y):
-        if not np.all((y == 0) | (y == 1)):
-            raise ValueError("fit_chunks needs binary labels 0/1; use fit for other labels.")
+        other = np.unique(y[(y != 0) & (y != 1)])
+        if other.size:
+            shown = ", ".join(f"{value:g}" for value in other[:10]) + (" ..." if other.size > 10 else "")
+            raise ValueError(
+                "fit_chunks needs the target coded 0/1 (1 = the event), but the target "
+                f"holds other values: {shown}. Recode the target column to 0/1 (1 where "
+                "the event happened), or fit in-memory rows with fit, which takes any two labels."
+            )
 
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, 2)."""

@@ -9,10 +9,12 @@ from sklearn.base import BaseEstimator, RegressorMixin
 
 from .._compat import _fit_context, _num_samples, validate_data
 from ..exceptions import CollinearityWarning
+from ..io import iter_chunks
 from ..solvers import solve_least_squares
 from ..solvers._grouped_least_squares import grouped_moments, solve_stacked
 from ..stats import GramStats, GroupedGramStats
-from ._base import CumulativeMixin
+from ._base import CumulativeMixin, rollback_on_error
+from ._chunked import ChunkLabels, merge_chunks
 from ._cumulative import CumulativeLinearRegression
 
 
@@ -98,6 +100,57 @@ class GroupedLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         self
         """
         return self._accumulate(X, y, sample_weight, groups=self._labels(X, partitions))
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_chunks(self, chunks):
+        """Fit from a chunk source in one pass, solving once at the end.
+
+        The chunks' ``partitions`` labels give each row's partition (without
+        them, all rows form partition 0); a partition's rows may be spread
+        over any chunks, in any order. Every chunk's per-partition statistics
+        are merged and every model is solved once, so the result equals
+        ``fit`` on all rows and only the final solve can warn of a rank-deficient
+        partition (not a chunk that misses some of its rows). A failed fit
+        leaves the estimator as it was.
+
+        Parameters
+        ----------
+        chunks : iterable of chunks, callable or ChunkSource
+            Anything :func:`skbigreg.io.iter_chunks` reads -- a list of
+            ``(X, y, sample_weight, {"partitions": labels})`` tuples, a
+            callable returning a fresh iterator of them -- or a file source
+            from :func:`skbigreg.io.read_files`. Chunks carrying ``clusters``
+            or ``groups`` labels are refused.
+
+        Returns
+        -------
+        self
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skbigreg.linear_model import GroupedLinearRegression
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(300, 1))
+        >>> site = np.tile(["a", "b", "c"], 100)
+        >>> y = np.tile([1.0, 2.0, 3.0], 100) * X[:, 0] + 0.01 * rng.normal(size=300)
+        >>> chunks = [(X[i:i + 100], y[i:i + 100], None, {"partitions": site[i:i + 100]})
+        ...           for i in range(0, 300, 100)]
+        >>> model = GroupedLinearRegression().fit_chunks(chunks)
+        >>> model.partitions_.tolist()
+        ['a', 'b', 'c']
+        >>> model.partition_coef_.round(2).ravel()
+        array([1., 2., 3.])
+        """
+        source = iter_chunks(chunks)
+        labels = ChunkLabels(self, ("partitions",))
+        with rollback_on_error(self):
+            self._reset()
+            merged = merge_chunks(self, source, labels, lambda chunk: self._labels(
+                chunk.X, chunk.label("partitions")))
+            self._set_statistics(merged.stats, merged.y_1d, getattr(self, "feature_names_in_", None),
+                                 merged.n_samples, partition_stats_=merged.extra)
+        return self
 
     @staticmethod
     def _labels(X, partitions):
