@@ -10,10 +10,17 @@ representative (SMR) ``(x*_k, ybar_k, n_k)`` whose GLM score at the current
 with ``S_k = sum_i w_i e_i x_i``, ``C_k = sum_i w_i e_i eta_i`` and
 ``e_i = (y_i - mu_i) nu(eta_i)`` at ``beta``.
 
-Blocks whose scalar equation has no usable root are split by the sign of
-``e_i`` into two pieces, each with its own representative; a piece that
-still has no usable root is represented by its mean point (kind
-``"fallback"``).
+The sign split (the paper's Remark 3.1): a block whose scalar equation has
+no usable root, or (``sign_split="hull"``) whose ``x*_k``
+leaves the block's bounding box, is split by the sign of ``e_i`` into two
+pieces, each with its own representative. Near the full-data MLE a block's
+``sum e_i`` is noise, and ``x*_k - xbar_k = sum e_i (x_i - xbar_k) / sum
+e_i`` (to first order) is a ratio of two noises: most representatives then
+lie far outside their blocks, inflate the representatives' information and
+stall the iteration (the fit on the representatives moves by ``I_R^-1 s``
+instead of ``I^-1 s``). A block with a root is split only when both pieces
+have one, so no block loses its exact score; a piece without a usable root
+is represented by its mean point (kind ``"fallback"``).
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ __all__ = [
     "BlockSums",
     "ChunkSums",
     "PartitionSpec",
+    "RepresentativeSets",
     "RepresentativeTask",
     "Representatives",
     "block_sums",
@@ -53,6 +61,10 @@ _NEAR = 25  # half-width of the first, narrow scan (offsets up to ~1.3 units)
 _ROUNDING = 1e-10
 _EXPLODES = 1e-8
 _MAX_BRACKET_STEPS = 200
+# Relative slack of the bounding-box test: a representative on the box's face
+# up to rounding is inside.
+_BOX_SLACK = 1e-9
+SIGN_SPLITS = ("auto", "hull", "no_root")
 
 
 # --------------------------------------------------------------------------- partitions
@@ -248,6 +260,10 @@ class BlockSums:
         the same covariates (and, almost surely, only then).
     x_abs : ndarray of shape (G,)
         ``sum w_i |z_i|``, the rounding scale of ``spread``.
+    x_min, x_max : ndarray of shape (G, p)
+        Coordinate-wise minimum and maximum of the rows of positive weight
+        (NaN when there are none): the bounding box a representative is
+        checked against. They merge by ``fmin``/``fmax``, not by addition.
     """
 
     weight: np.ndarray
@@ -260,10 +276,17 @@ class BlockSums:
     abs_scale: np.ndarray
     spread: np.ndarray
     x_abs: np.ndarray
+    x_min: np.ndarray
+    x_max: np.ndarray
 
     def pieces_to_blocks(self):
-        """Sum the two sign pieces ``2k`` and ``2k + 1`` of every block ``k``."""
-        return BlockSums(*(_pairs(getattr(self, f)) for f in _SUM_FIELDS))
+        """Merge the two sign pieces ``2k`` and ``2k + 1`` of every block ``k``."""
+        sums = {f: _pairs(getattr(self, f)) for f in _SUM_FIELDS}
+        return BlockSums(
+            **sums,
+            x_min=_pairs(self.x_min, np.fmin),
+            x_max=_pairs(self.x_max, np.fmax),
+        )
 
 
 _SUM_FIELDS = (
@@ -277,8 +300,25 @@ def _projection(p):
     return np.random.default_rng(20240601).uniform(0.5, 1.5, p)
 
 
-def _pairs(values):
-    return values.reshape(values.shape[0] // 2, 2, *values.shape[1:]).sum(axis=1)
+def _pairs(values, merge=np.add):
+    return merge.reduce(values.reshape(values.shape[0] // 2, 2, *values.shape[1:]), axis=1)
+
+
+def _group_boxes(design, weight, indicator):
+    """Coordinate-wise min and max of each group's rows of positive weight."""
+    # the CSR form of the (groups x rows) indicator lists the rows group by
+    # group: a counting sort done by scipy, no argsort
+    by_group = indicator.tocsr()
+    rows = design[by_group.indices]
+    rows[weight[by_group.indices] <= 0] = np.nan  # fmin/fmax skip them
+    lo = np.full((indicator.shape[0], design.shape[1]), np.nan)
+    hi = lo.copy()
+    filled = np.flatnonzero(np.diff(by_group.indptr))
+    if filled.size:
+        starts = by_group.indptr[filled]
+        lo[filled] = np.fmin.reduceat(rows, starts, axis=0)
+        hi[filled] = np.fmax.reduceat(rows, starts, axis=0)
+    return lo, hi
 
 
 def block_sums(design, y, weight, labels, n_blocks, beta, family, link):
@@ -318,6 +358,7 @@ def block_sums(design, y, weight, labels, n_blocks, beta, family, link):
     np.abs(projection - block_mean[labels], out=scalars[:, 6])
     sums = indicator @ scalars
     spread_scale = indicator @ np.abs(projection)
+    x_min, x_max = _group_boxes(design, weight, indicator)
     score = np.zeros_like(x_sum)
     if beta is not None:
         # the same indicator carrying w_i e_i: no rows-by-p temporary
@@ -335,6 +376,8 @@ def block_sums(design, y, weight, labels, n_blocks, beta, family, link):
         abs_scale=sums[:, 5],
         spread=sums[:, 6],
         x_abs=spread_scale,
+        x_min=x_min,
+        x_max=x_max,
     )
 
 
@@ -409,12 +452,34 @@ class Representatives:
         return np.unique(np.column_stack([self.source, self.block]), axis=0).shape[0]
 
 
-def build_representatives(piece_sums, beta, family, link, source=0):
+@dataclass(frozen=True)
+class RepresentativeSets:
+    """The representatives of the same blocks under both sign-split rules.
+
+    What a node sends under ``sign_split="auto"``: the coordinator keeps
+    the set whose information matches the rows' (see
+    :func:`skbigreg.linear_model._smr._contracting`). Both carry the rows'
+    information.
+    """
+
+    hull: Representatives
+    no_root: Representatives
+
+    def __add__(self, other):
+        return RepresentativeSets(self.hull + other.hull, self.no_root + other.no_root)
+
+    def sorted(self):
+        return RepresentativeSets(self.hull.sorted(), self.no_root.sorted())
+
+
+def build_representatives(piece_sums, beta, family, link, source=0, sign_split="hull"):
     """Representatives of the blocks summarised by ``piece_sums``.
 
     ``beta=None`` gives the mean representatives (MR); otherwise the
-    score-matching ones at ``beta`` (SMR) with the sign split where needed.
-    Blocks of zero total weight are dropped.
+    score-matching ones at ``beta`` (SMR) with the sign split where needed:
+    for blocks without a usable root, and (``sign_split="hull"``) for blocks
+    whose representative leaves their bounding box, when both pieces have a
+    root. Blocks of zero total weight are dropped.
     """
     blocks = piece_sums.pieces_to_blocks()
     keep = np.flatnonzero(blocks.weight > 0)
@@ -422,19 +487,39 @@ def build_representatives(piece_sums, beta, family, link, source=0):
     if beta is None:
         X, y, w = _means(blocks, keep)
         return _make(X, y, w, source, keep, "mean", pearson)
-    X, ok = _score_matching(blocks, keep, beta, family, link)
+    X, has_root = _score_matching(blocks, keep, beta, family, link)
+    split = ~has_root
+    if sign_split == "hull":
+        split |= ~_inside_box(X, blocks.x_min[keep], blocks.x_max[keep])
+    pieces = np.concatenate([2 * keep[split], 2 * keep[split] + 1])
+    pieces = np.sort(pieces[piece_sums.weight[pieces] > 0])
+    piece_X, piece_ok = _score_matching(piece_sums, pieces, beta, family, link)
+    # a block with a root is split only when every piece has one: a fallback
+    # piece would lose the block's score, which the block's own row carries
+    split &= ~(has_root & np.isin(keep, pieces[~piece_ok] // 2))
+    taken = np.isin(pieces // 2, keep[split])
     y, w = blocks.y_sum[keep] / blocks.weight[keep], blocks.weight[keep]
-    reps = _make(X[ok], y[ok], w[ok], source, keep[ok], "score", pearson)
-    failed = keep[~ok]
-    if failed.size:
-        pieces = np.concatenate([2 * failed, 2 * failed + 1])
-        pieces = pieces[piece_sums.weight[pieces] > 0]
-        reps = reps + _pieces(piece_sums, pieces, beta, family, link, source)
+    whole = ~split
+    reps = _make(X[whole], y[whole], w[whole], source, keep[whole], "score", pearson)
+    if taken.any():
+        reps = reps + _pieces(piece_sums, pieces[taken], piece_X[taken], piece_ok[taken], source)
     return reps
 
 
-def _pieces(piece_sums, pieces, beta, family, link, source):
-    X, ok = _score_matching(piece_sums, pieces, beta, family, link)
+def _inside_box(X, lo, hi):
+    """Whether each row lies in its box, on the coordinates the box spans.
+
+    Coordinates constant within the block (the intercept, a dummy) are not
+    checked: there an SMR row carries the scale ``sum_i a_i`` of its
+    weights, never exactly the constant.
+    """
+    width = hi - lo
+    slack = _BOX_SLACK * (width + np.abs(lo) + np.abs(hi))
+    outside = ((X < lo - slack) | (X > hi + slack)) & (width > slack)
+    return ~outside.any(axis=1)
+
+
+def _pieces(piece_sums, pieces, X, ok, source):
     mean_X, y, w = _means(piece_sums, pieces)
     kind = np.where(ok, "split", "fallback")
     X = np.where(ok[:, None], X, mean_X)
@@ -610,25 +695,34 @@ class RepresentativeTask:
     partitions: np.ndarray | None = None
 
 
-def represent_task(task, beta, family, link, spec, fit_intercept, information=True):
+def represent_task(task, beta, family, link, spec, fit_intercept, information=True,
+                   sign_split="hull"):
     """Module-level worker: block labels, block sums and representatives of one task.
 
     With ``information`` (and a ``beta``), also the rows' expected
-    information at ``beta`` (p x p), for standard errors.
+    information at ``beta`` (p x p), for standard errors. Under
+    ``sign_split="auto"`` (with a ``beta``), both rules' representatives
+    with the rows' information (:class:`RepresentativeSets`).
     """
-    want_information = information
+    both = sign_split == "auto" and beta is not None
+    want_information = information or both
     labels = task.labels
     if labels is None:
         labels = partition_labels(task.X, spec, task.weight, task.partitions)
     design = _design(task.X, fit_intercept)
     n_blocks = int(labels.max()) + 1 if labels.size else 0
     sums = block_sums(design, task.y, task.weight, labels, n_blocks, beta, family, link)
-    reps = build_representatives(sums, beta, family, link, source=task.source)
     information = None
     if beta is not None and want_information:
         fisher = task.weight * family.fisher_weight(link, design @ beta)
         information = (design * fisher[:, None]).T @ design
-    return replace(reps, n_rows=int(task.y.size), information=information)
+    rules = ("hull", "no_root") if both else (sign_split,)
+    reps = [
+        replace(build_representatives(sums, beta, family, link, task.source, rule),
+                n_rows=int(task.y.size), information=information)
+        for rule in rules
+    ]
+    return RepresentativeSets(*reps) if both else reps[0]
 
 
 @dataclass(frozen=True)
@@ -639,8 +733,9 @@ class ChunkSums:
     The score of every piece is carried to a new ``b`` to first order,
     ``S(b) = S(beta) - I (b - beta)`` with ``I = sum w_i nu_i h'_i x_i x_i'``
     the piece's expected information, and ``C(b) = b' S(b)`` (exact, since
-    ``C = sum e_i x_i' b``). Memory: ``2 K (p^2 + 2p + 8)`` numbers for a
-    chunk of ``K`` blocks.
+    ``C = sum e_i x_i' b``). The pieces' rows and bounding boxes stay those
+    of ``beta``. Memory: ``2 K (p^2 + 4p + 8)`` numbers for a chunk of ``K``
+    blocks.
 
     Attributes
     ----------
@@ -669,9 +764,9 @@ class ChunkSums:
             abs_score=self.sums.abs_score + np.abs(correction).sum(axis=1),
         )
 
-    def representatives(self, beta, family, link):
+    def representatives(self, beta, family, link, sign_split="hull"):
         """Representatives rebuilt at ``beta`` from the carried sums."""
-        reps = build_representatives(self.at(beta), beta, family, link, source=self.source)
+        reps = build_representatives(self.at(beta), beta, family, link, self.source, sign_split)
         return replace(reps, n_rows=self.n_rows, information=self.information.sum(axis=0))
 
 
