@@ -264,6 +264,7 @@ class BlockSums:
         Coordinate-wise minimum and maximum of the rows of positive weight
         (NaN when there are none): the bounding box a representative is
         checked against. They merge by ``fmin``/``fmax``, not by addition.
+        None when not gathered (the mean pass, or ``sign_split="no_root"``).
     """
 
     weight: np.ndarray
@@ -276,12 +277,14 @@ class BlockSums:
     abs_scale: np.ndarray
     spread: np.ndarray
     x_abs: np.ndarray
-    x_min: np.ndarray
-    x_max: np.ndarray
+    x_min: np.ndarray | None
+    x_max: np.ndarray | None
 
     def pieces_to_blocks(self):
         """Merge the two sign pieces ``2k`` and ``2k + 1`` of every block ``k``."""
         sums = {f: _pairs(getattr(self, f)) for f in _SUM_FIELDS}
+        if self.x_min is None:
+            return BlockSums(**sums, x_min=None, x_max=None)
         return BlockSums(
             **sums,
             x_min=_pairs(self.x_min, np.fmin),
@@ -309,20 +312,31 @@ def _group_boxes(design, weight, indicator):
     # the CSR form of the (groups x rows) indicator lists the rows group by
     # group: a counting sort done by scipy, no argsort
     by_group = indicator.tocsr()
-    rows = design[by_group.indices]
-    rows[weight[by_group.indices] <= 0] = np.nan  # fmin/fmax skip them
+    order = by_group.indices
+    counts = np.diff(by_group.indptr)
+    positive = weight[order] > 0
+    if not positive.all():
+        group = np.repeat(np.arange(indicator.shape[0]), counts)
+        order = order[positive]
+        counts = np.bincount(group[positive], minlength=indicator.shape[0])
     lo = np.full((indicator.shape[0], design.shape[1]), np.nan)
     hi = lo.copy()
-    filled = np.flatnonzero(np.diff(by_group.indptr))
+    filled = np.flatnonzero(counts)
     if filled.size:
-        starts = by_group.indptr[filled]
-        lo[filled] = np.fmin.reduceat(rows, starts, axis=0)
-        hi[filled] = np.fmax.reduceat(rows, starts, axis=0)
+        starts = (np.cumsum(counts) - counts)[filled]
+        # column by column: the 1-d gathers and reductions stay in cache
+        for j in range(design.shape[1]):
+            column = np.take(design[:, j], order)
+            lo[filled, j] = np.minimum.reduceat(column, starts)
+            hi[filled, j] = np.maximum.reduceat(column, starts)
     return lo, hi
 
 
-def block_sums(design, y, weight, labels, n_blocks, beta, family, link):
+def block_sums(design, y, weight, labels, n_blocks, beta, family, link, boxes=True):
     """Sums per sign piece: group ``2k + (e_i > 0)`` for block ``k``.
+
+    ``boxes=False`` skips the pieces' bounding boxes (a gather of every
+    row), which only the ``"hull"`` sign split reads.
 
     With ``beta=None`` (the mean pass) every row goes to piece ``2k`` and
     the score sums are zero. Every sum is a product with one sparse
@@ -358,7 +372,7 @@ def block_sums(design, y, weight, labels, n_blocks, beta, family, link):
     np.abs(projection - block_mean[labels], out=scalars[:, 6])
     sums = indicator @ scalars
     spread_scale = indicator @ np.abs(projection)
-    x_min, x_max = _group_boxes(design, weight, indicator)
+    x_min, x_max = _group_boxes(design, weight, indicator) if boxes else (None, None)
     score = np.zeros_like(x_sum)
     if beta is not None:
         # the same indicator carrying w_i e_i: no rows-by-p temporary
@@ -711,7 +725,9 @@ def represent_task(task, beta, family, link, spec, fit_intercept, information=Tr
         labels = partition_labels(task.X, spec, task.weight, task.partitions)
     design = _design(task.X, fit_intercept)
     n_blocks = int(labels.max()) + 1 if labels.size else 0
-    sums = block_sums(design, task.y, task.weight, labels, n_blocks, beta, family, link)
+    hull = beta is not None and sign_split in ("hull", "auto")
+    sums = block_sums(design, task.y, task.weight, labels, n_blocks, beta, family, link,
+                      boxes=hull)
     information = None
     if beta is not None and want_information:
         fisher = task.weight * family.fisher_weight(link, design @ beta)
