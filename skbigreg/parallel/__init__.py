@@ -6,11 +6,17 @@ the workers and tree-reduced on the cluster.
 """
 
 from ._blas import single_blas_thread
-from ._dask import dask_map_reduce, dask_partitions, is_dask_collection
+from ._dask import dask_map_reduce, dask_partitions, is_dask_collection, map_partition
 from ._map_reduce import map_reduce, tree_sum
 from ._stream import partial_fit_chunks
 
 __all__ = [
-    "single_blas_thread",
+    "dask_map_reduce",
+    "dask_partitions",
+    "is_dask_collection",
+    "map_partition",
+    "map_reduce",
     "partial_fit_chunks",
-    "dask_map_reduce", "dask_partitions", "is_dask_collection", "map_reduce", "tree_sum"]
+    "single_blas_thread",
+    "tree_sum",
+]
