@@ -49,8 +49,10 @@ def map_reduce(func, items, n_jobs=None, empty=_RAISE, **kwargs):
     empty : object, optional
         Returned when ``items`` is empty (default: raise ``ValueError``).
     n_jobs : int or None
-        joblib's meaning; the backend is whatever
-        :func:`joblib.parallel_config` selects (loky by default).
+        joblib's meaning. Threads are preferred (the maps spend their time
+        in numpy/BLAS, which release the GIL, and in-memory chunks need no
+        copy to another process); any backend chosen with
+        :func:`joblib.parallel_config` (loky, dask ...) takes precedence.
 
     BLAS threads are limited so that ``n_jobs`` workers do not oversubscribe
     the cores.
@@ -60,7 +62,7 @@ def map_reduce(func, items, n_jobs=None, empty=_RAISE, **kwargs):
         return tree_sum((func(item, **kwargs) for item in items), empty)
     blas_threads = max(1, (os.cpu_count() or 1) // n_workers)
     with threadpool_limits(limits=blas_threads, user_api="blas"):
-        results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
+        results = Parallel(n_jobs=n_jobs, prefer="threads", return_as="generator_unordered")(
             delayed(func)(item, **kwargs) for item in items
         )
         return tree_sum(results, empty)
