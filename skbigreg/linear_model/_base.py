@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import numpy as np
 from sklearn.utils.validation import _num_samples, check_is_fitted
@@ -26,6 +27,30 @@ def rollback_on_error(estimator):
         vars(estimator).clear()
         vars(estimator).update(snapshot)
         raise
+
+
+@dataclass(frozen=True)
+class ChunkPart:
+    """One or more chunks' validated statistics, before any solve (``+`` merges).
+
+    ``extra`` is the estimator's label-keyed statistics (the second value of
+    its ``_map_chunk``); ``clusters`` the per-cluster statistics, or None;
+    ``y_1d`` whether the first chunk's target was 1-D.
+    """
+
+    stats: object
+    extra: object
+    clusters: object
+    n_samples: int
+    y_1d: bool
+
+    def __add__(self, other):
+        if (self.clusters is None) != (other.clusters is None):
+            raise ValueError("clusters must be given with every chunk or with none.")
+        clusters = None if self.clusters is None else self.clusters + other.clusters
+        extra = None if self.extra is None else self.extra + other.extra
+        return ChunkPart(self.stats + other.stats, extra, clusters,
+                         self.n_samples + other.n_samples, self.y_1d)
 
 
 def validate_chunk(estimator, X, y, sample_weight, reset):
@@ -70,40 +95,43 @@ class CumulativeMixin:
         for name in ("_y_1d", "_solution"):
             vars(self).pop(name, None)
 
+    def _chunk_part(self, X, y, sample_weight, clusters, groups, reset):
+        """Validate one chunk and map it to a :class:`ChunkPart` (no solve)."""
+        X, y, sample_weight, y_1d = validate_chunk(self, X, y, sample_weight, reset)
+        stats, extra = self._map_chunk(X, y, sample_weight, groups)
+        grouped = None
+        if clusters is not None:
+            clusters = np.asarray(clusters)
+            if clusters.shape != (X.shape[0],):
+                raise ValueError(
+                    f"clusters has shape {clusters.shape}; expected ({X.shape[0]},)."
+                )
+            grouped = GroupedGramStats.from_arrays(X, y, clusters, sample_weight)
+        return ChunkPart(stats, extra, grouped, X.shape[0], y_1d)
+
     def _accumulate(self, X, y, sample_weight=None, clusters=None, groups=None):
         """Validate a chunk, merge its statistics and re-solve; all or nothing."""
         if not self._is_first_call() and _num_samples(X) == 0:
             return self  # an empty chunk adds nothing (documented no-op)
         with rollback_on_error(self):
             first = self._is_first_call()
-            X, y, sample_weight, y_1d = validate_chunk(self, X, y, sample_weight, first)
-            chunk, extra = self._map_chunk(X, y, sample_weight, groups)
-            grouped = None
-            if clusters is not None:
-                clusters = np.asarray(clusters)
-                if clusters.shape != (X.shape[0],):
-                    raise ValueError(
-                        f"clusters has shape {clusters.shape}; expected ({X.shape[0]},)."
-                    )
-                grouped = GroupedGramStats.from_arrays(X, y, clusters, sample_weight)
+            part = self._chunk_part(X, y, sample_weight, clusters, groups, reset=first)
             if first:
-                self._y_1d = y_1d
-                self.stats_ = chunk
+                self._y_1d = part.y_1d
+                self.stats_ = part.stats
                 self.n_samples_seen_ = 0
-                if grouped is not None:
-                    self.cluster_stats_ = grouped
+                if part.clusters is not None:
+                    self.cluster_stats_ = part.clusters
             else:
-                if y_1d != self._y_1d and y.shape[1] == 1:
-                    y_1d = self._y_1d  # (n,) and (n, 1) targets mix freely
-                self.stats_ = self.stats_ + chunk
-                if (grouped is None) != (not hasattr(self, "cluster_stats_")):
+                self.stats_ = self.stats_ + part.stats
+                if (part.clusters is None) != (not hasattr(self, "cluster_stats_")):
                     raise ValueError(
                         "clusters must be given with every chunk or with none."
                     )
-                if grouped is not None:
-                    self.cluster_stats_ = self.cluster_stats_ + grouped
-            self._merge_extra(extra, first)
-            self.n_samples_seen_ += X.shape[0]
+                if part.clusters is not None:
+                    self.cluster_stats_ = self.cluster_stats_ + part.clusters
+            self._merge_extra(part.extra, first)
+            self.n_samples_seen_ += part.n_samples
             self._after_update()
             with single_blas_thread():
                 self._solve()

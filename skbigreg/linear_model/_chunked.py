@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from ..io import LABEL_NAMES
-from ..stats import GroupedGramStats
-from ._base import validate_chunk
 
 
 class ChunkLabels:
@@ -47,28 +43,9 @@ class ChunkLabels:
             raise ValueError(f"The {changed} labels must be on every chunk or on none.")
 
 
-@dataclass(frozen=True)
-class MergedChunks:
-    """Statistics of chunks merged by ``+``, before any solve.
-
-    ``extra`` is the estimator's label-keyed statistics (the second value of
-    its ``_map_chunk``); ``clusters`` the per-cluster statistics, or None.
-    """
-
-    stats: object
-    extra: object
-    clusters: object
-    n_samples: int
-    y_1d: bool
-
-    def __add__(self, other):
-        clusters = None if self.clusters is None else self.clusters + other.clusters
-        return MergedChunks(self.stats + other.stats, self.extra + other.extra, clusters,
-                            self.n_samples + other.n_samples, self.y_1d)
-
-
 def merge_chunks(estimator, source, labels, groups_of):
-    """``partial_fit``'s validation and statistics on every chunk, merged, unsolved.
+    """``partial_fit``'s validation and statistics on every chunk, merged, unsolved:
+    a :class:`~skbigreg.linear_model._base.ChunkPart`.
 
     Solving once, on the merged statistics, gives ``fit`` on all rows; it
     also spares the per-chunk solves, whose rank-deficiency warnings could
@@ -82,13 +59,9 @@ def merge_chunks(estimator, source, labels, groups_of):
         labels.check(chunk)
         if chunk.n_rows == 0:
             continue
-        X, y, weight, y_1d = validate_chunk(estimator, chunk.X, chunk.y, chunk.sample_weight,
-                                            reset=merged is None)
-        stats, extra = estimator._map_chunk(X, y, weight, groups_of(chunk))
-        clusters = chunk.label("clusters")
-        if clusters is not None:
-            clusters = GroupedGramStats.from_arrays(X, y, np.asarray(clusters), weight)
-        part = MergedChunks(stats, extra, clusters, X.shape[0], y_1d)
+        part = estimator._chunk_part(chunk.X, chunk.y, chunk.sample_weight,
+                                     chunk.label("clusters"), groups_of(chunk),
+                                     reset=merged is None)
         merged = part if merged is None else merged + part
     if merged is None:
         raise ValueError("The chunk source produced no rows.")
