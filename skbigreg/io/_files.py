@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -178,15 +179,8 @@ class FileSource(ChunkSource):
 
     def _batches(self):
         report = ScanReport()
-        # Read ahead one file and two batches at most: pyarrow's defaults (4
-        # files, 16 batches) hold gigabytes of decoded row groups in memory.
-        batches = self._dataset.to_batches(
-            columns=self._columns.used(), batch_size=self.batch_rows,
-            batch_readahead=2, fragment_readahead=1,
-            fragment_scan_options=_scan_options(self.file_format),
-        )
         progress = _progress(self) if self.verbose else None
-        for batch in batches:
+        for batch in self._record_batches():
             if batch.num_rows == 0:
                 continue
             chunk = self._to_chunk(batch, report)
@@ -198,29 +192,50 @@ class FileSource(ChunkSource):
             progress.close()
         self.report = report
 
+    def _record_batches(self):
+        """Arrow record batches of the used columns, ``batch_rows`` rows at most."""
+        columns = self._columns.used()
+        if self.file_format == "csv":
+            # One file and two batches ahead (pyarrow's defaults: 4 files, 16
+            # batches). The scanner queues batches a slower consumer has not
+            # taken yet (see _parquet_batches); CSV parsing is usually slower
+            # than the map, so the queue stays short -- not measured at scale.
+            return self._dataset.to_batches(
+                columns=columns, batch_size=self.batch_rows, batch_readahead=2, fragment_readahead=1,
+            )
+        return _read_ahead(_parquet_batches(self.paths, columns, self.batch_rows))
+
     def _to_chunk(self, batch, report):
         cols = self._columns
-        data = {name: batch.column(name) for name in cols.used()}
-        keep = _complete_rows(data, self.missing, report)
         report.rows_read += batch.num_rows
-        pieces = []
-        for name in cols.features:
-            values = data[name]
-            if name in self.categories:
-                pieces.append(_one_hot(values, self.categories[name], name, self._drop_first))
-            else:
-                pieces.append(_numeric(values, name)[:, None])
-        X = np.hstack(pieces) if pieces else np.empty((batch.num_rows, 0))
-        y = _numeric(data[cols.target], cols.target) if cols.target else None
-        w = _numeric(data[cols.weight], cols.weight) if cols.weight else None
-        labels = {key: np.asarray(data[col].to_numpy(zero_copy_only=False))
-                  for key, col in cols.labels.items() if col is not None}
+        keep = _complete_rows(batch, cols.used(), self.missing, report)
         if keep is not None:
-            X, y = X[keep], (None if y is None else y[keep])
-            w = None if w is None else w[keep]
-            labels = {key: value[keep] for key, value in labels.items()}
+            batch = batch.filter(keep)
+        X = self._design(batch)
+        y = _numeric(batch.column(cols.target)) if cols.target else None
+        w = _numeric(batch.column(cols.weight)) if cols.weight else None
+        labels = {key: np.asarray(batch.column(col).to_numpy(zero_copy_only=False))
+                  for key, col in cols.labels.items() if col is not None}
         frame = pd.DataFrame(X, columns=self.feature_names, copy=False)
         return Chunk(frame, y, w, labels)
+
+    def _design(self, batch):
+        """``X`` as the transpose of one (features, rows) buffer filled column by column.
+
+        Each column is one contiguous copy out of Arrow (no per-column
+        arrays stacked afterwards), and the Gram map reads the column-major
+        ``X`` in contiguous column segments.
+        """
+        buffer = np.empty((len(self.feature_names), batch.num_rows))
+        row = 0
+        for name in self._columns.features:
+            values = batch.column(name)
+            if name in self.categories:
+                row += _one_hot_into(buffer[row:], values, self.categories[name], name, self._drop_first)
+            else:
+                buffer[row] = values.to_numpy(zero_copy_only=False)  # cast in place
+                row += 1
+        return buffer.T
 
 
 def _open_dataset(paths, file_format):
@@ -284,17 +299,40 @@ def _feature_names(columns, categories, drop_first):
     return names
 
 
-def _scan_options(file_format):
-    """Parquet: no pre-buffering of whole files (it holds every column chunk of a
-    file in memory at once); reads stay per row group."""
-    if file_format != "parquet":
-        return None
-    import pyarrow.dataset as ds
-
-    return ds.ParquetFragmentScanOptions(pre_buffer=False)
+# Bytes per read from a parquet file: column chunks are streamed through a
+# buffer this size instead of being read whole (a row group at a time).
+_READ_BUFFER = 2**20
 
 
-def _complete_rows(data, missing, report):
+def _parquet_batches(paths, columns, batch_rows):
+    """Record batches of ``columns`` from each file in turn, read only when asked.
+
+    Pull-based on purpose: pyarrow's dataset scanner keeps decoding ahead of a
+    slower consumer whatever its readahead settings (360 MB queued after 60
+    batches of 65,536 x 21 at 30 ms each, and growing), so its memory grew
+    with the time the map took, not with ``batch_rows``.
+    """
+    import pyarrow.parquet as pq
+
+    for path in paths:
+        with pq.ParquetFile(path, pre_buffer=False, buffer_size=_READ_BUFFER) as reader:
+            yield from reader.iter_batches(batch_size=batch_rows, columns=columns)
+
+
+def _read_ahead(batches):
+    """Yield from ``batches`` while the next item is read in a background thread.
+
+    Exactly one read is in flight (pyarrow decodes without the GIL), so the
+    read overlaps the map of the previous batch and memory stays bounded.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="skbigreg-read") as pool:
+        pending = pool.submit(next, batches, None)
+        while (batch := pending.result()) is not None:
+            pending = pool.submit(next, batches, None)
+            yield batch
+
+
+def _complete_rows(batch, names, missing, report):
     """Boolean mask of rows with no null/NaN in the used columns (None: all complete).
 
     With ``missing="raise"`` only the nulls counted in the batch metadata are
@@ -304,7 +342,8 @@ def _complete_rows(data, missing, report):
     import pyarrow.compute as pc
 
     bad = None
-    for name, values in data.items():
+    for name in names:
+        values = batch.column(name)
         if missing == "raise":
             if values.null_count:
                 raise ValueError(
@@ -316,38 +355,39 @@ def _complete_rows(data, missing, report):
         count = pc.sum(invalid).as_py() or 0
         if count == 0:
             continue
-        if missing == "raise":
-            raise ValueError(
-                f"Column {name!r} has {count} missing value(s) in a batch; "
-                "pass missing='drop' to drop such rows."
-            )
         report.dropped_by_column[name] = report.dropped_by_column.get(name, 0) + count
-        mask = np.asarray(invalid.to_numpy(zero_copy_only=False), dtype=bool)
-        bad = mask if bad is None else bad | mask
+        bad = invalid if bad is None else pc.or_(bad, invalid)
     if bad is None:
         return None
-    report.rows_dropped += int(bad.sum())
-    return ~bad
+    report.rows_dropped += pc.sum(bad).as_py()
+    return pc.invert(bad)
 
 
-def _numeric(values, name):
+def _numeric(values):
+    """A float64 column; zero-copy (read-only) when Arrow already holds float64 without nulls."""
     return np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
-def _one_hot(values, levels, name, drop_first):
+def _one_hot_into(out, values, levels, name, drop_first):
+    """Write the dummies of ``values`` into the first rows of ``out`` (one row per
+    kept level); return how many rows were written."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     codes = pc.index_in(values, value_set=pa.array(levels, type=values.type))
-    codes = np.asarray(codes.to_numpy(zero_copy_only=False), dtype=np.float64)
-    unknown = np.isnan(codes)
-    if unknown.any():
-        first = values.filter(pa.array(unknown))[0].as_py()
+    if codes.null_count:
+        first = values.filter(pc.is_null(codes))[0].as_py()
         raise ValueError(f"Column {name!r} has level {first!r}, not among its categories {levels}.")
-    codes = codes.astype(np.int64)
-    out = np.zeros((len(codes), len(levels)))
-    out[np.arange(len(codes)), codes] = 1.0
-    return out[:, 1:] if drop_first else out
+    codes = codes.to_numpy()
+    width = len(levels) - (1 if drop_first else 0)
+    dummies = out[:width]
+    dummies[:] = 0.0
+    if drop_first:
+        kept = codes > 0
+        dummies[codes[kept] - 1, np.flatnonzero(kept)] = 1.0
+    else:
+        dummies[codes, np.arange(len(codes))] = 1.0
+    return width
 
 
 def _progress(source):

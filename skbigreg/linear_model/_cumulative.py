@@ -200,24 +200,31 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         self
         """
         source = iter_chunks(chunks)
-        self._reset()
-        chunk_iter = iter(source)
-        first = next(chunk_iter, None)
-        if first is None:
-            raise ValueError("The chunk source produced no rows.")
-        self.partial_fit(first.X, first.y, first.sample_weight, first.label("clusters"))
-        if n_jobs in (None, 1):
-            for chunk in chunk_iter:
-                self.partial_fit(chunk.X, chunk.y, chunk.sample_weight, chunk.label("clusters"))
-        else:
-            rest = map_reduce(
-                chunk_statistics, chunk_iter, n_jobs=n_jobs, empty=None, spec=self._chunk_spec()
-            )
+        # A chunk that fails leaves the estimator as it was before the call.
+        with rollback_on_error(self):
+            self._reset()
+            chunk_iter = iter(source)
+            first = next(chunk_iter, None)
+            if first is None:
+                raise ValueError("The chunk source produced no rows.")
+            self.partial_fit(first.X, first.y, first.sample_weight, first.label("clusters"))
+            # The other chunks go through the map alone (no per-chunk validate_data
+            # and re-solve); solved once at the end.
+            if n_jobs in (None, 1):
+                # One BLAS thread: the map's syrk works on cache-sized blocks, where
+                # a second thread only contends with a file reader's decode threads.
+                with single_blas_thread():
+                    rest = map_reduce(chunk_statistics, chunk_iter, n_jobs=1, empty=None,
+                                      spec=self._chunk_spec())
+            else:
+                rest = map_reduce(
+                    chunk_statistics, chunk_iter, n_jobs=n_jobs, empty=None, spec=self._chunk_spec()
+                )
             if rest is not None:
                 self._merge_chunk_statistics(rest)
-        if self.cov_type in ("HC0", "HC1"):
-            for chunk in source:
-                self.partial_fit_hc(chunk.X, chunk.y, chunk.sample_weight)
+            if self.cov_type in ("HC0", "HC1"):
+                for chunk in source:
+                    self.partial_fit_hc(chunk.X, chunk.y, chunk.sample_weight)
         return self
 
     def _chunk_spec(self):
