@@ -307,28 +307,23 @@ def _pairs(values, merge=np.add):
     return merge.reduce(values.reshape(values.shape[0] // 2, 2, *values.shape[1:]), axis=1)
 
 
-def _group_boxes(design, weight, indicator):
-    """Coordinate-wise min and max of each group's rows of positive weight."""
-    # the CSR form of the (groups x rows) indicator lists the rows group by
-    # group: a counting sort done by scipy, no argsort
-    by_group = indicator.tocsr()
-    order = by_group.indices
-    counts = np.diff(by_group.indptr)
-    positive = weight[order] > 0
-    if not positive.all():
-        group = np.repeat(np.arange(indicator.shape[0]), counts)
-        order = order[positive]
-        counts = np.bincount(group[positive], minlength=indicator.shape[0])
-    lo = np.full((indicator.shape[0], design.shape[1]), np.nan)
-    hi = lo.copy()
-    filled = np.flatnonzero(counts)
-    if filled.size:
-        starts = (np.cumsum(counts) - counts)[filled]
-        # column by column: the 1-d gathers and reductions stay in cache
-        for j in range(design.shape[1]):
-            column = np.take(design[:, j], order)
-            lo[filled, j] = np.minimum.reduceat(column, starts)
-            hi[filled, j] = np.maximum.reduceat(column, starts)
+def _group_boxes(design, weight, groups, n_groups):
+    """Coordinate-wise min and max of each group's rows of positive weight.
+
+    NaN for a group without such rows. One unbuffered scatter per column
+    (``ufunc.at`` on 1-d data; a transposed copy costs more than the
+    strides): no sort and no gather of rows.
+    """
+    index = np.where(weight > 0, groups, n_groups)  # zero weights: a spare slot
+    lo = np.full((design.shape[1], n_groups + 1), np.inf)
+    hi = np.full_like(lo, -np.inf)
+    for j in range(design.shape[1]):
+        np.minimum.at(lo[j], index, design[:, j])
+        np.maximum.at(hi[j], index, design[:, j])
+    lo, hi = lo[:, :n_groups].T.copy(), hi[:, :n_groups].T.copy()
+    empty = lo[:, 0] > hi[:, 0]
+    lo[empty] = np.nan
+    hi[empty] = np.nan
     return lo, hi
 
 
@@ -372,7 +367,7 @@ def block_sums(design, y, weight, labels, n_blocks, beta, family, link, boxes=Tr
     np.abs(projection - block_mean[labels], out=scalars[:, 6])
     sums = indicator @ scalars
     spread_scale = indicator @ np.abs(projection)
-    x_min, x_max = _group_boxes(design, weight, indicator) if boxes else (None, None)
+    x_min, x_max = _group_boxes(design, weight, groups, 2 * n_blocks) if boxes else (None, None)
     score = np.zeros_like(x_sum)
     if beta is not None:
         # the same indicator carrying w_i e_i: no rows-by-p temporary
