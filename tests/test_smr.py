@@ -579,3 +579,21 @@ def test_paper_cloglog_subset_clustering_full_size():
     print(f"\ncloglog subset clustering: MR {np.mean(mr_errors):.2f}, SMR {np.mean(smr_errors):.2f}")
     assert 41 <= np.mean(mr_errors) <= 46
     assert np.mean(smr_errors) <= 7
+
+
+def test_group_boxes_equal_pandas_min_max_with_zero_weights_and_empty_groups():
+    import pandas as pd
+
+    from skbigreg.solvers._representatives import _group_boxes
+
+    rng = np.random.default_rng(8)
+    design = rng.standard_normal((5000, 4))
+    weight = rng.uniform(size=5000) * (rng.uniform(size=5000) > 0.2)
+    groups = rng.integers(0, 40, 5000)  # groups 40..49 stay empty
+    lo, hi = _group_boxes(design, weight, groups, 50)
+    frame = pd.DataFrame(design[weight > 0]).groupby(groups[weight > 0])
+    filled = np.unique(groups[weight > 0])
+    np.testing.assert_array_equal(lo[filled], frame.min().to_numpy())
+    np.testing.assert_array_equal(hi[filled], frame.max().to_numpy())
+    empty = np.setdiff1d(np.arange(50), filled)
+    assert empty.size >= 10 and np.isnan(lo[empty]).all() and np.isnan(hi[empty]).all()
