@@ -15,6 +15,8 @@ from functools import reduce
 import numpy as np
 import pandas as pd
 
+from ._map_reduce import tree_sum
+
 # Rows per realigned slab: all of a slab's arrays together near 2 MiB, so the
 # copy stays in cache and the map reads it from there.
 _SLAB_BYTES = 2**21
@@ -166,7 +168,7 @@ def map_partition(func, *parts, **kwargs):
             for p, r in zip(parts, rows)
         ]
         return func(*parts, **kwargs)
-    return reduce(operator.add, (func(*slab, **kwargs) for slab in _aligned_slabs(parts, rows)))
+    return tree_sum(func(*slab, **kwargs) for slab in _aligned_slabs(parts, rows))
 
 
 def dask_map_reduce(func, partitions, split_every=8, **kwargs):
