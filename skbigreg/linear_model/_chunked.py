@@ -66,3 +66,19 @@ def merge_chunks(estimator, source, labels, groups_of):
     if merged is None:
         raise ValueError("The chunk source produced no rows.")
     return merged
+
+
+def fit_merged_chunks(estimator, source, labels, groups_of, extra):
+    """Reset ``estimator``, merge every chunk (:func:`merge_chunks`) and solve once.
+
+    ``extra`` names the fitted attribute that holds the merged label-keyed
+    statistics; per-cluster statistics, when the chunks carry clusters, go
+    to ``cluster_stats_``. Returns the merged :class:`ChunkPart`.
+    """
+    estimator._reset()
+    merged = merge_chunks(estimator, source, labels, groups_of)
+    estimator._set_statistics(
+        merged.stats, merged.y_1d, getattr(estimator, "feature_names_in_", None),
+        merged.n_samples, **{extra: merged.extra}, cluster_stats_=merged.clusters,
+    )
+    return merged

@@ -27,7 +27,7 @@ from ..solvers._fixed_effects import (
 from ..solvers._irls_streamed import ClusterSums
 from ..stats import GramStats, OuterProductStats
 from ._base import CumulativeMixin, rollback_on_error
-from ._chunked import ChunkLabels, merge_chunks
+from ._chunked import ChunkLabels, fit_merged_chunks
 
 # Within-level variance below this fraction of the total marks a column as
 # constant within every level (collinear with the absorbed effects).
@@ -233,12 +233,9 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         required = ("clusters",) if self.cov_type == "cluster" else ()
         labels = ChunkLabels(self, ("partitions", "clusters"), required)
         with rollback_on_error(self):
-            self._reset()
-            merged = merge_chunks(self, source, labels, lambda chunk: self._groups(
-                chunk.n_rows, chunk.label("partitions"), chunk.label("clusters")))
-            self._set_statistics(merged.stats, merged.y_1d, getattr(self, "feature_names_in_", None),
-                                 merged.n_samples, level_stats_=merged.extra,
-                                 cluster_stats_=merged.clusters)
+            fit_merged_chunks(self, source, labels, lambda chunk: self._groups(
+                chunk.n_rows, chunk.label("partitions"), chunk.label("clusters")),
+                "level_stats_")
             if self._needs_second_pass(self.cov_type):
                 for chunk in source:
                     if chunk.n_rows:

@@ -14,7 +14,7 @@ from ..solvers import solve_least_squares
 from ..solvers._grouped_least_squares import grouped_moments, solve_stacked
 from ..stats import GramStats, GroupedGramStats
 from ._base import CumulativeMixin, rollback_on_error
-from ._chunked import ChunkLabels, merge_chunks
+from ._chunked import ChunkLabels, fit_merged_chunks
 from ._cumulative import CumulativeLinearRegression
 
 
@@ -145,11 +145,8 @@ class GroupedLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         source = iter_chunks(chunks)
         labels = ChunkLabels(self, ("partitions",))
         with rollback_on_error(self):
-            self._reset()
-            merged = merge_chunks(self, source, labels, lambda chunk: self._labels(
-                chunk.X, chunk.label("partitions")))
-            self._set_statistics(merged.stats, merged.y_1d, getattr(self, "feature_names_in_", None),
-                                 merged.n_samples, partition_stats_=merged.extra)
+            fit_merged_chunks(self, source, labels, lambda chunk: self._labels(
+                chunk.X, chunk.label("partitions")), "partition_stats_")
         return self
 
     @staticmethod
