@@ -196,6 +196,15 @@ def _runs(chunk, position):
             _take(chunk.X, rows), _take(chunk.y, rows), weight)
 
 
+def _share_columns(n_features, share):
+    """Nodewise columns of a partition: its block when ``share`` is ``(index,
+    n_partitions)`` (``nodewise="split"``), else all of them."""
+    if share is None:
+        return np.arange(n_features)
+    index, n_partitions = share
+    return split_columns(n_features, n_partitions, index)
+
+
 def _take(data, rows):
     return data.iloc[rows] if hasattr(data, "iloc") else data[rows]
 
@@ -349,12 +358,10 @@ class _BaseDebiasedDistributed(BaseEstimator):
         settings = self._settings(X.shape[1])
         blocks = self._partition_rows(partitions, X.shape[0])
         p = X.shape[1]
+        split = self.nodewise == "split"
         tasks = [
-            self._task(
-                X[rows], y[rows], w[rows], label, settings,
-                split_columns(p, len(blocks), index) if self.nodewise == "split"
-                else np.arange(p),
-            )
+            self._task(X[rows], y[rows], w[rows], label, settings,
+                       _share_columns(p, (index, len(blocks)) if split else None))
             for index, (label, rows) in enumerate(blocks)
         ]
         self._set_fitted(map_partitions(tasks, self.n_jobs), settings)
@@ -377,8 +384,7 @@ class _BaseDebiasedDistributed(BaseEstimator):
         X, y, w = self._validate(X, y, sample_weight, first=first)
         y = self._encode_target(y, first=first, classes=classes)
         p = X.shape[1]
-        columns = np.arange(p) if share is None else split_columns(p, share[1], share[0])
-        return self._task(X, y, w, label, self._settings(p), columns)
+        return self._task(X, y, w, label, self._settings(p), _share_columns(p, share))
 
     # -- chunk sources -----------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
