@@ -153,7 +153,7 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
                                  y_numeric=True)
             if sample_weight is not None:
                 sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
-            levels = np.zeros(len(X), dtype=np.int64) if entities is None else np.asarray(entities)
+            levels, _ = self._groups(len(X), entities, None)
             scores = demeaned_scores(X, y, sample_weight, levels, self.level_stats_, self.coef_)
             self.hc_stats_ = getattr(self, "hc_stats_", OuterProductStats.empty(len(self.coef_))) \
                 + OuterProductStats.from_rows(scores)
