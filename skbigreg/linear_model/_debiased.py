@@ -530,6 +530,22 @@ class _BaseDebiasedDistributed(BaseEstimator):
         Returns
         -------
         PartitionResult
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skbigreg.linear_model import DebiasedDistributedLasso
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.standard_normal((1500, 10))
+        >>> y = 2 * X[:, 0] - X[:, 1] + rng.standard_normal(1500)
+        >>> site = np.repeat([0, 1, 2], 500)
+        >>> est = DebiasedDistributedLasso()
+        >>> results = [est.partition_result(X[site == k], y[site == k], label=k)
+        ...            for k in range(3)]           # on each site, with its own rows
+        >>> results[0].coef.shape                   # what travels: p- and p x p-sized arrays
+        (10,)
+        >>> est.fit_results(results).n_partitions_  # on the coordinator
+        3
         """
         share = None
         if self.nodewise == "split" and self.method == "debiased":
@@ -560,6 +576,21 @@ class _BaseDebiasedDistributed(BaseEstimator):
         Returns
         -------
         self : object
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skbigreg.linear_model import DebiasedDistributedLasso
+        >>> rng = np.random.default_rng(1)
+        >>> X = rng.standard_normal((1200, 8))
+        >>> y = X[:, 0] - X[:, 2] + rng.standard_normal(1200)
+        >>> site = np.repeat([0, 1], 600)
+        >>> est = DebiasedDistributedLasso(nodewise="split")
+        >>> results = [est.partition_result(X[site == k], y[site == k], label=k,
+        ...                                 index=k, n_partitions=2) for k in range(2)]
+        >>> pooled = DebiasedDistributedLasso(nodewise="split").fit(X, y, partitions=site)
+        >>> bool(np.allclose(est.fit_results(results).coef_, pooled.coef_, rtol=1e-12, atol=0))
+        True
         """
         self._validate_params()
         results = list(results)

@@ -158,6 +158,21 @@ def map_partition(func, *parts, **kwargs):
     buffer that stays in cache, and the slabs' results added with ``+``.
     ``func`` must therefore return a mergeable object that keeps no reference
     to its inputs (statistics do not).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbigreg.parallel import map_partition
+    >>> from skbigreg.stats import GramStats
+    >>> raw = np.zeros(8 * 3000 + 1, dtype=np.uint8)
+    >>> X = raw[1:].view(np.float64).reshape(1000, 3)   # starts at an odd address
+    >>> X[:] = np.arange(3000.0).reshape(1000, 3) % 7
+    >>> X.flags.aligned
+    False
+    >>> y = X.sum(axis=1)
+    >>> stats = map_partition(GramStats.from_arrays, X, y)
+    >>> bool(np.allclose(stats.comoment, GramStats.from_arrays(X.copy(), y).comoment))
+    True
     """
     rows = [None if p is None else _rows_of(p) for p in parts]
     if not _needs_slabs(parts, rows):
