@@ -67,7 +67,7 @@ def simulated_chunks(seed=0):
         X = rng.normal(size=(CHUNK_ROWS, 3)) + 0.5 * cluster_effect[clusters, None]
         noise = rng.normal(size=CHUNK_ROWS) * (1.0 + np.abs(X[:, 0]))
         y = 3.0 + X @ BETA + cluster_effect[clusters] + noise
-        yield X, y, None, {"clusters": clusters}
+        yield {"X": X, "y": y, "clusters": clusters}
 
 
 model = CumulativeLinearRegression(cov_type="HC1").fit_chunks(simulated_chunks)

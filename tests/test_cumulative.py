@@ -50,7 +50,7 @@ def test_streamed_inference_equals_statsmodels(solver, weighted, cov_type):
     if cov_type.startswith("HC"):
         for start in range(0, len(X), 50):
             sl = slice(start, start + 50)
-            est.partial_fit_hc(X[sl], y[sl], None if w is None else w[sl])
+            est.partial_fit_scores(X[sl], y[sl], None if w is None else w[sl])
     res = est.results()
     for name in ("params", "bse", "tvalues"):
         np.testing.assert_allclose(getattr(res, name), getattr(ref, name), rtol=1e-8)
@@ -123,7 +123,8 @@ def test_chunked_equals_one_shot_equals_merged(cuts, seed, solver, offset):
 
 def test_fit_chunks_in_parallel_sources_and_hc_second_pass():
     X, y, w, g = _data(4)
-    chunks = [(X[i : i + 64], y[i : i + 64], w[i : i + 64], {"clusters": g[i : i + 64]}) for i in range(0, 400, 64)]
+    chunks = [{"X": X[i : i + 64], "y": y[i : i + 64], "sample_weight": w[i : i + 64],
+               "clusters": g[i : i + 64]} for i in range(0, 400, 64)]
     est = CumulativeLinearRegression(cov_type="HC1").fit_chunks(chunks)
     ref = sm.WLS(y, sm.add_constant(X), weights=w).fit(cov_type="HC1")
     np.testing.assert_allclose(est.results().bse, ref.bse, rtol=1e-9)
@@ -137,10 +138,10 @@ def test_hc_requires_the_second_pass():
     est = _stream(CumulativeLinearRegression(cov_type="HC1"), X, y)
     with pytest.raises(MissingPassError, match="0 of 400"):
         est.results()
-    est.partial_fit_hc(X[:100], y[:100])
+    est.partial_fit_scores(X[:100], y[:100])
     with pytest.raises(MissingPassError, match="100 of 400"):
         est.results()
-    est.partial_fit_hc(X[100:], y[100:])
+    est.partial_fit_scores(X[100:], y[100:])
     est.results()
     est.partial_fit(X[:5], y[:5])  # new rows: the pass is stale
     with pytest.raises(MissingPassError):

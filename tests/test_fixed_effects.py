@@ -143,16 +143,18 @@ def test_sklearn_compatible(estimator, check):
         check(estimator)
 
 
-# -- fit_chunks: the chunks' partitions labels are the entities ------------------------
+# -- fit_chunks: the chunks' entities labels -------------------------------------------
 def _chunks(X, y, w, entities, clusters=None, size=777):
     """Chunks cut at fixed row counts, so most persons span two chunks."""
     out = []
     for start in range(0, len(X), size):
         sl = slice(start, start + size)
-        labels = {"partitions": entities.iloc[sl].to_numpy()}
+        chunk = {"X": X.iloc[sl], "y": y.iloc[sl], "entities": entities.iloc[sl].to_numpy()}
+        if w is not None:
+            chunk["sample_weight"] = w.iloc[sl]
         if clusters is not None:
-            labels["clusters"] = clusters.iloc[sl].to_numpy()
-        out.append((X.iloc[sl], y.iloc[sl], None if w is None else w.iloc[sl], labels))
+            chunk["clusters"] = clusters.iloc[sl].to_numpy()
+        out.append(chunk)
     return out
 
 
@@ -173,7 +175,7 @@ def test_fit_chunks_equals_fit_and_pyfixest_with_weights(weighted_panel, cov_typ
     data = weighted_panel
     clusters = None if cluster is None else data[cluster]
     chunks = _chunks(data[ONE_WAY], data.lwage, data.w, data.nr, clusters)
-    assert any(np.intersect1d(a[3]["partitions"], b[3]["partitions"]).size
+    assert any(np.intersect1d(a["entities"], b["entities"]).size
                for a, b in zip(chunks, chunks[1:]))  # persons split by chunk boundaries
     est = CumulativeFixedEffectsRegression(cov_type=cov_type).fit_chunks(chunks)
     one_shot = CumulativeFixedEffectsRegression(cov_type=cov_type).fit(
@@ -219,10 +221,10 @@ def _same_state(est, before):
 
 
 @pytest.mark.parametrize("bad, message", [
-    (lambda c: (*c[:3], {"groups": c[3]["partitions"]}), "does not read"),
-    (lambda c: c[:3], "on every chunk or on none"),
-    (lambda c: (*c[:3], {"partitions": c[3]["partitions"][:-1]}), "partitions has shape"),
-    (lambda c: (c[0].assign(hours=np.nan), *c[1:]), "NaN"),
+    (lambda c: {**c, "groups": c["entities"]}, "does not read"),
+    (lambda c: {k: v for k, v in c.items() if k != "entities"}, "entities is missing"),
+    (lambda c: {**c, "entities": c["entities"][:-1]}, "entities has shape"),
+    (lambda c: {**c, "X": c["X"].assign(hours=np.nan)}, "NaN"),
 ])
 def test_fit_chunks_rejects_bad_chunks_and_keeps_the_previous_fit(wagepan, bad, message):
     chunks = _chunks(wagepan[ONE_WAY], wagepan.lwage, None, wagepan.nr, size=1000)
@@ -236,7 +238,7 @@ def test_fit_chunks_rejects_bad_chunks_and_keeps_the_previous_fit(wagepan, bad, 
 
 def test_fit_chunks_needs_clusters_and_a_reiterable_source_for_a_second_pass(wagepan):
     chunks = _chunks(wagepan[ONE_WAY], wagepan.lwage, None, wagepan.nr, size=1000)
-    with pytest.raises(ValueError, match="needs \\['clusters'\\] labels"):
+    with pytest.raises(ValueError, match="needs clusters labels"):
         CumulativeFixedEffectsRegression(cov_type="cluster").fit_chunks(chunks)
     est = CumulativeFixedEffectsRegression(cov_type="HC1")
     with pytest.raises(ValueError, match="one-shot iterator"):

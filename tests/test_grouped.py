@@ -112,8 +112,9 @@ def test_sklearn_compatible(estimator, check):
 
 # -- fit_chunks: partitions from the chunks' labels, solved once ----------------------
 def _chunks(X, y, w, parts, size=128):
-    return [(X[i:i + size], y[i:i + size], None if w is None else w[i:i + size],
-             {"partitions": parts[i:i + size]}) for i in range(0, len(X), size)]
+    return [{"X": X[i:i + size], "y": y[i:i + size],
+             "sample_weight": None if w is None else w[i:i + size],
+             "partitions": parts[i:i + size]} for i in range(0, len(X), size)]
 
 
 @pytest.mark.parametrize("fit_intercept", [True, False])
@@ -138,7 +139,7 @@ def test_fit_chunks_multi_output_and_dataframes():
     X, y, _w, parts = _data()
     Y = np.column_stack([y, -2 * y + X[:, 0]])
     frame = pd.DataFrame(X, columns=["a", "b", "c"])
-    chunks = [(frame.iloc[i:i + 200], Y[i:i + 200], None, {"partitions": parts[i:i + 200]})
+    chunks = [{"X": frame.iloc[i:i + 200], "y": Y[i:i + 200], "partitions": parts[i:i + 200]}
               for i in range(0, len(X), 200)]
     est = GroupedLinearRegression().fit_chunks(chunks)
     one_shot = GroupedLinearRegression().fit(frame, Y, partitions=parts)
@@ -169,10 +170,10 @@ def test_fit_chunks_rejects_bad_chunks_and_keeps_the_previous_fit():
     est = GroupedLinearRegression().fit_chunks(_chunks(X, y, w, parts))
     before = dict(vars(est))
     for bad, message in [
-        ((X[:9], y[:9], None, {"partitions": parts[:9], "clusters": parts[:9]}), "does not read"),
-        ((X[:9], y[:9]), "on every chunk or on none"),
-        ((X[:9, :2], y[:9], None, {"partitions": parts[:9]}), "features"),
-        ((X[:9], y[:9] * np.nan, None, {"partitions": parts[:9]}), "NaN"),
+        ({"X": X[:9], "y": y[:9], "partitions": parts[:9], "clusters": parts[:9]}, "does not read"),
+        ((X[:9], y[:9]), "partitions is missing"),
+        ({"X": X[:9, :2], "y": y[:9], "partitions": parts[:9]}, "features"),
+        ({"X": X[:9], "y": y[:9] * np.nan, "partitions": parts[:9]}, "NaN"),
     ]:
         with pytest.raises(ValueError, match=message):
             est.fit_chunks(_chunks(X, y, w, parts) + [bad])

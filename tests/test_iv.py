@@ -39,8 +39,9 @@ def _reference(X, y, w, clusters, cov_type, fit_intercept=True):
 
 def _chunks(X, y, w, clusters, size=211):
     return [
-        (X[s:s + size], y[s:s + size], None if w is None else w[s:s + size],
-         {"clusters": clusters[s:s + size]})
+        {"X": X[s:s + size], "y": y[s:s + size],
+         "sample_weight": None if w is None else w[s:s + size],
+         "clusters": clusters[s:s + size]}
         for s in range(0, len(X), size)
     ]
 
@@ -121,8 +122,8 @@ def test_chunked_equals_one_shot_and_rollback():
     X, y, w, g = _simulated()
     one = CumulativeIVRegression(endogenous=[1, 2], instruments=[3, 4, 5]).fit(X, y, w, clusters=g)
     est = CumulativeIVRegression(endogenous=[1, 2], instruments=[3, 4, 5])
-    for X_, y_, w_, labels in _chunks(X, y, w, g, size=97):
-        est.partial_fit(X_, y_, w_, labels["clusters"])
+    for chunk in _chunks(X, y, w, g, size=97):
+        est.partial_fit(**chunk)
     np.testing.assert_allclose(est.coef_, one.coef_, rtol=1e-10)
     np.testing.assert_allclose(est.results("cluster").bse, one.results("cluster").bse, rtol=1e-10)
     before = dict(vars(est))
@@ -138,17 +139,17 @@ def test_hc_needs_second_pass():
     X, y, _, _ = _simulated()
     est = CumulativeIVRegression(endogenous=[1, 2], instruments=[3, 4, 5])
     est.partial_fit(X[:700], y[:700]).partial_fit(X[700:], y[700:])
-    with pytest.raises(MissingPassError, match="partial_fit_hc"):
+    with pytest.raises(MissingPassError, match="partial_fit_scores"):
         est.results("HC1")
-    est.partial_fit_hc(X[:500], y[:500])
+    est.partial_fit_scores(X[:500], y[:500])
     with pytest.raises(MissingPassError):
         est.results("HC1")
     bad = X[500:].copy()
     bad[0, 0] = np.inf
     with pytest.raises(ValueError, match="infinity"):
-        est.partial_fit_hc(bad, y[500:])
-    assert est.hc_stats_.n_rows == 500  # the failed chunk left the pass as it was
-    est.partial_fit_hc(X[500:], y[500:])
+        est.partial_fit_scores(bad, y[500:])
+    assert est.score_pass_.n_rows == 500  # the failed chunk left the pass as it was
+    est.partial_fit_scores(X[500:], y[500:])
     ref = _reference(X, y, None, None, "HC1")
     np.testing.assert_allclose(est.results("HC1").bse, ref.std_errors, rtol=1e-8)
     with pytest.raises(MissingPassError, match="clusters"):

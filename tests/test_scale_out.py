@@ -10,7 +10,7 @@ from skbigreg.datasets import make_regression_chunks
 from skbigreg.io import iter_chunks, read_files
 from skbigreg.linear_model import CumulativeLinearRegression
 from skbigreg.parallel import map_partition
-from skbigreg.stats._chunk import ChunkSpec, linear_chunk_statistics
+from skbigreg.base import ChunkSpec, linear_chunk_statistics
 
 dask = pytest.importorskip("dask")
 da = pytest.importorskip("dask.array")
@@ -127,8 +127,8 @@ def test_file_source_errors(tmp_path):
 def test_generator_stream_is_reiterable_for_the_hc_pass():
     source = make_regression_chunks(20_000, 3, chunk_rows=3000)
     est = CumulativeLinearRegression(cov_type="HC1").fit_chunks(source)
-    X = np.vstack([c[0] for c in source()])
-    y = np.concatenate([c[1] for c in source()])
+    X = np.vstack([c["X"] for c in source()])
+    y = np.concatenate([c["y"] for c in source()])
     ref = sm.OLS(y, sm.add_constant(X)).fit(cov_type="HC1")
     np.testing.assert_allclose(est.results().bse, ref.bse, rtol=1e-9)
 

@@ -32,7 +32,7 @@ def load_flights(features=FLIGHT_FEATURES, target="arr_delay"):
 def flight_chunks(chunk_rows=50_000, features=FLIGHT_FEATURES, target="arr_delay"):
     """A callable returning a fresh iterator of flight chunks.
 
-    Each chunk is ``(X, y, None, {"clusters": carrier})`` with ``X`` a
+    Each chunk is ``{"X": X, "y": y, "clusters": carrier}`` with ``X`` a
     DataFrame of ``features`` (so feature names travel with the chunks).
     """
     frame = load_flights(features, target)
@@ -46,9 +46,8 @@ class _FlightStream:
     def __call__(self):
         for start in range(0, len(self.frame), self.chunk_rows):
             part = self.frame.iloc[start : start + self.chunk_rows]
-            yield (
-                part[self.features],
-                part[self.target].to_numpy(np.float64),
-                None,
-                {"clusters": part["carrier"].to_numpy(str)},
-            )
+            yield {
+                "X": part[self.features],
+                "y": part[self.target].to_numpy(np.float64),
+                "clusters": part["carrier"].to_numpy(str),
+            }

@@ -37,7 +37,7 @@ def make_regression_chunks(
     Returns
     -------
     callable
-        ``source()`` yields ``(X, y, sample_weight=None, {"clusters": labels})``.
+        ``source()`` yields chunks ``{"X": X, "y": y, "clusters": labels}``.
 
     Examples
     --------
@@ -67,4 +67,4 @@ class _ChunkStream:
             clusters = rng.integers(0, len(self.shock), size=rows)
             scale = 1.0 + np.abs(X[:, 0]) if self.hetero else 1.0
             y = 1.0 + X @ self.beta + scale * rng.standard_normal(rows) + self.shock[clusters]
-            yield X + self.offset, y, None, {"clusters": clusters}
+            yield {"X": X + self.offset, "y": y, "clusters": clusters}

@@ -7,7 +7,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-LABEL_NAMES = ("clusters", "partitions", "groups")
+#: The row labels, each with one meaning: ``clusters`` (robust inference,
+#: bootstrap), ``partitions`` (natural blocks, sites), ``groups`` (CV
+#: splitters) and ``entities`` (absorbed fixed effects).
+LABEL_NAMES = ("clusters", "partitions", "groups", "entities")
+
+#: The fields a chunk may have besides the labels.
+_FIELDS = ("X", "y", "sample_weight")
+
+_PROTOCOL = (
+    "A chunk is a tuple (X, y) or a dict with keys 'X', 'y' and optionally "
+    "'sample_weight', " + ", ".join(map(repr, LABEL_NAMES)) + ", e.g. "
+    "{'X': X, 'y': y, 'sample_weight': w, 'clusters': firm}"
+)
 
 
 @dataclass(frozen=True)
@@ -15,8 +27,8 @@ class Chunk:
     """One block of rows.
 
     ``X`` keeps its container (ndarray, DataFrame, ...) so estimators can
-    read feature names; ``labels`` maps ``"clusters"``, ``"partitions"``
-    and ``"groups"`` to one label per row when given.
+    read feature names; ``labels`` maps ``"clusters"``, ``"partitions"``,
+    ``"groups"`` and ``"entities"`` to one label per row when given.
     """
 
     X: object
@@ -78,23 +90,44 @@ class ChunkSource:
 
 
 def as_chunk(item):
-    """A :class:`Chunk` from ``(X, y)``, ``(X, y, w)``, ``(X, y, w, labels)`` or a dict."""
+    """A :class:`Chunk` from ``(X, y)`` or a dict of named fields.
+
+    No field is read from its position beyond ``X`` and ``y``: a third
+    element could be weights or labels, and guessing wrong fits a silently
+    different model, so a longer tuple is refused. A dict's keys are
+    ``"X"``, ``"y"``, ``"sample_weight"`` and the row labels
+    (``"clusters"``, ``"partitions"``, ``"groups"``, ``"entities"``); any
+    other key is refused.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbigreg.io import as_chunk
+    >>> X, y, firm = np.ones((3, 2)), np.arange(3.0), np.array([0, 0, 1])
+    >>> as_chunk({"X": X, "y": y, "clusters": firm}).label("clusters")
+    array([0, 0, 1])
+    >>> as_chunk((X, y, firm))
+    Traceback (most recent call last):
+    ...
+    TypeError: A chunk tuple has 3 elements; only (X, y) is read by position. A chunk is a tuple (X, y) or a dict with keys 'X', 'y' and optionally 'sample_weight', 'clusters', 'partitions', 'groups', 'entities', e.g. {'X': X, 'y': y, 'sample_weight': w, 'clusters': firm}.
+    """
     if isinstance(item, Chunk):
         return item
     if isinstance(item, Mapping):
+        unknown = sorted(map(str, set(item) - set(_FIELDS) - set(LABEL_NAMES)))
+        if unknown or "X" not in item:
+            problem = f"unknown keys {unknown}" if unknown else "no key 'X'"
+            raise TypeError(f"A chunk dict has {problem}. {_PROTOCOL}.")
         labels = {name: item[name] for name in LABEL_NAMES if item.get(name) is not None}
-        return check_chunk(item["X"], item["y"], item.get("sample_weight"), labels)
-    if not isinstance(item, tuple) or not 2 <= len(item) <= 4:
+        return check_chunk(item["X"], item.get("y"), item.get("sample_weight"), labels)
+    if isinstance(item, tuple) and len(item) != 2:
         raise TypeError(
-            "A chunk must be a tuple (X, y), (X, y, sample_weight) or "
-            "(X, y, sample_weight, labels), or a dict with keys 'X', 'y' and "
-            f"optionally 'sample_weight', {', '.join(map(repr, LABEL_NAMES))}; "
-            f"got {type(item).__name__}."
+            f"A chunk tuple has {len(item)} elements; only (X, y) is read by position. "
+            f"{_PROTOCOL}."
         )
-    X, y, *rest = item
-    weight = rest[0] if rest else None
-    labels = dict(rest[1]) if len(rest) > 1 and rest[1] is not None else {}
-    return check_chunk(X, y, weight, labels)
+    if not isinstance(item, tuple):
+        raise TypeError(f"Got a chunk of type {type(item).__name__}. {_PROTOCOL}.")
+    return check_chunk(*item)
 
 
 def check_chunk(X, y, sample_weight=None, labels=None):
@@ -147,7 +180,8 @@ def iter_chunks(X, y=None, sample_weight=None, *, chunk_rows=None, **labels):
     chunk_rows : int, optional
         Rows per chunk when slicing in-memory data; None keeps one chunk.
     **labels : array-like
-        ``clusters=``, ``partitions=``, ``groups=`` with in-memory ``X``.
+        ``clusters=``, ``partitions=``, ``groups=``, ``entities=`` with
+        in-memory ``X``.
 
     Returns
     -------

@@ -7,6 +7,14 @@ from sklearn.base import BaseEstimator, RegressorMixin
 
 from .._compat import StrOptions, _fit_context
 from ..exceptions import MissingPassError
+from ..base import (
+    ChunkSpec,
+    CumulativeMixin,
+    chunk_statistics,
+    linear_chunk_statistics,
+    rollback_on_error,
+    validate_chunk,
+)
 from ..inference import COV_TYPES, hc_scores, regression_results
 from ..io import iter_chunks
 from ..parallel import (
@@ -17,8 +25,7 @@ from ..parallel import (
     single_blas_thread,
 )
 from ..solvers import solve_least_squares
-from ..stats import ChunkSpec, OuterProductStats, chunk_statistics, linear_chunk_statistics
-from ._base import CumulativeMixin, rollback_on_error, validate_chunk
+from ..stats import ChunkStatistics, GramStats, OuterProductStats
 
 
 class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
@@ -46,7 +53,7 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         ``clusters=`` in ``fit``/``partial_fit``; per-cluster statistics are
         gathered in the same pass. HC types need the residuals: in-memory
         ``fit`` and :meth:`fit_chunks` make the second pass themselves; after
-        a ``partial_fit`` stream, call :meth:`partial_fit_hc` on the same
+        a ``partial_fit`` stream, call :meth:`partial_fit_scores` on the same
         chunks again.
     weight_type : {"analytic", "frequency"}, default="analytic"
         How inference reads ``sample_weight``. ``"analytic"``: inverse-variance
@@ -63,9 +70,10 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         The merged statistics of every row seen.
     cluster_stats_ : GroupedGramStats
         Per-cluster statistics, present when ``clusters`` were given.
-    hc_stats_ : OuterProductStats
-        Sum of ``s_i s_i'`` over the second pass (``s_i = w_i e_i u_i``), present
-        after an HC pass at the current coefficients.
+    score_pass_ : ChunkStatistics
+        The second pass at the current coefficients, present after one:
+        the sum of ``s_i s_i'`` over its rows (``s_i = w_i e_i u_i``) in
+        ``extra``, and the statistics of the rows it saw in ``stats``.
     rank_ : int
         Rank of the (centred) design.
     condition_number_ : float
@@ -146,14 +154,11 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         -------
         self
         """
-        self._check_cluster_labels(clusters)
-        self._reset()
         if is_dask_collection(X):
-            return self._fit_dask(X, y, sample_weight, clusters)
-        self._accumulate(X, y, sample_weight, clusters)
-        if self.cov_type in ("HC0", "HC1"):
-            self._hc_update(X, y, sample_weight)
-        return self
+            with rollback_on_error(self):
+                self._reset()
+                return self._fit_dask(X, y, sample_weight, clusters)
+        return self._fit(X, y, sample_weight, clusters=clusters)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, clusters=None):
@@ -175,7 +180,9 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         -------
         self
         """
-        return self._accumulate(X, y, sample_weight, clusters)
+        return self._accumulate(X, y, sample_weight, clusters=clusters)
+
+    _label_names = ("clusters",)
 
     def fit_chunks(self, chunks, n_jobs=None):
         """Fit from a chunk source, making the HC pass too when ``cov_type`` needs it.
@@ -184,11 +191,12 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         ----------
         chunks : iterable of chunks, callable or ChunkSource
             Anything :func:`skbigreg.io.iter_chunks` reads -- a list of
-            ``(X, y)`` / ``(X, y, sample_weight)`` / ``(X, y, sample_weight,
-            {"clusters": labels})`` tuples, a callable returning a fresh
-            iterator of them -- or a file source from
-            :func:`skbigreg.io.read_files`. HC types iterate it twice, so a
-            one-shot generator is refused for them.
+            ``(X, y)`` tuples or dicts ``{"X": X, "y": y, "sample_weight": w,
+            "clusters": labels}``, a callable returning a fresh iterator of
+            them -- or a file source from :func:`skbigreg.io.read_files`.
+            HC types iterate it twice, so a one-shot generator is refused
+            for them. A chunk that fails leaves the estimator as it was
+            before the call.
         n_jobs : int, optional
             Map chunks to statistics in parallel with joblib (any backend
             chosen with :func:`joblib.parallel_config`); the first chunk is
@@ -199,53 +207,43 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         -------
         self
         """
-        source = iter_chunks(chunks)
-        # A chunk that fails leaves the estimator as it was before the call.
-        with rollback_on_error(self):
-            self._reset()
-            chunk_iter = iter(source)
-            first = next(chunk_iter, None)
-            if first is None:
-                raise ValueError("The chunk source produced no rows.")
-            self.partial_fit(first.X, first.y, first.sample_weight, first.label("clusters"))
-            # The other chunks go through the map alone (no per-chunk validate_data
-            # and re-solve); solved once at the end.
-            if n_jobs in (None, 1):
-                # One BLAS thread: the map's syrk works on cache-sized blocks, where
-                # a second thread only contends with a file reader's decode threads.
-                with single_blas_thread():
-                    rest = map_reduce(chunk_statistics, chunk_iter, n_jobs=1, empty=None,
-                                      spec=self._chunk_spec())
-            else:
-                rest = map_reduce(
-                    chunk_statistics, chunk_iter, n_jobs=n_jobs, empty=None, spec=self._chunk_spec()
-                )
-            if rest is not None:
-                self._merge_chunk_statistics(rest)
-            if self.cov_type in ("HC0", "HC1"):
-                for chunk in source:
-                    self.partial_fit_hc(chunk.X, chunk.y, chunk.sample_weight)
-        return self
+        return super().fit_chunks(chunks, n_jobs)
 
-    def _chunk_spec(self):
+    def _merge_source(self, source, n_jobs):
+        """The first chunk validated here; the others mapped by the module-level
+        :func:`~skbigreg.base.chunk_statistics` (no per-chunk ``validate_data``),
+        in this process or on joblib workers."""
+        chunks = iter(source)
+        for first in chunks:
+            if first.n_rows:
+                break
+        else:
+            raise ValueError("The chunk source produced no rows.")
+        checked = self._check_labels(first.labels, first.n_rows, True)
+        part, y_1d = self._chunk_part(first.X, first.y, first.sample_weight, checked,
+                                      reset=True)
+        spec = self._chunk_spec(part)
+        # Labels are checked here, in order, before a worker maps the chunk.
+        rest = (chunk for chunk in chunks
+                if self._check_labels(chunk.labels, chunk.n_rows, False) is not None)
+        if n_jobs in (None, 1):
+            # One BLAS thread: the map's syrk works on cache-sized blocks, where
+            # a second thread only contends with a file reader's decode threads.
+            with single_blas_thread():
+                others = map_reduce(chunk_statistics, rest, n_jobs=1, empty=None, spec=spec)
+        else:
+            others = map_reduce(chunk_statistics, rest, n_jobs=n_jobs, empty=None, spec=spec)
+        return (part if others is None else part + others), y_1d
+
+    def _chunk_spec(self, part):
         names = getattr(self, "feature_names_in_", None)
         return ChunkSpec(
             solver=self.solver,
             n_features=self.n_features_in_,
-            n_targets=self.stats_.n_targets,
+            n_targets=part.stats.n_targets,
             feature_names=None if names is None else tuple(str(n) for n in names),
-            with_clusters=hasattr(self, "cluster_stats_"),
+            with_clusters=part.clusters is not None,
         )
-
-    def _merge_chunk_statistics(self, merged):
-        """Add statistics mapped elsewhere (joblib workers, Dask) and re-solve."""
-        self.stats_ = self.stats_ + merged.stats
-        if merged.clusters is not None:
-            self.cluster_stats_ = self.cluster_stats_ + merged.clusters
-        self.n_samples_seen_ += merged.stats.n_rows
-        self._after_update()
-        with single_blas_thread():
-            self._solve()
 
     def _fit_dask(self, X, y, sample_weight, clusters):
         """Map Dask partitions to statistics on the workers; tree-reduce there."""
@@ -257,19 +255,13 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
                          None if names is None else tuple(names), clusters is not None)
         parts = dask_partitions(X, y, sample_weight, clusters)
         merged = dask_map_reduce(linear_chunk_statistics, parts, spec=spec)
-        self._set_statistics(merged.stats, y_1d, names, merged.stats.n_rows,
-                             cluster_stats_=merged.clusters)
-        if self.cov_type in ("HC0", "HC1"):
-            self.hc_stats_ = dask_map_reduce(
-                hc_outer_products, dask_partitions(X, y, sample_weight),
+        self._set_statistics(merged, y_1d, names)
+        if self._needs_second_pass():
+            self.score_pass_ = dask_map_reduce(
+                score_pass_statistics, dask_partitions(X, y, sample_weight),
                 solution=self._solution, stats=self.stats_,
             )
         return self
-
-    _extra_statistics = ("cluster_stats_",)
-
-    def _after_update(self):
-        vars(self).pop("hc_stats_", None)
 
     def _solve(self):
         solution = solve_least_squares(self.stats_, self.fit_intercept)
@@ -278,17 +270,19 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         self.rank_ = solution.rank + self.fit_intercept
         self.condition_number_ = solution.condition
 
-    def _check_cluster_labels(self, clusters):
-        if self.cov_type == "cluster" and clusters is None:
-            raise ValueError("cov_type='cluster' needs cluster labels: fit(..., clusters=labels).")
-
     # -- second pass --------------------------------------------------------
-    def partial_fit_hc(self, X, y, sample_weight=None):
+    def _needs_second_pass(self, cov_type=None):
+        return (self.cov_type if cov_type is None else cov_type) in ("HC0", "HC1")
+
+    def partial_fit_scores(self, X, y, sample_weight=None):
         """Second streamed pass for HC errors: one chunk at the current coefficients.
 
-        Call it on every chunk again after the last :meth:`partial_fit`;
-        :meth:`results` with an HC type checks that the pass saw as many rows
-        as the fit.
+        Call it on every chunk again after the last :meth:`partial_fit`. The
+        pass also gathers its rows' own statistics, and :meth:`results` with
+        an HC type checks that they equal the fit's (to 1e-10): a pass that
+        saw other rows, or missed some, raises
+        :class:`~skbigreg.exceptions.MissingPassError` instead of giving
+        silently wrong errors.
 
         Returns
         -------
@@ -296,14 +290,15 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         """
         self._check_fitted()
         with rollback_on_error(self):
-            self._hc_update(X, y, sample_weight)
+            self._score_update(X, y, sample_weight)
         return self
 
-    def _hc_update(self, X, y, sample_weight):
+    def _score_update(self, X, y, sample_weight):
         X, y, sample_weight, _ = validate_chunk(self, X, y, sample_weight, reset=False)
-        chunk = hc_outer_products(X, y, sample_weight, solution=self._solution, stats=self.stats_)
-        previous = getattr(self, "hc_stats_", None)
-        self.hc_stats_ = chunk if previous is None else previous + chunk
+        chunk = score_pass_statistics(X, y, sample_weight, solution=self._solution,
+                                      stats=self.stats_)
+        previous = getattr(self, "score_pass_", None)
+        self.score_pass_ = chunk if previous is None else previous + chunk
 
     # -- results --------------------------------------------------------------
     def results(self, cov_type=None, target=0, use_t=None):
@@ -348,15 +343,7 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         )
 
     def _hc_meat(self, target):
-        seen = getattr(self, "hc_stats_", None)
-        rows = 0 if seen is None else seen.n_rows
-        if rows != self.n_samples_seen_:
-            raise MissingPassError(
-                f"HC errors need a second pass over the data at the final "
-                f"coefficients: it has seen {rows} of {self.n_samples_seen_} rows. "
-                "Call partial_fit_hc on every chunk again (or use fit/fit_chunks "
-                "with cov_type='HC0'/'HC1')."
-            )
+        seen = self._checked_score_pass().extra
         size = seen.matrix.shape[0] // self.stats_.n_targets
         block = slice(target * size, (target + 1) * size)
         return OuterProductStats(seen.n_rows, seen.matrix[block, block])
@@ -404,7 +391,7 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         **params
             Estimator parameters; ``solver`` is read off ``stats``.
         """
-        return cls._from_statistics(stats, feature_names, {"cluster_stats_": cluster_stats}, params)
+        return cls._from_statistics(stats, feature_names, params, clusters=cluster_stats)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -412,19 +399,19 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         return tags
 
 
-def hc_outer_products(X, y, sample_weight=None, *, solution, stats):
-    """Second-pass map: ``sum_i s_i s_i'`` of a chunk's HC scores, all targets stacked."""
+def score_pass_statistics(X, y, sample_weight=None, *, solution, stats):
+    """Second-pass map: a chunk's HC outer products ``sum_i s_i s_i'`` (all targets
+    stacked) in ``extra``, and its rows' own statistics in ``stats``, which prove
+    that the pass saw the rows of the fit."""
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     y = y.reshape(len(y), -1) if y.ndim == 1 else y
     w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    rows = GramStats.from_arrays(X, y, w)
     scores = np.hstack([
         hc_scores(X, y, w, solution, stats, t) for t in range(stats.n_targets)
     ])
-    chunk = OuterProductStats.from_rows(scores)
-    if not np.isfinite(chunk.matrix).all():
-        raise ValueError("Input X or y of the HC pass contains NaN or infinity.")
-    return chunk
+    return ChunkStatistics(rows, None, OuterProductStats.from_rows(scores))
 
 
 def _predict_rows(X, coef, intercept):

@@ -5,18 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.metrics import r2_score
 from sklearn.utils import column_or_1d
 
-from .._compat import (
-    StrOptions,
-    _check_sample_weight,
-    _fit_context,
-    _num_samples,
-    validate_data,
-)
+from .._compat import StrOptions, _fit_context, _num_samples, validate_data
+from ..base import CumulativeMixin, rollback_on_error, validate_chunk
 from ..exceptions import MissingPassError
 from ..inference import RegressionResults
-from ..io import iter_chunks
 from ..solvers import solve_least_squares
 from ..solvers._fixed_effects import (
     LevelMeans,
@@ -25,9 +20,7 @@ from ..solvers._fixed_effects import (
     within_comoment,
 )
 from ..solvers._irls_streamed import ClusterSums
-from ..stats import GramStats, OuterProductStats
-from ._base import CumulativeMixin, rollback_on_error
-from ._chunked import ChunkLabels, fit_merged_chunks
+from ..stats import ChunkStatistics, GramStats, OuterProductStats
 
 # Within-level variance below this fraction of the total marks a column as
 # constant within every level (collinear with the absorbed effects).
@@ -128,20 +121,17 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         -------
         self
         """
-        if self.cov_type == "cluster" and clusters is None:
-            raise ValueError("cov_type='cluster' needs cluster labels: fit(..., clusters=labels).")
-        self._reset()
-        self.partial_fit(X, y, sample_weight, entities, clusters)
-        if self._needs_second_pass(self.cov_type):
-            self.partial_fit_scores(X, y, sample_weight, entities, clusters)
-        return self
+        return self._fit(X, column_or_1d(y, warn=True), sample_weight, entities=entities,
+                         clusters=clusters)
 
     def partial_fit_scores(self, X, y, sample_weight=None, entities=None, clusters=None):
         """Second pass: the scores ``w_i e_i (x_i - m_level(i))`` at the current fit.
 
         Needed for HC1 errors and for clusters that cut across levels; call
         it on every chunk again after the last :meth:`partial_fit`. The level
-        means come from the first pass, so each row is demeaned on the fly.
+        means come from the first pass, so each row is demeaned on the fly;
+        the pass also gathers its rows' statistics, which :meth:`results`
+        checks against the fit's.
 
         Returns
         -------
@@ -149,28 +139,28 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         """
         self._check_fitted()
         with rollback_on_error(self):
-            X, y = validate_data(self, X, column_or_1d(y), reset=False, dtype=np.float64,
-                                 y_numeric=True)
-            if sample_weight is not None:
-                sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
-            levels, _ = self._groups(len(X), entities, None)
-            scores = demeaned_scores(X, y, sample_weight, levels, self.level_stats_, self.coef_)
-            self.hc_stats_ = getattr(self, "hc_stats_", OuterProductStats.empty(len(self.coef_))) \
-                + OuterProductStats.from_rows(scores)
-            if clusters is not None:
-                sums = ClusterSums.from_rows(scores, np.asarray(clusters))
-                previous = getattr(self, "cluster_score_sums_", None)
-                self.cluster_score_sums_ = sums if previous is None else previous + sums
+            labels = self._check_labels({"entities": entities, "clusters": clusters},
+                                        _num_samples(X), first=False)
+            X, y, sample_weight, _ = validate_chunk(
+                self, X, column_or_1d(y, warn=True), sample_weight, reset=False
+            )
+            levels = labels.get("entities", np.zeros(len(X), dtype=np.int64))
+            scores = demeaned_scores(X, y[:, 0], sample_weight, levels, self.level_stats_,
+                                     self.coef_)
+            sums = None
+            if "clusters" in labels:
+                sums = ClusterSums.from_rows(scores, labels["clusters"])
+            chunk = ChunkStatistics(GramStats.from_arrays(X, y, sample_weight), sums,
+                                    OuterProductStats.from_rows(scores))
+            previous = getattr(self, "score_pass_", None)
+            self.score_pass_ = chunk if previous is None else previous + chunk
         return self
 
-    def _needs_second_pass(self, cov_type):
+    def _needs_second_pass(self, cov_type=None):
+        cov_type = self.cov_type if cov_type is None else cov_type
         if cov_type == "HC1":
             return True
         return cov_type == "cluster" and not self.level_stats_.nested
-
-    def _after_update(self):
-        vars(self).pop("hc_stats_", None)
-        vars(self).pop("cluster_score_sums_", None)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, entities=None, clusters=None):
@@ -180,33 +170,31 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         -------
         self
         """
-        labels = self._groups(_num_samples(X), entities, clusters)
-        return self._accumulate(X, column_or_1d(y, warn=True), sample_weight, clusters, labels)
+        return self._accumulate(X, column_or_1d(y, warn=True), sample_weight,
+                                entities=entities, clusters=clusters)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit_chunks(self, chunks):
         """Fit from a chunk source: a pass of statistics, a second of scores when needed.
 
-        The chunks' ``partitions`` labels are the entities (the levels of the
-        absorbed factor; without them, one level) and their ``clusters``
-        labels the clusters: the result equals ``fit(X, y, sample_weight,
-        entities=partitions, clusters=clusters)`` on all rows. Every chunk's
-        statistics are merged and the model is solved once, at the end, so a
-        level missing from the first chunks raises no warning. HC1, and
-        clusters that cut across entities, take a second pass of
-        :meth:`partial_fit_scores` at the final coefficients. A failed fit
-        leaves the estimator as it was.
+        The chunks' ``entities`` labels are the levels of the absorbed factor
+        (without them, one level) and their ``clusters`` labels the clusters:
+        the result equals ``fit(X, y, sample_weight, entities=entities,
+        clusters=clusters)`` on all rows. Every chunk's statistics are merged
+        and the model is solved once, at the end, so a level missing from the
+        first chunks raises no warning. HC1, and clusters that cut across
+        entities, take a second pass of :meth:`partial_fit_scores` at the
+        final coefficients. A failed fit leaves the estimator as it was.
 
         Parameters
         ----------
         chunks : iterable of chunks, callable or ChunkSource
-            Anything :func:`skbigreg.io.iter_chunks` reads -- a list of
-            ``(X, y, sample_weight, {"partitions": entities, "clusters":
-            labels})`` tuples, a callable returning a fresh iterator of them
-            -- or a file source from :func:`skbigreg.io.read_files` (its
-            ``partitions=`` column then holds the entities). Chunks carrying
-            ``groups`` labels are refused. A second pass needs a re-iterable
-            source; a one-shot generator is refused then.
+            Anything :func:`skbigreg.io.iter_chunks` reads -- a list of dicts
+            ``{"X": X, "y": y, "sample_weight": w, "entities": levels,
+            "clusters": labels}``, a callable returning a fresh iterator of
+            them -- or a file source from :func:`skbigreg.io.read_files`.
+            Chunks carrying other labels are refused. A second pass needs a
+            re-iterable source; a one-shot generator is refused then.
 
         Returns
         -------
@@ -221,7 +209,7 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         >>> effect = rng.normal(size=200)[person] * 5
         >>> X = rng.normal(size=(1000, 1)) + effect[:, None]
         >>> y = 2.0 * X[:, 0] + effect + rng.normal(size=1000)
-        >>> chunks = [(X[i:i + 300], y[i:i + 300], None, {"partitions": person[i:i + 300]})
+        >>> chunks = [{"X": X[i:i + 300], "y": y[i:i + 300], "entities": person[i:i + 300]}
         ...           for i in range(0, 1000, 300)]
         >>> fe = CumulativeFixedEffectsRegression(cov_type="HC1").fit_chunks(chunks)
         >>> np.round(fe.coef_, 1), fe.n_levels_
@@ -229,39 +217,23 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         >>> fe.results().bse.round(3)
         array([0.037])
         """
-        source = iter_chunks(chunks)
-        required = ("clusters",) if self.cov_type == "cluster" else ()
-        labels = ChunkLabels(self, ("partitions", "clusters"), required)
-        with rollback_on_error(self):
-            fit_merged_chunks(self, source, labels, lambda chunk: self._groups(
-                chunk.n_rows, chunk.label("partitions"), chunk.label("clusters")),
-                "level_stats_")
-            if self._needs_second_pass(self.cov_type):
-                for chunk in source:
-                    if chunk.n_rows:
-                        self.partial_fit_scores(chunk.X, chunk.y, chunk.sample_weight,
-                                                chunk.label("partitions"), chunk.label("clusters"))
-        return self
+        return super().fit_chunks(chunks)
 
-    @staticmethod
-    def _groups(n_rows, entities, clusters):
-        """``_map_chunk``'s ``groups``: the entities (one level without them) and clusters."""
-        levels = np.zeros(n_rows, dtype=np.int64) if entities is None else np.asarray(entities)
-        return levels, None if clusters is None else np.asarray(clusters)
+    _label_names = ("entities", "clusters")
+    _score_label_names = ("entities", "clusters")
+    _extra_attribute = "level_stats_"
 
-    def _map_chunk(self, X, y, sample_weight, groups):
-        """Total statistics and per-level means; ``groups`` is ``(entities, clusters)``."""
+    def _map_chunk(self, X, y, sample_weight, labels):
+        """Total statistics and per-level means (entities; one level without them)."""
         if y.shape[1] != 1:
             raise ValueError("CumulativeFixedEffectsRegression supports a single target.")
-        levels, clusters = groups
-        if levels.shape != (X.shape[0],):
-            raise ValueError(f"entities has shape {levels.shape}; expected ({X.shape[0]},).")
+        levels = labels.get("entities")
+        if levels is None:
+            levels = np.zeros(X.shape[0], dtype=np.int64)
         stats = GramStats.from_arrays(X, y, sample_weight)
-        level_stats = LevelMeans.from_arrays(np.hstack([X, y]), levels, sample_weight, clusters)
+        level_stats = LevelMeans.from_arrays(np.hstack([X, y]), levels, sample_weight,
+                                             labels.get("clusters"))
         return stats, level_stats
-
-    def _merge_extra(self, extra, first):
-        self.level_stats_ = extra if first else self.level_stats_ + extra
 
     def _solve(self):
         within = within_comoment(self.stats_, self.level_stats_)
@@ -295,7 +267,7 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
             cov = solution.bread * ssr / df_resid
             df_inference = df_resid
         elif cov_type == "HC1":
-            meat = self._second_pass("hc_stats_").matrix
+            meat = self._checked_score_pass().extra.matrix
             cov = solution.bread @ meat @ solution.bread * n / df_resid
             df_inference = df_resid
         elif cov_type == "cluster":
@@ -331,21 +303,10 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         if self.level_stats_.nested:  # one pass; nested effects count as one
             residual = np.append(-self.coef_, 1.0)
             return nested_cluster_scores(self.cluster_stats_, self.level_stats_, residual), 1
-        self._second_pass("hc_stats_")
-        if not hasattr(self, "cluster_score_sums_"):
+        sums = self._checked_score_pass().clusters
+        if sums is None:
             raise MissingPassError("The second pass needs clusters= on every chunk.")
-        return self.cluster_score_sums_.sums, self.n_levels_
-
-    def _second_pass(self, name):
-        seen = getattr(self, name, None)
-        rows = 0 if seen is None else seen.n_rows
-        if rows != self.n_samples_seen_:
-            raise MissingPassError(
-                f"These errors need a second pass at the final coefficients: it has seen "
-                f"{rows} of {self.n_samples_seen_} rows. Call partial_fit_scores on every "
-                "chunk again (fit makes it for cov_type='HC1' or non-nested clusters)."
-            )
-        return seen
+        return sums.sums, self.n_levels_
 
     def summary(self, cov_type=None, alpha=0.05):
         """Text summary of :meth:`results`."""
@@ -363,6 +324,34 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         k = self.n_features_in_
         values = levels.mean[:, k] - levels.mean[:, :k] @ self.coef_
         return pd.Series(values, index=pd.Index(levels.labels, name="entity"), name="effect")
+
+    def score(self, X, y, sample_weight=None, entities=None):
+        """R² of :meth:`predict` with each row's fixed effect.
+
+        A model fitted with ``entities`` is scored with its rows' effects
+        (route them with ``set_score_request(entities=True)`` in
+        cross-validation); rows of levels not seen in fit get
+        ``intercept_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), optional
+        entities : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        float
+        """
+        self._check_fitted()
+        if entities is None and self._label_kinds.get("entities") is not None:
+            raise ValueError(
+                "This model was fitted with entities: score(X, y, entities=...) "
+                "scores each row with its fixed effect (in cross-validation, route "
+                "them with set_score_request(entities=True))."
+            )
+        return r2_score(y, self.predict(X, entities), sample_weight=sample_weight)
 
     def predict(self, X, entities=None):
         """Predict ``x' b + a_e`` (``intercept_`` for rows without a known level).

@@ -7,14 +7,14 @@ import warnings
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 
-from .._compat import _fit_context, _num_samples, validate_data
+from sklearn.metrics import r2_score
+
+from .._compat import _fit_context, validate_data
+from ..base import CumulativeMixin
 from ..exceptions import CollinearityWarning
-from ..io import iter_chunks
 from ..solvers import solve_least_squares
 from ..solvers._grouped_least_squares import grouped_moments, solve_stacked
 from ..stats import GramStats, GroupedGramStats
-from ._base import CumulativeMixin, rollback_on_error
-from ._chunked import ChunkLabels, fit_merged_chunks
 from ._cumulative import CumulativeLinearRegression
 
 
@@ -88,8 +88,7 @@ class GroupedLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         -------
         self
         """
-        self._reset()
-        return self._accumulate(X, y, sample_weight, groups=self._labels(X, partitions))
+        return self._fit(X, y, sample_weight, partitions=partitions)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, partitions=None):
@@ -99,7 +98,7 @@ class GroupedLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         -------
         self
         """
-        return self._accumulate(X, y, sample_weight, groups=self._labels(X, partitions))
+        return self._accumulate(X, y, sample_weight, partitions=partitions)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit_chunks(self, chunks):
@@ -116,11 +115,11 @@ class GroupedLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         Parameters
         ----------
         chunks : iterable of chunks, callable or ChunkSource
-            Anything :func:`skbigreg.io.iter_chunks` reads -- a list of
-            ``(X, y, sample_weight, {"partitions": labels})`` tuples, a
+            Anything :func:`skbigreg.io.iter_chunks` reads -- a list of dicts
+            ``{"X": X, "y": y, "sample_weight": w, "partitions": labels}``, a
             callable returning a fresh iterator of them -- or a file source
-            from :func:`skbigreg.io.read_files`. Chunks carrying ``clusters``
-            or ``groups`` labels are refused.
+            from :func:`skbigreg.io.read_files`. Chunks carrying other labels
+            are refused.
 
         Returns
         -------
@@ -134,7 +133,7 @@ class GroupedLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         >>> X = rng.normal(size=(300, 1))
         >>> site = np.tile(["a", "b", "c"], 100)
         >>> y = np.tile([1.0, 2.0, 3.0], 100) * X[:, 0] + 0.01 * rng.normal(size=300)
-        >>> chunks = [(X[i:i + 100], y[i:i + 100], None, {"partitions": site[i:i + 100]})
+        >>> chunks = [{"X": X[i:i + 100], "y": y[i:i + 100], "partitions": site[i:i + 100]}
         ...           for i in range(0, 300, 100)]
         >>> model = GroupedLinearRegression().fit_chunks(chunks)
         >>> model.partitions_.tolist()
@@ -142,27 +141,17 @@ class GroupedLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         >>> model.partition_coef_.round(2).ravel()
         array([1., 2., 3.])
         """
-        source = iter_chunks(chunks)
-        labels = ChunkLabels(self, ("partitions",))
-        with rollback_on_error(self):
-            fit_merged_chunks(self, source, labels, lambda chunk: self._labels(
-                chunk.X, chunk.label("partitions")), "partition_stats_")
-        return self
+        return super().fit_chunks(chunks)
 
-    @staticmethod
-    def _labels(X, partitions):
+    _label_names = ("partitions",)
+    _extra_attribute = "partition_stats_"
+
+    def _map_chunk(self, X, y, sample_weight, labels):
+        partitions = labels.get("partitions")
         if partitions is None:
-            return np.zeros(_num_samples(X), dtype=np.int64)
-        return np.asarray(partitions)
-
-    def _map_chunk(self, X, y, sample_weight, groups):
-        if groups.shape != (X.shape[0],):
-            raise ValueError(f"partitions has shape {groups.shape}; expected ({X.shape[0]},).")
-        grouped = GroupedGramStats.from_arrays(X, y, groups, sample_weight)
+            partitions = np.zeros(X.shape[0], dtype=np.int64)
+        grouped = GroupedGramStats.from_arrays(X, y, partitions, sample_weight)
         return grouped.total(), grouped
-
-    def _merge_extra(self, extra, first):
-        self.partition_stats_ = extra if first else self.partition_stats_ + extra
 
     def _solve(self):
         pooled = solve_least_squares(self.stats_, self.fit_intercept)
@@ -237,6 +226,34 @@ class GroupedLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         if self._y_1d:
             return np.einsum("nk,nk->n", X, coef) + self.partition_intercept_[index]
         return np.einsum("nk,ntk->nt", X, coef) + self.partition_intercept_[index]
+
+    def score(self, X, y, sample_weight=None, partitions=None):
+        """R² of :meth:`predict` with each row's partition model.
+
+        A model fitted with ``partitions`` is scored with its rows'
+        partitions (route them with ``set_score_request(partitions=True)``
+        in cross-validation): the pooled model's score would rank the
+        grouped model by another model's fit.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        sample_weight : array-like of shape (n_samples,), optional
+        partitions : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        float
+        """
+        self._check_fitted()
+        if partitions is None and self._label_kinds.get("partitions") is not None:
+            raise ValueError(
+                "This model was fitted with partitions: score(X, y, partitions=...) "
+                "scores each row with its partition's model (in cross-validation, "
+                "route them with set_score_request(partitions=True))."
+            )
+        return r2_score(y, self.predict(X, partitions), sample_weight=sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -11,15 +11,14 @@ from scipy import stats as distributions
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import column_or_1d
 
-from .._compat import StrOptions, _check_sample_weight, _fit_context, validate_data
+from .._compat import StrOptions, _fit_context, validate_data
+from ..base import CumulativeMixin, rollback_on_error, validate_chunk
 from ..exceptions import MissingPassError
 from ..inference import COV_TYPES, regression_results
 from ..inference._covariance import residual_cluster_scores, residual_row_scores
-from ..io import iter_chunks
 from ..solvers import solve_least_squares
 from ..solvers._iv import IVColumns, regressor_stats, solve_iv
-from ..stats import GramStats, OuterProductStats
-from ._base import CumulativeMixin, rollback_on_error
+from ..stats import ChunkStatistics, GramStats, OuterProductStats
 
 
 class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
@@ -52,7 +51,7 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         ``s^2 = RSS / (n - k)``; ``"HC1"`` scales HC0 by ``n / (n - k)``;
         ``"cluster"`` is CRV1 (``G/(G-1) (n-1)/(n-k)``, needs ``clusters=``).
         These are ``linearmodels.IV2SLS`` with ``debiased=True`` (HC0: with
-        ``debiased=False``). HC types need a second pass (:meth:`partial_fit_hc`;
+        ``debiased=False``). HC types need a second pass (:meth:`partial_fit_scores`;
         ``fit`` and :meth:`fit_chunks` make it).
 
     Attributes
@@ -64,8 +63,9 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         Statistics of ``[X, y]`` over every row seen.
     cluster_stats_ : GroupedGramStats
         Per-cluster statistics, when ``clusters`` were given.
-    hc_stats_ : OuterProductStats
-        Second-pass scores (structural, then each first stage).
+    score_pass_ : ChunkStatistics
+        The second pass: outer products of the scores (structural, then each
+        first stage) in ``extra``, the statistics of its rows in ``stats``.
     n_samples_seen_ : int
     n_features_in_ : int
     feature_names_in_ : ndarray of str
@@ -129,13 +129,7 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         -------
         self
         """
-        if self.cov_type == "cluster" and clusters is None:
-            raise ValueError("cov_type='cluster' needs cluster labels: fit(..., clusters=labels).")
-        self._reset()
-        self._accumulate(X, column_or_1d(y, warn=True), sample_weight, clusters)
-        if self.cov_type in ("HC0", "HC1"):
-            self.partial_fit_hc(X, y, sample_weight)
-        return self
+        return self._fit(X, column_or_1d(y, warn=True), sample_weight, clusters=clusters)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, clusters=None):
@@ -145,28 +139,19 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         -------
         self
         """
-        return self._accumulate(X, column_or_1d(y, warn=True), sample_weight, clusters)
+        return self._accumulate(X, column_or_1d(y, warn=True), sample_weight, clusters=clusters)
 
-    def fit_chunks(self, chunks):
-        """Fit from a chunk source (see :func:`skbigreg.io.iter_chunks`); HC types pass twice.
+    _label_names = ("clusters",)
 
-        Returns
-        -------
-        self
-        """
-        source = iter_chunks(chunks)
-        self._reset()
-        for chunk in source:
-            self.partial_fit(chunk.X, chunk.y, chunk.sample_weight, chunk.label("clusters"))
-        if not hasattr(self, "stats_"):
-            raise ValueError("The chunk source produced no rows.")
-        if self.cov_type in ("HC0", "HC1"):
-            for chunk in source:
-                self.partial_fit_hc(chunk.X, chunk.y, chunk.sample_weight)
-        return self
+    def _needs_second_pass(self, cov_type=None):
+        return (self.cov_type if cov_type is None else cov_type) in ("HC0", "HC1")
 
-    def partial_fit_hc(self, X, y, sample_weight=None):
+    def partial_fit_scores(self, X, y, sample_weight=None):
         """Second pass for HC errors: one chunk's scores at the current coefficients.
+
+        Call it on every chunk again after the last :meth:`partial_fit`; the
+        pass also gathers its rows' statistics, which :meth:`results` checks
+        against the fit's.
 
         Returns
         -------
@@ -174,28 +159,25 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         """
         self._check_fitted()
         with rollback_on_error(self):
-            X, y = validate_data(self, X, column_or_1d(y), reset=False, dtype=np.float64,
-                                 y_numeric=True)
-            if sample_weight is not None:
-                sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+            X, y, sample_weight, _ = validate_chunk(
+                self, X, column_or_1d(y, warn=True), sample_weight, reset=False
+            )
             Z = np.column_stack([X, y])
             scores = np.hstack([
                 residual_row_scores(Z, sample_weight, coef, self._shift(), self.fit_intercept)
                 @ projection
                 for coef, projection in self._residual_forms()
             ])
-            chunk = OuterProductStats.from_rows(scores)
-            previous = getattr(self, "hc_stats_", OuterProductStats.empty(scores.shape[1]))
-            self.hc_stats_ = previous + chunk
+            chunk = ChunkStatistics(GramStats.from_arrays(X, y, sample_weight), None,
+                                    OuterProductStats.from_rows(scores))
+            previous = getattr(self, "score_pass_", None)
+            self.score_pass_ = chunk if previous is None else previous + chunk
         return self
 
     # -- accumulation hooks ---------------------------------------------------
-    def _map_chunk(self, X, y, sample_weight, groups):
+    def _map_chunk(self, X, y, sample_weight, labels):
         self._columns()  # refuse an impossible specification before storing anything
         return GramStats.from_arrays(X, y, sample_weight), None
-
-    def _after_update(self):
-        vars(self).pop("hc_stats_", None)
 
     def _solve(self):
         columns = self._columns()
@@ -283,13 +265,7 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
     def _meats(self, cov_type):
         """Meat matrices of the structural equation and of each first stage."""
         if cov_type in ("HC0", "HC1"):
-            seen = getattr(self, "hc_stats_", None)
-            if seen is None or seen.n_rows != self.n_samples_seen_:
-                raise MissingPassError(
-                    "HC errors need a second pass over the data at the final "
-                    "coefficients: call partial_fit_hc on every chunk again (or use "
-                    "fit/fit_chunks with cov_type='HC0'/'HC1')."
-                )
+            seen = self._checked_score_pass().extra
             sizes = [projection.shape[1] for _, projection in self._residual_forms()]
             edges = np.cumsum([0] + sizes)
             return [seen.matrix[a:b, a:b] for a, b in itertools.pairwise(edges)]

@@ -12,10 +12,9 @@ import numpy as np
 from sklearn.base import RegressorMixin
 
 from .._compat import _fit_context
-
+from ..base import CumulativeMixin
 from ..model_selection._accumulation import FoldAccumulationMixin
 from ..model_selection._scoring import Stopwatch, cv_results, fold_scores
-from ._base import CumulativeMixin
 
 
 class PenalizedRegressorMixin(CumulativeMixin, RegressorMixin):
@@ -25,8 +24,6 @@ class PenalizedRegressorMixin(CumulativeMixin, RegressorMixin):
     coefficients ``(A, K, T)`` and intercepts ``(A, T)`` and
     ``_solve()``; ``fit`` = reset + accumulate.
     """
-
-    _extra_statistics = ("fold_stats_",)
 
     @classmethod
     def from_statistics(cls, stats, fold_stats=None, feature_names=None, **params):
@@ -42,7 +39,7 @@ class PenalizedRegressorMixin(CumulativeMixin, RegressorMixin):
         **params
             Estimator parameters; ``solver`` is read off ``stats``.
         """
-        return cls._from_statistics(stats, feature_names, {"fold_stats_": fold_stats}, params)
+        return cls._from_statistics(stats, feature_names, params, extra=fold_stats)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -69,8 +66,7 @@ class ChunkedFitMixin:
         -------
         self
         """
-        self._reset()
-        return self._accumulate(X, y, sample_weight)
+        return self._fit(X, y, sample_weight)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
@@ -115,8 +111,7 @@ class FoldCVMixin(FoldAccumulationMixin, PenalizedRegressorMixin):
         -------
         self
         """
-        self._reset()
-        return self._accumulate(X, y, sample_weight, groups=groups)
+        return self._fit(X, y, sample_weight, groups=groups)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, groups=None):

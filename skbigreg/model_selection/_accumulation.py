@@ -16,6 +16,9 @@ class FoldAccumulationMixin:
     parameters.
     """
 
+    _label_names = ("groups",)
+    _extra_attribute = "fold_stats_"
+
     def _fold_accumulator(self):
         return accumulator_for(self.solver)
 
@@ -27,17 +30,14 @@ class FoldAccumulationMixin:
                 "in-memory rows: use fit."
             )
 
-    def _map_chunk(self, X, y, sample_weight, groups):
+    def _map_chunk(self, X, y, sample_weight, labels):
         accumulator = self._fold_accumulator()
         folds = chunk_fold_statistics(
-            X, y, sample_weight, groups, self.cv, self.random_state, accumulator
+            X, y, sample_weight, labels.get("groups"), self.cv, self.random_state, accumulator
         )
         if hasattr(folds, "total"):
             return folds.total(), folds
         return accumulator.from_arrays(X, y, sample_weight), folds
-
-    def _merge_extra(self, extra, first):
-        self.fold_stats_ = extra if first else self.fold_stats_ + extra
 
     def _usable_splits(self):
         """``[(train, test)]`` of every fold and which have rows on both sides."""

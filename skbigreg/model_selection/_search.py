@@ -10,7 +10,7 @@ from sklearn.model_selection import ParameterGrid
 from sklearn.utils import get_tags
 
 from .._compat import HasMethods, Interval, StrOptions, _fit_context
-from ..linear_model._base import CumulativeMixin
+from ..base import CumulativeMixin
 from ..parallel import single_blas_thread
 from ._accumulation import FoldAccumulationMixin
 from ..stats import accumulator_for
@@ -136,8 +136,7 @@ default=None
         self
         """
         self._check_search()
-        self._reset()
-        return self._accumulate(X, y, sample_weight, groups=groups)
+        return self._fit(X, y, sample_weight, groups=groups)
 
     @_fit_context(prefer_skip_nested_validation=False)
     def partial_fit(self, X, y, sample_weight=None, groups=None):

@@ -18,6 +18,7 @@ from scipy import linalg
 
 from ..exceptions import CollinearityWarning
 from ..stats import GramStats
+from ._least_squares import cross_products
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ def solve_iv(stats, columns, fit_intercept=True):
         (``Z'Z`` or ``X'Pz X`` singular): pseudo-inverses give the minimum-norm
         solution in column-scaled coordinates.
     """
-    A = stats.moments(center=fit_intercept)
+    A, _ = cross_products(stats, fit_intercept)
     R, Z, y = columns.regressors, columns.instruments, columns.target
     Szz, Szx, Szy = A[np.ix_(Z, Z)], A[np.ix_(Z, R)], A[Z, y]
     zz_inverse, _ = _spd_inverse(Szz, "The instruments (exogenous regressors and excluded instruments)")

@@ -86,7 +86,8 @@ def solve_least_squares(stats, fit_intercept=True):
     if k == 0:
         system = _empty_system(stats, fit_intercept)
         condition = 1.0
-    if system is None or condition * np.finfo(float).eps * max(k, 1) > 1:
+    constant = _rounding_constant(stats, fit_intercept)
+    if system is None or constant.any() or condition * np.finfo(float).eps * max(k, 1) > 1:
         return _minimum_norm(stats, fit_intercept, condition, squared)
     if condition > ILL_CONDITIONED:
         digits = max(0.0, -np.log10(np.finfo(float).eps * condition))
@@ -169,10 +170,41 @@ def _empty_system(stats, fit_intercept):
     return TriangularSystem(np.zeros((0, 0)), np.zeros((0, stats.n_targets)), A)
 
 
+# A centred column whose spread is below this fraction of its mean is rounding
+# of a constant (a weighted constant leaves ~eps^2 * mean^2 per row, which
+# column scaling would otherwise blow up into a spurious regressor).
+_CONSTANT_SPREAD = 1e3 * np.finfo(float).eps
+
+
+def _rounding_constant(stats, fit_intercept):
+    """Feature columns that are constant up to rounding (only meaningful when centred)."""
+    if not fit_intercept:
+        return np.zeros(stats.n_features, dtype=bool)
+    spread = np.diag(stats.comoment)[: stats.n_features]
+    return spread <= stats.weight_sum * (_CONSTANT_SPREAD * stats.mean_x) ** 2
+
+
+def cross_products(stats, fit_intercept):
+    """``stats.moments(center=fit_intercept)`` with rounding-constant columns exactly constant.
+
+    Returns the moment matrix of ``[X, y]`` and the mask of the feature
+    columns that were constant up to rounding (their rows and columns are
+    zero, so every solver sees them as constant and says so).
+    """
+    k = stats.n_features
+    constant = _rounding_constant(stats, fit_intercept)
+    A = stats.moments(center=fit_intercept)
+    if constant.any():
+        A = A.copy()
+        A[:k][constant] = 0.0
+        A[:, :k][:, constant] = 0.0
+    return A, constant
+
+
 def _minimum_norm(stats, fit_intercept, condition, squared):
     """Minimum-norm solution in column-scaled coordinates, with a warning."""
     k = stats.n_features
-    A = stats.moments(center=fit_intercept)
+    A, _ = cross_products(stats, fit_intercept)
     Axx, Axy, Ayy = A[:k, :k], A[:k, k:], A[k:, k:]
     d = np.sqrt(np.diag(Axx))
     scale = np.where(d > 0, d, 1.0)

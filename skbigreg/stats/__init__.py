@@ -6,7 +6,7 @@ and ``save``/``load`` with a schema version.
 """
 
 from ._accumulators import GramStats, QRStats, TriangularSystem
-from ._chunk import ChunkSpec, LinearChunkStatistics, chunk_statistics, linear_chunk_statistics
+from ._chunk import ChunkStatistics
 from ._grouped import GroupedGramStats
 from ._outer import OuterProductStats
 
@@ -16,10 +16,7 @@ __all__ = [
     "TriangularSystem",
     "GroupedGramStats",
     "OuterProductStats",
-    "ChunkSpec",
-    "LinearChunkStatistics",
-    "chunk_statistics",
-    "linear_chunk_statistics",
+    "ChunkStatistics",
     "accumulator_for",
 ]
 

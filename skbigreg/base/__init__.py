@@ -1,0 +1,33 @@
+"""What every estimator shares: rows, row labels, chunks, state and fitting.
+
+One implementation of the contract (see the design notes): one validation
+of a chunk's rows, one check of its row labels, all-or-nothing updates, and
+one ``fit_chunks`` that maps every chunk to mergeable statistics and solves
+once.
+"""
+
+from ._cumulative import CumulativeMixin
+from ._labels import check_label, check_labels
+from ._rows import (
+    ChunkSpec,
+    check_weight_sum,
+    check_weights,
+    chunk_statistics,
+    linear_chunk_statistics,
+    validate_chunk,
+)
+from ._state import reset, rollback_on_error
+
+__all__ = [
+    "ChunkSpec",
+    "CumulativeMixin",
+    "check_label",
+    "check_labels",
+    "check_weight_sum",
+    "check_weights",
+    "chunk_statistics",
+    "linear_chunk_statistics",
+    "reset",
+    "rollback_on_error",
+    "validate_chunk",
+]

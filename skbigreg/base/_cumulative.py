@@ -1,0 +1,350 @@
+"""What every estimator solved from merged statistics shares.
+
+One path for a chunk, whichever way it arrives (``fit``, ``partial_fit``,
+``fit_chunks``, a worker): its row labels are checked against the labels the
+estimator reads and against the earlier chunks (:func:`check_labels`), its
+rows validated (:func:`validate_chunk`), and it is mapped to
+:class:`~skbigreg.stats.ChunkStatistics`, which merge with ``+``. Every
+update is all or nothing (:func:`rollback_on_error`); the model is solved
+once the statistics are merged.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+from .._compat import _num_samples, validate_data
+from ..exceptions import MissingPassError
+from ..io import iter_chunks
+from ..parallel import single_blas_thread
+from ..stats import ChunkStatistics, GroupedGramStats, accumulator_for
+from ._labels import check_labels
+from ._rows import check_weight_sum, rows_differ, validate_chunk
+from ._state import reset, rollback_on_error
+
+
+class CumulativeMixin:
+    """Statistics accumulation shared by the cumulative estimators.
+
+    Subclasses define ``_solve()`` (statistics -> ``coef_``, ``intercept_``)
+    and declare:
+
+    - ``_label_names``: the row labels ``partial_fit`` and ``fit_chunks``
+      read (``"clusters"``, ``"partitions"``, ``"groups"``, ``"entities"``);
+      a chunk carrying any other label is refused;
+    - ``_extra_attribute``: the fitted attribute holding the statistics the
+      estimator keeps per label besides the totals (per fold, per level,
+      per partition), returned by its ``_map_chunk``; None if none.
+
+    Estimators with a second pass (scores at the final coefficients, for
+    HC and some cluster-robust errors) define ``_needs_second_pass()`` and
+    ``partial_fit_scores``, which ``fit`` and ``fit_chunks`` call on every
+    chunk again with the labels named in ``_score_label_names``.
+    """
+
+    _label_names = ()
+    _score_label_names = ()
+    _extra_attribute = None
+
+    # -- state ----------------------------------------------------------------
+    def _is_first_call(self):
+        return not hasattr(self, "stats_")
+
+    def _reset(self):
+        reset(self)
+
+    def _check_fitted(self):
+        check_is_fitted(self, "stats_")
+
+    def _required_labels(self):
+        """Labels every chunk must carry (e.g. clusters for cluster-robust errors)."""
+        return ("clusters",) if getattr(self, "cov_type", None) == "cluster" else ()
+
+    # -- one chunk -------------------------------------------------------------
+    def _check_labels(self, labels, n_rows, first):
+        """Check a chunk's labels (see :func:`check_labels`) and remember their kinds."""
+        owner = type(self).__name__
+        unread = sorted(name for name, values in labels.items()
+                        if values is not None and name not in self._label_names)
+        if unread:
+            raise ValueError(
+                f"The chunk carries {unread} labels, which {owner} does not read "
+                f"(it reads {list(self._label_names)}); a label it ignored would "
+                "silently change the model."
+            )
+        given = {name: labels.get(name) for name in self._label_names}
+        if first:
+            missing = [name for name in self._required_labels() if given[name] is None]
+            if missing:
+                raise ValueError(
+                    f"{owner} with cov_type={getattr(self, 'cov_type', None)!r} needs "
+                    f"{missing[0]} labels with every chunk: fit(..., {missing[0]}=labels)."
+                )
+        checked, self._label_kinds = check_labels(
+            owner, given, n_rows, None if first else self._label_kinds
+        )
+        return checked
+
+    def _chunk_part(self, X, y, sample_weight, labels, reset):
+        """Validate one chunk's rows and map them to :class:`ChunkStatistics` (no solve).
+
+        ``labels`` are checked labels by name. Returns the statistics and
+        whether ``y`` was 1-D.
+        """
+        X, y, sample_weight, y_1d = validate_chunk(self, X, y, sample_weight, reset)
+        stats, extra = self._map_chunk(X, y, sample_weight, labels)
+        clusters = labels.get("clusters")
+        if clusters is not None:
+            clusters = GroupedGramStats.from_arrays(X, y, clusters, sample_weight)
+        return ChunkStatistics(stats, clusters, extra), y_1d
+
+    def _map_chunk(self, X, y, sample_weight, labels):
+        """Hook: the chunk's statistics and any extra (label-keyed) statistics."""
+        return accumulator_for(self.solver).from_arrays(X, y, sample_weight), None
+
+    def _fit(self, X, y, sample_weight=None, **labels):
+        """``fit``: reset, one chunk, and the second pass when the errors need it.
+
+        All or nothing: a failure leaves the previous fit in place.
+        """
+        with rollback_on_error(self):
+            self._reset()
+            self._accumulate(X, y, sample_weight, **labels)
+            if self._needs_second_pass():
+                self.partial_fit_scores(X, y, sample_weight, **{
+                    name: labels.get(name) for name in self._score_label_names})
+        return self
+
+    def _accumulate(self, X, y, sample_weight=None, **labels):
+        """Validate a chunk, merge its statistics and re-solve; all or nothing.
+
+        An empty chunk after the first is checked (feature count and names)
+        and adds nothing.
+        """
+        with rollback_on_error(self):
+            first = self._is_first_call()
+            n_rows = _num_samples(X)
+            checked = self._check_labels(labels, n_rows, first)
+            if n_rows == 0 and not first:
+                validate_chunk(self, X, y, sample_weight, reset=False)
+                return self
+            part, y_1d = self._chunk_part(X, y, sample_weight, checked, reset=first)
+            self._add(part, y_1d if first else self._y_1d)
+            self._solve_merged()
+        return self
+
+    def _add(self, part, y_1d):
+        """Merge ``part`` into the fitted statistics (the first part becomes them)."""
+        if self._is_first_call():
+            self._y_1d = y_1d
+            self.stats_ = part.stats
+            if part.clusters is not None:
+                self.cluster_stats_ = part.clusters
+            if self._extra_attribute is not None:
+                setattr(self, self._extra_attribute, part.extra)
+        else:
+            self.stats_ = self.stats_ + part.stats
+            if part.clusters is not None:
+                self.cluster_stats_ = self.cluster_stats_ + part.clusters
+            if self._extra_attribute is not None:
+                name = self._extra_attribute
+                setattr(self, name, getattr(self, name) + part.extra)
+        self.n_samples_seen_ = self.stats_.n_rows
+        self._after_update()
+
+    def _solve_merged(self):
+        check_weight_sum(self.stats_)
+        with single_blas_thread():
+            self._solve()
+
+    def _after_update(self):
+        """Hook: invalidate anything that depended on the previous statistics."""
+        for name in ("score_pass_", "cluster_score_sums_"):
+            vars(self).pop(name, None)
+
+    # -- a chunk source ----------------------------------------------------------
+    def fit_chunks(self, chunks, n_jobs=None):
+        """Fit from a chunk source: merge every chunk's statistics, solve once.
+
+        The result equals ``fit`` on all rows. Every chunk is validated as by
+        ``partial_fit`` (rows, and labels against the first chunk's); empty
+        chunks add nothing. Solving once, at the end, spares per-chunk solves
+        and their false rank-deficiency warnings (a level not seen yet).
+        Estimators whose errors need a second pass (HC types, some
+        cluster-robust errors) make it over the source at the final
+        coefficients, so the source must be re-iterable then. A fit that
+        fails leaves the estimator exactly as it was before the call.
+
+        Parameters
+        ----------
+        chunks : iterable of chunks, callable or ChunkSource
+            Anything :func:`skbigreg.io.iter_chunks` reads: a list of
+            ``(X, y)`` tuples or of dicts (``{"X": X, "y": y,
+            "sample_weight": w, "clusters": labels, ...}``), a callable
+            returning a fresh iterator of them, or a file source from
+            :func:`skbigreg.io.read_files`.
+        n_jobs : int, optional
+            Map chunks to statistics with joblib workers where the estimator
+            supports it (``None``: in this process, with bounded memory).
+
+        Returns
+        -------
+        self
+        """
+        source = iter_chunks(chunks)
+        with rollback_on_error(self):
+            self._reset()
+            merged, y_1d = self._merge_source(source, n_jobs)
+            self._add(merged, y_1d)
+            self._solve_merged()
+            if self._needs_second_pass():
+                for chunk in source:
+                    self.partial_fit_scores(chunk.X, chunk.y, chunk.sample_weight,
+                                            **self._labels_of(chunk))
+        return self
+
+    def _labels_of(self, chunk):
+        return {name: chunk.label(name) for name in self._score_label_names}
+
+    def _merge_source(self, source, n_jobs):
+        """Every chunk of ``source`` mapped and merged, unsolved; and y's dimension."""
+        merged, y_1d, empty = None, None, []
+        for chunk in source:
+            first = merged is None
+            if first and chunk.n_rows == 0:
+                empty.append(chunk)  # checked once the first rows fix the features
+                continue
+            checked = self._check_labels(chunk.labels, chunk.n_rows, first)
+            if chunk.n_rows == 0:
+                validate_chunk(self, chunk.X, chunk.y, chunk.sample_weight, reset=False)
+                continue
+            part, one_d = self._chunk_part(chunk.X, chunk.y, chunk.sample_weight,
+                                           checked, reset=first)
+            merged, y_1d = (part, one_d) if first else (merged + part, y_1d)
+        if merged is None:
+            raise ValueError("The chunk source produced no rows.")
+        for chunk in empty:
+            validate_chunk(self, chunk.X, chunk.y, chunk.sample_weight, reset=False)
+        return merged, y_1d
+
+    def _needs_second_pass(self, cov_type=None):
+        """Hook: whether ``cov_type``'s errors need a pass of scores."""
+        return False
+
+    def _checked_score_pass(self):
+        """The second pass (``score_pass_``), once it is proven to have seen the fit's rows.
+
+        The pass gathers its rows' own statistics; they must equal the fit's
+        (counts exactly; weights, means and co-moments to 1e-10 of their
+        scale), so feeding a chunk twice and another not at all is caught.
+        """
+        seen = getattr(self, "score_pass_", None)
+        if seen is None:
+            raise MissingPassError(
+                "These standard errors need a second pass over the data at the final "
+                f"coefficients: it has seen 0 of {self.stats_.n_rows} rows. Call "
+                "partial_fit_scores on every chunk again (fit and fit_chunks make it "
+                "themselves)."
+            )
+        problem = rows_differ(self.stats_, seen.stats)
+        if problem:
+            raise MissingPassError(
+                f"The second pass did not see the rows of the fit ({problem}): call "
+                "partial_fit_scores once on every chunk given to fit/partial_fit, "
+                "after the last partial_fit."
+            )
+        return seen
+
+    # -- prediction --------------------------------------------------------------
+    def predict(self, X):
+        """Predict ``X @ coef_.T + intercept_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_targets)
+        """
+        self._check_fitted()
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        return X @ np.asarray(self.coef_).T + self.intercept_
+
+    def _set_coef(self, coef, intercept):
+        """Store ``coef`` (K, T) and ``intercept`` (T,) in scikit-learn's shapes."""
+        coef = coef.T
+        if self._y_1d:
+            coef, intercept = coef[0], float(intercept[0])
+        self.coef_ = coef
+        self.intercept_ = intercept
+
+    # -- statistics from elsewhere -------------------------------------------------
+    def merge(self, other):
+        """A new fitted estimator on the union of both estimators' rows.
+
+        Both must have the same parameters, features and row labels; the
+        result is identical (to rounding) to fitting on all rows at once.
+        Label-keyed statistics (per cluster, per fold, per level, per
+        partition) are merged with the totals.
+        """
+        self._check_fitted()
+        other._check_fitted()
+        if type(self) is not type(other) or self.get_params() != other.get_params():
+            raise ValueError("Cannot merge estimators with different parameters (or types).")
+        if self.n_features_in_ != other.n_features_in_:
+            raise ValueError(
+                f"Cannot merge a fit on {self.n_features_in_} features with a "
+                f"fit on {other.n_features_in_} features."
+            )
+        names = [getattr(est, "feature_names_in_", None) for est in (self, other)]
+        if (names[0] is None) != (names[1] is None) or (
+            names[0] is not None and list(names[0]) != list(names[1])
+        ):
+            raise ValueError(f"Cannot merge fits with feature names {names[0]} and {names[1]}.")
+        kinds = [getattr(est, "_label_kinds", {}) for est in (self, other)]
+        if kinds[0] != kinds[1]:
+            raise ValueError(
+                f"Cannot merge fits with different row labels: {kinds[0]} and {kinds[1]}."
+            )
+        merged = type(self)(**self.get_params())
+        merged._label_kinds = dict(kinds[0])
+        merged.n_features_in_ = self.n_features_in_
+        if names[0] is not None:
+            merged.feature_names_in_ = names[0]
+        merged._add(self._statistics(), self._y_1d)
+        merged._add(other._statistics(), self._y_1d)
+        merged._solve_merged()
+        return merged
+
+    def _statistics(self):
+        """The fitted statistics as one :class:`ChunkStatistics`."""
+        extra = None if self._extra_attribute is None else getattr(self, self._extra_attribute)
+        return ChunkStatistics(self.stats_, getattr(self, "cluster_stats_", None), extra)
+
+    @classmethod
+    def _from_statistics(cls, stats, feature_names, params, clusters=None, extra=None):
+        """A fitted estimator of class ``cls`` from statistics gathered elsewhere."""
+        if "solver" in cls().get_params():
+            params.setdefault("solver", "qr" if hasattr(stats, "r") else "gram")
+        estimator = cls(**params)
+        estimator._validate_params()
+        if cls._extra_attribute is not None and extra is None:
+            raise ValueError(
+                f"{cls.__name__}.from_statistics needs the {cls._extra_attribute[:-1]} "
+                "statistics gathered with the totals."
+            )
+        return estimator._set_statistics(
+            ChunkStatistics(stats, clusters, extra), stats.n_targets == 1, feature_names
+        )
+
+    def _set_statistics(self, part, y_1d, feature_names):
+        """Become the fit of ``part`` (a :class:`ChunkStatistics`) and solve."""
+        self._reset()
+        self.n_features_in_ = part.stats.n_features
+        if feature_names is not None:
+            self.feature_names_in_ = np.asarray(feature_names, dtype=object)
+        self._add(part, y_1d)
+        self._solve_merged()
+        return self

@@ -1,0 +1,149 @@
+"""Row labels: one check for every estimator and every way rows arrive.
+
+A row label (``clusters``, ``partitions``, ``groups``, ``entities``) gives
+each row a level. Labels decide which statistics a row joins, so a bad label
+is a silently wrong model: a missing label joins a real level, a label of
+the wrong length shifts every row after it, a label that turns from float
+to str between chunks splits one level in two. :func:`check_label` refuses
+each of these with a ``ValueError`` that names the label.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+# pandas' inferred types of a label array, mapped to the kinds that may mix.
+_KINDS = {
+    "integer": "number",
+    "floating": "number",
+    "mixed-integer-float": "number",
+    "decimal": "number",
+    "boolean": "boolean",
+    "string": "string",
+    "bytes": "bytes",
+    "datetime64": "datetime",
+    "datetime": "datetime",
+    "date": "datetime",
+    "timedelta64": "timedelta",
+    "timedelta": "timedelta",
+    "period": "period",
+    "categorical": "categorical",
+}
+
+
+def check_label(name, values, n_rows):
+    """``values`` as one label per row, and the label's kind.
+
+    Parameters
+    ----------
+    name : str
+        The label's name, for messages.
+    values : array-like of shape (n_rows,)
+    n_rows : int
+        Rows of the chunk the labels belong to.
+
+    Returns
+    -------
+    labels : ndarray of shape (n_rows,)
+    kind : str
+        ``"number"``, ``"string"``, ``"boolean"``, ``"datetime"``, ...: labels
+        of one estimator must keep one kind from chunk to chunk.
+
+    Raises
+    ------
+    ValueError
+        On a wrong length, missing values (NaN, None, NaT) or values of
+        mixed types (e.g. numbers and strings).
+
+    Examples
+    --------
+    >>> from skbigreg.base import check_label
+    >>> check_label("clusters", ["a", "b"], 2)
+    (array(['a', 'b'], dtype='<U1'), 'string')
+    >>> check_label("clusters", [1.0, None], 2)
+    Traceback (most recent call last):
+    ...
+    ValueError: clusters has 1 missing label (NaN/None), the first at row 1 of this chunk; every row needs a label: drop those rows or give them a level of their own.
+    """
+    if isinstance(values, pd.Categorical) or isinstance(
+        getattr(values, "dtype", None), pd.CategoricalDtype
+    ):
+        values = np.asarray(values, dtype=object)
+    array = np.asarray(values)
+    if array.shape != (n_rows,):
+        raise ValueError(
+            f"{name} has shape {array.shape}; expected ({n_rows},): one label per row of X."
+        )
+    missing = pd.isna(array)
+    if missing.any():
+        count = int(missing.sum())
+        raise ValueError(
+            f"{name} has {count} missing label{'s' if count > 1 else ''} (NaN/None), "
+            f"the first at row {int(np.argmax(missing))} of this chunk; every row "
+            "needs a label: drop those rows or give them a level of their own."
+        )
+    inferred = pd.api.types.infer_dtype(array, skipna=False) if n_rows else "empty"
+    kind = _KINDS.get(inferred, inferred)
+    if kind in ("mixed", "mixed-integer", "unknown-array"):
+        kinds = sorted({type(value).__name__ for value in array.tolist()})
+        raise ValueError(f"{name} mixes labels of types {kinds}; use one type.")
+    return array, kind
+
+
+def check_labels(owner, given, n_rows, known=None):
+    """Check a chunk's labels against the estimator and the earlier chunks.
+
+    Parameters
+    ----------
+    owner : str
+        The estimator's name, for messages.
+    given : mapping of str to array-like or None
+        The chunk's labels by name (None: not given); every name must be one
+        the estimator reads.
+    n_rows : int
+    known : mapping of str to str or None, optional
+        The kinds returned for the first chunk; None for the first chunk.
+        A label given with earlier chunks must be given with this one (and
+        the other way round), with labels of the same kind.
+
+    Returns
+    -------
+    labels : dict of str to ndarray
+        The given labels, checked.
+    kinds : dict of str to str or None
+        Each name's kind (None where not given): pass it as ``known`` for
+        the next chunk.
+    """
+    labels, kinds = {}, {}
+    for name, values in given.items():
+        if values is None:
+            kinds[name] = None
+            continue
+        labels[name], kinds[name] = check_label(name, values, n_rows)
+    if known is None or not n_rows:
+        return labels, (kinds if known is None else dict(known))
+    for name, kind in kinds.items():
+        before = known.get(name)
+        if before is None and kind is not None:
+            raise ValueError(
+                f"{owner}: {name} is given with this chunk but was not given with the "
+                f"earlier ones; give {name} with every chunk or with none."
+            )
+        if before is not None and kind is None:
+            raise ValueError(
+                f"{owner}: {name} is missing from this chunk but was given with the "
+                f"earlier ones; give {name} with every chunk or with none."
+            )
+        if kind is not None and kind != before and "empty" not in (kind, before):
+            raise ValueError(
+                f"{owner}: {name} labels were of type {before} in the earlier chunks "
+                f"and are of type {kind} in this one; a level must have one type "
+                "in every chunk, or one level becomes two."
+            )
+    return labels, _settle(kinds, known)
+
+
+def _settle(kinds, known):
+    """The kinds to remember: an empty chunk's labels fix no kind."""
+    return {name: known.get(name) if kind == "empty" else kind for name, kind in kinds.items()}

@@ -1,0 +1,166 @@
+"""Rows: the one validation of a chunk's X, y and sample weights.
+
+Two callers, one set of checks. An estimator validates a chunk with
+:func:`validate_chunk` (scikit-learn's ``validate_data``, which also fixes
+``n_features_in_`` and ``feature_names_in_`` on the first chunk). A worker
+that has no estimator (a joblib process, a Dask worker) checks a chunk
+against a :class:`ChunkSpec` taken from the first chunk, in
+:func:`linear_chunk_statistics`. Finiteness is read off the statistics,
+which are non-finite exactly when an input is, so the common path makes no
+separate pass over the rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._compat import _check_sample_weight, _num_samples, validate_data
+from ..stats import ChunkStatistics, GroupedGramStats, accumulator_for
+from ._labels import check_label
+
+
+def validate_chunk(estimator, X, y, sample_weight, reset):
+    """``validate_data`` for one chunk: X and y as float64, y 2-D, weights checked.
+
+    Returns
+    -------
+    X : ndarray of shape (n, K)
+    y : ndarray of shape (n, T)
+    sample_weight : ndarray of shape (n,) or None
+    y_1d : bool
+        Whether ``y`` was given 1-D.
+    """
+    if not reset and _num_samples(X) == 0:
+        return _validate_empty(estimator, X, y, sample_weight)
+    X, y = validate_data(
+        estimator,
+        X,
+        y,
+        reset=reset,
+        dtype=np.float64,
+        multi_output=True,
+        y_numeric=True,
+        ensure_all_finite=False,
+        ensure_min_samples=1 if reset else 0,
+    )
+    y = np.asarray(y, dtype=np.float64)
+    y_1d = y.ndim == 1
+    y2 = y.reshape(-1, 1) if y_1d else y
+    return X, y2, check_weights(sample_weight, X), y_1d
+
+
+def _validate_empty(estimator, X, y, sample_weight):
+    """An empty chunk adds nothing but must still have the model's features."""
+    X = validate_data(estimator, X, reset=False, dtype=np.float64, ensure_min_samples=0,
+                      ensure_all_finite=False)
+    y = np.asarray(y, dtype=np.float64)
+    if len(y) != 0:
+        raise ValueError(f"X has 0 rows but y has {len(y)}.")
+    return X, (y.reshape(0, 1) if y.ndim == 1 else y), check_weights(sample_weight, X), y.ndim == 1
+
+
+def check_weights(sample_weight, X):
+    """Finite non-negative weights, one per row, or None.
+
+    A chunk whose weights are all zero is accepted (zero weight removes a
+    row); a fit whose weights are all zero is refused by
+    :func:`check_weight_sum`.
+    """
+    if sample_weight is None:
+        return None
+    if len(X) == 0:  # sklearn's check wants one row; an empty chunk needs its shape only
+        weights = np.asarray(sample_weight, dtype=np.float64)
+        if weights.shape != (0,):
+            raise ValueError(f"sample_weight has shape {weights.shape}; expected (0,).")
+        return weights
+    return _check_sample_weight(
+        sample_weight, X, dtype=np.float64, ensure_non_negative=True,
+        allow_all_zero_weights=True,
+    )
+
+
+def check_weight_sum(stats):
+    """Refuse statistics whose rows all have zero weight: there is nothing to fit."""
+    if stats.n_rows and not stats.weight_sum > 0:
+        raise ValueError(
+            f"Every sample weight of the {stats.n_rows} rows seen is zero; "
+            "at least one row needs a positive weight."
+        )
+
+
+def rows_differ(first, second, rtol=1e-10):
+    """Why two statistics cannot be of the same rows, or "" when they can.
+
+    Row counts must be equal; weight sums, means and centred co-moments
+    equal to ``rtol`` of their scale (a co-moment entry to ``rtol`` times
+    the geometric mean of its two variances; a mean to ``rtol`` times its
+    magnitude plus its standard deviation), which tolerates the rounding of
+    a different chunking or merge order and nothing else.
+    """
+    if first.n_rows != second.n_rows:
+        return f"it has seen {second.n_rows} of {first.n_rows} rows"
+    if not np.isclose(first.weight_sum, second.weight_sum, rtol=rtol, atol=0.0):
+        return f"weight sum {second.weight_sum:.17g} instead of {first.weight_sum:.17g}"
+    c1, c2 = first.comoment, second.comoment
+    scale = np.sqrt(np.maximum(np.outer(np.diag(c1), np.diag(c1)), 0.0))
+    spread = np.sqrt(np.maximum(np.diag(c1), 0.0) / max(first.weight_sum, 1e-300))
+    if np.any(np.abs(first.mean - second.mean) > rtol * (np.abs(first.mean) + spread)):
+        return "different column means"
+    # Constant columns have no scale of their own: allow rounding of the whole.
+    floor = 64 * np.finfo(np.float64).eps * max(float(np.trace(c1)), 1e-300)
+    if np.any(np.abs(c1 - c2) > rtol * scale + floor):
+        return "different cross-products"
+    return ""
+
+
+@dataclass(frozen=True)
+class ChunkSpec:
+    """What every chunk must agree on, fixed by the first chunk."""
+
+    solver: str
+    n_features: int
+    n_targets: int
+    feature_names: tuple | None = None
+    with_clusters: bool = False
+
+
+def linear_chunk_statistics(X, y, sample_weight=None, clusters=None, *, spec):
+    """Check one chunk against ``spec`` and map it to :class:`ChunkStatistics`.
+
+    A module-level function, so joblib and Dask can ship it to workers.
+    """
+    names = getattr(X, "columns", None)
+    if spec.feature_names is not None and names is not None:
+        names = tuple(str(c) for c in names)
+        if names != spec.feature_names:
+            raise ValueError(
+                f"Chunk has feature names {list(names)}, expected {list(spec.feature_names)}."
+            )
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    y = y.reshape(-1, 1) if y.ndim == 1 else y
+    if X.ndim != 2 or X.shape[1] != spec.n_features:
+        raise ValueError(
+            f"X has {X.shape[1] if X.ndim == 2 else X.ndim} features, but the model "
+            f"is expecting {spec.n_features} features as input."
+        )
+    if len(y) != len(X) or y.shape[1] != spec.n_targets:
+        raise ValueError(f"y has shape {y.shape}; expected ({len(X)}, {spec.n_targets}).")
+    sample_weight = check_weights(sample_weight, X)
+    stats = accumulator_for(spec.solver).from_arrays(X, y, sample_weight)
+    grouped = None
+    if spec.with_clusters != (clusters is not None):
+        raise ValueError("clusters must be given with every chunk or with none.")
+    if clusters is not None:
+        labels, _ = check_label("clusters", clusters, len(X))
+        grouped = GroupedGramStats.from_arrays(X, y, labels, sample_weight)
+    return ChunkStatistics(stats, grouped)
+
+
+def chunk_statistics(chunk, *, spec):
+    """:func:`linear_chunk_statistics` of a :class:`skbigreg.io.Chunk`."""
+    return linear_chunk_statistics(
+        chunk.X, chunk.y, chunk.sample_weight, chunk.label("clusters"), spec=spec
+    )
