@@ -19,13 +19,12 @@ from ..inference import RegressionResults
 from ..io import iter_chunks
 from ..solvers import solve_least_squares
 from ..solvers._fixed_effects import (
-    LevelMeans,
     demeaned_scores,
     nested_cluster_scores,
     within_comoment,
 )
 from ..solvers._irls_streamed import ClusterSums
-from ..stats import GramStats, OuterProductStats
+from ..stats import GramStats, LevelMeans, OuterProductStats
 from ._base import CumulativeMixin, rollback_on_error
 from ._chunked import ChunkLabels, fit_merged_chunks
 

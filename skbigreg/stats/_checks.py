@@ -25,7 +25,7 @@ def check_values(name, kind, array, source):
     array = np.asarray(array)
     if array.dtype == object:
         raise ValueError(f"{source}: array {name!r} holds Python objects; pickles are refused.")
-    if kind in ("labels", "text"):
+    if kind in ("labels", "tags", "text"):
         return _CHECKS[kind](name, array, source)
     if array.dtype.kind not in "biuf":
         raise ValueError(f"{source}: array {name!r} must hold real numbers, got dtype {array.dtype}.")
@@ -38,13 +38,20 @@ def _text(name, array, source):
     return str(array)
 
 
-def _labels(name, array, source):
+def _tags(name, array, source):
+    """Labels that may repeat (e.g. the cluster of each level): numbers or strings."""
     if array.dtype.kind not in "biufU":
         raise ValueError(
             f"{source}: labels {name!r} must be numbers or strings, got dtype {array.dtype}."
         )
     if array.dtype.kind == "f" and not np.isfinite(array).all():
         raise ValueError(f"{source}: labels {name!r} contain NaN or infinity.")
+    return array
+
+
+def _labels(name, array, source):
+    """Keys of grouped statistics: unique and sorted, as every merge assumes."""
+    _tags(name, array, source)
     if len(array) > 1 and not (array[1:] > array[:-1]).all():
         if len(np.unique(array)) < len(array):
             raise ValueError(f"{source}: labels {name!r} contain duplicates.")
@@ -123,6 +130,7 @@ def _upper(name, array, source):
 _CHECKS = {
     "text": _text,
     "labels": _labels,
+    "tags": _tags,
     "finite": _finite,
     "dims": _dims,
     "count": _count,
