@@ -51,6 +51,8 @@ def open_npz(path):
         raise ValueError(
             f"{path}: is a single .npy array, not an .npz archive of saved statistics."
         )
+    if start.startswith(b"PK\x03\x04"):
+        raise ValueError(f"{path}: is a damaged or truncated .npz archive.")
     raise ValueError(f"{path}: is not an .npz archive of saved statistics.")
 
 
@@ -60,12 +62,12 @@ def member_headers(archive, path):
     for info in archive.infolist():
         if not info.filename.endswith(".npy"):
             raise ValueError(f"{path}: member {info.filename!r} is not a .npy array.")
-        members[info.filename[: -len(".npy")]] = _header(archive, info, path)
+        key = info.filename[: -len(".npy")]
+        members[key] = _header(archive, info, key, path)
     return members
 
 
-def _header(archive, info, path):
-    name = info.filename
+def _header(archive, info, name, path):
     try:
         with archive.open(info) as f:
             version = np.lib.format.read_magic(f)
