@@ -205,6 +205,7 @@ def test_commutative_and_associative(entry):
 
 @laws
 def test_adding_a_foreign_type_names_both(entry):
+    # Issue 11 defect 10: GroupedGramStats + GramStats raised AttributeError.
     part = entry.build(_rows().take(slice(0, 40)))
     other = GramStats.empty(K, T) if entry.cls is not GramStats else QRStats.empty(K, T)
     with pytest.raises(ValueError, match=f"{entry.cls.__name__} with {type(other).__name__}"):

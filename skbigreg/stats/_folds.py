@@ -193,6 +193,23 @@ class SplitStatistics(_Saved):
     """Train and test statistics of splits that do not partition the rows.
 
     Gathered from in-memory rows only: they cannot be merged across chunks.
+
+    Attributes
+    ----------
+    train, test : tuple of GramStats or QRStats
+        The statistics of each split's training and test rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbigreg.stats import GramStats, SplitStatistics
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.normal(size=(30, 2)), rng.normal(size=30)
+    >>> splits = SplitStatistics((GramStats.from_arrays(X[:20], y[:20]),),
+    ...                          (GramStats.from_arrays(X[15:], y[15:]),))
+    >>> again = SplitStatistics.from_dict(splits.to_dict())
+    >>> again.split(0)[1].n_rows
+    15
     """
 
     train: tuple
