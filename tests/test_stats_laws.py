@@ -278,3 +278,24 @@ def test_split_statistics_round_trip_and_refuse_merging(tmp_path):
         _assert_same(_gram_view(test), _gram_oracle(parts[1 - k]))
     with pytest.raises(ValueError, match="cannot be merged"):
         splits + splits
+
+
+@pytest.mark.parametrize(
+    "levels",
+    [
+        np.array([5, -3, 5, 7, -3, 0]),  # compact integer range: presence table
+        np.array([10**12, 3, 10**12, -(10**12)]),  # sparse range: sorting
+        np.array([4, 2, 4], dtype=np.uint16),
+        np.array(["b", "a", "b", "c"]),
+        np.array(["b", "a", "b"], dtype=object),
+        np.array([0.5, -1.0, 0.5]),
+    ],
+)
+def test_level_codes_match_numpy_unique(levels):
+    from skbigreg.stats._levels import sorted_codes
+
+    labels, codes = sorted_codes(levels)
+    expected_labels, expected_codes = np.unique(levels, return_inverse=True)
+    np.testing.assert_array_equal(labels, expected_labels)
+    np.testing.assert_array_equal(codes, expected_codes)
+    assert labels.dtype == expected_labels.dtype

@@ -72,8 +72,17 @@ class LevelMeans:
 
     @classmethod
     def from_arrays(cls, Z, levels, sample_weight=None, clusters=None):
-        """Per-level statistics of the rows ``Z`` (n, D)."""
-        labels, codes = sorted_codes(levels)
+        """Per-level statistics of the rows ``Z`` (n, D) with level labels ``levels`` (n,)."""
+        return cls.from_codes(Z, *sorted_codes(levels), sample_weight, clusters)
+
+    @classmethod
+    def from_codes(cls, Z, labels, codes, sample_weight=None, clusters=None):
+        """Per-level statistics of the rows ``Z`` (n, D), levels already coded.
+
+        ``labels`` are the sorted unique levels and ``codes`` (n,) each row's
+        position among them, as :func:`sorted_codes` returns them (a caller
+        with a faster factoriser, e.g. pandas, may code the levels itself).
+        """
         w = np.ones(len(Z)) if sample_weight is None else sample_weight
         size = len(labels)
         weight = np.bincount(codes, weights=w, minlength=size)
