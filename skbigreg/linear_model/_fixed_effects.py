@@ -14,13 +14,12 @@ from ..exceptions import MissingPassError
 from ..inference import RegressionResults
 from ..solvers import solve_least_squares
 from ..solvers._fixed_effects import (
-    LevelMeans,
     demeaned_scores,
     nested_cluster_scores,
     within_comoment,
 )
 from ..solvers._irls_streamed import ClusterSums
-from ..stats import ChunkStatistics, GramStats, OuterProductStats
+from ..stats import ChunkStatistics, GramStats, LevelMeans, OuterProductStats
 
 # Within-level variance below this fraction of the total marks a column as
 # constant within every level (collinear with the absorbed effects).

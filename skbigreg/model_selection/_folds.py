@@ -1,26 +1,24 @@
 """Fold assignment by hashing, and per-fold statistics gathered in one pass.
 
+The statistics types themselves (:class:`~skbigreg.stats.FoldStatistics`,
+:class:`~skbigreg.stats.SplitStatistics`) live in :mod:`skbigreg.stats`.
+
 A row's fold is a seeded hash of the row's own values (or of its group
 label), never of its position: a ``partial_fit`` stream, a one-shot ``fit``
 and a parallel fit of the same rows put every row in the same fold, whatever
 the chunking or order. This differs from scikit-learn's ``KFold``, which
 cuts the rows by position. Identical rows always share a fold.
-
-Per-fold statistics of a partition add up like the totals; the training
-statistics of fold ``k`` are the total minus fold ``k``, computed from
-centred moments (no offset loss), or the sum of the other folds for TSQR
-statistics, which have no subtraction.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from numbers import Integral
 
 import numpy as np
 from sklearn.model_selection import check_cv
 
+from ..stats import FoldStatistics, SplitStatistics
 from ..stats._moments import block_rows
 
 DEFAULT_N_SPLITS = 5
@@ -112,79 +110,6 @@ def hash_folds(X, y, n_splits, random_state=None, groups=None):
     # Multiply-shift maps the top 32 bits uniformly onto [0, n_splits).
     top = h >> np.uint64(32)
     return ((top * np.uint64(n_splits)) >> np.uint64(32)).astype(np.int64)
-
-
-@dataclass(frozen=True)
-class FoldStatistics:
-    """Statistics of each fold of a partition of the rows (mergeable).
-
-    Attributes
-    ----------
-    folds : tuple of GramStats or QRStats
-        One entry per fold, in fold order; empty folds hold empty statistics.
-    """
-
-    folds: tuple
-
-    @property
-    def n_splits(self):
-        return len(self.folds)
-
-    def __add__(self, other):
-        if not isinstance(other, FoldStatistics) or other.n_splits != self.n_splits:
-            raise ValueError(
-                f"Cannot merge statistics of {self.n_splits} folds with "
-                f"{getattr(other, 'n_splits', type(other).__name__)} folds."
-            )
-        return FoldStatistics(tuple(a + b for a, b in zip(self.folds, other.folds)))
-
-    def total(self):
-        """Statistics of all rows."""
-        total = self.folds[0]
-        for fold in self.folds[1:]:
-            total = total + fold
-        return total
-
-    def split(self, k, total=None):
-        """``(train, test)`` statistics of fold ``k``.
-
-        ``train`` is ``total - fold k`` for Gram statistics (centred, so
-        offsets cost no accuracy) and the sum of the other folds for TSQR.
-        """
-        test = self.folds[k]
-        if not hasattr(test, "r"):
-            total = self.total() if total is None else total
-            return total - test, test
-        others = [fold for j, fold in enumerate(self.folds) if j != k]
-        train = others[0]
-        for fold in others[1:]:
-            train = train + fold
-        return train, test
-
-
-@dataclass(frozen=True)
-class SplitStatistics:
-    """Train and test statistics of splits that do not partition the rows.
-
-    Gathered from in-memory rows only: they cannot be merged across chunks.
-    """
-
-    train: tuple
-    test: tuple
-
-    @property
-    def n_splits(self):
-        return len(self.test)
-
-    def __add__(self, other):
-        raise ValueError(
-            "Statistics of (train, test) splits that do not partition the rows "
-            "cannot be merged across chunks; use cv=int (hashed folds) or a "
-            "splitter whose test sets partition the rows."
-        )
-
-    def split(self, k, total=None):
-        return self.train[k], self.test[k]
 
 
 def fold_statistics(X, y, sample_weight, fold, n_splits, accumulator):

@@ -26,7 +26,7 @@ __all__ += [
     "solve_ridge",
 ]
 
-from ._fixed_effects import LevelMeans, within_comoment  # noqa: E402
+from ._fixed_effects import within_comoment  # noqa: E402
 from ._grouped_least_squares import (  # noqa: E402
     StackedMoments,
     StackedSolution,
@@ -42,7 +42,6 @@ __all__ += [
     "IRLSPass",
     "IVColumns",
     "IVSolution",
-    "LevelMeans",
     "NodewiseRows",
     "PartitionResult",
     "StackedMoments",

@@ -5,99 +5,13 @@
 Demeaning every row by its level's mean is a projection, so its
 cross-products are the total centred co-moments minus the between-level
 part, which needs only each level's weight and means: O(G (K + T)) numbers,
-one pass, merged by the weighted-mean update.
+one pass, merged by the weighted-mean update (the mergeable
+:class:`~skbigreg.stats.LevelMeans`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
-import pandas as pd
-
-
-@dataclass(frozen=True)
-class LevelMeans:
-    """Weight, row count and means of ``[X, y]`` per level of an absorbed factor.
-
-    Attributes
-    ----------
-    labels : ndarray of shape (G,)
-        Sorted level labels.
-    n_rows, weight_sum : ndarray of shape (G,)
-    mean : ndarray of shape (G, D)
-    cluster : ndarray of shape (G,) or None
-        The cluster each level lies in, when clusters were given and every
-        level lies in one cluster; None otherwise.
-    nested : bool
-        Whether every level lies in a single cluster (False without clusters).
-    """
-
-    labels: np.ndarray
-    n_rows: np.ndarray
-    weight_sum: np.ndarray
-    mean: np.ndarray
-    cluster: np.ndarray | None = None
-    nested: bool = False
-
-    @classmethod
-    def from_arrays(cls, Z, levels, sample_weight=None, clusters=None):
-        """Per-level statistics of the rows ``Z`` (n, D)."""
-        labels, codes = _sorted_codes(levels)
-        w = np.ones(len(Z)) if sample_weight is None else sample_weight
-        size = len(labels)
-        weight = np.bincount(codes, weights=w, minlength=size)
-        sums = np.column_stack([np.bincount(codes, weights=w * col, minlength=size) for col in Z.T])
-        mean = sums / np.where(weight > 0, weight, 1.0)[:, None]
-        cluster, nested = None, False
-        if clusters is not None:
-            pairs = np.unique(np.column_stack([codes, np.unique(clusters, return_inverse=True)[1]]), axis=0)
-            nested = len(pairs) == size
-            if nested:
-                cluster = np.empty(size, dtype=np.asarray(clusters).dtype)
-                cluster[codes] = clusters
-        return cls(labels, np.bincount(codes, minlength=size), weight, mean, cluster, nested)
-
-    def __add__(self, other):
-        labels = np.union1d(self.labels, other.labels)
-        left = np.searchsorted(labels, self.labels)
-        right = np.searchsorted(labels, other.labels)
-        n_rows = np.zeros(len(labels), dtype=np.int64)
-        weight = np.zeros(len(labels))
-        mean = np.zeros((len(labels), self.mean.shape[1]))
-        n_rows[left], weight[left], mean[left] = self.n_rows, self.weight_sum, self.mean
-        total = weight[right] + other.weight_sum
-        ratio = np.divide(other.weight_sum, total, out=np.zeros_like(total), where=total > 0)
-        mean[right] += (other.mean - mean[right]) * ratio[:, None]
-        weight[right] = total
-        n_rows[right] += other.n_rows
-        cluster, nested = self._merge_clusters(other, labels, left, right)
-        return type(self)(labels, n_rows, weight, mean, cluster, nested)
-
-    def _merge_clusters(self, other, labels, left, right):
-        if not (self.nested and other.nested):
-            return None, False
-        cluster = np.empty(len(labels), dtype=np.result_type(self.cluster, other.cluster))
-        cluster[left] = self.cluster
-        shared = np.isin(other.labels, self.labels)
-        if np.any(cluster[right[shared]] != other.cluster[shared]):
-            return None, False
-        cluster[right] = other.cluster
-        return cluster, True
-
-
-def _sorted_codes(levels):
-    """Sorted unique labels and each row's position among them.
-
-    ``pandas.factorize`` hashes (O(n)); only the ``G`` uniques are sorted,
-    which is several times faster than ``np.unique``'s sort of all rows.
-    """
-    codes, uniques = pd.factorize(np.asarray(levels))
-    uniques = np.asarray(uniques)
-    order = np.argsort(uniques, kind="stable")
-    rank = np.empty_like(order)
-    rank[order] = np.arange(len(order))
-    return uniques[order], rank[codes]
 
 
 def within_comoment(total, levels):

@@ -7,7 +7,9 @@ and ``save``/``load`` with a schema version.
 
 from ._accumulators import GramStats, QRStats, TriangularSystem
 from ._chunk import ChunkStatistics
+from ._folds import FoldStatistics, SplitStatistics
 from ._grouped import GroupedGramStats
+from ._levels import LevelMeans
 from ._outer import OuterProductStats
 
 __all__ = [
@@ -15,6 +17,9 @@ __all__ = [
     "QRStats",
     "TriangularSystem",
     "GroupedGramStats",
+    "FoldStatistics",
+    "SplitStatistics",
+    "LevelMeans",
     "OuterProductStats",
     "ChunkStatistics",
     "accumulator_for",

@@ -22,10 +22,31 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg
 
-from ._base import check_same_shape, load_npz, pack, save_npz, unpack
+from ._base import Field, Layout, check_same_shape, load_npz, pack, save_npz, unpack
+from ._checks import check_moments
 from ._moments import block_rows, centred_blocks, merged_mean, raise_not_finite
 
-_FIELDS = ("shape", "n_rows", "weight_sum", "mean")
+
+def centred_dims(values):
+    """``D = K + T`` from the saved ``shape`` ``(K, T)``."""
+    n_features, n_targets = (int(v) for v in values["shape"])
+    return {"D": n_features + n_targets}
+
+
+def centred_layout(schema, second, kind):
+    """Saved arrays of a centred accumulator whose second moment is ``second``."""
+    return Layout(
+        schema,
+        1,
+        {
+            "shape": Field((2,), "dims"),
+            "n_rows": Field((), "count"),
+            "weight_sum": Field((), "weight"),
+            "mean": Field(("D",), "finite"),
+            second: Field(("D", "D"), kind),
+        },
+        centred_dims,
+    )
 
 
 @dataclass(frozen=True)
@@ -211,12 +232,12 @@ class _CentredStatistics:
 
     @classmethod
     def from_dict(cls, data):
-        """Rebuild from :meth:`to_dict` output; never executes code."""
-        fields = unpack(data, cls._schema, cls._version, _FIELDS + (cls._second,))
+        """Rebuild from :meth:`to_dict` output, checking every array; never executes code."""
+        fields = unpack(data, cls._layout)
         n_features, n_targets = (int(v) for v in fields["shape"])
-        size = n_features + n_targets
-        if fields["mean"].shape != (size,) or fields[cls._second].shape != (size, size):
-            raise ValueError(f"{cls._schema} arrays do not match shape {fields['shape']}.")
+        check_moments(
+            fields["n_rows"], fields["weight_sum"], fields[cls._second], f"{cls._schema} data"
+        )
         return cls(
             n_features,
             n_targets,
@@ -282,6 +303,7 @@ class GramStats(_CentredStatistics):
 
     _schema = "skbigreg.GramStats"
     _second = "comoment"
+    _layout = centred_layout(_schema, _second, "comoment")
 
     @classmethod
     def _from_block(cls, block, n_features, n_targets):
@@ -405,6 +427,7 @@ class QRStats(_CentredStatistics):
 
     _schema = "skbigreg.QRStats"
     _second = "r"
+    _layout = centred_layout(_schema, _second, "upper")
 
     @classmethod
     def _from_block(cls, block, n_features, n_targets):

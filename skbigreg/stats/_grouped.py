@@ -12,8 +12,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-from ._base import load_npz, pack, save_npz, unpack
 from ._accumulators import GramStats
+from ._base import Field, Layout, check_same_shape, load_npz, pack, save_npz, unpack
+from ._checks import check_moments
 from ._moments import raise_not_finite
 
 # Rows per block when forming per-row outer products (bounded to ~16 MiB).
@@ -49,6 +50,19 @@ class GroupedGramStats:
 
     _schema = "skbigreg.GroupedGramStats"
     _version = 1
+    # G and D are read off the labels and the means; every other array must agree.
+    _layout = Layout(
+        _schema,
+        _version,
+        {
+            "n_features": Field((), "dims"),
+            "labels": Field(("G",), "labels"),
+            "n_rows": Field(("G",), "count"),
+            "weight_sum": Field(("G",), "weight"),
+            "mean": Field(("G", "D"), "finite"),
+            "comoment": Field(("G", "D", "D"), "comoment"),
+        },
+    )
 
     def __init__(self, labels, n_rows, weight_sum, mean, comoment, n_features):
         self.labels = np.asarray(labels)
@@ -119,11 +133,7 @@ class GroupedGramStats:
     def __add__(self, other):
         if isinstance(other, int) and other == 0:
             return self
-        if self.shape != other.shape:
-            raise ValueError(
-                f"Cannot merge grouped statistics of shape {self.shape} "
-                f"(n_features, n_targets) with shape {other.shape}."
-            )
+        check_same_shape(self, other, "grouped statistics")
         labels = np.union1d(self.labels, other.labels)
         size = self.mean.shape[1]
         out = {
@@ -178,10 +188,7 @@ class GroupedGramStats:
 
     def to_dict(self):
         """Plain arrays (labels as numbers or strings) with schema and version."""
-        labels = self.labels
-        if labels.dtype == object:
-            labels = labels.astype(str)
-        out = pack(
+        return pack(
             self._schema,
             self._version,
             {
@@ -191,19 +198,22 @@ class GroupedGramStats:
                 "mean": self.mean,
                 "comoment": self.comoment,
             },
+            raw={"labels": self.labels},
         )
-        out["labels"] = labels
-        return out
 
     @classmethod
     def from_dict(cls, data):
-        """Rebuild from :meth:`to_dict` output; never executes code."""
-        names = ("n_features", "n_rows", "weight_sum", "mean", "comoment")
-        fields = unpack(data, cls._schema, cls._version, names)
-        labels = np.asarray(data["labels"])
-        if labels.dtype == object:
-            raise ValueError("Group labels must be stored as plain numbers or strings.")
-        return cls(labels, n_features=int(fields.pop("n_features")), **fields)
+        """Rebuild from :meth:`to_dict` output, checking every array; never executes code."""
+        fields = unpack(data, cls._layout)
+        n_features = int(fields.pop("n_features"))
+        source = f"{cls._schema} data"
+        if n_features > fields["mean"].shape[1]:
+            raise ValueError(
+                f"{source}: n_features = {n_features} exceeds the {fields['mean'].shape[1]} "
+                "columns of the means."
+            )
+        check_moments(fields["n_rows"], fields["weight_sum"], fields["comoment"], source)
+        return cls(n_features=n_features, **fields)
 
     def save(self, path):
         """Write to an ``.npz`` file of plain arrays."""

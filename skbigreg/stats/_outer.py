@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import load_npz, pack, save_npz, unpack
+from ._base import Field, Layout, check_same_shape, load_npz, pack, save_npz, unpack
 
 
 class OuterProductStats:
@@ -25,6 +25,16 @@ class OuterProductStats:
 
     _schema = "skbigreg.OuterProductStats"
     _version = 1
+    _layout = Layout(
+        _schema,
+        _version,
+        {"n_rows": Field((), "count"), "matrix": Field(("S", "S"), "comoment")},
+    )
+
+    @property
+    def shape(self):
+        """``(size, size)`` of the summed outer products."""
+        return self.matrix.shape
 
     def __init__(self, n_rows, matrix):
         self.n_rows = int(n_rows)
@@ -44,11 +54,7 @@ class OuterProductStats:
     def __add__(self, other):
         if isinstance(other, int) and other == 0:
             return self
-        if self.matrix.shape != other.matrix.shape:
-            raise ValueError(
-                f"Cannot merge outer products of shape {self.matrix.shape} "
-                f"with shape {other.matrix.shape}."
-            )
+        check_same_shape(self, other, "outer products", axes="")
         return type(self)(self.n_rows + other.n_rows, self.matrix + other.matrix)
 
     __radd__ = __add__
@@ -64,7 +70,7 @@ class OuterProductStats:
     @classmethod
     def from_dict(cls, data):
         """Rebuild from :meth:`to_dict` output; never executes code."""
-        fields = unpack(data, cls._schema, cls._version, ("n_rows", "matrix"))
+        fields = unpack(data, cls._layout)
         return cls(int(fields["n_rows"]), fields["matrix"])
 
     def save(self, path):

@@ -1,0 +1,206 @@
+"""Per-level weights and means of an absorbed factor (fixed effects), mergeable.
+
+Demeaning every row by its level's mean needs only each level's weight and
+means of ``[X, y]``: ``O(G D)`` numbers for ``G`` levels and ``D`` columns,
+gathered in one pass and merged label by label with the weighted-mean update.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._base import Field, Layout, check_same_shape, load_npz, pack, save_npz, unpack
+from ._checks import check_moments
+
+
+@dataclass(frozen=True)
+class LevelMeans:
+    """Weight, row count and means of ``[X, y]`` per level of an absorbed factor.
+
+    Attributes
+    ----------
+    labels : ndarray of shape (G,)
+        Sorted level labels.
+    n_rows, weight_sum : ndarray of shape (G,)
+    mean : ndarray of shape (G, D)
+    cluster : ndarray of shape (G,) or None
+        The cluster each level lies in, when clusters were given and every
+        level lies in one cluster; None otherwise.
+    nested : bool
+        Whether every level lies in a single cluster (False without clusters).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbigreg.stats import LevelMeans
+    >>> Z = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    >>> levels = np.array(["b", "a", "b"])
+    >>> merged = LevelMeans.from_arrays(Z[:2], levels[:2]) + LevelMeans.from_arrays(Z[2:], levels[2:])
+    >>> merged.labels.tolist(), merged.mean.tolist()
+    (['a', 'b'], [[3.0, 4.0], [3.0, 4.0]])
+    """
+
+    labels: np.ndarray
+    n_rows: np.ndarray
+    weight_sum: np.ndarray
+    mean: np.ndarray
+    cluster: np.ndarray | None = None
+    nested: bool = False
+
+    _schema = "skbigreg.LevelMeans"
+    _version = 1
+    _layout = Layout(
+        _schema,
+        _version,
+        {
+            "nested": Field((), "flag"),
+            "labels": Field(("G",), "labels"),
+            "n_rows": Field(("G",), "count"),
+            "weight_sum": Field(("G",), "weight"),
+            "mean": Field(("G", "D"), "finite"),
+            "cluster": Field(("G",), "tags", optional=True),
+        },
+    )
+
+    @classmethod
+    def empty(cls, n_columns):
+        """No levels: the identity of ``+``."""
+        return cls(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0),
+                   np.empty((0, n_columns)))
+
+    @classmethod
+    def from_arrays(cls, Z, levels, sample_weight=None, clusters=None):
+        """Per-level statistics of the rows ``Z`` (n, D) with level labels ``levels`` (n,)."""
+        return cls.from_codes(Z, *sorted_codes(levels), sample_weight, clusters)
+
+    @classmethod
+    def from_codes(cls, Z, labels, codes, sample_weight=None, clusters=None):
+        """Per-level statistics of the rows ``Z`` (n, D), levels already coded.
+
+        ``labels`` are the sorted unique levels and ``codes`` (n,) each row's
+        position among them, as :func:`sorted_codes` returns them (a caller
+        with a faster factoriser, e.g. pandas, may code the levels itself).
+        """
+        w = np.ones(len(Z)) if sample_weight is None else sample_weight
+        size = len(labels)
+        weight = np.bincount(codes, weights=w, minlength=size)
+        sums = np.column_stack([np.bincount(codes, weights=w * col, minlength=size) for col in Z.T])
+        mean = sums / np.where(weight > 0, weight, 1.0)[:, None]
+        cluster, nested = None, False
+        if clusters is not None:
+            pairs = np.unique(np.column_stack([codes, np.unique(clusters, return_inverse=True)[1]]), axis=0)
+            nested = len(pairs) == size
+            if nested:
+                cluster = np.empty(size, dtype=np.asarray(clusters).dtype)
+                cluster[codes] = clusters
+        return cls(labels, np.bincount(codes, minlength=size), weight, mean, cluster, nested)
+
+    @property
+    def shape(self):
+        """``(D,)``: the number of columns whose means are kept."""
+        return (self.mean.shape[1],)
+
+    def __add__(self, other):
+        """Statistics of the union of both row sets, label by label."""
+        if isinstance(other, int) and other == 0:
+            return self
+        check_same_shape(self, other, "level means", axes=" (n_columns,)")
+        # No levels on one side: nothing to merge, nothing to say about nesting.
+        if len(other.labels) == 0:
+            return self
+        if len(self.labels) == 0:
+            return other
+        labels = np.union1d(self.labels, other.labels)
+        left = np.searchsorted(labels, self.labels)
+        right = np.searchsorted(labels, other.labels)
+        n_rows = np.zeros(len(labels), dtype=np.int64)
+        weight = np.zeros(len(labels))
+        mean = np.zeros((len(labels), self.mean.shape[1]))
+        n_rows[left], weight[left], mean[left] = self.n_rows, self.weight_sum, self.mean
+        total = weight[right] + other.weight_sum
+        ratio = np.divide(other.weight_sum, total, out=np.zeros_like(total), where=total > 0)
+        mean[right] += (other.mean - mean[right]) * ratio[:, None]
+        weight[right] = total
+        n_rows[right] += other.n_rows
+        cluster, nested = self._merge_clusters(other, labels, left, right)
+        return type(self)(labels, n_rows, weight, mean, cluster, nested)
+
+    __radd__ = __add__
+
+    def merge(self, other):
+        """Statistics of the union of both row sets (same as ``self + other``)."""
+        return self + other
+
+    def _merge_clusters(self, other, labels, left, right):
+        if not (self.nested and other.nested):
+            return None, False
+        cluster = np.empty(len(labels), dtype=np.result_type(self.cluster, other.cluster))
+        cluster[left] = self.cluster
+        shared = np.isin(other.labels, self.labels)
+        if np.any(cluster[right[shared]] != other.cluster[shared]):
+            return None, False
+        cluster[right] = other.cluster
+        return cluster, True
+
+    # -- serialisation ----------------------------------------------------
+    def to_dict(self):
+        """Plain arrays (labels as numbers or strings) with schema and version."""
+        raw = {"labels": self.labels}
+        if self.cluster is not None:
+            raw["cluster"] = self.cluster
+        return pack(
+            self._schema,
+            self._version,
+            {"nested": self.nested, "n_rows": self.n_rows,
+             "weight_sum": self.weight_sum, "mean": self.mean},
+            raw=raw,
+        )
+
+    @classmethod
+    def from_dict(cls, data):
+        """Rebuild from :meth:`to_dict` output, checking every array; never executes code."""
+        fields = unpack(data, cls._layout)
+        nested = bool(fields["nested"])
+        cluster = fields.get("cluster")
+        if nested != (cluster is not None):
+            raise ValueError(
+                f"{cls._schema} data: 'cluster' must be saved exactly when the levels are nested."
+            )
+        spread = np.zeros(fields["weight_sum"].shape + (1, 1))
+        check_moments(fields["n_rows"], fields["weight_sum"], spread, f"{cls._schema} data")
+        return cls(fields["labels"], fields["n_rows"], fields["weight_sum"], fields["mean"],
+                   cluster, nested)
+
+    def save(self, path):
+        """Write to an ``.npz`` file of plain arrays."""
+        save_npz(self, path)
+
+    @classmethod
+    def load(cls, path):
+        """Read an ``.npz`` file written by :meth:`save` (pickles refused)."""
+        return load_npz(cls, path)
+
+    def __repr__(self):
+        return f"LevelMeans(n_levels={len(self.labels)}, n_columns={self.mean.shape[1]})"
+
+
+def sorted_codes(levels):
+    """Sorted unique labels and each row's position among them.
+
+    Integer labels of a compact range are coded by a presence table, O(n)
+    and several times faster than ``np.unique``'s sort of all rows; other
+    labels fall back to ``np.unique``.
+    """
+    levels = np.asarray(levels)
+    if levels.dtype.kind in "iu" and levels.size:
+        low, high = int(levels.min()), int(levels.max())
+        if high - low < 4 * levels.size + 1024:
+            offset = levels - levels.dtype.type(low)
+            present = np.zeros(high - low + 1, dtype=bool)
+            present[offset] = True
+            rank = np.cumsum(present) - 1
+            return (np.flatnonzero(present) + low).astype(levels.dtype), rank[offset]
+    labels, codes = np.unique(levels, return_inverse=True)
+    return labels, codes.reshape(-1)
