@@ -7,7 +7,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 
 from .._compat import StrOptions, _fit_context
 from ..exceptions import MissingPassError
-from ..inference import COV_TYPES, hc_scores, regression_results
+from ..inference import COV_TYPES, hc_scores, regression_results, target_name
 from ..io import iter_chunks
 from ..parallel import (
     dask_map_reduce,
@@ -75,6 +75,9 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Present when ``X`` had string column names.
+    target_name_ : str or tuple of str
+        Name of ``y`` at the first fit (a Series name, DataFrame columns), or
+        ``"y"``; the summaries' ``Dep. Variable``.
 
     See Also
     --------
@@ -104,7 +107,10 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
     1.0
     >>> res = model.results()
     >>> res.bse.round(3)
-    array([0.031, 0.03 , 0.032])
+    const    0.031
+    x0       0.030
+    x1       0.032
+    dtype: float64
     """
 
     _parameter_constraints: dict = {
@@ -151,6 +157,7 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         if is_dask_collection(X):
             return self._fit_dask(X, y, sample_weight, clusters)
         self._accumulate(X, y, sample_weight, clusters)
+        self.target_name_ = target_name(y)
         if self.cov_type in ("HC0", "HC1"):
             self._hc_update(X, y, sample_weight)
         return self
@@ -175,7 +182,10 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         -------
         self
         """
-        return self._accumulate(X, y, sample_weight, clusters)
+        self._accumulate(X, y, sample_weight, clusters)
+        if not hasattr(self, "target_name_"):  # y's name, for the summaries
+            self.target_name_ = target_name(y)
+        return self
 
     def fit_chunks(self, chunks, n_jobs=None):
         """Fit from a chunk source, making the HC pass too when ``cov_type`` needs it.
@@ -345,6 +355,7 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
             clusters=getattr(self, "cluster_stats_", None),
             weight_type=self.weight_type,
             use_t=use_t,
+            target_name=getattr(self, "target_name_", "y"),
         )
 
     def _hc_meat(self, target):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -13,7 +12,7 @@ from sklearn.utils import column_or_1d
 
 from .._compat import StrOptions, _check_sample_weight, _fit_context, validate_data
 from ..exceptions import MissingPassError
-from ..inference import COV_TYPES, regression_results
+from ..inference import COV_TYPES, regression_results, small_sample_factor, target_name
 from ..inference._covariance import residual_cluster_scores, residual_row_scores
 from ..io import iter_chunks
 from ..solvers import solve_least_squares
@@ -69,6 +68,8 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
     n_samples_seen_ : int
     n_features_in_ : int
     feature_names_in_ : ndarray of str
+    target_name_ : str
+        Name of ``y`` at the first fit (a Series name), or ``"y"``.
 
     See Also
     --------
@@ -133,6 +134,7 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
             raise ValueError("cov_type='cluster' needs cluster labels: fit(..., clusters=labels).")
         self._reset()
         self._accumulate(X, column_or_1d(y, warn=True), sample_weight, clusters)
+        self.target_name_ = target_name(y)
         if self.cov_type in ("HC0", "HC1"):
             self.partial_fit_hc(X, y, sample_weight)
         return self
@@ -145,7 +147,10 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         -------
         self
         """
-        return self._accumulate(X, column_or_1d(y, warn=True), sample_weight, clusters)
+        self._accumulate(X, column_or_1d(y, warn=True), sample_weight, clusters)
+        if not hasattr(self, "target_name_"):  # y's name, for the summaries
+            self.target_name_ = target_name(y)
+        return self
 
     def fit_chunks(self, chunks):
         """Fit from a chunk source (see :func:`skbigreg.io.iter_chunks`); HC types pass twice.
@@ -324,7 +329,7 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         stats = regressor_stats(self.stats_, columns)
         meat = None if cov_type == "nonrobust" else self._meats(cov_type)[0]
         names = self._names()[columns.regressors]
-        results = regression_results(
+        return regression_results(
             self._solution,
             stats,
             cov_type=cov_type,
@@ -333,12 +338,16 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
             clusters=getattr(self, "cluster_stats_", None),
             use_t=use_t,
             cluster_meat_matrix=meat,
+            target_name=getattr(self, "target_name_", "y"),
+            model="IV-2SLS",
+            method="2SLS",
+            title="Cumulative IV-2SLS Results",
+            wald_f=True,
         )
-        return replace(results, model="IV-2SLS", method="2SLS", wald_f=True)
 
     def summary(self, cov_type=None, use_t=None, alpha=0.05):
         """Text summary of :meth:`results`."""
-        return self.results(cov_type, use_t).summary(alpha, title="Cumulative IV-2SLS Results")
+        return self.results(cov_type, use_t).summary(alpha)
 
     def first_stage(self, cov_type=None):
         """Strength of the excluded instruments, per endogenous regressor.
@@ -395,12 +404,8 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
                                                         "f.stat", "f.pval"])
 
     def _robust_factor(self, cov_type, n, n_params):
-        if cov_type == "HC0":
-            return 1.0
-        if cov_type == "HC1":
-            return n / (n - n_params)
-        groups = self.cluster_stats_.n_groups
-        return groups / (groups - 1) * (n - 1) / (n - n_params)
+        groups = self.cluster_stats_.n_groups if cov_type == "cluster" else None
+        return small_sample_factor(cov_type, n, n_params, groups)
 
     def _names(self):
         names = getattr(self, "feature_names_in_", None)
