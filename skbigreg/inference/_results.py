@@ -82,13 +82,13 @@ class RegressionResults:
     >>> import numpy as np, pandas as pd
     >>> from skbigreg.linear_model import CumulativeLinearRegression
     >>> rng = np.random.default_rng(0)
-    >>> X = pd.DataFrame(rng.normal(size=(100, 2)), columns=["a", "b"])
-    >>> y = pd.Series(X["a"] - X["b"] + rng.normal(size=100), name="sales")
+    >>> X = pd.DataFrame(rng.normal(size=(10_000, 2)), columns=["a", "b"])
+    >>> y = pd.Series(X["a"] - X["b"] + rng.normal(size=10_000), name="sales")
     >>> res = CumulativeLinearRegression().fit(X, y).results()
-    >>> res.params.round(2)
-    const   -0.03
-    a        1.06
-    b       -1.01
+    >>> res.params.round(1)
+    const    0.0
+    a        1.0
+    b       -1.0
     dtype: float64
     >>> res.conf_int().shape, res.cov_params().shape, res.target
     ((3, 2), (3, 3), 'sales')
