@@ -218,6 +218,8 @@ class RegressionResults:
         slopes = slice(1, None) if self.has_intercept else slice(None)
         b = self.params.to_numpy()[slopes]
         V = self.cov[slopes, slopes]
+        if not np.isfinite(V).all():  # e.g. one cluster: no Wald statistic
+            return np.nan
         return float(b @ np.linalg.pinv(V, hermitian=True) @ b) / self.df_model
 
     @property
