@@ -75,8 +75,12 @@ def format_summary(title, left, right, frame, notes=()):
 
 
 def _header_line(lk, lv, rk, rv):
-    # a long value may take label space, keeping one blank after the label
-    first = f"{lk:<20}{lv:>18}" if len(lv) <= 18 else f"{lk} {lv:>{37 - len(lk)}}"
+    # a long value may take label space, keeping one blank after the label;
+    # one longer still is cut so the table keeps its width
+    room = 37 - len(lk)
+    if len(lv) > room:
+        lv = lv[: room - 3] + "..."
+    first = f"{lk:<20}{lv:>18}" if len(lv) <= 18 else f"{lk} {lv:>{room}}"
     pair = f"{rk:<20}{rv:>17}" if len(rv) <= 17 else f"{rk} {rv:>{36 - len(rk)}}"
     return f"{first}   {pair}".rstrip()
 
