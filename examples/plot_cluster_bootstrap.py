@@ -61,7 +61,7 @@ print(f"B = 999 from cluster statistics: {t_stats:.3f} s; row-level refits: ~{t_
       f"({t_rows / t_stats:.0f}x); max relative difference {difference:.1e}")
 frame = crv1.summary_frame()[["coef", "std err"]]
 frame["bootstrap se"] = boot.bse
-low, high = boot.conf_int().T
+low, high = boot.conf_int().to_numpy().T
 frame["boot 2.5%"], frame["boot 97.5%"] = low, high
 print(frame.round(4))
 
@@ -70,12 +70,12 @@ draws = boot.replicates[:, union]
 grid = np.linspace(draws.min(), draws.max(), 200)
 fig, ax = plt.subplots(figsize=(7, 4))
 ax.hist(draws, bins=40, density=True, alpha=0.6, label="cluster bootstrap (B = 999)")
-ax.plot(grid, stats.norm.pdf(grid, crv1.params[union], crv1.bse[union]),
-        lw=2, label=f"normal, CRV1 se = {crv1.bse[union]:.4f}")
-ax.axvline(crv1.params[union], color="k", lw=1)
+ax.plot(grid, stats.norm.pdf(grid, crv1.params["union"], crv1.bse["union"]),
+        lw=2, label=f"normal, CRV1 se = {crv1.bse['union']:.4f}")
+ax.axvline(crv1.params["union"], color="k", lw=1)
 ax.set_xlabel("union wage premium (log points)")
 ax.set_ylabel("density")
-ax.set_title(f"wagepan: 545 persons; bootstrap se = {boot.bse[union]:.4f}")
+ax.set_title(f"wagepan: 545 persons; bootstrap se = {boot.bse['union']:.4f}")
 ax.legend()
 fig.tight_layout()
 out = sys.argv[1] if len(sys.argv) > 1 else "plot_cluster_bootstrap.png"

@@ -21,7 +21,7 @@ import os
 import sys
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -183,10 +183,11 @@ def _stream(model, source, args):
 
 # -- output --------------------------------------------------------------------
 def _summary(model, args):
-    if args.model == "ols":
-        return model.results().summary(title=f"OLS: {args.target}")
     if args.model == "grouped":
         return _grouped_summary(model, args)
+    if hasattr(model, "results"):  # the file's target column is the dependent variable
+        title = f"OLS: {args.target}" if args.model == "ols" else None
+        return replace(model.results(), target=args.target).summary(title=title)
     if hasattr(model, "summary"):
         return model.summary()
     return _coefficient_summary(model, args.model.upper() + f": {args.target}")

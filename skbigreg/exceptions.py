@@ -5,6 +5,7 @@ from sklearn.exceptions import ConvergenceWarning
 __all__ = [
     "CollinearityWarning",
     "DegreesOfFreedomWarning",
+    "PerfectFitWarning",
     "IllConditionedWarning",
     "MissingPassError",
     "SeparationWarning",
@@ -24,6 +25,10 @@ class IllConditionedWarning(UserWarning):
 
     The message estimates how many digits survive and names the QR solver.
     """
+
+
+class PerfectFitWarning(UserWarning):
+    """The model fits every row exactly: standard errors are 0 and F is infinite."""
 
 
 class MissingPassError(RuntimeError):

@@ -81,7 +81,7 @@ def test_agrees_with_crv1_within_monte_carlo_error():
     crv1 = est.results("cluster").bse
     # sd of a bootstrap sd is about sd / sqrt(2B): ~2.2% at B = 999; allow 4.5 of those.
     np.testing.assert_allclose(boot.bse, crv1, rtol=0.1)
-    low, high = boot.conf_int(0.05).T
+    low, high = boot.conf_int(0.05).to_numpy().T
     expected = np.quantile(boot.replicates, [0.025, 0.975], axis=0)
     np.testing.assert_allclose([low, high], expected)
     assert np.all(low < est.results().params) and np.all(est.results().params < high)

@@ -61,12 +61,12 @@ def test_two_way_with_year_dummies_equals_pyfixest(wagepan, vcov):
     ref = pf.feols("lwage ~ " + "+".join(TWO_WAY) + " | nr + year", wagepan,
                    vcov="iid" if vcov == "iid" else {"CRV1": "nr"})
     res = est.results("nonrobust" if vcov == "iid" else "cluster")
-    np.testing.assert_allclose(res.params[:4], ref.coef().to_numpy(), rtol=1e-8)
-    np.testing.assert_allclose(res.bse[:4], ref.se().to_numpy(), rtol=1e-8)
+    np.testing.assert_allclose(res.params.iloc[:4], ref.coef().to_numpy(), rtol=1e-8)
+    np.testing.assert_allclose(res.bse.iloc[:4], ref.se().to_numpy(), rtol=1e-8)
     indexed = wagepan.set_index(["nr", "year"])
     lm = panel.PanelOLS(indexed.lwage, indexed[TWO_WAY], entity_effects=True,
                         time_effects=True).fit()
-    np.testing.assert_allclose(res.params[:4], lm.params.to_numpy(), rtol=1e-8)
+    np.testing.assert_allclose(res.params.iloc[:4], lm.params.to_numpy(), rtol=1e-8)
 
 
 def test_effects_equal_explicit_dummies():
@@ -202,7 +202,7 @@ def test_fit_chunks_solves_once_so_unseen_levels_do_not_warn(wagepan):
             _chunks(X, data.lwage, None, data.nr, size=500))
     ref = pf.feols("lwage ~ " + "+".join(TWO_WAY) + " | nr + year", wagepan, vcov="iid")
     np.testing.assert_allclose(est.coef_[:4], ref.coef().to_numpy(), rtol=1e-8)
-    np.testing.assert_allclose(est.results().bse[:4], ref.se().to_numpy(), rtol=1e-8)
+    np.testing.assert_allclose(est.results().bse.iloc[:4], ref.se().to_numpy(), rtol=1e-8)
 
 
 def test_fit_chunks_without_entities_is_least_squares():

@@ -14,6 +14,7 @@ from ._rows import (
     check_weights,
     chunk_statistics,
     linear_chunk_statistics,
+    target_name,
     validate_chunk,
 )
 from ._state import reset, rollback_on_error
@@ -28,6 +29,7 @@ __all__ = [
     "chunk_statistics",
     "linear_chunk_statistics",
     "reset",
+    "target_name",
     "rollback_on_error",
     "validate_chunk",
 ]

@@ -12,6 +12,7 @@ once the statistics are merged.
 from __future__ import annotations
 
 import numpy as np
+from sklearn.utils import column_or_1d
 from sklearn.utils.validation import check_is_fitted
 
 from .._compat import _num_samples, validate_data
@@ -20,7 +21,7 @@ from ..io import iter_chunks
 from ..parallel import single_blas_thread
 from ..stats import ChunkStatistics, GroupedGramStats, accumulator_for
 from ._labels import check_labels
-from ._rows import check_weight_sum, rows_differ, validate_chunk
+from ._rows import check_weight_sum, rows_differ, target_name, validate_chunk
 from ._state import reset, rollback_on_error
 
 
@@ -33,6 +34,8 @@ class CumulativeMixin:
     - ``_label_names``: the row labels ``partial_fit`` and ``fit_chunks``
       read (``"clusters"``, ``"partitions"``, ``"groups"``, ``"entities"``);
       a chunk carrying any other label is refused;
+    - ``_single_target``: whether ``y`` must be one column (given 2-D, it
+      is flattened with scikit-learn's ``DataConversionWarning``);
     - ``_extra_attribute``: the fitted attribute holding the statistics the
       estimator keeps per label besides the totals (per fold, per level,
       per partition), returned by its ``_map_chunk``; None if none.
@@ -45,6 +48,7 @@ class CumulativeMixin:
 
     _label_names = ()
     _score_label_names = ()
+    _single_target = False
     _extra_attribute = None
 
     # -- state ----------------------------------------------------------------
@@ -92,6 +96,10 @@ class CumulativeMixin:
         ``labels`` are checked labels by name. Returns the statistics and
         whether ``y`` was 1-D.
         """
+        if reset:
+            self.target_name_ = target_name(y)  # y's name, for the summaries
+        if self._single_target:
+            y = column_or_1d(y, warn=True)
         X, y, sample_weight, y_1d = validate_chunk(self, X, y, sample_weight, reset)
         stats, extra = self._map_chunk(X, y, sample_weight, labels)
         clusters = labels.get("clusters")
@@ -310,6 +318,7 @@ class CumulativeMixin:
             )
         merged = type(self)(**self.get_params())
         merged._label_kinds = dict(kinds[0])
+        merged.target_name_ = getattr(self, "target_name_", "y")
         merged.n_features_in_ = self.n_features_in_
         if names[0] is not None:
             merged.feature_names_in_ = names[0]

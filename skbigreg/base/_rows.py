@@ -51,6 +51,32 @@ def validate_chunk(estimator, X, y, sample_weight, reset):
     return X, y2, check_weights(sample_weight, X), y_1d
 
 
+def target_name(y):
+    """The name of the dependent variable(s) of ``y``, recorded at the first fit.
+
+    A named :class:`pandas.Series` gives its name, a one-column DataFrame
+    its column's name, a DataFrame of several targets a tuple of column
+    names; arrays and unnamed Series give ``"y"``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skbigreg.base import target_name
+    >>> target_name(pd.Series([1.0], name="wage")), target_name([1.0, 2.0])
+    ('wage', 'y')
+    >>> target_name(pd.DataFrame({"a": [1.0], "b": [2.0]}))
+    ('a', 'b')
+    """
+    name = getattr(y, "name", None)
+    if name is not None and np.ndim(y) == 1:
+        return str(name)
+    columns = getattr(y, "columns", None)
+    if columns is None or np.ndim(y) != 2:
+        return "y"
+    names = tuple(str(column) for column in columns)
+    return names[0] if len(names) == 1 else names
+
+
 def _validate_empty(estimator, X, y, sample_weight):
     """An empty chunk adds nothing but must still have the model's features."""
     X = validate_data(estimator, X, reset=False, dtype=np.float64, ensure_min_samples=0,

@@ -1,8 +1,10 @@
-"""Inference from statistics: covariance types and summary tables."""
+"""Inference from statistics: one results type, covariances and summary tables."""
 
 from ._bootstrap import BootstrapResults, cluster_bootstrap, resample_clusters
-from ._covariance import COV_TYPES, cluster_meat, hc_scores
-from ._results import RegressionResults, regression_results
+from ._covariance import COV_TYPES, cluster_meat, hc_scores, small_sample_factor
+from ._least_squares import regression_results
+from ._results import RegressionResults, pick_target_name, target_name
+from ._summary import format_summary
 
 __all__ = [
     "COV_TYPES",
@@ -10,7 +12,11 @@ __all__ = [
     "RegressionResults",
     "cluster_bootstrap",
     "cluster_meat",
+    "format_summary",
     "hc_scores",
+    "pick_target_name",
     "regression_results",
     "resample_clusters",
+    "small_sample_factor",
+    "target_name",
 ]

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from sklearn.utils import check_random_state
 
 from ..exceptions import MissingPassError
@@ -26,9 +27,12 @@ from ..stats import GramStats
 class BootstrapResults:
     """Replicated estimates of a cluster bootstrap.
 
+    The surface is :class:`~skbigreg.inference.RegressionResults`': pandas
+    objects indexed by the parameter names.
+
     Attributes
     ----------
-    params : ndarray of shape (p,)
+    params : pandas.Series of shape (p,)
         Full-sample estimates (intercept first when fitted).
     replicates : ndarray of shape (n_resamples, p)
         Estimates on each resample (NaN rows where a resample's design was
@@ -39,7 +43,7 @@ class BootstrapResults:
     names : list of str
     """
 
-    params: np.ndarray
+    params: pd.Series
     replicates: np.ndarray
     indices: np.ndarray
     cluster_labels: np.ndarray
@@ -53,17 +57,18 @@ class BootstrapResults:
     @property
     def bse(self):
         """Bootstrap standard errors: the standard deviation of the replicates."""
-        return np.nanstd(self.replicates, axis=0, ddof=1)
+        return pd.Series(np.nanstd(self.replicates, axis=0, ddof=1), index=self.names)
 
-    @property
     def cov_params(self):
-        """Covariance of the replicates."""
+        """Covariance of the replicates, a DataFrame labelled by the parameter names."""
         kept = self.replicates[~np.isnan(self.replicates).any(axis=1)]
-        return np.atleast_2d(np.cov(kept, rowvar=False))
+        cov = np.atleast_2d(np.cov(kept, rowvar=False))
+        return pd.DataFrame(cov, index=self.names, columns=self.names)
 
     def conf_int(self, alpha=0.05):
-        """Percentile intervals, shape (p, 2)."""
-        return np.nanquantile(self.replicates, [alpha / 2, 1 - alpha / 2], axis=0).T
+        """Percentile intervals: a DataFrame with columns 0 (lower) and 1 (upper)."""
+        bounds = np.nanquantile(self.replicates, [alpha / 2, 1 - alpha / 2], axis=0).T
+        return pd.DataFrame(bounds, index=self.names, columns=[0, 1])
 
 
 def resample_clusters(n_clusters, n_resamples=999, random_state=None):
@@ -104,7 +109,7 @@ def cluster_bootstrap(estimator, n_resamples=999, random_state=None, indices=Non
     >>> boot = cluster_bootstrap(est, n_resamples=999, random_state=0)
     >>> boot.replicates.shape
     (999, 2)
-    >>> bool(abs(boot.bse[1] / est.results("cluster").bse[1] - 1) < 0.2)
+    >>> bool(abs(boot.bse["x0"] / est.results("cluster").bse["x0"] - 1) < 0.2)
     True
     """
     grouped = getattr(estimator, "cluster_stats_", None)

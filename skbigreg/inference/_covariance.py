@@ -10,13 +10,73 @@ digits. The result is mapped to ``(intercept, beta)`` by
 # nonrobust: V = s^2 B,            s^2 = RSS / df_resid
 # HC0:       V = B (sum_i w_i^2 e_i^2 u_i u_i') B ;  HC1 = HC0 * n / df_resid
 # CRV1:      V = G/(G-1) (n-1)/(n-p) B (sum_g s_g s_g') B,  s_g = sum_{i in g} w_i e_i u_i
+
+The small-sample factors of the sandwiches (HC1's and CRV1's) are written
+once, in :func:`small_sample_factor`; every estimator passes the ``p`` its
+convention counts (fixest's absorbed effects, the first stage's instruments).
 """
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
+from ..exceptions import DegreesOfFreedomWarning
+
 COV_TYPES = ("nonrobust", "HC0", "HC1", "cluster")
+
+
+def small_sample_factor(cov_type, nobs, n_params, n_clusters=None):
+    """The factor a sandwich ``B M B`` is multiplied by for ``cov_type``.
+
+    ``1`` (HC0), ``n / (n - p)`` (HC1) or ``G/(G-1) (n-1)/(n-p)`` (CRV1,
+    ``"cluster"``), with ``n = nobs`` and ``p = n_params``. The factor is NaN
+    where it is undefined: no residual degrees of freedom (``n <= p``; the
+    caller warns about that once for all its statistics), or a single
+    cluster, for which this warns (statsmodels raises ZeroDivisionError
+    there; the sandwich has no sampling variation to estimate).
+
+    Examples
+    --------
+    >>> small_sample_factor("HC1", 100, 4)
+    1.0416666666666667
+    >>> round(small_sample_factor("cluster", 100, 4, n_clusters=10), 6)
+    1.145833
+    """
+    if cov_type == "HC0":
+        return 1.0
+    if nobs <= n_params:
+        return np.nan
+    if cov_type == "HC1":
+        return nobs / (nobs - n_params)
+    if cov_type != "cluster":
+        raise ValueError(f"cov_type must be 'HC0', 'HC1' or 'cluster', got {cov_type!r}.")
+    if n_clusters < 2:
+        warnings.warn(
+            f"Cluster-robust errors need at least two clusters; the data hold {n_clusters}: "
+            "standard errors, tests and intervals are NaN.",
+            DegreesOfFreedomWarning,
+            stacklevel=3,
+        )
+        return np.nan
+    return n_clusters / (n_clusters - 1) * (nobs - 1) / (nobs - n_params)
+
+
+def warn_if_no_residual_dof(nobs, n_params, stacklevel=3):
+    """Warn when ``nobs <= n_params``: every error, test and interval is then NaN."""
+    if nobs - n_params <= 0:
+        warnings.warn(
+            f"No residual degrees of freedom ({nobs:g} observations, {n_params} "
+            "parameters): standard errors, tests and intervals are NaN.",
+            DegreesOfFreedomWarning,
+            stacklevel=stacklevel + 1,
+        )
+
+
+def residual_variance(ssr, df_resid):
+    """``s^2 = RSS / df_resid``; NaN without residual degrees of freedom."""
+    return ssr / df_resid if df_resid > 0 else np.nan
 
 
 def design_bread(solution, stats):

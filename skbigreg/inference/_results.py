@@ -9,37 +9,43 @@ import numpy as np
 import pandas as pd
 from scipy import stats as distributions
 
-from ..exceptions import DegreesOfFreedomWarning
-from ._covariance import (
-    COV_TYPES,
-    cluster_meat,
-    design_bread,
-    sandwich,
-    to_reported,
-)
+from ..base import target_name  # noqa: F401 (re-exported)
+from ..exceptions import PerfectFitWarning
+from ._summary import format_summary
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RegressionResults:
-    """Inference for one target of a least-squares fit, laid out like statsmodels'.
+    """Inference for one target of a fitted model, with statsmodels' surface.
 
-    Attributes
+    Every estimator that reports inference returns this type from
+    ``results(cov_type=None)``: parameters, standard errors, tests and
+    intervals are pandas objects indexed by the parameter names (the
+    intercept is ``const``), and :meth:`summary` renders one table layout.
+
+    Parameters
     ----------
-    params : ndarray of shape (p,)
-        Intercept first (when fitted), then the coefficients.
-    cov_params : ndarray of shape (p, p)
+    params : array-like of shape (p,)
+        Intercept first (when fitted), then the coefficients; stored as a
+        :class:`pandas.Series` indexed by ``names``.
+    cov : ndarray of shape (p, p)
+        Covariance of ``params`` (:meth:`cov_params` labels it).
     names : list of str
-    cov_type : {"nonrobust", "HC0", "HC1", "cluster"}
-    nobs : float
-        Rows (analytic weights) or the weight sum (frequency weights).
-    df_model, df_resid : float
-        Model and residual degrees of freedom (rank-based, as statsmodels).
+    cov_type : str
+        ``"nonrobust"``, ``"HC0"``, ``"HC1"``, ``"cluster"`` or the
+        estimator's own label.
+    nobs : int or float
+        Rows (an int; analytic weights) or the weight sum (frequency weights).
+    df_model, df_resid : int or float
+        Model and residual degrees of freedom (rank-based, as statsmodels);
+        integers when ``nobs`` counts rows.
     ssr : float
-        Residual sum of squares (weighted).
+        Residual sum of squares (weighted; the deviance for GLMs).
     tss : float
-        Total sum of squares: centred with an intercept, raw without (as
-        statsmodels, so R² without an intercept is uncentred).
+        Total sum of squares: centred with an intercept or absorbed effects,
+        raw without (as statsmodels, so R² without an intercept is uncentred).
     has_intercept : bool
+        Whether ``params`` starts with ``const``.
     use_t : bool
         Student t (else normal) for tests and intervals.
     df_inference : float
@@ -47,19 +53,50 @@ class RegressionResults:
         (``df_resid``, or ``G - 1`` for cluster-robust errors).
     n_clusters : int or None
     target : str
-    model, method : str
+        Name of the dependent variable.
+    model, method, title : str
         Labels of the summary table.
     wald_f : bool
         Whether :attr:`fvalue` is the Wald statistic for every covariance
         type (models whose F is not a ratio of sums of squares, e.g. 2SLS).
-    fit_statistics : tuple of (label, text) pairs
+    fit_statistics : tuple of (label, value) pairs
         Right-hand column of the summary header for models whose fit is not
-        described by R² and a residual std (GLMs: deviance, Pearson χ², scale);
-        empty means the least-squares column.
+        described by R² and a residual std (GLMs: deviance, Pearson χ²,
+        scale); empty means the least-squares column.
+    model_info : tuple of (label, value) pairs
+        More rows of the left-hand header column (e.g. family, link,
+        partitions).
+    notes : tuple of str
+        More notes below the table.
+    scale : float, optional
+        The dispersion of the model (statsmodels' ``scale``); None means
+        ``ssr / df_resid``.
+    tss_within : float
+        Total sum of squares of the target demeaned within the absorbed
+        effects (NaN without absorbed effects).
+    n_absorbed : int
+        Absorbed fixed effects counted in the degrees of freedom (pyfixest's
+        ``k_fe``), 0 without.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from skbigreg.linear_model import CumulativeLinearRegression
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame(rng.normal(size=(10_000, 2)), columns=["a", "b"])
+    >>> y = pd.Series(X["a"] - X["b"] + rng.normal(size=10_000), name="sales")
+    >>> res = CumulativeLinearRegression().fit(X, y).results()
+    >>> res.params.round(1)
+    const    0.0
+    a        1.0
+    b       -1.0
+    dtype: float64
+    >>> res.conf_int().shape, res.cov_params().shape, res.target
+    ((3, 2), (3, 3), 'sales')
     """
 
-    params: np.ndarray
-    cov_params: np.ndarray
+    params: pd.Series
+    cov: np.ndarray
     names: list
     cov_type: str
     nobs: float
@@ -74,73 +111,126 @@ class RegressionResults:
     target: str = "y"
     model: str = "OLS"
     method: str = "Least Squares"
+    title: str = "Cumulative Least Squares Results"
     wald_f: bool = False
     fit_statistics: tuple = ()
+    model_info: tuple = ()
+    notes: tuple = ()
+    scale: float | None = None
+    tss_within: float = np.nan
+    n_absorbed: int = 0
+
+    def __post_init__(self):
+        names = [str(name) for name in self.names]
+        object.__setattr__(self, "names", names)
+        object.__setattr__(self, "params", pd.Series(np.asarray(self.params, dtype=np.float64), index=names))
+        object.__setattr__(self, "cov", np.asarray(self.cov, dtype=np.float64))
+        if self.scale is None:
+            object.__setattr__(self, "scale", _ratio(self.ssr, self.df_resid) if self.df_resid > 0 else np.nan)
+        if self.ssr == 0 and self.df_resid > 0:
+            warnings.warn(
+                "The model fits every row exactly (residual sum of squares 0): standard "
+                "errors are 0, t statistics infinite and the F statistic is inf.",
+                PerfectFitWarning,
+                stacklevel=4,
+            )
+
+    # -- coefficients -------------------------------------------------------
+    def _series(self, values):
+        return pd.Series(values, index=self.params.index)
+
+    def cov_params(self):
+        """Covariance of the parameters, a DataFrame labelled by their names."""
+        return pd.DataFrame(self.cov, index=self.names, columns=self.names)
 
     @property
     def bse(self):
         """Standard errors."""
-        return np.sqrt(np.clip(np.diag(self.cov_params), 0.0, None))
+        return self._series(np.sqrt(np.clip(np.diag(self.cov), 0.0, None)))
 
     @property
     def tvalues(self):
+        """``params / bse`` (inf where a standard error is 0)."""
         with np.errstate(divide="ignore", invalid="ignore"):
             return self.params / self.bse
 
     @property
     def pvalues(self):
-        t = np.abs(self.tvalues)
+        t = np.abs(self.tvalues.to_numpy())
         if self.use_t:
-            return 2 * distributions.t.sf(t, self.df_inference)
-        return 2 * distributions.norm.sf(t)
+            return self._series(2 * distributions.t.sf(t, self.df_inference))
+        return self._series(2 * distributions.norm.sf(t))
+
+    def _quantile(self, alpha):
+        if self.use_t:
+            return distributions.t.ppf(1 - alpha / 2, self.df_inference)
+        return distributions.norm.ppf(1 - alpha / 2)
 
     def conf_int(self, alpha=0.05):
-        """Confidence intervals, shape (p, 2)."""
-        if self.use_t:
-            q = distributions.t.ppf(1 - alpha / 2, self.df_inference)
-        else:
-            q = distributions.norm.ppf(1 - alpha / 2)
-        return np.column_stack([self.params - q * self.bse, self.params + q * self.bse])
+        """Confidence intervals: a DataFrame with columns 0 (lower) and 1 (upper)."""
+        half = self._quantile(alpha) * self.bse
+        return pd.DataFrame({0: self.params - half, 1: self.params + half})
 
-    @property
-    def scale(self):
-        """Residual variance ``RSS / df_resid``."""
-        return self.ssr / self.df_resid if self.df_resid > 0 else np.nan
-
+    # -- fit statistics -----------------------------------------------------
     @property
     def resid_std(self):
-        """Residual standard deviation."""
+        """Square root of :attr:`scale` (the residual std for least squares)."""
         return np.sqrt(self.scale)
 
     @property
+    def _centered(self):
+        return self.has_intercept or self.n_absorbed > 0
+
+    @property
     def rsquared(self):
+        """``1 - ssr / tss`` (the overall R² with absorbed effects)."""
         return 1.0 - self.ssr / self.tss if self.tss > 0 else np.nan
 
     @property
     def rsquared_adj(self):
+        """R² adjusted by ``(nobs - centred) / df_resid`` (pyfixest's ``_adj_r2``)."""
         if self.df_resid <= 0:
             return np.nan
-        return 1.0 - (self.nobs - self.has_intercept) / self.df_resid * (1 - self.rsquared)
+        return 1.0 - (self.nobs - self._centered) / self.df_resid * (1 - self.rsquared)
+
+    @property
+    def rsquared_within(self):
+        """R² of the target demeaned within the absorbed effects (NaN without)."""
+        return 1.0 - self.ssr / self.tss_within if self.tss_within > 0 else np.nan
+
+    @property
+    def rsquared_within_adj(self):
+        """Within R² adjusted by ``(nobs - n_absorbed) / df_resid`` (pyfixest)."""
+        if self.df_resid <= 0:
+            return np.nan
+        return 1.0 - (self.nobs - self.n_absorbed) / self.df_resid * (1 - self.rsquared_within)
 
     @property
     def fvalue(self):
-        """F statistic of all slopes being zero (a Wald test for robust errors)."""
+        """F statistic of all slopes being zero (a Wald test for robust errors).
+
+        With absorbed effects the slopes are those of the within regression.
+        """
         if self.df_model == 0 or self.df_resid <= 0:
             return np.nan
         if self.cov_type == "nonrobust" and not self.wald_f:
-            return ((self.tss - self.ssr) / self.df_model) / self.scale
+            explained = (self.tss_within if self.n_absorbed else self.tss) - self.ssr
+            return _ratio(explained / self.df_model, self.scale)
         slopes = slice(1, None) if self.has_intercept else slice(None)
-        b = self.params[slopes]
-        V = self.cov_params[slopes, slopes]
+        b = self.params.to_numpy()[slopes]
+        V = self.cov[slopes, slopes]
+        if not np.isfinite(V).all():  # e.g. one cluster: no Wald statistic
+            return np.nan
         return float(b @ np.linalg.pinv(V, hermitian=True) @ b) / self.df_model
 
     @property
     def f_pvalue(self):
         return distributions.f.sf(self.fvalue, self.df_model, self.df_inference)
 
+    # -- tables ---------------------------------------------------------------
     def summary_frame(self, alpha=0.05):
         """The coefficient table as a :class:`pandas.DataFrame`."""
-        low, high = self.conf_int(alpha).T
+        interval = self.conf_int(alpha)
         stat = "t" if self.use_t else "z"
         return pd.DataFrame(
             {
@@ -148,145 +238,66 @@ class RegressionResults:
                 "std err": self.bse,
                 stat: self.tvalues,
                 f"P>|{stat}|": self.pvalues,
-                f"[{alpha / 2:g}": low,
-                f"{1 - alpha / 2:g}]": high,
-            },
-            index=pd.Index(self.names, name=None),
+                f"[{alpha / 2:g}": interval[0],
+                f"{1 - alpha / 2:g}]": interval[1],
+            }
         )
 
-    def summary(self, alpha=0.05, title="Cumulative Least Squares Results"):
-        """Text table laid out like statsmodels' ``OLS`` summary."""
-        return format_summary(self, alpha, title)
+    def summary(self, alpha=0.05, title=None):
+        """Text table laid out like statsmodels' summaries."""
+        left, right = self._header()
+        return format_summary(title or self.title, left, right, self.summary_frame(alpha),
+                              self._notes())
+
+    def _header(self):
+        model = self.model if self.has_intercept or self.model != "OLS" else "OLS (no intercept)"
+        left = [
+            ("Dep. Variable:", self.target),
+            ("Model:", model),
+            ("Method:", self.method),
+            *self.model_info,
+            ("No. Observations:", self.nobs),
+            ("Df Residuals:", self.df_resid),
+            ("Df Model:", self.df_model),
+        ]
+        right = list(self.fit_statistics) or self._least_squares_statistics()
+        right.append(("Covariance Type:", self._cov_label()))
+        return left, right
+
+    def _least_squares_statistics(self):
+        r2 = "R-squared" + ("" if self._centered else " (uncentered)")
+        rows = [(f"{r2}:", f"{self.rsquared:.3f}"), ("Adj. R-squared:", f"{self.rsquared_adj:.3f}")]
+        if self.n_absorbed:
+            rows += [("R-squared (within):", f"{self.rsquared_within:.3f}"),
+                     ("Adj. R-sq. (within):", f"{self.rsquared_within_adj:.3f}")]
+        return rows + [
+            ("F-statistic:", f"{self.fvalue:.4g}"),
+            ("Prob (F-statistic):", f"{self.f_pvalue:.3g}"),
+            ("Residual std:", f"{self.resid_std:.4g}"),
+        ]
+
+    def _cov_label(self):
+        return self.cov_type + (f" (G={self.n_clusters})" if self.n_clusters else "")
+
+    def _notes(self):
+        notes = list(self.notes)
+        if self.cov_type != "nonrobust":
+            notes.insert(0, f"Standard errors are {self._cov_label()}; tests use the "
+                            f"{'t' if self.use_t else 'normal'} distribution.")
+        return notes
 
     def __str__(self):
         return self.summary()
 
 
-def regression_results(
-    solution,
-    stats,
-    *,
-    target=0,
-    cov_type="nonrobust",
-    names=None,
-    target_name="y",
-    hc_meat=None,
-    clusters=None,
-    weight_type="analytic",
-    use_t=None,
-    cluster_meat_matrix=None,
-):
-    """Build :class:`RegressionResults` for one target from statistics.
-
-    ``hc_meat`` is the second-pass :class:`~skbigreg.stats.OuterProductStats`
-    (HC types); ``clusters`` the :class:`~skbigreg.stats.GroupedGramStats`
-    (cluster type). ``use_t=None`` follows statsmodels: t for nonrobust,
-    normal for robust covariances. ``cluster_meat_matrix`` replaces the
-    least-squares cluster meat ``sum_g s_g s_g'`` (in the centred
-    parametrisation) when an estimator's scores differ from those of the
-    design, e.g. instrumental variables; ``clusters`` then only gives ``G``.
-    """
-    if cov_type not in COV_TYPES:
-        raise ValueError(f"cov_type must be one of {COV_TYPES}, got {cov_type!r}.")
-    center = solution.center
-    nobs = stats.n_rows if weight_type == "analytic" else stats.weight_sum
-    n_params = solution.rank + center
-    df_resid = nobs - n_params
-    if df_resid <= 0:
-        warnings.warn(
-            f"No residual degrees of freedom ({nobs:g} observations, {n_params} "
-            "parameters): standard errors, tests and intervals are NaN.",
-            DegreesOfFreedomWarning,
-            stacklevel=3,
-        )
-    ssr = float(solution.rss[target, target])
-    k = stats.n_features
-    tss = float(stats.moments(center=center)[k + target, k + target])
-    bread = design_bread(solution, stats)
-    n_clusters = None
-    df_inference = df_resid
+def _ratio(a, b):
+    """``a / b`` with IEEE results (inf, NaN) instead of ZeroDivisionError."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        if cov_type == "nonrobust":
-            cov = bread * (ssr / df_resid if df_resid > 0 else np.nan)
-        elif cov_type in ("HC0", "HC1"):
-            cov = sandwich(bread, hc_meat.matrix)
-            if cov_type == "HC1":
-                cov = cov * (nobs / df_resid if df_resid > 0 else np.nan)
-        else:
-            n_clusters = clusters.n_groups
-            meat = cluster_meat_matrix
-            if meat is None:
-                meat = cluster_meat(clusters, solution, stats, target)
-            factor = n_clusters / (n_clusters - 1) * (nobs - 1) / df_resid
-            cov = sandwich(bread, meat) * (factor if df_resid > 0 and n_clusters > 1 else np.nan)
-            df_inference = n_clusters - 1
-    cov = to_reported(cov, solution, stats)
-    params = solution.coef[:, target]
-    if center:
-        params = np.concatenate([[solution.intercept[target]], params])
-    if names is None:
-        names = [f"x{i}" for i in range(k)]
-    names = (["const"] if center else []) + [str(n) for n in names]
-    return RegressionResults(
-        params=params,
-        cov_params=cov,
-        names=names,
-        cov_type=cov_type,
-        nobs=float(nobs),
-        df_model=float(solution.rank),
-        df_resid=float(df_resid),
-        ssr=ssr,
-        tss=tss,
-        has_intercept=center,
-        use_t=(cov_type == "nonrobust") if use_t is None else bool(use_t),
-        df_inference=float(df_inference),
-        n_clusters=n_clusters,
-        target=str(target_name),
-    )
+        return float(np.float64(a) / np.float64(b))
 
 
-def format_summary(res, alpha=0.05, title="Cumulative Least Squares Results"):
-    """statsmodels-style text: a header of fit statistics, then the coefficients."""
-    width = 78
-    cov_label = res.cov_type + (f" (G={res.n_clusters})" if res.n_clusters else "")
-    left = [
-        ("Dep. Variable:", res.target),
-        ("Model:", res.model if res.has_intercept or res.model != "OLS" else "OLS (no intercept)"),
-        ("Method:", res.method),
-        ("No. Observations:", f"{res.nobs:g}"),
-        ("Df Residuals:", f"{res.df_resid:g}"),
-        ("Df Model:", f"{res.df_model:g}"),
-    ]
-    right = list(res.fit_statistics) or [
-        ("R-squared" + ("" if res.has_intercept else " (uncentered)") + ":", f"{res.rsquared:.3f}"),
-        ("Adj. R-squared:", f"{res.rsquared_adj:.3f}"),
-        ("F-statistic:", f"{res.fvalue:.4g}"),
-        ("Prob (F-statistic):", f"{res.f_pvalue:.3g}"),
-        ("Residual std:", f"{res.resid_std:.4g}"),
-    ]
-    right.append(("Covariance Type:", cov_label))
-    rows = max(len(left), len(right))
-    left += [("", "")] * (rows - len(left))
-    right += [("", "")] * (rows - len(right))
-    lines = [title.center(width), "=" * width]
-    for (lk, lv), (rk, rv) in zip(left, right):
-        # a right-hand value may take label space, keeping one blank after the label
-        pair = f"{rk:<20}{rv:>17}" if len(rv) <= 17 else f"{rk} {rv:>{36 - len(rk)}}"
-        lines.append(f"{lk:<20}{lv:>18}   {pair}")
-    lines.append("=" * width)
-    frame = res.summary_frame(alpha)
-    name_width = max(12, max(len(n) for n in frame.index) + 1)
-    header = f"{'':<{name_width}}" + "".join(f"{c:>11}" for c in frame.columns)
-    lines += [header, "-" * max(width, len(header))]
-    for name, row in frame.iterrows():
-        values = [f"{row.iloc[0]:11.4g}", f"{row.iloc[1]:11.3g}", f"{row.iloc[2]:11.3f}",
-                  f"{row.iloc[3]:11.3f}", f"{row.iloc[4]:11.4g}", f"{row.iloc[5]:11.4g}"]
-        lines.append(f"{name:<{name_width}}" + "".join(values))
-    lines.append("=" * max(width, len(header)))
-    notes = []
-    if res.cov_type != "nonrobust":
-        notes.append(f"Standard errors are {cov_label}; tests use the "
-                     f"{'t' if res.use_t else 'normal'} distribution.")
-    if notes:
-        lines += ["Notes:"] + [f"[{i + 1}] {note}" for i, note in enumerate(notes)]
-    return "\n".join(lines)
+def pick_target_name(name, target=0):
+    """The name of target column ``target`` from a recorded :func:`target_name`."""
+    if isinstance(name, str):
+        return name if target == 0 else f"y{target}"
+    return name[target]

@@ -83,6 +83,9 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Present when ``X`` had string column names.
+    target_name_ : str or tuple of str
+        Name of ``y`` at the first fit (a Series name, DataFrame columns), or
+        ``"y"``; the summaries' ``Dep. Variable``.
 
     See Also
     --------
@@ -112,7 +115,10 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
     1.0
     >>> res = model.results()
     >>> res.bse.round(3)
-    array([0.031, 0.03 , 0.032])
+    const    0.031
+    x0       0.030
+    x1       0.032
+    dtype: float64
     """
 
     _parameter_constraints: dict = {
@@ -340,6 +346,7 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
             clusters=getattr(self, "cluster_stats_", None),
             weight_type=self.weight_type,
             use_t=use_t,
+            target_name=getattr(self, "target_name_", "y"),
         )
 
     def _hc_meat(self, target):

@@ -12,6 +12,11 @@ from .._compat import StrOptions, _fit_context, _num_samples, validate_data
 from ..base import CumulativeMixin, rollback_on_error, validate_chunk
 from ..exceptions import MissingPassError
 from ..inference import RegressionResults
+from ..inference._covariance import (
+    residual_variance,
+    small_sample_factor,
+    warn_if_no_residual_dof,
+)
 from ..solvers import solve_least_squares
 from ..solvers._fixed_effects import (
     demeaned_scores,
@@ -67,6 +72,8 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
     cluster_stats_ : GroupedGramStats
         Per-cluster statistics, when ``clusters`` were given.
     n_levels_ : int
+    target_name_ : str
+        Name of ``y`` at the first fit (a Series name), or ``"y"``.
     n_samples_seen_, n_features_in_, feature_names_in_
 
     See Also
@@ -120,7 +127,7 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         -------
         self
         """
-        return self._fit(X, column_or_1d(y, warn=True), sample_weight, entities=entities,
+        return self._fit(X, y, sample_weight, entities=entities,
                          clusters=clusters)
 
     def partial_fit_scores(self, X, y, sample_weight=None, entities=None, clusters=None):
@@ -169,7 +176,7 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         -------
         self
         """
-        return self._accumulate(X, column_or_1d(y, warn=True), sample_weight,
+        return self._accumulate(X, y, sample_weight,
                                 entities=entities, clusters=clusters)
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -214,11 +221,13 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         >>> np.round(fe.coef_, 1), fe.n_levels_
         (array([2.]), 200)
         >>> fe.results().bse.round(3)
-        array([0.037])
+        x0    0.037
+        dtype: float64
         """
         return super().fit_chunks(chunks)
 
     _label_names = ("entities", "clusters")
+    _single_target = True
     _score_label_names = ("entities", "clusters")
     _extra_attribute = "level_stats_"
 
@@ -251,48 +260,58 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
     def results(self, cov_type=None):
         """Inference on ``b`` with fixest's small-sample conventions.
 
+        ``rsquared``/``rsquared_adj`` are the overall R² and
+        ``rsquared_within``/``rsquared_within_adj`` the within R², as
+        pyfixest's ``_r2``, ``_adj_r2``, ``_r2_within`` and ``_adj_r2_within``.
+
         Returns
         -------
         RegressionResults
         """
         self._check_fitted()
         cov_type = self.cov_type if cov_type is None else cov_type
-        solution, n = self._solution, self.stats_.n_rows
-        rank = solution.rank
+        solution, n = self._solution, int(self.stats_.n_rows)
+        rank = int(solution.rank)
         ssr = float(solution.rss[0, 0])
+        warn_if_no_residual_dof(n, rank + self.n_levels_)
         df_resid = n - rank - self.n_levels_
         n_clusters = None
-        if cov_type == "nonrobust":
-            cov = solution.bread * ssr / df_resid
-            df_inference = df_resid
-        elif cov_type == "HC1":
-            meat = self._checked_score_pass().extra.matrix
-            cov = solution.bread @ meat @ solution.bread * n / df_resid
-            df_inference = df_resid
-        elif cov_type == "cluster":
-            scores, absorbed = self._cluster_scores()
-            n_clusters = len(scores)
-            factor = n_clusters / (n_clusters - 1) * (n - 1) / (n - rank - absorbed)
-            cov = solution.bread @ (scores.T @ scores) @ solution.bread * factor
-            df_inference = n_clusters - 1
-        else:
-            raise ValueError(f"cov_type must be 'nonrobust', 'HC1' or 'cluster', got {cov_type!r}.")
+        df_inference = df_resid
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if cov_type == "nonrobust":
+                cov = solution.bread * residual_variance(ssr, df_resid)
+            elif cov_type == "HC1":
+                meat = self._checked_score_pass().extra.matrix
+                cov = solution.bread @ meat @ solution.bread \
+                    * small_sample_factor("HC1", n, rank + self.n_levels_)
+            elif cov_type == "cluster":
+                scores, absorbed = self._cluster_scores()
+                n_clusters = len(scores)
+                factor = small_sample_factor("cluster", n, rank + absorbed, n_clusters)
+                cov = solution.bread @ (scores.T @ scores) @ solution.bread * factor
+                df_inference = n_clusters - 1
+            else:
+                raise ValueError(f"cov_type must be 'nonrobust', 'HC1' or 'cluster', got {cov_type!r}.")
         names = getattr(self, "feature_names_in_", [f"x{i}" for i in range(self.n_features_in_)])
         return RegressionResults(
             params=self.coef_.copy(),
-            cov_params=cov,
+            cov=cov,
             names=[str(name) for name in names],
             cov_type=cov_type,
-            nobs=float(n),
-            df_model=float(rank),
-            df_resid=float(df_resid),
+            nobs=n,
+            df_model=rank,
+            df_resid=df_resid,
             ssr=ssr,
-            tss=float(self._within.comoment[-1, -1]),
+            tss=float(self.stats_.comoment[-1, -1]),
+            tss_within=float(self._within.comoment[-1, -1]),
+            n_absorbed=int(self.n_levels_),
             has_intercept=False,
             use_t=True,
             df_inference=float(df_inference),
             n_clusters=n_clusters,
+            target=getattr(self, "target_name_", "y"),
             model="Within (absorbed effects)",
+            title="Cumulative Fixed-Effects Results",
         )
 
     def _cluster_scores(self):
@@ -309,7 +328,7 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
 
     def summary(self, cov_type=None, alpha=0.05):
         """Text summary of :meth:`results`."""
-        return self.results(cov_type).summary(alpha, title="Cumulative Fixed-Effects Results")
+        return self.results(cov_type).summary(alpha)
 
     def effects(self):
         """Estimated fixed effects ``a_e = m_y,e - m_x,e' b``, one per level.

@@ -21,8 +21,13 @@ from .._compat import (
 )
 from ..exceptions import MissingPassError, SeparationWarning
 from ..glm import FAMILIES, get_family_link
-from ..inference import RegressionResults
-from ..inference._covariance import design_bread, to_reported
+from ..inference import RegressionResults, small_sample_factor, target_name
+from ..inference._covariance import (
+    design_bread,
+    residual_variance,
+    to_reported,
+    warn_if_no_residual_dof,
+)
 from ..io import iter_chunks
 from ..parallel import map_reduce
 from ..solvers import solve_least_squares
@@ -82,6 +87,8 @@ class CumulativeGLM(RegressorMixin, BaseEstimator):
     deviance_ : float
     pass_stats_ : IRLSPass
         The statistics of the last pass.
+    target_name_ : str
+        Name of ``y`` in :meth:`fit` (a Series name), or ``"y"``.
     n_features_in_, feature_names_in_
 
     See Also
@@ -151,9 +158,12 @@ class CumulativeGLM(RegressorMixin, BaseEstimator):
         self
         """
         self._reset()
+        name = target_name(y)
         X, y, sample_weight = self._validate(X, y, sample_weight, reset=True)
         clusters = self._check_clusters(clusters, len(X))
-        return self._iterate(lambda coef, b0: self._map(X, y, sample_weight, clusters, coef, b0))
+        self._iterate(lambda coef, b0: self._map(X, y, sample_weight, clusters, coef, b0))
+        self.target_name_ = name  # y's name, for the summaries
+        return self
 
     def fit_chunks(self, chunks):
         """Fit from a re-iterable chunk source: one pass over it per iteration.
@@ -281,47 +291,47 @@ class CumulativeGLM(RegressorMixin, BaseEstimator):
         stats, solution = self.pass_stats_, self._solution
         gram = stats.gram
         bread = to_reported(design_bread(solution, gram), solution, gram)
-        n, p = gram.n_rows, len(bread)
+        n, p = int(gram.n_rows), len(bread)
+        family, link = self._family_link()
+        warn_if_no_residual_dof(n, p)
+        # statsmodels' scale: Pearson chi2 / df_resid, 1 without a dispersion
+        scale = residual_variance(stats.pearson, n - p) if family.has_dispersion else 1.0
         n_clusters = None
         if cov_type == "nonrobust":
-            family, _ = self._family_link()
-            cov = bread * (stats.pearson / (n - p) if family.has_dispersion else 1.0)
-        elif cov_type in ("HC0", "HC1"):
+            cov = bread * scale
+        elif cov_type in ("HC0", "HC1", "cluster"):
             bread = np.linalg.inv(stats.observed.matrix)
-            cov = bread @ stats.meat.matrix @ bread * (n / (n - p) if cov_type == "HC1" else 1.0)
-        elif cov_type == "cluster":
-            bread = np.linalg.inv(stats.observed.matrix)
-            if stats.cluster_sums is None:
-                raise MissingPassError("Cluster-robust errors need clusters= in fit.")
-            sums = stats.cluster_sums.sums
-            n_clusters = len(sums)
-            factor = n_clusters / (n_clusters - 1) * (n - 1) / (n - p)
-            cov = bread @ (sums.T @ sums) @ bread * factor
+            meat = stats.meat.matrix
+            if cov_type == "cluster":
+                if stats.cluster_sums is None:
+                    raise MissingPassError("Cluster-robust errors need clusters= in fit.")
+                sums = stats.cluster_sums.sums
+                n_clusters, meat = len(sums), sums.T @ sums
+            cov = bread @ meat @ bread * small_sample_factor(cov_type, n, p, n_clusters)
         else:
             raise ValueError(f"Unknown cov_type {cov_type!r}.")
         names = getattr(self, "feature_names_in_", [f"x{i}" for i in range(self.n_features_in_)])
         names = (["const"] if self.fit_intercept else []) + [str(name) for name in names]
         params = np.append(self.intercept_, self.coef_) if self.fit_intercept else self.coef_.copy()
-        family, link = self._family_link()
-        scale = stats.pearson / (n - p) if family.has_dispersion and n > p else 1.0
         fit_statistics = (
             ("Deviance:", f"{stats.deviance:.6g}"),
             ("Pearson chi2:", f"{stats.pearson:.4g}"),
             ("Scale:", f"{scale:.4g}"),
-            ("No. Iterations:", f"{self.n_iter_}"),
+            ("No. Iterations:", self.n_iter_),
         )
         return RegressionResults(
-            params=params, cov_params=cov, names=names, cov_type=cov_type, nobs=float(n),
-            df_model=float(p - self.fit_intercept), df_resid=float(n - p), ssr=stats.deviance,
+            params=params, cov=cov, names=names, cov_type=cov_type, nobs=n,
+            df_model=p - int(self.fit_intercept), df_resid=n - p, ssr=stats.deviance,
             tss=np.nan, has_intercept=self.fit_intercept, use_t=False,
-            df_inference=float(n - p), n_clusters=n_clusters, target="y",
-            model="GLM ({}, {})".format(*(obj.name for obj in self._family_link())),
-            method="IRLS (streamed)", wald_f=True, fit_statistics=fit_statistics,
+            df_inference=float(n - p), n_clusters=n_clusters,
+            target=getattr(self, "target_name_", "y"), scale=scale,
+            model=f"GLM ({family.name}, {link.name})", method="IRLS (streamed)",
+            title="Cumulative GLM (IRLS) Results", wald_f=True, fit_statistics=fit_statistics,
         )
 
     def summary(self, cov_type=None, alpha=0.05):
         """Text summary of :meth:`results`."""
-        return self.results(cov_type).summary(alpha, title="Cumulative GLM (IRLS) Results")
+        return self.results(cov_type).summary(alpha)
 
     def _linear_predictor(self, X):
         check_is_fitted(self, "pass_stats_")
@@ -419,9 +429,9 @@ class CumulativeLogisticRegression(ClassifierMixin, CumulativeGLM):
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
         clusters = self._check_clusters(clusters, len(X))
-        return self._iterate(
-            lambda coef, b0: self._map(X, y_encoded, sample_weight, clusters, coef, b0)
-        )
+        self._iterate(lambda coef, b0: self._map(X, y_encoded, sample_weight, clusters, coef, b0))
+        self.target_name_ = target_name(y)  # y's name, for the summaries
+        return self
 
     def fit_chunks(self, chunks):
         """Fit from a re-iterable chunk source with labels 0/1 (one pass per iteration)."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -14,7 +13,7 @@ from sklearn.utils import column_or_1d
 from .._compat import StrOptions, _fit_context, validate_data
 from ..base import CumulativeMixin, rollback_on_error, validate_chunk
 from ..exceptions import MissingPassError
-from ..inference import COV_TYPES, regression_results
+from ..inference import COV_TYPES, regression_results, small_sample_factor
 from ..inference._covariance import residual_cluster_scores, residual_row_scores
 from ..solvers import solve_least_squares
 from ..solvers._iv import IVColumns, regressor_stats, solve_iv
@@ -69,6 +68,8 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
     n_samples_seen_ : int
     n_features_in_ : int
     feature_names_in_ : ndarray of str
+    target_name_ : str
+        Name of ``y`` at the first fit (a Series name), or ``"y"``.
 
     See Also
     --------
@@ -129,7 +130,7 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         -------
         self
         """
-        return self._fit(X, column_or_1d(y, warn=True), sample_weight, clusters=clusters)
+        return self._fit(X, y, sample_weight, clusters=clusters)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, clusters=None):
@@ -139,9 +140,10 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         -------
         self
         """
-        return self._accumulate(X, column_or_1d(y, warn=True), sample_weight, clusters=clusters)
+        return self._accumulate(X, y, sample_weight, clusters=clusters)
 
     _label_names = ("clusters",)
+    _single_target = True
 
     def _needs_second_pass(self, cov_type=None):
         return (self.cov_type if cov_type is None else cov_type) in ("HC0", "HC1")
@@ -300,7 +302,7 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         stats = regressor_stats(self.stats_, columns)
         meat = None if cov_type == "nonrobust" else self._meats(cov_type)[0]
         names = self._names()[columns.regressors]
-        results = regression_results(
+        return regression_results(
             self._solution,
             stats,
             cov_type=cov_type,
@@ -309,12 +311,16 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
             clusters=getattr(self, "cluster_stats_", None),
             use_t=use_t,
             cluster_meat_matrix=meat,
+            target_name=getattr(self, "target_name_", "y"),
+            model="IV-2SLS",
+            method="2SLS",
+            title="Cumulative IV-2SLS Results",
+            wald_f=True,
         )
-        return replace(results, model="IV-2SLS", method="2SLS", wald_f=True)
 
     def summary(self, cov_type=None, use_t=None, alpha=0.05):
         """Text summary of :meth:`results`."""
-        return self.results(cov_type, use_t).summary(alpha, title="Cumulative IV-2SLS Results")
+        return self.results(cov_type, use_t).summary(alpha)
 
     def first_stage(self, cov_type=None):
         """Strength of the excluded instruments, per endogenous regressor.
@@ -371,12 +377,8 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
                                                         "f.stat", "f.pval"])
 
     def _robust_factor(self, cov_type, n, n_params):
-        if cov_type == "HC0":
-            return 1.0
-        if cov_type == "HC1":
-            return n / (n - n_params)
-        groups = self.cluster_stats_.n_groups
-        return groups / (groups - 1) * (n - 1) / (n - n_params)
+        groups = self.cluster_stats_.n_groups if cov_type == "cluster" else None
+        return small_sample_factor(cov_type, n, n_params, groups)
 
     def _names(self):
         names = getattr(self, "feature_names_in_", None)
