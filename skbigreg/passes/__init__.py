@@ -5,6 +5,6 @@ model, to small results that the solvers combine.
 debiased lasso (:func:`map_partitions` runs many through joblib).
 """
 
-from ._local import fit_partition, map_partitions, nodewise_rows
+from ._local import fit_partition, map_partition_stream, map_partitions, nodewise_rows
 
-__all__ = ["fit_partition", "map_partitions", "nodewise_rows"]
+__all__ = ["fit_partition", "map_partition_stream", "map_partitions", "nodewise_rows"]

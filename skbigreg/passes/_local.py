@@ -21,7 +21,7 @@ from ..solvers._nodewise import NodewiseRows, nodewise_lasso
 from ..solvers._one_shot import PartitionResult
 from ._local_glm import FAMILIES, default_penalty, penalized_glm
 
-__all__ = ["fit_partition", "map_partitions", "nodewise_rows"]
+__all__ = ["fit_partition", "map_partition_stream", "map_partitions", "nodewise_rows"]
 
 
 def fit_partition(X, y, w, label, settings, columns=None):
@@ -202,3 +202,17 @@ def _score_outer(X, w, resid, fit_intercept):
     # (1/W) sum_i w_i (mu_i - y_i)^2 [1, x_i] [1, x_i]'
     scores = np.column_stack([np.full(X.shape[0], float(fit_intercept)), X])
     return scores.T @ (scores * (w * resid**2)[:, None]) / w.sum()
+
+
+def map_partition_stream(tasks, n_jobs=None):
+    """:func:`map_partitions` over a stream of tasks, ``effective_n_jobs`` at a time.
+
+    At most that many partitions' rows are held at once.
+    """
+    size, batch, results = effective_n_jobs(n_jobs), [], []
+    for task in tasks:
+        batch.append(task)
+        if len(batch) == size:
+            results += map_partitions(batch, n_jobs)
+            batch = []
+    return results + map_partitions(batch, n_jobs)

@@ -40,6 +40,7 @@ from ._one_shot import (  # noqa: E402
     OneShotFit,
     OneShotSettings,
     PartitionResult,
+    check_partition_results,
     combine_partitions,
     split_columns,
 )
@@ -56,6 +57,7 @@ __all__ += [
     "StackedMoments",
     "StackedSolution",
     "approx_inv_cov",
+    "check_partition_results",
     "combine_groups",
     "combine_partitions",
     "irls_pass",

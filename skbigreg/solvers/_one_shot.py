@@ -33,6 +33,7 @@ __all__ = [
     "OneShotFit",
     "OneShotSettings",
     "PartitionResult",
+    "check_partition_results",
     "combine_partitions",
     "split_columns",
 ]
@@ -178,3 +179,38 @@ def _split_covariance(results, theta, share, total):
     augmented = np.column_stack([first, theta])
     outer = _mean([r.score_outer for r in results], share)
     return augmented @ outer @ augmented.T / total
+
+
+def check_partition_results(results, method, nodewise):
+    """Raise ``ValueError`` unless ``results`` can be combined by ``method``/``nodewise``.
+
+    The results come from sites (:class:`PartitionResult` objects shipped to a
+    coordinator): same feature count; the debiased method needs each site's
+    debiased estimate (``local``) or its share of the nodewise rows
+    (``split``), the shares covering every column exactly once.
+    """
+    if not results:
+        raise ValueError("fit_results needs at least one PartitionResult.")
+    sizes = sorted({len(r.coef) for r in results})
+    if len(sizes) > 1:
+        raise ValueError(f"PartitionResults have different feature counts: {sizes}.")
+    if method != "debiased":
+        return
+    if nodewise == "local":
+        missing = [r.label for r in results if r.debiased_coef is None]
+        what = 'nodewise="local" debiased estimates'
+    else:
+        missing = [r.label for r in results if r.score_outer is None]
+        what = 'nodewise="split" shares'
+    if missing:
+        raise ValueError(
+            f"PartitionResults {missing} are not {what}: compute them with an "
+            "estimator of the same method and nodewise."
+        )
+    if nodewise == "split":
+        covered = np.sort(np.concatenate([r.nodewise.columns for r in results]))
+        if not np.array_equal(covered, np.arange(sizes[0])):
+            raise ValueError(
+                "The sites' nodewise columns do not cover every column exactly "
+                "once: give each site its own index= out of the same n_partitions=."
+            )
