@@ -1,7 +1,8 @@
 """One-shot debiased lasso over partitions: a regressor and a classifier.
 
-The shared machinery (validation, partitions, fitted attributes, inference)
-is :class:`~skbigreg.linear_model._debiased_base.BaseDebiasedDistributed`.
+The shared fitting machinery (validation, partitions, fitted attributes) is
+:class:`~skbigreg.linear_model._debiased_base.BaseDebiasedDistributed`; the
+inference both report is :class:`DebiasedInferenceMixin`.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted
 
 from .._compat import StrOptions, _fit_context
+from ..inference import RegressionResults
 from ._debiased_base import BaseDebiasedDistributed, streamable
 
 __all__ = ["DebiasedDistributedLasso", "DebiasedDistributedLogisticRegression"]
@@ -99,8 +102,88 @@ _COMMON_ATTRIBUTES = """
         Defined when X has feature names that are all strings."""
 
 
+#: The one covariance of the debiased coefficients (White's HC1 when unpenalized).
+COV_TYPE = "HC1"
 
-class DebiasedDistributedLasso(RegressorMixin, BaseDebiasedDistributed):
+
+def debiased_results(estimator):
+    """The :class:`~skbigreg.inference.RegressionResults` of a debiased fit.
+
+    ``params`` are the debiased coefficients (before thresholding), after
+    ``const``, the intercept that goes with them; the one-shot method
+    debiases the slopes only, so the intercept's row and column of the
+    covariance are NaN.
+    """
+    est = estimator
+    names = getattr(est, "feature_names_in_", None)
+    if names is None:
+        names = [f"x{i}" for i in range(est.n_features_in_)]
+    names = (["const"] if est.fit_intercept else []) + [str(n) for n in names]
+    params, cov = est.debiased_coef_, est.covariance_
+    if est.fit_intercept:
+        params = np.r_[est.debiased_intercept_, params]
+        cov = np.pad(cov, ((1, 0), (1, 0)), constant_values=np.nan)
+    nobs = float(sum(r.weight for r in est.partition_results_))
+    df_resid = nobs - len(params)
+    return RegressionResults(
+        params=params, cov_params=cov, names=names, cov_type=COV_TYPE, nobs=nobs,
+        df_model=float(est.n_features_in_), df_resid=df_resid, ssr=np.nan, tss=np.nan,
+        has_intercept=bool(est.fit_intercept), use_t=False, df_inference=df_resid,
+        target="y", model=f"Lasso ({est._family()})", method="One-shot debiased",
+        wald_f=True,
+        fit_statistics=(("Partitions:", f"{est.n_partitions_}"),
+                        ("Nodewise:", est.nodewise),
+                        ("Noise level (sigma):", f"{est.sigma_:.4g}")),
+    )
+
+
+class DebiasedInferenceMixin:
+    """``results()`` and the tables of a fitted debiased estimator."""
+
+    def results(self, cov_type=None):
+        """Inference on the debiased coefficients (before thresholding).
+
+        Parameters
+        ----------
+        cov_type : {None, "HC1"}, default=None
+            The one covariance: the sandwich ``Theta S Theta' / W`` with the
+            HC1 degrees-of-freedom factor (White's HC1 when unpenalized).
+
+        Returns
+        -------
+        RegressionResults
+            ``const`` first (its standard error is NaN: the method debiases
+            the slopes only), then the features; normal reference distribution.
+        """
+        check_is_fitted(self, "coef_")
+        if cov_type not in (None, COV_TYPE):
+            raise ValueError(
+                f"cov_type must be None or {COV_TYPE!r} (the debiased lasso's sandwich); "
+                f"got {cov_type!r}."
+            )
+        if self.covariance_ is None:
+            raise ValueError(
+                f"Standard errors exist for method='debiased' only (method={self.method!r})."
+            )
+        return debiased_results(self)
+
+    def conf_int(self, alpha=0.05):
+        """Wald confidence intervals of ``results().params``, shape (n_params, 2)."""
+        return self.results().conf_int(alpha)
+
+    def summary_frame(self, alpha=0.05):
+        """The coefficient table of :meth:`results`, with the thresholded coefficients."""
+        frame = self.results().summary_frame(alpha)
+        thresholded = np.r_[self.intercept_, self.coef_] if self.fit_intercept else self.coef_
+        return frame.assign(thresholded=thresholded)
+
+    def summary(self, alpha=0.05):
+        """Text table of :meth:`results`: the fit, then the coefficients."""
+        return self.results().summary(alpha, title="Debiased Distributed Lasso Results")
+
+
+class DebiasedDistributedLasso(DebiasedInferenceMixin, RegressorMixin,
+                               BaseDebiasedDistributed):
     r"""One-shot debiased lasso over data partitions (gaussian or poisson GLM).
 
     Each partition k (a machine, a file, a site) solves
@@ -157,8 +240,9 @@ class DebiasedDistributedLasso(RegressorMixin, BaseDebiasedDistributed):
     [0, 1]
     >>> np.round(est.coef_[:2], 1).tolist()
     [2.0, -1.0]
-    >>> est.conf_int().shape
-    (20, 2)
+    >>> res = est.results()                 # const, then the 20 features
+    >>> res.names[:3], res.conf_int(alpha=0.05).shape
+    (['const', 'x0', 'x1'], (21, 2))
     """
 
     _parameter_constraints: dict = {
@@ -235,7 +319,8 @@ class DebiasedDistributedLasso(RegressorMixin, BaseDebiasedDistributed):
         return np.exp(eta) if self.family == "poisson" else eta
 
 
-class DebiasedDistributedLogisticRegression(ClassifierMixin, BaseDebiasedDistributed):
+class DebiasedDistributedLogisticRegression(DebiasedInferenceMixin, ClassifierMixin,
+                                            BaseDebiasedDistributed):
     r"""One-shot debiased l1-penalized logistic regression over data partitions.
 
     The binomial (logit) member of :class:`DebiasedDistributedLasso`: each

@@ -22,7 +22,6 @@ from .._compat import (
     _fit_context,
     validate_data,
 )
-from ..inference import RegressionResults
 from ..io import check_partition_labels, iter_chunks, iter_partitions
 from ..passes import fit_partition, map_partition_stream, map_partitions
 from ..solvers import (
@@ -36,10 +35,6 @@ from ._chunked import ChunkLabels
 
 #: Automatic contiguous splits keep at least this many rows per partition.
 MIN_ROWS_PER_SPLIT = 10
-
-#: The one covariance of the debiased coefficients (White's HC1 when unpenalized).
-COV_TYPE = "HC1"
-
 
 def _penalty_vector(value, n_features, name, mixed_zeros=False):
     if value is None:
@@ -72,36 +67,6 @@ def _share_columns(n_features, share):
         return np.arange(n_features)
     index, n_partitions = share
     return split_columns(n_features, n_partitions, index)
-
-
-def debiased_results(estimator):
-    """The :class:`~skbigreg.inference.RegressionResults` of a debiased fit.
-
-    ``params`` are the debiased coefficients (before thresholding), after
-    ``const``, the intercept that goes with them; the one-shot method
-    debiases the slopes only, so the intercept's row and column of the
-    covariance are NaN.
-    """
-    est = estimator
-    names = getattr(est, "feature_names_in_", None)
-    if names is None:
-        names = [f"x{i}" for i in range(est.n_features_in_)]
-    names = (["const"] if est.fit_intercept else []) + [str(n) for n in names]
-    params, cov = est.debiased_coef_, est.covariance_
-    if est.fit_intercept:
-        params = np.r_[est.debiased_intercept_, params]
-        cov = np.pad(cov, ((1, 0), (1, 0)), constant_values=np.nan)
-    nobs = float(sum(r.weight for r in est.partition_results_))
-    df_resid = nobs - len(params)
-    return RegressionResults(
-        params=params, cov_params=cov, names=names, cov_type=COV_TYPE, nobs=nobs,
-        df_model=float(est.n_features_in_), df_resid=df_resid, ssr=np.nan, tss=np.nan,
-        has_intercept=bool(est.fit_intercept), use_t=False, df_inference=df_resid,
-        target="y", model=f"Debiased lasso ({est._family()})",
-        method=f"{est.method} (nodewise={est.nodewise})", wald_f=True,
-        fit_statistics=(("Partitions:", f"{est.n_partitions_}"),
-                        ("Noise level (sigma):", f"{est.sigma_:.4g}")),
-    )
 
 
 class BaseDebiasedDistributed(BaseEstimator):
@@ -533,49 +498,8 @@ class BaseDebiasedDistributed(BaseEstimator):
         self.bse_ = se
         self.sigma_ = fit.sigma
 
-    # -- prediction and inference ----------------------------------------------
+    # -- prediction ------------------------------------------------------------
     def _linear_predictor(self, X):
         check_is_fitted(self, "coef_")
         X = validate_data(self, X, reset=False, dtype=np.float64)
         return X @ self.coef_ + self.intercept_
-
-    def results(self, cov_type=None):
-        """Inference on the debiased coefficients (before thresholding).
-
-        Parameters
-        ----------
-        cov_type : {None, "HC1"}, default=None
-            The one covariance: the sandwich ``Theta S Theta' / W`` with the
-            HC1 degrees-of-freedom factor (White's HC1 when unpenalized).
-
-        Returns
-        -------
-        RegressionResults
-            ``const`` first (its standard error is NaN: the method debiases
-            the slopes only), then the features; normal reference distribution.
-        """
-        check_is_fitted(self, "coef_")
-        if cov_type not in (None, COV_TYPE):
-            raise ValueError(
-                f"cov_type must be None or {COV_TYPE!r} (the debiased lasso's sandwich); "
-                f"got {cov_type!r}."
-            )
-        if self.covariance_ is None:
-            raise ValueError(
-                f"Standard errors exist for method='debiased' only (method={self.method!r})."
-            )
-        return debiased_results(self)
-
-    def conf_int(self, alpha=0.05):
-        """Wald confidence intervals of ``results().params``, shape (n_params, 2)."""
-        return self.results().conf_int(alpha)
-
-    def summary_frame(self, alpha=0.05):
-        """The coefficient table of :meth:`results`, with the thresholded coefficients."""
-        frame = self.results().summary_frame(alpha)
-        thresholded = np.r_[self.intercept_, self.coef_] if self.fit_intercept else self.coef_
-        return frame.assign(thresholded=thresholded)
-
-    def summary(self, alpha=0.05):
-        """Text table of :meth:`results`: the fit, then the coefficients."""
-        return self.results().summary(alpha, title="Debiased Distributed Lasso Results")
