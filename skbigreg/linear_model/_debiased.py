@@ -299,7 +299,9 @@ class DebiasedDistributedLasso(DebiasedInferenceMixin, RegressorMixin,
         """Add one partition (the chunk) and update the estimate.
 
         Available with ``nodewise="local"`` or a naive method. A chunk that
-        fails leaves the estimator as it was.
+        fails leaves the estimator as it was. After the first call, a chunk
+        with no rows or only rows of zero weight is a no-op (its feature
+        count is still checked).
 
         Parameters
         ----------
@@ -422,6 +424,8 @@ class DebiasedDistributedLogisticRegression(DebiasedInferenceMixin, ClassifierMi
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """Add one partition (the chunk) and update the estimate.
+
+        As :meth:`DebiasedDistributedLasso.partial_fit`.
 
         Parameters
         ----------
