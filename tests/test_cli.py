@@ -285,12 +285,13 @@ def test_debiased_lasso_by_partition_equals_in_memory_and_local_ols(panel, tmp_p
                  tmp_path=tmp_path)
     est = DebiasedDistributedLasso(alpha=0.0).fit(frame[features], frame.y,
                                                   partitions=frame.site, sample_weight=frame.w)
-    np.testing.assert_allclose(saved["coef"], est.debiased_coef_, rtol=1e-10)
-    np.testing.assert_allclose(saved["std err"], est.standard_errors_, rtol=1e-8)
+    np.testing.assert_allclose(saved["coef"], est.results().params, rtol=1e-10)
+    np.testing.assert_allclose(saved["std err"], est.results().bse, rtol=1e-8)
     # with alpha = 0 each site's fit is its weighted least squares; sites weigh their weight
     local = [rows.w.sum() * sm.WLS(rows.y, sm.add_constant(rows[features]), rows.w).fit().params
              for _, rows in frame.groupby("site")]
-    np.testing.assert_allclose(saved["coef"], (sum(local) / frame.w.sum())[features], rtol=1e-8)
+    np.testing.assert_allclose(saved.loc[features, "coef"],
+                               (sum(local) / frame.w.sum())[features], rtol=1e-8)
 
 
 @pytest.mark.parametrize("alpha", [[], ["--alpha", "0"]])
@@ -303,12 +304,13 @@ def test_debiased_logistic_with_chunks_as_partitions(panel, tmp_path, alpha):
     file_index = np.arange(900) // 300
     est = DebiasedDistributedLogisticRegression(alpha=float(alpha[1]) if alpha else None)
     est.fit(frame[["a", "b", "x"]], frame.late, partitions=file_index)
-    np.testing.assert_allclose(saved["coef"], est.debiased_coef_, rtol=1e-8)
-    np.testing.assert_allclose(saved["std err"], est.standard_errors_, rtol=1e-8)
+    np.testing.assert_allclose(saved["coef"], est.results().params, rtol=1e-8)
+    np.testing.assert_allclose(saved["std err"], est.results().bse, rtol=1e-8)
     if alpha:  # unpenalised: the mean of the three files' logistic MLEs
         local = [sm.Logit(rows.late, sm.add_constant(rows[["a", "b", "x"]])).fit(disp=0).params
                  for _, rows in frame.groupby(file_index)]
-        np.testing.assert_allclose(saved["coef"], (sum(local) / 3)[["a", "b", "x"]], rtol=1e-6)
+        np.testing.assert_allclose(saved.loc[["a", "b", "x"], "coef"],
+                                   (sum(local) / 3)[["a", "b", "x"]], rtol=1e-6)
 
 
 @pytest.mark.parametrize("args, message", [

@@ -35,20 +35,34 @@ from ._grouped_least_squares import (  # noqa: E402
 )
 from ._irls_streamed import IRLSPass, irls_pass  # noqa: E402
 from ._iv import IVColumns, IVSolution, solve_iv  # noqa: E402
-from ._nodewise import NodewiseRows  # noqa: E402
-from ._one_shot import PartitionResult  # noqa: E402
+from ._nodewise import NodewiseRows, approx_inv_cov, nodewise_lasso  # noqa: E402
+from ._one_shot import (  # noqa: E402
+    OneShotFit,
+    OneShotSettings,
+    PartitionResult,
+    check_partition_results,
+    combine_partitions,
+    split_columns,
+)
 
 __all__ += [
     "IRLSPass",
     "IVColumns",
     "IVSolution",
     "NodewiseRows",
+    "OneShotFit",
+    "OneShotSettings",
     "PartitionResult",
     "StackedMoments",
     "StackedSolution",
+    "approx_inv_cov",
+    "check_partition_results",
     "combine_groups",
+    "combine_partitions",
     "irls_pass",
+    "nodewise_lasso",
     "solve_iv",
     "solve_stacked",
+    "split_columns",
     "within_comoment",
 ]

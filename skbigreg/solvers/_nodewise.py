@@ -8,7 +8,9 @@ weights, and centred when the model has an intercept) and a column ``j``:
     Theta_j = (e_j - gamma_j) / tau_j^2
 
 (van de Geer, Buehlmann, Ritov & Dezeure, 2014), so that ``Theta`` is an
-approximate inverse of ``Z'Z / n``: the Hessian of the mean loss.
+approximate inverse of ``Z'Z / n``: the Hessian of the mean loss. The
+row pass that builds ``Z`` and the Gram matrix is
+:func:`skbigreg.passes.nodewise_rows`.
 """
 
 from __future__ import annotations
@@ -16,11 +18,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.linalg
 
 from .._compat import enet_coordinate_descent_gram
 
-__all__ = ["NodewiseRows", "approx_inv_cov", "nodewise_rows"]
+__all__ = ["NodewiseRows", "approx_inv_cov", "nodewise_lasso"]
 
 
 @dataclass(frozen=True)
@@ -55,61 +56,41 @@ class NodewiseRows:
 _RNG = np.random.RandomState(0)  # unused: cyclic coordinate descent
 
 
-def _one_row(Z, gram, j, penalty, tol, max_iter):
-    # gamma_j = argmin (1/(2n)) ||z_j - Z_{-j} g||^2 + sum_k penalty_k |g_k|,
-    # by scikit-learn's coordinate descent on the Gram matrix (no pass over rows)
-    n, p = Z.shape
-    others = np.delete(np.arange(p), j)
-    gamma = np.zeros(p)
-    lam = penalty[others]
-    sub, xy = gram[np.ix_(others, others)], gram[others, j]
-    if others.size and np.any(lam > 0):
-        level = float(np.mean(lam))
-        scale = level / lam  # a per-coefficient penalty = rescaled columns
-        coef = enet_coordinate_descent_gram(
-            np.zeros(others.size), level * n, 0.0,
-            np.ascontiguousarray(sub * np.outer(scale, scale)), xy * scale,
-            np.sqrt(gram[j, j : j + 1]),  # only its squared norm z_j'z_j is used
-            max_iter, tol, _RNG, False, False,
-        )[0]
-        gamma[others] = coef * scale
-    elif others.size:
-        gamma[others] = scipy.linalg.lstsq(Z[:, others], Z[:, j])[0]
-    resid = Z[:, j] - Z @ gamma
-    tau2 = float(resid @ resid) / n + float(np.sum(lam * np.abs(gamma[others])))
-    return gamma, tau2
+def nodewise_lasso(gram, j, penalty, n_samples, tol=1e-10, max_iter=10000):
+    """Coefficients of column ``j`` on the others, from the Gram matrix ``Z'Z``.
 
+    ``gamma_j = argmin (1/(2n)) ||z_j - Z_{-j} g||^2 + sum_k penalty_k |g_k|``,
+    by scikit-learn's coordinate descent on the Gram matrix (no pass over
+    rows). ``penalty`` (shape (p,)) must be positive on the other columns.
 
-def nodewise_rows(Z, columns, penalty, center, tol=1e-10, max_iter=10000):
-    """Nodewise lasso regressions of ``columns`` of ``Z`` on the other columns.
+    Returns
+    -------
+    gamma : ndarray of shape (p,)
+        ``gamma[j] == 0``.
 
-    Parameters
-    ----------
-    Z : ndarray of shape (n, p)
-        Weighted (and centred, with an intercept) design.
-    columns : array-like of int
-        Columns to regress.
-    penalty : ndarray of shape (p, p)
-        ``penalty[j, k]`` is the penalty on column ``k`` in the regression of
-        column ``j``; all positive or all zero in each row.
-    center : ndarray of shape (p,)
-        Recorded in the result (see :class:`NodewiseRows`).
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbigreg.solvers import nodewise_lasso
+    >>> gram = np.array([[4.0, 2.0], [2.0, 4.0]])   # Z'Z of 4 rows
+    >>> nodewise_lasso(gram, 0, np.full(2, 0.1), 4).round(6).tolist()
+    [0.0, 0.4]
     """
-    Z = np.asfortranarray(Z, dtype=np.float64)
-    columns = np.asarray(columns, dtype=int)
-    gram = Z.T @ Z
-    gammas, tau2 = [], []
-    for j in columns:
-        gamma, t2 = _one_row(Z, gram, j, penalty[j], tol, max_iter)
-        gammas.append(gamma)
-        tau2.append(t2)
-    p = Z.shape[1]
-    return NodewiseRows(
-        columns=columns,
-        gamma=np.array(gammas).reshape(len(columns), p),
-        tau2=np.array(tau2),
-        center=np.asarray(center, dtype=np.float64),
-    )
+    p = gram.shape[0]
+    others = np.delete(np.arange(p), j)
+    lam = penalty[others]
+    gamma = np.zeros(p)
+    sub, xy = gram[np.ix_(others, others)], gram[others, j]
+    level = float(np.mean(lam))
+    scale = level / lam  # a per-coefficient penalty = rescaled columns
+    coef = enet_coordinate_descent_gram(
+        np.zeros(others.size), level * n_samples, 0.0,
+        np.ascontiguousarray(sub * np.outer(scale, scale)), xy * scale,
+        np.sqrt(gram[j, j : j + 1]),  # only its squared norm z_j'z_j is used
+        max_iter, tol, _RNG, False, False,
+    )[0]
+    gamma[others] = coef * scale
+    return gamma
 
 
 def approx_inv_cov(rows, n_features):

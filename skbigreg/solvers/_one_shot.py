@@ -1,4 +1,4 @@
-"""One-shot distributed sparse regression: map a partition, average, debias.
+"""One-shot distributed sparse regression: average the partitions, debias.
 
 Lee, Liu, Sun & Taylor (2017), "Communication-efficient sparse regression".
 Per partition k (weight W_k = sum of its sample weights):
@@ -16,27 +16,25 @@ the columns; the coordinator averages ``b`` and ``g`` and returns
 Standard errors: ``d - b* ~ -Theta grad L(b*)``, so
 ``Var(d) = Theta S Theta' / W`` with ``S`` the mean outer product of the scores
 (the sandwich of the debiased-lasso literature).
+
+The map -- a partition's rows to its :class:`PartitionResult` -- is the row
+pass :func:`skbigreg.passes.fit_partition`; this module combines the results.
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
-from joblib import Parallel, delayed, effective_n_jobs
-from threadpoolctl import threadpool_limits
 
-from ._local_glm import FAMILIES, default_penalty, penalized_glm
-from ._nodewise import NodewiseRows, approx_inv_cov, nodewise_rows
+from ._nodewise import NodewiseRows, approx_inv_cov
 
 __all__ = [
     "OneShotFit",
     "OneShotSettings",
     "PartitionResult",
+    "check_partition_results",
     "combine_partitions",
-    "fit_partition",
-    "map_partitions",
     "split_columns",
 ]
 
@@ -128,106 +126,6 @@ def split_columns(n_features, n_partitions, index):
     return np.arange(index * size, min((index + 1) * size, n_features))
 
 
-def _local_fit(X, y, w, settings):
-    if settings.method == "naive_unregularized":
-        alpha, sigma = np.zeros(X.shape[1]), np.nan
-    elif settings.alpha is None:
-        alpha, sigma = default_penalty(
-            X, y, w, settings.family, settings.fit_intercept, settings.tol, settings.max_iter
-        )
-    else:
-        alpha, sigma = settings.alpha, np.nan
-    fit = penalized_glm(
-        X, y, w, alpha, settings.family, settings.fit_intercept, settings.tol, settings.max_iter
-    )
-    return fit, alpha, sigma
-
-
-def _nodewise_penalty(Z, total, settings):
-    # penalty[j, k] on column k in the regression of column j
-    p = Z.shape[1]
-    if settings.nodewise_alpha is not None:
-        return np.broadcast_to(settings.nodewise_alpha, (p, p))
-    scale = np.sqrt(np.mean(Z**2, axis=0))
-    level = np.sqrt(2.0 * np.log(max(p, 2)) / total)
-    return level * np.outer(scale, scale)
-
-
-def _check_variance(Z, label, fit_intercept):
-    flat = np.flatnonzero(np.sqrt(np.mean(Z**2, axis=0)) <= 1e-12 * (1 + np.abs(Z).max()))
-    if flat.size:
-        what = "constant" if fit_intercept else "zero"
-        raise ValueError(
-            f"Column(s) {flat.tolist()} are {what} in partition {label!r}: the "
-            "debiased lasso needs every column to vary within every partition "
-            "(drop the column, or merge the partition with another)."
-        )
-
-
-def fit_partition(X, y, w, label, settings, columns=None):
-    """Map one partition to its :class:`PartitionResult` (a joblib worker task).
-
-    ``columns`` are the nodewise rows to compute: all columns (``local``), a
-    share (``split``) or none (naive methods).
-    """
-    family = FAMILIES[settings.family]
-    fit, alpha, sigma = _local_fit(X, y, w, settings)
-    total = float(w.sum())
-    mu = family.mean(X @ fit.coef + fit.intercept)
-    h = w * family.variance(mu)
-    center = np.average(X, axis=0, weights=h) if settings.fit_intercept else np.zeros(X.shape[1])
-    result = PartitionResult(
-        label=label, n_samples=X.shape[0], weight=total, n_iter=fit.n_iter, sigma=sigma,
-        alpha=alpha, coef=fit.coef, intercept=fit.intercept, gradient=None,
-        hessian_weight=float(h.sum()), center=center, nodewise=None, debiased_coef=None,
-        coef_cov=None, score_outer=None,
-    )
-    if settings.method != "debiased":
-        return result
-    resid = mu - y  # d loss / d eta
-    # weighted design with (1/(2W)) sum w v (.)^2 = (1/(2n)) ||Z .||^2
-    Z = np.sqrt(h * X.shape[0] / total)[:, None] * (X - center)
-    _check_variance(Z, label, settings.fit_intercept)
-    rows = nodewise_rows(
-        Z, columns, _nodewise_penalty(Z, total, settings), center, settings.tol, settings.max_iter
-    )
-    # degrees-of-freedom correction of the residual-based score variance
-    dof = np.count_nonzero(fit.coef) + settings.fit_intercept
-    inflate = total / max(total - dof, 1.0)
-    gradient = X.T @ (w * resid) / total
-    if settings.nodewise == "split":
-        outer = _score_outer(X, w, resid, settings.fit_intercept) * inflate
-        return replace(result, gradient=gradient, nodewise=rows, score_outer=outer)
-    theta = rows.theta()
-    # d_k - b* ~ -(1/W) sum_i w_i Theta (x_i - c) (mu_i - y_i)
-    influence = (X - center) @ theta.T * resid[:, None]
-    cov = influence.T @ (influence * w[:, None]) / total**2 * inflate
-    return replace(
-        result, gradient=gradient, nodewise=rows,
-        debiased_coef=fit.coef - theta @ gradient, coef_cov=cov,
-    )
-
-
-def _score_outer(X, w, resid, fit_intercept):
-    # (1/W) sum_i w_i (mu_i - y_i)^2 [1, x_i] [1, x_i]'
-    scores = np.column_stack([np.full(X.shape[0], float(fit_intercept)), X])
-    return scores.T @ (scores * (w * resid**2)[:, None]) / w.sum()
-
-
-def map_partitions(tasks, n_jobs=None):
-    """``[fit_partition(**task) for task in tasks]``, in order, through joblib.
-
-    Any joblib backend applies (loky, threading, dask); BLAS threads are
-    limited so that ``n_jobs`` workers do not oversubscribe the cores.
-    """
-    n_workers = effective_n_jobs(n_jobs)
-    if n_workers == 1:
-        return [fit_partition(**task) for task in tasks]
-    blas_threads = max(1, (os.cpu_count() or 1) // n_workers)
-    with threadpool_limits(limits=blas_threads, user_api="blas"):
-        return Parallel(n_jobs=n_jobs)(delayed(fit_partition)(**task) for task in tasks)
-
-
 def _mean(values, weights):
     return np.tensordot(weights, np.asarray(values), axes=1)
 
@@ -281,3 +179,38 @@ def _split_covariance(results, theta, share, total):
     augmented = np.column_stack([first, theta])
     outer = _mean([r.score_outer for r in results], share)
     return augmented @ outer @ augmented.T / total
+
+
+def check_partition_results(results, method, nodewise):
+    """Raise ``ValueError`` unless ``results`` can be combined by ``method``/``nodewise``.
+
+    The results come from sites (:class:`PartitionResult` objects shipped to a
+    coordinator): same feature count; the debiased method needs each site's
+    debiased estimate (``local``) or its share of the nodewise rows
+    (``split``), the shares covering every column exactly once.
+    """
+    if not results:
+        raise ValueError("fit_results needs at least one PartitionResult.")
+    sizes = sorted({len(r.coef) for r in results})
+    if len(sizes) > 1:
+        raise ValueError(f"PartitionResults have different feature counts: {sizes}.")
+    if method != "debiased":
+        return
+    if nodewise == "local":
+        missing = [r.label for r in results if r.debiased_coef is None]
+        what = 'nodewise="local" debiased estimates'
+    else:
+        missing = [r.label for r in results if r.score_outer is None]
+        what = 'nodewise="split" shares'
+    if missing:
+        raise ValueError(
+            f"PartitionResults {missing} are not {what}: compute them with an "
+            "estimator of the same method and nodewise."
+        )
+    if nodewise == "split":
+        covered = np.sort(np.concatenate([r.nodewise.columns for r in results]))
+        if not np.array_equal(covered, np.arange(sizes[0])):
+            raise ValueError(
+                "The sites' nodewise columns do not cover every column exactly "
+                "once: give each site its own index= out of the same n_partitions=."
+            )

@@ -1,4 +1,4 @@
-"""Local penalized GLM fits on one partition (gaussian, poisson, binomial).
+"""Local penalized GLM fits on one partition's rows (gaussian, poisson, binomial).
 
 Every loss is the weighted *mean* negative log-likelihood
 
