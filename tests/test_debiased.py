@@ -282,7 +282,7 @@ def _coverage(nodewise, n_reps, n=2000, m=4):
     for rep in range(n_reps):
         X, y = make_data(n, seed=1000 + rep)
         est = DebiasedDistributedLasso(nodewise=nodewise, n_partitions=m).fit(X, y)
-        low, high = est.conf_int(alpha=0.05)[1:].T  # row 0 is const
+        low, high = est.conf_int(alpha=0.05).to_numpy()[1:].T  # row 0 is const
         hits.append((low <= BETA) & (BETA <= high))
     hits = np.array(hits)
     return hits[:, :5].mean(), hits[:, 5:].mean()
@@ -558,8 +558,7 @@ def _runs_of_sites(seed=21, p=8):
 
 
 def _labelled_chunks(X, y, w, labels, size=97):
-    return [(X[i:i + size], y[i:i + size], None if w is None else w[i:i + size],
-             {"partitions": labels[i:i + size]}) for i in range(0, len(y), size)]
+    return [{"X": X[i:i + size], "y": y[i:i + size], "sample_weight": None if w is None else w[i:i + size], "partitions": labels[i:i + size]} for i in range(0, len(y), size)]
 
 
 def _assert_same_fit(est, ref):
@@ -598,7 +597,7 @@ def test_fit_chunks_without_labels_makes_each_chunk_a_partition():
     X, y, w, _ = _runs_of_sites(seed=23)
     frame = pd.DataFrame(X, columns=[f"f{j}" for j in range(X.shape[1])])
     edges = [0, 300, 300, 480, 860]  # an empty chunk is skipped
-    chunks = [(frame.iloc[a:b], y[a:b], w[a:b]) for a, b in itertools.pairwise(edges)]
+    chunks = [{"X": frame.iloc[a:b], "y": y[a:b], "sample_weight": w[a:b]} for a, b in itertools.pairwise(edges)]
     est = DebiasedDistributedLasso(nodewise="split").fit_chunks(chunks)
     position = np.repeat([0, 1, 2], [300, 180, 380])
     ref = DebiasedDistributedLasso(nodewise="split").fit(frame, y, partitions=position,
@@ -661,13 +660,14 @@ def test_fit_chunks_bad_sources():
     with pytest.raises(ValueError, match="reads the chunk source twice"):
         DebiasedDistributedLasso(nodewise="split").fit_chunks(iter(chunks))
     with pytest.raises(ValueError, match=r"\['clusters'\] labels.*does not read"):
-        DebiasedDistributedLasso().fit_chunks([(*c[:3], {**c[3], "clusters": c[3]["partitions"]})
+        DebiasedDistributedLasso().fit_chunks([{**c, "clusters": c["partitions"]}
                                                for c in chunks])
-    with pytest.raises(ValueError, match="on every chunk or on none"):
-        DebiasedDistributedLasso().fit_chunks(chunks[:2] + [c[:3] for c in chunks[2:]])
+    with pytest.raises(ValueError, match="partitions is missing from this chunk"):
+        DebiasedDistributedLasso().fit_chunks(
+            chunks[:2] + [{k: v for k, v in c.items() if k != "partitions"} for c in chunks[2:]])
     with pytest.raises(ValueError, match="no rows"):
         DebiasedDistributedLasso().fit_chunks([])
     est = DebiasedDistributedLasso()
     with pytest.raises(ValueError, match="features"):
-        est.fit_chunks(chunks + [(X[:50, :5], y[:50], None, {"partitions": np.full(50, "z")})])
+        est.fit_chunks(chunks + [{"X": X[:50, :5], "y": y[:50], "partitions": np.full(50, "z")}])
     assert not hasattr(est, "coef_")  # no half-fitted estimator

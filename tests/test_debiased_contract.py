@@ -59,12 +59,12 @@ def _with_missing(labels, kind):
 def test_missing_partition_labels_raise_naming_partitions(make, target, kind):
     X, y, site = _data()
     labels = _with_missing(site, kind)
-    with pytest.raises(ValueError, match=r"partitions has 50 missing \(None or NaN\)"):
+    with pytest.raises(ValueError, match=r"partitions has 50 missing labels \(NaN/None\)"):
         make().fit(X, target(y), partitions=labels)
     chunks = [{"X": X[i:i + 70], "y": target(y)[i:i + 70], "partitions": labels[i:i + 70]}
               for i in range(0, 200, 70)]
     for nodewise in ("local", "split"):
-        with pytest.raises(ValueError, match=r"partitions has 50 missing \(None or NaN\)"):
+        with pytest.raises(ValueError, match=r"partitions has 50 missing labels \(NaN/None\)"):
             make(nodewise=nodewise).fit_chunks(chunks)
 
 
@@ -80,8 +80,8 @@ def test_failed_fit_chunks_leaves_state_identical(make, target, labelled):
     before = _state(est)
     bad = X.copy()
     bad[170, 1] = np.nan  # in the last chunk: the first partitions fit before it fails
-    chunks = [(bad[i:i + 50], y[i:i + 50], None,
-               {"partitions": site[i:i + 50]} if labelled else None) for i in range(0, 200, 50)]
+    chunks = [{"X": bad[i:i + 50], "y": y[i:i + 50], "partitions": site[i:i + 50] if labelled else None}
+              for i in range(0, 200, 50)]
     with pytest.raises(ValueError, match="NaN"):
         est.fit_chunks(chunks)
     assert _state(est) == before
@@ -129,8 +129,8 @@ def test_zero_weight_chunk_is_rows_removed(make, target):
     est.partial_fit(X[100:150], y[100:150], sample_weight=zero)
     assert _state(est) == before
     # fit_chunks without labels: the chunk is not a partition
-    chunks = [(X[i:i + 50], y[i:i + 50]) for i in range(0, 200, 50)]
-    with_zero = chunks[:2] + [(*chunks[2], zero)] + chunks[3:]
+    chunks = [{"X": X[i:i + 50], "y": y[i:i + 50]} for i in range(0, 200, 50)]
+    with_zero = chunks[:2] + [{**chunks[2], "sample_weight": zero}] + chunks[3:]
     a, b = make().fit_chunks(with_zero), make().fit_chunks(chunks[:2] + chunks[3:])
     assert a.n_partitions_ == 3
     assert_allclose(a.debiased_coef_, b.debiased_coef_, rtol=1e-12)
@@ -144,7 +144,7 @@ def test_zero_weight_partition_is_dropped_against_local_wls():
     w = np.where(site == 2, 0.0, 1.0 + (np.arange(200) % 3))
     est = DebiasedDistributedLasso(alpha=0, threshold=0).fit(X, y, partitions=site,
                                                              sample_weight=w)
-    chunks = [(X[i:i + 30], y[i:i + 30], w[i:i + 30], {"partitions": site[i:i + 30]})
+    chunks = [{"X": X[i:i + 30], "y": y[i:i + 30], "sample_weight": w[i:i + 30], "partitions": site[i:i + 30]}
               for i in range(0, 200, 30)]
     streamed = DebiasedDistributedLasso(alpha=0, threshold=0, nodewise="split").fit_chunks(chunks)
     kept = [k for k in range(4) if k != 2]
@@ -166,7 +166,7 @@ def test_zero_weights_as_the_only_data_raise(make, target):
     with pytest.raises(ValueError, match="zero"):
         make().partial_fit(X, y, sample_weight=zero, **_classes(make, y))
     with pytest.raises(ValueError, match="no rows of positive weight"):
-        make().fit_chunks([(X, y, zero)])
+        make().fit_chunks([{"X": X, "y": y, "sample_weight": zero}])
 
 
 # --------------------------------------------------------------------------
@@ -181,11 +181,11 @@ def test_results_are_the_one_type_and_match_ols_hc1_when_unpenalized():
     assert isinstance(res, RegressionResults)
     assert res.names == ["const", "a", "b"]
     assert_allclose(res.params, ref.params, rtol=1e-9)
-    assert_allclose(res.bse[1:], ref.bse[1:], rtol=1e-8)
-    assert np.isnan(res.bse[0])  # the slopes alone are debiased
+    assert_allclose(res.bse.iloc[1:], ref.bse[1:], rtol=1e-8)
+    assert np.isnan(res.bse.iloc[0])  # the slopes alone are debiased
     assert_allclose(est.bse_, ref.bse[1:], rtol=1e-8)
-    assert_allclose(est.conf_int(alpha=0.1)[1:], ref.conf_int(alpha=0.1)[1:], rtol=1e-8)
-    assert_allclose(res.pvalues[1:], 2 * stats.norm.sf(np.abs(ref.tvalues[1:])), rtol=1e-8)
+    assert_allclose(est.conf_int(alpha=0.1).iloc[1:], ref.conf_int(alpha=0.1)[1:], rtol=1e-8)
+    assert_allclose(res.pvalues.iloc[1:], 2 * stats.norm.sf(np.abs(ref.tvalues[1:])), rtol=1e-8)
     frame = est.summary_frame(alpha=0.1)
     assert list(frame.index) == ["const", "a", "b"]
     assert {"[0.05", "0.95]", "thresholded"} <= set(frame.columns)

@@ -7,7 +7,7 @@ once.
 """
 
 from ._cumulative import CumulativeMixin
-from ._labels import check_label, check_labels
+from ..io import ChunkLabels, check_label, check_labels, refuse_unread
 from ._rows import (
     ChunkSpec,
     check_weight_sum,
@@ -20,6 +20,7 @@ from ._rows import (
 from ._state import reset, rollback_on_error
 
 __all__ = [
+    "ChunkLabels",
     "ChunkSpec",
     "CumulativeMixin",
     "check_label",
@@ -28,6 +29,7 @@ __all__ = [
     "check_weights",
     "chunk_statistics",
     "linear_chunk_statistics",
+    "refuse_unread",
     "reset",
     "target_name",
     "rollback_on_error",

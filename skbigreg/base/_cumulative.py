@@ -20,7 +20,7 @@ from ..exceptions import MissingPassError
 from ..io import iter_chunks
 from ..parallel import single_blas_thread
 from ..stats import ChunkStatistics, GroupedGramStats, accumulator_for
-from ._labels import check_labels
+from ..io import check_labels, refuse_unread
 from ._rows import check_weight_sum, rows_differ, target_name, validate_chunk
 from ._state import reset, rollback_on_error
 
@@ -69,14 +69,7 @@ class CumulativeMixin:
     def _check_labels(self, labels, n_rows, first):
         """Check a chunk's labels (see :func:`check_labels`) and remember their kinds."""
         owner = type(self).__name__
-        unread = sorted(name for name, values in labels.items()
-                        if values is not None and name not in self._label_names)
-        if unread:
-            raise ValueError(
-                f"The chunk carries {unread} labels, which {owner} does not read "
-                f"(it reads {list(self._label_names)}); a label it ignored would "
-                "silently change the model."
-            )
+        refuse_unread(owner, labels, self._label_names)
         given = {name: labels.get(name) for name in self._label_names}
         if first:
             missing = [name for name in self._required_labels() if given[name] is None]

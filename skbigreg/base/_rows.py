@@ -18,7 +18,7 @@ import numpy as np
 
 from .._compat import _check_sample_weight, _num_samples, validate_data
 from ..stats import ChunkStatistics, GroupedGramStats, accumulator_for
-from ._labels import check_label
+from ..io import check_label
 
 
 def validate_chunk(estimator, X, y, sample_weight, reset):

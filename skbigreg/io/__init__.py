@@ -7,7 +7,8 @@ chunks; :func:`read_files` streams parquet/CSV files in record batches;
 
 from ._chunks import LABEL_NAMES, Chunk, ChunkSource, as_chunk, check_chunk, iter_chunks
 from ._files import FileSource, ScanReport, read_files
-from ._partitions import PartitionRows, check_partition_labels, iter_partitions
+from ._labels import ChunkLabels, check_label, check_labels, refuse_unread
+from ._partitions import PartitionRows, iter_partitions
 
 __all__ = [
     "LABEL_NAMES",
@@ -18,7 +19,10 @@ __all__ = [
     "ScanReport",
     "as_chunk",
     "check_chunk",
-    "check_partition_labels",
+    "ChunkLabels",
+    "check_label",
+    "check_labels",
+    "refuse_unread",
     "iter_chunks",
     "iter_partitions",
     "read_files",

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["PartitionRows", "check_partition_labels", "iter_partitions"]
+from ._labels import check_label
+
+__all__ = ["PartitionRows", "iter_partitions"]
 
 
 @dataclass(frozen=True)
@@ -38,29 +40,6 @@ class PartitionRows:
     X: object = None
     y: object = None
     sample_weight: np.ndarray | None = None
-
-
-def check_partition_labels(values, name="partitions"):
-    """``values`` as an array, or a ``ValueError`` naming ``name`` if any is None or NaN.
-
-    Examples
-    --------
-    >>> from skbigreg.io import check_partition_labels
-    >>> check_partition_labels(["a", "b"]).tolist()
-    ['a', 'b']
-    >>> check_partition_labels([1.0, float("nan")])
-    Traceback (most recent call last):
-    ...
-    ValueError: partitions has 1 missing (None or NaN) label(s), the first at row 1: ...
-    """
-    values = np.asarray(values)
-    missing = np.flatnonzero(pd.isna(values)) if values.ndim == 1 else []
-    if len(missing):
-        raise ValueError(
-            f"{name} has {len(missing)} missing (None or NaN) label(s), the first at "
-            f"row {missing[0]}: give every row a {name} label, or drop the rows."
-        )
-    return values
 
 
 _NO_PARTITION = object()  # before the first run
@@ -144,7 +123,7 @@ def _runs(chunk, position):
     if labels is None:
         yield position, (chunk.X, chunk.y, chunk.sample_weight)
         return
-    labels = check_partition_labels(labels)
+    labels, _ = check_label("partitions", labels, chunk.n_rows)
     edges = [0, *(np.flatnonzero(labels[1:] != labels[:-1]) + 1), len(labels)]
     for start, stop in itertools.pairwise(edges):
         rows = slice(start, stop)

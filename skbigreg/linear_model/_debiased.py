@@ -126,7 +126,7 @@ def debiased_results(estimator):
     nobs = float(sum(r.weight for r in est.partition_results_))
     df_resid = nobs - len(params)
     return RegressionResults(
-        params=params, cov_params=cov, names=names, cov_type=COV_TYPE, nobs=nobs,
+        params=params, cov=cov, names=names, cov_type=COV_TYPE, nobs=nobs,
         df_model=float(est.n_features_in_), df_resid=df_resid, ssr=np.nan, tss=np.nan,
         has_intercept=bool(est.fit_intercept), use_t=False, df_inference=df_resid,
         target="y", model=f"Lasso ({est._family()})", method="One-shot debiased",

@@ -22,7 +22,7 @@ from .._compat import (
     _fit_context,
     validate_data,
 )
-from ..io import check_partition_labels, iter_chunks, iter_partitions
+from ..io import check_label, iter_chunks, iter_partitions
 from ..passes import fit_partition, map_partition_stream, map_partitions
 from ..solvers import (
     OneShotSettings,
@@ -30,8 +30,7 @@ from ..solvers import (
     combine_partitions,
     split_columns,
 )
-from ._base import rollback_on_error
-from ._chunked import ChunkLabels
+from ..base import ChunkLabels, rollback_on_error
 
 #: Automatic contiguous splits keep at least this many rows per partition.
 MIN_ROWS_PER_SPLIT = 10
@@ -142,11 +141,7 @@ class BaseDebiasedDistributed(BaseEstimator):
             count = max(1, min(self.n_partitions, n_samples // MIN_ROWS_PER_SPLIT))
             blocks = list(enumerate(np.array_split(np.arange(n_samples), count)))
         else:
-            partitions = check_partition_labels(partitions)
-            if partitions.shape != (n_samples,):
-                raise ValueError(
-                    f"partitions has shape {partitions.shape}; expected ({n_samples},)."
-                )
+            partitions, _ = check_label("partitions", partitions, n_samples)
             labels, inverse = np.unique(partitions, return_inverse=True)
             blocks = [(lab, np.flatnonzero(inverse == i))
                       for i, lab in enumerate(labels.tolist())]

@@ -58,7 +58,7 @@ def check_label(name, values, n_rows):
 
     Examples
     --------
-    >>> from skbigreg.base import check_label
+    >>> from skbigreg.io import check_label
     >>> check_label("clusters", ["a", "b"], 2)
     (array(['a', 'b'], dtype='<U1'), 'string')
     >>> check_label("clusters", [1.0, None], 2)
@@ -147,3 +147,40 @@ def check_labels(owner, given, n_rows, known=None):
 def _settle(kinds, known):
     """The kinds to remember: an empty chunk's labels fix no kind."""
     return {name: known.get(name) if kind == "empty" else kind for name, kind in kinds.items()}
+
+
+def refuse_unread(owner, labels, reads):
+    """Refuse a chunk's labels that the estimator does not read (it would ignore them)."""
+    unread = sorted(name for name, values in labels.items()
+                    if values is not None and name not in reads)
+    if unread:
+        raise ValueError(
+            f"The chunk carries {unread} labels, which {owner} does not read "
+            f"(it reads {list(reads)}); a label it ignored would silently change "
+            "the model."
+        )
+
+
+class ChunkLabels:
+    """The row labels an estimator reads, checked chunk by chunk.
+
+    For estimators that gather chunks themselves (e.g. by partition): each
+    chunk's labels go through :func:`refuse_unread` and :func:`check_labels`
+    against the first chunk's.
+    """
+
+    def __init__(self, estimator, reads, required=()):
+        self.owner = type(estimator).__name__
+        self.reads = tuple(reads)
+        self.required = tuple(required)
+        self.kinds = None  # fixed by the first chunk
+
+    def check(self, chunk):
+        """The chunk's checked labels by name (a ``ValueError`` on any problem)."""
+        refuse_unread(self.owner, chunk.labels, self.reads)
+        given = {name: chunk.label(name) for name in self.reads}
+        missing = [name for name in self.required if given[name] is None]
+        if missing:
+            raise ValueError(f"{self.owner} needs {missing[0]} labels with every chunk.")
+        labels, self.kinds = check_labels(self.owner, given, chunk.n_rows, self.kinds)
+        return labels
