@@ -5,12 +5,13 @@ chunks; :func:`read_files` streams parquet/CSV files in record batches.
 """
 
 from ._chunks import LABEL_NAMES, Chunk, ChunkSource, as_chunk, check_chunk, iter_chunks
-from ._files import FileSource, ScanReport, read_files
+from ._files import ColumnError, FileSource, ScanReport, read_files
 
 __all__ = [
     "LABEL_NAMES",
     "Chunk",
     "ChunkSource",
+    "ColumnError",
     "FileSource",
     "ScanReport",
     "as_chunk",
