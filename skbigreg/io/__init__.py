@@ -5,6 +5,7 @@ chunks; :func:`read_files` streams parquet/CSV files in record batches.
 """
 
 from ._chunks import LABEL_NAMES, Chunk, ChunkSource, as_chunk, check_chunk, iter_chunks
+from ._dask import dask_partitions, is_dask_collection
 from ._files import ColumnError, FileSource, ScanReport, read_files
 
 __all__ = [
@@ -16,6 +17,8 @@ __all__ = [
     "ScanReport",
     "as_chunk",
     "check_chunk",
+    "dask_partitions",
+    "is_dask_collection",
     "iter_chunks",
     "read_files",
 ]
