@@ -298,6 +298,9 @@ def _check_roles(columns):
         raise ColumnError("categorical", unknown, f"not among the features {columns.features}")
     if columns.target is not None and columns.target in columns.features:
         raise ColumnError("features", columns.target, "is also the target", remedy="target")
+    repeated = sorted({c for c in columns.features if columns.features.count(c) > 1})
+    if repeated:
+        raise ColumnError("features", repeated, "listed more than once")
 
 
 def _roles(columns, numeric_only=None):
@@ -420,12 +423,13 @@ class ColumnError(ValueError):
         super().__init__(self.describe(argument))
 
     def describe(self, name, remedies=None):
-        """The message, naming the column's argument ``name`` and advice from ``remedies``."""
+        """The message, naming the column's argument ``name``, with the advice in
+        ``remedies`` (texts with ``{column}`` and ``{name}``) over ``REMEDIES``."""
         noun = "column(s)" if isinstance(self.column, list) else "column"
         text = f"{name}: {noun} {self.column!r} {self.problem}" if name else \
             f"{noun.capitalize()} {self.column!r} {self.problem}"
         advice = {**REMEDIES, **(remedies or {})}.get(self.remedy)
-        return text + (f"; {advice.format(column=self.column)}" if advice else "") + "."
+        return text + (f"; {advice.format(column=self.column, name=name)}" if advice else "") + "."
 
 
 def _categories(dataset, columns):
