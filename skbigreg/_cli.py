@@ -302,6 +302,7 @@ _CLI_REMEDIES = {
              "to the files (e.g. days since a reference date, or the year), or add it to "
              "--categorical (one indicator per value)",
     "target": "leave it out of {name}",
+    "features": "add it to --features too",
     "missing": "pass --missing drop to drop such rows",
 }
 

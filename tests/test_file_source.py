@@ -241,3 +241,12 @@ def test_column_errors_name_the_argument_for_other_front_ends(tmp_path):
     assert (error.argument, error.column, error.remedy) == ("features", "s", "categorical")
     assert error.describe("--features", {"categorical": "add it to --categorical"}).endswith(
         "; add it to --categorical.")
+
+
+@pytest.mark.parametrize("file_format", ["parquet", "csv"])
+def test_a_categorical_column_changing_type_between_files_is_refused(tmp_path, file_format):
+    frame = _base().assign(city=1)
+    paths = _write(tmp_path, [frame, frame.assign(city="lima")], file_format)
+    with pytest.raises(ValueError, match=rf"categorical: column 'city' is int64 in '{paths[0]}' but "
+                                         rf"\w+ in '{paths[1]}'"):
+        read_files(tmp_path, target="y", features=["x", "city"], categorical=["city"])

@@ -6,7 +6,8 @@ chunks; :func:`read_files` streams parquet/CSV files in record batches.
 
 from ._chunks import LABEL_NAMES, Chunk, ChunkSource, as_chunk, check_chunk, iter_chunks
 from ._dask import dask_partitions, is_dask_collection
-from ._files import ColumnError, FileSource, ScanReport, read_files
+from ._file_columns import ColumnError
+from ._files import FileSource, ScanReport, read_files
 
 __all__ = [
     "LABEL_NAMES",
