@@ -64,11 +64,19 @@ def check_columns(columns, dataset):
 
 
 def _require_present(columns, path, names, first_path=None):
-    for argument, column in _roles(columns, numeric_only=False):
-        absent = [c for c in ([column] if isinstance(column, str) else column) if c not in names]
+    for argument, named in _named(columns):
+        absent = [c for c in named if c not in names]
         if absent:
             where = f" (present in {first_path!r})" if first_path else ""
             raise ColumnError(argument, absent, f"not found in {path!r}{where}; available: {names}")
+
+
+def _named(columns):
+    """``(argument, [columns])`` for every argument that names columns."""
+    pairs = [("target", columns.target), ("sample_weight", columns.weight),
+             *columns.labels.items(), ("features", columns.features)]
+    return [(argument, [named] if isinstance(named, str) else named)
+            for argument, named in pairs if named is not None]
 
 
 def _check_roles(columns):
@@ -84,20 +92,12 @@ def _check_roles(columns):
         raise ColumnError("features", repeated, "listed more than once")
 
 
-def _roles(columns, numeric_only=None):
-    """``(argument, column)`` for every named column (features one by one).
-
-    ``numeric_only=False`` before the features are known gives the list of
-    features as one item, or nothing when they default to the other columns.
-    """
-    pairs = [("target", columns.target), ("sample_weight", columns.weight),
-             *columns.labels.items()]
-    if numeric_only is False:
-        pairs.append(("features", columns.features))
-    else:
-        categorical = columns.categorical or []
-        pairs += [("categorical" if c in categorical else "features", c) for c in columns.features]
-    return [(argument, column) for argument, column in pairs if column is not None]
+def _roles(columns):
+    """``(argument, column)`` for every named column, once the features are known."""
+    categorical = columns.categorical or []
+    named = [("target", columns.target), ("sample_weight", columns.weight), *columns.labels.items()]
+    features = [("categorical" if c in categorical else "features", c) for c in columns.features]
+    return [(argument, column) for argument, column in named if column is not None] + features
 
 
 # Arguments whose columns become floats (any numeric type in any file);
