@@ -112,8 +112,8 @@ def read_files(
         raise ValueError(f"batch_rows must be a positive integer, got {batch_rows}.")
     paths, file_format = _resolve_paths(path, file_format)
     columns = FileColumns(target, features, sample_weight,
-                       {"clusters": clusters, "partitions": partitions, "groups": groups},
-                       categorical)
+                          {"clusters": clusters, "partitions": partitions, "groups": groups},
+                          categorical)
     return FileSource(paths, file_format, columns, drop_first, int(batch_rows), missing, verbose)
 
 
