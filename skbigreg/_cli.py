@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import os
+import re
 import sys
 import time
 import warnings
@@ -26,6 +27,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .exceptions import MissingPassError
+from .io import ColumnError
 from .linear_model import CumulativeLinearRegression
 
 BINARY = "target coded 0/1"
@@ -118,6 +120,8 @@ def _check_options(parser, args):
         parser.error(f"--cluster is used by --cov-type cluster only (got --cov-type {args.cov_type})")
     if args.absorb is not None and len(args.absorb) > 2:
         parser.error("--absorb takes one or two columns (a large factor, then a small one)")
+    if args.n_jobs == 0:
+        parser.error("--n-jobs 0 means no worker: give 1 for one, -1 for every core")
 
 
 def _build_model(args):
@@ -153,8 +157,8 @@ def _source(args):
         features=features,
         sample_weight=args.weights,
         clusters=args.cluster,
-        # the absorbed column travels as the chunks' partition labels: the entities
-        partitions=args.absorb[0] if args.absorb else args.partition,
+        entities=args.absorb[0] if args.absorb else None,
+        partitions=args.partition,
         groups=args.groups,
         categorical=categorical,
         batch_rows=args.chunk_rows,
@@ -284,6 +288,63 @@ def _demo(args):
         print(model.results("cluster").summary_frame().round(4).to_string())
 
 
+# -- errors in the command line's words -----------------------------------------
+# The options that name the columns of each read_files argument, in the order
+# they are looked for ("features" also receives --endog, --instruments and a
+# second --absorb column; "entities" the first --absorb column).
+_COLUMN_OPTIONS = {
+    "target": ("target",), "sample_weight": ("weights",), "clusters": ("cluster",),
+    "groups": ("groups",), "partitions": ("partition",), "entities": ("absorb",),
+    "categorical": ("categorical", "absorb"), "features": ("features", "endog", "instruments", "absorb"),
+}
+_CLI_REMEDIES = {
+    "categorical": "add it to --categorical, or leave it out of {name}",
+    "dates": "dates and times are not turned into numbers silently: write a numeric column "
+             "to the files (e.g. days since a reference date, or the year), or add it to "
+             "--categorical (one indicator per value)",
+    "target": "leave it out of {name}",
+    "features": "add it to --features too",
+    "missing": "pass --missing drop to drop such rows",
+}
+
+
+def _column_message(error, args):
+    """A file-column error naming the option that named the column."""
+    column = error.column[0] if isinstance(error.column, list) else error.column
+    candidates = _COLUMN_OPTIONS.get(error.argument) or tuple(dict.fromkeys(
+        dest for dests in _COLUMN_OPTIONS.values() for dest in dests))
+    for dest in candidates:
+        value = getattr(args, dest, None)
+        if value == column or (isinstance(value, list) and column in value):
+            return error.describe(_flag(dest), _CLI_REMEDIES)
+    if error.argument == "features" and args.features is None:
+        return error.describe("--features (default: every other column)", _CLI_REMEDIES)
+    return error.describe(_flag(candidates[0]), _CLI_REMEDIES)
+
+
+# estimator parameter -> command-line option, where the names differ
+_OPTION_NAMES = {parameter: dest for dest, parameter in _PARAMETER_NAMES.items()}
+_PARAMETER_ERROR = re.compile(r"The '(\w+)' parameter of \w+ must be (.*)", re.DOTALL)
+
+
+def _in_cli_words(message):
+    """An estimator's message with its parameter names as command-line options."""
+    found = _PARAMETER_ERROR.match(message)
+    if found and (dest := _OPTION_NAMES.get(found[1], found[1])) in _MODEL_OPTIONS:
+        return f"{_flag(dest)} must be {found[2]}"
+    return re.sub(r"`?\bsample_weight\b`?", "--weights", message)
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
 # -- the parser ------------------------------------------------------------------
 class _Parser(argparse.ArgumentParser):
     """Usage errors in one line (``skbigreg: error: ...``), exit status 2."""
@@ -345,7 +406,8 @@ def _fit_parser(commands):
     data.add_argument("--categorical", nargs="+", metavar="COLUMN",
                       help="feature columns to one-hot encode (levels found in a first pass)")
     data.add_argument("--weights", metavar="COLUMN", help="column of sample weights")
-    data.add_argument("--chunk-rows", type=int, default=65_536, metavar="N", help="rows per record batch")
+    data.add_argument("--chunk-rows", type=_positive_int, default=65_536, metavar="N",
+                      help="rows per record batch")
     data.add_argument("--format", choices=["parquet", "csv"], help="file format (default: from the extension)")
     data.add_argument("--missing", choices=["raise", "drop"], default="raise",
                       help="rows with missing values: stop with an error, or drop and report them")
@@ -459,10 +521,19 @@ def main(argv=None):
     except BrokenPipeError:  # the reader (``| head``) left: no error message, as other tools
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
-    except (_UsageError, OSError, ValueError, ImportError, MissingPassError) as exc:
-        print(f"skbigreg: error: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 2
+    except ColumnError as exc:
+        return _error(_column_message(exc, args))
+    except (_UsageError, OSError, ImportError, MissingPassError) as exc:
+        return _error(str(exc))
+    except ValueError as exc:
+        return _error(_in_cli_words(str(exc)))
     return 0
+
+
+def _error(message):
+    """Print ``message`` as one line, the way argparse reports usage errors; exit status 2."""
+    print(f"skbigreg: error: {' '.join(message.split())}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

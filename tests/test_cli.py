@@ -363,3 +363,67 @@ def test_cv_groups_reach_the_folds(panel, tmp_path):
     np.testing.assert_allclose(saved["coef"], np.append(est.intercept_, est.coef_), rtol=1e-10)
     ref = Lasso(alpha=est.alpha_, tol=1e-12).fit(frame[features], frame.y)
     np.testing.assert_allclose(saved["coef"], np.append(ref.intercept_, ref.coef_), rtol=1e-4)
+
+
+# -- hostile inputs speak the command line (issue 11, defects 9 and 15) ------------------
+@pytest.fixture
+def hostile(files):
+    """Folders whose second file breaks the first one's columns, next to the good one."""
+    folder, frame = files
+    first, second = frame.iloc[:450], frame.iloc[450:]
+    variants = {
+        "missing": second.drop(columns="b"),
+        "labels": second.assign(firm=second.firm.astype(str)),
+        "dates": second.assign(b=pd.Timestamp("2020-01-01")),
+        "nan": second.assign(a=np.where(np.arange(450) == 3, np.nan, second.a)),
+    }
+    for name, changed in variants.items():
+        (folder / name).mkdir()
+        first.to_parquet(folder / name / "p0.parquet")
+        changed.to_parquet(folder / name / "p1.parquet")
+    return folder
+
+
+@pytest.mark.parametrize("args, message", [
+    # before: ZeroDivisionError and a traceback
+    (["{folder}", "--target", "y", "--features", "a", "y"],
+     "--features: column 'y' is also the target; leave it out of --features."),
+    (["{folder}", "--target", "y", "--features", "a", "--model", "iv", "--endog", "y",
+      "--instruments", "b"], "--endog: column 'y' is also the target"),
+    # before: KeyError without the file
+    (["{folder}/missing", "--target", "y", "--features", "a", "b"],
+     "--features: column(s) ['b'] not found in '{folder}/missing/p1.parquet' (present in "
+     "'{folder}/missing/p0.parquet')"),
+    # before: mixed int and str cluster labels reached the estimator
+    (["{folder}/labels", "--target", "y", "--features", "a", "b", "--cluster", "firm"],
+     "--cluster: column 'firm' is int64 in '{folder}/labels/p0.parquet' but large_string in "
+     "'{folder}/labels/p1.parquet'; write it with one type in every file."),
+    (["{folder}/labels", "--target", "y", "--features", "a", "b", "--model", "fe",
+      "--absorb", "firm"], "--absorb: column 'firm' is int64"),
+    # before: the timestamps were read as float nanoseconds
+    (["{folder}/dates", "--target", "y", "--features", "a", "b"],
+     "--features: column 'b' holds dates or times (timestamp[us]) in '{folder}/dates/p1.parquet'"),
+    (["{folder}/dates", "--target", "y", "--features", "a", "b"], "or add it to --categorical"),
+    (["{folder}", "--target", "y", "--features", "a", "site"],
+     "--features: column 'site' is not numeric (large_string) in '{folder}/p0.parquet'; add it "
+     "to --categorical, or leave it out of --features."),
+    (["{folder}/nan", "--target", "y", "--features", "a", "b"],
+     "--features: column 'a' has 1 missing value(s) in a batch; pass --missing drop"),
+    (["{folder}", "--target", "y", "--features", "a", "a"], "--features: column(s) ['a'] listed more"),
+    (["{folder}", "--target", "y", "--chunk-rows", "0"],
+     "argument --chunk-rows: expected a positive integer, got '0'"),
+    (["{folder}", "--target", "y", "--features", "a", "--n-jobs", "0"], "--n-jobs 0 means no worker"),
+    (["{folder}", "--target", "y", "--features", "a", "--model", "ridge", "--alpha", "-1"],
+     "--alpha must be a float in the range [0.0, inf). Got -1.0 instead."),
+    (["{folder}", "--target", "y", "--features", "a", "--weights", "b"],
+     "Negative values in data passed to --weights"),
+])
+def test_hostile_files_and_options_are_one_line_naming_the_option(hostile, capsys, args, message):
+    # in-process: an exception the command line does not turn into its message escapes
+    code = main(["fit", *(a.format(folder=hostile) for a in args)])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("skbigreg: error: "), err
+    assert message.format(folder=hostile) in lines[0]
+    assert "=[" not in lines[0] and "missing='drop'" not in lines[0]  # no Python spellings

@@ -137,3 +137,116 @@ def test_failed_fit_chunks_leaves_the_previous_fit():
     assert set(vars(est)) == set(before)
     np.testing.assert_array_equal(est.coef_, before["coef_"])
     assert est.n_samples_seen_ == 300
+
+
+# -- columns that differ between files (issue 11, defect 15) ------------------------
+def _write(folder, frames, file_format):
+    for i, frame in enumerate(frames):
+        path = folder / f"p{i}.{file_format}"
+        frame.to_parquet(path) if file_format == "parquet" else frame.to_csv(path, index=False)
+    return [str(folder / f"p{i}.{file_format}") for i in range(len(frames))]
+
+
+def _base(n=50, seed=0):
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"x": rng.normal(size=n), "y": rng.normal(size=n),
+                         "g": rng.integers(0, 5, size=n)})
+
+
+@pytest.mark.parametrize("file_format", ["parquet", "csv"])
+@pytest.mark.parametrize("column, argument, missing", [
+    ("x", "features", "raise"), ("g", "clusters", "raise"), ("g", "clusters", "drop"),
+])
+def test_a_column_missing_from_a_later_file_is_named_with_the_file(tmp_path, file_format,
+                                                                   column, argument, missing):
+    # before: parquet gave a KeyError without the file; CSV filled the column with
+    # nulls, so missing="drop" silently dropped every row of the second file
+    frame = _base()
+    paths = _write(tmp_path, [frame, frame.drop(columns=column)], file_format)
+    with pytest.raises(ValueError, match=rf"{argument}: column\(s\) \['{column}'\] not found in "
+                                         rf"'{paths[1]}' \(present in '{paths[0]}'\)"):
+        read_files(tmp_path, target="y", features=["x"], clusters="g", missing=missing)
+
+
+@pytest.mark.parametrize("file_format", ["parquet", "csv"])
+@pytest.mark.parametrize("second", [list("abcdefghij") * 5, np.arange(50) + 0.5])
+def test_a_label_changing_type_between_files_is_refused(tmp_path, file_format, second):
+    # before: int labels in one file and str (or float) in the next reached the
+    # estimator mixed (parquet), or the CSV reader failed without naming the column
+    frame = _base()
+    paths = _write(tmp_path, [frame, frame.assign(g=second)], file_format)
+    with pytest.raises(ValueError, match=rf"clusters: column 'g' is int64 in '{paths[0]}' but "
+                                         rf"\w+ in '{paths[1]}'; write it with one type"):
+        read_files(tmp_path, target="y", features=["x"], clusters="g")
+
+
+@pytest.mark.parametrize("file_format", ["parquet", "csv"])
+@pytest.mark.parametrize("first_is_date", [True, False])
+def test_a_date_feature_is_refused_in_any_file(tmp_path, file_format, first_is_date):
+    # before: a timestamp column in a later parquet file became float nanoseconds
+    frame = _base()
+    dated = frame.assign(x=pd.date_range("2020-01-01", periods=len(frame)))
+    frames = [dated, frame] if first_is_date else [frame, dated]
+    paths = _write(tmp_path, frames, file_format)
+    with pytest.raises(ValueError, match=rf"features: column 'x' holds dates or times \(\w+.*\) in "
+                                         rf"'{paths[0 if first_is_date else 1]}'; dates and times "
+                                         "are not turned into numbers silently"):
+        read_files(tmp_path, target="y", features=["x"])
+
+
+def test_a_date_target_or_weight_is_refused(tmp_path):
+    frame = _base().assign(when=pd.date_range("2020-01-01", periods=50))
+    _write(tmp_path, [frame], "parquet")
+    for kwargs in ({"target": "when"}, {"target": "y", "sample_weight": "when"}):
+        with pytest.raises(ValueError, match="column 'when' holds dates or times"):
+            read_files(tmp_path, features=["x"], **kwargs)
+
+
+@pytest.mark.parametrize("file_format", ["parquet", "csv"])
+def test_a_feature_of_text_in_a_later_file_is_named_with_the_file(tmp_path, file_format):
+    frame = _base()
+    paths = _write(tmp_path, [frame, frame.assign(x="text")], file_format)
+    with pytest.raises(ValueError, match=rf"features: column 'x' is not numeric \(\w+\) in "
+                                         rf"'{paths[1]}'; declare it categorical"):
+        read_files(tmp_path, target="y", features=["x"])
+
+
+def test_csv_features_of_integers_then_decimals_read_as_their_values(tmp_path):
+    # before: the CSV files were parsed with the first file's types (int64), so
+    # "0.5" in the second file failed to parse
+    frame = _base(n=40)
+    first = frame.iloc[:20].assign(g=np.arange(20))
+    second = frame.iloc[20:].assign(g=np.arange(20) + 0.5)
+    _write(tmp_path, [first, second], "csv")
+    chunks = list(read_files(tmp_path, target="y", features=["x", "g"], batch_rows=8))
+    X = pd.concat([c.X for c in chunks])
+    expected = pd.concat([first, second])
+    np.testing.assert_array_equal(X["g"].to_numpy(), expected.g.to_numpy(dtype=float))
+    np.testing.assert_allclose(X["x"].to_numpy(), expected.x.to_numpy(), rtol=1e-15)
+
+
+def test_the_target_listed_as_a_feature_is_refused(tmp_path):
+    _write(tmp_path, [_base()], "parquet")
+    with pytest.raises(ValueError, match="features: column 'y' is also the target; leave it out"):
+        read_files(tmp_path, target="y", features=["x", "y"])
+
+
+def test_column_errors_name_the_argument_for_other_front_ends(tmp_path):
+    from skbigreg.io import ColumnError
+
+    _write(tmp_path, [_base().assign(s="a")], "parquet")
+    with pytest.raises(ColumnError) as caught:
+        read_files(tmp_path, target="y", features=["x", "s"])
+    error = caught.value
+    assert (error.argument, error.column, error.remedy) == ("features", "s", "categorical")
+    assert error.describe("--features", {"categorical": "add it to --categorical"}).endswith(
+        "; add it to --categorical.")
+
+
+@pytest.mark.parametrize("file_format", ["parquet", "csv"])
+def test_a_categorical_column_changing_type_between_files_is_refused(tmp_path, file_format):
+    frame = _base().assign(city=1)
+    paths = _write(tmp_path, [frame, frame.assign(city="lima")], file_format)
+    with pytest.raises(ValueError, match=rf"categorical: column 'city' is int64 in '{paths[0]}' but "
+                                         rf"\w+ in '{paths[1]}'"):
+        read_files(tmp_path, target="y", features=["x", "city"], categorical=["city"])

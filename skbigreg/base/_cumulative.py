@@ -15,7 +15,7 @@ import numpy as np
 from sklearn.utils import column_or_1d
 from sklearn.utils.validation import check_is_fitted
 
-from .._compat import _num_samples, validate_data
+from .._compat import _fit_context, _num_samples, validate_data
 from ..exceptions import MissingPassError
 from ..io import iter_chunks
 from ..parallel import single_blas_thread
@@ -165,6 +165,7 @@ class CumulativeMixin:
             vars(self).pop(name, None)
 
     # -- a chunk source ----------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit_chunks(self, chunks, n_jobs=None):
         """Fit from a chunk source: merge every chunk's statistics, solve once.
 

@@ -6,6 +6,8 @@ chunks; :func:`read_files` streams parquet/CSV files in record batches;
 """
 
 from ._chunks import LABEL_NAMES, Chunk, ChunkSource, as_chunk, check_chunk, iter_chunks
+from ._dask import dask_partitions, is_dask_collection
+from ._file_columns import ColumnError
 from ._files import FileSource, ScanReport, read_files
 from ._labels import ChunkLabels, check_label, check_labels, refuse_unread
 from ._partitions import PartitionRows, iter_partitions
@@ -14,6 +16,7 @@ __all__ = [
     "LABEL_NAMES",
     "Chunk",
     "ChunkSource",
+    "ColumnError",
     "FileSource",
     "PartitionRows",
     "ScanReport",
@@ -23,6 +26,8 @@ __all__ = [
     "check_label",
     "check_labels",
     "refuse_unread",
+    "dask_partitions",
+    "is_dask_collection",
     "iter_chunks",
     "iter_partitions",
     "read_files",

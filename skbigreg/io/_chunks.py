@@ -225,7 +225,7 @@ def _dask_chunks(X, y, sample_weight, labels):
     """Stream a Dask collection's partitions through this process, one at a time."""
     import dask
 
-    from ..parallel import dask_partitions
+    from ._dask import dask_partitions
 
     names = list(labels)
     for part in dask_partitions(X, y, sample_weight, *(labels[n] for n in names)):

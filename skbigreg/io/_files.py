@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ._chunks import Chunk, ChunkSource
+from ._file_columns import ColumnError, FileColumns, check_columns, csv_schema
 
 _FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".txt": "csv"}
 
@@ -33,6 +34,7 @@ def read_files(
     clusters=None,
     partitions=None,
     groups=None,
+    entities=None,
     categorical=None,
     drop_first=True,
     batch_rows=65_536,
@@ -40,7 +42,7 @@ def read_files(
     missing="raise",
     verbose=False,
 ):
-    """Stream ``(X, y, sample_weight, labels)`` chunks from parquet or CSV files.
+    """Stream chunks (X, y, sample weights and row labels) from parquet or CSV files.
 
     Rows are read in record batches with :mod:`pyarrow.dataset`, selecting only
     the named columns, so memory is bounded by ``batch_rows`` whatever the
@@ -56,8 +58,9 @@ def read_files(
         then None in every chunk).
     features : list of str, optional
         Feature columns; default: every column not used otherwise.
-    sample_weight, clusters, partitions, groups : str, optional
-        Columns holding weights and row labels.
+    sample_weight, clusters, partitions, groups, entities : str, optional
+        Columns holding weights and row labels (``entities``: the levels of an
+        absorbed fixed effect).
     categorical : list of str or dict, optional
         Columns to one-hot encode. A dict ``{column: [levels]}`` declares the
         levels; a list discovers them in a first pass over those columns
@@ -81,6 +84,17 @@ def read_files(
     -------
     FileSource
 
+    Raises
+    ------
+    ColumnError
+        A ``ValueError`` naming the argument, the column and the file, raised
+        before any row is read when a named column is missing from some file,
+        a target, weight or feature column is not numeric in some file (dates
+        and times are refused, never cast: write them as numbers, or declare a
+        date feature categorical), a label or categorical column changes kind
+        of type between files (e.g. integers in one, strings in the next), or
+        the target is also listed as a feature.
+
     Examples
     --------
     >>> import numpy as np, pandas as pd, tempfile, os
@@ -99,9 +113,10 @@ def read_files(
     if int(batch_rows) < 1:
         raise ValueError(f"batch_rows must be a positive integer, got {batch_rows}.")
     paths, file_format = _resolve_paths(path, file_format)
-    columns = _Columns(target, features, sample_weight,
-                       {"clusters": clusters, "partitions": partitions, "groups": groups},
-                       categorical)
+    columns = FileColumns(target, features, sample_weight,
+                          {"clusters": clusters, "partitions": partitions, "groups": groups,
+                           "entities": entities},
+                          categorical)
     return FileSource(paths, file_format, columns, drop_first, int(batch_rows), missing, verbose)
 
 
@@ -134,21 +149,6 @@ def _resolve_paths(path, file_format):
     return paths, file_format
 
 
-@dataclass
-class _Columns:
-    target: str | None
-    features: list | None
-    weight: str | None
-    labels: dict
-    categorical: object
-
-    def used(self):
-        labels = [c for c in self.labels.values() if c is not None]
-        names = [*self.features, *([self.target] if self.target else []),
-                 *([self.weight] if self.weight else []), *labels]
-        return list(dict.fromkeys(names))  # a column may be a feature and a label
-
-
 class FileSource(ChunkSource):
     """A re-iterable chunk source over parquet/CSV files (see :func:`read_files`).
 
@@ -171,7 +171,10 @@ class FileSource(ChunkSource):
         self.verbose = verbose
         self.report = ScanReport()
         self._dataset = _open_dataset(paths, file_format)
-        self._columns = _check_columns(columns, self._dataset.schema, paths)
+        types = check_columns(columns, self._dataset)
+        if file_format == "csv":
+            self._dataset = _open_dataset(paths, file_format, csv_schema(self._dataset, types))
+        self._columns = columns
         self.categories = _categories(self._dataset, self._columns)
         self._drop_first = drop_first
         self.feature_names = _feature_names(self._columns, self.categories, drop_first)
@@ -238,39 +241,12 @@ class FileSource(ChunkSource):
         return buffer.T
 
 
-def _open_dataset(paths, file_format):
+def _open_dataset(paths, file_format, schema=None):
     try:
         import pyarrow.dataset as ds
     except ImportError as exc:  # pragma: no cover - depends on the extra
         raise ImportError("Reading parquet/CSV needs pyarrow: pip install 'skbigreg[parquet]'.") from exc
-    return ds.dataset(paths, format=file_format)
-
-
-def _check_columns(columns, schema, paths):
-    import pyarrow.types as pat
-
-    names = schema.names
-    named = [columns.target, columns.weight, *columns.labels.values(), *(columns.features or [])]
-    absent = [c for c in named if c is not None and c not in names]
-    if absent:
-        raise ValueError(f"Column(s) {absent} not found in {paths[0]!r}; available: {names}.")
-    categorical = columns.categorical or []
-    if columns.features is None:
-        taken = {columns.target, columns.weight, *columns.labels.values()}
-        columns.features = [c for c in names if c not in taken]
-    unknown = [c for c in categorical if c not in columns.features]
-    if unknown:
-        raise ValueError(f"Categorical column(s) {unknown} are not among the features {columns.features}.")
-    for name in [columns.target, columns.weight, *columns.features]:
-        if name is None or name in categorical:
-            continue
-        kind = schema.field(name).type
-        if not (pat.is_integer(kind) or pat.is_floating(kind) or pat.is_boolean(kind) or pat.is_null(kind)):
-            raise ValueError(
-                f"Column {name!r} is not numeric ({kind}); declare it categorical=[{name!r}] "
-                "or leave it out of the features."
-            )
-    return columns
+    return ds.dataset(paths, format=file_format, schema=schema)
 
 
 def _categories(dataset, columns):
@@ -346,10 +322,8 @@ def _complete_rows(batch, names, missing, report):
         values = batch.column(name)
         if missing == "raise":
             if values.null_count:
-                raise ValueError(
-                    f"Column {name!r} has {values.null_count} missing value(s) in a batch; "
-                    "pass missing='drop' to drop such rows."
-                )
+                raise ColumnError(None, name, f"has {values.null_count} missing value(s) in a batch",
+                                  remedy="missing")
             continue
         invalid = pc.is_null(values, nan_is_null=True)
         count = pc.sum(invalid).as_py() or 0

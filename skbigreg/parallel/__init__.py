@@ -5,8 +5,10 @@ joblib reaches any backend registered with :func:`joblib.parallel_config`
 the workers and tree-reduced on the cluster.
 """
 
+# The partitions of a Dask source are io's; they stay importable from here.
+from ..io import dask_partitions, is_dask_collection
 from ._blas import single_blas_thread
-from ._dask import dask_map_reduce, dask_partitions, is_dask_collection, map_partition
+from ._dask import dask_map_reduce, map_partition
 from ._map_reduce import map_reduce, tree_sum
 from ._stream import partial_fit_chunks
 
