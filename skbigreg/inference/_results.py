@@ -56,6 +56,9 @@ class RegressionResults:
         Right-hand column of the summary header for models whose fit is not
         described by R² and a residual std (GLMs: deviance, Pearson χ², scale);
         empty means the least-squares column.
+    dispersion : float or None
+        The model's own scale (GLMs: the Pearson dispersion, or 1 for
+        families without one); None takes ``ssr / df_resid``.
     """
 
     params: np.ndarray
@@ -76,6 +79,7 @@ class RegressionResults:
     method: str = "Least Squares"
     wald_f: bool = False
     fit_statistics: tuple = ()
+    dispersion: float | None = None
 
     @property
     def bse(self):
@@ -104,7 +108,9 @@ class RegressionResults:
 
     @property
     def scale(self):
-        """Residual variance ``RSS / df_resid``."""
+        """Residual variance ``RSS / df_resid``, or the model's ``dispersion``."""
+        if self.dispersion is not None:
+            return self.dispersion
         return self.ssr / self.df_resid if self.df_resid > 0 else np.nan
 
     @property
@@ -130,8 +136,10 @@ class RegressionResults:
         if self.cov_type == "nonrobust" and not self.wald_f:
             return ((self.tss - self.ssr) / self.df_model) / self.scale
         slopes = slice(1, None) if self.has_intercept else slice(None)
-        b = self.params[slopes]
-        V = self.cov_params[slopes, slopes]
+        # parameters left out of a rank-deficient fit have NaN variance
+        identified = np.isfinite(np.diag(self.cov_params))[slopes]
+        b = self.params[slopes][identified]
+        V = self.cov_params[slopes, slopes][np.ix_(identified, identified)]
         return float(b @ np.linalg.pinv(V, hermitian=True) @ b) / self.df_model
 
     @property

@@ -24,8 +24,7 @@ from ..solvers._fixed_effects import (
     nested_cluster_scores,
     within_comoment,
 )
-from ..solvers._irls_streamed import ClusterSums
-from ..stats import GramStats, OuterProductStats
+from ..stats import ClusterSums, GramStats, OuterProductStats
 from ._base import CumulativeMixin, rollback_on_error
 from ._chunked import ChunkLabels, fit_merged_chunks
 

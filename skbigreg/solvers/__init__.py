@@ -33,22 +33,31 @@ from ._grouped_least_squares import (  # noqa: E402
     combine_groups,
     solve_stacked,
 )
-from ._irls_streamed import IRLSPass, irls_pass  # noqa: E402
+from ._irls_streamed import (  # noqa: E402
+    ScoringSettings,
+    ScoringState,
+    ScoringStep,
+    identified_columns,
+    scoring_step,
+)
 from ._iv import IVColumns, IVSolution, solve_iv  # noqa: E402
 from ._nodewise import NodewiseRows  # noqa: E402
 from ._one_shot import PartitionResult  # noqa: E402
 
 __all__ += [
-    "IRLSPass",
     "IVColumns",
     "IVSolution",
     "LevelMeans",
     "NodewiseRows",
     "PartitionResult",
+    "ScoringSettings",
+    "ScoringState",
+    "ScoringStep",
     "StackedMoments",
     "StackedSolution",
     "combine_groups",
-    "irls_pass",
+    "identified_columns",
+    "scoring_step",
     "solve_iv",
     "solve_stacked",
     "within_comoment",

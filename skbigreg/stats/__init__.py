@@ -8,6 +8,7 @@ and ``save``/``load`` with a schema version.
 from ._accumulators import GramStats, QRStats, TriangularSystem
 from ._chunk import ChunkSpec, LinearChunkStatistics, chunk_statistics, linear_chunk_statistics
 from ._grouped import GroupedGramStats
+from ._irls import ClusterSums, IRLSPass
 from ._outer import OuterProductStats
 
 __all__ = [
@@ -15,6 +16,8 @@ __all__ = [
     "QRStats",
     "TriangularSystem",
     "GroupedGramStats",
+    "ClusterSums",
+    "IRLSPass",
     "OuterProductStats",
     "ChunkSpec",
     "LinearChunkStatistics",
