@@ -29,18 +29,8 @@ from ..io import iter_chunks
 from ..parallel import map_reduce
 from ..passes import irls_chunk_pass
 from ..solvers import ScoringSettings, ScoringState, identified_columns, scoring_step
-from ..solvers._irls_streamed import CONTINUE, CONVERGED, select_columns
+from ..solvers._irls_streamed import CONTINUE, CONVERGED, glm_scale, select_columns
 from ._base import rollback_on_error
-
-
-def glm_scale(family, pearson, df_resid):
-    """The dispersion as statsmodels ``GLM``: Pearson chi2 / df_resid, 1 when fixed.
-
-    # phi = sum w (y - mu)^2 / V(mu) / (n - p)   (Gaussian, Gamma, inverse Gaussian)
-    """
-    if not family.has_dispersion:
-        return 1.0
-    return pearson / df_resid if df_resid > 0 else np.nan
 
 
 class CumulativeGLM(RegressorMixin, BaseEstimator):

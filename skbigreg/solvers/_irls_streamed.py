@@ -155,6 +155,18 @@ def scoring_step(stats, state, settings):
     return ScoringStep(solution, ScoringState(proposal, n_pass, size), status)
 
 
+def glm_scale(family, pearson, df_resid):
+    """The dispersion, as statsmodels ``GLM``: Pearson chi2 / df_resid, or 1 when fixed.
+
+    # phi = sum w (y - mu)^2 / V(mu) / (n - p)   (Gaussian, Gamma, inverse Gaussian)
+
+    Binomial and Poisson families have no dispersion (``phi = 1``).
+    """
+    if not family.has_dispersion:
+        return 1.0
+    return pearson / df_resid if df_resid > 0 else np.nan
+
+
 def identified_columns(gram, fit_intercept, names=None):
     """The columns a weighted Gram identifies, or None when it identifies all.
 
