@@ -358,3 +358,35 @@ def test_scale_equals_statsmodels_and_the_summary(family, sm_family):
     assert res.scale == pytest.approx(ref.scale, rel=1e-8)
     shown = float(re.search(r"Scale:\s+(\S+)", est.summary()).group(1))
     assert shown == pytest.approx(res.scale, rel=1e-3)
+
+
+def test_failed_fit_keeps_the_previous_fit():
+    import copy
+
+    X, y, _ = _poisson_data()
+    est = CumulativeGLM(family="poisson").fit(X, y)
+    before = copy.deepcopy(vars(est))
+    with pytest.raises(ValueError, match="NaN"):
+        est.fit(np.where(np.arange(len(X))[:, None] == 3, np.nan, X), y)
+    _assert_same_state(vars(est), before)
+
+
+def test_clusters_on_some_chunks_only_are_refused():
+    X, y, _ = _poisson_data()
+    g = np.arange(len(X)) % 20
+    chunks = _chunks(X, y, g=g, size=400)
+    chunks[1] = chunks[1][:2]
+    with pytest.raises(ValueError, match="clusters must be given with every chunk"):
+        CumulativeGLM(family="poisson").fit_chunks(chunks)
+
+
+def test_rank_deficient_parallel_and_chunked_fits_agree():
+    X, y, _ = _poisson_data(16)
+    design = np.column_stack([X[:, 0], X[:, 0], X[:, 1]])
+    with pytest.warns(CollinearityWarning):
+        one = CumulativeGLM(family="poisson").fit(design, y)
+    with pytest.warns(CollinearityWarning):
+        two = CumulativeGLM(family="poisson", n_jobs=2).fit_chunks(_chunks(design, y, size=250))
+    np.testing.assert_allclose(two.coef_, one.coef_, rtol=1e-10)
+    np.testing.assert_allclose(two.results("HC1").bse, one.results("HC1").bse, rtol=1e-10)
+    assert one.coef_[1] == 0 and np.isnan(one.results().bse[2])
