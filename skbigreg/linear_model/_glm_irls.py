@@ -92,6 +92,12 @@ class CumulativeGLM(RegressorMixin, BaseEstimator):
     ``|y - mu| <= 1e-8``: separation in binary data) get weight 0; when such
     rows exist and the steps stop shrinking, iteration stops with a
     :class:`SeparationWarning`.
+    Columns that the first pass's weighted Gram does not identify
+    (constant, zero, duplicated or collinear columns, more columns than
+    rows) are left out of the iteration with a :class:`CollinearityWarning`:
+    coefficient 0 and standard error NaN, as R's ``glm``.
+    :meth:`score` is D², the fraction of deviance explained, as
+    scikit-learn's GLMs.
     The map of a pass is the module-level
     :func:`skbigreg.passes.irls_pass`, so it runs on any
     worker (joblib, Dask) and merges with ``+``.
