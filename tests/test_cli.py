@@ -262,8 +262,7 @@ def test_smr_equals_in_memory_chunks_and_nears_the_mle(panel, tmp_path, model, e
     params = {"family": "poisson"} if extra else {}
     est = getattr(linear_model, MODELS[model].estimator)(n_iter=10, **params)
     # the same nodes as the files: one chunk of 300 rows each, cut within sites
-    chunks = [(frame[["a", "b"]].iloc[i:i + 300], frame[target].iloc[i:i + 300].to_numpy(),
-               None, {"partitions": frame.site.iloc[i:i + 300].to_numpy()})
+    chunks = [{"X": frame[["a", "b"]].iloc[i:i + 300], "y": frame[target].iloc[i:i + 300].to_numpy(), "partitions": frame.site.iloc[i:i + 300].to_numpy()}
               for i in range(0, 900, 300)]
     est.fit_chunks(chunks)
     params = np.append(est.intercept_, est.coef_)

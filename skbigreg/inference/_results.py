@@ -217,9 +217,11 @@ class RegressionResults:
             explained = (self.tss_within if self.n_absorbed else self.tss) - self.ssr
             return _ratio(explained / self.df_model, self.scale)
         slopes = slice(1, None) if self.has_intercept else slice(None)
-        b = self.params.to_numpy()[slopes]
-        V = self.cov[slopes, slopes]
-        if not np.isfinite(V).all():  # e.g. one cluster: no Wald statistic
+        # parameters left out of a rank-deficient fit have NaN variance
+        identified = np.isfinite(np.diag(self.cov))[slopes]
+        b = self.params.to_numpy()[slopes][identified]
+        V = self.cov[slopes, slopes][np.ix_(identified, identified)]
+        if not len(b) or not np.isfinite(V).all():  # e.g. one cluster: no Wald statistic
             return np.nan
         return float(b @ np.linalg.pinv(V, hermitian=True) @ b) / self.df_model
 

@@ -23,8 +23,7 @@ from ..solvers._fixed_effects import (
     nested_cluster_scores,
     within_comoment,
 )
-from ..solvers._irls_streamed import ClusterSums
-from ..stats import ChunkStatistics, GramStats, LevelMeans, OuterProductStats
+from ..stats import ChunkStatistics, ClusterSums, GramStats, LevelMeans, OuterProductStats
 
 # Within-level variance below this fraction of the total marks a column as
 # constant within every level (collinear with the absorbed effects).

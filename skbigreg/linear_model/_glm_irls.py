@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from numbers import Integral, Real
 
 import numpy as np
@@ -17,6 +18,7 @@ from .._compat import (
     StrOptions,
     _check_sample_weight,
     _fit_context,
+    _num_samples,
     validate_data,
 )
 from ..exceptions import MissingPassError, SeparationWarning
@@ -24,21 +26,15 @@ from ..glm import FAMILIES, get_family_link
 from ..inference import RegressionResults, small_sample_factor, target_name
 from ..inference._covariance import (
     design_bread,
-    residual_variance,
     to_reported,
     warn_if_no_residual_dof,
 )
 from ..io import iter_chunks
 from ..parallel import map_reduce
-from ..solvers import solve_least_squares
-from ..solvers._irls_streamed import irls_pass
-
-
-def _chunk_pass(item, coef, intercept, family, link, fit_intercept):
-    """Worker: the :class:`IRLSPass` of one validated ``(X, y, w, clusters)`` chunk."""
-    X, y, w, clusters = item
-    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        return irls_pass(X, y, w, coef, intercept, family, link, fit_intercept, clusters)
+from ..passes import irls_chunk_pass
+from ..solvers import ScoringSettings, ScoringState, identified_columns, scoring_step
+from ..solvers._irls_streamed import CONTINUE, CONVERGED, glm_scale, select_columns
+from ..base import rollback_on_error
 
 
 class CumulativeGLM(RegressorMixin, BaseEstimator):
@@ -102,8 +98,14 @@ class CumulativeGLM(RegressorMixin, BaseEstimator):
     ``|y - mu| <= 1e-8``: separation in binary data) get weight 0; when such
     rows exist and the steps stop shrinking, iteration stops with a
     :class:`SeparationWarning`.
+    Columns that the first pass's weighted Gram does not identify
+    (constant, zero, duplicated or collinear columns, more columns than
+    rows) are left out of the iteration with a :class:`CollinearityWarning`:
+    coefficient 0 and standard error NaN, as R's ``glm``.
+    :meth:`score` is D², the fraction of deviance explained, as
+    scikit-learn's GLMs.
     The map of a pass is the module-level
-    :func:`skbigreg.solvers._irls_streamed.irls_pass`, so it runs on any
+    :func:`skbigreg.passes.irls_pass`, so it runs on any
     worker (joblib, Dask) and merges with ``+``.
 
     Examples
@@ -157,16 +159,26 @@ class CumulativeGLM(RegressorMixin, BaseEstimator):
         -------
         self
         """
-        self._reset()
-        name = target_name(y)
-        X, y, sample_weight = self._validate(X, y, sample_weight, reset=True)
-        clusters = self._check_clusters(clusters, len(X))
-        self._iterate(lambda coef, b0: self._map(X, y, sample_weight, clusters, coef, b0))
-        self.target_name_ = name  # y's name, for the summaries
+        with rollback_on_error(self):
+            self._reset()
+            name = target_name(y)
+            self._begin(None, y)
+            # the only data: all-zero weights are refused here, as scikit-learn does
+            X, y, sample_weight = self._validate(X, y, sample_weight, reset=True, only=True)
+            item = (X, y, sample_weight, self._check_clusters(clusters, len(X)))
+            family, link = self._family_link()
+            self._iterate(lambda state, columns: irls_chunk_pass(
+                item, state.coef, state.intercept, family, link, self.fit_intercept, columns))
+            self.target_name_ = name  # y's name, for the summaries
         return self
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit_chunks(self, chunks):
         """Fit from a re-iterable chunk source: one pass over it per iteration.
+
+        All or nothing: a failed call leaves the estimator as it was. Chunks
+        without rows are skipped; a chunk whose weights are all zero adds
+        nothing (zero weight removes a row).
 
         Parameters
         ----------
@@ -178,39 +190,72 @@ class CumulativeGLM(RegressorMixin, BaseEstimator):
         -------
         self
         """
+        return self._fit_chunks(chunks, None)
+
+    def _fit_chunks(self, chunks, classes):
         source = iter_chunks(chunks)
-        self._reset()
-        family, link = self._family_link()
-        first = [True]
+        with rollback_on_error(self):
+            self._reset()
+            self._begin(classes, None)
+            family, link = self._family_link()
 
-        def validated():
-            for chunk in source:
-                X, y, w = self._validate(chunk.X, chunk.y, chunk.sample_weight, first[0])
-                first[0] = False
-                yield X, y, w, self._check_clusters(chunk.label("clusters"), len(X))
+            def one_pass(state, columns):
+                return map_reduce(
+                    irls_chunk_pass, self._validated(source), self.n_jobs, coef=state.coef,
+                    intercept=state.intercept, family=family, link=link,
+                    fit_intercept=self.fit_intercept, columns=columns,
+                )
 
-        def one_pass(coef, intercept):
-            return map_reduce(
-                _chunk_pass, validated(), self.n_jobs, coef=coef, intercept=intercept,
-                family=family, link=link, fit_intercept=self.fit_intercept,
+            return self._iterate(one_pass)
+
+    def _validated(self, source):
+        """The source's chunks as ``(X, y, w, clusters)``; the first resets the features."""
+        for chunk in source:
+            if _num_samples(chunk.X) == 0:
+                self._check_empty(chunk)
+                continue
+            first = not hasattr(self, "n_features_in_")
+            X, y, w = self._validate(chunk.X, chunk.y, chunk.sample_weight, first)
+            yield X, y, w, self._check_clusters(chunk.label("clusters"), len(X))
+
+    def _check_empty(self, chunk):
+        """A chunk without rows adds nothing, but its shape must still fit."""
+        shape = np.shape(chunk.X)
+        if len(shape) != 2:
+            raise ValueError(f"A chunk's X must be 2-D; got an empty chunk of shape {shape}.")
+        expected = getattr(self, "n_features_in_", shape[1])
+        if shape[1] != expected:
+            raise ValueError(
+                f"X has {shape[1]} features, but {type(self).__name__} is expecting "
+                f"{expected} features as input (an empty chunk)."
             )
-
-        return self._iterate(one_pass)
+        if chunk.y is not None and _num_samples(chunk.y) != 0:
+            raise ValueError(f"An empty chunk's X has 0 rows but y has {_num_samples(chunk.y)}.")
 
     def _reset(self):
         for name in [v for v in vars(self) if v.endswith("_") and not v.startswith("__")]:
             delattr(self, name)
+        for name in ("_solution", "_columns"):
+            vars(self).pop(name, None)
 
-    def _validate(self, X, y, sample_weight, reset):
+    def _begin(self, classes, y):
+        """Hook: set what the target's encoding needs before the first chunk."""
+
+    def _validate(self, X, y, sample_weight, reset, only=False):
+        """Validated float rows; ``only`` when these rows are all the data."""
         X, y = validate_data(self, X, column_or_1d(y, warn=True), reset=reset,
-                             dtype=np.float64, y_numeric=True)
-        self._check_y(y)
+                             dtype=np.float64, y_numeric=self._numeric_target)
+        y = self._encode_target(y)
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+            sample_weight = _check_sample_weight(
+                sample_weight, X, ensure_non_negative=True, allow_all_zero_weights=not only)
         return X, y, sample_weight
 
-    def _check_y(self, y):
+    _numeric_target = True
+
+    def _encode_target(self, y):
         self._family_link()[0].check_y(y)
+        return y
 
     def _check_clusters(self, clusters, n):
         if clusters is None:
@@ -223,42 +268,45 @@ class CumulativeGLM(RegressorMixin, BaseEstimator):
     def _family_link(self):
         return get_family_link(self.family, self.link)
 
-    def _map(self, X, y, w, clusters, coef, intercept):
-        family, link = self._family_link()
-        return _chunk_pass((X, y, w, clusters), coef, intercept, family, link, self.fit_intercept)
-
     def _iterate(self, one_pass):
-        """Fisher scoring, one pass per step; stops at the documented criterion."""
-        coef = intercept = None
-        converged, previous = False, np.inf
-        for n_pass in range(1, self.max_iter + 2):  # the start pass, then max_iter
-            stats = one_pass(coef, intercept)
+        """Fisher scoring, one pass per step (:mod:`skbigreg.solvers._irls_streamed`).
+
+        ``one_pass(state, columns)`` gathers the merged pass at ``state`` over
+        ``columns`` of X (None: all). The first pass decides which columns the
+        data identify; the rest stay out of the iteration.
+        """
+        settings = ScoringSettings(self.fit_intercept, self.tol)
+        state, columns, step = ScoringState(), None, None
+        while state.n_pass <= self.max_iter:  # the start pass, then max_iter
+            stats = one_pass(state, columns)
             if stats.gram.weight_sum <= 0:
                 break
-            solution = solve_least_squares(stats.gram, self.fit_intercept)
-            step = np.append(solution.intercept[0], solution.coef[:, 0])
-            if coef is not None:
-                # this pass was made at (intercept, coef): keep its statistics
-                self._store(stats, solution, coef, intercept, n_pass)
-                current = np.append(intercept, coef)
-                scale = max(1.0, np.max(np.abs(current)))
-                size = np.max(np.abs(step - current))
-                if size <= self.tol * scale:
-                    converged = True
-                    break
-                if stats.n_saturated and size > 0.5 * previous:
-                    break  # separation: steps no longer shrink, the MLE is at infinity
-                previous = size
-            intercept, coef = float(step[0]), step[1:]
+            if state.params is None:
+                names = getattr(self, "feature_names_in_", None)
+                columns = identified_columns(stats.gram, self.fit_intercept, names)
+                if columns is not None:
+                    stats = replace(stats, gram=select_columns(stats.gram, columns))
+            step = scoring_step(stats, state, settings)
+            if state.params is not None:
+                # this pass was made at state.params: keep its statistics
+                self._store(stats, step.solution, state, columns)
+            if step.status != CONTINUE:
+                break
+            state = step.state
         if not hasattr(self, "pass_stats_"):
             raise ValueError("IRLS could not start: every row has a zero weight.")
-        self._warn(stats, converged)
+        self._warn(stats, step is not None and step.status == CONVERGED)
         return self
 
-    def _store(self, stats, solution, coef, intercept, n_pass):
-        self.pass_stats_, self._solution = stats, solution
-        self.coef_, self.intercept_ = coef, intercept
-        self.n_iter_ = n_pass
+    def _store(self, stats, solution, state, columns):
+        self.pass_stats_, self._solution, self._columns = stats, solution, columns
+        if columns is None:
+            self.coef_ = state.coef
+        else:
+            self.coef_ = np.zeros(self.n_features_in_)
+            self.coef_[columns] = state.coef
+        self.intercept_ = state.intercept
+        self.n_iter_ = state.n_pass + 1
         self.deviance_ = stats.deviance
 
     def _warn(self, stats, converged):
@@ -294,8 +342,7 @@ class CumulativeGLM(RegressorMixin, BaseEstimator):
         n, p = int(gram.n_rows), len(bread)
         family, link = self._family_link()
         warn_if_no_residual_dof(n, p)
-        # statsmodels' scale: Pearson chi2 / df_resid, 1 without a dispersion
-        scale = residual_variance(stats.pearson, n - p) if family.has_dispersion else 1.0
+        scale = glm_scale(family, stats.pearson, n - p)  # statsmodels' scale
         n_clusters = None
         if cov_type == "nonrobust":
             cov = bread * scale
@@ -312,7 +359,7 @@ class CumulativeGLM(RegressorMixin, BaseEstimator):
             raise ValueError(f"Unknown cov_type {cov_type!r}.")
         names = getattr(self, "feature_names_in_", [f"x{i}" for i in range(self.n_features_in_)])
         names = (["const"] if self.fit_intercept else []) + [str(name) for name in names]
-        params = np.append(self.intercept_, self.coef_) if self.fit_intercept else self.coef_.copy()
+        params, cov = self._with_dropped_columns(cov)
         fit_statistics = (
             ("Deviance:", f"{stats.deviance:.6g}"),
             ("Pearson chi2:", f"{stats.pearson:.4g}"),
@@ -329,6 +376,16 @@ class CumulativeGLM(RegressorMixin, BaseEstimator):
             title="Cumulative GLM (IRLS) Results", wald_f=True, fit_statistics=fit_statistics,
         )
 
+    def _with_dropped_columns(self, cov):
+        """Parameters (intercept first) and their covariance, NaN for dropped columns."""
+        params = np.append(self.intercept_, self.coef_) if self.fit_intercept else self.coef_.copy()
+        if self._columns is None:
+            return params, cov
+        fitted = np.concatenate([[0], 1 + self._columns]) if self.fit_intercept else self._columns
+        full = np.full((len(params), len(params)), np.nan)
+        full[np.ix_(fitted, fitted)] = cov
+        return params, full
+
     def summary(self, cov_type=None, alpha=0.05):
         """Text summary of :meth:`results`."""
         return self.results(cov_type).summary(alpha)
@@ -341,6 +398,33 @@ class CumulativeGLM(RegressorMixin, BaseEstimator):
     def predict(self, X):
         """Predicted mean ``h(b0 + X b)``."""
         return self._family_link()[1].inverse(self._linear_predictor(X))
+
+    def score(self, X, y, sample_weight=None):
+        """D², the fraction of deviance explained, as scikit-learn's GLMs.
+
+        # D² = 1 - sum w d(y, mu_hat) / sum w d(y, y_bar_w)
+
+        ``d`` is the family's unit deviance and ``y_bar_w`` the weighted
+        mean of ``y``: the D² of :func:`sklearn.metrics.d2_tweedie_score`
+        (R² for the Gaussian family).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        float
+        """
+        mu = self.predict(X)
+        y = column_or_1d(y, warn=True).astype(np.float64)
+        weight = _check_sample_weight(sample_weight, mu)
+        family = self._family_link()[0]
+        family.check_y(y)
+        null = np.full_like(y, np.average(y, weights=weight))
+        return 1.0 - (weight @ family.unit_deviance(y, mu)) / (weight @ family.unit_deviance(y, null))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -371,7 +455,8 @@ class CumulativeLogisticRegression(ClassifierMixin, CumulativeGLM):
     Attributes
     ----------
     classes_ : ndarray of shape (2,)
-        ``classes_[1]`` is the event. :meth:`fit_chunks` needs labels 0/1.
+        ``classes_[1]`` is the event: the sorted labels after :meth:`fit`, the
+        ``classes`` argument of :meth:`fit_chunks` (default ``[0, 1]``).
     coef_, intercept_, n_iter_, deviance_, pass_stats_, n_features_in_
 
     Examples
@@ -419,35 +504,64 @@ class CumulativeLogisticRegression(ClassifierMixin, CumulativeGLM):
                 "Only binary classification is supported. The type of the target "
                 f"is {y_type}."
             )
-        classes = np.unique(column_or_1d(y, warn=True))
-        if len(classes) != 2:
-            raise ValueError(f"Binary regression needs 2 classes; got {len(classes)} class.")
-        self._reset()
-        self.classes_ = classes
-        X, y_encoded = validate_data(self, X, column_or_1d(y), reset=True, dtype=np.float64)
-        y_encoded = (np.asarray(y_encoded) == classes[1]).astype(np.float64)
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
-        clusters = self._check_clusters(clusters, len(X))
-        self._iterate(lambda coef, b0: self._map(X, y_encoded, sample_weight, clusters, coef, b0))
-        self.target_name_ = target_name(y)  # y's name, for the summaries
-        return self
+        return super().fit(X, y, sample_weight, clusters)
 
-    def fit_chunks(self, chunks):
-        """Fit from a re-iterable chunk source with labels 0/1 (one pass per iteration)."""
-        super().fit_chunks(chunks)
-        self.classes_ = np.array([0, 1])
-        return self
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_chunks(self, chunks, classes=None):
+        """Fit from a re-iterable chunk source (one pass per iteration).
 
-    def _check_y(self, y):
-        other = np.unique(y[(y != 0) & (y != 1)])
-        if other.size:
-            shown = ", ".join(f"{value:g}" for value in other[:10]) + (" ..." if other.size > 10 else "")
+        Parameters
+        ----------
+        chunks : list of chunks or callable
+            Anything :func:`skbigreg.io.iter_chunks` reads.
+        classes : array-like of shape (2,), optional
+            The two labels, the event second (e.g. ``["no", "yes"]``); by
+            default the target must be coded 0/1 (1 = the event). A label
+            outside ``classes`` raises ``ValueError``.
+
+        Returns
+        -------
+        self
+        """
+        return self._fit_chunks(chunks, classes)
+
+    def _begin(self, classes, y):
+        if y is not None:
+            classes = np.unique(column_or_1d(y, warn=True))
+        elif classes is None:
+            classes = np.array([0, 1])
+        classes = np.asarray(classes)
+        distinct = len(set(classes.tolist())) if classes.ndim == 1 else 0
+        if classes.ndim != 1 or len(classes) != 2 or distinct != 2:
             raise ValueError(
-                "fit_chunks needs the target coded 0/1 (1 = the event), but the target "
-                f"holds other values: {shown}. Recode the target column to 0/1 (1 where "
-                "the event happened), or fit in-memory rows with fit, which takes any two labels."
+                f"Binary regression needs 2 distinct classes; got {distinct} "
+                f"class{'' if distinct == 1 else 'es'}: {classes.tolist()}."
             )
+        self.classes_ = classes
+
+    _numeric_target = False
+
+    def _encode_target(self, y):
+        """1.0 where ``y`` is the event ``classes_[1]``, 0.0 where it is ``classes_[0]``."""
+        numeric = y.dtype.kind in "biuf"
+        if numeric == (self.classes_.dtype.kind in "biuf"):
+            known = np.isin(y, self.classes_)
+        else:
+            known = np.zeros(len(y), dtype=bool)
+        if not known.all():
+            raise ValueError(self._unknown_labels_message(y[~known]))
+        return (y == self.classes_[1]).astype(np.float64)
+
+    def _unknown_labels_message(self, labels):
+        distinct = list(dict.fromkeys(labels.tolist()))
+        shown = ", ".join(repr(label) for label in distinct[:10]) + (" ..." if len(distinct) > 10 else "")
+        if np.array_equal(self.classes_, [0, 1]) and self.classes_.dtype.kind in "iu":
+            return (
+                "fit_chunks needs the target coded 0/1 (1 = the event) unless classes= names "
+                f"the two labels, but the target holds other values: {shown}. Recode the "
+                "target to 0/1, or pass classes=[negative, event]."
+            )
+        return f"The target holds labels not in classes={self.classes_.tolist()}: {shown}."
 
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, 2)."""

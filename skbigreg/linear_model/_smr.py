@@ -45,7 +45,7 @@ from ..solvers._representatives import (
     represent_task,
     summarise_task,
 )
-from ._base import rollback_on_error
+from ..base import rollback_on_error
 
 __all__ = ["SMRGLM", "SMRLogisticRegression", "SMRPoissonRegressor"]
 

@@ -33,7 +33,13 @@ from ._grouped_least_squares import (  # noqa: E402
     combine_groups,
     solve_stacked,
 )
-from ._irls_streamed import IRLSPass, irls_pass  # noqa: E402
+from ._irls_streamed import (  # noqa: E402
+    ScoringSettings,
+    ScoringState,
+    ScoringStep,
+    identified_columns,
+    scoring_step,
+)
 from ._iv import IVColumns, IVSolution, solve_iv  # noqa: E402
 from ._nodewise import NodewiseRows, approx_inv_cov, nodewise_lasso  # noqa: E402
 from ._one_shot import (  # noqa: E402
@@ -46,21 +52,24 @@ from ._one_shot import (  # noqa: E402
 )
 
 __all__ += [
-    "IRLSPass",
     "IVColumns",
     "IVSolution",
     "NodewiseRows",
     "OneShotFit",
     "OneShotSettings",
     "PartitionResult",
+    "ScoringSettings",
+    "ScoringState",
+    "ScoringStep",
     "StackedMoments",
     "StackedSolution",
     "approx_inv_cov",
     "check_partition_results",
     "combine_groups",
     "combine_partitions",
-    "irls_pass",
     "nodewise_lasso",
+    "identified_columns",
+    "scoring_step",
     "solve_iv",
     "solve_stacked",
     "split_columns",

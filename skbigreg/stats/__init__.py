@@ -10,6 +10,7 @@ from ._chunk import ChunkStatistics
 from ._folds import FoldStatistics, SplitStatistics
 from ._grouped import GroupedGramStats
 from ._levels import LevelMeans
+from ._irls import ClusterSums, IRLSPass
 from ._outer import OuterProductStats
 
 __all__ = [
@@ -20,6 +21,8 @@ __all__ = [
     "FoldStatistics",
     "SplitStatistics",
     "LevelMeans",
+    "ClusterSums",
+    "IRLSPass",
     "OuterProductStats",
     "ChunkStatistics",
     "accumulator_for",

@@ -1,0 +1,140 @@
+"""Mergeable statistics of one IRLS pass, and per-cluster sums of row vectors.
+
+A pass of a GLM fit at fixed coefficients maps every chunk to an
+:class:`IRLSPass`; passes of different chunks merge by addition (any order,
+any engine), so the Fisher-scoring step is a solve on the merged pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._accumulators import GramStats
+from ._outer import OuterProductStats
+
+
+@dataclass(frozen=True)
+class ClusterSums:
+    """Per-cluster sums of row vectors, keyed by sorted labels; merged by addition.
+
+    Attributes
+    ----------
+    labels : ndarray of shape (G,)
+        Sorted distinct cluster labels.
+    sums : ndarray of shape (G, size)
+        ``sums[g]`` is the sum of the rows of cluster ``labels[g]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbigreg.stats import ClusterSums
+    >>> rows = np.arange(6.0).reshape(3, 2)
+    >>> total = ClusterSums.from_rows(rows[:2], ["a", "b"]) + ClusterSums.from_rows(rows[2:], ["a"])
+    >>> total.labels.tolist(), total.sums.tolist()
+    (['a', 'b'], [[4.0, 6.0], [2.0, 3.0]])
+    """
+
+    labels: np.ndarray
+    sums: np.ndarray
+
+    @classmethod
+    def empty(cls, size):
+        """The identity of ``+``: no cluster, rows of length ``size``."""
+        return cls(np.array([]), np.zeros((0, size)))
+
+    @classmethod
+    def from_rows(cls, rows, clusters):
+        """Sums of ``rows`` (n, size) per label of ``clusters`` (n,)."""
+        labels, codes = np.unique(np.asarray(clusters), return_inverse=True)
+        sums = np.zeros((len(labels), rows.shape[1]))
+        np.add.at(sums, codes, rows)
+        return cls(labels, sums)
+
+    def __add__(self, other):
+        if self.sums.shape[1] != other.sums.shape[1]:
+            raise ValueError(
+                f"Cannot merge cluster sums of rows of length {self.sums.shape[1]} "
+                f"with rows of length {other.sums.shape[1]}."
+            )
+        # an empty side has no label dtype to promote with the other's
+        if not len(other.labels):
+            return self
+        if not len(self.labels):
+            return other
+        labels = np.union1d(self.labels, other.labels)
+        sums = np.zeros((len(labels), self.sums.shape[1]))
+        sums[np.searchsorted(labels, self.labels)] += self.sums
+        sums[np.searchsorted(labels, other.labels)] += other.sums
+        return type(self)(labels, sums)
+
+
+@dataclass(frozen=True)
+class IRLSPass:
+    """Everything one pass at fixed coefficients gathers (mergeable with ``+``).
+
+    Attributes
+    ----------
+    gram : GramStats
+        Centred statistics of ``[X, z]`` with weights ``w h'^2 / V``.
+    deviance : float
+    pearson : float
+        ``sum w (y - mu)^2 / V(mu)``.
+    meat : OuterProductStats
+        ``sum s_i s_i'`` over rows.
+    observed : OuterProductStats
+        The observed information ``sum w_i (h' nu - (y_i - mu_i) nu') x_i x_i'``
+        (equal to the expected one for canonical links); the bread of the
+        robust covariances, as in statsmodels.
+    cluster_sums : ClusterSums or None
+        Per-cluster sums of the scores (None when no clusters were given).
+    n_saturated : int
+        Rows whose fitted mean sits at the boundary of the family's support
+        (a sign of separation).
+
+    Examples
+    --------
+    >>> from skbigreg.stats import IRLSPass
+    >>> empty = IRLSPass.empty(n_features=2, fit_intercept=True)
+    >>> (empty + empty).gram.n_rows, (empty + empty).meat.matrix.shape
+    (0, (3, 3))
+    """
+
+    gram: GramStats
+    deviance: float
+    pearson: float
+    meat: OuterProductStats
+    observed: OuterProductStats
+    cluster_sums: ClusterSums | None
+    n_saturated: int
+
+    @classmethod
+    def empty(cls, n_features, fit_intercept, clusters=False):
+        """The identity of ``+``: a pass over no rows (with cluster sums if ``clusters``)."""
+        size = n_features + bool(fit_intercept)
+        return cls(
+            gram=GramStats.empty(n_features),
+            deviance=0.0,
+            pearson=0.0,
+            meat=OuterProductStats.empty(size),
+            observed=OuterProductStats.empty(size),
+            cluster_sums=ClusterSums.empty(size) if clusters else None,
+            n_saturated=0,
+        )
+
+    def __add__(self, other):
+        if (self.cluster_sums is None) != (other.cluster_sums is None):
+            raise ValueError("clusters must be given with every chunk or with none.")
+        clusters = None
+        if self.cluster_sums is not None:
+            clusters = self.cluster_sums + other.cluster_sums
+        return IRLSPass(
+            self.gram + other.gram,
+            self.deviance + other.deviance,
+            self.pearson + other.pearson,
+            self.meat + other.meat,
+            self.observed + other.observed,
+            clusters,
+            self.n_saturated + other.n_saturated,
+        )
