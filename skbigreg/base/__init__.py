@@ -6,8 +6,8 @@ one ``fit_chunks`` that maps every chunk to mergeable statistics and solves
 once.
 """
 
-from ._cumulative import CumulativeMixin
 from ..io import ChunkLabels, check_label, check_labels, refuse_unread
+from ._cumulative import CumulativeMixin
 from ._rows import (
     ChunkSpec,
     check_weight_sum,

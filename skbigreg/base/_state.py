@@ -6,7 +6,7 @@ from contextlib import contextmanager
 
 # Private attributes that belong to a fit (cleared by ``reset`` with the
 # public fitted attributes, whose names end in ``_``).
-PRIVATE_STATE = ("_y_1d", "_solution", "_label_kinds", "_within", "_first_stage")
+PRIVATE_STATE = ("_y_1d", "_solution", "_label_kinds", "_within", "_first_stage", "_columns")
 
 
 def reset(estimator):

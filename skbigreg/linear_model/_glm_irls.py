@@ -34,7 +34,7 @@ from ..parallel import map_reduce
 from ..passes import irls_chunk_pass
 from ..solvers import ScoringSettings, ScoringState, identified_columns, scoring_step
 from ..solvers._irls_streamed import CONTINUE, CONVERGED, glm_scale, select_columns
-from ..base import rollback_on_error
+from ..base import ChunkLabels, check_label, reset, rollback_on_error
 
 
 class CumulativeGLM(RegressorMixin, BaseEstimator):
@@ -209,14 +209,20 @@ class CumulativeGLM(RegressorMixin, BaseEstimator):
             return self._iterate(one_pass)
 
     def _validated(self, source):
-        """The source's chunks as ``(X, y, w, clusters)``; the first resets the features."""
+        """The source's chunks as ``(X, y, w, clusters)``; the first resets the features.
+
+        Row labels are checked as every estimator checks them (clusters are
+        the only label read; others are refused rather than ignored).
+        """
+        labels = ChunkLabels(self, ("clusters",))
         for chunk in source:
+            clusters = labels.check(chunk).get("clusters")
             if _num_samples(chunk.X) == 0:
                 self._check_empty(chunk)
                 continue
             first = not hasattr(self, "n_features_in_")
             X, y, w = self._validate(chunk.X, chunk.y, chunk.sample_weight, first)
-            yield X, y, w, self._check_clusters(chunk.label("clusters"), len(X))
+            yield X, y, w, clusters
 
     def _check_empty(self, chunk):
         """A chunk without rows adds nothing, but its shape must still fit."""
@@ -233,10 +239,7 @@ class CumulativeGLM(RegressorMixin, BaseEstimator):
             raise ValueError(f"An empty chunk's X has 0 rows but y has {_num_samples(chunk.y)}.")
 
     def _reset(self):
-        for name in [v for v in vars(self) if v.endswith("_") and not v.startswith("__")]:
-            delattr(self, name)
-        for name in ("_solution", "_columns"):
-            vars(self).pop(name, None)
+        reset(self)
 
     def _begin(self, classes, y):
         """Hook: set what the target's encoding needs before the first chunk."""
@@ -258,12 +261,7 @@ class CumulativeGLM(RegressorMixin, BaseEstimator):
         return y
 
     def _check_clusters(self, clusters, n):
-        if clusters is None:
-            return None
-        clusters = np.asarray(clusters)
-        if clusters.shape != (n,):
-            raise ValueError(f"clusters has shape {clusters.shape}; expected ({n},).")
-        return clusters
+        return None if clusters is None else check_label("clusters", clusters, n)[0]
 
     def _family_link(self):
         return get_family_link(self.family, self.link)
