@@ -377,7 +377,7 @@ def test_clusters_on_some_chunks_only_are_refused():
     g = np.arange(len(X)) % 20
     chunks = _chunks(X, y, g=g, size=400)
     chunks[1] = {"X": chunks[1]["X"], "y": chunks[1]["y"]}
-    with pytest.raises(ValueError, match="clusters must be given with every chunk"):
+    with pytest.raises(ValueError, match="clusters is missing from this chunk"):
         CumulativeGLM(family="poisson").fit_chunks(chunks)
 
 
