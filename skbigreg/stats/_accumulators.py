@@ -190,10 +190,15 @@ class _CentredStatistics:
         return self.comoment[self.n_features :, self.n_features :]
 
     def is_finite(self):
-        """Whether means and second moments are all finite."""
-        return bool(
-            np.isfinite(self.mean).all() and np.isfinite(getattr(self, self._second)).all()
-        )
+        """Whether means and centred co-moments are all finite.
+
+        The co-moments, not only the stored second moment: a TSQR factor of
+        values near 1e300 stays finite while ``r'r`` overflows, and every
+        solve and standard error reads ``r'r``, so the QR accumulator refuses
+        the same data as the Gram one.
+        """
+        with np.errstate(over="ignore", invalid="ignore"):
+            return bool(np.isfinite(self.mean).all() and np.isfinite(self.comoment).all())
 
     def moments(self, center=True):
         """Cross-product matrix of ``[X, y]``: centred (``C``) or raw (``Z'WZ``)."""

@@ -21,6 +21,36 @@ SCHEMA_KEY = "__schema__"
 VERSION_KEY = "__version__"
 
 
+def label_kind(labels):
+    """``"number"``, ``"string"``, ``"boolean"`` ... of an array of group labels."""
+    kind = labels.dtype.kind
+    if kind in "iuf":
+        return "number"
+    if kind in "US":
+        return "string"
+    if kind == "b":
+        return "boolean"
+    if kind != "O":
+        return labels.dtype.name
+    kinds = {"string" if isinstance(v, str) else
+             "number" if isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
+             else type(v).__name__ for v in labels.tolist()}
+    return kinds.pop() if len(kinds) == 1 else "mixed"
+
+
+def check_same_labels(left, right, what):
+    """Refuse to merge group labels of different kinds (``1.0`` and ``"1"`` would
+    silently become two groups, or be coerced into one type)."""
+    if len(left) and len(right):
+        kinds = label_kind(np.asarray(left)), label_kind(np.asarray(right))
+        if kinds[0] != kinds[1]:
+            raise ValueError(
+                f"Cannot merge {what} whose labels are of type {kinds[0]} with {what} "
+                f"whose labels are of type {kinds[1]}: a label must have one type "
+                "in every chunk."
+            )
+
+
 def check_same_shape(left, right, what="statistics", axes=" (n_features, n_targets)"):
     """Raise ``ValueError`` naming both types or shapes when two statistics cannot merge.
 

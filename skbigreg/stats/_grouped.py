@@ -13,7 +13,7 @@ import numpy as np
 from scipy import sparse
 
 from ._accumulators import GramStats
-from ._base import Field, Layout, check_same_shape, load_npz, pack, save_npz, unpack
+from ._base import Field, Layout, check_same_labels, check_same_shape, load_npz, pack, save_npz, unpack
 from ._checks import check_moments
 from ._moments import raise_not_finite
 
@@ -134,6 +134,7 @@ class GroupedGramStats:
         if isinstance(other, int) and other == 0:
             return self
         check_same_shape(self, other, "grouped statistics")
+        check_same_labels(self.labels, other.labels, "grouped statistics")
         labels = np.union1d(self.labels, other.labels)
         size = self.mean.shape[1]
         out = {

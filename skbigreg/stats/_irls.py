@@ -14,6 +14,8 @@ import numpy as np
 from ._accumulators import GramStats
 from ._outer import OuterProductStats
 
+from ._base import check_same_labels
+
 
 @dataclass(frozen=True)
 class ClusterSums:
@@ -63,6 +65,7 @@ class ClusterSums:
             return self
         if not len(self.labels):
             return other
+        check_same_labels(self.labels, other.labels, "cluster sums")
         labels = np.union1d(self.labels, other.labels)
         sums = np.zeros((len(labels), self.sums.shape[1]))
         sums[np.searchsorted(labels, self.labels)] += self.sums

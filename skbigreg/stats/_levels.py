@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._base import Field, Layout, check_same_shape, load_npz, pack, save_npz, unpack
+from ._base import Field, Layout, check_same_labels, check_same_shape, load_npz, pack, save_npz, unpack
 from ._checks import check_moments
 
 
@@ -107,6 +107,7 @@ class LevelMeans:
         if isinstance(other, int) and other == 0:
             return self
         check_same_shape(self, other, "level means", axes=" (n_columns,)")
+        check_same_labels(self.labels, other.labels, "level means")
         # No levels on one side: nothing to merge, nothing to say about nesting.
         if len(other.labels) == 0:
             return self
