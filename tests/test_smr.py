@@ -13,12 +13,8 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from skbigreg.glm import get_family_link
 from skbigreg.linear_model import SMRGLM, SMRLogisticRegression, SMRPoissonRegressor
 from skbigreg.solvers._irls import fit_glm_irls
-from skbigreg.solvers._representatives import (
-    PartitionSpec,
-    block_sums,
-    build_representatives,
-    partition_labels,
-)
+from skbigreg.passes import PartitionSpec, block_sums, partition_labels
+from skbigreg.solvers._representatives import build_representatives
 
 SLOPES = np.full(7, 0.5)
 
@@ -584,7 +580,7 @@ def test_paper_cloglog_subset_clustering_full_size():
 def test_group_boxes_equal_pandas_min_max_with_zero_weights_and_empty_groups():
     import pandas as pd
 
-    from skbigreg.solvers._representatives import _group_boxes
+    from skbigreg.passes._blocks import _group_boxes
 
     rng = np.random.default_rng(8)
     design = rng.standard_normal((5000, 4))

@@ -2,11 +2,13 @@
 
 # beta^(t+1) = argmax_beta sum_k n_k loglik(ybar_k; h(x*_k' beta)),  x*_k built at beta^(t)
 
-Each block of rows becomes one weighted representative row (see
-:mod:`skbigreg.solvers._representatives`); only representatives reach the
-coordinator, which fits a small weighted GLM on them (IRLS). ``method="mr"``
-stops at the mean representatives; ``"smr"`` (default) iterates ``n_iter``
-times from there.
+Each block of rows becomes one weighted representative row; only
+representatives reach the coordinator, which fits a small weighted GLM on
+them. The row passes are in :mod:`skbigreg.passes`, the representatives and
+the iteration in :mod:`skbigreg.solvers._representatives` and
+:mod:`skbigreg.solvers._smr`; the classes here hold parameters and fitted
+state. ``method="mr"`` stops at the mean representatives; ``"smr"``
+(default) iterates ``n_iter`` times from there.
 """
 
 from __future__ import annotations
@@ -18,8 +20,6 @@ from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
-from joblib import effective_n_jobs
-from scipy import linalg, stats
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
@@ -33,156 +33,78 @@ from .._compat import (
     validate_data,
 )
 from ..glm import FAMILIES, LINKS, get_family_link
+from ..inference import RegressionResults
 from ..io import iter_chunks
-from ..parallel import map_reduce
-from ..solvers._irls import fit_glm_irls
-from ..solvers._representatives import (
-    SIGN_SPLITS,
+from ..passes import (
     PartitionSpec,
-    RepresentativeSets,
     RepresentativeTask,
+    inside_domain,
+    memory_tasks,
     partition_labels,
-    represent_task,
+    representative_pass,
     summarise_task,
+)
+from ..solvers._representatives import SIGN_SPLITS
+from ..solvers._smr import (
+    SMRSettings,
+    linearised_root,
+    rebuilt_representatives,
+    smr_inference,
+    smr_iterations,
+    solve_on_representatives,
 )
 from ._base import rollback_on_error
 
 __all__ = ["SMRGLM", "SMRLogisticRegression", "SMRPoissonRegressor"]
-
-# Under sign_split="auto", the bounding-box split is used when the fit on its
-# representatives is predicted to shrink the distance to the full-data MLE at
-# least this much per iteration (spectral radius of I - I_R^-1 I).
-_CONTRACTION = 0.5
 
 
 @dataclass(frozen=True)
 class _Config:
     """Everything a pass needs besides the rows (fixed for a fit)."""
 
-    family: object
-    link: object
+    settings: SMRSettings
     spec: PartitionSpec
-    sign_split: str
     fit_intercept: bool
     n_jobs: object
-    tol: float
-    max_iter: int
 
-
-@dataclass(frozen=True)
-class _Solution:
-    """A weighted GLM fit on representatives, with its inference."""
-
-    coef: np.ndarray
-    representatives: object
-    information: np.ndarray
-    converged: bool
-
-
-def _one_pass(tasks, beta, config, information=True):
-    """Representatives of every task at ``beta`` (None: mean representatives)."""
-    reps = map_reduce(
-        represent_task,
-        tasks,
-        n_jobs=config.n_jobs,
-        beta=beta,
-        family=config.family,
-        link=config.link,
-        spec=config.spec,
-        fit_intercept=config.fit_intercept,
-        information=information,
-        sign_split=config.sign_split,
-    )
-    return reps.sorted()
-
-
-def _contraction(reps, beta, config):
-    """Spectral radius of ``I - I_R^-1 I`` at ``beta``: the factor by which one
-    SMR step shrinks the distance to the full-data MLE, to first order.
-
-    Near the MLE the fit on the representatives moves ``beta`` by
-    ``I_R^-1 s(beta)`` (``I_R`` the representatives' information, ``s`` the
-    rows' score, which they carry), where Fisher scoring on the rows would
-    move it by ``I^-1 s(beta)`` (``I`` the rows' information).
-    """
-    eta = reps.X @ beta
-    fisher = reps.weight * config.family.fisher_weight(config.link, eta)
-    rep_information = (reps.X * fisher[:, None]).T @ reps.X
-    try:  # the eigenvalues of I_R^-1 I; I_R must be positive definite
-        ratios = linalg.eigh(reps.information, rep_information, eigvals_only=True)
-    except (linalg.LinAlgError, ValueError):
-        return np.inf
-    return float(np.max(np.abs(1.0 - ratios))) if np.all(np.isfinite(ratios)) else np.inf
-
-
-def _contracting(sets, beta, config):
-    """The sign-split rule for this iteration, and its representatives.
-
-    The bounding-box split when it contracts by ``_CONTRACTION`` or better;
-    otherwise the split of rootless blocks only. Splitting removes the
-    representatives that leave their blocks, which near the MLE inflate
-    ``I_R`` and stall the iteration (factor ~1), but its pieces sit near the
-    blocks' means and miss the rows' spread inside the blocks: on coarse
-    blocks ``I_R`` is then too small and the step overshoots (factor ~1 or
-    more). The rows' information the nodes send decides which holds.
-    """
-    if _contraction(sets.hull, beta, config) < _CONTRACTION:
-        return "hull", sets.hull
-    return "no_root", sets.no_root
-
-
-def _solve(reps, config, coef_init=None):
-    fit = fit_glm_irls(
-        reps.X, reps.y, reps.weight, config.family, config.link,
-        coef_init=coef_init, tol=config.tol, max_iter=config.max_iter,
-    )
-    if not np.all(np.isfinite(fit.coef)):
-        raise ValueError(
-            "The fit on the representatives diverged (non-finite coefficients); "
-            "try a finer partition or more rows per block."
+    def run_pass(self, tasks, beta, information=True, sign_split=None):
+        """Merged representatives of ``tasks`` at ``beta`` (None: mean ones)."""
+        s = self.settings
+        return representative_pass(
+            tasks, beta, s.family, s.link, self.spec, self.fit_intercept,
+            s.sign_split if sign_split is None else sign_split, self.n_jobs, information,
         )
-    return _Solution(fit.coef, reps, fit.information, fit.converged)
+
+    def summarise(self, task, beta):
+        s = self.settings
+        return summarise_task(task, beta, s.family, s.link, self.spec, self.fit_intercept)
 
 
-def _linearised_root(chunks):
-    """Root of sum_c [S_c - I_c (beta - beta_c)] = 0 over the chunks' stored sums."""
-    # beta = (sum_c I_c)^-1 sum_c (S_c + I_c beta_c)
-    information = sum(chunk.information.sum(axis=0) for chunk in chunks)
-    rhs = sum(chunk.sums.score.sum(axis=0) + chunk.information.sum(axis=0) @ chunk.beta
-              for chunk in chunks)
-    return linalg.lstsq(information, rhs)[0]
+def _check_partitions(partitions, n_rows):
+    """Natural block labels: one per row, none missing."""
+    if partitions is None:
+        return None
+    partitions = np.asarray(partitions)
+    if partitions.shape != (n_rows,):
+        raise ValueError(f"partitions has shape {partitions.shape}; expected ({n_rows},).")
+    missing = np.asarray(pd.isna(partitions))
+    if missing.any():
+        raise ValueError(
+            f"partitions has {int(missing.sum())} missing label(s) (None or NaN), first at "
+            f"row {int(np.flatnonzero(missing)[0])}: every row needs its natural block."
+        )
+    return partitions
 
 
-def _inside_domain(target, coef, task, config):
-    """The step from ``coef`` to ``target``, halved until the chunk's eta is valid."""
-    design = np.column_stack([np.ones(task.y.size), task.X]) if config.fit_intercept else task.X
-    for _ in range(30):
-        if config.link.valid_eta(design @ target):
-            return target
-        target = (coef + target) / 2
-    return coef
-
-
-def _rebuilt(chunks, beta, config):
-    """All chunks' representatives at ``beta``, from their stored piece sums."""
-    # the linearised root already moves like Fisher scoring on the rows: the
-    # rule hardly matters there, and "auto" keeps the paper's
-    rule = "no_root" if config.sign_split == "auto" else config.sign_split
-    reps = [chunk.representatives(beta, config.family, config.link, rule) for chunk in chunks]
-    total = reps[0]
-    for more in reps[1:]:
-        total = total + more
-    return total.sorted()
-
-
-def _memory_tasks(X, y, weight, labels, n_jobs, source=0):
-    """In-memory rows as tasks holding whole blocks (block ``k`` to task ``k mod J``)."""
-    n_tasks = effective_n_jobs(n_jobs)
-    if n_tasks == 1:
-        return [RepresentativeTask(X, y, weight, source, labels)]
-    group = labels % n_tasks
-    masks = [group == j for j in range(n_tasks)]
-    return [RepresentativeTask(X[m], y[m], weight[m], source, labels[m]) for m in masks if m.any()]
+def _smr_results(params, cov, names, reps, rank, fit_intercept, model, method, extra):
+    """The one results type, built from an SMR fit (model-based z inference)."""
+    nobs = float(reps.weight.sum())
+    return RegressionResults(
+        params=params, cov_params=cov, names=names, cov_type="nonrobust", nobs=nobs,
+        df_model=float(rank - fit_intercept), df_resid=nobs - rank, ssr=np.nan, tss=np.nan,
+        has_intercept=fit_intercept, use_t=False, df_inference=nobs - rank, target="y",
+        model=model, method=method, wald_f=True, fit_statistics=extra,
+    )
 
 
 class _BaseSMR(BaseEstimator):
@@ -248,8 +170,8 @@ class _BaseSMR(BaseEstimator):
         family, link = self._family_link()
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         spec = PartitionSpec(self.partition, self.n_bins, self.n_clusters, self.subset_size, seed)
-        return _Config(family, link, spec, self.sign_split, self.fit_intercept, self.n_jobs,
-                       self.tol, self.max_iter)
+        settings = SMRSettings(family, link, self.sign_split, self.tol, self.max_iter)
+        return _Config(settings, spec, self.fit_intercept, self.n_jobs)
 
     def _init_coef(self, n_params):
         if isinstance(self.init, str):
@@ -262,16 +184,26 @@ class _BaseSMR(BaseEstimator):
             )
         return coef
 
-    def _validate(self, X, y, sample_weight, reset):
+    def _validate(self, X, y, sample_weight, reset, only_data=True, new_classes=None):
+        """Validated rows; a chunk among others (``only_data=False``) may be
+        empty or weigh nothing (its rows are then absent from the fit).
+
+        ``new_classes`` (default ``reset``) says whether a classifier reads
+        ``classes_`` off this chunk's labels; an empty chunk never does.
+        """
         X, y = validate_data(
-            self, X, y, reset=reset, dtype=np.float64, y_numeric=not is_classifier(self)
+            self, X, y, reset=reset, dtype=np.float64, y_numeric=not is_classifier(self),
+            ensure_min_samples=1 if only_data else 0,
         )
-        y = self._encode_y(y, reset)
+        new_classes = reset if new_classes is None else new_classes
+        y = self._encode_y(y, new_classes) if y.size else np.zeros(0)
         if sample_weight is None:
             weight = np.ones(X.shape[0])
         else:
-            weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
-        if not weight.sum() > 0:
+            zeros_allowed = {} if only_data else {"allow_all_zero_weights": True}
+            weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True,
+                                          **zeros_allowed)
+        if only_data and not weight.sum() > 0:
             raise ValueError("The sample weights sum to zero: there is nothing to fit.")
         return X, y, weight
 
@@ -297,15 +229,15 @@ class _BaseSMR(BaseEstimator):
         X, y, weight = self._validate(X, y, sample_weight, reset=True)
         vars(self).pop("chunk_sums_", None)
         config = self._config()
-        partitions = self._check_partitions(partitions, X.shape[0])
+        partitions = _check_partitions(partitions, X.shape[0])
         labels = partition_labels(X, config.spec, weight, partitions)
         # the blocks are cut: the tasks can hold the design rows, built once
         # for all passes rather than once per pass
         if config.fit_intercept:
             X = np.column_stack([np.ones(X.shape[0]), X])
-        tasks = _memory_tasks(X, y, weight, labels, config.n_jobs)
-        solution, n_iter = self._iterate(lambda: tasks, replace(config, fit_intercept=False))
-        self._store(solution, n_iter, config)
+        tasks = memory_tasks(X, y, weight, labels, config.n_jobs)
+        solution, rules = self._iterate(lambda: tasks, replace(config, fit_intercept=False))
+        self._store(solution, rules, config)
         return self
 
     def fit_chunks(self, chunks):
@@ -316,7 +248,9 @@ class _BaseSMR(BaseEstimator):
         recomputes its blocks' sums at the current coefficients. ``n_iter``
         SMR iterations make ``1 + n_iter`` passes (plus one for the
         dispersion of Gaussian, Gamma and inverse Gaussian families under
-        ``method="mr"``).
+        ``method="mr"``). Chunks without rows, or whose weights are all
+        zero, add nothing. The call is all-or-nothing: when any chunk fails
+        validation (on any pass), the estimator is left exactly as before.
 
         Parameters
         ----------
@@ -330,21 +264,36 @@ class _BaseSMR(BaseEstimator):
         -------
         self
         """
+        with rollback_on_error(self):
+            self._fit_chunks(chunks)
+        return self
+
+    def _fit_chunks(self, chunks):
         self._validate_params()
         source = iter_chunks(chunks)
         config = self._config()
         for name in [v for v in vars(self) if v.endswith("_") and not v.startswith("__")]:
             if name != "classes_" or not getattr(self, "_classes_given", False):
                 delattr(self, name)
-        solution, n_iter = self._iterate(lambda: self._stream_tasks(source), config)
-        self._store(solution, n_iter, config)
-        return self
+        solution, rules = self._iterate(lambda: self._stream_tasks(source), config)
+        self._store(solution, rules, config)
 
     def _stream_tasks(self, source):
-        for index, chunk in enumerate(source):
-            first = not hasattr(self, "n_features_in_")
-            X, y, weight = self._validate(chunk.X, chunk.y, chunk.sample_weight, reset=first)
-            yield RepresentativeTask(X, y, weight, index, partitions=chunk.label("partitions"))
+        """One task per chunk that holds weight; each is validated on every pass."""
+        index, total = 0, 0.0
+        for chunk in source:
+            X, y, weight = self._validate(
+                chunk.X, chunk.y, chunk.sample_weight, reset=not hasattr(self, "n_features_in_"),
+                only_data=False, new_classes=not hasattr(self, "classes_"),
+            )
+            partitions = _check_partitions(chunk.label("partitions"), X.shape[0])
+            if not weight.sum() > 0:
+                continue
+            total += weight.sum()
+            yield RepresentativeTask(X, y, weight, index, partitions=partitions)
+            index += 1
+        if not total > 0:
+            raise ValueError("The chunks hold no rows of positive weight: there is nothing to fit.")
 
     def _iterate(self, make_tasks, config):
         """The MR fit, then ``n_iter`` SMR passes from it (or from ``init``).
@@ -353,31 +302,27 @@ class _BaseSMR(BaseEstimator):
         carry the row Pearson sum the dispersion needs (one more pass when
         they are mean representatives of a family with a dispersion).
         """
-        solution = _solve(_one_pass(make_tasks(), None, config), config)
-        n_iter = 0
-        self.sign_splits_ = []
+        settings = config.settings
+        first = solve_on_representatives(config.run_pass(make_tasks(), None), settings)
+        n_iter, start = 0, first.coef
         if self.method == "smr":
-            coef = self._init_coef(solution.coef.size)
-            coef = solution.coef if coef is None else coef
-            for n_iter in range(1, self.n_iter + 1):
-                # the rows' information (for standard errors) from the last pass only
-                last = n_iter == self.n_iter
-                reps = _one_pass(make_tasks(), coef, config, information=last)
-                rule = config.sign_split
-                if isinstance(reps, RepresentativeSets):
-                    rule, reps = _contracting(reps, coef, config)
-                self.sign_splits_.append(rule)
-                solution = _solve(reps, config, coef)
-                coef = solution.coef
-        return self._with_pearson(solution, make_tasks, config), n_iter
+            n_iter, given = self.n_iter, self._init_coef(first.coef.size)
+            start = first.coef if given is None else given
+
+        def represent(beta, last):
+            # the rows' information (for standard errors) from the last pass only
+            return config.run_pass(make_tasks(), beta, information=last)
+
+        solution, rules = smr_iterations(represent, first, start, n_iter, settings)
+        return self._with_pearson(solution, make_tasks, config), rules
 
     @staticmethod
     def _with_pearson(solution, make_tasks, config):
         reps = solution.representatives
-        if not config.family.has_dispersion or np.isfinite(reps.pearson):
+        if not config.settings.family.has_dispersion or np.isfinite(reps.pearson):
             return solution
-        plain = replace(config, sign_split="no_root")  # only the rows' Pearson sum is used
-        pearson = _one_pass(make_tasks(), solution.coef, plain).pearson
+        # only the rows' Pearson sum is used
+        pearson = config.run_pass(make_tasks(), solution.coef, sign_split="no_root").pearson
         return replace(solution, representatives=replace(reps, pearson=pearson))
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -389,7 +334,7 @@ class _BaseSMR(BaseEstimator):
         ones and the GLM is refitted. Under ``"smr"`` the chunk's rows are
         summed ``n_iter`` times (at least once), each time at the current
         estimate: per sign piece of each block, the sums of
-        :func:`~skbigreg.solvers._representatives.block_sums` and the
+        :func:`~skbigreg.passes.block_sums` and the
         expected information ``I = sum w_i nu_i h'_i x_i x_i'``
         (``chunk_sums_``, kept after the rows are gone). Every earlier
         chunk's piece scores are carried to a new ``beta`` to first order,
@@ -405,7 +350,8 @@ class _BaseSMR(BaseEstimator):
         error is second order in how far the estimate moved since a chunk
         was seen. Memory: ``2 K (p^2 + 4p + 8)`` numbers per chunk of
         ``K`` blocks. A chunk that fails validation leaves the estimator
-        exactly as it was.
+        exactly as it was; after the first call, a chunk without rows of
+        positive weight adds nothing.
 
         Parameters
         ----------
@@ -424,27 +370,32 @@ class _BaseSMR(BaseEstimator):
 
     def _partial_fit(self, X, y, sample_weight, partitions):
         first_call = not hasattr(self, "coef_")
+        X, y, weight = self._validate(X, y, sample_weight, reset=first_call,
+                                      only_data=first_call)
+        partitions = _check_partitions(partitions, X.shape[0])
+        if not weight.sum() > 0:
+            return  # rows of zero weight are absent from the fit
         vars(self).pop("sign_splits_", None)  # describes fit / fit_chunks only
-        X, y, weight = self._validate(X, y, sample_weight, reset=first_call)
-        partitions = self._check_partitions(partitions, X.shape[0])
         config = self._config()
+        settings = config.settings
         source = 0 if first_call else self.n_chunks_seen_
         labels = partition_labels(X, config.spec, weight, partitions)
         task = RepresentativeTask(X, y, weight, source, labels)
-        mean_reps = _one_pass([task], None, config)
+        mean_reps = config.run_pass([task], None)
         if first_call:
             start = self._init_coef(mean_reps.X.shape[1])
-            coef = _solve(mean_reps, config).coef if start is None else start
+            coef = solve_on_representatives(mean_reps, settings).coef if start is None else start
         else:
             coef = self._packed_coef()
         if self.method == "mr":
             old = None if first_call else self.representatives_
             reps = mean_reps if old is None else old + mean_reps
-            if config.family.has_dispersion:
-                pearson = _one_pass([task], _solve(reps, config, coef).coef, config).pearson
+            if settings.family.has_dispersion:
+                at = solve_on_representatives(reps, settings, coef).coef
+                pearson = config.run_pass([task], at, sign_split="no_root").pearson
                 mean_reps = replace(mean_reps, pearson=pearson)
                 reps = mean_reps if old is None else old + mean_reps
-            self._store(_solve(reps, config, coef), 0, config)
+            self._store(solve_on_representatives(reps, settings, coef), None, config, n_iter=0)
             return
         # SMR: the new chunk is summed from its rows at each iterate; every
         # chunk's scores are carried to the root of the linearised score
@@ -452,14 +403,15 @@ class _BaseSMR(BaseEstimator):
         old = [] if first_call else self._earlier_chunks(coef, config)
         solution = None
         for _ in range(max(self.n_iter, 1)):
-            new = summarise_task(task, coef, config.family, config.link, config.spec,
-                                 config.fit_intercept)
-            chunks = [*old, new]
-            target = _inside_domain(_linearised_root(chunks), coef, task, config)
-            solution = _solve(_rebuilt(chunks, target, config), config, target)
+            chunks = [*old, config.summarise(task, coef)]
+            target = inside_domain(linearised_root(chunks), coef, task, settings.link,
+                                   config.fit_intercept)
+            solution = solve_on_representatives(
+                rebuilt_representatives(chunks, target, settings), settings, target
+            )
             coef = solution.coef
         self.chunk_sums_ = chunks
-        self._store(solution, self.n_iter, config)
+        self._store(solution, None, config, n_iter=self.n_iter)
 
     def _earlier_chunks(self, coef, config):
         """Stored chunk sums; after :meth:`fit`, the representatives as rows."""
@@ -469,19 +421,12 @@ class _BaseSMR(BaseEstimator):
         # one-row block, so it keeps its own score and information
         reps = self.representatives_
         task = RepresentativeTask(reps.X, reps.y, reps.weight, 0, np.arange(reps.y.size))
-        return [summarise_task(task, coef, config.family, config.link, config.spec, False)]
-
-    @staticmethod
-    def _check_partitions(partitions, n_rows):
-        if partitions is None:
-            return None
-        partitions = np.asarray(partitions)
-        if partitions.shape != (n_rows,):
-            raise ValueError(f"partitions has shape {partitions.shape}; expected ({n_rows},).")
-        return partitions
+        return [replace(config, fit_intercept=False).summarise(task, coef)]
 
     # -- fitted state --------------------------------------------------------------
-    def _store(self, solution, n_iter, config):
+    def _store(self, solution, rules, config, n_iter=None):
+        """Fitted attributes of ``solution``; ``rules`` are the sign splits of
+        a fit's SMR steps (None after :meth:`partial_fit`)."""
         if not solution.converged:
             warnings.warn(
                 "IRLS on the representatives did not converge; increase max_iter or "
@@ -489,20 +434,17 @@ class _BaseSMR(BaseEstimator):
                 ConvergenceWarning,
             )
         reps = solution.representatives
-        n_params = solution.coef.size
-        if config.family.has_dispersion:
-            df = reps.weight.sum() - n_params
-            dispersion = reps.pearson / df if df > 0 else np.nan
-        else:
-            dispersion = 1.0
+        inference = smr_inference(
+            solution, config.settings.family.has_dispersion, self._param_names()
+        )
         self.representatives_ = reps
         self.n_chunks_seen_ = int(reps.source.max()) + 1
-        self.n_iter_ = n_iter
-        self.dispersion_ = float(dispersion)
-        # rows' information from the last pass when there was one (SMR), else
-        # the representatives' own (MR)
-        information = solution.information if reps.information is None else reps.information
-        self.cov_params_ = dispersion * np.linalg.pinv(information, hermitian=True)
+        self.n_iter_ = len(rules) if n_iter is None else n_iter
+        if rules is not None:
+            self.sign_splits_ = rules
+        self.dispersion_ = inference.dispersion
+        self.rank_ = inference.rank
+        self.cov_params_ = inference.cov_params
         self.bse_ = np.sqrt(np.clip(np.diag(self.cov_params_), 0, None))
         self._set_coef(solution.coef)
 
@@ -515,85 +457,52 @@ class _BaseSMR(BaseEstimator):
         X = validate_data(self, X, reset=False, dtype=np.float64)
         return X @ np.ravel(self.coef_) + float(np.ravel(self.intercept_)[0])
 
-    def summary_frame(self, alpha=0.05):
-        """Coefficients with standard errors, z tests and intervals.
+    # -- inference -----------------------------------------------------------------
+    def results(self, cov_type=None):
+        """Model-based inference at the fitted coefficients (intercept ``const`` first).
 
-        The standard errors are ``sqrt(diag(cov_params_))``; see the class
-        Notes for what they estimate. Columns as
-        :meth:`skbigreg.inference.RegressionResults.summary_frame`.
+        The covariance is ``cov_params_`` (see the class Notes for what it
+        estimates); tests and intervals use the normal distribution, as
+        statsmodels' ``GLM``.
+
+        Parameters
+        ----------
+        cov_type : {None, "nonrobust"}
+            Only the model-based covariance: representatives carry no
+            per-row scores for a sandwich.
 
         Returns
         -------
-        pandas.DataFrame
-            One row per parameter (intercept first); columns ``coef``,
-            ``std err``, ``z``, ``P>|z|`` and the interval bounds.
+        RegressionResults
         """
         check_is_fitted(self)
-        params = self._packed_coef()
-        with np.errstate(divide="ignore", invalid="ignore"):
-            z = params / self.bse_
-        q = stats.norm.ppf(1 - alpha / 2)
-        return pd.DataFrame(
-            {
-                "coef": params,
-                "std err": self.bse_,
-                "z": z,
-                "P>|z|": 2 * stats.norm.sf(np.abs(z)),
-                f"[{alpha / 2:g}": params - q * self.bse_,
-                f"{1 - alpha / 2:g}]": params + q * self.bse_,
-            },
-            index=self._param_names(),
-        )
-
-    def summary(self, alpha=0.05):
-        """Text table laid out like statsmodels' ``GLM`` summary.
-
-        A header (family, link, method, rows, representatives, iterations,
-        dispersion), then :meth:`summary_frame`. A GLM has no residual sum
-        of squares or R²; the table is not a
-        :class:`skbigreg.inference.RegressionResults`.
-
-        Returns
-        -------
-        str
-        """
-        frame = self.summary_frame(alpha)
+        if cov_type not in (None, "nonrobust"):
+            raise ValueError(f"SMR estimators support cov_type='nonrobust' only; got {cov_type!r}.")
         family, link = self._family_link()
         reps = self.representatives_
-        width = 78
-        left = [
-            ("Model:", "GLM"),
-            ("Method:", f"{self.method.upper()}"),
-            ("Family:", family.name),
-            ("Link Function:", link.name),
-            ("No. Observations:", f"{reps.weight.sum():g}"),
-            ("Df Residuals:", f"{reps.weight.sum() - frame.shape[0]:g}"),
-        ]
-        right = [
+        extra = (
             ("Representatives:", f"{reps.y.size}"),
             ("Blocks:", f"{reps.n_blocks}"),
             ("SMR iterations:", f"{self.n_iter_}"),
-            ("Df Model:", f"{frame.shape[0] - int(self.fit_intercept)}"),
             ("Scale:", f"{self.dispersion_:.4g}"),
-            ("Covariance Type:", "nonrobust"),
-        ]
-        lines = ["Score-Matching Representative GLM Results".center(width), "=" * width]
-        for (lk, lv), (rk, rv) in zip(left, right):
-            lines.append(f"{lk:<20}{lv:>18}   {rk:<20}{rv:>17}")
-        lines.append("=" * width)
-        name_width = max(12, max(len(n) for n in frame.index) + 1)
-        header = f"{'':<{name_width}}" + "".join(f"{c:>11}" for c in frame.columns)
-        lines += [header, "-" * max(width, len(header))]
-        for name, row in frame.iterrows():
-            values = [f"{row.iloc[0]:11.4g}", f"{row.iloc[1]:11.3g}", f"{row.iloc[2]:11.3f}",
-                      f"{row.iloc[3]:11.3f}", f"{row.iloc[4]:11.4g}", f"{row.iloc[5]:11.4g}"]
-            lines.append(f"{name:<{name_width}}" + "".join(values))
-        lines.append("=" * max(width, len(header)))
-        return "\n".join(lines)
+        )
+        return _smr_results(
+            self._packed_coef(), self.cov_params_, self._param_names(), reps, self.rank_,
+            self.fit_intercept, f"GLM ({family.name}, {link.name})", self.method.upper(), extra,
+        )
+
+    def summary_frame(self, alpha=0.05):
+        """The coefficient table of :meth:`results` (z tests), as a DataFrame."""
+        return self.results().summary_frame(alpha)
+
+    def summary(self, alpha=0.05):
+        """Text table of :meth:`results`, laid out like statsmodels' ``GLM`` summary."""
+        return self.results().summary(alpha, title="Score-Matching Representative GLM Results")
 
     def _param_names(self):
         names = getattr(self, "feature_names_in_", [f"x{j}" for j in range(self.n_features_in_)])
-        return (["intercept"] if self.fit_intercept else []) + [str(n) for n in names]
+        return (["const"] if self.fit_intercept else []) + [str(n) for n in names]
+
 
 
 class SMRLogisticRegression(ClassifierMixin, _BaseSMR):
@@ -1028,3 +937,4 @@ subset_size, fit_intercept, tol, max_iter, n_jobs, random_state
 
     def _family_link(self):
         return get_family_link("poisson", "log")
+
