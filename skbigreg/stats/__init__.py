@@ -9,6 +9,7 @@ from ._accumulators import GramStats, QRStats, TriangularSystem
 from ._chunk import ChunkSpec, LinearChunkStatistics, chunk_statistics, linear_chunk_statistics
 from ._grouped import GroupedGramStats
 from ._outer import OuterProductStats
+from ._representatives import BlockSums, ChunkSums, Representatives, RepresentativeSets
 
 __all__ = [
     "GramStats",
@@ -16,6 +17,10 @@ __all__ = [
     "TriangularSystem",
     "GroupedGramStats",
     "OuterProductStats",
+    "BlockSums",
+    "ChunkSums",
+    "Representatives",
+    "RepresentativeSets",
     "ChunkSpec",
     "LinearChunkStatistics",
     "chunk_statistics",
