@@ -166,6 +166,10 @@ def rebuilt_representatives(chunks, beta, settings):
 def smr_inference(fit, has_dispersion, names):
     """Dispersion and ``cov = dispersion * I^-1`` of a fit on representatives.
 
+    The dispersion is 1 for binomial and Poisson, else the rows' Pearson sum
+    over the weight sum minus the rank (NaN without residual degrees of
+    freedom, so are then the standard errors).
+
     ``I`` is the rows' information from the last pass when there was one
     (SMR), else the representatives' own (MR). When ``I`` is singular in
     column-scaled coordinates (constant, duplicated or collinear columns,
@@ -175,13 +179,14 @@ def smr_inference(fit, has_dispersion, names):
     """
     reps = fit.representatives
     n_params = fit.coef.size
+    information = fit.information if reps.information is None else reps.information
+    rank, scaled_inverse = _scaled_pseudo_inverse(information)
     if has_dispersion:
-        df = reps.weight.sum() - n_params
+        # residual degrees of freedom as statsmodels: weight sum minus rank
+        df = reps.weight.sum() - rank
         dispersion = reps.pearson / df if df > 0 else np.nan
     else:
         dispersion = 1.0
-    information = fit.information if reps.information is None else reps.information
-    rank, scaled_inverse = _scaled_pseudo_inverse(information)
     if rank == n_params:
         cov = dispersion * np.linalg.pinv(information, hermitian=True)
     else:
