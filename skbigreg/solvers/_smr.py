@@ -171,16 +171,21 @@ def smr_inference(fit, has_dispersion, names):
     freedom, so are then the standard errors).
 
     ``I`` is the rows' information from the last pass when there was one
-    (SMR), else the representatives' own (MR). When ``I`` is singular in
-    column-scaled coordinates (constant, duplicated or collinear columns,
-    fewer rows than parameters) a :class:`~skbigreg.exceptions.CollinearityWarning`
-    names the rank and the covariance is the pseudo-inverse in those
-    coordinates, as statsmodels' and the least-squares estimators'.
+    (SMR), else the representatives' own (MR). When the representatives'
+    design is rank deficient in column-scaled coordinates (constant,
+    duplicated or collinear columns, fewer rows or blocks than parameters) a
+    :class:`~skbigreg.exceptions.CollinearityWarning` names the rank, and the
+    covariance is the pseudo-inverse of ``I`` in those coordinates, as
+    statsmodels' and the least-squares estimators': only estimable
+    combinations of the parameters have meaningful standard errors.
     """
     reps = fit.representatives
     n_params = fit.coef.size
     information = fit.information if reps.information is None else reps.information
-    rank, scaled_inverse = _scaled_pseudo_inverse(information)
+    # the rank of the representatives' design, not of the information: under
+    # separation the Fisher weights vanish and the information is singular
+    # without any collinearity
+    rank = _scaled_pseudo_inverse((reps.X * reps.weight[:, None]).T @ reps.X)[0]
     if has_dispersion:
         # residual degrees of freedom as statsmodels: weight sum minus rank
         df = reps.weight.sum() - rank
@@ -190,8 +195,8 @@ def smr_inference(fit, has_dispersion, names):
     if rank == n_params:
         cov = dispersion * np.linalg.pinv(information, hermitian=True)
     else:
-        _warn_rank(rank, n_params, information, names)
-        cov = dispersion * scaled_inverse
+        _warn_rank(rank, n_params, reps, names)
+        cov = dispersion * _scaled_pseudo_inverse(information)[1]
     return SMRInference(float(dispersion), cov, rank)
 
 
@@ -208,9 +213,9 @@ def _scaled_pseudo_inverse(information):
     return int(keep.sum()), inverse / np.outer(scale, scale)
 
 
-def _warn_rank(rank, n_params, information, names):
-    silent = [name for name, value in zip(names, np.diag(information)) if not value > 0]
-    detail = f" Columns without information: {silent}." if silent else ""
+def _warn_rank(rank, n_params, reps, names):
+    zero = [name for name, column in zip(names, reps.X.T) if not np.any(column)]
+    detail = f" Columns that are all zero: {zero}." if zero else ""
     warnings.warn(
         f"The design is rank deficient (numerical rank {rank} of {n_params} "
         f"parameters): constant, duplicated or collinear columns, or fewer rows "
