@@ -646,16 +646,20 @@ def _assert_state_equal(state, before):
 
 
 @pytest.mark.parametrize("make", [lambda: SMRGLM(family="binomial"), SMRLogisticRegression])
-def test_failed_fit_chunks_keeps_the_previous_fit(make):
+@pytest.mark.parametrize("classes", [None, [1.0, 0.0]])
+def test_failed_fit_chunks_keeps_the_previous_fit(make, classes):
     # issue 11 defect 4: fit_chunks is all-or-nothing, like partial_fit
     X, y = binary_data("mzNormal", 3000, 20)
-    model = make().fit(X[:1500], y[:1500])
+    model = make()
+    # the classifier had other classes (0 and 2) before
+    model.fit(X[:1500], y[:1500] * (2 if isinstance(model, SMRLogisticRegression) else 1))
     before = copy.deepcopy(vars(model))
     bad = X[2000:].copy()
     bad[7, 0] = np.nan
     chunks = [(X[:1000], y[:1000]), (X[1000:2000], y[1000:2000]), (bad, y[2000:])]
+    given = {} if classes is None or isinstance(model, SMRGLM) else {"classes": classes}
     with pytest.raises(ValueError, match="NaN"):
-        model.fit_chunks(chunks)
+        model.fit_chunks(chunks, **given)
     _assert_state_equal(vars(model), before)
 
 

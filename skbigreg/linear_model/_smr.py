@@ -93,6 +93,10 @@ class SMRLogisticRegression(ClassifierMixin, _BaseSMR):
         Covariance of ``(intercept, coef)`` from the representatives' information.
     bse_ : ndarray of shape (n_params,)
         Standard errors, intercept first.
+    rank_ : int
+        Numerical rank of the representatives' design; below the parameter
+        count a :class:`~skbigreg.exceptions.CollinearityWarning` is given
+        (see :meth:`results`).
     dispersion_ : float
     n_chunks_seen_ : int
         Chunks seen by :meth:`partial_fit`.
@@ -214,8 +218,10 @@ class SMRLogisticRegression(ClassifierMixin, _BaseSMR):
         -------
         self
         """
-        with self._given_classes(classes, reset=True):
-            return super().fit_chunks(chunks)
+        # the snapshot is taken before the given classes are set
+        with rollback_on_error(self), self._given_classes(classes, reset=True):
+            self._fit_chunks(chunks)
+        return self
 
     @contextmanager
     def _given_classes(self, classes, reset):
@@ -337,6 +343,7 @@ subset_size, fit_intercept, tol, max_iter, n_jobs, random_state
     n_iter_ : int
     cov_params_ : ndarray of shape (n_params, n_params)
     bse_ : ndarray of shape (n_params,)
+    rank_ : int
     dispersion_ : float
     n_chunks_seen_ : int
     chunk_sums_ : list of ChunkSums
@@ -426,6 +433,7 @@ subset_size, fit_intercept, tol, max_iter, n_jobs, random_state
     n_iter_ : int
     cov_params_ : ndarray of shape (n_params, n_params)
     bse_ : ndarray of shape (n_params,)
+    rank_ : int
     dispersion_ : float
     n_chunks_seen_ : int
     chunk_sums_ : list of ChunkSums

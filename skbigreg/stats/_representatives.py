@@ -124,6 +124,19 @@ class Representatives:
         The rows' expected information ``sum w_i nu_i h'_i x_i x_i'`` at the
         ``beta`` the representatives were built at (None for mean
         representatives): p x p numbers per node, for standard errors.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbigreg.stats import Representatives
+    >>> a = Representatives(np.ones((1, 2)), np.array([0.5]), np.array([4.0]),
+    ...                     np.array([1]), np.array([0]), np.array(["mean"]), np.nan, 4)
+    >>> b = Representatives(np.ones((2, 2)), np.array([0.2, 0.9]), np.array([3.0, 5.0]),
+    ...                     np.array([0, 0]), np.array([0, 1]), np.array(["mean"] * 2),
+    ...                     np.nan, 8)
+    >>> merged = (a + b + Representatives.empty(2)).sorted()
+    >>> merged.source, merged.n_rows, merged.n_blocks
+    (array([0, 0, 1]), 12, 3)
     """
 
     X: np.ndarray
