@@ -26,7 +26,7 @@ import statsmodels.api as sm
 from sklearn.linear_model import LogisticRegression
 
 from skbigreg.linear_model import SMRLogisticRegression
-from skbigreg.solvers._representatives import PartitionSpec, partition_labels
+from skbigreg.passes import PartitionSpec, partition_labels
 
 
 def simulate(n, seed):

@@ -1,19 +1,40 @@
-"""Row passes that need a model: each maps rows, at a fitted or current model,
-to small mergeable results that the solvers combine.
+"""Row passes that need a model: each maps a chunk of rows, at the current
+estimate, to small mergeable statistics (:mod:`skbigreg.stats`) that the
+solvers combine.
 
 :func:`irls_pass` is one IRLS pass of a streamed GLM at the current
-coefficients; :func:`fit_partition` is the per-partition local fit of the
-one-shot debiased lasso (:func:`map_partitions` runs many through joblib).
+coefficients; :func:`representative_pass` maps blocks to score-matching
+representatives; :func:`fit_partition` is the per-partition local fit of
+the one-shot debiased lasso (:func:`map_partitions` runs many through joblib).
 """
 
+from ._blocks import (
+    RepresentativeTask,
+    block_sums,
+    inside_domain,
+    memory_tasks,
+    represent_task,
+    representative_pass,
+    summarise_task,
+)
 from ._irls import irls_chunk_pass, irls_pass
 from ._local import fit_partition, map_partition_stream, map_partitions, nodewise_rows
+from ._partitions import PartitionSpec, partition_labels
 
 __all__ = [
+    "PartitionSpec",
+    "RepresentativeTask",
+    "block_sums",
     "fit_partition",
+    "inside_domain",
     "irls_chunk_pass",
     "irls_pass",
     "map_partition_stream",
     "map_partitions",
+    "memory_tasks",
     "nodewise_rows",
+    "partition_labels",
+    "represent_task",
+    "representative_pass",
+    "summarise_task",
 ]

@@ -12,6 +12,7 @@ from ._grouped import GroupedGramStats
 from ._levels import LevelMeans
 from ._irls import ClusterSums, IRLSPass
 from ._outer import OuterProductStats
+from ._representatives import BlockSums, ChunkSums, Representatives, RepresentativeSets
 
 __all__ = [
     "GramStats",
@@ -25,6 +26,10 @@ __all__ = [
     "IRLSPass",
     "OuterProductStats",
     "ChunkStatistics",
+    "BlockSums",
+    "ChunkSums",
+    "Representatives",
+    "RepresentativeSets",
     "accumulator_for",
 ]
 

@@ -1,0 +1,230 @@
+"""Row passes of the SMR fit: block sums at the current estimate, per worker.
+
+A pass maps each task (a worker's rows) to small statistics: the block sums
+and representatives of :mod:`skbigreg.stats._representatives`, built at the
+current ``beta``; :func:`representative_pass` merges them with ``+`` through
+:func:`skbigreg.parallel.map_reduce`. Every function a worker runs is
+module-level.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+from joblib import effective_n_jobs
+from scipy import sparse
+
+from ..parallel import map_reduce
+from ..solvers._representatives import build_representatives
+from ..stats._representatives import BlockSums, ChunkSums, RepresentativeSets, piece_pairs
+from ._partitions import partition_labels
+
+__all__ = [
+    "RepresentativeTask",
+    "block_sums",
+    "inside_domain",
+    "memory_tasks",
+    "represent_task",
+    "representative_pass",
+    "summarise_task",
+]
+
+
+def _projection(p):
+    # fixed, so that every pass and every node use the same direction
+    return np.random.default_rng(20240601).uniform(0.5, 1.5, p)
+
+
+def _group_boxes(design, weight, groups, n_groups):
+    """Coordinate-wise min and max of each group's rows of positive weight.
+
+    NaN for a group without such rows. One unbuffered scatter per column
+    (``ufunc.at`` on 1-d data; a transposed copy costs more than the
+    strides): no sort and no gather of rows.
+    """
+    index = np.where(weight > 0, groups, n_groups)  # zero weights: a spare slot
+    lo = np.full((design.shape[1], n_groups + 1), np.inf)
+    hi = np.full_like(lo, -np.inf)
+    for j in range(design.shape[1]):
+        np.minimum.at(lo[j], index, design[:, j])
+        np.maximum.at(hi[j], index, design[:, j])
+    lo, hi = lo[:, :n_groups].T.copy(), hi[:, :n_groups].T.copy()
+    empty = lo[:, 0] > hi[:, 0]
+    lo[empty] = np.nan
+    hi[empty] = np.nan
+    return lo, hi
+
+
+def block_sums(design, y, weight, labels, n_blocks, beta, family, link, boxes=True):
+    """Sums per sign piece: group ``2k + (e_i > 0)`` for block ``k``.
+
+    ``boxes=False`` skips the pieces' bounding boxes (a gather of every
+    row), which only the ``"hull"`` sign split reads.
+
+    With ``beta=None`` (the mean pass) every row goes to piece ``2k`` and
+    the score sums are zero. Every sum is a product with one sparse
+    (pieces x rows) indicator in CSC form: one entry per row, built without
+    sorting, applied to all columns at once.
+    """
+    n, p = design.shape
+    scalars = np.empty((n, 7))
+    scalars[:, 0] = 1.0
+    scalars[:, 1] = y
+    if beta is None:
+        scalars[:, 2:] = 0.0
+        scalars[:, 3] = np.nan
+        groups = 2 * labels
+    else:
+        eta = design @ beta
+        mu = link.inverse(eta)
+        nu = family.nu(link, eta)
+        e = (y - mu) * nu
+        np.multiply(e, eta, out=scalars[:, 2])
+        with np.errstate(divide="ignore", invalid="ignore"):  # mu on the boundary
+            scalars[:, 3] = (y - mu) ** 2 / family.variance(mu)
+        np.abs(e, out=scalars[:, 4])
+        scalars[:, 5] = (np.abs(y) + np.abs(mu)) * np.abs(nu)
+        groups = 2 * labels + (e > 0)
+    indicator = sparse.csc_array((weight, groups, np.arange(n + 1)), shape=(2 * n_blocks, n))
+    x_sum = indicator @ design
+    # spread of a fixed random projection z = x'r around its *block* mean:
+    # zero when the block's rows share x (and, almost surely, only then)
+    projection = design @ _projection(p)
+    with np.errstate(divide="ignore", invalid="ignore"):  # empty blocks
+        block_mean = piece_pairs(x_sum) @ _projection(p) / piece_pairs(indicator @ scalars[:, 0])
+    np.abs(projection - block_mean[labels], out=scalars[:, 6])
+    sums = indicator @ scalars
+    spread_scale = indicator @ np.abs(projection)
+    x_min, x_max = _group_boxes(design, weight, groups, 2 * n_blocks) if boxes else (None, None)
+    score = np.zeros_like(x_sum)
+    if beta is not None:
+        # the same indicator carrying w_i e_i: no rows-by-p temporary
+        score = sparse.csc_array(
+            (weight * e, groups, np.arange(n + 1)), shape=indicator.shape
+        ) @ design
+    return BlockSums(
+        weight=sums[:, 0],
+        y_sum=sums[:, 1],
+        x_sum=x_sum,
+        score=score,
+        score_eta=sums[:, 2],
+        pearson=sums[:, 3],
+        abs_score=sums[:, 4],
+        abs_scale=sums[:, 5],
+        spread=sums[:, 6],
+        x_abs=spread_scale,
+        x_min=x_min,
+        x_max=x_max,
+    )
+
+
+@dataclass(frozen=True)
+class RepresentativeTask:
+    """Rows one worker turns into representatives.
+
+    ``labels`` are the rows' block labels when the blocks were cut by the
+    caller (in-memory data); otherwise the worker cuts ``X`` with the spec,
+    inside the natural ``partitions`` when given (streamed chunks).
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    weight: np.ndarray
+    source: int
+    labels: np.ndarray | None = None
+    partitions: np.ndarray | None = None
+
+
+def represent_task(task, beta, family, link, spec, fit_intercept, information=True,
+                   sign_split="hull"):
+    """Module-level worker: block labels, block sums and representatives of one task.
+
+    With ``information`` (and a ``beta``), also the rows' expected
+    information at ``beta`` (p x p), for standard errors. Under
+    ``sign_split="auto"`` (with a ``beta``), both rules' representatives
+    with the rows' information (:class:`RepresentativeSets`).
+    """
+    both = sign_split == "auto" and beta is not None
+    want_information = information or both
+    labels = task.labels
+    if labels is None:
+        labels = partition_labels(task.X, spec, task.weight, task.partitions)
+    design = _design(task.X, fit_intercept)
+    n_blocks = int(labels.max()) + 1 if labels.size else 0
+    hull = beta is not None and sign_split in ("hull", "auto")
+    sums = block_sums(design, task.y, task.weight, labels, n_blocks, beta, family, link,
+                      boxes=hull)
+    information = None
+    if beta is not None and want_information:
+        fisher = task.weight * family.fisher_weight(link, design @ beta)
+        information = (design * fisher[:, None]).T @ design
+    rules = ("hull", "no_root") if both else (sign_split,)
+    reps = [
+        replace(build_representatives(sums, beta, family, link, task.source, rule),
+                n_rows=int(task.y.size), information=information)
+        for rule in rules
+    ]
+    return RepresentativeSets(*reps) if both else reps[0]
+
+
+def summarise_task(task, beta, family, link, spec, fit_intercept):
+    """Module-level worker: a task's :class:`ChunkSums` at ``beta``."""
+    labels = task.labels
+    if labels is None:
+        labels = partition_labels(task.X, spec, task.weight, task.partitions)
+    design = _design(task.X, fit_intercept)
+    n_blocks = int(labels.max()) + 1 if labels.size else 0
+    sums = block_sums(design, task.y, task.weight, labels, n_blocks, beta, family, link)
+    eta = design @ beta
+    groups = 2 * labels + ((task.y - link.inverse(eta)) * family.nu(link, eta) > 0)
+    fisher = task.weight * family.fisher_weight(link, eta)
+    p = design.shape[1]
+    # per-piece sum of f_i x_i x_i': one sparse product on the rows' outer products
+    outer = (design[:, :, None] * design[:, None, :]).reshape(-1, p * p)
+    indicator = sparse.csc_array((fisher, groups, np.arange(task.y.size + 1)),
+                                 shape=(2 * n_blocks, task.y.size))
+    information = (indicator @ outer).reshape(-1, p, p)
+    return ChunkSums(sums, information, np.asarray(beta, float), task.source, int(task.y.size))
+
+
+def _design(X, fit_intercept):
+    return np.column_stack([np.ones(X.shape[0]), X]) if fit_intercept else np.asarray(X, float)
+
+
+def representative_pass(tasks, beta, family, link, spec, fit_intercept, sign_split,
+                        n_jobs=None, information=True):
+    """Representatives of every task at ``beta`` (None: mean representatives), merged."""
+    reps = map_reduce(
+        represent_task,
+        tasks,
+        n_jobs=n_jobs,
+        beta=beta,
+        family=family,
+        link=link,
+        spec=spec,
+        fit_intercept=fit_intercept,
+        information=information,
+        sign_split=sign_split,
+    )
+    return reps.sorted()
+
+
+def memory_tasks(X, y, weight, labels, n_jobs, source=0):
+    """In-memory rows as tasks holding whole blocks (block ``k`` to task ``k mod J``)."""
+    n_tasks = effective_n_jobs(n_jobs)
+    if n_tasks == 1:
+        return [RepresentativeTask(X, y, weight, source, labels)]
+    group = labels % n_tasks
+    masks = [group == j for j in range(n_tasks)]
+    return [RepresentativeTask(X[m], y[m], weight[m], source, labels[m]) for m in masks if m.any()]
+
+
+def inside_domain(target, coef, task, link, fit_intercept):
+    """The step from ``coef`` to ``target``, halved until the task's eta is valid."""
+    design = _design(task.X, fit_intercept)
+    for _ in range(30):
+        if link.valid_eta(design @ target):
+            return target
+        target = (coef + target) / 2
+    return coef
