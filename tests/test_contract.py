@@ -32,9 +32,15 @@ class Case:
     target: str = "gaussian"  # "gaussian", "binary" or "count"
     clusters: bool = False  # reads clusters
     inference: bool = True  # has results()
-    partial_fit: bool = True
+    # partial_fit: "labels" (reads the labels), "rows" (each call is one partition,
+    # no labels), or None (a multi-pass method: fit and fit_chunks only)
+    partial_fit: str | None = "labels"
+    # chunking: "any" (any chunking and order gives the fit), "order" (the blocks
+    # are formed within each chunk, as the method defines them: only the order of
+    # the chunks is free), "runs" (partitions arrive as runs of rows, in any order)
+    chunking: str = "any"
+    degenerate_warns: bool = True  # unpenalized: a rank-deficient design warns
     rtol: float = 1e-10  # chunking/order invariance
-    fit_kwargs: dict = field(default_factory=dict)
 
     @property
     def id(self):
@@ -57,9 +63,24 @@ CASES = [
     Case(lambda: lm.CumulativeFixedEffectsRegression(cov_type="HC1"), label="entities",
          clusters=True),
     Case(lambda: lm.GroupedLinearRegression(), label="partitions", inference=False),
+    Case(lambda: lm.CumulativeGLM(family="poisson", cov_type="HC1"), target="count",
+         clusters=True, partial_fit=None, rtol=1e-8),
+    Case(lambda: lm.CumulativeLogisticRegression(), target="binary", clusters=True,
+         partial_fit=None, rtol=1e-8),
+    Case(lambda: lm.SMRGLM(family="poisson"), label="partitions", target="count",
+         chunking="order", rtol=1e-8),
+    Case(lambda: lm.SMRPoissonRegressor(), label="partitions", target="count",
+         chunking="order", rtol=1e-8),
+    Case(lambda: lm.SMRLogisticRegression(), label="partitions", target="binary",
+         chunking="order", rtol=1e-8),
+    Case(lambda: lm.DebiasedDistributedLasso(), label="partitions", partial_fit="rows",
+         chunking="runs", degenerate_warns=False, rtol=1e-8),
+    Case(lambda: lm.DebiasedDistributedLogisticRegression(), label="partitions",
+         target="binary", partial_fit="rows", chunking="runs", degenerate_warns=False,
+         rtol=1e-8),
 ]
 
-IDS = [case.id + ("-qr" if "qr" in repr(case.make()) else "") for case in CASES]
+IDS = [f"{case.id}-{i}" for i, case in enumerate(CASES)]
 
 
 def _data(case, n=200, seed=0):
@@ -107,6 +128,27 @@ def _chunks(X, y, w, labels, edges):
             for a, b in zip(edges[:-1], edges[1:])]
 
 
+def _case_chunks(case, X, y, w, g, edges, labels=None):
+    """Chunks of the rows, cut at ``edges``; rows grouped by partition where the
+    method reads partitions as runs of rows."""
+    labels = _labels(case, g) if labels is None else labels
+    if case.chunking == "runs":
+        order = np.argsort(g, kind="stable")
+        X, y, w, labels = X[order], y[order], w[order], _take(labels, order)
+    return _chunks(X, y, w, labels, edges)
+
+
+def _partial_fit(case, est, X, y, w, labels):
+    """``partial_fit`` with the labels it reads (none where each call is a partition)."""
+    kept = labels if case.partial_fit == "labels" else {}
+    extra = {"classes": [0.0, 1.0]} if case.target == "binary" and case.partial_fit == "rows" else {}
+    return est.partial_fit(X, y, sample_weight=w, **kept, **extra)
+
+
+def _ids(cases):
+    return [IDS[CASES.index(case)] for case in cases]
+
+
 # -- bad rows ------------------------------------------------------------------
 BAD_ROWS = {
     "nan-X": (lambda X, y, w: (np.where(np.arange(X.size).reshape(X.shape) == 4, np.nan, X), y, w),
@@ -129,10 +171,13 @@ def test_bad_rows_raise_and_leave_the_fit_as_it_was(case, bad):
     corrupt, message = BAD_ROWS[bad]
     Xb, yb, wb = corrupt(X[:40], y[:40], w[:40])
     labels = _take(_labels(case, g), slice(0, 40))
-    with pytest.raises(ValueError, match=message):
-        est.partial_fit(Xb, yb, sample_weight=wb, **labels)
-    assert _state(est) == before
-    chunks = _chunks(X, y, w, _labels(case, g), [0, 100, 200])
+    if case.chunking == "runs":  # a partition of its own, after the others' runs
+        labels = {name: np.full(40, 99) for name in labels}
+    if case.partial_fit:
+        with pytest.raises(ValueError, match=message):
+            _partial_fit(case, est, Xb, yb, wb, labels)
+        assert _state(est) == before
+    chunks = _case_chunks(case, X, y, w, g, [0, 100, 200])
     chunks.append({"X": Xb, "y": yb, "sample_weight": wb, **labels})
     with pytest.raises(ValueError, match=message):
         est.fit_chunks(chunks)
@@ -145,9 +190,17 @@ def test_wrong_feature_names_raise_and_leave_the_fit_as_it_was(case):
     frame = pd.DataFrame(X, columns=["a", "b", "c"])
     est = case.make().fit(frame, y, sample_weight=w, **_labels(case, g))
     before = _state(est)
-    renamed = frame.rename(columns={"b": "z"}).iloc[:40]
+    renamed = frame.rename(columns={"b": "z"})
+    labels = _labels(case, g)
+    if case.partial_fit:
+        with pytest.raises(ValueError, match="feature names"):
+            _partial_fit(case, est, renamed.iloc[:40], y[:40], w[:40], _take(labels, slice(0, 40)))
+        assert _state(est) == before
+    chunks = _case_chunks(case, frame.to_numpy(), y, w, g, [0, 100, 200])
+    chunks = [{**chunk, "X": pd.DataFrame(chunk["X"], columns=["a", "b", "c"])} for chunk in chunks]
+    chunks[1] = {**chunks[1], "X": chunks[1]["X"].rename(columns={"b": "z"})}
     with pytest.raises(ValueError, match="feature names"):
-        est.partial_fit(renamed, y[:40], sample_weight=w[:40], **_take(_labels(case, g), slice(0, 40)))
+        est.fit_chunks(chunks)
     assert _state(est) == before
 
 
@@ -185,24 +238,34 @@ def test_bad_labels_raise_naming_the_label_and_leave_the_fit_as_it_was(case, ind
     before = _state(est)
     name, bad, message = _bad_labels(case, g)[index]
     labels = {**_take(_labels(case, g), slice(0, 40)), **bad}
-    with pytest.raises(ValueError, match=message):
-        est.partial_fit(X[:40], y[:40], sample_weight=w[:40], **labels)
-    assert _state(est) == before
-    chunks = _chunks(X, y, w, _labels(case, g), [0, 100, 200])
+    kind = name.rsplit("-", 1)[-1] if "-" in name else ""
+    if case.partial_fit == "labels" and not name.endswith(("missing-later", "type-change")):
+        with pytest.raises(ValueError, match=message):
+            est.partial_fit(X[:40], y[:40], sample_weight=w[:40], **labels)
+        assert _state(est) == before
+    if case.partial_fit == "labels" and name.endswith(("missing-later", "type-change")):
+        with pytest.raises(ValueError, match=message):  # against the fit's own chunk
+            est.partial_fit(X[:40], y[:40], sample_weight=w[:40], **labels)
+        assert _state(est) == before
+    del kind
+    chunks = _case_chunks(case, X, y, w, g, [0, 100, 200])
     chunks.append({"X": X[:40], "y": y[:40], "sample_weight": w[:40], **labels})
     with pytest.raises(ValueError, match=message):
         est.fit_chunks(chunks)
     assert _state(est) == before
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if _labels(c, np.zeros(1))],
-                         ids=[IDS[i] for i, c in enumerate(CASES) if _labels(c, np.zeros(1))])
+LABELLED = [c for c in CASES if _labels(c, np.zeros(1)) and c.partial_fit == "labels"]
+
+
+@pytest.mark.parametrize("case", LABELLED, ids=_ids(LABELLED))
 def test_a_label_given_later_but_not_at_first_is_refused(case):
     X, y, w, g = _data(case)
     est = case.make().partial_fit(X[:100], y[:100], sample_weight=w[:100])
     before = _state(est)
     with pytest.raises(ValueError, match="is given with this chunk but was not"):
-        est.partial_fit(X[100:], y[100:], sample_weight=w[100:], **_take(_labels(case, g), slice(100, 200)))
+        est.partial_fit(X[100:], y[100:], sample_weight=w[100:],
+                        **_take(_labels(case, g), slice(100, 200)))
     assert _state(est) == before
 
 
@@ -211,7 +274,7 @@ def test_a_chunk_label_the_estimator_does_not_read_is_refused(case):
     X, y, w, g = _data(case)
     unread = next(name for name in ("entities", "partitions", "groups", "clusters")
                   if name not in _labels(case, g))
-    chunks = _chunks(X, y, w, {**_labels(case, g), unread: g}, [0, 100, 200])
+    chunks = _case_chunks(case, X, y, w, g, [0, 100, 200], {**_labels(case, g), unread: g})
     with pytest.raises(ValueError, match=f"'{unread}'.*does not read"):
         case.make().fit_chunks(chunks)
 
@@ -229,7 +292,7 @@ def test_chunks_name_their_fields(chunk):
 def test_failed_fit_chunks_leaves_the_previous_fit(case):
     est, (X, y, w, g) = _fitted(case)
     before = _state(est)
-    chunks = _chunks(X, y, w, _labels(case, g), [0, 50, 100, 150, 200])
+    chunks = _case_chunks(case, X, y, w, g, [0, 50, 100, 150, 200])
     chunks[2] = {**chunks[2], "y": np.full(50, np.nan)}
     with pytest.raises(ValueError, match="NaN"):
         est.fit_chunks(chunks)
@@ -248,17 +311,32 @@ def _compare(case, est, ref, inference=True):
                                    rtol=case.rtol * 100)
 
 
+def _shuffled_chunks(case, X, y, w, g, rng):
+    """A random chunking in a random order, as far as the method leaves them free."""
+    labels = _labels(case, g)
+    if case.chunking == "order":  # the blocks of a chunk are fixed: shuffle whole chunks
+        chunks = _chunks(X, y, w, labels, [0, 50, 100, 150, 200])
+        return [chunks[i] for i in rng.permutation(len(chunks))]
+    if case.chunking == "runs":  # each partition a run of rows, cut anywhere, in any order
+        order = np.concatenate([np.flatnonzero(g == level) for level in rng.permutation(5)])
+    else:
+        order = rng.permutation(len(X))
+    edges = np.unique(np.concatenate([[0, len(X)], rng.integers(1, len(X), 5)]))
+    return _chunks(X[order], y[order], w[order], _take(labels, order), edges)
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_random_chunkings_and_orders_give_the_same_fit(case, seed):
     X, y, w, g = _data(case)
-    ref = case.make().fit(X, y, sample_weight=w, **_labels(case, g))
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(X))
-    edges = np.unique(np.concatenate([[0, len(X)], rng.integers(1, len(X), 5)]))
-    labels = _take(_labels(case, g), order)
-    chunks = _chunks(X[order], y[order], w[order], labels, edges)
+    if case.chunking == "order":
+        ref = case.make().fit_chunks(_case_chunks(case, X, y, w, g, [0, 50, 100, 150, 200]))
+    else:
+        ref = case.make().fit(X, y, sample_weight=w, **_labels(case, g))
+    chunks = _shuffled_chunks(case, X, y, w, g, np.random.default_rng(seed))
     _compare(case, case.make().fit_chunks(chunks), ref)
+    if case.partial_fit != "labels" or case.chunking != "any":
+        return
     streamed = case.make()
     for chunk in chunks:
         streamed.partial_fit(**chunk)
@@ -275,27 +353,39 @@ def test_empty_chunks_are_no_ops_and_still_checked(case):
     est, (X, y, w, g) = _fitted(case)
     before = _state(est)
     labels = _take(_labels(case, g), slice(0, 0))
-    est.partial_fit(X[:0], y[:0], sample_weight=w[:0], **labels)
-    assert _state(est) == before
+    if case.partial_fit:
+        _partial_fit(case, est, X[:0], y[:0], w[:0], labels)
+        assert _state(est) == before
+        with pytest.raises(ValueError, match="features"):
+            _partial_fit(case, est, X[:0, :2], y[:0], w[:0], labels)
+        assert _state(est) == before
+    edges = [0, 100, 200]
+    plain = _case_chunks(case, X, y, w, g, edges)
+    empty = _case_chunks(case, X, y, w, g, [0, 0, 100, 100, 200, 200])
+    _compare(case, case.make().fit_chunks(empty), case.make().fit_chunks(plain))
     with pytest.raises(ValueError, match="features"):
-        est.partial_fit(X[:0, :2], y[:0], sample_weight=w[:0], **labels)
-    chunks = _chunks(X, y, w, _labels(case, g), [0, 0, 100, 100, 200, 200])
-    _compare(case, case.make().fit_chunks(chunks), est)
+        case.make().fit_chunks(plain + [{**empty[0], "X": X[:0, :2]}])
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_a_chunk_of_zero_weights_removes_its_rows(case):
     X, y, w, g = _data(case)
-    kept = _take(_labels(case, g), slice(0, 150))
-    ref = case.make().fit(X[:150], y[:150], sample_weight=w[:150], **kept)
-    est = case.make().fit(X[:150], y[:150], sample_weight=w[:150], **kept)
-    zero = _take(_labels(case, g), slice(150, 200))
-    est.partial_fit(X[150:], y[150:], sample_weight=np.zeros(50), **zero)
+    labels = _labels(case, g)
+    kept = _case_chunks(case, X, y, w, g, [0, 75, 150])
+    zero = _case_chunks(case, X, y, np.zeros(len(X)), g, [150, 200])
     # Coefficients only: analytic weights count rows in the degrees of freedom
     # (as statsmodels' WLS does), so errors differ by the row count.
-    _compare(case, est, ref, inference=False)
+    _compare(case, case.make().fit_chunks(kept + zero), case.make().fit_chunks(kept),
+             inference=False)
+    if case.partial_fit:
+        est = case.make().fit(X[:150], y[:150], sample_weight=w[:150], **_take(labels, slice(0, 150)))
+        before = _state(est) if case.partial_fit == "rows" else None
+        _partial_fit(case, est, X[150:], y[150:], np.zeros(50), _take(labels, slice(150, 200)))
+        ref = case.make().fit(X[:150], y[:150], sample_weight=w[:150], **_take(labels, slice(0, 150)))
+        _compare(case, est, ref, inference=False)
+        assert before is None or _state(est) == before
     with pytest.raises(ValueError, match="zero"):
-        case.make().fit(X[150:], y[150:], sample_weight=np.zeros(50), **zero)
+        case.make().fit_chunks(zero)
 
 
 # -- degenerate designs -----------------------------------------------------------
@@ -305,10 +395,11 @@ DEGENERATE = {
     "collinear": lambda X: np.column_stack([X, X[:, 0] - 2 * X[:, 1]]),
     "p-greater-than-n": lambda X: np.column_stack([X, np.random.default_rng(1).normal(size=(len(X), 12))]),
 }
+WARNING = [c for c in CASES if c.inference and c.degenerate_warns]
 
 
 @pytest.mark.parametrize("design", list(DEGENERATE))
-@pytest.mark.parametrize("case", [c for c in CASES if c.inference], ids=[i for i, c in zip(IDS, CASES) if c.inference])
+@pytest.mark.parametrize("case", WARNING, ids=_ids(WARNING))
 def test_degenerate_designs_warn_and_give_a_finite_answer(case, design):
     X, y, w, g = _data(case, n=10 if design == "p-greater-than-n" else 200)
     Xd = DEGENERATE[design](X)
@@ -317,7 +408,10 @@ def test_degenerate_designs_warn_and_give_a_finite_answer(case, design):
     assert np.isfinite(est.coef_).all()
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c.clusters], ids=[i for i, c in zip(IDS, CASES) if c.clusters])
+CLUSTERED = [c for c in CASES if c.clusters]
+
+
+@pytest.mark.parametrize("case", CLUSTERED, ids=_ids(CLUSTERED))
 def test_one_cluster_warns_instead_of_dividing_by_zero(case):
     X, y, w, g = _data(case)
     labels = {**_labels(case, g), "clusters": np.zeros(len(X), dtype=int)}
@@ -328,12 +422,158 @@ def test_one_cluster_warns_instead_of_dividing_by_zero(case):
 
 
 # -- results ------------------------------------------------------------------------
-@pytest.mark.parametrize("case", [c for c in CASES if c.inference], ids=[i for i, c in zip(IDS, CASES) if c.inference])
+INFERENCE = [c for c in CASES if c.inference]
+
+
+@pytest.mark.parametrize("case", INFERENCE, ids=_ids(INFERENCE))
 def test_results_is_the_one_type(case):
     est, _ = _fitted(case)
     res = est.results()
     assert isinstance(res, RegressionResults)
+    assert "const" in res.names if est.get_params().get("fit_intercept", False) else True
+    assert not {"intercept", "Intercept"} & set(res.names)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         res.conf_int(alpha=0.1)
         res.summary()
+
+
+# -- regression tests of the defects the contract fixed (issue 11) -------------------
+def _repro():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 2))
+    y = X @ [1.0, -1.0] + rng.normal(size=200)
+    g = rng.integers(0, 5, 200)
+    return X, y, g
+
+
+def test_defect_2_nan_entities_and_clusters_are_refused_not_pooled():
+    X, y, g = _repro()
+    entities = g.astype(float)
+    entities[3] = np.nan
+    with pytest.raises(ValueError, match="entities has 1 missing"):
+        lm.CumulativeFixedEffectsRegression().fit(X, y, entities=entities)
+    for est in (lm.CumulativeLinearRegression(), lm.CumulativeFixedEffectsRegression(),
+                lm.CumulativeGLM(), lm.CumulativeIVRegression()):
+        with pytest.raises(ValueError, match="clusters has 1 missing"):
+            est.fit(X, y, clusters=entities)
+
+
+def test_defect_2_a_label_type_change_between_chunks_is_refused():
+    X, y, g = _repro()
+    est = lm.CumulativeLinearRegression(cov_type="cluster").partial_fit(
+        X[:100], y[:100], clusters=g[:100].astype(float))
+    with pytest.raises(ValueError, match="labels were of type number"):
+        est.partial_fit(X[100:], y[100:], clusters=g[100:].astype(str))
+    # statistics mapped apart (workers, sites) refuse to merge such labels too
+    from skbigreg.stats import GroupedGramStats
+
+    a = GroupedGramStats.from_arrays(X[:100], y[:100], g[:100].astype(float))
+    b = GroupedGramStats.from_arrays(X[100:], y[100:], g[100:].astype(str))
+    with pytest.raises(ValueError, match="labels are of type number"):
+        a + b
+
+
+def test_defect_2_dask_partitions_refuse_nan_clusters():
+    dd = pytest.importorskip("dask.dataframe")
+    X, y, g = _repro()
+    clusters = g.astype(float)
+    clusters[150] = np.nan
+    frame = dd.from_pandas(pd.DataFrame(X, columns=["a", "b"]), npartitions=3)
+    target = dd.from_pandas(pd.Series(y), npartitions=3)
+    labels = dd.from_pandas(pd.Series(clusters), npartitions=3)
+    with pytest.raises(ValueError, match="clusters has 1 missing"):
+        lm.CumulativeLinearRegression(cov_type="cluster").fit(frame, target, clusters=labels)
+
+
+def test_defect_3_a_later_chunk_without_entities_is_refused():
+    X, y, g = _repro()
+    est = lm.CumulativeFixedEffectsRegression().partial_fit(X[:100], y[:100], entities=g[:100])
+    with pytest.raises(ValueError, match="entities is missing from this chunk"):
+        est.partial_fit(X[100:], y[100:])
+    with pytest.raises(ValueError, match="groups has shape"):
+        lm.CumulativeRidgeCV().fit(X, y, groups=g[:-1])
+
+
+def test_defect_5_qr_refuses_overflowing_values_as_gram_does():
+    X, y, _ = _repro()
+    y = y.copy()
+    y[0] = 1e300
+    for solver in ("gram", "qr"):
+        with pytest.raises(ValueError, match="too large"):
+            lm.CumulativeLinearRegression(solver=solver).fit(X, y)
+
+
+def test_defect_6_scores_use_the_models_structure():
+    from sklearn.metrics import r2_score
+
+    X, y, g = _repro()
+    effect = np.array([-3.0, -1.0, 0.0, 1.0, 3.0])[g]
+    y = y + effect
+    fe = lm.CumulativeFixedEffectsRegression().fit(X, y, entities=g)
+    expected = r2_score(y, X @ fe.coef_ + fe.effects().to_numpy()[g])
+    assert fe.score(X, y, entities=g) == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(ValueError, match="fitted with entities"):
+        fe.score(X, y)
+    grouped = lm.GroupedLinearRegression().fit(X, y, partitions=g)
+    rows = g == 2
+    own = lm.CumulativeLinearRegression().fit(X[rows], y[rows])
+    assert grouped.score(X[rows], y[rows], partitions=g[rows]) == pytest.approx(
+        own.score(X[rows], y[rows]), rel=1e-10)
+
+
+def test_defect_6_cross_validation_routes_entities_to_score():
+    import sklearn
+    from sklearn.model_selection import GroupKFold, cross_val_score
+
+    X, y, g = _repro()
+    y = y + np.array([-3.0, -1.0, 0.0, 1.0, 3.0])[g]
+    entities = np.arange(200) % 40
+    y = y + (entities % 7)
+    with sklearn.config_context(enable_metadata_routing=True):
+        est = lm.CumulativeFixedEffectsRegression().set_fit_request(entities=True)
+        est = est.set_score_request(entities=True)
+        scores = cross_val_score(est, X, y, cv=GroupKFold(3),
+                                 params={"entities": entities, "groups": g % 3})
+    by_hand = []
+    for train, test in GroupKFold(3).split(X, y, g % 3):
+        fit = lm.CumulativeFixedEffectsRegression().fit(X[train], y[train], entities=entities[train])
+        by_hand.append(fit.score(X[test], y[test], entities=entities[test]))
+    np.testing.assert_allclose(scores, by_hand, rtol=1e-12)
+
+
+def test_defect_7_a_second_pass_over_other_rows_is_refused():
+    from skbigreg.exceptions import MissingPassError
+
+    X, y, _ = _repro()
+    est = lm.CumulativeLinearRegression(cov_type="HC1")
+    for a in (0, 100):
+        est.partial_fit(X[a:a + 100], y[a:a + 100])
+    est.partial_fit_scores(X[:100], y[:100])
+    est.partial_fit_scores(X[:100], y[:100])  # chunk 0 twice, chunk 1 never
+    with pytest.raises(MissingPassError, match="did not see the rows"):
+        est.results()
+
+
+def test_defect_10_merging_structured_fits_equals_one_fit():
+    X, y, g = _repro()
+    for make, labels in [(lm.CumulativeFixedEffectsRegression, "entities"),
+                         (lm.GroupedLinearRegression, "partitions")]:
+        whole = make().fit(X, y, **{labels: g})
+        halves = make().fit(X[:120], y[:120], **{labels: g[:120]}).merge(
+            make().fit(X[120:], y[120:], **{labels: g[120:]}))
+        np.testing.assert_allclose(halves.coef_, whole.coef_, rtol=1e-10)
+    from skbigreg.stats import GramStats
+
+    with pytest.raises(ValueError, match="needs fold_stats="):
+        lm.CumulativeRidgeCV.from_statistics(GramStats.from_arrays(X, y))
+
+
+def test_defect_16_fit_chunks_warns_only_of_what_all_rows_show():
+    X, y, g = _repro()
+    late = (np.arange(200) >= 150).astype(float)  # a level that appears in the last chunk
+    design = np.column_stack([X, late])
+    chunks = [{"X": design[a:a + 50], "y": y[a:a + 50]} for a in range(0, 200, 50)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lm.CumulativeLinearRegression().fit_chunks(chunks)

@@ -335,8 +335,8 @@ class CumulativeMixin:
         estimator._validate_params()
         if cls._extra_attribute is not None and extra is None:
             raise ValueError(
-                f"{cls.__name__}.from_statistics needs the {cls._extra_attribute[:-1]} "
-                "statistics gathered with the totals."
+                f"{cls.__name__}.from_statistics needs {cls._extra_attribute[:-1]}=: the "
+                "statistics it keeps per fold, level or partition, gathered with the totals."
             )
         return estimator._set_statistics(
             ChunkStatistics(stats, clusters, extra), stats.n_targets == 1, feature_names

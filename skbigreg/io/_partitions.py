@@ -108,10 +108,15 @@ def _weight(rows):
 
 def _chunk_runs(source, check):
     """Every run of equal partition labels of every non-empty chunk, in order."""
-    position = 0
+    position, widths = 0, set()
     for chunk in source:
         if check is not None:
             check(chunk)
+        widths.add(np.shape(chunk.X)[1:])
+        if len(widths) > 1:  # an empty chunk too must have the features of the others
+            raise ValueError(
+                f"The chunks' X have different numbers of features: {sorted(widths)}."
+            )
         if chunk.n_rows:
             yield from _runs(chunk, position)
             position += 1

@@ -18,7 +18,6 @@ from sklearn.utils.validation import check_is_fitted
 from .._compat import (
     Interval,
     StrOptions,
-    _check_sample_weight,
     _fit_context,
     validate_data,
 )
@@ -30,7 +29,7 @@ from ..solvers import (
     combine_partitions,
     split_columns,
 )
-from ..base import ChunkLabels, rollback_on_error
+from ..base import ChunkLabels, check_weights, rollback_on_error
 
 #: Automatic contiguous splits keep at least this many rows per partition.
 MIN_ROWS_PER_SPLIT = 10
@@ -118,9 +117,8 @@ class BaseDebiasedDistributed(BaseEstimator):
         # dropped, unless it is the only data)
         X, y = validate_data(self, X, y, reset=first, dtype=np.float64, y_numeric=False,
                              **check)
-        w = _check_sample_weight(sample_weight, X, dtype=np.float64,
-                                 ensure_non_negative=len(y) > 0, allow_all_zero_weights=True)
-        return X, y, w
+        w = check_weights(sample_weight, X)
+        return X, y, np.ones(len(X)) if w is None else w
 
     def _settings(self, n_features):
         return OneShotSettings(
@@ -307,7 +305,8 @@ class BaseDebiasedDistributed(BaseEstimator):
             tasks = self._chunk_tasks(parts, order if split else None, order, classes)
             results = map_partition_stream(tasks, self.n_jobs)
             if not results:
-                raise ValueError("The chunk source produced no rows of positive weight.")
+                raise ValueError("The chunk source produced no rows of positive weight "
+                                 "(it is empty, or every sample weight is zero).")
             if order is not None and len(results) != len(order):
                 raise ValueError(
                     "The chunk source gave fewer partitions than on its first pass: it "

@@ -21,9 +21,9 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, check_random_state
 
 from .._compat import (
+    _num_samples,
     Interval,
     StrOptions,
-    _check_sample_weight,
     _fit_context,
     validate_data,
 )
@@ -47,7 +47,13 @@ from ..solvers._smr import (
     smr_iterations,
     solve_on_representatives,
 )
-from ..base import ChunkLabels, check_label, rollback_on_error, target_name
+from ..base import (
+    ChunkLabels,
+    check_labels,
+    check_weights,
+    rollback_on_error,
+    target_name,
+)
 
 @dataclass(frozen=True)
 class _Config:
@@ -69,11 +75,6 @@ class _Config:
     def summarise(self, task, beta):
         s = self.settings
         return summarise_task(task, beta, s.family, s.link, self.spec, self.fit_intercept)
-
-
-def _check_partitions(partitions, n_rows):
-    """Natural block labels: one per row, none missing (the one label check)."""
-    return None if partitions is None else check_label("partitions", partitions, n_rows)[0]
 
 
 def _smr_results(params, cov, names, reps, rank, fit_intercept, model, method, extra,
@@ -181,14 +182,11 @@ class _BaseSMR(BaseEstimator):
         )
         new_classes = reset if new_classes is None else new_classes
         y = self._encode_y(y, new_classes) if y.size else np.zeros(0)
-        if sample_weight is None:
-            weight = np.ones(X.shape[0])
-        else:
-            zeros_allowed = {} if only_data else {"allow_all_zero_weights": True}
-            weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True,
-                                          **zeros_allowed)
+        weight = check_weights(sample_weight, X)
+        weight = np.ones(X.shape[0]) if weight is None else weight
         if only_data and not weight.sum() > 0:
-            raise ValueError("The sample weights sum to zero: there is nothing to fit.")
+            raise ValueError("Every sample weight is zero: at least one non-zero weight "
+                             "is needed.")
         return X, y, weight
 
     # -- fitting -----------------------------------------------------------------
@@ -213,8 +211,9 @@ class _BaseSMR(BaseEstimator):
         X, y, weight = self._validate(X, y, sample_weight, reset=True)
         vars(self).pop("chunk_sums_", None)
         config = self._config()
-        partitions = _check_partitions(partitions, X.shape[0])
-        labels = partition_labels(X, config.spec, weight, partitions)
+        given, self._label_kinds = check_labels(
+            type(self).__name__, {"partitions": partitions}, X.shape[0])
+        labels = partition_labels(X, config.spec, weight, given.get("partitions"))
         # the blocks are cut: the tasks can hold the design rows, built once
         # for all passes rather than once per pass
         if config.fit_intercept:
@@ -278,7 +277,9 @@ class _BaseSMR(BaseEstimator):
             yield RepresentativeTask(X, y, weight, index, partitions=partitions)
             index += 1
         if not total > 0:
-            raise ValueError("The chunks hold no rows of positive weight: there is nothing to fit.")
+            raise ValueError("Every sample weight of the chunks is zero: there is nothing "
+                             "to fit (at least one non-zero weight is needed).")
+        self._label_kinds = labels.kinds
 
     def _iterate(self, make_tasks, config):
         """The MR fit, then ``n_iter`` SMR passes from it (or from ``init``).
@@ -355,9 +356,13 @@ class _BaseSMR(BaseEstimator):
 
     def _partial_fit(self, X, y, sample_weight, partitions):
         first_call = not hasattr(self, "coef_")
+        # the one label check, against the earlier calls' labels
+        labels, self._label_kinds = check_labels(
+            type(self).__name__, {"partitions": partitions}, _num_samples(X),
+            None if first_call else self._label_kinds)
         X, y, weight = self._validate(X, y, sample_weight, reset=first_call,
                                       only_data=first_call)
-        partitions = _check_partitions(partitions, X.shape[0])
+        partitions = labels.get("partitions")
         if not weight.sum() > 0:
             return  # rows of zero weight are absent from the fit
         vars(self).pop("sign_splits_", None)  # describes fit / fit_chunks only
