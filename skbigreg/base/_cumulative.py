@@ -12,6 +12,7 @@ once the statistics are merged.
 from __future__ import annotations
 
 import numpy as np
+from sklearn.metrics import r2_score
 from sklearn.utils import column_or_1d
 from sklearn.utils.validation import check_is_fitted
 
@@ -273,6 +274,21 @@ class CumulativeMixin:
         self._check_fitted()
         X = validate_data(self, X, reset=False, dtype=np.float64)
         return X @ np.asarray(self.coef_).T + self.intercept_
+
+    def _structured_score(self, X, y, sample_weight, name, labels):
+        """R² of ``predict(X, name=labels)``: each row scored with its level's model.
+
+        A model fitted with ``name`` labels is not scored without them (the
+        pooled prediction would rank it by another model's fit).
+        """
+        self._check_fitted()
+        if labels is None and self._label_kinds.get(name) is not None:
+            raise ValueError(
+                f"This model was fitted with {name}: score(X, y, {name}=...) scores "
+                f"each row with its own level's model (in cross-validation, route "
+                f"them with set_score_request({name}=True))."
+            )
+        return r2_score(y, self.predict(X, **{name: labels}), sample_weight=sample_weight)
 
     def _set_coef(self, coef, intercept):
         """Store ``coef`` (K, T) and ``intercept`` (T,) in scikit-learn's shapes."""

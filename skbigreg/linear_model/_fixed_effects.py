@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.metrics import r2_score
 from sklearn.utils import column_or_1d
 
 from .._compat import StrOptions, _fit_context, _num_samples, validate_data
@@ -361,14 +360,7 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         -------
         float
         """
-        self._check_fitted()
-        if entities is None and self._label_kinds.get("entities") is not None:
-            raise ValueError(
-                "This model was fitted with entities: score(X, y, entities=...) "
-                "scores each row with its fixed effect (in cross-validation, route "
-                "them with set_score_request(entities=True))."
-            )
-        return r2_score(y, self.predict(X, entities), sample_weight=sample_weight)
+        return self._structured_score(X, y, sample_weight, "entities", entities)
 
     def predict(self, X, entities=None):
         """Predict ``x' b + a_e`` (``intercept_`` for rows without a known level).

@@ -7,8 +7,6 @@ import warnings
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 
-from sklearn.metrics import r2_score
-
 from .._compat import _fit_context, validate_data
 from ..base import CumulativeMixin
 from ..exceptions import CollinearityWarning
@@ -246,14 +244,7 @@ class GroupedLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         -------
         float
         """
-        self._check_fitted()
-        if partitions is None and self._label_kinds.get("partitions") is not None:
-            raise ValueError(
-                "This model was fitted with partitions: score(X, y, partitions=...) "
-                "scores each row with its partition's model (in cross-validation, "
-                "route them with set_score_request(partitions=True))."
-            )
-        return r2_score(y, self.predict(X, partitions), sample_weight=sample_weight)
+        return self._structured_score(X, y, sample_weight, "partitions", partitions)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

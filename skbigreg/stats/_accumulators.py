@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg
 
-from ._base import Field, Layout, check_same_shape, load_npz, pack, save_npz, unpack
+from ._base import Field, Layout, Saved, check_same_shape, pack, unpack
 from ._checks import check_moments
 from ._moments import block_rows, centred_blocks, merged_mean, raise_not_finite
 
@@ -66,7 +66,7 @@ class TriangularSystem:
     rss: np.ndarray
 
 
-class _CentredStatistics:
+class _CentredStatistics(Saved):
     """Behaviour shared by :class:`GramStats` and :class:`QRStats`."""
 
     _schema = ""
@@ -140,10 +140,6 @@ class _CentredStatistics:
         )
 
     __radd__ = __add__
-
-    def merge(self, other):
-        """Statistics of the union of both row sets (same as ``self + other``)."""
-        return self + other
 
     def copy(self):
         """An independent copy."""
@@ -251,15 +247,6 @@ class _CentredStatistics:
             fields["mean"],
             fields[cls._second],
         )
-
-    def save(self, path):
-        """Write to an ``.npz`` file of plain arrays."""
-        save_npz(self, path)
-
-    @classmethod
-    def load(cls, path):
-        """Read an ``.npz`` file written by :meth:`save` (pickles refused)."""
-        return load_npz(cls, path)
 
     def __repr__(self):
         return (

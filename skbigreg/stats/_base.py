@@ -214,6 +214,24 @@ def check_shape(name, found, expected, source):
         )
 
 
+class Saved:
+    """What every statistics type shares: ``merge`` (= ``+``) and ``save``/``load``
+    of plain arrays through the one checking loader."""
+
+    def merge(self, other):
+        """Statistics of the union of both row sets (same as ``self + other``)."""
+        return self + other
+
+    def save(self, path):
+        """Write to an ``.npz`` file of plain arrays."""
+        save_npz(self, path)
+
+    @classmethod
+    def load(cls, path):
+        """Read an ``.npz`` file written by :meth:`save` (pickles refused, checked)."""
+        return load_npz(cls, path)
+
+
 def save_npz(stats, path):
     """Write ``stats.to_dict()`` to an ``.npz`` file (no pickles)."""
     np.savez(path, **stats.to_dict())

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._accumulators import GramStats, QRStats
-from ._base import Field, Layout, check_same_shape, load_npz, pack, save_npz, unpack
+from ._base import Field, Layout, Saved, check_same_shape, pack, unpack
 from ._checks import check_moments
 
 _ACCUMULATORS = {cls._schema: cls for cls in (GramStats, QRStats)}
@@ -87,21 +87,8 @@ def _unpack(data, layout, prefixes):
     return out
 
 
-class _Saved:
-    """``save``/``load`` of the fold types through the one checking loader."""
-
-    def save(self, path):
-        """Write to an ``.npz`` file of plain arrays."""
-        save_npz(self, path)
-
-    @classmethod
-    def load(cls, path):
-        """Read an ``.npz`` file written by :meth:`save` (pickles refused)."""
-        return load_npz(cls, path)
-
-
 @dataclass(frozen=True)
-class FoldStatistics(_Saved):
+class FoldStatistics(Saved):
     """Statistics of each fold of a partition of the rows (mergeable).
 
     Attributes
@@ -150,10 +137,6 @@ class FoldStatistics(_Saved):
 
     __radd__ = __add__
 
-    def merge(self, other):
-        """Statistics of the union of both row sets (same as ``self + other``)."""
-        return self + other
-
     def total(self):
         """Statistics of all rows."""
         total = self.folds[0]
@@ -189,7 +172,7 @@ class FoldStatistics(_Saved):
 
 
 @dataclass(frozen=True)
-class SplitStatistics(_Saved):
+class SplitStatistics(Saved):
     """Train and test statistics of splits that do not partition the rows.
 
     Gathered from in-memory rows only: they cannot be merged across chunks.

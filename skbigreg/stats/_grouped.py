@@ -13,7 +13,7 @@ import numpy as np
 from scipy import sparse
 
 from ._accumulators import GramStats
-from ._base import Field, Layout, check_same_labels, check_same_shape, load_npz, pack, save_npz, unpack
+from ._base import Field, Layout, Saved, check_same_labels, check_same_shape, pack, unpack
 from ._checks import check_moments
 from ._moments import raise_not_finite
 
@@ -23,7 +23,7 @@ _OUTER_BYTES = 2**24
 _ROWS_FOR_BLAS = 32
 
 
-class GroupedGramStats:
+class GroupedGramStats(Saved):
     """Per-group :class:`GramStats`, stored as stacked arrays keyed by label.
 
     Parameters
@@ -164,10 +164,6 @@ class GroupedGramStats:
 
     __radd__ = __add__
 
-    def merge(self, other):
-        """Statistics of the union of both row sets (same as ``self + other``)."""
-        return self + other
-
     def group(self, label):
         """The :class:`GramStats` of one group."""
         (index,) = np.flatnonzero(self.labels == label)
@@ -215,15 +211,6 @@ class GroupedGramStats:
             )
         check_moments(fields["n_rows"], fields["weight_sum"], fields["comoment"], source)
         return cls(n_features=n_features, **fields)
-
-    def save(self, path):
-        """Write to an ``.npz`` file of plain arrays."""
-        save_npz(self, path)
-
-    @classmethod
-    def load(cls, path):
-        """Read an ``.npz`` file written by :meth:`save` (pickles refused)."""
-        return load_npz(cls, path)
 
     def __repr__(self):
         return (

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._base import Field, Layout, check_same_labels, check_same_shape, load_npz, pack, save_npz, unpack
+from ._base import Field, Layout, Saved, check_same_labels, check_same_shape, pack, unpack
 from ._checks import check_moments
 
 
 @dataclass(frozen=True)
-class LevelMeans:
+class LevelMeans(Saved):
     """Weight, row count and means of ``[X, y]`` per level of an absorbed factor.
 
     Attributes
@@ -130,10 +130,6 @@ class LevelMeans:
 
     __radd__ = __add__
 
-    def merge(self, other):
-        """Statistics of the union of both row sets (same as ``self + other``)."""
-        return self + other
-
     def _merge_clusters(self, other, labels, left, right):
         if not (self.nested and other.nested):
             return None, False
@@ -173,15 +169,6 @@ class LevelMeans:
         check_moments(fields["n_rows"], fields["weight_sum"], spread, f"{cls._schema} data")
         return cls(fields["labels"], fields["n_rows"], fields["weight_sum"], fields["mean"],
                    cluster, nested)
-
-    def save(self, path):
-        """Write to an ``.npz`` file of plain arrays."""
-        save_npz(self, path)
-
-    @classmethod
-    def load(cls, path):
-        """Read an ``.npz`` file written by :meth:`save` (pickles refused)."""
-        return load_npz(cls, path)
 
     def __repr__(self):
         return f"LevelMeans(n_levels={len(self.labels)}, n_columns={self.mean.shape[1]})"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import Field, Layout, check_same_shape, load_npz, pack, save_npz, unpack
+from ._base import Field, Layout, Saved, check_same_shape, pack, unpack
 
 
-class OuterProductStats:
+class OuterProductStats(Saved):
     """``sum_i s_i s_i'`` over rows, with the row count; merged by addition.
 
     Second streamed passes fill it: for HC errors ``s_i = w_i e_i u_i``, the
@@ -59,10 +59,6 @@ class OuterProductStats:
 
     __radd__ = __add__
 
-    def merge(self, other):
-        """The sum of both (same as ``self + other``)."""
-        return self + other
-
     def to_dict(self):
         """Plain arrays with schema name and version."""
         return pack(self._schema, self._version, {"n_rows": self.n_rows, "matrix": self.matrix})
@@ -72,12 +68,3 @@ class OuterProductStats:
         """Rebuild from :meth:`to_dict` output; never executes code."""
         fields = unpack(data, cls._layout)
         return cls(int(fields["n_rows"]), fields["matrix"])
-
-    def save(self, path):
-        """Write to an ``.npz`` file of plain arrays."""
-        save_npz(self, path)
-
-    @classmethod
-    def load(cls, path):
-        """Read an ``.npz`` file written by :meth:`save` (pickles refused)."""
-        return load_npz(cls, path)
