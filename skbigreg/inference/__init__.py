@@ -1,7 +1,7 @@
 """Inference from statistics: one results type, covariances and summary tables."""
 
 from ._bootstrap import BootstrapResults, cluster_bootstrap, resample_clusters
-from ._covariance import COV_TYPES, cluster_meat, hc_scores, small_sample_factor
+from ._covariance import COV_TYPES, cluster_meat, small_sample_factor
 from ._least_squares import regression_results
 from ._results import RegressionResults, pick_target_name, target_name
 from ._summary import format_summary
@@ -13,7 +13,6 @@ __all__ = [
     "cluster_bootstrap",
     "cluster_meat",
     "format_summary",
-    "hc_scores",
     "pick_target_name",
     "regression_results",
     "resample_clusters",

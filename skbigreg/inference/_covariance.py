@@ -23,6 +23,7 @@ import warnings
 import numpy as np
 
 from ..exceptions import DegreesOfFreedomWarning
+from ..passes import residual_shift
 
 COV_TYPES = ("nonrobust", "HC0", "HC1", "cluster")
 
@@ -100,26 +101,6 @@ def to_reported(cov, solution, stats):
     return J @ cov @ J.T
 
 
-def residual_shift(solution, stats):
-    """``(c_x, c_y)``: what rows are centred by before forming ``u`` and ``e``."""
-    if solution.center:
-        return stats.mean_x, stats.mean_y
-    return np.zeros(stats.n_features), np.zeros(stats.n_targets)
-
-
-def hc_scores(X, y, sample_weight, solution, stats, target):
-    """Per-row scores ``w_i e_i u_i`` of one chunk at the fitted coefficients."""
-    c_x, c_y = residual_shift(solution, stats)
-    U = X - c_x
-    e = (y[:, target] - c_y[target]) - U @ solution.coef[:, target]
-    if sample_weight is not None:
-        e = e * sample_weight
-    scores = U * e[:, None]
-    if solution.center:
-        scores = np.hstack([e[:, None], scores])
-    return scores
-
-
 def cluster_meat(grouped, solution, stats, target):
     """``sum_g s_g s_g'`` from per-cluster centred statistics (no rows needed).
 
@@ -139,23 +120,6 @@ def cluster_meat(grouped, solution, stats, target):
     sum_ue = cxy - cxx @ beta + mx * sum_e[:, None]
     scores = np.hstack([sum_e[:, None], sum_ue]) if solution.center else sum_ue
     return scores.T @ scores
-
-
-def residual_row_scores(Z, sample_weight, coef, shift, center):
-    """Per-row ``w_i e_i u_i`` for a residual that is linear in the columns.
-
-    ``Z`` holds all accumulated columns (n, D); the residual is
-    ``e_i = (z_i - shift)' coef`` and ``u_i = [1, z_i - shift]`` (the leading
-    one only when ``center``). Estimators whose scores are not those of the
-    least-squares design (IV, first stages) project these onto their own
-    design afterwards.
-    """
-    U = Z - shift
-    e = U @ coef
-    if sample_weight is not None:
-        e = e * sample_weight
-    scores = U * e[:, None]
-    return np.hstack([e[:, None], scores]) if center else scores
 
 
 def residual_cluster_scores(grouped, coef, shift, center):

@@ -15,7 +15,7 @@ from ..base import (
     rollback_on_error,
     validate_chunk,
 )
-from ..inference import COV_TYPES, hc_scores, regression_results
+from ..inference import COV_TYPES, regression_results
 from ..io import iter_chunks
 from ..parallel import (
     dask_map_reduce,
@@ -24,8 +24,9 @@ from ..parallel import (
     map_reduce,
     single_blas_thread,
 )
+from ..passes import score_pass_statistics
 from ..solvers import solve_least_squares
-from ..stats import ChunkStatistics, GramStats, OuterProductStats
+from ..stats import OuterProductStats
 
 
 class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
@@ -404,21 +405,6 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
-
-
-def score_pass_statistics(X, y, sample_weight=None, *, solution, stats):
-    """Second-pass map: a chunk's HC outer products ``sum_i s_i s_i'`` (all targets
-    stacked) in ``extra``, and its rows' own statistics in ``stats``, which prove
-    that the pass saw the rows of the fit."""
-    X = np.asarray(X, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
-    y = y.reshape(len(y), -1) if y.ndim == 1 else y
-    w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-    rows = GramStats.from_arrays(X, y, w)
-    scores = np.hstack([
-        hc_scores(X, y, w, solution, stats, t) for t in range(stats.n_targets)
-    ])
-    return ChunkStatistics(rows, None, OuterProductStats.from_rows(scores))
 
 
 def _predict_rows(X, coef, intercept):

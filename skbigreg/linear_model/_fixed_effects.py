@@ -16,9 +16,9 @@ from ..inference._covariance import (
     small_sample_factor,
     warn_if_no_residual_dof,
 )
+from ..passes import demeaned_scores
 from ..solvers import solve_least_squares
 from ..solvers._fixed_effects import (
-    demeaned_scores,
     nested_cluster_scores,
     within_comoment,
 )

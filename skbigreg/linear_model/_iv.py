@@ -14,7 +14,8 @@ from .._compat import StrOptions, _fit_context, validate_data
 from ..base import CumulativeMixin, rollback_on_error, validate_chunk
 from ..exceptions import MissingPassError
 from ..inference import COV_TYPES, regression_results, small_sample_factor
-from ..inference._covariance import residual_cluster_scores, residual_row_scores
+from ..inference._covariance import residual_cluster_scores
+from ..passes import residual_row_scores
 from ..solvers import solve_least_squares
 from ..solvers._iv import IVColumns, regressor_stats, solve_iv
 from ..stats import ChunkStatistics, GramStats, OuterProductStats

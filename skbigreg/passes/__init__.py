@@ -2,7 +2,8 @@
 estimate, to small mergeable statistics (:mod:`skbigreg.stats`) that the
 solvers combine.
 
-:func:`irls_pass` is one IRLS pass of a streamed GLM at the current
+:func:`score_pass_statistics` is the second pass of the least-squares
+models (HC scores at the final coefficients); :func:`irls_pass` is one IRLS pass of a streamed GLM at the current
 coefficients; :func:`representative_pass` maps blocks to score-matching
 representatives; :func:`fit_partition` is the per-partition local fit of
 the one-shot debiased lasso (:func:`map_partitions` runs many through joblib).
@@ -20,12 +21,21 @@ from ._blocks import (
 from ._irls import irls_chunk_pass, irls_pass
 from ._local import fit_partition, map_partition_stream, map_partitions, nodewise_rows
 from ._partitions import PartitionSpec, partition_labels
+from ._scores import (
+    demeaned_scores,
+    hc_scores,
+    residual_row_scores,
+    residual_shift,
+    score_pass_statistics,
+)
 
 __all__ = [
     "PartitionSpec",
     "RepresentativeTask",
     "block_sums",
+    "demeaned_scores",
     "fit_partition",
+    "hc_scores",
     "inside_domain",
     "irls_chunk_pass",
     "irls_pass",
@@ -35,6 +45,9 @@ __all__ = [
     "nodewise_rows",
     "partition_labels",
     "represent_task",
+    "residual_row_scores",
+    "residual_shift",
     "representative_pass",
+    "score_pass_statistics",
     "summarise_task",
 ]

@@ -37,19 +37,3 @@ def nested_cluster_scores(clusters, levels, coef):
     return (clusters.comoment @ coef)[:, :k] - between
 
 
-def demeaned_scores(X, y, sample_weight, levels, level_stats, coef):
-    """Per-row ``w_i e_i (x_i - m_level(i))`` with ``e_i`` the within residual.
-
-    Raises ``ValueError`` for a level not seen in the first pass.
-    """
-    position = np.searchsorted(level_stats.labels, levels)
-    position = np.clip(position, 0, len(level_stats.labels) - 1)
-    if not np.array_equal(level_stats.labels[position], levels):
-        raise ValueError("entities contains levels not seen in the first pass.")
-    k = X.shape[1]
-    means = level_stats.mean[position]
-    X_within = X - means[:, :k]
-    residual = (y - means[:, k]) - X_within @ coef
-    if sample_weight is not None:
-        residual = residual * sample_weight
-    return X_within * residual[:, None]

@@ -1,0 +1,83 @@
+"""The second pass: per-row scores at fitted coefficients, for robust errors.
+
+HC and cluster-robust errors of a streamed fit need each row's score
+``w_i e_i u_i`` at the final coefficients, so they take a second pass over
+the rows; these maps turn a chunk into its scores (summed by the callers
+into mergeable statistics).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..stats import ChunkStatistics, GramStats, OuterProductStats
+
+
+def residual_shift(solution, stats):
+    """``(c_x, c_y)``: what rows are centred by before forming ``u`` and ``e``."""
+    if solution.center:
+        return stats.mean_x, stats.mean_y
+    return np.zeros(stats.n_features), np.zeros(stats.n_targets)
+
+
+def hc_scores(X, y, sample_weight, solution, stats, target):
+    """Per-row scores ``w_i e_i u_i`` of one chunk at the fitted coefficients."""
+    c_x, c_y = residual_shift(solution, stats)
+    U = X - c_x
+    e = (y[:, target] - c_y[target]) - U @ solution.coef[:, target]
+    if sample_weight is not None:
+        e = e * sample_weight
+    scores = U * e[:, None]
+    if solution.center:
+        scores = np.hstack([e[:, None], scores])
+    return scores
+
+
+def residual_row_scores(Z, sample_weight, coef, shift, center):
+    """Per-row ``w_i e_i u_i`` for a residual that is linear in the columns.
+
+    ``Z`` holds all accumulated columns (n, D); the residual is
+    ``e_i = (z_i - shift)' coef`` and ``u_i = [1, z_i - shift]`` (the leading
+    one only when ``center``). Estimators whose scores are not those of the
+    least-squares design (IV, first stages) project these onto their own
+    design afterwards.
+    """
+    U = Z - shift
+    e = U @ coef
+    if sample_weight is not None:
+        e = e * sample_weight
+    scores = U * e[:, None]
+    return np.hstack([e[:, None], scores]) if center else scores
+
+
+def demeaned_scores(X, y, sample_weight, levels, level_stats, coef):
+    """Per-row ``w_i e_i (x_i - m_level(i))`` with ``e_i`` the within residual.
+
+    Raises ``ValueError`` for a level not seen in the first pass.
+    """
+    position = np.searchsorted(level_stats.labels, levels)
+    position = np.clip(position, 0, len(level_stats.labels) - 1)
+    if not np.array_equal(level_stats.labels[position], levels):
+        raise ValueError("entities contains levels not seen in the first pass.")
+    k = X.shape[1]
+    means = level_stats.mean[position]
+    X_within = X - means[:, :k]
+    residual = (y - means[:, k]) - X_within @ coef
+    if sample_weight is not None:
+        residual = residual * sample_weight
+    return X_within * residual[:, None]
+
+
+def score_pass_statistics(X, y, sample_weight=None, *, solution, stats):
+    """Second-pass map: a chunk's HC outer products ``sum_i s_i s_i'`` (all targets
+    stacked) in ``extra``, and its rows' own statistics in ``stats``, which prove
+    that the pass saw the rows of the fit."""
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    y = y.reshape(len(y), -1) if y.ndim == 1 else y
+    w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    rows = GramStats.from_arrays(X, y, w)
+    scores = np.hstack([
+        hc_scores(X, y, w, solution, stats, t) for t in range(stats.n_targets)
+    ])
+    return ChunkStatistics(rows, None, OuterProductStats.from_rows(scores))
