@@ -8,6 +8,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from .._compat import Interval, StrOptions
+from ..model_selection._scoring import check_grid
 from ..solvers import ridge_path, ridge_system
 from ._penalized import ChunkedFitMixin, FoldCVMixin, PenalizedRegressorMixin
 
@@ -172,11 +173,15 @@ class CumulativeRidgeCV(FoldCVMixin, BaseEstimator):
         self.random_state = random_state
         self.solver = solver
 
+    def _validate_params(self):
+        super()._validate_params()
+        check_grid(self.alphas, "alphas")  # before any row is read
+
     def _grid(self):
-        alphas = np.sort(np.atleast_1d(np.asarray(self.alphas, dtype=np.float64)))[::-1]
-        if alphas.size == 0 or (alphas < 0).any():
-            raise ValueError(f"alphas must be non-negative and non-empty, got {self.alphas!r}.")
-        return [(None, alphas)]
+        # Each penalty >= 0, as scikit-learn's RidgeCV with a cv: ours is always
+        # K-fold (alpha = 0 is the minimum-norm least-squares fit).
+        alphas = check_grid(self.alphas, "alphas")
+        return [(None, np.sort(alphas)[::-1])]
 
     def _path(self, stats, l1_ratio, alphas):
         return _ridge_path(stats, self.fit_intercept, alphas)
