@@ -204,11 +204,13 @@ class CumulativeElasticNetCV(FoldCVMixin, BaseEstimator):
     Parameters
     ----------
     l1_ratio : float or array-like of float, default=0.5
+        Values in ``[0, 1]``; 0 (ridge) needs explicit ``alphas``, as in
+        scikit-learn.
     eps : float, default=1e-3
         ``α_min / α_max`` of the default grid.
     alphas : int or array-like, default=100
         Number of penalties of the default grid (``α_max`` from ``X'Wy``,
-        as scikit-learn) or the penalties themselves.
+        as scikit-learn) or the penalties themselves (finite, non-negative).
     fit_intercept : bool, default=True
     max_iter : int, default=1000
     tol : float, default=1e-4

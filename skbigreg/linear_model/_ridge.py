@@ -97,7 +97,8 @@ class CumulativeRidgeCV(FoldCVMixin, BaseEstimator):
     Parameters
     ----------
     alphas : array-like of shape (n_alphas,), default=(0.1, 1.0, 10.0)
-        Penalties to try (non-negative).
+        Penalties to try (finite, non-negative; 0 gives the minimum-norm
+        least-squares fit).
     fit_intercept : bool, default=True
     scoring : {None, "neg_mean_squared_error", "r2"}, default=None
         Selection criterion: mean fold MSE (None, as ``LassoCV``) or mean
