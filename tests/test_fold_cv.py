@@ -1,9 +1,13 @@
 """Fold-aggregate cross-validation against explicit per-fold refits in scikit-learn."""
 
+import re
+import warnings
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.linear_model import ElasticNetCV, LassoCV, Ridge
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import ElasticNetCV, LassoCV, Ridge, RidgeCV
 from sklearn.metrics import mean_squared_error, r2_score
 from sklearn.model_selection import GroupKFold, KFold, PredefinedSplit, ShuffleSplit
 
@@ -294,3 +298,90 @@ def test_staged_fold_statistics_equal_numpy_per_fold(n_splits, weighted):
         assert_allclose(stats.mean, mean, rtol=1e-12)
         assert_allclose(stats.comoment, (centred * weights[:, None]).T @ centred,
                         rtol=1e-9, atol=1e-9 * len(Z))
+
+
+# -- penalty grids (issue 11, defect 13) -------------------------------------------
+def _sklearn_message(estimator, X, y):
+    with pytest.raises(ValueError) as caught:
+        estimator.fit(X, y)
+    return str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "ours, ref",
+    [
+        (CumulativeLassoCV(alphas=[1.0, -1]), LassoCV(alphas=[1.0, -1])),
+        (CumulativeElasticNetCV(alphas=[-0.5]), ElasticNetCV(alphas=[-0.5])),
+        (CumulativeRidgeCV(alphas=[1.0, -1]), RidgeCV(alphas=[1.0, -1], cv=5)),
+    ],
+)
+def test_negative_penalties_are_refused_with_sklearns_message(ours, ref):
+    """Defect 13: LassoCV/ElasticNetCV accepted negative alphas (fitted alpha_ = 1)."""
+    X, y, _ = _data(seed=11, n=100)
+    message = _sklearn_message(ref, X, y)
+    assert "must be >= 0.0" in message
+    with pytest.raises(ValueError, match=re.escape(message)):
+        ours.fit(X, y)
+
+
+@pytest.mark.parametrize("l1_ratio", [0, [0.0, 0.5]])
+def test_l1_ratio_zero_with_the_automatic_grid_is_refused_as_sklearn(l1_ratio):
+    """Defect 13: l1_ratio=0 gave alphas_ = [inf, nan, ...], alpha_ = inf, coef_ = 0."""
+    X, y, _ = _data(seed=12, n=100)
+    message = _sklearn_message(ElasticNetCV(l1_ratio=l1_ratio), X, y)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        CumulativeElasticNetCV(l1_ratio=l1_ratio).fit(X, y)
+    # Refused before any row is read, so no fit is half made.
+    model = CumulativeElasticNetCV(l1_ratio=l1_ratio)
+    with pytest.raises(ValueError, match="l1_ratio=0"):
+        model.fit_chunks([(X, y)])
+    assert not hasattr(model, "stats_")
+
+
+def test_l1_ratio_zero_with_given_alphas_matches_sklearn():
+    X, y, _ = _data(seed=13, n=200)
+    params = dict(l1_ratio=[0.0, 0.5], alphas=np.logspace(-2, 1, 7), cv=KFold(4))
+    ref = ElasticNetCV(**params, **TIGHT).fit(X, y)
+    ours = CumulativeElasticNetCV(**params, **TIGHT).fit(X, y)
+    assert _rel(ours.mse_path_, ref.mse_path_) < 1e-5
+    assert (ours.alpha_, ours.l1_ratio_) == (ref.alpha_, ref.l1_ratio_)
+
+
+@pytest.mark.parametrize("estimator", [CumulativeLassoCV, CumulativeRidgeCV])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_penalties_are_refused(estimator, bad):
+    """NaN gave alpha_ = nan (LassoCV) or was skipped silently (RidgeCV)."""
+    X, y, _ = _data(seed=14, n=100)
+    with pytest.raises(ValueError, match=r"alphas\[1\] == (nan|inf), must be finite"):
+        estimator(alphas=[1.0, bad]).fit(X, y)
+
+
+@pytest.mark.parametrize("bad", [[1.5], [0.5, -0.1]])
+def test_l1_ratio_values_outside_zero_one_are_refused(bad):
+    """l1_ratio=1.5 gave a negative L2 penalty without a word."""
+    X, y, _ = _data(seed=15, n=100)
+    with pytest.raises(ValueError, match=r"l1_ratio\[\d\] == "):
+        CumulativeElasticNetCV(l1_ratio=bad).fit(X, y)
+
+
+def test_a_failed_grid_check_leaves_the_previous_fit():
+    X, y, _ = _data(seed=16, n=100)
+    model = CumulativeLassoCV(alphas=[1.0, 0.1]).fit(X, y)
+    before = model.coef_.copy()
+    with pytest.raises(ValueError, match="alphas"):
+        model.set_params(alphas=[-1.0]).fit(X[:50], y[:50])
+    assert_array_equal(model.coef_, before)
+
+
+@pytest.mark.parametrize("estimator", [CumulativeLassoCV, CumulativeElasticNetCV])
+def test_one_row_training_fold_gives_no_convergence_warning(estimator):
+    """Defect 13: a training fold of one row (all rows minus the other fold) has
+    y'y = 0, so the solver's tolerance tol * y'y was 0 and rounding-level
+    statistics raised "Duality gap 4.8e-35, tolerance 0"."""
+    X, y, _ = _data(seed=0, n=2, k=2)
+    cv = KFold(2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = estimator(alphas=[1.0, 0.0], cv=cv).fit(X, y)
+    # Trained on one row, any model predicts that row's y: held-out MSE (y1 - y0)².
+    assert_allclose(model.mse_path_, np.full((2, 2), (y[1] - y[0]) ** 2), rtol=1e-12)

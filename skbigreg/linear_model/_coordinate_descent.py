@@ -8,6 +8,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from .._compat import Interval, StrOptions
+from ..model_selection._scoring import check_grid
 from ..solvers import alpha_grid, enet_path_gram, gram_problems
 from ._penalized import ChunkedFitMixin, FoldCVMixin, PenalizedRegressorMixin
 
@@ -203,11 +204,13 @@ class CumulativeElasticNetCV(FoldCVMixin, BaseEstimator):
     Parameters
     ----------
     l1_ratio : float or array-like of float, default=0.5
+        Values in ``[0, 1]``; 0 (ridge) needs explicit ``alphas``, as in
+        scikit-learn.
     eps : float, default=1e-3
         ``α_min / α_max`` of the default grid.
     alphas : int or array-like, default=100
         Number of penalties of the default grid (``α_max`` from ``X'Wy``,
-        as scikit-learn) or the penalties themselves.
+        as scikit-learn) or the penalties themselves (finite, non-negative).
     fit_intercept : bool, default=True
     max_iter : int, default=1000
     tol : float, default=1e-4
@@ -291,18 +294,38 @@ class CumulativeElasticNetCV(FoldCVMixin, BaseEstimator):
         self.scoring = scoring
         self.solver = solver
 
-    def _l1_ratios(self):
-        return np.atleast_1d(np.asarray(self.l1_ratio, dtype=np.float64))
+    def _validate_params(self):
+        super()._validate_params()
+        self._grid_settings()  # before any row is read
+
+    def _grid_settings(self):
+        """The checked ``l1_ratio`` values and given ``alphas`` (None: automatic grid).
+
+        Each value is checked as scikit-learn's ``ElasticNetCV.fit`` does
+        (the declared constraints see only the container).
+        """
+        l1_ratios = check_grid(self.l1_ratio, "l1_ratio", 0.0, 1.0)
+        if not isinstance(self.alphas, Integral):
+            return l1_ratios, check_grid(self.alphas, "alphas")
+        if (l1_ratios == 0).any():
+            # The automatic grid starts at the smallest alpha giving w = 0,
+            # which does not exist without an L1 penalty. scikit-learn's message:
+            raise ValueError(
+                "Automatic alpha grid generation is not supported for l1_ratio=0. "
+                "Please supply a grid by providing your estimator with the "
+                "appropriate `alphas=` argument."
+            )
+        return l1_ratios, None
 
     def _grid(self):
-        l1_ratios = self._l1_ratios()
-        if isinstance(self.alphas, Integral):
+        l1_ratios, alphas = self._grid_settings()
+        if alphas is None:
             xy = np.stack([p.xy for p in gram_problems(self.stats_, self.fit_intercept)], 1)
             return [
                 (l1, alpha_grid(xy, l1, self.eps, self.alphas, self.positive))
                 for l1 in l1_ratios
             ]
-        alphas = np.sort(np.atleast_1d(np.asarray(self.alphas, dtype=np.float64)))[::-1]
+        alphas = np.sort(alphas)[::-1]
         return [(l1, alphas) for l1 in l1_ratios]
 
     def _path(self, stats, l1_ratio, alphas):

@@ -8,6 +8,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from .._compat import Interval, StrOptions
+from ..model_selection._scoring import check_grid
 from ..solvers import ridge_path, ridge_system
 from ._penalized import ChunkedFitMixin, FoldCVMixin, PenalizedRegressorMixin
 
@@ -96,7 +97,8 @@ class CumulativeRidgeCV(FoldCVMixin, BaseEstimator):
     Parameters
     ----------
     alphas : array-like of shape (n_alphas,), default=(0.1, 1.0, 10.0)
-        Penalties to try (non-negative).
+        Penalties to try (finite, non-negative; 0 gives the minimum-norm
+        least-squares fit).
     fit_intercept : bool, default=True
     scoring : {None, "neg_mean_squared_error", "r2"}, default=None
         Selection criterion: mean fold MSE (None, as ``LassoCV``) or mean
@@ -172,11 +174,15 @@ class CumulativeRidgeCV(FoldCVMixin, BaseEstimator):
         self.random_state = random_state
         self.solver = solver
 
+    def _validate_params(self):
+        super()._validate_params()
+        check_grid(self.alphas, "alphas")  # before any row is read
+
     def _grid(self):
-        alphas = np.sort(np.atleast_1d(np.asarray(self.alphas, dtype=np.float64)))[::-1]
-        if alphas.size == 0 or (alphas < 0).any():
-            raise ValueError(f"alphas must be non-negative and non-empty, got {self.alphas!r}.")
-        return [(None, alphas)]
+        # Each penalty >= 0, as scikit-learn's RidgeCV with a cv: ours is always
+        # K-fold (alpha = 0 is the minimum-norm least-squares fit).
+        alphas = check_grid(self.alphas, "alphas")
+        return [(None, np.sort(alphas)[::-1])]
 
     def _path(self, stats, l1_ratio, alphas):
         return _ridge_path(stats, self.fit_intercept, alphas)

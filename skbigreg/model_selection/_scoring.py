@@ -5,15 +5,18 @@
 with ``W``, ``x̄``, ``ȳ`` and the centred co-moments ``C`` of the held-out
 rows. Mean squared error and R² (``1 - SSR / Cyy``) follow; scorers that need
 the individual predictions (MAE, quantiles, ...) cannot be computed this way.
+The settings of such a search (scorer name, candidate grid) are checked here.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from numbers import Real
 
 import numpy as np
 from scipy.stats import rankdata
+from sklearn.utils import check_scalar
 
 #: Scorer names computable from aggregates, and their sign convention.
 SCORERS = ("neg_mean_squared_error", "neg_root_mean_squared_error", "r2")
@@ -57,6 +60,34 @@ def check_scoring(scoring):
         f"scoring={scoring!r} cannot be computed from fold statistics: held-out "
         f"scores come from aggregates, which give only {list(SCORERS)} (or None)."
     )
+
+
+def check_grid(values, name, low=0.0, high=None):
+    """Candidate values of parameter ``name``, checked: a 1-D float array.
+
+    Each value must be a finite real in ``[low, high]``; errors name the
+    value as scikit-learn's ``*CV`` estimators do (``alphas[0] == -1, must
+    be >= 0.0.``). NaN and inf are refused too: they define no model.
+
+    Examples
+    --------
+    >>> check_grid([0.1, 1], "alphas")
+    array([0.1, 1. ])
+    >>> check_grid([1, -1], "alphas")
+    Traceback (most recent call last):
+    ...
+    ValueError: alphas[1] == -1, must be >= 0.0.
+    """
+    given = np.asarray(values)
+    if given.ndim > 1 or given.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D sequence, got {values!r}.")
+    # The values as given (an int stays an int in the message, as in scikit-learn's)
+    for index, value in enumerate(values if given.ndim else [values]):
+        label = f"{name}[{index}]"
+        check_scalar(value, label, Real, min_val=low, max_val=high)
+        if not np.isfinite(value):
+            raise ValueError(f"{label} == {value}, must be finite.")
+    return np.atleast_1d(given).astype(np.float64)
 
 
 def fold_scores(test, coef, intercept):

@@ -92,7 +92,14 @@ def alpha_grid(xy, l1_ratio=1.0, eps=1e-3, n_alphas=100, positive=False):
         ``X'Wy / W`` (centred with an intercept), as in :class:`GramProblem`.
     l1_ratio, eps, n_alphas, positive
         As scikit-learn's ``ElasticNetCV``.
+
+    Raises
+    ------
+    ValueError
+        For ``l1_ratio=0``: without an L1 penalty no finite ``α`` gives ``w = 0``.
     """
+    if l1_ratio <= 0:
+        raise ValueError(f"alpha_grid needs l1_ratio > 0, got {l1_ratio!r}.")
     xy = np.asarray(xy).reshape(len(xy), -1)
     if positive:
         top = max(0.0, xy.max(initial=0.0))
@@ -128,6 +135,8 @@ def enet_path_gram(problem, alphas, l1_ratio=1.0, *, max_iter=1000, tol=1e-4,
     """
     alphas = np.asarray(alphas, dtype=np.float64).reshape(-1)
     k = problem.gram.shape[0]
+    if problem.yy <= 0:
+        return _constant_target_path(problem, alphas)
     w = np.zeros(k) if coef_init is None else np.array(coef_init, dtype=np.float64)
     # The kernel reads y only through y'y: a one-element vector of that norm will do.
     y_norm = np.array([np.sqrt(max(problem.yy, 0.0))])
@@ -146,3 +155,20 @@ def enet_path_gram(problem, alphas, l1_ratio=1.0, *, max_iter=1000, tol=1e-4,
         coefs[i] = w
     intercept = problem.mean_y - coefs @ problem.mean_x
     return ElasticNetPath(alphas, coefs, intercept, gaps, iters)
+
+
+def _constant_target_path(problem, alphas):
+    """The path when ``y'Wy / W = 0``: ``w = 0`` for every penalty, gap 0.
+
+    # y = 0 (centred)  =>  X'y = 0  =>  ½w'X'Xw + penalty(w) >= 0 = value at w = 0
+
+    With ``y'y = 0`` the kernel's tolerance ``tol * y'y`` is 0, which only an
+    exactly zero gap meets; statistics gathered by subtraction (a one-row
+    training fold = all rows minus the rest) leave rounding-level ``X'X`` and
+    ``X'y`` whose gap never is, hence a spurious ConvergenceWarning. The
+    minimiser is known exactly, so it is returned without iterating.
+    """
+    n, k = len(alphas), problem.gram.shape[0]
+    coefs = np.zeros((n, k))
+    intercept = np.full(n, problem.mean_y)
+    return ElasticNetPath(alphas, coefs, intercept, np.zeros(n), np.zeros(n, dtype=np.int64))
