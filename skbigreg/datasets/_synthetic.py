@@ -43,7 +43,7 @@ def make_regression_chunks(
     --------
     >>> from skbigreg.datasets import make_regression_chunks
     >>> source = make_regression_chunks(1000, 3, chunk_rows=400)
-    >>> [len(X) for X, y, w, labels in source()]
+    >>> [len(chunk["X"]) for chunk in source()]
     [400, 400, 200]
     """
     beta = np.arange(1.0, n_features + 1) / n_features
