@@ -577,3 +577,34 @@ def test_defect_16_fit_chunks_warns_only_of_what_all_rows_show():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         lm.CumulativeLinearRegression().fit_chunks(chunks)
+
+
+def test_from_statistics_gathered_at_sites_equals_the_pooled_fit():
+    """IV, fixed effects and grouped models fit from statistics summed over sites."""
+    from skbigreg.stats import GramStats, GroupedGramStats, LevelMeans
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(300, 3))
+    g = rng.integers(0, 6, 300)
+    y = X @ [1.0, -1.0, 0.5] + g + rng.normal(size=300)
+    sites = [slice(0, 90), slice(90, 200), slice(200, 300)]
+    total = sum(GramStats.from_arrays(X[s], y[s]) for s in sites)
+    clusters = sum(GroupedGramStats.from_arrays(X[s], y[s], g[s]) for s in sites)
+    levels = sum(LevelMeans.from_arrays(np.column_stack([X[s], y[s]]), g[s]) for s in sites)
+    pairs = [
+        (lm.CumulativeIVRegression.from_statistics(total, clusters, endogenous=[0], instruments=[2]),
+         lm.CumulativeIVRegression(endogenous=[0], instruments=[2]).fit(X, y, clusters=g), "cluster"),
+        (lm.CumulativeFixedEffectsRegression.from_statistics(total, levels),
+         lm.CumulativeFixedEffectsRegression().fit(X, y, entities=g), "nonrobust"),
+    ]
+    for site_fit, pooled, cov_type in pairs:
+        np.testing.assert_allclose(site_fit.coef_, pooled.coef_, rtol=1e-10)
+        np.testing.assert_allclose(site_fit.results(cov_type).bse, pooled.results(cov_type).bse,
+                                   rtol=1e-10)
+    grouped = lm.GroupedLinearRegression.from_statistics(clusters)
+    np.testing.assert_allclose(grouped.partition_coef_,
+                               lm.GroupedLinearRegression().fit(X, y, partitions=g).partition_coef_,
+                               rtol=1e-10)
+    fe = pairs[1][0]
+    with pytest.raises(ValueError, match="entities is missing"):  # gathered with entities
+        fe.partial_fit(X[:10], y[:10])

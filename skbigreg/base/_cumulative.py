@@ -20,7 +20,7 @@ from .._compat import _fit_context, _num_samples, validate_data
 from ..exceptions import MissingPassError
 from ..io import iter_chunks
 from ..parallel import single_blas_thread
-from ..stats import ChunkStatistics, GroupedGramStats, accumulator_for
+from ..stats import ChunkStatistics, GroupedGramStats, accumulator_for, label_kind
 from ..io import check_labels, refuse_unread
 from ._rows import check_weight_sum, rows_differ, target_name, validate_chunk
 from ._state import reset, rollback_on_error
@@ -48,6 +48,7 @@ class CumulativeMixin:
     """
 
     _label_names = ()
+    _extra_label = None  # the label keying _extra_attribute's statistics, if any
     _score_label_names = ()
     _single_target = False
     _extra_attribute = None
@@ -359,8 +360,17 @@ class CumulativeMixin:
         )
 
     def _set_statistics(self, part, y_1d, feature_names):
-        """Become the fit of ``part`` (a :class:`ChunkStatistics`) and solve."""
+        """Become the fit of ``part`` (a :class:`ChunkStatistics`) and solve.
+
+        The row labels the statistics were gathered with are read off them,
+        so a later ``partial_fit`` must give the same labels.
+        """
         self._reset()
+        self._label_kinds = {name: None for name in self._label_names}
+        if part.clusters is not None:
+            self._label_kinds["clusters"] = label_kind(part.clusters.labels)
+        if self._extra_label is not None:
+            self._label_kinds[self._extra_label] = label_kind(part.extra.labels)
         self.n_features_in_ = part.stats.n_features
         if feature_names is not None:
             self.feature_names_in_ = np.asarray(feature_names, dtype=object)

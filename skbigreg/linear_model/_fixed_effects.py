@@ -228,6 +228,32 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
     _single_target = True
     _score_label_names = ("entities", "clusters")
     _extra_attribute = "level_stats_"
+    _extra_label = "entities"
+
+    @classmethod
+    def from_statistics(cls, stats, level_stats, cluster_stats=None, feature_names=None, **params):
+        """A fitted estimator from statistics gathered elsewhere (e.g. summed over sites).
+
+        Parameters
+        ----------
+        stats : GramStats
+            Statistics of all rows.
+        level_stats : LevelMeans
+            Weight and means of ``[X, y]`` per level of the absorbed factor
+            (``LevelMeans.from_arrays`` on each site, summed).
+        cluster_stats : GroupedGramStats, optional
+            Per-cluster statistics, for cluster-robust errors.
+        feature_names : sequence of str, optional
+        **params
+            Estimator parameters.
+
+        Returns
+        -------
+        CumulativeFixedEffectsRegression
+            Equal to ``fit`` on the rows the statistics were gathered from;
+            errors that need a second pass (HC) need those rows again.
+        """
+        return cls._from_statistics(stats, feature_names, params, clusters=cluster_stats, extra=level_stats)
 
     def _map_chunk(self, X, y, sample_weight, labels):
         """Total statistics and per-level means (entities; one level without them)."""

@@ -143,6 +143,27 @@ class GroupedLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
 
     _label_names = ("partitions",)
     _extra_attribute = "partition_stats_"
+    _extra_label = "partitions"
+
+    @classmethod
+    def from_statistics(cls, partition_stats, feature_names=None, **params):
+        """A fitted estimator from statistics gathered elsewhere (e.g. summed over sites).
+
+        Parameters
+        ----------
+        partition_stats : GroupedGramStats
+            Per-partition statistics (their total is the pooled model's).
+        feature_names : sequence of str, optional
+        **params
+            Estimator parameters.
+
+        Returns
+        -------
+        GroupedLinearRegression
+            Equal to ``fit`` on the rows the statistics were gathered from;
+            errors that need a second pass (HC) need those rows again.
+        """
+        return cls._from_statistics(partition_stats.total(), feature_names, params, extra=partition_stats)
 
     def _map_chunk(self, X, y, sample_weight, labels):
         partitions = labels.get("partitions")

@@ -146,6 +146,29 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
     _label_names = ("clusters",)
     _single_target = True
 
+    @classmethod
+    def from_statistics(cls, stats, cluster_stats=None, feature_names=None, **params):
+        """A fitted estimator from statistics gathered elsewhere (e.g. summed over sites).
+
+        Parameters
+        ----------
+        stats : GramStats
+            Statistics of ``[X, y]`` (regressors and excluded instruments, then
+            the target).
+        cluster_stats : GroupedGramStats, optional
+            The same per cluster, for cluster-robust errors.
+        feature_names : sequence of str, optional
+        **params
+            Estimator parameters.
+
+        Returns
+        -------
+        CumulativeIVRegression
+            Equal to ``fit`` on the rows the statistics were gathered from;
+            errors that need a second pass (HC) need those rows again.
+        """
+        return cls._from_statistics(stats, feature_names, params, clusters=cluster_stats)
+
     def _needs_second_pass(self, cov_type=None):
         return (self.cov_type if cov_type is None else cov_type) in ("HC0", "HC1")
 

@@ -6,6 +6,7 @@ and ``save``/``load`` with a schema version.
 """
 
 from ._accumulators import GramStats, QRStats, TriangularSystem
+from ._base import label_kind
 from ._chunk import ChunkStatistics
 from ._folds import FoldStatistics, SplitStatistics
 from ._grouped import GroupedGramStats
@@ -31,6 +32,7 @@ __all__ = [
     "Representatives",
     "RepresentativeSets",
     "accumulator_for",
+    "label_kind",
 ]
 
 _ACCUMULATORS = {"gram": GramStats, "qr": QRStats}
