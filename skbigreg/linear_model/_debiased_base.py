@@ -267,9 +267,9 @@ class BaseDebiasedDistributed(BaseEstimator):
         ----------
         chunks : iterable of chunks, callable or ChunkSource
             Anything :func:`skbigreg.io.iter_chunks` reads -- a list of
-            ``(X, y)``, ``(X, y, sample_weight)`` or ``(X, y, sample_weight,
-            {"partitions": labels})`` tuples, a callable returning a fresh
-            iterator of them -- or a file source from
+            ``(X, y)`` tuples or dicts ``{"X": X, "y": y, "sample_weight": w,
+            "partitions": labels}``, a callable returning a fresh iterator
+            of them -- or a file source from
             :func:`skbigreg.io.read_files`. Chunks carrying ``clusters`` or
             ``groups`` labels are refused.
 
@@ -285,7 +285,7 @@ class BaseDebiasedDistributed(BaseEstimator):
         >>> X = rng.standard_normal((2000, 20))
         >>> y = 2 * X[:, 0] - X[:, 1] + rng.standard_normal(2000)
         >>> site = np.repeat([0, 1, 2, 3], 500)  # contiguous partitions
-        >>> chunks = [(X[i:i + 300], y[i:i + 300], None, {"partitions": site[i:i + 300]})
+        >>> chunks = [{"X": X[i:i + 300], "y": y[i:i + 300], "partitions": site[i:i + 300]}
         ...           for i in range(0, 2000, 300)]
         >>> est = DebiasedDistributedLasso().fit_chunks(chunks)
         >>> est.n_partitions_, np.flatnonzero(est.coef_).tolist()

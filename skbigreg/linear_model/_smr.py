@@ -322,8 +322,8 @@ class _BaseSMR(BaseEstimator):
         ----------
         chunks : iterable of chunks or callable
             Anything :func:`skbigreg.io.iter_chunks` reads: a list of
-            ``(X, y)``, ``(X, y, sample_weight)`` or ``(X, y, sample_weight,
-            {"partitions": labels})`` tuples, or a callable returning a fresh
+            ``(X, y)`` tuples or dicts ``{"X": X, "y": y, "sample_weight": w,
+            "partitions": labels}``, or a callable returning a fresh
             iterator of them. A one-shot generator fails on the second pass.
 
         Returns
