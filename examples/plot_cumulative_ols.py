@@ -54,8 +54,9 @@ started = time.perf_counter()
 # ------------------------------------------------------------
 # A chunk source is anything ``iter_chunks`` reads. The HC pass iterates it
 # twice, so it is a callable returning a fresh iterator (a generator object
-# would be consumed after the first pass). Chunks are
-# ``(X, y, sample_weight, labels)`` tuples.
+# would be consumed after the first pass). A chunk is an ``(X, y)`` tuple or,
+# as here, a dict that names its other fields (``sample_weight``, ``clusters``,
+# ...): no field is read from its position beyond ``X`` and ``y``.
 
 
 def simulated_chunks(seed=0):
@@ -83,9 +84,9 @@ except ImportError:
     print("\nstatsmodels is not installed: skipping the comparison.")
 else:
     chunks = list(simulated_chunks())  # the same rows, in memory
-    X = np.concatenate([chunk[0] for chunk in chunks])
-    y = np.concatenate([chunk[1] for chunk in chunks])
-    labels = np.concatenate([chunk[3]["clusters"] for chunk in chunks])
+    X = np.concatenate([chunk["X"] for chunk in chunks])
+    y = np.concatenate([chunk["y"] for chunk in chunks])
+    labels = np.concatenate([chunk["clusters"] for chunk in chunks])
     ols = sm.OLS(y, sm.add_constant(X))
     reference_hc1 = ols.fit(cov_type="HC1")
     reference_crv1 = ols.fit(cov_type="cluster", cov_kwds={"groups": labels})

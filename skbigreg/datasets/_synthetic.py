@@ -15,7 +15,7 @@ def make_regression_chunks(
     heteroskedastic=True,
     random_state=0,
 ):
-    """A callable that returns a fresh iterator of ``(X, y, w, labels)`` chunks.
+    """A callable that returns a fresh iterator of ``{"X", "y", "clusters"}`` chunks.
 
     ``y = 1 + X @ beta + e`` with ``beta = (1, 2, ..., K) / K``; the noise grows
     with ``|x_0|`` when ``heteroskedastic`` (so robust errors differ from
@@ -28,7 +28,7 @@ def make_regression_chunks(
     n_samples, n_features : int
     chunk_rows : int
     n_clusters : int
-        Cluster labels (``labels["clusters"]``) for cluster-robust errors.
+        Cluster labels (each chunk's ``"clusters"``) for cluster-robust errors.
     offset : float
         Added to every feature (to exercise the centred statistics).
     heteroskedastic : bool
@@ -45,6 +45,8 @@ def make_regression_chunks(
     >>> source = make_regression_chunks(1000, 3, chunk_rows=400)
     >>> [len(chunk["X"]) for chunk in source()]
     [400, 400, 200]
+    >>> sorted(next(iter(source())))
+    ['X', 'clusters', 'y']
     """
     beta = np.arange(1.0, n_features + 1) / n_features
     cluster_shock = np.random.default_rng([random_state, 2**31]).normal(size=n_clusters)

@@ -172,9 +172,11 @@ def iter_chunks(X, y=None, sample_weight=None, *, chunk_rows=None, **labels):
     X : array-like, DataFrame, iterable of chunks, or callable
         In-memory rows (numpy, pandas, anything with ``__len__`` and
         slicing), or an iterable of chunks -- tuples ``(X, y)`` or dicts
-        with keys ``"X"``, ``"y"``, ``"sample_weight"`` and row labels (see
-        :func:`as_chunk`) -- or a zero-argument callable returning such an
-        iterator (re-iterable for multi-pass methods).
+        with keys ``"X"``, ``"y"`` and optionally ``"sample_weight"``,
+        ``"clusters"``, ``"partitions"``, ``"groups"``, ``"entities"``
+        (see :func:`as_chunk`; a longer tuple is refused) -- or a
+        zero-argument callable returning such an iterator (re-iterable for
+        multi-pass methods).
     y, sample_weight : array-like, optional
         With in-memory ``X`` only.
     chunk_rows : int, optional
