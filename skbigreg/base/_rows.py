@@ -77,6 +77,52 @@ def target_name(y):
     return names[0] if len(names) == 1 else names
 
 
+def binary_classes(labels, owner):
+    """The two class labels of a binary model, sorted (``classes_[1]`` is the event).
+
+    Raises
+    ------
+    ValueError
+        Unless ``labels`` hold exactly two distinct values.
+
+    Examples
+    --------
+    >>> from skbigreg.base import binary_classes, encode_binary
+    >>> classes = binary_classes(["late", "on time", "late"], "Model")
+    >>> classes.tolist(), encode_binary(["on time", "late"], classes).tolist()
+    (['late', 'on time'], [1.0, 0.0])
+    """
+    classes = np.unique(np.asarray(labels))
+    if classes.ndim != 1 or len(classes) != 2:
+        raise ValueError(
+            f"Only binary classification is supported: {owner} needs exactly 2 classes; "
+            f"got {classes.size}: {classes.tolist()[:10]} (pass classes= when a first "
+            "chunk holds one class)."
+        )
+    return classes
+
+
+def encode_binary(y, classes):
+    """1.0 where ``y`` is the event ``classes[1]``, 0.0 where it is ``classes[0]``.
+
+    Labels outside ``classes`` (or of another type: ``"1"`` is not ``1``)
+    raise a ``ValueError`` naming them.
+    """
+    y = np.asarray(y)
+    classes = np.asarray(classes)
+    if (y.dtype.kind in "biuf") == (classes.dtype.kind in "biuf"):
+        known = np.isin(y, classes)
+    else:
+        known = np.zeros(len(y), dtype=bool)
+    if not known.all():
+        unknown = list(dict.fromkeys(y[~known].tolist()))
+        raise ValueError(
+            f"y has labels {unknown[:10]}{' ...' if len(unknown) > 10 else ''} not in "
+            f"classes_ {classes.tolist()}."
+        )
+    return (y == classes[1]).astype(np.float64)
+
+
 def _validate_empty(estimator, X, y, sample_weight):
     """An empty chunk adds nothing but must still have the model's features."""
     X = validate_data(estimator, X, reset=False, dtype=np.float64, ensure_min_samples=0,

@@ -230,6 +230,7 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         part, y_1d = self._chunk_part(first.X, first.y, first.sample_weight, checked,
                                       reset=True)
         spec = self._chunk_spec(part)
+        del first, checked  # the rows are mapped: hold no chunk while streaming the rest
         # Labels are checked here, in order, before a worker maps the chunk.
         rest = (chunk for chunk in chunks
                 if self._check_labels(chunk.labels, chunk.n_rows, False) is not None)

@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._compat import StrOptions, _fit_context
 from ..inference import RegressionResults
+from ..base import binary_classes, encode_binary
 from ._debiased_base import BaseDebiasedDistributed, streamable
 
 __all__ = ["DebiasedDistributedLasso", "DebiasedDistributedLogisticRegression"]
@@ -381,21 +382,9 @@ class DebiasedDistributedLogisticRegression(DebiasedInferenceMixin, ClassifierMi
 
     def _encode_target(self, y, first, classes=None):
         if first:
-            labels = np.unique(y) if classes is None else np.unique(np.asarray(classes))
-            if labels.size != 2:
-                raise ValueError(
-                    "Only binary classification is supported. "
-                    f"{type(self).__name__} needs exactly 2 classes; got {labels.size} "
-                    f"class(es): {labels.tolist()}."
-                )
-            self.classes_ = labels
-        unknown = ~np.isin(y, self.classes_)
-        if np.any(unknown):
-            raise ValueError(
-                f"y has labels {np.unique(np.asarray(y)[unknown]).tolist()} not in "
-                f"classes_ {self.classes_.tolist()}."
-            )
-        return (np.asarray(y) == self.classes_[1]).astype(np.float64)
+            self.classes_ = binary_classes(y if classes is None else classes,
+                                           type(self).__name__)
+        return encode_binary(y, self.classes_)
 
     def _set_classes(self, classes):
         if classes is None:

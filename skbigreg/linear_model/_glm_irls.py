@@ -34,7 +34,14 @@ from ..parallel import map_reduce
 from ..passes import irls_chunk_pass
 from ..solvers import ScoringSettings, ScoringState, identified_columns, scoring_step
 from ..solvers._irls_streamed import CONTINUE, CONVERGED, glm_scale, select_columns
-from ..base import ChunkLabels, check_label, reset, rollback_on_error
+from ..base import (
+    ChunkLabels,
+    binary_classes,
+    check_label,
+    encode_binary,
+    reset,
+    rollback_on_error,
+)
 
 
 class CumulativeGLM(RegressorMixin, BaseEstimator):
@@ -528,38 +535,22 @@ class CumulativeLogisticRegression(ClassifierMixin, CumulativeGLM):
             classes = np.unique(column_or_1d(y, warn=True))
         elif classes is None:
             classes = np.array([0, 1])
-        classes = np.asarray(classes)
-        distinct = len(set(classes.tolist())) if classes.ndim == 1 else 0
-        if classes.ndim != 1 or len(classes) != 2 or distinct != 2:
-            raise ValueError(
-                f"Binary regression needs 2 distinct classes; got {distinct} "
-                f"class{'' if distinct == 1 else 'es'}: {classes.tolist()}."
-            )
-        self.classes_ = classes
+        self.classes_ = binary_classes(classes, type(self).__name__)
 
     _numeric_target = False
 
     def _encode_target(self, y):
         """1.0 where ``y`` is the event ``classes_[1]``, 0.0 where it is ``classes_[0]``."""
-        numeric = y.dtype.kind in "biuf"
-        if numeric == (self.classes_.dtype.kind in "biuf"):
-            known = np.isin(y, self.classes_)
-        else:
-            known = np.zeros(len(y), dtype=bool)
-        if not known.all():
-            raise ValueError(self._unknown_labels_message(y[~known]))
-        return (y == self.classes_[1]).astype(np.float64)
-
-    def _unknown_labels_message(self, labels):
-        distinct = list(dict.fromkeys(labels.tolist()))
-        shown = ", ".join(repr(label) for label in distinct[:10]) + (" ..." if len(distinct) > 10 else "")
-        if np.array_equal(self.classes_, [0, 1]) and self.classes_.dtype.kind in "iu":
-            return (
+        try:
+            return encode_binary(y, self.classes_)
+        except ValueError as error:  # say how fit_chunks learns the labels
+            if not (np.array_equal(self.classes_, [0, 1]) and self.classes_.dtype.kind in "iu"):
+                raise
+            raise ValueError(
                 "fit_chunks needs the target coded 0/1 (1 = the event) unless classes= names "
-                f"the two labels, but the target holds other values: {shown}. Recode the "
-                "target to 0/1, or pass classes=[negative, event]."
-            )
-        return f"The target holds labels not in classes={self.classes_.tolist()}: {shown}."
+                f"the two labels: {error} Recode the target to 0/1, or pass "
+                "classes=[negative, event]."
+            ) from None
 
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, 2)."""

@@ -19,7 +19,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 
 from .._compat import StrOptions, _fit_context
 from ..glm import FAMILIES, LINKS, get_family_link
-from ..base import rollback_on_error
+from ..base import binary_classes, encode_binary, rollback_on_error
 from ._smr_base import _BaseSMR
 
 __all__ = ["SMRGLM", "SMRLogisticRegression", "SMRPoissonRegressor"]
@@ -190,18 +190,8 @@ class SMRLogisticRegression(ClassifierMixin, _BaseSMR):
                     f"Only binary classification is supported. The type of the target is {y_type}."
                 )
             self.classes_ = np.unique(y)
-        if len(self.classes_) != 2:
-            raise ValueError(
-                "SMRLogisticRegression needs samples of 2 classes, but the data contain "
-                f"{len(self.classes_)} class(es): {self.classes_}; pass classes= to "
-                "partial_fit or fit_chunks when a first chunk holds one class."
-            )
-        unknown = ~np.isin(y, self.classes_)
-        if unknown.any():
-            raise ValueError(
-                f"y contains labels not in classes_ {self.classes_}: {np.unique(y[unknown])}."
-            )
-        return (y == self.classes_[1]).astype(np.float64)
+        binary_classes(self.classes_, type(self).__name__)
+        return encode_binary(y, self.classes_)
 
     def fit_chunks(self, chunks, classes=None):
         """Fit from a re-iterable chunk source, one pass per SMR iteration.
@@ -226,7 +216,7 @@ class SMRLogisticRegression(ClassifierMixin, _BaseSMR):
     @contextmanager
     def _given_classes(self, classes, reset):
         if classes is not None and (reset or not hasattr(self, "coef_")):
-            self.classes_ = np.unique(classes)
+            self.classes_ = binary_classes(classes, type(self).__name__)
             self._classes_given = True
         try:
             yield
