@@ -48,6 +48,6 @@ class _FlightStream:
             part = self.frame.iloc[start : start + self.chunk_rows]
             yield {
                 "X": part[self.features],
-                "y": part[self.target].to_numpy(np.float64),
+                "y": part[self.target].astype(np.float64),  # named: the summary shows it
                 "clusters": part["carrier"].to_numpy(str),
             }
