@@ -19,6 +19,7 @@ from ._rows import (
     target_name,
     validate_chunk,
 )
+from ._source import fit_source
 from ._state import reset, rollback_on_error
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "check_weights",
     "chunk_statistics",
     "encode_binary",
+    "fit_source",
     "linear_chunk_statistics",
     "refuse_unread",
     "reset",

@@ -18,11 +18,11 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._compat import _fit_context, _num_samples, validate_data
 from ..exceptions import MissingPassError
-from ..io import iter_chunks
 from ..parallel import single_blas_thread
 from ..stats import ChunkStatistics, GroupedGramStats, accumulator_for, label_kind
 from ..io import check_labels, refuse_unread
 from ._rows import check_weight_sum, rows_differ, target_name, validate_chunk
+from ._source import fit_source
 from ._state import reset, rollback_on_error
 
 
@@ -196,17 +196,17 @@ class CumulativeMixin:
         -------
         self
         """
-        source = iter_chunks(chunks)
-        with rollback_on_error(self):
-            self._reset()
-            merged, y_1d = self._merge_source(source, n_jobs)
-            self._add(merged, y_1d)
-            self._solve_merged()
-            if self._needs_second_pass():
-                for chunk in source:
-                    self.partial_fit_scores(chunk.X, chunk.y, chunk.sample_weight,
-                                            **self._labels_of(chunk))
-        return self
+        return fit_source(self, chunks, lambda source: self._fit_passes(source, n_jobs))
+
+    def _fit_passes(self, source, n_jobs):
+        """Map and merge every chunk, solve once; then the second pass if needed."""
+        merged, y_1d = self._merge_source(source, n_jobs)
+        self._add(merged, y_1d)
+        self._solve_merged()
+        if self._needs_second_pass():
+            for chunk in source:
+                self.partial_fit_scores(chunk.X, chunk.y, chunk.sample_weight,
+                                        **self._labels_of(chunk))
 
     def _labels_of(self, chunk):
         return {name: chunk.label(name) for name in self._score_label_names}

@@ -9,11 +9,15 @@ from contextlib import contextmanager
 PRIVATE_STATE = ("_y_1d", "_solution", "_label_kinds", "_within", "_first_stage", "_columns")
 
 
-def reset(estimator):
-    """Forget every fitted attribute; keep the parameters (and metadata requests)."""
+def reset(estimator, keep=()):
+    """Forget every fitted attribute; keep the parameters (and metadata requests).
+
+    ``keep`` names fitted attributes set before the fit on purpose (e.g.
+    ``classes_`` given to ``fit_chunks``).
+    """
     for name in list(vars(estimator)):
         fitted = name.endswith("_") and not name.startswith("__")
-        if fitted or name in PRIVATE_STATE:
+        if (fitted or name in PRIVATE_STATE) and name not in keep:
             delattr(estimator, name)
 
 

@@ -21,7 +21,7 @@ from .._compat import (
     _fit_context,
     validate_data,
 )
-from ..io import check_label, iter_chunks, iter_partitions
+from ..io import check_label, iter_partitions
 from ..passes import fit_partition, map_partition_stream, map_partitions
 from ..solvers import (
     OneShotSettings,
@@ -29,7 +29,7 @@ from ..solvers import (
     combine_partitions,
     split_columns,
 )
-from ..base import ChunkLabels, check_weights, rollback_on_error
+from ..base import ChunkLabels, check_weights, fit_source, reset, rollback_on_error
 
 #: Automatic contiguous splits keep at least this many rows per partition.
 MIN_ROWS_PER_SPLIT = 10
@@ -173,8 +173,7 @@ class BaseDebiasedDistributed(BaseEstimator):
 
     # -- fitting -------------------------------------------------------------
     def _reset(self):
-        for name in [v for v in vars(self) if v.endswith("_") and not v.startswith("__")]:
-            delattr(self, name)
+        reset(self)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, partitions=None, sample_weight=None):
@@ -295,26 +294,26 @@ class BaseDebiasedDistributed(BaseEstimator):
         return self._fit_chunks(chunks)
 
     def _fit_chunks(self, chunks, classes=None):
-        source = iter_chunks(chunks)
+        return fit_source(self, chunks, lambda source: self._fit_partitions(source, classes))
+
+    def _fit_partitions(self, source, classes):
+        """Gather, fit and combine the partitions of ``source``, one at a time."""
         split = self.method == "debiased" and self.nodewise == "split"
         order = self._first_pass(source, split)
-        with rollback_on_error(self):
-            self._reset()
-            labels = ChunkLabels(self, ("partitions",))
-            parts = iter_partitions(source, labels.check)
-            tasks = self._chunk_tasks(parts, order if split else None, order, classes)
-            results = map_partition_stream(tasks, self.n_jobs)
-            if not results:
-                raise ValueError("The chunk source produced no rows of positive weight "
-                                 "(it is empty, or every sample weight is zero).")
-            if order is not None and len(results) != len(order):
-                raise ValueError(
-                    "The chunk source gave fewer partitions than on its first pass: it "
-                    "must give the same rows on every pass."
-                )
-            results.sort(key=lambda result: result.label)  # as fit: sorted label order
-            self._set_fitted(results, self._settings(self.n_features_in_))
-        return self
+        labels = ChunkLabels(self, ("partitions",))
+        parts = iter_partitions(source, labels.check)
+        tasks = self._chunk_tasks(parts, order if split else None, order, classes)
+        results = map_partition_stream(tasks, self.n_jobs)
+        if not results:
+            raise ValueError("The chunk source produced no rows of positive weight "
+                             "(it is empty, or every sample weight is zero).")
+        if order is not None and len(results) != len(order):
+            raise ValueError(
+                "The chunk source gave fewer partitions than on its first pass: it "
+                "must give the same rows on every pass."
+            )
+        results.sort(key=lambda result: result.label)  # as fit: sorted label order
+        self._set_fitted(results, self._settings(self.n_features_in_))
 
     def _chunk_tasks(self, partitions, shares, order, classes):
         """The fit task of every weighted partition; weightless ones are checked, dropped.

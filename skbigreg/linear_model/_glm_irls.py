@@ -29,7 +29,6 @@ from ..inference._covariance import (
     to_reported,
     warn_if_no_residual_dof,
 )
-from ..io import iter_chunks
 from ..parallel import map_reduce
 from ..passes import irls_chunk_pass
 from ..solvers import ScoringSettings, ScoringState, identified_columns, scoring_step
@@ -37,6 +36,7 @@ from ..solvers._irls_streamed import CONTINUE, CONVERGED, glm_scale, select_colu
 from ..base import (
     ChunkLabels,
     binary_classes,
+    fit_source,
     check_label,
     encode_binary,
     reset,
@@ -200,20 +200,21 @@ class CumulativeGLM(RegressorMixin, BaseEstimator):
         return self._fit_chunks(chunks, None)
 
     def _fit_chunks(self, chunks, classes):
-        source = iter_chunks(chunks)
-        with rollback_on_error(self):
-            self._reset()
-            self._begin(classes, None)
-            family, link = self._family_link()
+        return fit_source(self, chunks, lambda source: self._fit_passes(source, classes))
 
-            def one_pass(state, columns):
-                return map_reduce(
-                    irls_chunk_pass, self._validated(source), self.n_jobs, coef=state.coef,
-                    intercept=state.intercept, family=family, link=link,
-                    fit_intercept=self.fit_intercept, columns=columns,
-                )
+    def _fit_passes(self, source, classes):
+        """Fisher scoring with one pass over ``source`` per step."""
+        self._begin(classes, None)
+        family, link = self._family_link()
 
-            return self._iterate(one_pass)
+        def one_pass(state, columns):
+            return map_reduce(
+                irls_chunk_pass, self._validated(source), self.n_jobs, coef=state.coef,
+                intercept=state.intercept, family=family, link=link,
+                fit_intercept=self.fit_intercept, columns=columns,
+            )
+
+        self._iterate(one_pass)
 
     def _validated(self, source):
         """The source's chunks as ``(X, y, w, clusters)``; the first resets the features.

@@ -210,8 +210,7 @@ class SMRLogisticRegression(ClassifierMixin, _BaseSMR):
         """
         # the snapshot is taken before the given classes are set
         with rollback_on_error(self), self._given_classes(classes, reset=True):
-            self._fit_chunks(chunks)
-        return self
+            return super().fit_chunks(chunks)
 
     @contextmanager
     def _given_classes(self, classes, reset):

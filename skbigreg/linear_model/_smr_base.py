@@ -28,7 +28,6 @@ from .._compat import (
     validate_data,
 )
 from ..inference import RegressionResults
-from ..io import iter_chunks
 from ..passes import (
     PartitionSpec,
     RepresentativeTask,
@@ -51,9 +50,11 @@ from ..base import (
     ChunkLabels,
     check_labels,
     check_weights,
+    fit_source,
     rollback_on_error,
     target_name,
 )
+
 
 @dataclass(frozen=True)
 class _Config:
@@ -247,17 +248,13 @@ class _BaseSMR(BaseEstimator):
         -------
         self
         """
-        with rollback_on_error(self):
-            self._fit_chunks(chunks)
-        return self
-
-    def _fit_chunks(self, chunks):
         self._validate_params()
-        source = iter_chunks(chunks)
+        keep = ("classes_",) if getattr(self, "_classes_given", False) else ()
+        return fit_source(self, chunks, self._fit_passes, keep)
+
+    def _fit_passes(self, source):
+        """The MR pass, then one pass per SMR iteration, over ``source``."""
         config = self._config()
-        for name in [v for v in vars(self) if v.endswith("_") and not v.startswith("__")]:
-            if name != "classes_" or not getattr(self, "_classes_given", False):
-                delattr(self, name)
         solution, rules = self._iterate(lambda: self._stream_tasks(source), config)
         self._store(solution, rules, config)
 

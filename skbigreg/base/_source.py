@@ -1,0 +1,29 @@
+"""The one frame of every ``fit_chunks``: source, reset, all or nothing."""
+
+from __future__ import annotations
+
+from ..io import iter_chunks
+from ._state import reset, rollback_on_error
+
+
+def fit_source(estimator, chunks, passes, keep=()):
+    """Fit ``estimator`` from a chunk source with ``passes(source)``; all or nothing.
+
+    Every estimator's ``fit_chunks`` is this frame around its own passes:
+    the chunks are read through :func:`~skbigreg.io.iter_chunks` (so every
+    chunk follows one protocol, and a pass after the first refuses a
+    one-shot generator), the fitted state is reset (but for ``keep``), and
+    a failure on any pass leaves the estimator exactly as it was. What
+    differs is ``passes``: one map-merge pass and a pass of scores for least
+    squares, one pass per iteration for IRLS and SMR, a partition at a time
+    for the debiased lasso.
+
+    Returns
+    -------
+    estimator
+    """
+    source = iter_chunks(chunks)
+    with rollback_on_error(estimator):
+        reset(estimator, keep)
+        passes(source)
+    return estimator
