@@ -131,10 +131,11 @@ def as_chunk(item):
 
 
 def check_chunk(X, y, sample_weight=None, labels=None):
-    """Check that the pieces of a chunk agree in length; weights non-negative.
+    """Check that the pieces of a chunk agree in length and name known labels.
 
-    Dtype and finiteness of ``X``/``y`` are the estimator's checks
-    (``validate_data``); this checks what only the chunk knows.
+    The values are the estimator's to check, in one place each
+    (:func:`skbigreg.base.validate_chunk` for rows and weights,
+    :func:`check_labels` for labels); this checks what only the chunk knows.
     """
     n = _n_rows(X)
     if y is not None and _n_rows(y) != n:
@@ -147,10 +148,6 @@ def check_chunk(X, y, sample_weight=None, labels=None):
             raise ValueError(
                 f"sample_weight has shape {sample_weight.shape}; expected ({n},)."
             )
-        if not np.isfinite(sample_weight).all():
-            raise ValueError("Input sample_weight contains NaN or infinity.")
-        if (sample_weight < 0).any():
-            raise ValueError("Negative values in sample_weight are not allowed.")
     checked = {}
     for name, values in (labels or {}).items():
         if name not in LABEL_NAMES:
