@@ -299,3 +299,32 @@ def test_level_codes_match_numpy_unique(levels):
     np.testing.assert_array_equal(labels, expected_labels)
     np.testing.assert_array_equal(codes, expected_codes)
     assert labels.dtype == expected_labels.dtype
+
+
+def test_chunk_statistics_merge_laws():
+    """ChunkStatistics merges part by part: halves equal the whole, in any order."""
+    from skbigreg.stats import ChunkStatistics
+
+    rows = _rows(5)
+
+    def part(rows_of):
+        X, y, w, g = rows.X[rows_of], rows.y[rows_of], rows.w[rows_of], rows.groups[rows_of]
+        return ChunkStatistics(GramStats.from_arrays(X, y, w),
+                               GroupedGramStats.from_arrays(X, y, g, w),
+                               LevelMeans.from_arrays(np.column_stack([X, y]), g, w))
+
+    n = len(rows.y)
+    whole = part(slice(0, n))
+    a, b, c = part(slice(0, n // 3)), part(slice(n // 3, n // 2)), part(slice(n // 2, n))
+    for merged in (a + b + c, c + (b + a), sum([b, c, a])):
+        np.testing.assert_allclose(merged.stats.comoment, whole.stats.comoment, rtol=1e-10)
+        np.testing.assert_allclose(merged.clusters.comoment, whole.clusters.comoment,
+                                   rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(merged.extra.mean, whole.extra.mean, rtol=1e-10)
+        assert merged.n_rows == whole.n_rows == n
+    expected = _moments(rows.Z, rows.w)["comoment"]  # numpy: weighted co-moments of [X, y]
+    np.testing.assert_allclose(whole.stats.comoment, expected, rtol=1e-10)
+    with pytest.raises(ValueError, match="clusters must be given with every chunk"):
+        a + ChunkStatistics(b.stats, None, b.extra)
+    with pytest.raises(TypeError, match="Cannot merge ChunkStatistics with GramStats"):
+        a + b.stats
