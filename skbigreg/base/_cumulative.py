@@ -19,8 +19,8 @@ from sklearn.utils.validation import check_is_fitted
 from .._compat import _fit_context, _num_samples, validate_data
 from ..exceptions import MissingPassError
 from ..parallel import single_blas_thread
-from ..stats import ChunkStatistics, GroupedGramStats, accumulator_for, label_kind
 from ..io import check_labels, refuse_unread
+from ..stats import ChunkStatistics, GroupedGramStats, accumulator_for, label_kind
 from ._rows import check_weight_sum, rows_differ, target_name, validate_chunk
 from ._source import fit_source
 from ._state import reset, rollback_on_error

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._compat import _check_sample_weight, _num_samples, validate_data
-from ..stats import ChunkStatistics, GroupedGramStats, accumulator_for
 from ..io import check_label
+from ..stats import ChunkStatistics, GroupedGramStats, accumulator_for
 
 
 def validate_chunk(estimator, X, y, sample_weight, reset):
@@ -43,7 +43,6 @@ def validate_chunk(estimator, X, y, sample_weight, reset):
         multi_output=True,
         y_numeric=True,
         ensure_all_finite=False,
-        ensure_min_samples=1 if reset else 0,
     )
     y = np.asarray(y, dtype=np.float64)
     y_1d = y.ndim == 1
