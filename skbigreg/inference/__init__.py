@@ -1,13 +1,14 @@
 """Inference from statistics: one results type, covariances and summary tables."""
 
 from ._bootstrap import BootstrapResults, cluster_bootstrap, resample_clusters
-from ._covariance import COV_TYPES, cluster_meat, small_sample_factor
+from ._covariance import COV_TYPES, LEVERAGE_COV_TYPES, cluster_meat, small_sample_factor
 from ._least_squares import regression_results
 from ._results import RegressionResults, pick_target_name, target_name
 from ._summary import format_summary
 
 __all__ = [
     "COV_TYPES",
+    "LEVERAGE_COV_TYPES",
     "BootstrapResults",
     "RegressionResults",
     "cluster_bootstrap",

@@ -9,6 +9,8 @@ digits. The result is mapped to ``(intercept, beta)`` by
 
 # nonrobust: V = s^2 B,            s^2 = RSS / df_resid
 # HC0:       V = B (sum_i w_i^2 e_i^2 u_i u_i') B ;  HC1 = HC0 * n / df_resid
+# HC2, HC3:  HC0 with row i's term divided by (1 - h_i), (1 - h_i)^2,
+#            h_i = w_i u_i' B u_i the leverage (MacKinnon & White 1985)
 # CRV1:      V = G/(G-1) (n-1)/(n-p) B (sum_g s_g s_g') B,  s_g = sum_{i in g} w_i e_i u_i
 
 The small-sample factors of the sandwiches (HC1's and CRV1's) are written
@@ -25,13 +27,17 @@ import numpy as np
 from ..exceptions import DegreesOfFreedomWarning
 from ..passes import residual_shift
 
-COV_TYPES = ("nonrobust", "HC0", "HC1", "cluster")
+COV_TYPES = ("nonrobust", "HC0", "HC1", "HC2", "HC3", "cluster")
+#: The HC types whose meat divides by the leverage (they need
+#: :class:`~skbigreg.stats.LeverageOuterProducts` from the second pass).
+LEVERAGE_COV_TYPES = ("HC2", "HC3")
 
 
 def small_sample_factor(cov_type, nobs, n_params, n_clusters=None):
     """The factor a sandwich ``B M B`` is multiplied by for ``cov_type``.
 
-    ``1`` (HC0), ``n / (n - p)`` (HC1) or ``G/(G-1) (n-1)/(n-p)`` (CRV1,
+    ``1`` (HC0, HC2, HC3: their leverage terms are the correction),
+    ``n / (n - p)`` (HC1) or ``G/(G-1) (n-1)/(n-p)`` (CRV1,
     ``"cluster"``), with ``n = nobs`` and ``p = n_params``. The factor is NaN
     where it is undefined: no residual degrees of freedom (``n <= p``; the
     caller warns about that once for all its statistics), or a single
@@ -45,14 +51,16 @@ def small_sample_factor(cov_type, nobs, n_params, n_clusters=None):
     >>> round(small_sample_factor("cluster", 100, 4, n_clusters=10), 6)
     1.145833
     """
-    if cov_type == "HC0":
+    if cov_type in ("HC0", "HC2", "HC3"):
         return 1.0
     if nobs <= n_params:
         return np.nan
     if cov_type == "HC1":
         return nobs / (nobs - n_params)
     if cov_type != "cluster":
-        raise ValueError(f"cov_type must be 'HC0', 'HC1' or 'cluster', got {cov_type!r}.")
+        raise ValueError(
+            f"cov_type must be 'HC0', 'HC1', 'HC2', 'HC3' or 'cluster', got {cov_type!r}."
+        )
     if n_clusters < 2:
         warnings.warn(
             f"Cluster-robust errors need at least two clusters; the data hold {n_clusters}: "
@@ -137,6 +145,32 @@ def residual_cluster_scores(grouped, coef, shift, center):
     sum_e = grouped.weight_sum * (offset @ coef)
     sum_ue = grouped.comoment @ coef + offset * sum_e[:, None]
     return np.hstack([sum_e[:, None], sum_ue]) if center else sum_ue
+
+
+def hc_meat_matrix(hc_meat, cov_type):
+    """The meat of an HC ``cov_type`` from the second pass's statistics.
+
+    HC2 and HC3 need the leverage-weighted sums of
+    :class:`~skbigreg.stats.LeverageOuterProducts`; an estimator whose pass
+    gathers only ``sum_i s_i s_i'`` gets a ``ValueError`` for them. A row of
+    leverage one makes the HC2/HC3 meat undefined: NaN, with a warning.
+    """
+    if cov_type not in LEVERAGE_COV_TYPES:
+        return hc_meat.matrix
+    if not hasattr(hc_meat, "meat"):
+        raise ValueError(
+            f"cov_type={cov_type!r} needs the rows' leverages, which this estimator's "
+            "second pass does not gather; use 'HC0' or 'HC1'."
+        )
+    if hc_meat.n_unit_leverage:
+        warnings.warn(
+            f"{hc_meat.n_unit_leverage} row(s) have leverage one (the fit passes through "
+            f"them exactly): {cov_type} is undefined, its standard errors, tests and "
+            "intervals are NaN.",
+            DegreesOfFreedomWarning,
+            stacklevel=4,
+        )
+    return hc_meat.meat(cov_type)
 
 
 def sandwich(bread, meat):

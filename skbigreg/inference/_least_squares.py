@@ -8,6 +8,7 @@ from ._covariance import (
     COV_TYPES,
     cluster_meat,
     design_bread,
+    hc_meat_matrix,
     residual_variance,
     sandwich,
     small_sample_factor,
@@ -34,8 +35,9 @@ def regression_results(
 ):
     """Build :class:`RegressionResults` for one target from statistics.
 
-    ``hc_meat`` is the second-pass :class:`~skbigreg.stats.OuterProductStats`
-    (HC types); ``clusters`` the :class:`~skbigreg.stats.GroupedGramStats`
+    ``hc_meat`` is the second pass's
+    :class:`~skbigreg.stats.LeverageOuterProducts` (HC types; an
+    :class:`~skbigreg.stats.OuterProductStats` serves HC0 and HC1); ``clusters`` the :class:`~skbigreg.stats.GroupedGramStats`
     (cluster type). ``use_t=None`` follows statsmodels: t for nonrobust,
     normal for robust covariances. ``cluster_meat_matrix`` replaces the
     least-squares cluster meat ``sum_g s_g s_g'`` (in the centred
@@ -61,8 +63,9 @@ def regression_results(
     with np.errstate(divide="ignore", invalid="ignore"):
         if cov_type == "nonrobust":
             cov = bread * residual_variance(ssr, df_resid)
-        elif cov_type in ("HC0", "HC1"):
-            cov = sandwich(bread, hc_meat.matrix) * small_sample_factor(cov_type, nobs, n_params)
+        elif cov_type.startswith("HC"):
+            meat = hc_meat_matrix(hc_meat, cov_type)
+            cov = sandwich(bread, meat) * small_sample_factor(cov_type, nobs, n_params)
         else:
             n_clusters = int(clusters.n_groups)
             meat = cluster_meat_matrix

@@ -26,7 +26,7 @@ from ..parallel import (
 )
 from ..passes import score_pass_statistics
 from ..solvers import solve_least_squares
-from ..stats import OuterProductStats
+from ..stats import LeverageOuterProducts
 
 
 class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
@@ -48,11 +48,12 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         exceeds ~1e5, where a warning names ``"qr"``). ``"qr"`` keeps the R
         factor of the centred design (TSQR): about twice the digits on
         ill-conditioned designs, about twice the flops.
-    cov_type : {"nonrobust", "HC0", "HC1", "cluster"}, default="nonrobust"
+    cov_type : {"nonrobust", "HC0", "HC1", "HC2", "HC3", "cluster"}, default="nonrobust"
         Covariance used by :meth:`results` and :meth:`summary` by default.
         ``"cluster"`` (CRV1, as Stata and R ``sandwich::vcovCL``) needs
         ``clusters=`` in ``fit``/``partial_fit``; per-cluster statistics are
-        gathered in the same pass. HC types need the residuals: in-memory
+        gathered in the same pass. HC types need the residuals (HC2 and HC3
+        also the leverages, from the same pass's statistics): in-memory
         ``fit`` and :meth:`fit_chunks` make the second pass themselves; after
         a ``partial_fit`` stream, call :meth:`partial_fit_scores` on the same
         chunks again.
@@ -73,8 +74,10 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         Per-cluster statistics, present when ``clusters`` were given.
     score_pass_ : ChunkStatistics
         The second pass at the current coefficients, present after one:
-        the sum of ``s_i s_i'`` over its rows (``s_i = w_i e_i u_i``) in
-        ``extra``, and the statistics of the rows it saw in ``stats``.
+        the sums of ``s_i s_i'`` over its rows (``s_i = w_i e_i u_i``), plain
+        and divided by ``1 - h_i`` and ``(1 - h_i)^2`` (``h_i`` the leverage),
+        in ``extra`` (a :class:`~skbigreg.stats.LeverageOuterProducts`), and
+        the statistics of the rows it saw in ``stats``.
     rank_ : int
         Rank of the (centred) design.
     condition_number_ : float
@@ -147,7 +150,7 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
     def fit(self, X, y, sample_weight=None, clusters=None):
         """Fit on in-memory rows (reset, then one chunk).
 
-        With ``cov_type`` "HC0"/"HC1" the second pass over ``X`` is made here.
+        With an HC ``cov_type`` the second pass over ``X`` is made here.
 
         Parameters
         ----------
@@ -280,10 +283,13 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
 
     # -- second pass --------------------------------------------------------
     def _needs_second_pass(self, cov_type=None):
-        return (self.cov_type if cov_type is None else cov_type) in ("HC0", "HC1")
+        return (self.cov_type if cov_type is None else cov_type) in ("HC0", "HC1", "HC2", "HC3")
 
     def partial_fit_scores(self, X, y, sample_weight=None):
         """Second streamed pass for HC errors: one chunk at the current coefficients.
+
+        It gathers the meats of HC0/HC1 and, from each row's leverage, of
+        HC2/HC3 at once, so every HC type costs these two passes.
 
         Call it on every chunk again after the last :meth:`partial_fit`. The
         pass also gathers its rows' own statistics, and :meth:`results` with
@@ -314,7 +320,7 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
 
         Parameters
         ----------
-        cov_type : {"nonrobust", "HC0", "HC1", "cluster"}, optional
+        cov_type : {"nonrobust", "HC0", "HC1", "HC2", "HC3", "cluster"}, optional
             Defaults to the ``cov_type`` parameter.
         target : int, default=0
             Which column of a multi-output ``y``.
@@ -331,7 +337,7 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         self._check_fitted()
         cov_type = self.cov_type if cov_type is None else cov_type
         hc_meat = None
-        if cov_type in ("HC0", "HC1"):
+        if self._needs_second_pass(cov_type):
             hc_meat = self._hc_meat(target)
         if cov_type == "cluster" and not hasattr(self, "cluster_stats_"):
             raise MissingPassError(
@@ -355,7 +361,8 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         seen = self._checked_score_pass().extra
         size = seen.matrix.shape[0] // self.stats_.n_targets
         block = slice(target * size, (target + 1) * size)
-        return OuterProductStats(seen.n_rows, seen.matrix[block, block])
+        return LeverageOuterProducts(seen.n_rows, seen.hc0[block, block], seen.hc2[block, block],
+                                     seen.hc3[block, block], seen.n_unit_leverage)
 
     def summary(self, cov_type=None, target=0, use_t=None, alpha=0.05):
         """statsmodels-style text summary (see :meth:`results`)."""

@@ -13,7 +13,7 @@ from sklearn.utils import column_or_1d
 from .._compat import StrOptions, _fit_context, validate_data
 from ..base import CumulativeMixin, rollback_on_error, validate_chunk
 from ..exceptions import MissingPassError
-from ..inference import COV_TYPES, regression_results, small_sample_factor
+from ..inference import COV_TYPES, LEVERAGE_COV_TYPES, regression_results, small_sample_factor
 from ..inference._covariance import residual_cluster_scores
 from ..passes import residual_row_scores
 from ..solvers import solve_least_squares
@@ -103,7 +103,7 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         "endogenous": [list, tuple, None],
         "instruments": [list, tuple, None],
         "fit_intercept": ["boolean"],
-        "cov_type": [StrOptions(set(COV_TYPES))],
+        "cov_type": [StrOptions(set(COV_TYPES) - set(LEVERAGE_COV_TYPES))],
     }
 
     def __init__(self, *, endogenous=None, instruments=None, fit_intercept=True,

@@ -3,14 +3,15 @@
 HC and cluster-robust errors of a streamed fit need each row's score
 ``w_i e_i u_i`` at the final coefficients, so they take a second pass over
 the rows; these maps turn a chunk into its scores (summed by the callers
-into mergeable statistics).
+into mergeable statistics). HC2 and HC3 also need each row's leverage, which
+the first pass's statistics give in the same second pass.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..stats import ChunkStatistics, GramStats, OuterProductStats
+from ..stats import ChunkStatistics, GramStats, LeverageOuterProducts
 
 
 def residual_shift(solution, stats):
@@ -31,6 +32,23 @@ def hc_scores(X, y, sample_weight, solution, stats, target):
     if solution.center:
         scores = np.hstack([e[:, None], scores])
     return scores
+
+
+def leverage(X, sample_weight, solution, stats):
+    """Per-row leverage ``h_i = w_i u_i' (U'WU)^-1 u_i`` at the fitted design.
+
+    The diagonal of the weighted hat matrix, as statsmodels defines it for WLS
+    (``wexog (X'WX)^-1 wexog'``, ``wexog = sqrt(w) x``). In the centred
+    parametrisation ``u = [1, x - mean_x]`` the bread is block diagonal, so
+    ``h_i = w_i (1 / sum w + (x_i - mean_x)' Cxx^-1 (x_i - mean_x))``; without
+    an intercept ``h_i = w_i x_i' (X'WX)^-1 x_i``.
+    """
+    c_x, _ = residual_shift(solution, stats)
+    U = X - c_x
+    h = np.einsum("ij,ij->i", U @ solution.bread, U)
+    if solution.center:
+        h = h + 1.0 / stats.weight_sum
+    return h if sample_weight is None else h * sample_weight
 
 
 def residual_row_scores(Z, sample_weight, coef, shift, center):
@@ -69,9 +87,13 @@ def demeaned_scores(X, y, sample_weight, levels, level_stats, coef):
 
 
 def score_pass_statistics(X, y, sample_weight=None, *, solution, stats):
-    """Second-pass map: a chunk's HC outer products ``sum_i s_i s_i'`` (all targets
-    stacked) in ``extra``, and its rows' own statistics in ``stats``, which prove
-    that the pass saw the rows of the fit."""
+    """Second-pass map: a chunk's HC meats in ``extra``, its rows' statistics in ``stats``.
+
+    ``extra`` is a :class:`~skbigreg.stats.LeverageOuterProducts` of the scores
+    ``s_i`` (all targets stacked) and leverages ``h_i``: ``sum_i s_i s_i'``
+    (HC0, HC1) and its ``1 / (1 - h_i)`` and ``1 / (1 - h_i)^2`` weightings
+    (HC2, HC3). ``stats`` proves that the pass saw the rows of the fit.
+    """
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     y = y.reshape(len(y), -1) if y.ndim == 1 else y
@@ -80,4 +102,5 @@ def score_pass_statistics(X, y, sample_weight=None, *, solution, stats):
     scores = np.hstack([
         hc_scores(X, y, w, solution, stats, t) for t in range(stats.n_targets)
     ])
-    return ChunkStatistics(rows, None, OuterProductStats.from_rows(scores))
+    h = leverage(X, w, solution, stats)
+    return ChunkStatistics(rows, None, LeverageOuterProducts.from_rows(scores, h))

@@ -12,7 +12,7 @@ from ._folds import FoldStatistics, SplitStatistics
 from ._grouped import GroupedGramStats
 from ._levels import LevelMeans
 from ._irls import ClusterSums, IRLSPass
-from ._outer import OuterProductStats
+from ._outer import LeverageOuterProducts, OuterProductStats
 from ._representatives import BlockSums, ChunkSums, Representatives, RepresentativeSets
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "ClusterSums",
     "IRLSPass",
     "OuterProductStats",
+    "LeverageOuterProducts",
     "ChunkStatistics",
     "BlockSums",
     "ChunkSums",

@@ -68,3 +68,121 @@ class OuterProductStats(Saved):
         """Rebuild from :meth:`to_dict` output; never executes code."""
         fields = unpack(data, cls._layout)
         return cls(int(fields["n_rows"]), fields["matrix"])
+
+
+class LeverageOuterProducts(Saved):
+    """The meats of HC0, HC2 and HC3 from one pass; merged by addition.
+
+    Over rows with leverage ``h_i < 1``, the sums ``sum_i s_i s_i'``,
+    ``sum_i s_i s_i' / (1 - h_i)`` and ``sum_i s_i s_i' / (1 - h_i)^2`` (MacKinnon
+    and White's HC0, HC2 and HC3 meats), with the row count and the count of
+    rows whose leverage is one (to ``unit_tolerance``): for those the HC2 and
+    HC3 meats are undefined, so they are counted instead of summed and the
+    caller reports NaN errors. :attr:`matrix` is the HC0 meat, as
+    :class:`OuterProductStats` holds it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbigreg.stats import LeverageOuterProducts
+    >>> s, h = np.arange(6.0).reshape(3, 2), np.array([0.5, 0.2, 0.75])
+    >>> total = (LeverageOuterProducts.from_rows(s[:1], h[:1])
+    ...          + LeverageOuterProducts.from_rows(s[1:], h[1:]))
+    >>> bool(np.allclose(total.hc3, s.T @ (s / (1 - h[:, None]) ** 2)))
+    True
+    """
+
+    _schema = "skbigreg.LeverageOuterProducts"
+    _version = 1
+    _layout = Layout(
+        _schema,
+        _version,
+        {
+            "n_rows": Field((), "count"),
+            "n_unit_leverage": Field((), "count"),
+            "hc0": Field(("S", "S"), "comoment"),
+            "hc2": Field(("S", "S"), "comoment"),
+            "hc3": Field(("S", "S"), "comoment"),
+        },
+    )
+    #: ``1 - h_i`` at or below this counts as leverage one (rounding of a
+    #: projection's diagonal stays far below it on any usable design).
+    unit_tolerance = 1e-8
+
+    def __init__(self, n_rows, hc0, hc2, hc3, n_unit_leverage=0):
+        self.n_rows = int(n_rows)
+        self.n_unit_leverage = int(n_unit_leverage)
+        self.hc0 = np.asarray(hc0, dtype=np.float64)
+        self.hc2 = np.asarray(hc2, dtype=np.float64)
+        self.hc3 = np.asarray(hc3, dtype=np.float64)
+
+    @property
+    def shape(self):
+        """``(size, size)`` of each summed matrix."""
+        return self.hc0.shape
+
+    @property
+    def matrix(self):
+        """The HC0 meat ``sum_i s_i s_i'``."""
+        return self.hc0
+
+    def meat(self, cov_type):
+        """The meat of ``cov_type`` ("HC0", "HC1", "HC2" or "HC3").
+
+        NaN for HC2 and HC3 when a row has leverage one.
+        """
+        if cov_type in ("HC0", "HC1"):
+            return self.hc0
+        if cov_type not in ("HC2", "HC3"):
+            raise ValueError(f"cov_type must be 'HC0', 'HC1', 'HC2' or 'HC3', got {cov_type!r}.")
+        if self.n_unit_leverage:
+            return np.full(self.shape, np.nan)
+        return self.hc2 if cov_type == "HC2" else self.hc3
+
+    @classmethod
+    def empty(cls, size):
+        """No rows: zero ``size x size`` matrices."""
+        zero = np.zeros((size, size))
+        return cls(0, zero, zero, zero)
+
+    @classmethod
+    def from_rows(cls, scores, leverage):
+        """Statistics of the rows of ``scores`` (n, size) with leverages ``leverage`` (n,)."""
+        scores = np.asarray(scores, dtype=np.float64)
+        room = 1.0 - np.asarray(leverage, dtype=np.float64)
+        unit = room <= cls.unit_tolerance
+        if unit.any():
+            scores_defined, room = scores[~unit], room[~unit]
+        else:
+            scores_defined = scores
+        over_root = scores_defined / np.sqrt(room)[:, None]
+        over_room = scores_defined / room[:, None]
+        return cls(len(scores), scores.T @ scores, over_root.T @ over_root,
+                   over_room.T @ over_room, int(unit.sum()))
+
+    def __add__(self, other):
+        if isinstance(other, int) and other == 0:
+            return self
+        check_same_shape(self, other, "leverage outer products", axes="")
+        return type(self)(
+            self.n_rows + other.n_rows,
+            self.hc0 + other.hc0,
+            self.hc2 + other.hc2,
+            self.hc3 + other.hc3,
+            self.n_unit_leverage + other.n_unit_leverage,
+        )
+
+    __radd__ = __add__
+
+    def to_dict(self):
+        """Plain arrays with schema name and version."""
+        return pack(self._schema, self._version, {
+            "n_rows": self.n_rows, "n_unit_leverage": self.n_unit_leverage,
+            "hc0": self.hc0, "hc2": self.hc2, "hc3": self.hc3,
+        })
+
+    @classmethod
+    def from_dict(cls, data):
+        """Rebuild from :meth:`to_dict` output; never executes code."""
+        f = unpack(data, cls._layout)
+        return cls(int(f["n_rows"]), f["hc0"], f["hc2"], f["hc3"], int(f["n_unit_leverage"]))

@@ -1,0 +1,197 @@
+"""HC2/HC3 from a streamed second pass, and predictions with uncertainty.
+
+Every number is compared with statsmodels fitted in memory on the same rows
+(``OLS``/``WLS(...).fit(cov_type=...)``, ``get_prediction(...).summary_frame``),
+the skbigreg fits streamed in chunks of 100 rows.
+"""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+
+from skbigreg.exceptions import DegreesOfFreedomWarning, MissingPassError
+from skbigreg.linear_model import CumulativeIVRegression, CumulativeLinearRegression
+from skbigreg.stats import LeverageOuterProducts
+
+N, CHUNK = 537, 100
+
+
+def _data(seed=0, n=N):
+    """Heteroskedastic rows with offset, differently scaled columns, and weights."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3)) * [1.0, 5.0, 0.1] + [3.0, -2.0, 10.0]
+    noise = rng.normal(size=(n, 2)) * (1.0 + np.abs(X[:, :1] - 3.0))
+    y = X @ rng.normal(size=(3, 2)) + 0.5 + noise
+    return X, y, rng.uniform(0.2, 3.0, n)
+
+
+def _chunks(*arrays):
+    for start in range(0, len(arrays[0]), CHUNK):
+        yield tuple(None if a is None else a[start:start + CHUNK] for a in arrays)
+
+
+def _streamed(X, y, w, **params):
+    model = CumulativeLinearRegression(**params)
+    for part in _chunks(X, y, w):
+        model.partial_fit(*part)
+    for part in _chunks(X, y, w):
+        model.partial_fit_scores(*part)
+    return model
+
+
+def _statsmodels(X, y, w, fit_intercept):
+    design = sm.add_constant(X) if fit_intercept else X
+    return sm.OLS(y, design) if w is None else sm.WLS(y, design, weights=w)
+
+
+# -- HC2 / HC3 -------------------------------------------------------------------
+@pytest.mark.parametrize("cov_type", ["HC2", "HC3"])
+@pytest.mark.parametrize("solver", ["gram", "qr"])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_streamed_hc23_equals_statsmodels(cov_type, solver, weighted, fit_intercept):
+    X, y, w = _data()
+    w = w if weighted else None
+    model = _streamed(X, y[:, 0], w, solver=solver, fit_intercept=fit_intercept)
+    reference = _statsmodels(X, y[:, 0], w, fit_intercept).fit(cov_type=cov_type)
+    res = model.results(cov_type)
+    np.testing.assert_allclose(res.bse.to_numpy(), reference.bse, rtol=1e-10)
+    np.testing.assert_allclose(res.cov, reference.cov_params(), rtol=1e-10,
+                               atol=1e-10 * np.abs(reference.cov_params()).max())
+    np.testing.assert_allclose(res.pvalues.to_numpy(), reference.pvalues, rtol=1e-8)
+    assert res.cov_type == cov_type and not res.use_t
+
+
+@pytest.mark.parametrize("cov_type", ["HC2", "HC3"])
+def test_hc23_of_second_target(cov_type):
+    X, y, w = _data(1)
+    model = _streamed(X, y, w)
+    reference = _statsmodels(X, y[:, 1], w, True).fit(cov_type=cov_type)
+    np.testing.assert_allclose(model.results(cov_type, target=1).bse.to_numpy(),
+                               reference.bse, rtol=1e-10)
+
+
+def test_fit_and_fit_chunks_make_the_pass_for_hc3():
+    X, y, w = _data(2)
+    reference = _statsmodels(X, y[:, 0], w, True).fit(cov_type="HC3").bse
+    in_memory = CumulativeLinearRegression(cov_type="HC3").fit(X, y[:, 0], w)
+    chunks = [{"X": a, "y": b, "sample_weight": c} for a, b, c in _chunks(X, y[:, 0], w)]
+    streamed = CumulativeLinearRegression(cov_type="HC3").fit_chunks(chunks)
+    for model in (in_memory, streamed):
+        np.testing.assert_allclose(model.results().bse.to_numpy(), reference, rtol=1e-10)
+
+
+def test_dask_fit_gives_hc3():
+    da = pytest.importorskip("dask.array")
+    X, y, w = _data(3)
+    model = CumulativeLinearRegression(cov_type="HC3").fit(
+        da.from_array(X, chunks=(CHUNK, 3)), da.from_array(y[:, 0], chunks=CHUNK),
+        da.from_array(w, chunks=CHUNK))
+    reference = _statsmodels(X, y[:, 0], w, True).fit(cov_type="HC3").bse
+    np.testing.assert_allclose(model.results().bse.to_numpy(), reference, rtol=1e-10)
+
+
+@pytest.mark.parametrize("cov_type", ["HC2", "HC3"])
+def test_hc23_without_second_pass_is_refused(cov_type):
+    X, y, _ = _data(4)
+    model = CumulativeLinearRegression().partial_fit(X, y[:, 0])
+    with pytest.raises(MissingPassError, match="second pass"):
+        model.results(cov_type)
+    assert not hasattr(model, "score_pass_")
+    model.partial_fit_scores(X[:200], y[:200, 0])
+    with pytest.raises(MissingPassError, match="did not see the rows"):
+        model.results(cov_type)
+
+
+def test_unit_leverage_row_gives_nan_with_a_warning():
+    """A dummy set on one row only: the fit passes through it (h = 1), and
+    HC2/HC3 divide by 1 - h = 0; NaN errors and a warning, never finite noise."""
+    X, y, _ = _data(5)
+    dummy = np.zeros(N)
+    dummy[7] = 1.0
+    X = np.column_stack([X, dummy])
+    hat = sm.OLS(y[:, 0], sm.add_constant(X)).fit().get_influence().hat_matrix_diag
+    assert hat[7] == pytest.approx(1.0, abs=1e-12)  # the oracle's leverage
+    model = _streamed(X, y[:, 0], None)
+    for cov_type in ("HC2", "HC3"):
+        with pytest.warns(DegreesOfFreedomWarning, match="1 row.*leverage one"):
+            assert model.results(cov_type).bse.isna().all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DegreesOfFreedomWarning)
+        reference = sm.OLS(y[:, 0], sm.add_constant(X)).fit(cov_type="HC1").bse
+        np.testing.assert_allclose(model.results("HC1").bse.to_numpy(), reference, rtol=1e-10)
+
+
+def test_cov_type_parameter_accepts_hc2_hc3_and_refuses_others():
+    X, y, _ = _data(6)
+    with pytest.raises(ValueError, match="cov_type"):
+        CumulativeLinearRegression(cov_type="HC4").fit(X, y[:, 0])
+    with pytest.raises(ValueError, match="cov_type"):
+        CumulativeLinearRegression().fit(X, y[:, 0]).results("HC4")
+
+
+def test_iv_refuses_hc3_with_a_clear_error():
+    """2SLS gathers no leverages: HC2/HC3 is a ValueError, not a wrong number."""
+    rng = np.random.default_rng(7)
+    z, u = rng.normal(size=(2, 300))
+    x = z + u
+    y = 2.0 * x + u + rng.normal(size=300)
+    with pytest.raises(ValueError, match="cov_type"):
+        CumulativeIVRegression(endogenous=[0], instruments=[1], cov_type="HC3").fit(
+            np.column_stack([x, z]), y)
+
+
+def test_results_refuse_hc3_from_a_pass_without_leverages():
+    from skbigreg.inference import regression_results
+    from skbigreg.stats import OuterProductStats
+
+    X, y, _ = _data(7)
+    model = CumulativeLinearRegression(cov_type="HC1").fit(X, y[:, 0])
+    plain = OuterProductStats(N, model.score_pass_.extra.hc0)
+    with pytest.raises(ValueError, match="leverage"):
+        regression_results(model._solution, model.stats_, cov_type="HC3", hc_meat=plain)
+
+
+# -- the statistics' merge laws -----------------------------------------------------
+def _leverage_stats(scores, h):
+    return LeverageOuterProducts.from_rows(scores, h)
+
+
+def test_leverage_outer_products_merge_laws_and_oracle():
+    rng = np.random.default_rng(8)
+    s, h = rng.normal(size=(90, 4)), rng.uniform(0.0, 0.9, 90)
+    parts = [_leverage_stats(s[a:b], h[a:b]) for a, b in ((0, 30), (30, 31), (31, 90))]
+    empty = LeverageOuterProducts.empty(4)
+    whole = _leverage_stats(s, h)
+    oracle = {"hc0": s.T @ s, "hc2": (s / (1 - h)[:, None]).T @ s,
+              "hc3": (s / ((1 - h) ** 2)[:, None]).T @ s}
+    merged = {
+        "identity": empty + parts[0] + parts[1] + parts[2] + empty,
+        "zero": sum(parts),
+        "commutative": parts[2] + parts[1] + parts[0],
+        "associative": parts[0] + (parts[1] + parts[2]),
+        "saved": LeverageOuterProducts.from_dict((parts[0] + parts[1] + parts[2]).to_dict()),
+    }
+    for total in [whole, *merged.values()]:
+        assert total.n_rows == 90 and total.n_unit_leverage == 0
+        for name, expected in oracle.items():
+            np.testing.assert_allclose(getattr(total, name), expected, rtol=1e-12, atol=1e-12)
+    alone = parts[1] + empty
+    assert alone.n_rows == 1
+    np.testing.assert_array_equal(alone.hc3, parts[1].hc3)
+
+
+def test_leverage_outer_products_count_unit_rows_and_refuse_foreign_merges():
+    s = np.ones((3, 2))
+    stats = _leverage_stats(s, [0.5, 1.0, 1.0 - 1e-12])
+    assert stats.n_unit_leverage == 2 and stats.n_rows == 3
+    np.testing.assert_allclose(stats.hc0, s.T @ s)
+    np.testing.assert_allclose(stats.hc3, 4.0 * np.ones((2, 2)))  # the defined row alone
+    assert np.isnan(stats.meat("HC3")).all() and np.isfinite(stats.meat("HC1")).all()
+    with pytest.raises(ValueError, match="shape"):
+        stats + LeverageOuterProducts.empty(3)
+    with pytest.raises(ValueError, match="Cannot merge"):
+        stats + 1.5
