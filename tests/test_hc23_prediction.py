@@ -195,3 +195,97 @@ def test_leverage_outer_products_count_unit_rows_and_refuse_foreign_merges():
         stats + LeverageOuterProducts.empty(3)
     with pytest.raises(ValueError, match="Cannot merge"):
         stats + 1.5
+
+
+# -- predictions with uncertainty -------------------------------------------------
+def _new_rows(seed=9, n=40):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, 3)) * [1.0, 5.0, 0.1] + [3.0, -2.0, 10.0]
+
+
+def _assert_frames_close(frame, reference):
+    assert list(frame.columns) == list(reference.columns)
+    scale = np.abs(reference.to_numpy()).max()
+    np.testing.assert_allclose(frame.to_numpy(), reference.to_numpy(), rtol=1e-10,
+                               atol=1e-12 * scale)
+
+
+@pytest.mark.parametrize("cov_type", ["nonrobust", "HC1", "HC3"])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("alpha", [0.05, 0.2])
+def test_prediction_frame_equals_statsmodels(cov_type, weighted, fit_intercept, alpha):
+    X, y, w = _data(10)
+    w = w if weighted else None
+    model = _streamed(X, y[:, 0], w, fit_intercept=fit_intercept)
+    new = _new_rows()
+    reference = _statsmodels(X, y[:, 0], w, fit_intercept).fit(cov_type=cov_type)
+    exog = sm.add_constant(new, has_constant="add") if fit_intercept else new
+    expected = reference.get_prediction(exog).summary_frame(alpha)
+    prediction = model.results(cov_type).get_prediction(new)
+    _assert_frames_close(prediction.summary_frame(alpha), expected)
+    np.testing.assert_allclose(prediction.predicted_mean, model.predict(new), rtol=1e-12)
+
+
+def test_prediction_with_weights_equals_statsmodels():
+    X, y, w = _data(11)
+    model = _streamed(X, y[:, 0], w)
+    new, new_w = _new_rows(), np.linspace(0.5, 2.0, 40)
+    reference = _statsmodels(X, y[:, 0], w, True).fit()
+    expected = reference.get_prediction(sm.add_constant(new), weights=new_w).summary_frame()
+    _assert_frames_close(model.results().get_prediction(new, weights=new_w).summary_frame(),
+                         expected)
+    with pytest.raises(ValueError, match="weights"):
+        model.results().get_prediction(new, weights=np.ones(3))
+
+
+def test_prediction_reads_frames_by_name_and_keeps_their_index():
+    X, y, _ = _data(12)
+    names = ["a", "b", "c"]
+    frame = pd.DataFrame(X, columns=names)
+    res = CumulativeLinearRegression().fit(frame, y[:, 0]).results()
+    new = pd.DataFrame(_new_rows(), columns=names, index=np.arange(100, 140))
+    expected = sm.OLS(y[:, 0], sm.add_constant(frame)).fit().get_prediction(
+        sm.add_constant(new)).summary_frame()
+    for given in (new[["c", "a", "b"]], sm.add_constant(new), new.to_numpy()):
+        frame_out = res.get_prediction(given).summary_frame()
+        _assert_frames_close(frame_out, expected.set_axis(frame_out.index))
+    assert list(res.get_prediction(new).summary_frame().index) == list(new.index)
+    pd.testing.assert_index_equal(expected.index, new.index)
+
+
+def test_prediction_processes_rows_in_blocks():
+    from skbigreg.inference._prediction import get_prediction
+
+    X, y, w = _data(13)
+    res = _streamed(X, y[:, 0], w).results("HC3")
+    new = _new_rows(n=101)
+    whole = get_prediction(res, new, block_rows=1000).se_mean
+    np.testing.assert_allclose(get_prediction(res, new, block_rows=7).se_mean, whole, rtol=1e-13)
+    reference = _statsmodels(X, y[:, 0], w, True).fit(cov_type="HC3")
+    np.testing.assert_allclose(whole, reference.get_prediction(sm.add_constant(new)).se_mean,
+                               rtol=1e-10)
+
+
+def test_prediction_refuses_bad_input():
+    X, y, _ = _data(14)
+    res = CumulativeLinearRegression().fit(pd.DataFrame(X, columns=["a", "b", "c"]),
+                                           y[:, 0]).results()
+    new = _new_rows()
+    with pytest.raises(ValueError, match=r"columns \['a', 'b', 'd'\]"):
+        res.get_prediction(pd.DataFrame(new, columns=["a", "b", "d"]))
+    with pytest.raises(ValueError, match="fitted on"):
+        res.get_prediction(pd.DataFrame(np.hstack([new, new[:, :1]]),
+                                        columns=["a", "b", "c", "e"]))
+    with pytest.raises(ValueError, match="3 feature columns"):
+        res.get_prediction(new[:, :2])
+    with pytest.raises(ValueError, match="not the constant"):
+        res.get_prediction(np.hstack([np.full((40, 1), 2.0), new]))
+    bad = new.copy()
+    bad[3, 1] = np.nan
+    with pytest.raises(ValueError, match=r"NaN.*\['b'\]"):
+        res.get_prediction(bad)
+    prediction = res.get_prediction(new)
+    for alpha in (0.0, 1.0, -0.1, 1.5):
+        with pytest.raises(ValueError, match="alpha"):
+            prediction.summary_frame(alpha)

@@ -3,6 +3,7 @@
 from ._bootstrap import BootstrapResults, cluster_bootstrap, resample_clusters
 from ._covariance import COV_TYPES, LEVERAGE_COV_TYPES, cluster_meat, small_sample_factor
 from ._least_squares import regression_results
+from ._prediction import PredictionResults
 from ._results import RegressionResults, pick_target_name, target_name
 from ._summary import format_summary
 
@@ -10,6 +11,7 @@ __all__ = [
     "COV_TYPES",
     "LEVERAGE_COV_TYPES",
     "BootstrapResults",
+    "PredictionResults",
     "RegressionResults",
     "cluster_bootstrap",
     "cluster_meat",

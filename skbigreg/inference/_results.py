@@ -11,6 +11,7 @@ from scipy import stats as distributions
 
 from ..base import target_name  # noqa: F401 (re-exported)
 from ..exceptions import PerfectFitWarning
+from ._prediction import get_prediction
 from ._summary import format_summary
 
 
@@ -170,6 +171,18 @@ class RegressionResults:
         """Confidence intervals: a DataFrame with columns 0 (lower) and 1 (upper)."""
         half = self._quantile(alpha) * self.bse
         return pd.DataFrame({0: self.params - half, 1: self.params + half})
+
+    def get_prediction(self, X, weights=None):
+        """Predicted means at ``X`` with standard errors and intervals.
+
+        As statsmodels' ``get_prediction(exog)``: ``X`` holds the feature
+        columns (a DataFrame's names must be the model's), with or without
+        the ``const`` column; ``weights`` scale the observation intervals.
+        Returns a :class:`~skbigreg.inference.PredictionResults`
+        (``summary_frame(alpha)``, ``predicted_mean``, ``se_mean``,
+        ``conf_int(obs, alpha)``).
+        """
+        return get_prediction(self, X, weights=weights)
 
     # -- fit statistics -----------------------------------------------------
     @property
