@@ -289,3 +289,73 @@ def test_prediction_refuses_bad_input():
     for alpha in (0.0, 1.0, -0.1, 1.5):
         with pytest.raises(ValueError, match="alpha"):
             prediction.summary_frame(alpha)
+
+
+# -- GLM predictions: the mean through the link ----------------------------------------
+def _glm_data(family, seed=15, n=600):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 2)) * [0.5, 0.3]
+    eta = X @ [0.4, -0.6]
+    if family == "poisson":
+        return X, rng.poisson(np.exp(0.3 + eta)).astype(float)
+    if family == "binomial":
+        return X, (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(float)
+    return X, rng.gamma(4.0, 1.0 / (2.0 + eta) / 4.0)  # gamma, mean 1 / (2 + eta)
+
+
+_SM_FAMILIES = {
+    "poisson": lambda: sm.families.Poisson(),
+    "binomial": lambda: sm.families.Binomial(),
+    "gamma": lambda: sm.families.Gamma(),  # its default link is the inverse power
+}
+
+
+@pytest.mark.parametrize("family", ["poisson", "binomial", "gamma"])
+@pytest.mark.parametrize("cov_type", ["nonrobust", "HC0"])
+def test_glm_prediction_equals_statsmodels_given_the_same_fit(family, cov_type):
+    """The mapping alone, on statsmodels' own parameters and covariance."""
+    from skbigreg.glm import get_family_link
+    from skbigreg.inference import RegressionResults
+
+    X, y = _glm_data(family)
+    design = sm.add_constant(X)
+    reference = sm.GLM(y, design, family=_SM_FAMILIES[family]()).fit(cov_type=cov_type)
+    link = get_family_link(family, "inverse" if family == "gamma" else None)[1]
+    res = RegressionResults(
+        params=reference.params, cov=reference.cov_params(), names=["const", "x0", "x1"],
+        cov_type=cov_type, nobs=len(y), df_model=2, df_resid=len(y) - 3, ssr=1.0, tss=np.nan,
+        has_intercept=True, use_t=False, df_inference=len(y) - 3.0, link=link)
+    new = _glm_data(family, seed=16, n=30)[0]
+    expected = reference.get_prediction(sm.add_constant(new)).summary_frame(0.1)
+    _assert_frames_close(res.get_prediction(new).summary_frame(0.1), expected)
+
+
+@pytest.mark.parametrize("family", ["poisson", "gamma"])
+def test_streamed_glm_prediction_equals_statsmodels(family):
+    from skbigreg.linear_model import CumulativeGLM
+
+    X, y = _glm_data(family, seed=17)
+    link = "inverse" if family == "gamma" else None
+    model = CumulativeGLM(family=family, link=link, tol=1e-12, max_iter=100).fit(X, y)
+    reference = sm.GLM(y, sm.add_constant(X), family=_SM_FAMILIES[family]()).fit(tol=1e-12)
+    new = _glm_data(family, seed=18, n=30)[0]
+    frame = model.results().get_prediction(new).summary_frame()
+    expected = reference.get_prediction(sm.add_constant(new)).summary_frame()
+    np.testing.assert_allclose(frame.to_numpy(), expected.to_numpy(), rtol=1e-8)
+    assert list(frame.columns) == ["mean", "mean_se", "mean_ci_lower", "mean_ci_upper"]
+    with pytest.raises(ValueError, match="new observation"):
+        model.results().get_prediction(new, weights=np.ones(30))
+
+
+def test_logistic_prediction_stays_inside_zero_one():
+    from skbigreg.linear_model import CumulativeLogisticRegression
+
+    X, y = _glm_data("binomial", seed=19)
+    clf = CumulativeLogisticRegression(tol=1e-12).fit(X, y)
+    reference = sm.GLM(y, sm.add_constant(X), family=sm.families.Binomial()).fit(tol=1e-12)
+    new = _glm_data("binomial", seed=20, n=30)[0] * 8.0
+    frame = clf.results().get_prediction(new).summary_frame()
+    expected = reference.get_prediction(sm.add_constant(new)).summary_frame()
+    np.testing.assert_allclose(frame.to_numpy(), expected.to_numpy(), rtol=1e-8)
+    np.testing.assert_allclose(frame["mean"], clf.predict_proba(new)[:, 1], rtol=1e-12)
+    assert ((frame["mean_ci_lower"] > 0) & (frame["mean_ci_upper"] < 1)).all()

@@ -3,6 +3,10 @@
 The variance of a predicted mean is ``x0' V x0`` for each new design row
 ``x0``; no pass over the training rows is needed. New rows are processed in
 blocks, so a large ``X`` never builds an ``n x p`` by ``p x n`` product.
+For a GLM the linear predictor ``eta = x0' b`` carries that variance and the
+mean is ``h(eta)`` (``h`` the inverse link), as statsmodels' GLM does: the
+standard error by the delta method, ``|h'(eta)| sqrt(x0' V x0)``, and the
+interval by mapping the linear predictor's interval through ``h``.
 """
 
 from __future__ import annotations
@@ -68,6 +72,9 @@ class PredictionResults:
         self.use_t = bool(use_t)
         self.row_labels = row_labels
 
+    #: Whether the frame has the intervals of a new observation (linear models).
+    has_obs_intervals = True
+
     @property
     def se_mean(self):
         """Standard errors of the predicted means."""
@@ -90,19 +97,57 @@ class PredictionResults:
         return np.column_stack([self.predicted_mean - half, self.predicted_mean + half])
 
     def summary_frame(self, alpha=0.05):
-        """DataFrame with ``mean``, ``mean_se``, ``mean_ci_lower/upper``, ``obs_ci_lower/upper``."""
-        mean, obs = self.conf_int(False, alpha), self.conf_int(True, alpha)
-        return pd.DataFrame(
-            {
-                "mean": self.predicted_mean,
-                "mean_se": self.se_mean,
-                "mean_ci_lower": mean[:, 0],
-                "mean_ci_upper": mean[:, 1],
-                "obs_ci_lower": obs[:, 0],
-                "obs_ci_upper": obs[:, 1],
-            },
-            index=self.row_labels,
-        )
+        """DataFrame with ``mean``, ``mean_se``, ``mean_ci_lower/upper`` and, for
+        linear models, ``obs_ci_lower/upper``."""
+        mean = self.conf_int(alpha=alpha)
+        columns = {
+            "mean": self.predicted_mean,
+            "mean_se": self.se_mean,
+            "mean_ci_lower": mean[:, 0],
+            "mean_ci_upper": mean[:, 1],
+        }
+        if self.has_obs_intervals:
+            obs = self.conf_int(True, alpha)
+            columns.update(obs_ci_lower=obs[:, 0], obs_ci_upper=obs[:, 1])
+        return pd.DataFrame(columns, index=self.row_labels)
+
+
+class MeanPredictionResults(PredictionResults):
+    """Predicted means of a GLM: the linear predictor's uncertainty through the link.
+
+    As statsmodels' GLM ``get_prediction``: ``predicted_mean = h(eta)``,
+    ``se_mean = |h'(eta)| se(eta)`` (delta method) and the interval of the
+    mean is the linear predictor's interval mapped through ``h`` (so it
+    stays inside the mean's range; for a decreasing ``h`` its columns come
+    in the order the mapping gives, as in statsmodels). There are no
+    intervals of a new observation.
+
+    Parameters
+    ----------
+    linear : PredictionResults
+        Predictions of the linear predictor ``eta``.
+    link : skbigreg.glm link
+        Provides ``inverse`` and ``inverse_deriv``.
+    """
+
+    has_obs_intervals = False
+
+    def __init__(self, linear, link):
+        slope = link.inverse_deriv(linear.predicted_mean)
+        super().__init__(link.inverse(linear.predicted_mean), slope**2 * linear.var_pred_mean,
+                         None, linear.df, linear.use_t, linear.row_labels)
+        self.linear = linear
+        self.link = link
+
+    @property
+    def se_obs(self):
+        raise AttributeError("A GLM's predictions have no intervals of a new observation.")
+
+    def conf_int(self, obs=False, alpha=0.05):
+        """Interval of the mean: the linear predictor's interval through the inverse link."""
+        if obs:
+            raise ValueError("A GLM's predictions have no intervals of a new observation.")
+        return self.link.inverse(self.linear.conf_int(alpha=alpha))
 
 
 def prediction_design(X, names, has_intercept):
@@ -143,13 +188,17 @@ def prediction_design(X, names, has_intercept):
     return values
 
 
-def get_prediction(results, X, weights=None, block_rows=BLOCK_ROWS):
+def get_prediction(results, X, weights=None, link=None, block_rows=BLOCK_ROWS):
     """Predictions of ``results`` at ``X`` with standard errors (see :class:`PredictionResults`).
 
     ``weights`` divide the residual variance of the observation intervals
     (statsmodels' ``weights``); without them it is the scale, as statsmodels
-    does for new rows of a WLS model.
+    does for new rows of a WLS model. With a GLM's ``link`` the predictions
+    are of the mean, :class:`MeanPredictionResults`.
     """
+    if link is not None and weights is not None:
+        raise ValueError("weights scale the intervals of a new observation, which a GLM's "
+                         "predictions do not have.")
     design = prediction_design(X, results.names, results.has_intercept)
     params = results.params.to_numpy()
     cov = results.cov
@@ -165,4 +214,5 @@ def get_prediction(results, X, weights=None, block_rows=BLOCK_ROWS):
             raise ValueError(f"weights must have shape ({len(design)},), got {weights.shape}.")
         var_resid = var_resid / weights
     labels = X.index if isinstance(X, (pd.DataFrame, pd.Series)) else None
-    return PredictionResults(mean, var, var_resid, results.df_resid, results.use_t, labels)
+    linear = PredictionResults(mean, var, var_resid, results.df_resid, results.use_t, labels)
+    return linear if link is None else MeanPredictionResults(linear, link)

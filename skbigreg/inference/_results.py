@@ -78,6 +78,9 @@ class RegressionResults:
     n_absorbed : int
         Absorbed fixed effects counted in the degrees of freedom (pyfixest's
         ``k_fe``), 0 without.
+    link : skbigreg.glm link, optional
+        A GLM's link: :meth:`get_prediction` then predicts the mean through
+        it. None for linear models.
 
     Examples
     --------
@@ -120,6 +123,7 @@ class RegressionResults:
     scale: float | None = None
     tss_within: float = np.nan
     n_absorbed: int = 0
+    link: object = None
 
     def __post_init__(self):
         names = [str(name) for name in self.names]
@@ -180,9 +184,9 @@ class RegressionResults:
         the ``const`` column; ``weights`` scale the observation intervals.
         Returns a :class:`~skbigreg.inference.PredictionResults`
         (``summary_frame(alpha)``, ``predicted_mean``, ``se_mean``,
-        ``conf_int(obs, alpha)``).
+        ``conf_int(obs, alpha)``); for a GLM the mean's, through its link.
         """
-        return get_prediction(self, X, weights=weights)
+        return get_prediction(self, X, weights=weights, link=self.link)
 
     # -- fit statistics -----------------------------------------------------
     @property

@@ -380,6 +380,7 @@ class CumulativeGLM(RegressorMixin, BaseEstimator):
             target=getattr(self, "target_name_", "y"), scale=scale,
             model=f"GLM ({family.name}, {link.name})", method="IRLS (streamed)",
             title="Cumulative GLM (IRLS) Results", wald_f=True, fit_statistics=fit_statistics,
+            link=link,
         )
 
     def _with_dropped_columns(self, cov):
