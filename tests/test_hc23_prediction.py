@@ -155,6 +155,29 @@ def test_results_refuse_hc3_from_a_pass_without_leverages():
         regression_results(model._solution, model.stats_, cov_type="HC3", hc_meat=plain)
 
 
+@pytest.mark.parametrize("cov_type", ["HC0", "HC1", "HC2", "HC3"])
+def test_frequency_weighted_hc_equals_repeated_rows(cov_type):
+    """A frequency weight w stands for w equal rows: its HC errors are those of
+    the repeated rows (each with score e u and leverage u'Bu), weight 0 included."""
+    X, y, _ = _data(21)
+    counts = np.random.default_rng(21).integers(0, 4, size=N)
+    repeated = CumulativeLinearRegression(cov_type=cov_type).fit(
+        np.repeat(X, counts, 0), np.repeat(y[:, 0], counts))
+    weighted = _streamed(X, y[:, 0], counts.astype(float), weight_type="frequency")
+    reference = sm.OLS(np.repeat(y[:, 0], counts),
+                       sm.add_constant(np.repeat(X, counts, 0))).fit(cov_type=cov_type).bse
+    for model in (weighted, repeated):
+        np.testing.assert_allclose(model.results(cov_type).bse.to_numpy(), reference, rtol=1e-10)
+
+
+def test_pass_of_other_weight_type_is_refused():
+    X, y, w = _data(22)
+    model = _streamed(X, y[:, 0], w)
+    model.set_params(weight_type="frequency")
+    with pytest.raises(MissingPassError, match="analytic weights"):
+        model.results("HC3")
+
+
 # -- the statistics' merge laws -----------------------------------------------------
 def _leverage_stats(scores, h):
     return LeverageOuterProducts.from_rows(scores, h)
@@ -195,6 +218,10 @@ def test_leverage_outer_products_count_unit_rows_and_refuse_foreign_merges():
         stats + LeverageOuterProducts.empty(3)
     with pytest.raises(ValueError, match="Cannot merge"):
         stats + 1.5
+    frequency = LeverageOuterProducts.from_rows(s, [0.1, 0.2, 0.3], frequency=True)
+    with pytest.raises(ValueError, match="frequency weights"):
+        stats + frequency
+    assert LeverageOuterProducts.from_dict(frequency.to_dict()).frequency
 
 
 # -- predictions with uncertainty -------------------------------------------------

@@ -271,6 +271,7 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
             self.score_pass_ = dask_map_reduce(
                 score_pass_statistics, dask_partitions(X, y, sample_weight),
                 solution=self._solution, stats=self.stats_,
+                frequency=self.weight_type == "frequency",
             )
         return self
 
@@ -310,7 +311,8 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
     def _score_update(self, X, y, sample_weight):
         X, y, sample_weight, _ = validate_chunk(self, X, y, sample_weight, reset=False)
         chunk = score_pass_statistics(X, y, sample_weight, solution=self._solution,
-                                      stats=self.stats_)
+                                      stats=self.stats_,
+                                      frequency=self.weight_type == "frequency")
         previous = getattr(self, "score_pass_", None)
         self.score_pass_ = chunk if previous is None else previous + chunk
 
@@ -359,10 +361,16 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
 
     def _hc_meat(self, target):
         seen = self._checked_score_pass().extra
+        if seen.frequency != (self.weight_type == "frequency"):
+            raise MissingPassError(
+                "The second pass was made for "
+                f"{'frequency' if seen.frequency else 'analytic'} weights, but weight_type is "
+                f"{self.weight_type!r}: call partial_fit_scores on every chunk again."
+            )
         size = seen.matrix.shape[0] // self.stats_.n_targets
         block = slice(target * size, (target + 1) * size)
         return LeverageOuterProducts(seen.n_rows, seen.hc0[block, block], seen.hc2[block, block],
-                                     seen.hc3[block, block], seen.n_unit_leverage)
+                                     seen.hc3[block, block], seen.n_unit_leverage, seen.frequency)
 
     def summary(self, cov_type=None, target=0, use_t=None, alpha=0.05):
         """statsmodels-style text summary (see :meth:`results`)."""

@@ -86,21 +86,30 @@ def demeaned_scores(X, y, sample_weight, levels, level_stats, coef):
     return X_within * residual[:, None]
 
 
-def score_pass_statistics(X, y, sample_weight=None, *, solution, stats):
+def score_pass_statistics(X, y, sample_weight=None, *, solution, stats, frequency=False):
     """Second-pass map: a chunk's HC meats in ``extra``, its rows' statistics in ``stats``.
 
     ``extra`` is a :class:`~skbigreg.stats.LeverageOuterProducts` of the scores
     ``s_i`` (all targets stacked) and leverages ``h_i``: ``sum_i s_i s_i'``
     (HC0, HC1) and its ``1 / (1 - h_i)`` and ``1 / (1 - h_i)^2`` weightings
     (HC2, HC3). ``stats`` proves that the pass saw the rows of the fit.
+
+    With ``frequency`` a row of weight ``w_i`` stands for ``w_i`` equal rows:
+    each of them has score ``e_i u_i`` and leverage ``u_i' B u_i``, so the
+    row contributes ``w_i`` times their terms -- its scores are scaled by
+    ``sqrt(w_i)`` (not ``w_i``) and its leverage is not weighted.
     """
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     y = y.reshape(len(y), -1) if y.ndim == 1 else y
     w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     rows = GramStats.from_arrays(X, y, w)
+    per_row = None if frequency else w
     scores = np.hstack([
-        hc_scores(X, y, w, solution, stats, t) for t in range(stats.n_targets)
+        hc_scores(X, y, per_row, solution, stats, t) for t in range(stats.n_targets)
     ])
-    h = leverage(X, w, solution, stats)
-    return ChunkStatistics(rows, None, LeverageOuterProducts.from_rows(scores, h))
+    h = leverage(X, per_row, solution, stats)
+    if frequency and w is not None:
+        scores = scores * np.sqrt(w)[:, None]
+        h = np.where(w > 0, h, 0.0)  # a row of weight 0 stands for no row
+    return ChunkStatistics(rows, None, LeverageOuterProducts.from_rows(scores, h, frequency))

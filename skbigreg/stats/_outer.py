@@ -79,7 +79,10 @@ class LeverageOuterProducts(Saved):
     rows whose leverage is one (to ``unit_tolerance``): for those the HC2 and
     HC3 meats are undefined, so they are counted instead of summed and the
     caller reports NaN errors. :attr:`matrix` is the HC0 meat, as
-    :class:`OuterProductStats` holds it.
+    :class:`OuterProductStats` holds it. ``frequency`` records whether the
+    scores and leverages are those of frequency weights (a row of weight
+    ``w`` standing for ``w`` rows), so that meats of the two conventions
+    never merge.
 
     Examples
     --------
@@ -103,14 +106,16 @@ class LeverageOuterProducts(Saved):
             "hc0": Field(("S", "S"), "comoment"),
             "hc2": Field(("S", "S"), "comoment"),
             "hc3": Field(("S", "S"), "comoment"),
+            "frequency": Field((), "flag"),
         },
     )
     #: ``1 - h_i`` at or below this counts as leverage one (rounding of a
     #: projection's diagonal stays far below it on any usable design).
     unit_tolerance = 1e-8
 
-    def __init__(self, n_rows, hc0, hc2, hc3, n_unit_leverage=0):
+    def __init__(self, n_rows, hc0, hc2, hc3, n_unit_leverage=0, frequency=False):
         self.n_rows = int(n_rows)
+        self.frequency = bool(frequency)
         self.n_unit_leverage = int(n_unit_leverage)
         self.hc0 = np.asarray(hc0, dtype=np.float64)
         self.hc2 = np.asarray(hc2, dtype=np.float64)
@@ -140,13 +145,13 @@ class LeverageOuterProducts(Saved):
         return self.hc2 if cov_type == "HC2" else self.hc3
 
     @classmethod
-    def empty(cls, size):
+    def empty(cls, size, frequency=False):
         """No rows: zero ``size x size`` matrices."""
         zero = np.zeros((size, size))
-        return cls(0, zero, zero, zero)
+        return cls(0, zero, zero, zero, frequency=frequency)
 
     @classmethod
-    def from_rows(cls, scores, leverage):
+    def from_rows(cls, scores, leverage, frequency=False):
         """Statistics of the rows of ``scores`` (n, size) with leverages ``leverage`` (n,)."""
         scores = np.asarray(scores, dtype=np.float64)
         room = 1.0 - np.asarray(leverage, dtype=np.float64)
@@ -158,18 +163,22 @@ class LeverageOuterProducts(Saved):
         over_root = scores_defined / np.sqrt(room)[:, None]
         over_room = scores_defined / room[:, None]
         return cls(len(scores), scores.T @ scores, over_root.T @ over_root,
-                   over_room.T @ over_room, int(unit.sum()))
+                   over_room.T @ over_room, int(unit.sum()), frequency)
 
     def __add__(self, other):
         if isinstance(other, int) and other == 0:
             return self
         check_same_shape(self, other, "leverage outer products", axes="")
+        if self.frequency != other.frequency:
+            raise ValueError("Cannot merge HC meats of frequency weights with HC meats of "
+                             "analytic weights.")
         return type(self)(
             self.n_rows + other.n_rows,
             self.hc0 + other.hc0,
             self.hc2 + other.hc2,
             self.hc3 + other.hc3,
             self.n_unit_leverage + other.n_unit_leverage,
+            self.frequency,
         )
 
     __radd__ = __add__
@@ -178,11 +187,12 @@ class LeverageOuterProducts(Saved):
         """Plain arrays with schema name and version."""
         return pack(self._schema, self._version, {
             "n_rows": self.n_rows, "n_unit_leverage": self.n_unit_leverage,
-            "hc0": self.hc0, "hc2": self.hc2, "hc3": self.hc3,
+            "hc0": self.hc0, "hc2": self.hc2, "hc3": self.hc3, "frequency": self.frequency,
         })
 
     @classmethod
     def from_dict(cls, data):
         """Rebuild from :meth:`to_dict` output; never executes code."""
         f = unpack(data, cls._layout)
-        return cls(int(f["n_rows"]), f["hc0"], f["hc2"], f["hc3"], int(f["n_unit_leverage"]))
+        return cls(int(f["n_rows"]), f["hc0"], f["hc2"], f["hc3"], int(f["n_unit_leverage"]),
+                   bool(f["frequency"]))
