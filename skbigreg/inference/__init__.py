@@ -3,12 +3,15 @@
 from ._bootstrap import BootstrapResults, cluster_bootstrap, resample_clusters
 from ._covariance import COV_TYPES, cluster_meat, small_sample_factor
 from ._least_squares import regression_results
+from ._restrictions import restriction_matrix
 from ._results import RegressionResults, pick_target_name, target_name
 from ._summary import format_summary
+from ._tests import ContrastResults
 
 __all__ = [
     "COV_TYPES",
     "BootstrapResults",
+    "ContrastResults",
     "RegressionResults",
     "cluster_bootstrap",
     "cluster_meat",
@@ -16,6 +19,7 @@ __all__ = [
     "pick_target_name",
     "regression_results",
     "resample_clusters",
+    "restriction_matrix",
     "small_sample_factor",
     "target_name",
 ]

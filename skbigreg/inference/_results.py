@@ -12,6 +12,7 @@ from scipy import stats as distributions
 from ..base import target_name  # noqa: F401 (re-exported)
 from ..exceptions import PerfectFitWarning
 from ._summary import format_summary
+from ._tests import check_alpha, f_test, t_test, wald_test
 
 
 @dataclass(frozen=True, eq=False)
@@ -168,8 +169,38 @@ class RegressionResults:
 
     def conf_int(self, alpha=0.05):
         """Confidence intervals: a DataFrame with columns 0 (lower) and 1 (upper)."""
+        check_alpha(alpha)
         half = self._quantile(alpha) * self.bse
         return pd.DataFrame({0: self.params - half, 1: self.params + half})
+
+    # -- tests of linear restrictions (statsmodels' semantics) ----------------
+    def t_test(self, r, use_t=None):
+        """t (or z) tests of each restriction ``R b = q``.
+
+        Parameters
+        ----------
+        r : str, list of str, array-like or (R, q)
+            statsmodels' forms: ``"a = 1, b = c"``, ``"2*a - b = 0"``,
+            ``"const"`` (``= 0`` implied), a matrix ``R`` or a pair ``(R, q)``.
+        use_t : bool, optional
+            Defaults to :attr:`use_t`; t tests use ``df_inference`` degrees of
+            freedom.
+
+        Returns
+        -------
+        ContrastResults
+            ``effect``, ``sd``, ``tvalue``, ``pvalue``, ``df_denom``,
+            ``conf_int(alpha)``, ``summary_frame()``.
+        """
+        return t_test(self, r, use_t)
+
+    def f_test(self, r):
+        """F test of the joint restrictions: ``fvalue``, ``pvalue``, ``df_num``, ``df_denom``."""
+        return f_test(self, r)
+
+    def wald_test(self, r, use_f=None, scalar=True):
+        """Wald test of the joint restrictions: F when ``use_f`` (default :attr:`use_t`), else chi2."""
+        return wald_test(self, r, use_f, scalar)
 
     # -- fit statistics -----------------------------------------------------
     @property
