@@ -161,3 +161,88 @@ def test_alpha_outside_unit_interval_raises(alpha):
         res.t_test("age").conf_int(alpha)
     with pytest.raises(ValueError, match="alpha"):
         res.conf_int(alpha)
+
+
+# -- likelihood and information criteria ---------------------------------------
+def _glm_data(family, n=1200, seed=4):
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(rng.normal(size=(n, 3)), columns=NAMES[1:])
+    eta = 0.3 + X @ [0.3, -0.2, 0.1]
+    if family == "poisson":
+        y = rng.poisson(np.exp(eta))
+    elif family == "binomial":
+        y = rng.random(n) < 1 / (1 + np.exp(-eta))
+    elif family == "gamma":
+        y = rng.gamma(2.0, np.exp(eta) / 2.0)
+    elif family == "inverse_gaussian":
+        y = rng.wald(np.exp(eta), 4.0)
+    else:
+        y = eta + rng.normal(size=n)
+    return X, pd.Series(y, dtype=float, name="y"), rng.uniform(0.5, 2.0, n)
+
+
+SM_FAMILIES = {
+    ("poisson", "log"): sm.families.Poisson(),
+    ("binomial", "logit"): sm.families.Binomial(),
+    ("binomial", "probit"): sm.families.Binomial(sm.families.links.Probit()),
+    ("gaussian", "identity"): sm.families.Gaussian(),
+    ("gaussian", "log"): sm.families.Gaussian(sm.families.links.Log()),
+    ("gamma", "log"): sm.families.Gamma(sm.families.links.Log()),
+    ("gamma", "inverse"): sm.families.Gamma(),
+    ("inverse_gaussian", "log"): sm.families.InverseGaussian(sm.families.links.Log()),
+}
+
+
+@pytest.mark.parametrize("family,link", list(SM_FAMILIES))
+@pytest.mark.parametrize("weighted", [False, True])
+def test_glm_likelihoods_equal_statsmodels(family, link, weighted):
+    X, y, w = _glm_data(family)
+    if family == "gaussian" and link == "log":
+        y = y + 5.0
+    if family == "gamma" and link == "inverse":  # a mean inside the link's domain
+        rng = np.random.default_rng(5)
+        y = pd.Series(rng.gamma(2.0, 1 / (1.5 + X @ [0.1, 0.05, 0.1]) / 2.0), name="y")
+    w = w if weighted else None
+    chunks = [{"X": X[s:s + 100], "y": y[s:s + 100], "sample_weight": None if w is None else w[s:s + 100]}
+              for s in range(0, len(X), 100)]
+    res = CumulativeGLM(family=family, link=link).fit_chunks(chunks).results()
+    ref = sm.GLM(y, sm.add_constant(X), family=SM_FAMILIES[family, link],
+                 var_weights=w).fit(tol=1e-14)
+    if family == "gamma" and weighted:
+        with pytest.raises(ValueError, match="unequal weights"):
+            res.llf
+        np.testing.assert_allclose(res.null_deviance, ref.null_deviance, rtol=1e-10)
+        return
+    for name in ("llf", "llnull", "aic", "bic", "bic_llf", "bic_deviance", "deviance", "null_deviance"):
+        np.testing.assert_allclose(getattr(res, name), getattr(ref, name), rtol=1e-9, err_msg=name)
+    for kind in ("mcf", "cs"):
+        np.testing.assert_allclose(res.pseudo_rsquared(kind), ref.pseudo_rsquared(kind), rtol=1e-8)
+    with pytest.raises(ValueError, match="kind"):
+        res.pseudo_rsquared("nagelkerke")
+
+
+def test_logistic_classifier_likelihood_equals_statsmodels_logit():
+    from skbigreg.linear_model import CumulativeLogisticRegression
+    X, y, _ = _glm_data("binomial")
+    res = CumulativeLogisticRegression().fit(X, y).results()
+    ref = sm.Logit(y, sm.add_constant(X)).fit(disp=0, tol=1e-14)
+    for name in ("llf", "llnull", "aic", "bic"):
+        np.testing.assert_allclose(getattr(res, name), getattr(ref, name), rtol=1e-9, err_msg=name)
+    np.testing.assert_allclose(res.pseudo_rsquared("mcf"), ref.prsquared, rtol=1e-8)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_least_squares_likelihood_equals_statsmodels(weighted):
+    import dataclasses
+    X, y, w, g = _frame(5)
+    w = w if weighted else None
+    res = CumulativeLinearRegression().fit(X, y, sample_weight=w).results()
+    with pytest.raises(ValueError, match="sum\\(log w\\)"):
+        res.llf
+    res = dataclasses.replace(res, log_weight_sum=0.0 if w is None else float(np.log(w).sum()))
+    model = sm.OLS(y, sm.add_constant(X)) if w is None else sm.WLS(y, sm.add_constant(X), weights=w)
+    ref = model.fit()
+    for name in ("llf", "aic", "bic"):
+        np.testing.assert_allclose(getattr(res, name), getattr(ref, name), rtol=1e-10, err_msg=name)
+    with pytest.raises(ValueError, match="GLMs"):
+        res.llnull

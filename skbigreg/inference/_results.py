@@ -11,6 +11,7 @@ from scipy import stats as distributions
 
 from ..base import target_name  # noqa: F401 (re-exported)
 from ..exceptions import PerfectFitWarning
+from ._likelihood import gaussian_llf
 from ._summary import format_summary
 from ._tests import check_alpha, f_test, t_test, wald_test
 
@@ -78,6 +79,13 @@ class RegressionResults:
     n_absorbed : int
         Absorbed fixed effects counted in the degrees of freedom (pyfixest's
         ``k_fe``), 0 without.
+    likelihood : callable, optional
+        ``likelihood(name)`` is a GLM's ``"llf"``, ``"llnull"`` or
+        ``"null_deviance"`` (its deviance is ``ssr``), evaluated when asked
+        for; None for least squares, whose ``llf`` is the Gaussian one.
+    log_weight_sum : float, optional
+        ``sum log w`` over rows (0 unweighted), which the Gaussian ``llf`` of
+        a weighted least-squares fit needs; None when not gathered.
 
     Examples
     --------
@@ -120,6 +128,8 @@ class RegressionResults:
     scale: float | None = None
     tss_within: float = np.nan
     n_absorbed: int = 0
+    likelihood: object = None
+    log_weight_sum: float | None = None
 
     def __post_init__(self):
         names = [str(name) for name in self.names]
@@ -255,6 +265,66 @@ class RegressionResults:
         if not len(b) or not np.isfinite(V).all():  # e.g. one cluster: no Wald statistic
             return np.nan
         return float(b @ np.linalg.pinv(V, hermitian=True) @ b) / self.df_model
+
+    # -- likelihood and information criteria (statsmodels' definitions) -------
+    @property
+    def llf(self):
+        """Log-likelihood: the family's for GLMs, the concentrated Gaussian one for least squares."""
+        if self.likelihood is not None:
+            return self.likelihood("llf")
+        if self.log_weight_sum is None:
+            raise ValueError(
+                "The log-likelihood of this least-squares fit needs sum(log w) over its rows, "
+                "which its statistics do not hold."
+            )
+        return gaussian_llf(self.nobs, self.ssr, self.log_weight_sum)
+
+    @property
+    def llnull(self):
+        """Log-likelihood of the intercept-only model (GLMs)."""
+        return self._glm_likelihood("llnull")
+
+    @property
+    def deviance(self):
+        """The GLM's deviance."""
+        self._glm_likelihood("llf")
+        return self.ssr
+
+    @property
+    def null_deviance(self):
+        """Deviance of the intercept-only model (GLMs)."""
+        return self._glm_likelihood("null_deviance")
+
+    def _glm_likelihood(self, name):
+        if self.likelihood is None:
+            raise ValueError(f"{name} is defined for GLMs; this is a {self.model} fit.")
+        return self.likelihood(name)
+
+    @property
+    def aic(self):
+        """``-2 llf + 2 k``, ``k`` the parameters counted in the degrees of freedom."""
+        return -2 * self.llf + 2 * (self.nobs - self.df_resid)
+
+    @property
+    def bic(self):
+        """``-2 llf + k log(nobs)`` (statsmodels' ``bic_llf`` for GLMs)."""
+        return -2 * self.llf + (self.nobs - self.df_resid) * np.log(self.nobs)
+
+    bic_llf = bic
+
+    @property
+    def bic_deviance(self):
+        """``deviance - df_resid log(nobs)`` (GLMs)."""
+        return self.deviance - self.df_resid * np.log(self.nobs)
+
+    def pseudo_rsquared(self, kind="cs"):
+        """Cox-Snell (``"cs"``) or McFadden (``"mcf"``) pseudo R², as statsmodels (GLMs)."""
+        kind = str(kind).lower()
+        if kind.startswith("mcf"):
+            return 1 - self.llf / self.llnull
+        if kind.startswith("cox") or kind in ("cs", "lr"):
+            return 1 - np.exp((self.llnull - self.llf) * (2 / self.nobs))
+        raise ValueError(f"kind must be 'mcf' (McFadden) or 'cs' (Cox-Snell); got {kind!r}.")
 
     @property
     def f_pvalue(self):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import replace
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -29,6 +30,7 @@ from ..inference._covariance import (
     to_reported,
     warn_if_no_residual_dof,
 )
+from ..inference._likelihood import glm_likelihood
 from ..parallel import map_reduce
 from ..passes import irls_chunk_pass
 from ..solvers import ScoringSettings, ScoringState, identified_columns, scoring_step
@@ -380,6 +382,8 @@ class CumulativeGLM(RegressorMixin, BaseEstimator):
             target=getattr(self, "target_name_", "y"), scale=scale,
             model=f"GLM ({family.name}, {link.name})", method="IRLS (streamed)",
             title="Cumulative GLM (IRLS) Results", wald_f=True, fit_statistics=fit_statistics,
+            likelihood=partial(glm_likelihood, family.name, link.name == "identity",
+                               stats.likelihood, stats.deviance, scale),
         )
 
     def _with_dropped_columns(self, cov):
