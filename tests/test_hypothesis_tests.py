@@ -246,3 +246,22 @@ def test_least_squares_likelihood_equals_statsmodels(weighted):
         np.testing.assert_allclose(getattr(res, name), getattr(ref, name), rtol=1e-10, err_msg=name)
     with pytest.raises(ValueError, match="GLMs"):
         res.llnull
+
+
+@pytest.mark.parametrize("family", ["poisson", "binomial", "gaussian", "gamma", "inverse_gaussian"])
+def test_likelihood_sums_merge_in_any_order(family):
+    """One chunk's sums equal the sum of its parts in any order (and with the empty identity)."""
+    from skbigreg.stats import LikelihoodSums
+
+    X, y, w = _glm_data(family, n=300)
+    y, mu = y.to_numpy(), np.clip(y.to_numpy().mean() + 0.1 * X["age"].to_numpy(), 0.05, None)
+    mu = np.clip(mu, None, 0.95) if family == "binomial" else mu
+    whole = LikelihoodSums.from_rows(w, y, mu, family)
+    parts = [LikelihoodSums.from_rows(w[s], y[s], mu[s], family)
+             for s in (slice(0, 70), slice(70, 200), slice(200, 300))]
+    for merged in (parts[0] + parts[1] + parts[2], parts[2] + (parts[0] + LikelihoodSums.empty()) + parts[1]):
+        np.testing.assert_allclose(merged.sums, whole.sums, rtol=1e-12)
+        np.testing.assert_allclose(merged.response.mean, [np.average(y, weights=w)], rtol=1e-12)
+        np.testing.assert_allclose(merged.response.moments(center=True)[0, 0],
+                                   w @ (y - np.average(y, weights=w)) ** 2, rtol=1e-10)
+        assert merged.weight_range == (w.min(), w.max())

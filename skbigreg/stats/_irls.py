@@ -134,8 +134,9 @@ class LikelihoodSums:
             terms["log_w"] = np.sum(np.log(w))
             terms["w_log_w"] = np.sum(special.xlogy(w, w))
             if family == "poisson":
-                terms["loglike"] = w @ (special.xlogy(y, mu) - mu - special.gammaln(y + 1))
-                terms["w_const"] = w @ special.gammaln(y + 1)
+                log_factorial = special.gammaln(y + 1)
+                terms["loglike"] = w @ (special.xlogy(y, mu) - mu - log_factorial)
+                terms["w_const"] = w @ log_factorial
             elif family == "binomial":
                 const = special.gammaln(2.0) - special.gammaln(y + 1) - special.gammaln(2 - y)
                 terms["loglike"] = w @ (const + special.xlogy(y, mu) + special.xlog1py(1 - y, -mu))
