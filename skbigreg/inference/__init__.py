@@ -4,14 +4,17 @@ from ._bootstrap import BootstrapResults, cluster_bootstrap, resample_clusters
 from ._covariance import COV_TYPES, LEVERAGE_COV_TYPES, cluster_meat, small_sample_factor
 from ._least_squares import regression_results
 from ._prediction import PredictionResults
+from ._restrictions import restriction_matrix
 from ._results import RegressionResults, pick_target_name, target_name
 from ._summary import format_summary
+from ._tests import ContrastResults
 
 __all__ = [
     "COV_TYPES",
     "LEVERAGE_COV_TYPES",
     "BootstrapResults",
     "PredictionResults",
+    "ContrastResults",
     "RegressionResults",
     "cluster_bootstrap",
     "cluster_meat",
@@ -19,6 +22,7 @@ __all__ = [
     "pick_target_name",
     "regression_results",
     "resample_clusters",
+    "restriction_matrix",
     "small_sample_factor",
     "target_name",
 ]

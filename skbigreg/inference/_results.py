@@ -12,7 +12,9 @@ from scipy import stats as distributions
 from ..base import target_name  # noqa: F401 (re-exported)
 from ..exceptions import PerfectFitWarning
 from ._prediction import get_prediction
+from ._likelihood import gaussian_llf
 from ._summary import format_summary
+from ._tests import check_alpha, f_test, t_test, wald_test
 
 
 @dataclass(frozen=True, eq=False)
@@ -81,6 +83,13 @@ class RegressionResults:
     link : skbigreg.glm link, optional
         A GLM's link: :meth:`get_prediction` then predicts the mean through
         it. None for linear models.
+    likelihood : callable, optional
+        ``likelihood(name)`` is a GLM's ``"llf"``, ``"llnull"`` or
+        ``"null_deviance"`` (its deviance is ``ssr``), evaluated when asked
+        for; None for least squares, whose ``llf`` is the Gaussian one.
+    log_weight_sum : float, optional
+        ``sum log w`` over rows (0 unweighted), which the Gaussian ``llf`` of
+        a weighted least-squares fit needs; None when not gathered.
 
     Examples
     --------
@@ -124,6 +133,8 @@ class RegressionResults:
     tss_within: float = np.nan
     n_absorbed: int = 0
     link: object = None
+    likelihood: object = None
+    log_weight_sum: float | None = None
 
     def __post_init__(self):
         names = [str(name) for name in self.names]
@@ -173,6 +184,7 @@ class RegressionResults:
 
     def conf_int(self, alpha=0.05):
         """Confidence intervals: a DataFrame with columns 0 (lower) and 1 (upper)."""
+        check_alpha(alpha)
         half = self._quantile(alpha) * self.bse
         return pd.DataFrame({0: self.params - half, 1: self.params + half})
 
@@ -187,6 +199,35 @@ class RegressionResults:
         ``conf_int(obs, alpha)``); for a GLM the mean's, through its link.
         """
         return get_prediction(self, X, weights=weights, link=self.link)
+
+    # -- tests of linear restrictions (statsmodels' semantics) ----------------
+    def t_test(self, r, use_t=None):
+        """t (or z) tests of each restriction ``R b = q``.
+
+        Parameters
+        ----------
+        r : str, list of str, array-like or (R, q)
+            statsmodels' forms: ``"a = 1, b = c"``, ``"2*a - b = 0"``,
+            ``"const"`` (``= 0`` implied), a matrix ``R`` or a pair ``(R, q)``.
+        use_t : bool, optional
+            Defaults to :attr:`use_t`; t tests use ``df_inference`` degrees of
+            freedom.
+
+        Returns
+        -------
+        ContrastResults
+            ``effect``, ``sd``, ``tvalue``, ``pvalue``, ``df_denom``,
+            ``conf_int(alpha)``, ``summary_frame()``.
+        """
+        return t_test(self, r, use_t)
+
+    def f_test(self, r):
+        """F test of the joint restrictions: ``fvalue``, ``pvalue``, ``df_num``, ``df_denom``."""
+        return f_test(self, r)
+
+    def wald_test(self, r, use_f=None, scalar=True):
+        """Wald test of the joint restrictions: F when ``use_f`` (default :attr:`use_t`), else chi2."""
+        return wald_test(self, r, use_f, scalar)
 
     # -- fit statistics -----------------------------------------------------
     @property
@@ -241,6 +282,66 @@ class RegressionResults:
         if not len(b) or not np.isfinite(V).all():  # e.g. one cluster: no Wald statistic
             return np.nan
         return float(b @ np.linalg.pinv(V, hermitian=True) @ b) / self.df_model
+
+    # -- likelihood and information criteria (statsmodels' definitions) -------
+    @property
+    def llf(self):
+        """Log-likelihood: the family's for GLMs, the concentrated Gaussian one for least squares."""
+        if self.likelihood is not None:
+            return self.likelihood("llf")
+        if self.log_weight_sum is None:
+            raise ValueError(
+                "The log-likelihood of this least-squares fit needs sum(log w) over its rows, "
+                "which its statistics do not hold."
+            )
+        return gaussian_llf(self.nobs, self.ssr, self.log_weight_sum)
+
+    @property
+    def llnull(self):
+        """Log-likelihood of the intercept-only model (GLMs)."""
+        return self._glm_likelihood("llnull")
+
+    @property
+    def deviance(self):
+        """The GLM's deviance."""
+        self._glm_likelihood("llf")
+        return self.ssr
+
+    @property
+    def null_deviance(self):
+        """Deviance of the intercept-only model (GLMs)."""
+        return self._glm_likelihood("null_deviance")
+
+    def _glm_likelihood(self, name):
+        if self.likelihood is None:
+            raise ValueError(f"{name} is defined for GLMs; this is a {self.model} fit.")
+        return self.likelihood(name)
+
+    @property
+    def aic(self):
+        """``-2 llf + 2 k``, ``k`` the parameters counted in the degrees of freedom."""
+        return -2 * self.llf + 2 * (self.nobs - self.df_resid)
+
+    @property
+    def bic(self):
+        """``-2 llf + k log(nobs)`` (statsmodels' ``bic_llf`` for GLMs)."""
+        return -2 * self.llf + (self.nobs - self.df_resid) * np.log(self.nobs)
+
+    bic_llf = bic
+
+    @property
+    def bic_deviance(self):
+        """``deviance - df_resid log(nobs)`` (GLMs)."""
+        return self.deviance - self.df_resid * np.log(self.nobs)
+
+    def pseudo_rsquared(self, kind="cs"):
+        """Cox-Snell (``"cs"``) or McFadden (``"mcf"``) pseudo R², as statsmodels (GLMs)."""
+        kind = str(kind).lower()
+        if kind.startswith("mcf"):
+            return 1 - self.llf / self.llnull
+        if kind.startswith("cox") or kind in ("cs", "lr"):
+            return 1 - np.exp((self.llnull - self.llf) * (2 / self.nobs))
+        raise ValueError(f"kind must be 'mcf' (McFadden) or 'cs' (Cox-Snell); got {kind!r}.")
 
     @property
     def f_pvalue(self):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import replace
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -29,6 +30,7 @@ from ..inference._covariance import (
     to_reported,
     warn_if_no_residual_dof,
 )
+from ..inference._likelihood import glm_likelihood
 from ..parallel import map_reduce
 from ..passes import irls_chunk_pass
 from ..solvers import ScoringSettings, ScoringState, identified_columns, scoring_step
@@ -376,11 +378,15 @@ class CumulativeGLM(RegressorMixin, BaseEstimator):
             params=params, cov=cov, names=names, cov_type=cov_type, nobs=n,
             df_model=p - int(self.fit_intercept), df_resid=n - p, ssr=stats.deviance,
             tss=np.nan, has_intercept=self.fit_intercept, use_t=False,
-            df_inference=float(n - p), n_clusters=n_clusters,
+            # statsmodels: cluster-robust tests have G - 1 denominator degrees of freedom
+            df_inference=float(n - p if n_clusters is None else n_clusters - 1),
+            n_clusters=n_clusters,
             target=getattr(self, "target_name_", "y"), scale=scale,
             model=f"GLM ({family.name}, {link.name})", method="IRLS (streamed)",
             title="Cumulative GLM (IRLS) Results", wald_f=True, fit_statistics=fit_statistics,
             link=link,
+            likelihood=partial(glm_likelihood, family.name, link.name == "identity",
+                               stats.likelihood, stats.deviance, scale),
         )
 
     def _with_dropped_columns(self, cov):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..stats import ClusterSums, GramStats, IRLSPass, OuterProductStats
+from ..stats import ClusterSums, GramStats, IRLSPass, LikelihoodSums, OuterProductStats
 
 # Variance V(mu) and |y - mu| at or below which a row is fitted exactly at
 # the support's edge (binomial: min(p, 1 - p) <= 1e-8; |eta| >= 18.4 for the
@@ -82,6 +82,7 @@ def irls_pass(X, y, sample_weight, coef, intercept, family, link, fit_intercept,
         observed=OuterProductStats(len(X), information),
         cluster_sums=None if clusters is None else ClusterSums.from_rows(scores, clusters),
         n_saturated=int(np.count_nonzero(saturated & (w > 0))),
+        likelihood=LikelihoodSums.from_rows(w, y, mu, family.name),
     )
 
 

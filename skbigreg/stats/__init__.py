@@ -11,7 +11,7 @@ from ._chunk import ChunkStatistics
 from ._folds import FoldStatistics, SplitStatistics
 from ._grouped import GroupedGramStats
 from ._levels import LevelMeans
-from ._irls import ClusterSums, IRLSPass
+from ._irls import ClusterSums, IRLSPass, LikelihoodSums
 from ._outer import LeverageOuterProducts, OuterProductStats
 from ._representatives import BlockSums, ChunkSums, Representatives, RepresentativeSets
 
@@ -25,6 +25,7 @@ __all__ = [
     "LevelMeans",
     "ClusterSums",
     "IRLSPass",
+    "LikelihoodSums",
     "OuterProductStats",
     "LeverageOuterProducts",
     "ChunkStatistics",

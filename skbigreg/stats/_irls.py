@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import special
 
 from ._accumulators import GramStats
 from ._outer import OuterProductStats
@@ -73,6 +74,92 @@ class ClusterSums:
         return type(self)(labels, sums)
 
 
+LIKELIHOOD_SUMS = (
+    "log_w",       # sum log w
+    "w_log_w",     # sum w log w
+    "log_y",       # sum log y
+    "w_log_y",     # sum w log y
+    "w_log_y_mu",  # sum w log(y / mu)
+    "w_y_mu",      # sum w y / mu
+    "w_over_y",    # sum w / y
+    "loglike",     # sum of the log-likelihood at scale 1 (binomial, Poisson)
+    "w_const",     # sum w c(y): Poisson log y!, binomial log C(1, y)
+)
+
+
+@dataclass(frozen=True)
+class LikelihoodSums:
+    """Row sums from which a GLM's log-likelihood follows at any scale.
+
+    The log-likelihoods of statsmodels' families are, at a fitted mean
+    ``mu`` and at the null model's constant mean (the weighted mean of
+    ``y``), functions of a few sums over rows and of the scale, which is
+    known only once the pass is merged. Merged by addition (the response's
+    weighted moments by Chan's update; the weight range by min/max).
+
+    Attributes
+    ----------
+    sums : ndarray of shape (len(LIKELIHOOD_SUMS),)
+        The sums named by ``LIKELIHOOD_SUMS`` (0 where the family needs none).
+    response : GramStats
+        Weighted count, mean and centred sum of squares of ``y``.
+    weight_range : tuple of float
+        Smallest and largest weight (Gamma's ``log Gamma(w / scale)`` sums
+        to ``n log Gamma(w / scale)`` only when they are equal).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbigreg.stats import LikelihoodSums
+    >>> part = LikelihoodSums.from_rows(np.ones(2), np.array([1.0, 3.0]), np.array([2.0, 2.0]), "gaussian")
+    >>> total = part + LikelihoodSums.empty()
+    >>> float(total.response.mean[0]), total.weight_range
+    (2.0, (1.0, 1.0))
+    """
+
+    sums: np.ndarray
+    response: GramStats
+    weight_range: tuple
+
+    @classmethod
+    def empty(cls):
+        """The identity of ``+``: no rows."""
+        return cls(np.zeros(len(LIKELIHOOD_SUMS)), GramStats.empty(0), (np.inf, -np.inf))
+
+    @classmethod
+    def from_rows(cls, w, y, mu, family):
+        """The sums of rows ``(w, y, mu)`` for the family named ``family``."""
+        terms = dict.fromkeys(LIKELIHOOD_SUMS, 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            terms["log_w"] = np.sum(np.log(w))
+            terms["w_log_w"] = np.sum(special.xlogy(w, w))
+            if family == "poisson":
+                log_factorial = special.gammaln(y + 1)
+                terms["loglike"] = w @ (special.xlogy(y, mu) - mu - log_factorial)
+                terms["w_const"] = w @ log_factorial
+            elif family == "binomial":
+                const = special.gammaln(2.0) - special.gammaln(y + 1) - special.gammaln(2 - y)
+                terms["loglike"] = w @ (const + special.xlogy(y, mu) + special.xlog1py(1 - y, -mu))
+                terms["w_const"] = w @ const
+            elif family in ("gamma", "inverse_gaussian"):
+                terms["log_y"] = np.sum(np.log(y))
+                terms["w_log_y"] = w @ np.log(y)
+                terms["w_log_y_mu"] = w @ np.log(y / mu)
+                terms["w_y_mu"] = w @ (y / mu)
+                terms["w_over_y"] = w @ (1 / y)
+        sums = np.array([float(terms[name]) for name in LIKELIHOOD_SUMS])
+        response = GramStats.from_arrays(np.empty((len(y), 0)), y, w)
+        return cls(sums, response, (float(np.min(w)), float(np.max(w))) if len(w) else (np.inf, -np.inf))
+
+    def __getitem__(self, name):
+        return float(self.sums[LIKELIHOOD_SUMS.index(name)])
+
+    def __add__(self, other):
+        low = min(self.weight_range[0], other.weight_range[0])
+        high = max(self.weight_range[1], other.weight_range[1])
+        return LikelihoodSums(self.sums + other.sums, self.response + other.response, (low, high))
+
+
 @dataclass(frozen=True)
 class IRLSPass:
     """Everything one pass at fixed coefficients gathers (mergeable with ``+``).
@@ -95,6 +182,8 @@ class IRLSPass:
     n_saturated : int
         Rows whose fitted mean sits at the boundary of the family's support
         (a sign of separation).
+    likelihood : LikelihoodSums
+        What the log-likelihoods of the fit and of its null model need.
 
     Examples
     --------
@@ -111,6 +200,7 @@ class IRLSPass:
     observed: OuterProductStats
     cluster_sums: ClusterSums | None
     n_saturated: int
+    likelihood: LikelihoodSums
 
     @classmethod
     def empty(cls, n_features, fit_intercept, clusters=False):
@@ -124,6 +214,7 @@ class IRLSPass:
             observed=OuterProductStats.empty(size),
             cluster_sums=ClusterSums.empty(size) if clusters else None,
             n_saturated=0,
+            likelihood=LikelihoodSums.empty(),
         )
 
     def __add__(self, other):
@@ -140,4 +231,5 @@ class IRLSPass:
             self.observed + other.observed,
             clusters,
             self.n_saturated + other.n_saturated,
+            self.likelihood + other.likelihood,
         )
