@@ -418,9 +418,9 @@ def _fit_parser(commands):
                        help="estimator, one of: " + ", ".join(MODELS) + " (default: ols; see below)")
 
     inference = fit.add_argument_group("standard errors")
-    inference.add_argument("--cov-type", choices=["nonrobust", "HC0", "HC1", "cluster"],
+    inference.add_argument("--cov-type", choices=["nonrobust", "HC0", "HC1", "HC2", "HC3", "cluster"],
                            help="covariance of the coefficients (default: nonrobust; cluster "
-                           "when --cluster is given; fe takes nonrobust, HC1, cluster)" + _for("cov_type"))
+                           "when --cluster is given; HC2/HC3 for ols; fe takes nonrobust, HC1, cluster)" + _for("cov_type"))
     inference.add_argument("--cluster", metavar="COLUMN",
                            help="column of cluster labels for --cov-type cluster" + _for("cluster"))
 
@@ -495,7 +495,8 @@ def _demo_parser(commands):
     demo.add_argument("--data", choices=["flights", "synthetic"], default="flights")
     demo.add_argument("--rows", type=int, default=1_000_000, help="rows of synthetic data")
     demo.add_argument("--chunk-rows", type=int, default=50_000)
-    demo.add_argument("--cov-type", choices=["nonrobust", "HC0", "HC1", "cluster"], default="HC1")
+    demo.add_argument("--cov-type", choices=["nonrobust", "HC0", "HC1", "HC2", "HC3", "cluster"],
+                      default="HC1")
     demo.add_argument("--solver", choices=["gram", "qr"], default="gram")
 
 

@@ -426,3 +426,13 @@ def test_hostile_files_and_options_are_one_line_naming_the_option(hostile, capsy
     assert len(lines) == 1 and lines[0].startswith("skbigreg: error: "), err
     assert message.format(folder=hostile) in lines[0]
     assert "=[" not in lines[0] and "missing='drop'" not in lines[0]  # no Python spellings
+
+
+def test_ols_hc3_equals_statsmodels(panel, tmp_path):
+    """The streamed two-pass HC3 errors through the command line."""
+    folder, frame = panel
+    table = _fit(folder, "--target", "y", "--features", "a", "b", "--cov-type", "HC3",
+                 "--chunk-rows", "200", tmp_path=tmp_path)
+    ref = sm.OLS(frame.y, sm.add_constant(frame[["a", "b"]])).fit(cov_type="HC3")
+    np.testing.assert_allclose(table.iloc[:, 0].to_numpy(), ref.params.to_numpy(), rtol=1e-10)
+    np.testing.assert_allclose(table.iloc[:, 1].to_numpy(), ref.bse.to_numpy(), rtol=1e-10)
