@@ -20,7 +20,7 @@ from .._compat import _fit_context, _num_samples, validate_data
 from ..exceptions import MissingPassError
 from ..parallel import single_blas_thread
 from ..io import check_labels, refuse_unread
-from ..stats import ChunkStatistics, GroupedGramStats, accumulator_for, label_kind
+from ..stats import ChunkStatistics, accumulator_for, cluster_statistics, label_kind
 from ._rows import check_weight_sum, rows_differ, target_name, validate_chunk
 from ._source import fit_source
 from ._state import reset, rollback_on_error
@@ -99,7 +99,7 @@ class CumulativeMixin:
         stats, extra = self._map_chunk(X, y, sample_weight, labels)
         clusters = labels.get("clusters")
         if clusters is not None:
-            clusters = GroupedGramStats.from_arrays(X, y, clusters, sample_weight)
+            clusters = cluster_statistics(X, y, clusters, sample_weight)
         return ChunkStatistics(stats, clusters, extra), y_1d
 
     def _map_chunk(self, X, y, sample_weight, labels):

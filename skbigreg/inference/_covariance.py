@@ -12,6 +12,8 @@ digits. The result is mapped to ``(intercept, beta)`` by
 # HC2, HC3:  HC0 with row i's term divided by (1 - h_i), (1 - h_i)^2,
 #            h_i = w_i u_i' B u_i the leverage (MacKinnon & White 1985)
 # CRV1:      V = G/(G-1) (n-1)/(n-p) B (sum_g s_g s_g') B,  s_g = sum_{i in g} w_i e_i u_i
+# multi-way: V = V_a + V_b - V_ab (Cameron, Gelbach & Miller 2011; inclusion-exclusion
+#            over the subsets of the dimensions for more), each a CRV1 with its own G
 
 The small-sample factors of the sandwiches (HC1's and CRV1's) are written
 once, in :func:`small_sample_factor`; every estimator passes the ``p`` its
@@ -145,6 +147,33 @@ def residual_cluster_scores(grouped, coef, shift, center):
     sum_e = grouped.weight_sum * (offset @ coef)
     sum_ue = grouped.comoment @ coef + offset * sum_e[:, None]
     return np.hstack([sum_e[:, None], sum_ue]) if center else sum_ue
+
+
+def multiway_cluster_cov(multiway, solution, stats, target, nobs, n_params):
+    """Multi-way CRV1 in the centred parametrisation, and the ``G`` of its t tests.
+
+    ``V = sum_S (-1)^(|S|+1) G_S/(G_S-1) (n-1)/(n-p) B M_S B`` over the
+    non-empty subsets ``S`` of the dimensions (``M_S`` the cluster meat of
+    the clusters of ``S``'s intersection, ``G_S`` their number): statsmodels'
+    ``cov_type="cluster"`` with 2-D groups and pyfixest's ``CRV1`` with
+    ``ssc(G_df="conventional")`` (its ``feols`` default, ``G_df="min"``,
+    scales every term by ``min G/(min G - 1)`` instead). As both, no eigenvalue fix-up: a
+    variance that comes out negative gives a NaN standard error. Inference
+    uses ``min_d G_d - 1`` degrees of freedom. Fewer than two clusters in a
+    dimension: a warning and NaN.
+    """
+    n_clusters = min(multiway.n_groups)
+    bread = design_bread(solution, stats)
+    if n_clusters < 2:
+        factor = small_sample_factor("cluster", nobs, n_params, n_clusters)  # warns
+        return np.full_like(bread, factor), n_clusters
+    cov = np.zeros_like(bread)
+    for way, grouped in zip(multiway.ways, multiway.grouped):
+        sign = 1.0 if len(way) % 2 else -1.0
+        factor = small_sample_factor("cluster", nobs, n_params, grouped.n_groups)
+        meat = cluster_meat(grouped, solution, stats, target)
+        cov += sign * factor * sandwich(bread, meat)
+    return cov, n_clusters
 
 
 def hc_meat_matrix(hc_meat, cov_type):

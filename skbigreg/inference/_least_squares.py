@@ -9,6 +9,7 @@ from ._covariance import (
     cluster_meat,
     design_bread,
     hc_meat_matrix,
+    multiway_cluster_cov,
     residual_variance,
     sandwich,
     small_sample_factor,
@@ -38,7 +39,8 @@ def regression_results(
     ``hc_meat`` is the second pass's
     :class:`~skbigreg.stats.LeverageOuterProducts` (HC types; an
     :class:`~skbigreg.stats.OuterProductStats` serves HC0 and HC1); ``clusters`` the :class:`~skbigreg.stats.GroupedGramStats`
-    (cluster type). ``use_t=None`` follows statsmodels: t for nonrobust,
+    (cluster type), or a :class:`~skbigreg.stats.MultiwayGroupedStats` for
+    multi-way CRV1 (:func:`multiway_cluster_cov`). ``use_t=None`` follows statsmodels: t for nonrobust,
     normal for robust covariances. ``cluster_meat_matrix`` replaces the
     least-squares cluster meat ``sum_g s_g s_g'`` (in the centred
     parametrisation) when an estimator's scores differ from those of the
@@ -66,6 +68,10 @@ def regression_results(
         elif cov_type.startswith("HC"):
             meat = hc_meat_matrix(hc_meat, cov_type)
             cov = sandwich(bread, meat) * small_sample_factor(cov_type, nobs, n_params)
+        elif hasattr(clusters, "ways"):
+            cov, n_clusters = multiway_cluster_cov(clusters, solution, stats, target,
+                                                   nobs, n_params)
+            df_inference = n_clusters - 1
         else:
             n_clusters = int(clusters.n_groups)
             meat = cluster_meat_matrix

@@ -16,7 +16,7 @@ from ..base import (
     validate_chunk,
 )
 from ..inference import COV_TYPES, regression_results
-from ..io import iter_chunks
+from ..io import check_labels, iter_chunks
 from ..parallel import (
     dask_map_reduce,
     dask_partitions,
@@ -52,7 +52,13 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         Covariance used by :meth:`results` and :meth:`summary` by default.
         ``"cluster"`` (CRV1, as Stata and R ``sandwich::vcovCL``) needs
         ``clusters=`` in ``fit``/``partial_fit``; per-cluster statistics are
-        gathered in the same pass. HC types need the residuals (HC2 and HC3
+        gathered in the same pass. ``clusters`` with two or more columns
+        give Cameron-Gelbach-Miller multi-way CRV1, ``V_a + V_b - V_ab``
+        (inclusion-exclusion for more), each term with its own ``G/(G-1)``
+        as statsmodels (2-D ``groups``) and pyfixest (``CRV1: "a+b"``, its
+        ``ssc(G_df="conventional")``; its ``feols`` default ``G_df="min"``
+        scales every term by ``min G/(min G - 1)`` instead), without eigenvalue fix-up; tests use ``min G - 1``
+        degrees of freedom. HC types need the residuals (HC2 and HC3
         also the leverages, from the same pass's statistics): in-memory
         ``fit`` and :meth:`fit_chunks` make the second pass themselves; after
         a ``partial_fit`` stream, call :meth:`partial_fit_scores` on the same
@@ -70,8 +76,9 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
     intercept_ : float or ndarray of shape (n_targets,)
     stats_ : GramStats or QRStats
         The merged statistics of every row seen.
-    cluster_stats_ : GroupedGramStats
-        Per-cluster statistics, present when ``clusters`` were given.
+    cluster_stats_ : GroupedGramStats or MultiwayGroupedStats
+        Per-cluster statistics, present when ``clusters`` were given (for
+        every dimension and intersection with multi-way clusters).
     score_pass_ : ChunkStatistics
         The second pass at the current coefficients, present after one:
         the sums of ``s_i s_i'`` over its rows (``s_i = w_i e_i u_i``), plain
@@ -157,8 +164,9 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
         sample_weight : array-like of shape (n_samples,), optional
-        clusters : array-like of shape (n_samples,), optional
-            Cluster labels for cluster-robust inference.
+        clusters : array-like of shape (n_samples,) or (n_samples, n_dims), optional
+            Cluster labels for cluster-robust inference; two or more columns
+            (a 2-D array or a DataFrame) give multi-way clustering.
 
         Returns
         -------
@@ -184,7 +192,7 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
         sample_weight : array-like of shape (n_samples,), optional
-        clusters : array-like of shape (n_samples,), optional
+        clusters : array-like of shape (n_samples,) or (n_samples, n_dims), optional
 
         Returns
         -------
@@ -193,6 +201,34 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         return self._accumulate(X, y, sample_weight, clusters=clusters)
 
     _label_names = ("clusters",)
+
+    def _check_labels(self, labels, n_rows, first):
+        """Check the labels; 2-D ``clusters`` (multi-way) column by column.
+
+        Every column goes through the one label check; its kind must stay
+        the same from chunk to chunk, as must the number of columns. Checked
+        multi-way clusters are a tuple of 1-D label arrays.
+        """
+        columns = _cluster_columns(labels.get("clusters"))
+        ways = 0 if labels.get("clusters") is None else len(columns or (None,))
+        if not first and ways and ways != getattr(self, "_cluster_ways_", ways):
+            raise ValueError(
+                f"clusters has {ways} column(s) in this chunk and had "
+                f"{self._cluster_ways_} in the earlier ones; give the same cluster "
+                "columns with every chunk."
+            )
+        if columns is None:
+            checked = super()._check_labels(labels, n_rows, first)
+        else:
+            (name, head), rest = columns[0], dict(columns[1:])
+            checked = super()._check_labels({**labels, "clusters": head}, n_rows, first)
+            more, self._cluster_kinds_ = check_labels(
+                type(self).__name__, rest, n_rows,
+                None if first else self._cluster_kinds_)
+            checked["clusters"] = (checked["clusters"], *more.values())
+        if first:
+            self._cluster_ways_ = ways
+        return checked
 
     def fit_chunks(self, chunks, n_jobs=None):
         """Fit from a chunk source, making the HC pass too when ``cov_type`` needs it.
@@ -258,6 +294,11 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
 
     def _fit_dask(self, X, y, sample_weight, clusters):
         """Map Dask partitions to statistics on the workers; tree-reduce there."""
+        if getattr(clusters, "ndim", 1) > 1:
+            raise ValueError(
+                "Multi-way clusters (2-D clusters=) are not supported with Dask "
+                "collections; fit_chunks or partial_fit accept them."
+            )
         names = list(map(str, X.columns)) if hasattr(X, "columns") else None
         n_features = len(names) if names is not None else X.shape[1]
         y_1d = getattr(y, "ndim", 1) == 1
@@ -421,6 +462,25 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
+
+
+def _cluster_columns(clusters):
+    """``[(name, labels), ...]`` of 2-D clusters with two or more columns, else None.
+
+    A 1-D array, or a single column (which the one-way check then refuses
+    by its shape), is None.
+    """
+    if clusters is None or getattr(clusters, "ndim", np.ndim(clusters)) != 2:
+        return None
+    if hasattr(clusters, "columns"):
+        columns = [(f"clusters[{name!r}]", clusters.iloc[:, j].to_numpy())
+                   for j, name in enumerate(clusters.columns)]
+    else:
+        array = np.asarray(clusters)
+        columns = [(f"clusters column {j}", array[:, j]) for j in range(array.shape[1])]
+    if len(columns) == 1:
+        return None
+    return columns
 
 
 def _predict_rows(X, coef, intercept):

@@ -11,6 +11,7 @@ from ._chunk import ChunkStatistics
 from ._folds import FoldStatistics, SplitStatistics
 from ._grouped import GroupedGramStats
 from ._levels import LevelMeans
+from ._multiway import MultiwayGroupedStats, cluster_statistics
 from ._irls import ClusterSums, IRLSPass, LikelihoodSums
 from ._outer import LeverageOuterProducts, OuterProductStats
 from ._representatives import BlockSums, ChunkSums, Representatives, RepresentativeSets
@@ -23,6 +24,8 @@ __all__ = [
     "FoldStatistics",
     "SplitStatistics",
     "LevelMeans",
+    "MultiwayGroupedStats",
+    "cluster_statistics",
     "ClusterSums",
     "IRLSPass",
     "LikelihoodSums",

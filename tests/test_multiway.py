@@ -1,0 +1,140 @@
+"""Multi-way (Cameron-Gelbach-Miller) CRV1 for OLS/WLS, streamed in chunks of 100 rows."""
+
+import warnings
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+from statsmodels.stats.sandwich_covariance import cov_cluster
+
+from skbigreg.exceptions import DegreesOfFreedomWarning
+from skbigreg.linear_model import CumulativeLinearRegression
+
+
+def _data(n=1000, seed=1):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 2))
+    firm = rng.integers(0, 15, n)
+    year = rng.integers(0, 8, n)
+    y = (1 + X @ [0.5, -1.0] + rng.normal(size=n)
+         + rng.normal(size=15)[firm] + rng.normal(size=8)[year])
+    weight = rng.uniform(0.5, 2.0, n)
+    return X, y, firm, year, weight
+
+
+def _streamed(X, y, clusters, weight=None, step=100):
+    model = CumulativeLinearRegression(cov_type="cluster")
+    for s in range(0, len(y), step):
+        model.partial_fit(X[s:s + step], y[s:s + step],
+                          None if weight is None else weight[s:s + step],
+                          clusters=clusters[s:s + step])
+    return model
+
+
+def test_two_way_equals_statsmodels_streamed():
+    X, y, firm, year, _ = _data()
+    groups = np.column_stack([firm, year])
+    ref = sm.OLS(y, sm.add_constant(X)).fit(cov_type="cluster", cov_kwds={"groups": groups})
+    res = _streamed(X, y, groups).results()
+    np.testing.assert_allclose(res.bse.to_numpy(), ref.bse, rtol=1e-10, atol=0)
+    np.testing.assert_allclose(res.pvalues.to_numpy(), ref.pvalues, rtol=1e-8, atol=1e-300)
+    # t tests: min(G) - 1 degrees of freedom, as statsmodels
+    ref_t = sm.OLS(y, sm.add_constant(X)).fit(
+        cov_type="cluster", cov_kwds={"groups": groups}, use_t=True)
+    res_t = _streamed(X, y, groups).results(use_t=True)
+    np.testing.assert_allclose(res_t.pvalues.to_numpy(), ref_t.pvalues, rtol=1e-8)
+
+
+def test_two_way_wls_dataframe_mixed_label_types():
+    X, y, firm, year, weight = _data(seed=2)
+    names = np.array([f"firm{i}" for i in range(15)])[firm]
+    clusters = pd.DataFrame({"firm": names, "year": year})
+    codes = np.column_stack([firm, year])
+    ref = sm.WLS(y, sm.add_constant(X), weights=weight).fit(
+        cov_type="cluster", cov_kwds={"groups": codes})
+    model = CumulativeLinearRegression(cov_type="cluster")
+    for s in range(0, len(y), 100):
+        model.partial_fit(X[s:s + 100], y[s:s + 100], weight[s:s + 100],
+                          clusters=clusters.iloc[s:s + 100])
+    np.testing.assert_allclose(model.results().bse.to_numpy(), ref.bse, rtol=1e-10)
+
+
+def test_two_way_pyfixest_conventions():
+    """Ours is pyfixest's G_df="conventional" (each term its own G/(G-1)); its
+    feols default, G_df="min", scales every term by min(G)/(min(G)-1)."""
+    pf = pytest.importorskip("pyfixest")
+    X, y, firm, year, _ = _data(seed=3)
+    data = pd.DataFrame({"y": y, "x1": X[:, 0], "x2": X[:, 1], "a": firm, "b": year})
+    res = _streamed(X, y, np.column_stack([firm, year])).results(use_t=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        same = pf.feols("y ~ x1 + x2", data=data, vcov={"CRV1": "a+b"},
+                        ssc=pf.ssc(G_df="conventional"))
+        default = pf.feols("y ~ x1 + x2", data=data, vcov={"CRV1": "a+b"})
+    np.testing.assert_allclose(res.bse.to_numpy(), same.se().to_numpy(), rtol=1e-10)
+    np.testing.assert_allclose(res.pvalues.to_numpy(), same.pvalue().to_numpy(), rtol=1e-6)
+    # G_df="min" from uncorrected one-way sandwiches (statsmodels), by hand
+    ols = sm.OLS(y, sm.add_constant(X)).fit()
+    pair = np.unique(np.column_stack([firm, year]), axis=0, return_inverse=True)[1].ravel()
+    raw = sum(sign * cov_cluster(ols, g, use_correction=False)
+              for sign, g in ((1, firm), (1, year), (-1, pair)))
+    n, k, g_min = len(y), 3, min(len(np.unique(firm)), len(np.unique(year)))
+    with np.errstate(invalid="ignore"):
+        expected = np.sqrt(np.diag(raw) * g_min / (g_min - 1) * (n - 1) / (n - k))
+    np.testing.assert_allclose(default.se().to_numpy(), expected, rtol=1e-10)
+
+
+def test_fit_equals_partial_fit():
+    X, y, firm, year, weight = _data(seed=4)
+    groups = np.column_stack([firm, year])
+    chunks = [{"X": X[s:s + 100], "y": y[s:s + 100], "sample_weight": weight[s:s + 100],
+               "clusters": groups[s:s + 100]} for s in range(0, len(y), 100)]
+    expected = _streamed(X, y, groups, weight).results().bse.to_numpy()
+    in_memory = CumulativeLinearRegression(cov_type="cluster").fit(X, y, weight, clusters=groups)
+    # chunk sources refuse 2-D labels when the chunk is built (a clear ValueError)
+    with pytest.raises(ValueError, match="clusters has shape"):
+        CumulativeLinearRegression(cov_type="cluster").fit_chunks(chunks)
+    np.testing.assert_allclose(in_memory.results().bse.to_numpy(), expected, rtol=1e-10)
+
+
+def test_three_way_is_inclusion_exclusion_of_one_way_crv1():
+    X, y, firm, year, _ = _data(n=900, seed=5)
+    region = np.random.default_rng(6).integers(0, 5, len(y))
+    dims = [firm, year, region]
+    ols = sm.OLS(y, sm.add_constant(X)).fit()
+    expected = np.zeros((3, 3))
+    for size in (1, 2, 3):
+        for way in combinations(range(3), size):
+            keys = np.unique(np.column_stack([dims[j] for j in way]), axis=0,
+                             return_inverse=True)[1].ravel()
+            expected += (-1) ** (size + 1) * cov_cluster(ols, keys)
+    res = _streamed(X, y, np.column_stack(dims)).results()
+    np.testing.assert_allclose(res.cov_params().to_numpy(), expected, rtol=1e-10, atol=1e-14)
+
+
+def test_bad_cluster_column_is_named_and_state_kept():
+    X, y, firm, year, _ = _data(n=200)
+    clusters = pd.DataFrame({"firm": firm, "year": year.astype(float)})
+    model = _streamed(X[:100], y[:100], clusters.iloc[:100])
+    before = model.results().bse.to_numpy()
+    bad = clusters.iloc[100:].copy()
+    bad.iloc[3, 1] = np.nan
+    with pytest.raises(ValueError, match=r"clusters\['year'\] has 1 missing"):
+        model.partial_fit(X[100:], y[100:], clusters=bad)
+    with pytest.raises(ValueError, match="3 column"):
+        model.partial_fit(X[100:], y[100:], clusters=np.column_stack([firm, year, year])[100:])
+    with pytest.raises(ValueError, match="type"):
+        model.partial_fit(X[100:], y[100:],
+                          clusters=pd.DataFrame({"firm": firm[100:], "year": year[100:].astype(str)}))
+    assert model.n_samples_seen_ == 100
+    np.testing.assert_array_equal(model.results().bse.to_numpy(), before)
+
+
+def test_one_cluster_in_a_dimension_warns_and_gives_nan():
+    X, y, firm, _, _ = _data(n=300)
+    model = _streamed(X, y, np.column_stack([firm, np.zeros(len(y))]))
+    with pytest.warns(DegreesOfFreedomWarning, match="at least two clusters"):
+        res = model.results()
+    assert np.isnan(res.bse.to_numpy()).all()
