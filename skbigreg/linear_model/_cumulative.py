@@ -211,7 +211,8 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         """
         columns = _cluster_columns(labels.get("clusters"))
         ways = 0 if labels.get("clusters") is None else len(columns or (None,))
-        if not first and ways and ways != getattr(self, "_cluster_ways_", ways):
+        before = getattr(self, "_cluster_ways_", 0)
+        if not first and ways and before and ways != before:
             raise ValueError(
                 f"clusters has {ways} column(s) in this chunk and had "
                 f"{self._cluster_ways_} in the earlier ones; give the same cluster "
