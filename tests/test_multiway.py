@@ -138,3 +138,18 @@ def test_one_cluster_in_a_dimension_warns_and_gives_nan():
     with pytest.warns(DegreesOfFreedomWarning, match="at least two clusters"):
         res = model.results()
     assert np.isnan(res.bse.to_numpy()).all()
+
+
+def test_merged_two_way_fits_equal_one_fit_and_keep_streaming():
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(300, 2))
+    y = X @ [1.0, -1.0] + rng.normal(size=300)
+    g = np.column_stack([rng.integers(0, 6, 300), rng.integers(0, 5, 300)])
+    halves = [CumulativeLinearRegression(cov_type="cluster").fit(X[s], y[s], clusters=g[s])
+              for s in (slice(0, 150), slice(150, 300))]
+    merged = halves[0].merge(halves[1])
+    full = CumulativeLinearRegression(cov_type="cluster").fit(X, y, clusters=g)
+    np.testing.assert_allclose(merged.results().bse, full.results().bse, rtol=1e-10)
+    merged.partial_fit(X[:10], y[:10], clusters=g[:10])  # later chunks are checked as before
+    with pytest.raises(ValueError, match="column"):
+        merged.partial_fit(X[:10], y[:10], clusters=g[:10, 0])

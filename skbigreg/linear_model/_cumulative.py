@@ -231,6 +231,17 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
             self._cluster_ways_ = ways
         return checked
 
+    def merge(self, other):
+        merged = super().merge(other)
+        if getattr(self, "_cluster_ways_", 0) != getattr(other, "_cluster_ways_", 0):
+            raise ValueError("Cannot merge fits with different numbers of cluster columns.")
+        for name in ("_cluster_ways_", "_cluster_kinds_"):  # what later chunks are checked by
+            if name in vars(self):
+                setattr(merged, name, getattr(self, name))
+        return merged
+
+    merge.__doc__ = CumulativeMixin.merge.__doc__
+
     def fit_chunks(self, chunks, n_jobs=None):
         """Fit from a chunk source, making the HC pass too when ``cov_type`` needs it.
 
