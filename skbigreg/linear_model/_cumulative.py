@@ -221,7 +221,7 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         if columns is None:
             checked = super()._check_labels(labels, n_rows, first)
         else:
-            (name, head), rest = columns[0], dict(columns[1:])
+            (_, head), rest = columns[0], dict(columns[1:])
             checked = super()._check_labels({**labels, "clusters": head}, n_rows, first)
             more, self._cluster_kinds_ = check_labels(
                 type(self).__name__, rest, n_rows,
