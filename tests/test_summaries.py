@@ -170,3 +170,13 @@ def test_compare_rejects_a_single_model_not_in_a_list(data):
     for model in (est, est.results()):
         with pytest.raises(ValueError, match="sequence of models"):
             compare(model)
+
+
+def test_compare_text_aligns_the_decimal_points(data):
+    X, y, _ = data
+    for stars in (True, False):
+        table = compare([chunked_ols(X[["educ"]], y), chunked_ols(X, y)], stars=stars)
+        lines = str(table).splitlines()
+        numbers = lines[3:3 + 2 * 4] + [line for line in lines if line.startswith("R-squared")]
+        points = {i for line in numbers for i, char in enumerate(line) if char == "."}
+        assert len(points) == 2, "\n".join(lines)  # one decimal-point column per model

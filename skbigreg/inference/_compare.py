@@ -173,17 +173,34 @@ class ModelComparison:
                             columns=self.names)
 
     def as_text(self):
-        """The table as fixed-width text (what ``print`` shows)."""
-        rows = [("", self.names), *self._rows()]
+        """The table as fixed-width text (what ``print`` shows), decimal points aligned."""
+        rows = self._aligned_rows()
         label_width = max(len(str(label)) for label, _ in rows) + 2
-        widths = [max(len(cells[j]) for _, cells in rows) + 2 for j in range(len(self.names))]
-        lines = [f"{label!s:<{label_width}}" + "".join(c.center(w) for c, w in zip(cells, widths))
+        widths = [max(len(cells[j]) for _, cells in [("", self.names), *rows]) + 2
+                  for j in range(len(self.names))]
+        header = " " * label_width + "".join(name.center(w) for name, w in zip(self.names, widths))
+        lines = [f"{label!s:<{label_width}}" + "".join(c.rjust(w) for c, w in zip(cells, widths))
                  for label, cells in rows]
-        rule = "=" * len(lines[0])
-        coefficients = 1 + 2 * len(self.params.index)
-        body = [rule, lines[0], "-" * len(rule), *lines[1:coefficients], "-" * len(rule),
-                *lines[coefficients:], rule]
+        width = max(len(line) for line in [header, *lines])
+        coefficients = 2 * len(self.params.index)
+        body = ["=" * width, header, "-" * width, *lines[:coefficients], "-" * width,
+                *lines[coefficients:], "=" * width]
         return "\n".join([line.rstrip() for line in body] + self._notes())
+
+    def _aligned_rows(self):
+        # every cell's number ends at the same place: room after it for the stars
+        room = 3 if self.stars else 1
+        coefficients = 2 * len(self.params.index)
+        aligned = []
+        for i, (label, cells) in enumerate(self._rows()):
+            if i < coefficients and i % 2 == 0:  # a coefficient: its stars fill the room
+                cells = [c + " " * (room - (len(c) - len(c.rstrip("*")))) if c else c for c in cells]
+            elif i < coefficients:  # a standard error: its ")" takes one place of the room
+                cells = [c + " " * (room - 1) if c else c for c in cells]
+            else:
+                cells = [c + " " * room for c in cells]
+            aligned.append((label, cells))
+        return aligned
 
     __str__ = as_text
 
