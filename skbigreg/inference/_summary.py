@@ -158,22 +158,24 @@ class Summary:
         return list(zip((self.left + pad)[:rows], (self.right + pad)[:rows]))
 
     def as_html(self):
-        """Three HTML tables: the header, the coefficients, the notes."""
+        """Two HTML tables (the header, the coefficients), then the notes as a list."""
         header = "".join(
-            "<tr>" + "".join(f"<th>{escape(lk)}</th><td>{escape(lv)}</td>" if lk or lv else "<th></th><td></td>"
-                             for lk, lv in pair) + "</tr>"
+            "<tr>" + "".join(f"<th>{escape(label)}</th><td>{escape(value)}</td>"
+                             for label, value in pair) + "</tr>"
             for pair in self._header_rows()
         )
-        head = "<tr><th></th>" + "".join(f"<th>{escape(str(c))}</th>" for c in self.frame.columns) + "</tr>"
+        columns = "".join(f"<th>{escape(str(column))}</th>" for column in self.frame.columns)
         body = "".join(
-            f"<tr><td>{escape(str(name))}</td>" + "".join(f"<td>{cell.strip()}</td>" for cell in _cells(row))
-            + "</tr>"
+            f"<tr><td>{escape(str(name))}</td>"
+            + "".join(f"<td>{cell.strip()}</td>" for cell in _cells(row)) + "</tr>"
             for name, row in self.frame.iterrows()
         )
         notes = "".join(f"<li>{escape(note)}</li>" for note in self.notes)
         return (
-            f'<table class="skbigreg-summary"><caption>{escape(self.title)}</caption>{header}</table>\n'
-            f'<table class="skbigreg-summary"><thead>{head}</thead><tbody>{body}</tbody></table>'
+            f'<table class="skbigreg-summary"><caption>{escape(self.title)}</caption>'
+            f"{header}</table>\n"
+            f'<table class="skbigreg-summary"><thead><tr><th></th>{columns}</tr></thead>'
+            f"<tbody>{body}</tbody></table>"
             + (f"\n<ol>{notes}</ol>" if notes else "")
         )
 
