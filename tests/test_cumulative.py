@@ -283,7 +283,7 @@ def test_merge_refuses_mismatched_fits():
 def test_summary_text_and_frame():
     X, y, _, g = _data(14)
     est = CumulativeLinearRegression(cov_type="cluster").fit(pd.DataFrame(X, columns=["u", "v", "w"]), y, clusters=g)
-    text = est.summary()
+    text = str(est.summary())
     assert "cluster (G=30)" in text and "R-squared" in text
     header = [line for line in text.splitlines() if "Covariance Type:" in line][0]
     assert header.endswith("cluster (G=30)") and len(header) <= 78

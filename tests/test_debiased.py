@@ -446,7 +446,7 @@ def test_summary_and_naive_inference():
     X, y = make_data(400, p=5, seed=19)
     frame_in = pd.DataFrame(X, columns=[f"v{i}" for i in range(5)])
     est = DebiasedDistributedLasso(n_partitions=2).fit(frame_in, y)
-    text = est.summary()
+    text = str(est.summary())
     assert "v4" in text and "std err" in text and "Partitions:" in text
     frame = est.summary_frame()
     assert_allclose(frame.loc[frame_in.columns, "std err"], est.bse_)

@@ -190,7 +190,7 @@ def test_results_are_the_one_type_and_match_ols_hc1_when_unpenalized():
     assert list(frame.index) == ["const", "a", "b"]
     assert {"[0.05", "0.95]", "thresholded"} <= set(frame.columns)
     assert_allclose(frame["thresholded"], np.r_[est.intercept_, est.coef_])
-    text = est.summary(alpha=0.1)
+    text = str(est.summary(alpha=0.1))
     assert "const" in text and "[0.05" in text and "Partitions:" in text
     assert est.results(cov_type="HC1").names == res.names
     with pytest.raises(ValueError, match="cov_type"):

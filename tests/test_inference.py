@@ -87,9 +87,9 @@ def test_glm_results_equal_statsmodels_and_scale_is_one_number(family, sm_family
     _assert_same_surface(res, ref, rtol=1e-8)
     # issue 11 defect 17: scale was the deviance / df_resid (Poisson 1.09, Gamma 0.530 vs 0.498)
     assert res.scale == pytest.approx(ref.scale, rel=1e-8)
-    shown = float(re.search(r"Scale:\s+(\S+)", est.summary()).group(1))
+    shown = float(re.search(r"Scale:\s+(\S+)", str(est.summary())).group(1))
     assert shown == pytest.approx(res.scale, rel=1e-3)
-    assert "Dep. Variable:" in est.summary() and "claims" in est.summary()
+    assert "Dep. Variable:" in str(est.summary()) and "claims" in str(est.summary())
 
 
 def test_intercept_is_const_everywhere():
@@ -134,7 +134,7 @@ def test_one_cluster_warns_and_gives_nan_errors(name):
     assert np.isnan(res.bse).all() and np.isnan(res.pvalues).all()
     assert np.isfinite(res.params).all()
     with pytest.warns(DegreesOfFreedomWarning):
-        assert "cluster (G=1)" in est.summary()
+        assert "cluster (G=1)" in str(est.summary())
 
 
 def test_crv1_with_more_parameters_than_rows_warns_and_gives_nan():
@@ -162,7 +162,7 @@ def test_exact_fit_summary_warns_and_reports_infinite_f():
     np.testing.assert_array_equal(res.bse, 0.0)
     np.testing.assert_allclose(res.params, [3.0, 1.0, 2.0, -1.0], rtol=1e-10)
     with pytest.warns(PerfectFitWarning):
-        text = est.summary()
+        text = str(est.summary())
     assert re.search(r"F-statistic:\s+inf", text)
 
 
@@ -179,7 +179,7 @@ def test_dependent_variable_keeps_the_target_name():
     for est, labels in estimators:
         est.fit(X, y, **labels)
         assert est.target_name_ == "wage"
-        assert re.search(r"Dep. Variable:\s+wage", est.summary())
+        assert re.search(r"Dep. Variable:\s+wage", str(est.summary()))
         assert est.results().target == "wage"
     frame_target = CumulativeLinearRegression().fit(X, y.to_frame("log_wage")).results()
     assert frame_target.target == "log_wage"
@@ -203,7 +203,7 @@ def test_row_counts_print_as_integers():
     w = np.full(50, 24_691.0)
     w[0] += 17.0  # weight sum 1,234,567
     est = CumulativeLinearRegression(weight_type="frequency").fit(X, y, sample_weight=w)
-    text = est.summary()
+    text = str(est.summary())
     assert re.search(r"No. Observations:\s+1234567\b", text)
     assert re.search(r"Df Residuals:\s+1234564\b", text)
     counts = [line for line in text.splitlines() if line.startswith(("No. Obs", "Df "))]
@@ -224,7 +224,7 @@ def test_fixed_effects_r_squared_as_pyfixest():
     assert res.rsquared_adj == pytest.approx(ref._adj_r2, rel=1e-10)
     assert res.rsquared_within == pytest.approx(ref._r2_within, rel=1e-10)
     assert res.rsquared_within_adj == pytest.approx(ref._adj_r2_within, rel=1e-10)
-    text = CumulativeFixedEffectsRegression().fit(X, y, entities=firm).summary()
+    text = str(CumulativeFixedEffectsRegression().fit(X, y, entities=firm).summary())
     assert "(uncentered)" not in text
     assert re.search(r"R-squared \(within\):\s+" + f"{ref._r2_within:.3f}", text)
     assert re.search(r"Adj. R-squared:\s+" + f"{ref._adj_r2:.3f}", text)
@@ -250,7 +250,7 @@ def test_renderer_takes_any_header_pairs():
         fit_statistics=(("Representatives:", 321), ("Scale:", 1.0)),
         notes=("Errors from the rows' information.",),
     )
-    text = res.summary()
+    text = str(res.summary())
     for piece in ("Representative Results", "binomial", "logit", "Representatives:", "321",
                   "No. Observations:", "10000", "[1] Errors from the rows' information."):
         assert piece in text

@@ -183,7 +183,7 @@ def test_irrelevant_instrument_warns():
 
 def test_summary_names_model():
     X, y, _, _ = _simulated()
-    text = CumulativeIVRegression(endogenous=[1, 2], instruments=[3, 4, 5]).fit(X, y).summary()
+    text = str(CumulativeIVRegression(endogenous=[1, 2], instruments=[3, 4, 5]).fit(X, y).summary())
     assert "IV-2SLS" in text and "x1" in text and "x3" not in text
 
 

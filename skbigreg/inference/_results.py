@@ -13,7 +13,7 @@ from ..base import target_name  # noqa: F401 (re-exported)
 from ..exceptions import PerfectFitWarning
 from ._prediction import get_prediction
 from ._likelihood import gaussian_llf
-from ._summary import format_summary
+from ._summary import Summary
 from ._tests import check_alpha, f_test, t_test, wald_test
 
 
@@ -364,10 +364,16 @@ class RegressionResults:
         )
 
     def summary(self, alpha=0.05, title=None):
-        """Text table laid out like statsmodels' summaries."""
+        """The summary table: the fit, then the coefficients, laid out like statsmodels'.
+
+        Returns
+        -------
+        Summary
+            ``print`` it (statsmodels' text), or ``as_html()`` (what notebooks
+            show), ``as_latex()`` (a ``tabular``), ``as_text()``.
+        """
         left, right = self._header()
-        return format_summary(title or self.title, left, right, self.summary_frame(alpha),
-                              self._notes())
+        return Summary(title or self.title, left, right, self.summary_frame(alpha), self._notes())
 
     def _header(self):
         model = self.model if self.has_intercept or self.model != "OLS" else "OLS (no intercept)"
@@ -407,7 +413,7 @@ class RegressionResults:
         return notes
 
     def __str__(self):
-        return self.summary()
+        return str(self.summary())
 
 
 def _ratio(a, b):
