@@ -426,7 +426,7 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
                                      seen.hc3[block, block], seen.n_unit_leverage, seen.frequency)
 
     def summary(self, cov_type=None, target=0, use_t=None, alpha=0.05):
-        """statsmodels-style text summary (see :meth:`results`)."""
+        """:meth:`results` as a :class:`~skbigreg.inference.Summary` (text, HTML)."""
         return self.results(cov_type, target, use_t).summary(alpha)
 
     # -- prediction and merging ----------------------------------------------

@@ -179,7 +179,7 @@ class DebiasedInferenceMixin:
         return frame.assign(thresholded=thresholded)
 
     def summary(self, alpha=0.05):
-        """Text table of :meth:`results`: the fit, then the coefficients."""
+        """:meth:`results` as a :class:`~skbigreg.inference.Summary` (text, HTML)."""
         return self.results().summary(alpha, title="Debiased Distributed Lasso Results")
 
 

@@ -351,7 +351,7 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         return sums.sums, self.n_levels_
 
     def summary(self, cov_type=None, alpha=0.05):
-        """Text summary of :meth:`results`."""
+        """:meth:`results` as a :class:`~skbigreg.inference.Summary` (text, HTML)."""
         return self.results(cov_type).summary(alpha)
 
     def effects(self):

@@ -400,7 +400,7 @@ class CumulativeGLM(RegressorMixin, BaseEstimator):
         return params, full
 
     def summary(self, cov_type=None, alpha=0.05):
-        """Text summary of :meth:`results`."""
+        """:meth:`results` as a :class:`~skbigreg.inference.Summary` (text, HTML)."""
         return self.results(cov_type).summary(alpha)
 
     def _linear_predictor(self, X):

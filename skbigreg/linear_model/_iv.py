@@ -343,7 +343,7 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         )
 
     def summary(self, cov_type=None, use_t=None, alpha=0.05):
-        """Text summary of :meth:`results`."""
+        """:meth:`results` as a :class:`~skbigreg.inference.Summary` (text, HTML)."""
         return self.results(cov_type, use_t).summary(alpha)
 
     def first_stage(self, cov_type=None):

@@ -486,7 +486,7 @@ class _BaseSMR(BaseEstimator):
         return self.results().summary_frame(alpha)
 
     def summary(self, alpha=0.05):
-        """Text table of :meth:`results`, laid out like statsmodels' ``GLM`` summary."""
+        """:meth:`results` as a :class:`~skbigreg.inference.Summary` (text, HTML)."""
         return self.results().summary(alpha)
 
     def _param_names(self):
