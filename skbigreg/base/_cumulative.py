@@ -21,7 +21,7 @@ from ..exceptions import MissingPassError
 from ..parallel import single_blas_thread
 from ..io import check_labels, refuse_unread
 from ..stats import ChunkStatistics, accumulator_for, cluster_statistics, label_kind
-from ._rows import check_weight_sum, rows_differ, target_name, validate_chunk
+from ._rows import check_weight_sum, log_weight_sum, rows_differ, target_name, validate_chunk
 from ._source import fit_source
 from ._state import reset, rollback_on_error
 
@@ -100,7 +100,7 @@ class CumulativeMixin:
         clusters = labels.get("clusters")
         if clusters is not None:
             clusters = cluster_statistics(X, y, clusters, sample_weight)
-        return ChunkStatistics(stats, clusters, extra), y_1d
+        return ChunkStatistics(stats, clusters, extra, log_weight_sum(sample_weight)), y_1d
 
     def _map_chunk(self, X, y, sample_weight, labels):
         """Hook: the chunk's statistics and any extra (label-keyed) statistics."""
@@ -141,12 +141,15 @@ class CumulativeMixin:
         """Merge ``part`` into the fitted statistics (the first part becomes them)."""
         if self._is_first_call():
             self._y_1d = y_1d
+            self.log_weight_sum_ = part.log_weight_sum
             self.stats_ = part.stats
             if part.clusters is not None:
                 self.cluster_stats_ = part.clusters
             if self._extra_attribute is not None:
                 setattr(self, self._extra_attribute, part.extra)
         else:
+            known = self.log_weight_sum_ is not None and part.log_weight_sum is not None
+            self.log_weight_sum_ = self.log_weight_sum_ + part.log_weight_sum if known else None
             self.stats_ = self.stats_ + part.stats
             if part.clusters is not None:
                 self.cluster_stats_ = self.cluster_stats_ + part.clusters
@@ -341,7 +344,8 @@ class CumulativeMixin:
     def _statistics(self):
         """The fitted statistics as one :class:`ChunkStatistics`."""
         extra = None if self._extra_attribute is None else getattr(self, self._extra_attribute)
-        return ChunkStatistics(self.stats_, getattr(self, "cluster_stats_", None), extra)
+        return ChunkStatistics(self.stats_, getattr(self, "cluster_stats_", None), extra,
+                               self.log_weight_sum_)
 
     @classmethod
     def _from_statistics(cls, stats, feature_names, params, clusters=None, extra=None):

@@ -152,6 +152,15 @@ def check_weights(sample_weight, X):
     )
 
 
+def log_weight_sum(sample_weight):
+    """``sum log w`` of a chunk's rows (0 without weights; -inf with a zero weight,
+    as statsmodels' weighted likelihood has it)."""
+    if sample_weight is None:
+        return 0.0
+    with np.errstate(divide="ignore"):
+        return float(np.sum(np.log(sample_weight)))
+
+
 def check_weight_sum(stats):
     """Refuse statistics whose rows all have zero weight: there is nothing to fit."""
     if stats.n_rows and not stats.weight_sum > 0:
@@ -227,7 +236,7 @@ def linear_chunk_statistics(X, y, sample_weight=None, clusters=None, *, spec):
     if clusters is not None:
         labels, _ = check_label("clusters", clusters, len(X))
         grouped = GroupedGramStats.from_arrays(X, y, labels, sample_weight)
-    return ChunkStatistics(stats, grouped)
+    return ChunkStatistics(stats, grouped, None, log_weight_sum(sample_weight))
 
 
 def chunk_statistics(chunk, *, spec):

@@ -85,6 +85,9 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         and divided by ``1 - h_i`` and ``(1 - h_i)^2`` (``h_i`` the leverage),
         in ``extra`` (a :class:`~skbigreg.stats.LeverageOuterProducts`), and
         the statistics of the rows it saw in ``stats``.
+    log_weight_sum_ : float or None
+        ``sum log w`` over the rows (0 unweighted), for the weighted Gaussian
+        ``llf``; None for statistics gathered elsewhere.
     rank_ : int
         Rank of the (centred) design.
     condition_number_ : float
@@ -410,6 +413,9 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
             weight_type=self.weight_type,
             use_t=use_t,
             target_name=getattr(self, "target_name_", "y"),
+            # the Gaussian llf with analytic weights (statsmodels' WLS); unknown for
+            # statistics built elsewhere and for frequency weights
+            log_weight_sum=(self.log_weight_sum_ if self.weight_type == "analytic" else None),
         )
 
     def _hc_meat(self, target):

@@ -12,13 +12,16 @@ class ChunkStatistics:
     ``stats`` is a :class:`GramStats` or :class:`QRStats` of the rows;
     ``clusters`` their :class:`GroupedGramStats` by cluster, or None;
     ``extra`` what the estimator keeps per label besides (per fold, per
-    level, per partition), or None. Merged with ``+`` part by part; ``0``
-    is the identity, so ``sum`` works.
+    level, per partition), or None; ``log_weight_sum`` the rows'
+    ``sum log w`` (0 unweighted), which a weighted Gaussian likelihood
+    needs, or None where it is not known (statistics built elsewhere).
+    Merged with ``+`` part by part; ``0`` is the identity, so ``sum`` works.
     """
 
     stats: object
     clusters: object = None
     extra: object = None
+    log_weight_sum: float | None = None
 
     @property
     def n_rows(self):
@@ -35,10 +38,12 @@ class ChunkStatistics:
             raise ValueError("clusters must be given with every chunk or with none.")
         if (self.extra is None) != (other.extra is None):
             raise ValueError("Cannot merge chunk statistics with and without label-keyed parts.")
+        known = self.log_weight_sum is not None and other.log_weight_sum is not None
         return ChunkStatistics(
             self.stats + other.stats,
             None if self.clusters is None else self.clusters + other.clusters,
             None if self.extra is None else self.extra + other.extra,
+            self.log_weight_sum + other.log_weight_sum if known else None,
         )
 
     __radd__ = __add__
