@@ -143,7 +143,10 @@ class CumulativeMixin:
             if n_rows == 0 and not first:
                 validate_chunk(self, X, y, sample_weight, reset=False)
                 return self
-            part, y_1d = self._chunk_part(X, y, sample_weight, checked, reset=first)
+            # One BLAS thread, as fit_chunks maps: on a chunk the map's products
+            # are cache-sized, and a second thread only contends for the core.
+            with single_blas_thread():
+                part, y_1d = self._chunk_part(X, y, sample_weight, checked, reset=first)
             self._add(part, y_1d if first else self._y_1d)
             self._defer_solve()
         return self
