@@ -23,6 +23,7 @@ def _stream(problem, solver, rows):
         warnings.simplefilter("always")
         for start in range(0, len(problem.y), rows):
             est.partial_fit(problem.X[start : start + rows], problem.y[start : start + rows])
+        est.coef_  # the solve, deferred to the first read, warns here  # noqa: B018
     return est, caught
 
 

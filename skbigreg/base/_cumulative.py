@@ -23,7 +23,15 @@ from ..io import check_labels, refuse_unread
 from ..stats import ChunkStatistics, accumulator_for, cluster_statistics, label_kind
 from ._rows import check_weight_sum, log_weight_sum, rows_differ, target_name, validate_chunk
 from ._source import fit_source
-from ._state import reset, rollback_on_error
+from ._state import PRIVATE_STATE, reset, rollback_on_error
+
+
+# Fitted attributes set by merging chunks (validation, statistics, second
+# pass), never by the solve: reading one that is absent does not solve.
+_STATISTICS_NAMES = (
+    "stats_", "cluster_stats_", "n_samples_seen_", "n_features_in_", "feature_names_in_",
+    "log_weight_sum_", "target_name_", "score_pass_", "cluster_score_sums_",
+)
 
 
 class CumulativeMixin:
@@ -114,15 +122,18 @@ class CumulativeMixin:
         with rollback_on_error(self):
             self._reset()
             self._accumulate(X, y, sample_weight, **labels)
+            self._solve_merged()  # now, so a singular design warns in fit
             if self._needs_second_pass():
                 self.partial_fit_scores(X, y, sample_weight, **{
                     name: labels.get(name) for name in self._score_label_names})
         return self
 
     def _accumulate(self, X, y, sample_weight=None, **labels):
-        """Validate a chunk, merge its statistics and re-solve; all or nothing.
+        """Validate a chunk and merge its statistics; all or nothing.
 
-        An empty chunk after the first is checked (feature count and names)
+        The solve is deferred (see :meth:`_defer_solve`): a loop of
+        ``partial_fit`` calls costs one solve, when the fit is read. An
+        empty chunk after the first is checked (feature count and names)
         and adds nothing.
         """
         with rollback_on_error(self):
@@ -132,9 +143,12 @@ class CumulativeMixin:
             if n_rows == 0 and not first:
                 validate_chunk(self, X, y, sample_weight, reset=False)
                 return self
-            part, y_1d = self._chunk_part(X, y, sample_weight, checked, reset=first)
+            # One BLAS thread, as fit_chunks maps: on a chunk the map's products
+            # are cache-sized, and a second thread only contends for the core.
+            with single_blas_thread():
+                part, y_1d = self._chunk_part(X, y, sample_weight, checked, reset=first)
             self._add(part, y_1d if first else self._y_1d)
-            self._solve_merged()
+            self._defer_solve()
         return self
 
     def _add(self, part, y_1d):
@@ -159,10 +173,48 @@ class CumulativeMixin:
         self.n_samples_seen_ = self.stats_.n_rows
         self._after_update()
 
+    # -- the solve, deferred until the fit is read ---------------------------------
     def _solve_merged(self):
+        """Solve the merged statistics now, recording which attributes the solve sets."""
         check_weight_sum(self.stats_)
+        self._forget_solution()
+        before = set(vars(self))
         with single_blas_thread():
             self._solve()
+        self._solution_names = tuple(sorted(set(vars(self)) - before))
+
+    def _defer_solve(self):
+        """The statistics changed: drop the solution; the next read of it solves.
+
+        The weights are checked now (a chunk that leaves no positive weight
+        is refused by the call that gave it); the attributes the last solve
+        set are removed, so reading any of them (``coef_``, ``alpha_``,
+        ``results()`` ...) goes through :meth:`__getattr__`, which solves the
+        merged statistics once. A stale solution is never read.
+        """
+        check_weight_sum(self.stats_)
+        self._forget_solution()
+        self._unsolved = True
+
+    def _statistics_names(self):
+        """Fitted attributes the chunks set, not the solve (some are optional)."""
+        return _STATISTICS_NAMES + (self._extra_attribute,)
+
+    def _forget_solution(self):
+        for name in vars(self).pop("_solution_names", ()):
+            vars(self).pop(name, None)
+        vars(self).pop("_unsolved", None)
+
+    def __getattr__(self, name):
+        # Called only for an attribute that is not there: after partial_fit
+        # the solution is, until something reads it (a fitted attribute, or
+        # the private solution results() reads; other probes, such as
+        # scikit-learn's for its own private names, do not solve).
+        solved = (name.endswith("_") and not name.startswith("__")) or name in PRIVATE_STATE
+        if solved and name not in self._statistics_names() and vars(self).get("_unsolved"):
+            self._solve_merged()
+            return getattr(self, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def _after_update(self):
         """Hook: invalidate anything that depended on the previous statistics."""

@@ -6,7 +6,8 @@ from contextlib import contextmanager
 
 # Private attributes that belong to a fit (cleared by ``reset`` with the
 # public fitted attributes, whose names end in ``_``).
-PRIVATE_STATE = ("_y_1d", "_solution", "_label_kinds", "_within", "_first_stage", "_columns")
+PRIVATE_STATE = ("_y_1d", "_solution", "_label_kinds", "_within", "_first_stage", "_columns",
+                 "_unsolved", "_solution_names")
 
 
 def reset(estimator, keep=()):

@@ -183,7 +183,7 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, clusters=None):
-        """Merge one chunk of rows into the statistics and re-solve.
+        """Merge one chunk of rows into the statistics; the fit is solved when next read.
 
         An empty chunk is a no-op. A chunk that fails validation (NaN, wrong
         feature count or names, negative weights) raises ``ValueError`` and

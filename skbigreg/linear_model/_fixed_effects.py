@@ -168,7 +168,7 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, entities=None, clusters=None):
-        """Merge one chunk's statistics and re-solve (all or nothing).
+        """Merge one chunk's statistics (all or nothing); the fit is solved when next read.
 
         Returns
         -------

@@ -32,9 +32,16 @@ from ..inference._covariance import (
 )
 from ..inference._likelihood import glm_likelihood
 from ..parallel import map_reduce
-from ..passes import irls_chunk_pass
+from ..passes import irls_chunk_pass, subsample_start
+from ..passes._irls import START_ROWS
 from ..solvers import ScoringSettings, ScoringState, identified_columns, scoring_step
-from ..solvers._irls_streamed import CONTINUE, CONVERGED, glm_scale, select_columns
+from ..solvers._irls_streamed import (
+    CONTINUE,
+    CONVERGED,
+    glm_scale,
+    likely_last,
+    select_columns,
+)
 from ..base import (
     ChunkLabels,
     binary_classes,
@@ -176,8 +183,12 @@ class CumulativeGLM(RegressorMixin, BaseEstimator):
             X, y, sample_weight = self._validate(X, y, sample_weight, reset=True, only=True)
             item = (X, y, sample_weight, self._check_clusters(clusters, len(X)))
             family, link = self._family_link()
-            self._iterate(lambda state, columns: irls_chunk_pass(
-                item, state.coef, state.intercept, family, link, self.fit_intercept, columns))
+            start = None
+            if len(X) >= 4 * START_ROWS:  # else the start would cost a pass's share
+                start = subsample_start(item, family, link, self.fit_intercept)
+            self._iterate(lambda state, columns, complete: irls_chunk_pass(
+                item, state.coef, state.intercept, family, link, self.fit_intercept, columns,
+                complete), start)
             self.target_name_ = name  # y's name, for the summaries
         return self
 
@@ -209,14 +220,16 @@ class CumulativeGLM(RegressorMixin, BaseEstimator):
         self._begin(classes, None)
         family, link = self._family_link()
 
-        def one_pass(state, columns):
+        def one_pass(state, columns, complete):
             return map_reduce(
                 irls_chunk_pass, self._validated(source), self.n_jobs, coef=state.coef,
                 intercept=state.intercept, family=family, link=link,
-                fit_intercept=self.fit_intercept, columns=columns,
+                fit_intercept=self.fit_intercept, columns=columns, complete=complete,
             )
 
-        self._iterate(one_pass)
+        first = next(iter(self._validated(source)), None)
+        start = None if first is None else subsample_start(first, family, link, self.fit_intercept)
+        self._iterate(one_pass, start)
 
     def _validated(self, source):
         """The source's chunks as ``(X, y, w, clusters)``; the first resets the features.
@@ -276,30 +289,48 @@ class CumulativeGLM(RegressorMixin, BaseEstimator):
     def _family_link(self):
         return get_family_link(self.family, self.link)
 
-    def _iterate(self, one_pass):
+    def _iterate(self, one_pass, start=None):
         """Fisher scoring, one pass per step (:mod:`skbigreg.solvers._irls_streamed`).
 
-        ``one_pass(state, columns)`` gathers the merged pass at ``state`` over
-        ``columns`` of X (None: all). The first pass decides which columns the
-        data identify; the rest stay out of the iteration.
+        ``one_pass(state, columns, complete)`` gathers the merged pass at
+        ``state`` over ``columns`` of X (None: all). The first pass decides
+        which columns the data identify; the rest stay out of the iteration.
+        Passes are light (the step's Gram only) until the iteration is about
+        to end; the pass at the final coefficients is complete, made again
+        when a light one turned out to be the last. ``start`` (intercept,
+        then coefficients) is where the first pass is made, instead of the
+        family's starting means.
         """
         settings = ScoringSettings(self.fit_intercept, self.tol)
-        state, columns, step = ScoringState(), None, None
+        state, columns, step = ScoringState(start), None, None
+        previous = None  # (state, step) of the last pass made at coefficients
         while state.n_pass <= self.max_iter:  # the start pass, then max_iter
-            stats = one_pass(state, columns)
+            last_allowed = state.n_pass == self.max_iter
+            stats = one_pass(state, columns, last_allowed or likely_last(state, settings))
             if stats.gram.weight_sum <= 0:
+                # every row saturated: the fit is the previous pass's
+                if previous is not None:
+                    self._store(one_pass(previous[0], columns, True), previous[1].solution,
+                                previous[0], columns)
                 break
-            if state.params is None:
+            if state.n_pass == 0:
                 names = getattr(self, "feature_names_in_", None)
                 columns = identified_columns(stats.gram, self.fit_intercept, names)
                 if columns is not None:
                     stats = replace(stats, gram=select_columns(stats.gram, columns))
+                    if state.params is not None:  # a start fitted on a subsample
+                        state = ScoringState(np.append(state.params[0], state.coef[columns]))
             step = scoring_step(stats, state, settings)
-            if state.params is not None:
+            ends = step.status != CONTINUE or last_allowed
+            if state.params is not None and ends:
+                if not stats.complete:
+                    stats = one_pass(state, columns, True)
                 # this pass was made at state.params: keep its statistics
                 self._store(stats, step.solution, state, columns)
-            if step.status != CONTINUE:
+            if ends:
                 break
+            if state.params is not None:
+                previous = (state, step)
             state = step.state
         if not hasattr(self, "pass_stats_"):
             raise ValueError("IRLS could not start: every row has a zero weight.")

@@ -90,7 +90,7 @@ class GroupedLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, partitions=None):
-        """Merge one chunk's per-partition statistics and re-solve (all or nothing).
+        """Merge one chunk's per-partition statistics (all or nothing); the fit is solved when next read.
 
         Returns
         -------

@@ -135,7 +135,7 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, clusters=None):
-        """Merge one chunk into the moments and re-solve (all or nothing).
+        """Merge one chunk into the moments (all or nothing); the fit is solved when next read.
 
         Returns
         -------

@@ -70,7 +70,7 @@ class ChunkedFitMixin:
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
-        """Merge one chunk of rows into the statistics and re-solve.
+        """Merge one chunk of rows into the statistics; the fit is solved when next read.
 
         A chunk that fails validation leaves the estimator exactly as it was.
 

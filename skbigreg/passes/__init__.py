@@ -18,7 +18,7 @@ from ._blocks import (
     representative_pass,
     summarise_task,
 )
-from ._irls import irls_chunk_pass, irls_pass
+from ._irls import irls_chunk_pass, irls_pass, subsample_start
 from ._local import fit_partition, map_partition_stream, map_partitions, nodewise_rows
 from ._partitions import PartitionSpec, partition_labels
 from ._scores import (
@@ -39,6 +39,7 @@ __all__ = [
     "inside_domain",
     "irls_chunk_pass",
     "irls_pass",
+    "subsample_start",
     "map_partition_stream",
     "map_partitions",
     "memory_tasks",

@@ -155,6 +155,38 @@ def scoring_step(stats, state, settings):
     return ScoringStep(solution, ScoringState(proposal, n_pass, size), status)
 
 
+# A pass is made complete when the previous step is below this multiple of
+# sqrt(tol * scale): Newton's steps shrink quadratically, so the next step is
+# then expected below the tolerance. Erring early costs the inference
+# statistics of one pass; erring late costs a repeated pass.
+_LAST_STEP_FACTOR = 1.0
+
+
+def likely_last(state, settings):
+    """Whether the pass at ``state`` is expected to be the last one.
+
+    Fisher scoring converges quadratically near the solution (linearly for
+    non-canonical links, where this guess is only a guess), so after a step
+    of size ``d`` the next is about ``d^2``: the pass is likely last when
+    ``d <= 10 sqrt(tol * max(1, max |b|))``. A wrong guess costs time, never
+    accuracy: the final pass is always complete.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbigreg.solvers import ScoringSettings, ScoringState
+    >>> settings = ScoringSettings(fit_intercept=True, tol=1e-10)
+    >>> likely_last(ScoringState(np.array([0.5, 1.0]), 3, 1e-2), settings)
+    False
+    >>> likely_last(ScoringState(np.array([0.5, 1.0]), 4, 1e-5), settings)
+    True
+    """
+    if state.params is None:
+        return False
+    scale = max(1.0, float(np.max(np.abs(state.params))))
+    return state.last_step <= _LAST_STEP_FACTOR * np.sqrt(settings.tol * scale)
+
+
 def glm_scale(family, pearson, df_resid):
     """The dispersion, as statsmodels ``GLM``: Pearson chi2 / df_resid, or 1 when fixed.
 

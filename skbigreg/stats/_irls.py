@@ -164,25 +164,31 @@ class LikelihoodSums:
 class IRLSPass:
     """Everything one pass at fixed coefficients gathers (mergeable with ``+``).
 
+    A pass is *complete* (everything below) or *light*: only the Gram of the
+    working response and the count of saturated rows, which is all a
+    Fisher-scoring step needs; the fields used for inference at the final
+    coefficients are then None. Light and complete passes do not merge.
+
     Attributes
     ----------
     gram : GramStats
         Centred statistics of ``[X, z]`` with weights ``w h'^2 / V``.
-    deviance : float
-    pearson : float
+    deviance : float or None
+    pearson : float or None
         ``sum w (y - mu)^2 / V(mu)``.
-    meat : OuterProductStats
+    meat : OuterProductStats or None
         ``sum s_i s_i'`` over rows.
-    observed : OuterProductStats
+    observed : OuterProductStats or None
         The observed information ``sum w_i (h' nu - (y_i - mu_i) nu') x_i x_i'``
         (equal to the expected one for canonical links); the bread of the
         robust covariances, as in statsmodels.
     cluster_sums : ClusterSums or None
-        Per-cluster sums of the scores (None when no clusters were given).
+        Per-cluster sums of the scores (None when no clusters were given, or
+        on a light pass).
     n_saturated : int
         Rows whose fitted mean sits at the boundary of the family's support
         (a sign of separation).
-    likelihood : LikelihoodSums
+    likelihood : LikelihoodSums or None
         What the log-likelihoods of the fit and of its null model need.
 
     Examples
@@ -194,13 +200,23 @@ class IRLSPass:
     """
 
     gram: GramStats
-    deviance: float
-    pearson: float
-    meat: OuterProductStats
-    observed: OuterProductStats
+    deviance: float | None
+    pearson: float | None
+    meat: OuterProductStats | None
+    observed: OuterProductStats | None
     cluster_sums: ClusterSums | None
     n_saturated: int
-    likelihood: LikelihoodSums
+    likelihood: LikelihoodSums | None
+
+    @classmethod
+    def light(cls, gram, n_saturated):
+        """A light pass: the Gram of the working response and the saturated rows."""
+        return cls(gram, None, None, None, None, None, n_saturated, None)
+
+    @property
+    def complete(self):
+        """Whether the pass gathered the inference statistics too."""
+        return self.meat is not None
 
     @classmethod
     def empty(cls, n_features, fit_intercept, clusters=False):
@@ -218,6 +234,10 @@ class IRLSPass:
         )
 
     def __add__(self, other):
+        if self.complete != other.complete:
+            raise ValueError("A light IRLS pass does not merge with a complete one.")
+        if not self.complete:
+            return IRLSPass.light(self.gram + other.gram, self.n_saturated + other.n_saturated)
         if (self.cluster_sums is None) != (other.cluster_sums is None):
             raise ValueError("clusters must be given with every chunk or with none.")
         clusters = None

@@ -1,0 +1,25 @@
+"""Timing helpers shared by the benchmarks: medians of repeated runs and one report line."""
+
+from __future__ import annotations
+
+import gc
+import statistics
+import time
+
+
+def median_time(func, repeat):
+    """Median wall time of ``repeat`` calls of ``func`` (garbage collected before each)."""
+    times = []
+    for _ in range(repeat):
+        gc.collect()
+        start = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def report(name, ours, theirs, target=None):
+    """Print ``theirs / ours`` (above 1: ours is faster), with the target's verdict."""
+    ratio = theirs / ours
+    verdict = "" if target is None else f"  (target >= {target:g}x: {'met' if ratio >= target else 'MISSED'})"
+    print(f"  {name:<60} ours {ours:8.3f} s  theirs {theirs:8.3f} s  {ratio:7.2f}x{verdict}")

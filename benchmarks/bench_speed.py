@@ -1,0 +1,88 @@
+"""Speed of the multi-pass models against what a user would run instead, in one run.
+
+Each line prints ours and theirs (medians of ``--repeat`` runs, measured in
+this run) and ``theirs / ours``: above 1 means ours is faster.
+
+* streamed logistic regression (IRLS, chunks of 250,000 rows, with its
+  results) vs statsmodels ``Logit`` in memory (target: >= 1.5x) and vs
+  scikit-learn ``LogisticRegression(penalty=None)`` at a tight tolerance
+  (target: ours <= 1.5x its time, i.e. ratio >= 0.67), N = 2,000,000, K = 10.
+* a loop of ``partial_fit`` over 100 chunks vs one ``fit_chunks`` over the
+  same chunks (the solve is deferred until the fit is read): OLS with
+  K = 200 and ``CumulativeLassoCV`` (target: the loop <= 1.1x, ratio >= 0.91).
+
+Run: ``python benchmarks/bench_speed.py [--quick] [--repeat 3]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import warnings
+
+import numpy as np
+
+from _timing import median_time, report
+
+
+def bench_logistic(n, repeat):
+    import statsmodels.api as sm
+    from sklearn.linear_model import LogisticRegression
+
+    from skbigreg.linear_model import CumulativeLogisticRegression
+
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((n, 10))
+    y = (rng.random(n) < 1 / (1 + np.exp(-(0.3 + X @ np.linspace(-1, 1, 10))))).astype(float)
+    size = 250_000
+    chunks = [(X[s:s + size], y[s:s + size]) for s in range(0, n, size)]
+    print(f"logistic: N = {n:,}, K = 10, chunks of {size:,}; median of {repeat}")
+    clf = CumulativeLogisticRegression()
+    ours = median_time(lambda: clf.fit_chunks(chunks).results().bse, repeat)
+    design = sm.add_constant(X)
+    sm_time = median_time(lambda: sm.Logit(y, design).fit(disp=False).bse, repeat)
+    report(f"streamed IRLS ({clf.n_iter_} passes) vs statsmodels Logit", ours, sm_time, 1.5)
+    for solver in ("lbfgs", "newton-cholesky"):
+        skl = LogisticRegression(penalty=None, solver=solver, tol=1e-10, max_iter=10_000)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sk_time = median_time(lambda: skl.fit(X, y), repeat)
+        gap = np.max(np.abs(skl.coef_[0] - clf.coef_))
+        report(f"  vs scikit-learn LogisticRegression({solver}, tol=1e-10)", ours, sk_time, 1 / 1.5)
+        print(f"    largest coefficient difference to scikit-learn's: {gap:.1e}")
+
+
+def bench_partial_fit_loop(n, repeat):
+    from skbigreg.linear_model import CumulativeLassoCV, CumulativeLinearRegression
+
+    print(f"partial_fit loop vs fit_chunks, 100 chunks; median of {repeat}")
+    for make, k in ((CumulativeLinearRegression, 200), (lambda: CumulativeLassoCV(alphas=50), 20)):
+        rng = np.random.default_rng(4)
+        X = rng.standard_normal((n, k))
+        y = X @ rng.standard_normal(k) + rng.standard_normal(n)
+        size = n // 100
+        chunks = [(X[s:s + size], y[s:s + size]) for s in range(0, n, size)]
+
+        def loop():
+            est = make()
+            for X_chunk, y_chunk in chunks:
+                est.partial_fit(X_chunk, y_chunk)
+            return est.coef_
+
+        ours = median_time(loop, repeat)
+        theirs = median_time(lambda: make().fit_chunks(chunks).coef_, repeat)
+        name = type(make()).__name__
+        report(f"{name} (N = {n:,}, K = {k}): partial_fit loop vs fit_chunks", ours, theirs, 1 / 1.1)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a tenth of the sizes")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+    scale = 10 if args.quick else 1
+    bench_logistic(2_000_000 // scale, args.repeat)
+    bench_partial_fit_loop(200_000 // scale, args.repeat)
+
+
+if __name__ == "__main__":
+    main()
