@@ -14,6 +14,11 @@ user pays it).
 
     flock /tmp/bench.lock python benchmarks/bench_wild_bootstrap.py
     python benchmarks/bench_wild_bootstrap.py --n 200000 --repeats 1
+
+One run on 2 shared cores (N = 2,000,000, K = 10, G = 50, B = 9,999, median
+of 3): skbigreg 0.13 s after the pass (pass 1.30 s, 1.44 s in all),
+wildboottest 10.0 s: 75x after the pass, 7.0x with it; same p-value (0.2707),
+t statistics equal to 4e-15.
 """
 
 from __future__ import annotations
