@@ -10,7 +10,6 @@ dummy variables for the fixed effects. Fits are streamed in ~100-row chunks.
 import pickle
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from skbigreg.inference import restriction_matrix, wild_cluster_bootstrap
