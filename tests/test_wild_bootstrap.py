@@ -327,3 +327,16 @@ def test_full_enumeration_whenever_two_to_the_g_fits_in_n_resamples():
                                       random_state=0).full_enumeration
     enumerated = wild_cluster_bootstrap(est, "x0").draws
     assert len(np.unique(enumerated, axis=0)) == 64 and set(np.unique(enumerated)) == {-1.0, 1.0}
+
+
+def test_seeds_reproduce_the_draws():
+    X, y, _, g = _clustered(n_clusters=12)
+    est = CumulativeLinearRegression().fit(X, y, clusters=g)
+
+    def draws(seed):
+        return wild_cluster_bootstrap(est, "x0", n_resamples=99, weights="webb",
+                                      random_state=seed).draws
+
+    np.testing.assert_array_equal(draws(3), draws(np.random.default_rng(3)))
+    np.testing.assert_array_equal(draws(np.random.RandomState(0)), draws(np.random.RandomState(0)))
+    assert not np.array_equal(draws(3), draws(4))

@@ -138,10 +138,12 @@ def wild_cluster_bootstrap(estimator, r, n_resamples=9999, weights="rademacher",
     weights : {"rademacher", "webb"}, default="rademacher"
         Distribution of the cluster weights: signs ``+-1``, or Webb's
         six-point distribution (better with few clusters).
-    random_state : int, numpy.random.Generator or None
+    random_state : int, numpy.random.Generator, numpy.random.RandomState or None
         Seeds ``numpy.random.default_rng``; the draws are ``rng.choice`` of
         ``G * B`` weights laid out cluster by cluster, as wildboottest draws
-        them, so the same seed gives wildboottest's draws.
+        them, so the same integer seed gives wildboottest's draws. A
+        ``RandomState`` (scikit-learn's kind) seeds the generator with one
+        draw of its own.
     impose_null : bool, default=True
         Bootstrap from the restricted fit (WCR) or from the unrestricted
         one (WCU).
@@ -279,6 +281,8 @@ def _draw(n_clusters, n_resamples, weights, random_state):
     if weights == "rademacher" and n_clusters < 63 and 2**n_clusters <= n_resamples:
         patterns = np.arange(2**n_clusters)[:, None] >> np.arange(n_clusters - 1, -1, -1)
         return np.where(patterns & 1, 1.0, -1.0), True  # itertools.product's order
+    if isinstance(random_state, np.random.RandomState):  # scikit-learn's kind: draw a seed
+        random_state = random_state.randint(2**32, dtype=np.uint64)
     rng = np.random.default_rng(random_state)
     values = rng.choice(_WEIGHTS[weights], size=n_clusters * n_resamples, replace=True)
     return np.asarray(values, dtype=np.float64).reshape(n_clusters, n_resamples).T.copy(), False

@@ -82,7 +82,8 @@ class WildDraws:
 
     def statistic(self, q):
         """The sample's CRV1 t statistic for ``r'b = q``."""
-        return (self.estimate - q) / self.se
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.float64(self.estimate - q) / self.se
 
     def t_boot(self, q):
         """The draws' t statistics when ``r'b = q`` is tested, shape (n_draws,)."""
