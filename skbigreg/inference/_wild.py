@@ -111,7 +111,7 @@ def wild_cluster_bootstrap(estimator, r, n_resamples=9999, weights="rademacher",
                            random_state=None, impose_null=True, alpha=0.05, draws=None):
     """Wild cluster bootstrap test of one linear restriction, from per-cluster statistics.
 
-    # t*_b = r'(b*_b - b~) / se*_b,  y*_i = x_i'b~ + v_bg(i) e~_i,  p = mean(|t*_b| > |t|)
+    ``y*_i = x_i'b~ + v_bg(i) e~_i``, ``t*_b = r'(b*_b - b~) / se*_b``, ``p = mean(|t*_b| > |t|)``
 
     The restricted bootstrap (WCR, ``impose_null=True``; WCU otherwise) of
     Cameron, Gelbach & Miller (2008) with CRV1 t statistics, computed by the
