@@ -1,6 +1,7 @@
 """Inference from statistics: one results type, covariances and summary tables."""
 
 from ._bootstrap import BootstrapResults, cluster_bootstrap, resample_clusters
+from ._wild import WildBootstrapResults, wild_cluster_bootstrap
 from ._compare import ModelComparison, compare, significance_stars
 from ._covariance import COV_TYPES, LEVERAGE_COV_TYPES, cluster_meat, small_sample_factor
 from ._least_squares import regression_results
@@ -30,4 +31,6 @@ __all__ = [
     "significance_stars",
     "small_sample_factor",
     "target_name",
+    "WildBootstrapResults",
+    "wild_cluster_bootstrap",
 ]
