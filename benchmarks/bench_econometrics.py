@@ -133,7 +133,8 @@ def bench_iv_fixed_effects(n, n_levels, repeat):
                            repeat)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            pf.feols(formula, frame.head(1000), vcov=vcov)  # compile pyfixest's numba code first
+            warm = frame.head(2000).assign(fe=frame.fe.head(2000) % 20, cl=frame.cl.head(2000) % 10)
+            pf.feols(formula, warm, vcov=vcov)  # compile pyfixest's numba code first
             theirs = median_time(lambda: pf.feols(formula, frame, vcov=vcov, fixef_rm="none"),
                                  repeat)
             ref = pf.feols(formula, frame, vcov=vcov, fixef_rm="none")

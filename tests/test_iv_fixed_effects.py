@@ -229,3 +229,24 @@ def test_second_pass_is_checked():
     est.partial_fit_scores(data[columns][:1000], data.y[:1000], entities=data.fe[:1000])
     with pytest.raises(MissingPassError, match="did not see the rows"):
         est.results()
+
+
+def test_effects_predict_and_score_equal_2sls_with_dummies():
+    data = _simulated(seed=8, n=1200, n_levels=40)
+    columns = ["w1", "x", "z1", "z2"]
+    est = _iv().fit(data[columns], data.y, entities=data.fe)
+    dummies = (data.fe.to_numpy()[:, None] == np.arange(40)).astype(float)
+    Z = np.column_stack([data[["w1", "z1", "z2"]], dummies])
+    R = np.column_stack([data[["w1", "x"]], dummies])
+    fitted = Z @ np.linalg.lstsq(Z, R, rcond=None)[0]
+    full = np.linalg.solve(fitted.T @ R, fitted.T @ data.y)
+    np.testing.assert_allclose(est.coef_[:2], full[:2], rtol=1e-9)
+    np.testing.assert_allclose(est.effects().to_numpy(), full[2:], rtol=1e-8)
+    pred = est.predict(data[columns], entities=data.fe)
+    np.testing.assert_allclose(pred, R @ full, rtol=1e-9)
+    expected = 1 - np.sum((data.y - R @ full) ** 2) / np.sum((data.y - data.y.mean()) ** 2)
+    assert est.score(data[columns], data.y, entities=data.fe) == pytest.approx(expected, rel=1e-9)
+    with pytest.raises(ValueError, match="fitted with entities"):
+        est.score(data[columns], data.y)
+    with pytest.raises(ValueError, match="without entities"):
+        _iv().fit(data[columns], data.y).effects()

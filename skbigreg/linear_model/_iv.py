@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -13,24 +12,15 @@ from sklearn.utils import column_or_1d
 
 from .._compat import StrOptions, _fit_context, _num_samples, validate_data
 from ..base import CumulativeMixin, rollback_on_error, validate_chunk
-from ..exceptions import CollinearityWarning, MissingPassError
-from ..inference import (
-    COV_TYPES,
-    LEVERAGE_COV_TYPES,
-    RegressionResults,
-    regression_results,
-    small_sample_factor,
-)
-from ..inference._covariance import (
-    residual_cluster_scores,
-    residual_variance,
-    warn_if_no_residual_dof,
-)
+from ..exceptions import MissingPassError
+from ..inference import COV_TYPES, LEVERAGE_COV_TYPES, regression_results, small_sample_factor
+from ..inference._covariance import residual_cluster_scores
 from ..passes import residual_row_scores, row_level_means
 from ..solvers import solve_least_squares
 from ..solvers._fixed_effects import absorbed_columns, within_cluster_scores, within_stats
 from ..solvers._iv import IVColumns, regressor_stats, solve_iv
 from ..stats import ChunkStatistics, ClusterSums, GramStats, LevelMeans, OuterProductStats
+from ._absorbed import absorbed_results, level_effects, row_effects, warn_absorbed
 
 
 class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
@@ -308,7 +298,7 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
             self.absorbed_ = absorbed_columns(stats, self.stats_)
             self.n_levels_ = len(self.level_stats_.labels)
             columns = self._active_columns()
-            self._warn_absorbed(columns)
+            warn_absorbed(self._names()[self.absorbed_], columns)
         if len(columns.endogenous):
             solution = solve_iv(stats, columns, self._center())
             first_stage = solution.first_stage
@@ -331,33 +321,7 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
 
     def _active_columns(self):
         """:meth:`_columns` without the columns the effects absorb (``absorbed_``)."""
-        columns = self._columns()
-        absorbed = getattr(self, "absorbed_", np.empty(0, dtype=int))
-        if not len(absorbed):
-            return columns
-        endog = np.setdiff1d(columns.endogenous, absorbed)
-        excluded = np.setdiff1d(columns.excluded, absorbed)
-        regressors = np.setdiff1d(columns.regressors, absorbed)
-        exogenous = np.setdiff1d(regressors, endog)
-        return IVColumns(regressors, np.concatenate([exogenous, excluded]), endog, excluded,
-                         columns.target)
-
-    def _warn_absorbed(self, columns):
-        """Name the absorbed columns, and say when no identification is left."""
-        if not len(self.absorbed_):
-            return
-        names = [str(name) for name in self._names()[self.absorbed_]]
-        endog, excluded = columns.endogenous, columns.excluded
-        identified = "" if len(excluded) >= len(endog) else (
-            f"; {len(excluded)} excluded instruments are left for {len(endog)} endogenous "
-            "regressors, so the model is not identified")
-        warnings.warn(
-            f"Columns {names} are constant within every level of entities (absorbed by "
-            f"the effects): regressors among them get coefficient 0, instruments among "
-            f"them are dropped{identified}.",
-            CollinearityWarning,
-            stacklevel=5,
-        )
+        return self._columns().without(getattr(self, "absorbed_", ()))
 
     def _columns(self):
         """Resolve ``endogenous``/``instruments`` to column positions, checking them."""
@@ -505,45 +469,16 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         if cov_type not in ("nonrobust", "HC0", "HC1", "cluster"):
             raise ValueError(
                 f"cov_type must be 'nonrobust', 'HC0', 'HC1' or 'cluster', got {cov_type!r}.")
-        solution, n = self._solution, int(self.stats_.n_rows)
-        rank = int(solution.rank)
-        warn_if_no_residual_dof(n, rank + self.n_levels_)
-        df_resid = n - rank - self.n_levels_
-        ssr = float(solution.rss[0, 0])
-        n_clusters, df_inference = None, df_resid
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if cov_type == "nonrobust":
-                cov = solution.bread * residual_variance(ssr, df_resid)
-            else:
-                meat = self._meats(cov_type)[0]
-                if cov_type == "cluster":
-                    n_clusters = int(self.cluster_stats_.n_groups)
-                    df_inference = n_clusters - 1
-                factor = small_sample_factor(cov_type, n, rank + self._absorbed_dof(cov_type),
-                                             n_clusters)
-                cov = solution.bread @ meat @ solution.bread * factor
-        columns = self._active_columns()
-        return RegressionResults(
-            params=solution.coef[:, 0].copy(),
-            cov=cov,
-            names=[str(name) for name in self._names()[columns.regressors]],
-            cov_type=cov_type,
-            nobs=n,
-            df_model=rank,
-            df_resid=df_resid,
-            ssr=ssr,
-            tss=float(self.stats_.comoment[-1, -1]),
-            tss_within=float(self._within.comoment[-1, -1]),
-            n_absorbed=int(self.n_levels_),
-            has_intercept=False,
-            use_t=True if use_t is None else bool(use_t),
-            df_inference=float(df_inference),
-            n_clusters=n_clusters,
-            target=getattr(self, "target_name_", "y"),
-            model="IV-2SLS (absorbed effects)",
-            method="2SLS",
-            title="Cumulative IV-2SLS Results",
-            wald_f=True,
+        meat = None if cov_type == "nonrobust" else self._meats(cov_type)[0]
+        n_clusters = int(self.cluster_stats_.n_groups) if cov_type == "cluster" else None
+        return absorbed_results(
+            self._solution, self.stats_, self._within, n_levels=self.n_levels_,
+            cov_type=cov_type, meat=meat, n_clusters=n_clusters,
+            absorbed_dof=self._absorbed_dof(cov_type),
+            names=self._names()[self._active_columns().regressors],
+            target=getattr(self, "target_name_", "y"), use_t=True if use_t is None else use_t,
+            model="IV-2SLS (absorbed effects)", method="2SLS",
+            title="Cumulative IV-2SLS Results", wald_f=True,
         )
 
     def summary(self, cov_type=None, use_t=None, alpha=0.05):
@@ -620,11 +555,58 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
             names = [f"x{i}" for i in range(self.n_features_in_)]
         return np.asarray([str(name) for name in names], dtype=object)
 
-    def predict(self, X):
-        """Predict ``X @ coef_ + intercept_`` (the instruments' coefficients are 0)."""
+    def effects(self):
+        """Estimated fixed effects ``a_e = m_y,e - m_x,e' b``, one per level of ``entities``.
+
+        Returns
+        -------
+        pandas.Series
+        """
+        self._check_fitted()
+        if not self._absorbs():
+            raise ValueError("This model was fitted without entities: it has no effects.")
+        return level_effects(self.level_stats_, self.coef_)
+
+    def predict(self, X, entities=None):
+        """Predict ``X @ coef_ + intercept_`` (the instruments' coefficients are 0).
+
+        With ``entities`` (a model fitted with them), each row gets its
+        level's effect instead of ``intercept_`` (kept for levels not seen
+        in fit).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        entities : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
         self._check_fitted()
         X = validate_data(self, X, reset=False, dtype=np.float64)
-        return X @ self.coef_ + self.intercept_
+        offset = self.intercept_
+        if entities is not None:
+            offset = row_effects(self.effects(), entities, self.intercept_)
+        return X @ self.coef_ + offset
+
+    def score(self, X, y, sample_weight=None, entities=None):
+        """R² of :meth:`predict`; a model fitted with ``entities`` is scored with them.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), optional
+        entities : array-like of shape (n_samples,), optional
+            Each row's level (route it with ``set_score_request(entities=True)``
+            in cross-validation).
+
+        Returns
+        -------
+        float
+        """
+        return self._structured_score(X, y, sample_weight, "entities", entities)
 
 
 def _partial_out(A, exogenous, column):
