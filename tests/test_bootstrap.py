@@ -223,3 +223,13 @@ def test_within_bootstrap_agrees_with_crv1_within_monte_carlo_error():
     boot = cluster_bootstrap(est, n_resamples=999, random_state=0)
     # sd of a bootstrap sd is about sd / sqrt(2B): ~2.2% at B = 999; allow 4.5 of those.
     np.testing.assert_allclose(boot.bse, est.results("cluster").bse, rtol=0.1)
+
+
+def test_within_estimator_without_entities_bootstraps_as_least_squares():
+    X, y, w, g = _clustered()
+    fe = CumulativeFixedEffectsRegression().fit(X, y, w, clusters=g)
+    ols = CumulativeLinearRegression().fit(X, y, w, clusters=g)
+    indices = resample_clusters(60, n_resamples=20, random_state=2)
+    np.testing.assert_allclose(cluster_bootstrap(fe, indices=indices).replicates,
+                               _row_level(X, y, w, g, indices)[:, 1:], rtol=1e-10)
+    assert cluster_bootstrap(ols, indices=indices).replicates.shape == (20, 3)
