@@ -6,6 +6,9 @@ measured side by side on the same data:
 * 2SLS: ``CumulativeIVRegression`` vs ``linearmodels.IV2SLS`` (target >= 5x);
 * one-way fixed effects: ``CumulativeFixedEffectsRegression`` vs
   ``linearmodels.PanelOLS`` and ``pyfixest.feols`` (report);
+* IV with one absorbed factor: ``CumulativeIVRegression(entities=)`` vs
+  ``pyfixest.feols("y ~ exog | fe | endog ~ instr")`` at N = 5,000,000,
+  iid and CRV1 errors (target >= 3x);
 * cluster bootstrap, B = 999: from cluster statistics vs refitting the rows of
   the same resamples by the normal equations (target >= 100x; the row-level time is extrapolated from
   a few resamples);
@@ -14,6 +17,7 @@ measured side by side on the same data:
 
     python benchmarks/bench_econometrics.py           # sizes of the issue
     python benchmarks/bench_econometrics.py --quick   # a tenth of them
+    python benchmarks/bench_econometrics.py --only iv_fixed_effects
 """
 
 from __future__ import annotations
@@ -103,6 +107,50 @@ def bench_fixed_effects(n, n_groups, repeat):
     print(f"    max relative difference of the coefficients (pyfixest): {gap:.1e}")
 
 
+def bench_iv_fixed_effects(n, n_levels, repeat):
+    import pyfixest as pf
+
+    from skbigreg.linear_model import CumulativeIVRegression
+
+    rng = np.random.default_rng(4)
+    fe = rng.integers(0, n_levels, n)
+    effect = rng.standard_normal(n_levels)[fe]
+    z = rng.standard_normal((n, 2))
+    u = rng.standard_normal(n)
+    exog = rng.standard_normal(n) + effect
+    endog = z @ [1.0, 0.5] + u + effect
+    y = 0.5 * exog + endog + effect + u + rng.standard_normal(n)
+    frame = pd.DataFrame({"y": y, "exog": exog, "endog": endog, "z1": z[:, 0], "z2": z[:, 1],
+                          "fe": fe, "cl": fe % 1_000})
+    X = frame[["exog", "endog", "z1", "z2"]].to_numpy()
+    print(f"IV with absorbed effects: N = {n:,}, {n_levels:,} levels, 1 exogenous, "
+          f"1 endogenous, 2 instruments; median of {repeat}")
+    formula = "y ~ exog | fe | endog ~ z1 + z2"
+    for cov_type, vcov, clusters in [("nonrobust", "iid", None),
+                                     ("cluster", {"CRV1": "cl"}, frame.cl.to_numpy())]:
+        est = CumulativeIVRegression(endogenous=[1], instruments=[2, 3], cov_type=cov_type)
+        ours = median_time(lambda: est.fit(X, y, entities=fe, clusters=clusters).results(),
+                           repeat)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            warm = frame.head(2000).assign(fe=frame.fe.head(2000) % 20, cl=frame.cl.head(2000) % 10)
+            pf.feols(formula, warm, vcov=vcov)  # compile pyfixest's numba code first
+            theirs = median_time(lambda: pf.feols(formula, frame, vcov=vcov, fixef_rm="none"),
+                                 repeat)
+            ref = pf.feols(formula, frame, vcov=vcov, fixef_rm="none")
+        report(f"IV-FE ({vcov if cov_type == 'nonrobust' else 'CRV1'}) vs pyfixest.feols",
+               ours, theirs, target=3)
+        res = est.results()
+        coef = np.max(np.abs(res.params.to_numpy() / ref.coef().to_numpy() - 1))
+        se = np.max(np.abs(res.bse.to_numpy() / ref.se().to_numpy() - 1))
+        print(f"    max relative difference vs pyfixest: coefficients {coef:.1e}, errors {se:.1e}")
+    from skbigreg.inference import cluster_bootstrap
+
+    boot = median_time(lambda: cluster_bootstrap(est, n_resamples=500, random_state=0), repeat)
+    print(f"  within 2SLS cluster bootstrap, B = 500 over {frame.cl.nunique():,} clusters, "
+          f"from the fit's statistics: {boot:.3f} s")
+
+
 def bench_bootstrap(n, n_clusters, repeat, row_resamples):
     from skbigreg.inference import cluster_bootstrap, resample_clusters
     from skbigreg.linear_model import CumulativeLinearRegression
@@ -157,12 +205,23 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a tenth of the sizes")
     parser.add_argument("--repeat", type=int, default=3)
+    sections = ["iv", "fixed_effects", "iv_fixed_effects", "bootstrap", "logistic"]
+    parser.add_argument("--only", choices=sections, action="append",
+                        help="run only these sections (repeatable)")
     args = parser.parse_args()
     scale = 10 if args.quick else 1
-    bench_iv(2_000_000 // scale, args.repeat)
-    bench_fixed_effects(5_000_000 // scale, 100_000 // scale, args.repeat)
-    bench_bootstrap(2_000_000 // scale, 1_000, args.repeat, row_resamples=5 if not args.quick else 20)
-    bench_logistic(2_000_000 // scale, args.repeat)
+    run = {
+        "iv": lambda: bench_iv(2_000_000 // scale, args.repeat),
+        "fixed_effects": lambda: bench_fixed_effects(5_000_000 // scale, 100_000 // scale,
+                                                     args.repeat),
+        "iv_fixed_effects": lambda: bench_iv_fixed_effects(5_000_000 // scale, 100_000 // scale,
+                                                           args.repeat),
+        "bootstrap": lambda: bench_bootstrap(2_000_000 // scale, 1_000, args.repeat,
+                                             row_resamples=5 if not args.quick else 20),
+        "logistic": lambda: bench_logistic(2_000_000 // scale, args.repeat),
+    }
+    for name in args.only or sections:
+        run[name]()
 
 
 if __name__ == "__main__":

@@ -47,7 +47,9 @@ class CumulativeMixin:
       is flattened with scikit-learn's ``DataConversionWarning``);
     - ``_extra_attribute``: the fitted attribute holding the statistics the
       estimator keeps per label besides the totals (per fold, per level,
-      per partition), returned by its ``_map_chunk``; None if none.
+      per partition), returned by its ``_map_chunk``; None if none
+      (``_extra_required = False``: kept only when the chunks carry
+      ``_extra_label``, and ``_map_chunk`` returns None without it).
 
     Estimators with a second pass (scores at the final coefficients, for
     HC and some cluster-robust errors) define ``_needs_second_pass()`` and
@@ -60,6 +62,7 @@ class CumulativeMixin:
     _score_label_names = ()
     _single_target = False
     _extra_attribute = None
+    _extra_required = True  # False: the label-keyed statistics exist only when labelled
 
     # -- state ----------------------------------------------------------------
     def _is_first_call(self):
@@ -159,7 +162,7 @@ class CumulativeMixin:
             self.stats_ = part.stats
             if part.clusters is not None:
                 self.cluster_stats_ = part.clusters
-            if self._extra_attribute is not None:
+            if self._extra_attribute is not None and part.extra is not None:
                 setattr(self, self._extra_attribute, part.extra)
         else:
             known = self.log_weight_sum_ is not None and part.log_weight_sum is not None
@@ -167,7 +170,7 @@ class CumulativeMixin:
             self.stats_ = self.stats_ + part.stats
             if part.clusters is not None:
                 self.cluster_stats_ = self.cluster_stats_ + part.clusters
-            if self._extra_attribute is not None:
+            if self._extra_attribute is not None and part.extra is not None:
                 name = self._extra_attribute
                 setattr(self, name, getattr(self, name) + part.extra)
         self.n_samples_seen_ = self.stats_.n_rows
@@ -395,7 +398,7 @@ class CumulativeMixin:
 
     def _statistics(self):
         """The fitted statistics as one :class:`ChunkStatistics`."""
-        extra = None if self._extra_attribute is None else getattr(self, self._extra_attribute)
+        extra = None if self._extra_attribute is None else getattr(self, self._extra_attribute, None)
         return ChunkStatistics(self.stats_, getattr(self, "cluster_stats_", None), extra,
                                self.log_weight_sum_)
 
@@ -406,7 +409,7 @@ class CumulativeMixin:
             params.setdefault("solver", "qr" if hasattr(stats, "r") else "gram")
         estimator = cls(**params)
         estimator._validate_params()
-        if cls._extra_attribute is not None and extra is None:
+        if cls._extra_attribute is not None and cls._extra_required and extra is None:
             raise ValueError(
                 f"{cls.__name__}.from_statistics needs {cls._extra_attribute[:-1]}=: the "
                 "statistics it keeps per fold, level or partition, gathered with the totals."
@@ -425,7 +428,7 @@ class CumulativeMixin:
         self._label_kinds = {name: None for name in self._label_names}
         if part.clusters is not None:
             self._label_kinds["clusters"] = label_kind(part.clusters.labels)
-        if self._extra_label is not None:
+        if self._extra_label is not None and part.extra is not None:
             self._label_kinds[self._extra_label] = label_kind(part.extra.labels)
         self.n_features_in_ = part.stats.n_features
         if feature_names is not None:

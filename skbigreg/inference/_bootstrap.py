@@ -7,6 +7,16 @@ clusters merged with their multiplicities ``c_bg``; those are linear in
 ``c_b`` (see :mod:`skbigreg.solvers._grouped_least_squares`), so ``B``
 replications are one ``(B, G) @ (G, D^2)`` product and ``B`` small solves.
 The result equals refitting on the resampled rows, to rounding.
+
+With absorbed fixed effects (``entities=``) a resample is solved from the
+within statistics of its clusters. When every level lies in one cluster,
+the within transformation of a union of clusters is the union of their
+within transformations, so each cluster's within co-moments
+(:func:`~skbigreg.solvers._fixed_effects.cluster_within_comoments`) add up
+over a resample, a cluster drawn twice counting as two clusters with their
+own levels -- what a row-level cluster bootstrap does when it relabels the
+levels of each draw. Levels that cut across clusters are refused: their
+resampled within transformation is not a sum of per-cluster statistics.
 """
 
 from __future__ import annotations
@@ -18,7 +28,8 @@ import pandas as pd
 from sklearn.utils import check_random_state
 
 from ..exceptions import MissingPassError
-from ..solvers._grouped_least_squares import combine_groups, solve_stacked
+from ..solvers._fixed_effects import absorbed_columns, cluster_within_comoments, within_stats
+from ..solvers._grouped_least_squares import StackedMoments, combine_groups, solve_stacked
 from ..solvers._iv import solve_iv
 from ..stats import GramStats
 
@@ -82,9 +93,12 @@ def cluster_bootstrap(estimator, n_resamples=999, random_state=None, indices=Non
 
     Parameters
     ----------
-    estimator : CumulativeLinearRegression or CumulativeIVRegression
+    estimator : CumulativeLinearRegression, CumulativeIVRegression or CumulativeFixedEffectsRegression
         Fitted with ``clusters=`` (so it holds ``cluster_stats_``); a single
-        target.
+        target. With absorbed effects (``entities=``), every level must lie
+        in one cluster (``level_stats_.nested``; cluster by the entities or
+        by a factor containing them), else ``ValueError``; each draw of a
+        cluster counts as new levels.
     n_resamples : int, default=999
     random_state : int, RandomState or None
         Seeds the resampling (same seed, same resamples).
@@ -121,8 +135,15 @@ def cluster_bootstrap(estimator, n_resamples=999, random_state=None, indices=Non
         indices = resample_clusters(grouped.n_groups, n_resamples, random_state)
     indices = np.asarray(indices)
     counts = _multiplicities(indices, grouped.n_groups)
+    if _absorbs(estimator):
+        replicates = _within_replicates(estimator, grouped, counts)
+        results = estimator.results("nonrobust")
+        return BootstrapResults(results.params, replicates, indices, grouped.labels,
+                                results.names)
     moments = combine_groups(grouped, counts)
-    if hasattr(estimator, "instruments"):  # CumulativeIVRegression
+    if hasattr(estimator, "level_stats_"):  # the within estimator without entities
+        replicates = solve_stacked(moments, True).coef[:, :, 0]
+    elif hasattr(estimator, "instruments"):  # CumulativeIVRegression
         replicates = _solve_each_iv(estimator, moments)
     else:
         replicates = _least_squares_params(solve_stacked(moments, estimator.fit_intercept),
@@ -157,3 +178,32 @@ def _solve_each_iv(estimator, moments):
         params = solution.coef[:, 0]
         out.append(np.concatenate([solution.intercept, params]) if estimator.fit_intercept else params)
     return np.asarray(out)
+
+
+def _absorbs(estimator):
+    """Whether the fit absorbed fixed effects (was given ``entities``)."""
+    return getattr(estimator, "_label_kinds", {}).get("entities") is not None
+
+
+def _within_replicates(estimator, grouped, counts):
+    """Estimates from each resample's within co-moments ``sum_g c_bg Cw_g``."""
+    levels = estimator.level_stats_
+    within = cluster_within_comoments(grouped, levels)
+    size = within.shape[1]
+    comoment = (counts @ within.reshape(len(within), -1)).reshape(-1, size, size)
+    weight = counts @ grouped.weight_sum
+    if hasattr(estimator, "instruments"):  # CumulativeIVRegression: 2SLS on each resample
+        columns = estimator._active_columns()
+        out = []
+        for weight_b, comoment_b in zip(weight, comoment):
+            stats = GramStats(size - 1, 1, 0, weight_b, np.zeros(size), comoment_b)
+            out.append(solve_iv(stats, columns, fit_intercept=False).coef[:, 0])
+        return np.asarray(out)
+    k = size - 1
+    absorbed = absorbed_columns(within_stats(estimator.stats_, levels), estimator.stats_)
+    keep = np.append(np.setdiff1d(np.arange(k), absorbed), k)
+    moments = StackedMoments(weight, np.zeros((len(weight), len(keep))),
+                             comoment[:, keep[:, None], keep], len(keep) - 1)
+    replicates = np.zeros((len(weight), k))
+    replicates[:, keep[:-1]] = solve_stacked(moments, fit_intercept=False).coef[:, :, 0]
+    return replicates

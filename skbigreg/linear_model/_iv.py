@@ -10,15 +10,17 @@ from scipy import stats as distributions
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import column_or_1d
 
-from .._compat import StrOptions, _fit_context, validate_data
+from .._compat import StrOptions, _fit_context, _num_samples, validate_data
 from ..base import CumulativeMixin, rollback_on_error, validate_chunk
 from ..exceptions import MissingPassError
 from ..inference import COV_TYPES, LEVERAGE_COV_TYPES, regression_results, small_sample_factor
 from ..inference._covariance import residual_cluster_scores
-from ..passes import residual_row_scores
+from ..passes import residual_row_scores, row_level_means
 from ..solvers import solve_least_squares
+from ..solvers._fixed_effects import absorbed_columns, within_cluster_scores, within_stats
 from ..solvers._iv import IVColumns, regressor_stats, solve_iv
-from ..stats import ChunkStatistics, GramStats, OuterProductStats
+from ..stats import ChunkStatistics, ClusterSums, GramStats, LevelMeans, OuterProductStats
+from ._absorbed import absorbed_results, level_effects, row_effects, warn_absorbed
 
 
 class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
@@ -36,6 +38,14 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
     that are neither are exogenous regressors (their own instruments). With
     no endogenous columns the model is least squares.
 
+    With ``entities=`` (one absorbed factor of fixed effects, e.g. person or
+    firm) the model is ``y = a_e + x'b + e`` and 2SLS reads the co-moments of
+    the rows demeaned by level -- of ``y``, the exogenous and endogenous
+    regressors and the excluded instruments alike -- which the same pass
+    gives from the per-level weights and means (as
+    :class:`CumulativeFixedEffectsRegression`): this is fixest's
+    ``feols("y ~ x | fe | endog ~ instr")``, with its degrees of freedom.
+
     Parameters
     ----------
     endogenous : list of int or str, default=None
@@ -52,15 +62,33 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         ``"cluster"`` is CRV1 (``G/(G-1) (n-1)/(n-k)``, needs ``clusters=``).
         These are ``linearmodels.IV2SLS`` with ``debiased=True`` (HC0: with
         ``debiased=False``). HC types need a second pass (:meth:`partial_fit_scores`;
-        ``fit`` and :meth:`fit_chunks` make it).
+        ``fit`` and :meth:`fit_chunks` make it). With ``entities`` the
+        conventions are fixest's (as ``pyfixest.feols``): the ``G`` absorbed
+        effects count in ``k`` (``s^2 = RSS / (n - k - G)``, HC1
+        ``n / (n - k - G)``, fixest's "hetero"), and for CRV1 as one
+        parameter when every level lies in one cluster (computed in the first
+        pass; clusters that cut across levels take a second pass).
 
     Attributes
     ----------
     coef_ : ndarray of shape (n_features,)
         Structural coefficients; 0 at the excluded instruments.
     intercept_ : float
+        With ``entities``: the weighted average effect ``mean_y - mean_x' b``
+        (fixest's reference), used by :meth:`predict` without ``entities``.
     stats_ : GramStats
         Statistics of ``[X, y]`` over every row seen.
+    level_stats_ : LevelMeans
+        Weight and means of ``[X, y]`` per level of ``entities`` (only when
+        fitted with them).
+    absorbed_ : ndarray of int
+        With ``entities``: columns of ``X`` constant within every level
+        (absorbed by the effects, with a :class:`CollinearityWarning`):
+        regressors among them get coefficient 0 and are left out of
+        :meth:`results` (as fixest drops them), instruments among them are
+        dropped from the first stage.
+    n_levels_ : int
+        Number of absorbed effects (with ``entities``).
     cluster_stats_ : GroupedGramStats
         Per-cluster statistics, when ``clusters`` were given.
     score_pass_ : ChunkStatistics
@@ -83,6 +111,12 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
     raised naming the culprit. Weights are analytic (as ``IV2SLS(weights=)``).
     The first-stage strength is reported by :meth:`first_stage`.
 
+    With ``entities``, singleton levels (one row) are kept: they fit
+    perfectly, add nothing to ``b`` and each costs one degree of freedom
+    (fixest drops them unless ``fixef_rm="none"``; pass that to compare).
+    ``fit_intercept=False`` cannot be combined with ``entities`` (the
+    effects hold the constant).
+
     Examples
     --------
     >>> import numpy as np
@@ -97,6 +131,18 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
     array([2., 0.])
     >>> round(float(iv.first_stage()["f.stat"].iloc[0]))
     5088
+
+    With a fixed effect per person that the instrument is uncorrelated with
+    but the regressor is not:
+
+    >>> person = np.repeat(np.arange(500), 10)
+    >>> effect = rng.normal(size=500)[person] * 3
+    >>> x = z + u + effect
+    >>> y = 2.0 * x + effect + u + rng.normal(size=5000)
+    >>> iv = CumulativeIVRegression(endogenous=[0], instruments=[1]).fit(
+    ...     np.column_stack([x, z]), y, entities=person)
+    >>> np.round(iv.coef_, 1), iv.n_levels_
+    (array([2., 0.]), 500)
     """
 
     _parameter_constraints: dict = {
@@ -115,7 +161,7 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
 
     # -- passes ------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None, clusters=None):
+    def fit(self, X, y, sample_weight=None, clusters=None, entities=None):
         """Fit on in-memory rows; makes the HC pass when ``cov_type`` needs it.
 
         Parameters
@@ -126,28 +172,35 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         sample_weight : array-like of shape (n_samples,), optional
         clusters : array-like of shape (n_samples,), optional
             Cluster labels for cluster-robust inference.
+        entities : array-like of shape (n_samples,), optional
+            Level of the absorbed factor of each row (fixed effects).
 
         Returns
         -------
         self
         """
-        return self._fit(X, y, sample_weight, clusters=clusters)
+        return self._fit(X, y, sample_weight, clusters=clusters, entities=entities)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None, clusters=None):
+    def partial_fit(self, X, y, sample_weight=None, clusters=None, entities=None):
         """Merge one chunk into the moments (all or nothing); the fit is solved when next read.
 
         Returns
         -------
         self
         """
-        return self._accumulate(X, y, sample_weight, clusters=clusters)
+        return self._accumulate(X, y, sample_weight, clusters=clusters, entities=entities)
 
-    _label_names = ("clusters",)
+    _label_names = ("clusters", "entities")
+    _score_label_names = ("entities", "clusters")
     _single_target = True
+    _extra_attribute = "level_stats_"
+    _extra_label = "entities"
+    _extra_required = False
 
     @classmethod
-    def from_statistics(cls, stats, cluster_stats=None, feature_names=None, **params):
+    def from_statistics(cls, stats, cluster_stats=None, feature_names=None, level_stats=None,
+                        **params):
         """A fitted estimator from statistics gathered elsewhere (e.g. summed over sites).
 
         Parameters
@@ -158,6 +211,10 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         cluster_stats : GroupedGramStats, optional
             The same per cluster, for cluster-robust errors.
         feature_names : sequence of str, optional
+        level_stats : LevelMeans, optional
+            Weight and means of ``[X, y]`` per level of the absorbed factor
+            (``LevelMeans.from_arrays`` on each site, summed), for a model
+            with absorbed effects.
         **params
             Estimator parameters.
 
@@ -167,17 +224,27 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
             Equal to ``fit`` on the rows the statistics were gathered from;
             errors that need a second pass (HC) need those rows again.
         """
-        return cls._from_statistics(stats, feature_names, params, clusters=cluster_stats)
+        return cls._from_statistics(stats, feature_names, params, clusters=cluster_stats,
+                                    extra=level_stats)
+
+    def _absorbs(self):
+        """Whether the model absorbs fixed effects (fitted with ``entities``)."""
+        return hasattr(self, "level_stats_")
 
     def _needs_second_pass(self, cov_type=None):
-        return (self.cov_type if cov_type is None else cov_type) in ("HC0", "HC1")
+        cov_type = self.cov_type if cov_type is None else cov_type
+        if cov_type in ("HC0", "HC1"):
+            return True
+        return cov_type == "cluster" and self._absorbs() and not self.level_stats_.nested
 
-    def partial_fit_scores(self, X, y, sample_weight=None):
-        """Second pass for HC errors: one chunk's scores at the current coefficients.
+    def partial_fit_scores(self, X, y, sample_weight=None, entities=None, clusters=None):
+        """Second pass: one chunk's scores at the current coefficients.
 
-        Call it on every chunk again after the last :meth:`partial_fit`; the
-        pass also gathers its rows' statistics, which :meth:`results` checks
-        against the fit's.
+        Needed for HC errors and, with ``entities``, for clusters that cut
+        across levels. Call it on every chunk again after the last
+        :meth:`partial_fit`, with the chunk's ``entities`` and ``clusters``
+        when the fit had them; the pass also gathers its rows' statistics,
+        which :meth:`results` checks against the fit's.
 
         Returns
         -------
@@ -185,16 +252,25 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         """
         self._check_fitted()
         with rollback_on_error(self):
+            labels = {}
+            if self._absorbs():
+                labels = self._check_labels({"entities": entities, "clusters": clusters},
+                                            _num_samples(X), first=False)
             X, y, sample_weight, _ = validate_chunk(
                 self, X, column_or_1d(y, warn=True), sample_weight, reset=False
             )
             Z = np.column_stack([X, y])
+            shift = self._shift()
+            if self._absorbs():  # each row is demeaned by its level's first-pass means
+                shift = row_level_means(labels["entities"], self.level_stats_)
             scores = np.hstack([
-                residual_row_scores(Z, sample_weight, coef, self._shift(), self.fit_intercept)
-                @ projection
+                residual_row_scores(Z, sample_weight, coef, shift, self._center()) @ projection
                 for coef, projection in self._residual_forms()
             ])
-            chunk = ChunkStatistics(GramStats.from_arrays(X, y, sample_weight), None,
+            sums = None
+            if "clusters" in labels:
+                sums = ClusterSums.from_rows(scores, labels["clusters"])
+            chunk = ChunkStatistics(GramStats.from_arrays(X, y, sample_weight), sums,
                                     OuterProductStats.from_rows(scores))
             previous = getattr(self, "score_pass_", None)
             self.score_pass_ = chunk if previous is None else previous + chunk
@@ -203,23 +279,49 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
     # -- accumulation hooks ---------------------------------------------------
     def _map_chunk(self, X, y, sample_weight, labels):
         self._columns()  # refuse an impossible specification before storing anything
-        return GramStats.from_arrays(X, y, sample_weight), None
+        stats = GramStats.from_arrays(X, y, sample_weight)
+        levels = labels.get("entities")
+        if levels is None:
+            return stats, None
+        if not self.fit_intercept:
+            raise ValueError(
+                "fit_intercept=False cannot be combined with entities: the absorbed "
+                "effects hold the constant."
+            )
+        return stats, LevelMeans.from_arrays(np.hstack([X, y]), levels, sample_weight,
+                                             labels.get("clusters"))
 
     def _solve(self):
-        columns = self._columns()
+        stats, columns = self.stats_, self._columns()
+        if self._absorbs():
+            stats = self._within = within_stats(self.stats_, self.level_stats_)
+            self.absorbed_ = absorbed_columns(stats, self.stats_)
+            self.n_levels_ = len(self.level_stats_.labels)
+            columns = self._active_columns()
+            warn_absorbed(self._names()[self.absorbed_], columns)
         if len(columns.endogenous):
-            solution = solve_iv(self.stats_, columns, self.fit_intercept)
+            solution = solve_iv(stats, columns, self._center())
             first_stage = solution.first_stage
         else:
-            solution = solve_least_squares(regressor_stats(self.stats_, columns),
-                                           self.fit_intercept)
+            solution = solve_least_squares(regressor_stats(stats, columns), self._center())
             # Exogenous regressors instrument themselves: Pi selects them.
             first_stage = np.eye(len(columns.instruments), len(columns.regressors))
         self._solution, self._first_stage = solution, first_stage
         coef = np.zeros(self.n_features_in_)
         coef[columns.regressors] = solution.coef[:, 0]
         self.coef_ = coef
-        self.intercept_ = float(solution.intercept[0])
+        if self._absorbs():
+            self.intercept_ = float(self.stats_.mean_y[0] - self.stats_.mean_x @ coef)
+        else:
+            self.intercept_ = float(solution.intercept[0])
+
+    def _center(self):
+        """Whether the solve centres the columns (an intercept, no absorbed effects)."""
+        return self.fit_intercept and not self._absorbs()
+
+    def _active_columns(self):
+        """:meth:`_columns` without the columns the effects absorb (``absorbed_``)."""
+        return self._columns().without(getattr(self, "absorbed_", ()))
 
     def _columns(self):
         """Resolve ``endogenous``/``instruments`` to column positions, checking them."""
@@ -269,7 +371,7 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         its own design: ``x_hat = Pi'(z - shift_z)`` for the structural
         equation, the instruments for a first stage.
         """
-        columns, center = self._columns(), int(self.fit_intercept)
+        columns, center = self._active_columns(), int(self._center())
         size = self.n_features_in_ + 1
         R, Z = columns.regressors, columns.instruments
         coef = np.zeros(size)
@@ -297,11 +399,21 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
             return [seen.matrix[a:b, a:b] for a, b in itertools.pairwise(edges)]
         if not hasattr(self, "cluster_stats_"):
             raise MissingPassError("Cluster-robust errors need clusters= in fit/partial_fit.")
+        if self._needs_second_pass("cluster"):  # clusters cut across the absorbed levels
+            sums = self._checked_score_pass().clusters
+            if sums is None:
+                raise MissingPassError("The second pass needs clusters= on every chunk.")
+            sizes = [projection.shape[1] for _, projection in self._residual_forms()]
+            edges = np.cumsum([0] + sizes)
+            return [sums.sums[:, a:b].T @ sums.sums[:, a:b] for a, b in itertools.pairwise(edges)]
         meats = []
         for coef, projection in self._residual_forms():
-            scores = residual_cluster_scores(
-                self.cluster_stats_, coef, self._shift(), self.fit_intercept
-            ) @ projection
+            if self._absorbs():  # levels nest in clusters: one pass
+                scores = within_cluster_scores(self.cluster_stats_, self.level_stats_, coef)
+            else:
+                scores = residual_cluster_scores(
+                    self.cluster_stats_, coef, self._shift(), self.fit_intercept)
+            scores = scores @ projection
             meats.append(scores.T @ scores)
         return meats
 
@@ -322,6 +434,8 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         """
         self._check_fitted()
         cov_type = self.cov_type if cov_type is None else cov_type
+        if self._absorbs():
+            return self._within_results(cov_type, use_t)
         columns = self._columns()
         stats = regressor_stats(self.stats_, columns)
         meat = None if cov_type == "nonrobust" else self._meats(cov_type)[0]
@@ -342,6 +456,31 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
             wald_f=True,
         )
 
+    def _absorbed_dof(self, cov_type):
+        """Parameters the absorbed effects count for in ``cov_type``'s factor (fixest)."""
+        if not self._absorbs():
+            return 0
+        if cov_type == "cluster" and self.level_stats_.nested:
+            return 1  # effects nested in the clusters count as one
+        return self.n_levels_
+
+    def _within_results(self, cov_type, use_t):
+        """:meth:`results` with absorbed effects, in fixest's conventions."""
+        if cov_type not in ("nonrobust", "HC0", "HC1", "cluster"):
+            raise ValueError(
+                f"cov_type must be 'nonrobust', 'HC0', 'HC1' or 'cluster', got {cov_type!r}.")
+        meat = None if cov_type == "nonrobust" else self._meats(cov_type)[0]
+        n_clusters = int(self.cluster_stats_.n_groups) if cov_type == "cluster" else None
+        return absorbed_results(
+            self._solution, self.stats_, self._within, n_levels=self.n_levels_,
+            cov_type=cov_type, meat=meat, n_clusters=n_clusters,
+            absorbed_dof=self._absorbed_dof(cov_type),
+            names=self._names()[self._active_columns().regressors],
+            target=getattr(self, "target_name_", "y"), use_t=True if use_t is None else use_t,
+            model="IV-2SLS (absorbed effects)", method="2SLS",
+            title="Cumulative IV-2SLS Results", wald_f=True,
+        )
+
     def summary(self, cov_type=None, use_t=None, alpha=0.05):
         """:meth:`results` as a :class:`~skbigreg.inference.Summary` (text, HTML)."""
         return self.results(cov_type, use_t).summary(alpha)
@@ -355,7 +494,10 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         with the covariance type of the model. Nonrobust, it is the partial F
         of ``F(q, n - k_z)`` (``linearmodels``' ``f.stat``); robust, ``q`` times
         it is ``linearmodels``' chi-square ``f.stat`` and the p-value is
-        that of ``chi2(q)``.
+        that of ``chi2(q)``. With ``entities`` the first stages are those
+        of the demeaned rows (fixest's first stage with the same effects):
+        ``rsquared`` is their within R², and the absorbed effects count in
+        the degrees of freedom as in :meth:`results`.
 
         Returns
         -------
@@ -365,10 +507,13 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         """
         self._check_fitted()
         cov_type = self.cov_type if cov_type is None else cov_type
-        columns, center = self._columns(), int(self.fit_intercept)
-        A = self.stats_.moments(center=self.fit_intercept)
+        columns, center = self._active_columns(), int(self._center())
+        if self._absorbs():
+            A = self._within.comoment
+        else:
+            A = self.stats_.moments(center=self.fit_intercept)
         Z, E = columns.instruments, columns.endogenous
-        n_z = len(Z) + center
+        n_z = len(Z) + center + self._absorbed_dof(cov_type)
         q = len(columns.excluded)
         excluded = np.flatnonzero(np.isin(Z, columns.excluded))
         bread = self._solution.instrument_bread if len(E) else np.zeros((0, 0))
@@ -410,11 +555,58 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
             names = [f"x{i}" for i in range(self.n_features_in_)]
         return np.asarray([str(name) for name in names], dtype=object)
 
-    def predict(self, X):
-        """Predict ``X @ coef_ + intercept_`` (the instruments' coefficients are 0)."""
+    def effects(self):
+        """Estimated fixed effects ``a_e = m_y,e - m_x,e' b``, one per level of ``entities``.
+
+        Returns
+        -------
+        pandas.Series
+        """
+        self._check_fitted()
+        if not self._absorbs():
+            raise ValueError("This model was fitted without entities: it has no effects.")
+        return level_effects(self.level_stats_, self.coef_)
+
+    def predict(self, X, entities=None):
+        """Predict ``X @ coef_ + intercept_`` (the instruments' coefficients are 0).
+
+        With ``entities`` (a model fitted with them), each row gets its
+        level's effect instead of ``intercept_`` (kept for levels not seen
+        in fit).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        entities : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
         self._check_fitted()
         X = validate_data(self, X, reset=False, dtype=np.float64)
-        return X @ self.coef_ + self.intercept_
+        offset = self.intercept_
+        if entities is not None:
+            offset = row_effects(self.effects(), entities, self.intercept_)
+        return X @ self.coef_ + offset
+
+    def score(self, X, y, sample_weight=None, entities=None):
+        """R² of :meth:`predict`; a model fitted with ``entities`` is scored with them.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), optional
+        entities : array-like of shape (n_samples,), optional
+            Each row's level (route it with ``set_score_request(entities=True)``
+            in cross-validation).
+
+        Returns
+        -------
+        float
+        """
+        return self._structured_score(X, y, sample_weight, "entities", entities)
 
 
 def _partial_out(A, exogenous, column):

@@ -26,6 +26,7 @@ from ._scores import (
     hc_scores,
     residual_row_scores,
     residual_shift,
+    row_level_means,
     score_pass_statistics,
 )
 
@@ -48,6 +49,7 @@ __all__ = [
     "represent_task",
     "residual_row_scores",
     "residual_shift",
+    "row_level_means",
     "representative_pass",
     "score_pass_statistics",
     "summarise_task",

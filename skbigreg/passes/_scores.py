@@ -68,8 +68,8 @@ def residual_row_scores(Z, sample_weight, coef, shift, center):
     return np.hstack([e[:, None], scores]) if center else scores
 
 
-def demeaned_scores(X, y, sample_weight, levels, level_stats, coef):
-    """Per-row ``w_i e_i (x_i - m_level(i))`` with ``e_i`` the within residual.
+def row_level_means(levels, level_stats):
+    """Each row's level means, shape (n, D), from the first pass's per-level statistics.
 
     Raises ``ValueError`` for a level not seen in the first pass.
     """
@@ -77,8 +77,16 @@ def demeaned_scores(X, y, sample_weight, levels, level_stats, coef):
     position = np.clip(position, 0, len(level_stats.labels) - 1)
     if not np.array_equal(level_stats.labels[position], levels):
         raise ValueError("entities contains levels not seen in the first pass.")
+    return level_stats.mean[position]
+
+
+def demeaned_scores(X, y, sample_weight, levels, level_stats, coef):
+    """Per-row ``w_i e_i (x_i - m_level(i))`` with ``e_i`` the within residual.
+
+    Raises ``ValueError`` for a level not seen in the first pass.
+    """
     k = X.shape[1]
-    means = level_stats.mean[position]
+    means = row_level_means(levels, level_stats)
     X_within = X - means[:, :k]
     residual = (y - means[:, k]) - X_within @ coef
     if sample_weight is not None:

@@ -47,6 +47,17 @@ class IVColumns:
     excluded: np.ndarray
     target: int
 
+    def without(self, dropped):
+        """The same columns with ``dropped`` (e.g. absorbed by fixed effects) left out."""
+        if not len(dropped):
+            return self
+        endogenous = np.setdiff1d(self.endogenous, dropped)
+        excluded = np.setdiff1d(self.excluded, dropped)
+        regressors = np.setdiff1d(self.regressors, dropped)
+        exogenous = np.setdiff1d(regressors, endogenous)
+        return IVColumns(regressors, np.concatenate([exogenous, excluded]), endogenous,
+                         excluded, self.target)
+
 
 @dataclass(frozen=True)
 class IVSolution:

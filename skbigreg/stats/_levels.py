@@ -90,11 +90,14 @@ class LevelMeans(Saved):
         mean = sums / np.where(weight > 0, weight, 1.0)[:, None]
         cluster, nested = None, False
         if clusters is not None:
-            pairs = np.unique(np.column_stack([codes, np.unique(clusters, return_inverse=True)[1]]), axis=0)
-            nested = len(pairs) == size
-            if nested:
-                cluster = np.empty(size, dtype=np.asarray(clusters).dtype)
-                cluster[codes] = clusters
+            # Each level takes the cluster of one of its rows; the levels nest
+            # in the clusters iff every row then finds its own cluster (O(n), no sort).
+            clusters = np.asarray(clusters)
+            cluster = np.empty(size, dtype=clusters.dtype)
+            cluster[codes] = clusters
+            nested = bool(np.array_equal(cluster[codes], clusters))
+            if not nested:
+                cluster = None
         return cls(labels, np.bincount(codes, minlength=size), weight, mean, cluster, nested)
 
     @property
