@@ -14,7 +14,7 @@ from .._compat import StrOptions, _fit_context, validate_data
 from ..base import CumulativeMixin, rollback_on_error, validate_chunk
 from ..exceptions import MissingPassError
 from ..inference import COV_TYPES, LEVERAGE_COV_TYPES, regression_results, small_sample_factor
-from ..inference._covariance import residual_cluster_scores
+from ..inference._covariance import multiway_sandwich, residual_cluster_scores
 from ..passes import residual_row_scores
 from ..solvers import solve_least_squares
 from ..solvers._iv import IVColumns, regressor_stats, solve_iv
@@ -144,6 +144,7 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         return self._accumulate(X, y, sample_weight, clusters=clusters)
 
     _label_names = ("clusters",)
+    _multiway_clusters = True
     _single_target = True
 
     @classmethod
@@ -297,10 +298,18 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
             return [seen.matrix[a:b, a:b] for a, b in itertools.pairwise(edges)]
         if not hasattr(self, "cluster_stats_"):
             raise MissingPassError("Cluster-robust errors need clusters= in fit/partial_fit.")
+        clusters = self.cluster_stats_
+        if hasattr(clusters, "ways"):  # multi-way: per equation, one meat per subset
+            return [list(way_meats) for way_meats in
+                    zip(*(self._cluster_meats(grouped) for grouped in clusters.grouped))]
+        return self._cluster_meats(clusters)
+
+    def _cluster_meats(self, grouped):
+        """``sum_g s_g s_g'`` of every equation from per-cluster statistics."""
         meats = []
         for coef, projection in self._residual_forms():
             scores = residual_cluster_scores(
-                self.cluster_stats_, coef, self._shift(), self.fit_intercept
+                grouped, coef, self._shift(), self.fit_intercept
             ) @ projection
             meats.append(scores.T @ scores)
         return meats
@@ -331,7 +340,8 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
             stats,
             cov_type=cov_type,
             names=list(names),
-            hc_meat=OuterProductStats(self.n_samples_seen_, meat) if meat is not None else None,
+            hc_meat=(OuterProductStats(self.n_samples_seen_, meat)
+                     if cov_type.startswith("HC") else None),
             clusters=getattr(self, "cluster_stats_", None),
             use_t=use_t,
             cluster_meat_matrix=meat,
@@ -382,7 +392,7 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
             if cov_type == "nonrobust":
                 cov = rss / (n - n_z) * bread
             else:
-                cov = bread @ meats[j] @ bread * self._robust_factor(cov_type, n, n_z)
+                cov = self._robust_cov(bread, meats[j], cov_type, n, n_z)
             block = pi[excluded]
             wald = float(block @ np.linalg.solve(cov[np.ix_(excluded, excluded)], block))
             if cov_type == "nonrobust":
@@ -400,9 +410,14 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         return pd.DataFrame(rows, index=index, columns=["rsquared", "partial.rsquared",
                                                         "f.stat", "f.pval"])
 
-    def _robust_factor(self, cov_type, n, n_params):
-        groups = self.cluster_stats_.n_groups if cov_type == "cluster" else None
-        return small_sample_factor(cov_type, n, n_params, groups)
+    def _robust_cov(self, bread, meat, cov_type, n, n_params):
+        """The sandwich of ``meat`` (one per subset of multi-way clusters) with its factor."""
+        if cov_type != "cluster":
+            return bread @ meat @ bread * small_sample_factor(cov_type, n, n_params)
+        if hasattr(self.cluster_stats_, "ways"):
+            return multiway_sandwich(bread, meat, self.cluster_stats_, n, n_params)[0]
+        factor = small_sample_factor(cov_type, n, n_params, self.cluster_stats_.n_groups)
+        return bread @ meat @ bread * factor
 
     def _names(self):
         names = getattr(self, "feature_names_in_", None)

@@ -13,6 +13,8 @@ from itertools import combinations
 import numpy as np
 
 from ._grouped import GroupedGramStats
+from ._irls import ClusterSums
+from ._levels import LevelMeans
 
 
 def intersection_labels(columns):
@@ -38,8 +40,15 @@ class MultiwayGroupedStats:
     ----------
     ways : tuple of tuple of int
         The subsets, singletons first (dimension ``j`` alone is ``(j,)``).
-    grouped : tuple of GroupedGramStats
-        The statistics per cluster of each subset, in the order of ``ways``.
+    grouped : tuple of GroupedGramStats or of ClusterSums
+        The statistics per cluster of each subset, in the order of ``ways``:
+        Gram statistics from the first pass (:meth:`from_arrays`), or sums of
+        per-row scores from a second pass (:meth:`from_rows`).
+    nesting : tuple of LevelMeans, optional
+        Second pass of a model with absorbed effects: per subset, the
+        levels of the absorbed factor and whether each lies in one cluster
+        (``LevelMeans.nested``), which fixes the degrees of freedom the
+        effects cost (fixest's ``k_fixef="nonnested"``).
 
     Examples
     --------
@@ -53,20 +62,38 @@ class MultiwayGroupedStats:
     (5, 3)
     """
 
-    def __init__(self, ways, grouped):
+    def __init__(self, ways, grouped, nesting=None):
         self.ways = tuple(tuple(way) for way in ways)
         self.grouped = tuple(grouped)
+        self.nesting = None if nesting is None else tuple(nesting)
 
     @classmethod
     def from_arrays(cls, X, y, columns, sample_weight=None):
         """Statistics of one chunk; ``columns`` holds one label array per dimension."""
-        dims = range(len(columns))
-        ways = tuple(way for size in dims for way in combinations(dims, size + 1))
+        ways = subsets(len(columns))
         grouped = tuple(
             GroupedGramStats.from_arrays(X, y, _labels_of(columns, way), sample_weight)
             for way in ways
         )
         return cls(ways, grouped)
+
+    @classmethod
+    def from_rows(cls, rows, columns, levels=None):
+        """Sums of per-row scores ``rows`` (n, p) per cluster of every subset.
+
+        With ``levels`` (the absorbed factor's level of each row), also
+        whether each level lies in one cluster of each subset.
+        """
+        ways = subsets(len(columns))
+        sums = tuple(ClusterSums.from_rows(rows, _labels_of(columns, way)) for way in ways)
+        nesting = None
+        if levels is not None:
+            # one zero column: LevelMeans is used for its labels and nesting only
+            placeholder = np.zeros((len(rows), 1))
+            nesting = tuple(LevelMeans.from_arrays(placeholder, levels, None,
+                                                   _labels_of(columns, way))
+                            for way in ways)
+        return cls(ways, sums, nesting)
 
     @property
     def n_dimensions(self):
@@ -74,9 +101,20 @@ class MultiwayGroupedStats:
         return sum(len(way) == 1 for way in self.ways)
 
     @property
+    def groups_per_way(self):
+        """Clusters of each subset, in the order of ``ways``."""
+        return tuple(len(g.labels) for g in self.grouped)
+
+    @property
     def n_groups(self):
         """Clusters in each dimension."""
-        return tuple(g.n_groups for way, g in zip(self.ways, self.grouped) if len(way) == 1)
+        return tuple(n for way, n in zip(self.ways, self.groups_per_way) if len(way) == 1)
+
+    @property
+    def nested(self):
+        """Per subset, whether every level of the absorbed factor lies in one
+        of its clusters (None without ``nesting``)."""
+        return None if self.nesting is None else tuple(lv.nested for lv in self.nesting)
 
     def __add__(self, other):
         if isinstance(other, int) and other == 0:
@@ -87,12 +125,29 @@ class MultiwayGroupedStats:
                 f"Cannot merge clusters of {self.n_dimensions} dimensions with clusters "
                 f"of {found}: give the same cluster columns with every chunk."
             )
-        return type(self)(self.ways, (a + b for a, b in zip(self.grouped, other.grouped)))
+        if (self.nesting is None) != (other.nesting is None):
+            raise ValueError("Cannot merge cluster sums with and without levels.")
+        nesting = None if self.nesting is None else (
+            a + b for a, b in zip(self.nesting, other.nesting))
+        return type(self)(self.ways, (a + b for a, b in zip(self.grouped, other.grouped)),
+                          nesting)
 
     __radd__ = __add__
 
     def __repr__(self):
         return f"MultiwayGroupedStats(n_groups={self.n_groups}, ways={self.ways})"
+
+
+def subsets(n_dimensions):
+    """The non-empty subsets of ``range(n_dimensions)``, singletons first.
+
+    Examples
+    --------
+    >>> subsets(3)
+    ((0,), (1,), (2,), (0, 1), (0, 2), (1, 2), (0, 1, 2))
+    """
+    dims = range(n_dimensions)
+    return tuple(way for size in dims for way in combinations(dims, size + 1))
 
 
 def _labels_of(columns, way):
