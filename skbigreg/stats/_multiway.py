@@ -3,7 +3,7 @@
 Multi-way (Cameron-Gelbach-Miller) cluster-robust errors combine one-way
 sandwiches by inclusion-exclusion over the non-empty subsets of the cluster
 dimensions, so the pass gathers one :class:`GroupedGramStats` per subset:
-each dimension alone, and each intersection keyed by the tuple of its labels.
+each dimension alone, and each intersection keyed by the record of its labels.
 """
 
 from __future__ import annotations
@@ -14,23 +14,48 @@ import numpy as np
 
 from ._grouped import GroupedGramStats
 from ._irls import ClusterSums
-from ._levels import LevelMeans
+from ._levels import LevelMeans, sorted_codes
 
 
-def intersection_labels(columns):
-    """One label per row: the tuple of its labels in ``columns`` (an object array).
+def intersection_codes(columns):
+    """The sorted distinct intersections of the rows' labels, and each row's position.
 
-    Tuples compare and sort element by element, so ``(1, "a")`` of one
-    chunk and ``(1.0, "a")`` of another are one intersection, as ``1`` and
-    ``1.0`` are one cluster.
+    An intersection label is a record (a numpy structured array, one field
+    per column) that sorts field by field, so intersections of different
+    chunks merge by label like any cluster labels; ``(1, "a")`` of one chunk
+    and ``(1.0, "a")`` of another are one intersection, as ``1`` and ``1.0``
+    are one cluster. Rows are coded column by column on integer codes (no
+    Python object per row).
 
     Examples
     --------
-    >>> intersection_labels([np.array([1, 2]), np.array(["a", "b"])])
-    array([(1, 'a'), (2, 'b')], dtype=object)
+    >>> labels, codes = intersection_codes([np.array([2, 1, 2]), np.array(["b", "a", "b"])])
+    >>> labels.tolist(), codes.tolist()
+    ([(1, 'a'), (2, 'b')], [1, 0, 1])
     """
-    rows = zip(*(np.asarray(column).tolist() for column in columns))
-    return np.fromiter(rows, dtype=object, count=len(columns[0]))
+    fields = [_native(column) for column in columns]
+    key = np.zeros(len(fields[0]), dtype=np.int64)
+    for field in fields:
+        uniques, codes = sorted_codes(field)
+        # prev * size + code keeps the lexicographic order; re-coding keeps it small
+        key = np.unique(key * len(uniques) + codes, return_inverse=True)[1].reshape(-1)
+    _, first, codes = np.unique(key, return_index=True, return_inverse=True)
+    names = [f"d{j}" for j in range(len(fields))]
+    labels = np.rec.fromarrays([field[first] for field in fields], names=names)
+    return np.asarray(labels).view(np.ndarray), codes.reshape(-1)
+
+
+def _native(column):
+    """A label column as a numpy array of numbers, strings, booleans or datetimes."""
+    column = np.asarray(column)
+    if column.dtype == object:  # e.g. pandas string columns
+        column = np.asarray(column.tolist())
+    if column.dtype == object:
+        raise ValueError(
+            "Multi-way cluster labels must be numbers, strings, booleans or dates in "
+            f"every column; got values of type {type(column.flat[0]).__name__}."
+        )
+    return column
 
 
 class MultiwayGroupedStats:
@@ -71,10 +96,12 @@ class MultiwayGroupedStats:
     def from_arrays(cls, X, y, columns, sample_weight=None):
         """Statistics of one chunk; ``columns`` holds one label array per dimension."""
         ways = subsets(len(columns))
-        grouped = tuple(
-            GroupedGramStats.from_arrays(X, y, _labels_of(columns, way), sample_weight)
-            for way in ways
-        )
+        grouped = []
+        for way in ways:
+            labels, codes = _coded(columns, way)
+            part = GroupedGramStats.from_arrays(X, y, codes, sample_weight)
+            part.labels = labels  # codes are the positions among the sorted labels
+            grouped.append(part)
         return cls(ways, grouped)
 
     @classmethod
@@ -85,20 +112,16 @@ class MultiwayGroupedStats:
         whether each level lies in one cluster of each subset.
         """
         ways = subsets(len(columns))
-        sums = tuple(ClusterSums.from_rows(rows, _labels_of(columns, way)) for way in ways)
-        nesting = None
-        if levels is not None:
-            # one zero column: LevelMeans is used for its labels and nesting only
-            placeholder = np.zeros((len(rows), 1))
-            nesting = tuple(LevelMeans.from_arrays(placeholder, levels, None,
-                                                   _labels_of(columns, way))
-                            for way in ways)
-        return cls(ways, sums, nesting)
-
-    @property
-    def n_dimensions(self):
-        """Number of cluster dimensions ``D``."""
-        return sum(len(way) == 1 for way in self.ways)
+        sums, nesting = [], []
+        # one zero column: LevelMeans is used for its labels and nesting only
+        placeholder = np.zeros((len(rows), 1))
+        for way in ways:
+            labels, codes = _coded(columns, way)
+            part = ClusterSums.from_rows(rows, codes)
+            sums.append(ClusterSums(labels, part.sums))
+            if levels is not None:
+                nesting.append(LevelMeans.from_arrays(placeholder, levels, None, labels[codes]))
+        return cls(ways, sums, nesting if levels is not None else None)
 
     @property
     def groups_per_way(self):
@@ -150,10 +173,12 @@ def subsets(n_dimensions):
     return tuple(way for size in dims for way in combinations(dims, size + 1))
 
 
-def _labels_of(columns, way):
+def _coded(columns, way):
+    """Sorted labels of the clusters of subset ``way`` and each row's position."""
     if len(way) == 1:
-        return columns[way[0]]
-    return intersection_labels([columns[j] for j in way])
+        labels, codes = np.unique(np.asarray(columns[way[0]]), return_inverse=True)
+        return labels, codes.reshape(-1)
+    return intersection_codes([columns[j] for j in way])
 
 
 def cluster_statistics(X, y, clusters, sample_weight=None):
