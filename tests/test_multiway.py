@@ -309,3 +309,99 @@ def test_iv_two_way_wagepan_equals_pyfixest():
     res = model.fit_chunks(chunks).results()
     names = ["Intercept", "educ", "exper", "union"]
     np.testing.assert_allclose(res.bse.to_numpy(), ref.se()[names].to_numpy(), rtol=1e-10)
+
+
+# -- Dask -------------------------------------------------------------------------
+def test_dask_two_way_equals_in_memory():
+    da = pytest.importorskip("dask.array")
+    dd = pytest.importorskip("dask.dataframe")
+    X, y, firm, year, weight = _data(seed=9)
+    groups = np.column_stack([firm, year])
+    expected = CumulativeLinearRegression(cov_type="cluster").fit(
+        X, y, weight, clusters=groups).results().bse.to_numpy()
+    arrays = CumulativeLinearRegression(cov_type="cluster").fit(
+        da.from_array(X, chunks=(300, 2)), da.from_array(y, chunks=300),
+        da.from_array(weight, chunks=300), clusters=da.from_array(groups, chunks=(250, 2)))
+    np.testing.assert_allclose(arrays.results().bse.to_numpy(), expected, rtol=1e-10)
+    frame = pd.DataFrame(X, columns=["a", "b"]).assign(
+        y=y, w=weight, firm=[f"f{i}" for i in firm], year=year)
+    ddf = dd.from_pandas(frame, npartitions=4)
+    frames = CumulativeLinearRegression(cov_type="cluster").fit(
+        ddf[["a", "b"]], ddf.y, ddf.w, clusters=ddf[["firm", "year"]])
+    np.testing.assert_allclose(frames.results().bse.to_numpy(), expected, rtol=1e-10)
+    # later chunks are checked against the Dask fit's cluster columns
+    frames.partial_fit(frame[["a", "b"]].iloc[:10], y[:10], clusters=frame[["firm", "year"]].iloc[:10])
+    with pytest.raises(ValueError, match="1 column"):
+        frames.partial_fit(frame[["a", "b"]].iloc[:10], y[:10], clusters=frame.firm.iloc[:10])
+
+
+def test_dask_two_way_on_a_local_cluster():
+    distributed = pytest.importorskip("distributed")
+    da = pytest.importorskip("dask.array")
+    X, y, firm, year, _ = _data(seed=10)
+    groups = np.column_stack([firm, year])
+    expected = CumulativeLinearRegression(cov_type="cluster").fit(
+        X, y, clusters=groups).results().bse.to_numpy()
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster):
+        model = CumulativeLinearRegression(cov_type="cluster").fit(
+            da.from_array(X, chunks=(200, 2)), da.from_array(y, chunks=200),
+            clusters=da.from_array(groups, chunks=(200, 2)))
+    np.testing.assert_allclose(model.results().bse.to_numpy(), expected, rtol=1e-10)
+
+
+# -- bad input through IV and FE ------------------------------------------------
+def test_iv_fe_bad_clusters_are_named_and_state_kept():
+    from skbigreg.linear_model import CumulativeFixedEffectsRegression, CumulativeIVRegression
+
+    data = _panel(n=400, seed=14)
+    clusters = data[["firm", "year"]].astype(float)
+    models = [
+        (CumulativeIVRegression(endogenous=["x"], instruments=["z"], cov_type="cluster"), {}),
+        (CumulativeFixedEffectsRegression(cov_type="cluster"), {"entities": data.firm}),
+    ]
+    for model, labels in models:
+        head = {k: v.iloc[:200] for k, v in labels.items()}
+        tail = {k: v.iloc[200:] for k, v in labels.items()}
+        X = data[["exog", "x", "z"]]
+        model.fit(X.iloc[:200], data.y.iloc[:200], clusters=clusters.iloc[:200], **head)
+        before = model.results().bse.to_numpy()
+        state = set(vars(model))
+        bad = clusters.iloc[200:].copy()
+        bad.iloc[7, 1] = np.nan
+        with pytest.raises(ValueError, match=r"clusters\['year'\] has 1 missing"):
+            model.partial_fit(X.iloc[200:], data.y.iloc[200:], clusters=bad, **tail)
+        three = clusters.iloc[200:].assign(region=1.0)
+        with pytest.raises(ValueError, match="3 column"):
+            model.partial_fit(X.iloc[200:], data.y.iloc[200:], clusters=three, **tail)
+        with pytest.raises(ValueError, match="type"):
+            model.partial_fit(X.iloc[200:], data.y.iloc[200:],
+                              clusters=clusters.iloc[200:].astype(str), **tail)
+        assert model.n_samples_seen_ == 200 and set(vars(model)) == state
+        np.testing.assert_array_equal(model.results().bse.to_numpy(), before)
+
+
+def test_one_year_warns_names_the_dimension_for_fe():
+    from skbigreg.linear_model import CumulativeFixedEffectsRegression
+
+    data = _panel(n=300, seed=15)
+    clusters = data[["firm"]].assign(year=0)
+    model = CumulativeFixedEffectsRegression(cov_type="cluster").fit(
+        data[["x", "exog"]], data.y, entities=data.firm, clusters=clusters)
+    with pytest.warns(DegreesOfFreedomWarning, match="clusters column 1 holds 1"):
+        res = model.results()
+    assert np.isnan(res.bse.to_numpy()).all()
+
+
+def test_two_dimensional_clusters_where_they_cannot_be_used():
+    from skbigreg.inference import cluster_bootstrap
+    from skbigreg.linear_model import CumulativeLogisticRegression
+
+    X, y, firm, year, _ = _data(n=200)
+    groups = np.column_stack([firm, year])
+    with pytest.raises(ValueError, match="clusters has shape"):
+        CumulativeLogisticRegression().fit(X, y > 1, clusters=groups)
+    model = CumulativeLinearRegression(cov_type="cluster").fit(X, y, clusters=groups)
+    with pytest.raises(ValueError, match="2-way clusters"):
+        cluster_bootstrap(model, n_resamples=9, random_state=0)

@@ -178,8 +178,15 @@ def multiway_sandwich(bread, meats, multiway, nobs, n_params):
     """
     n_clusters = min(multiway.n_groups)
     if n_clusters < 2:
-        factor = small_sample_factor("cluster", nobs, n_params, n_clusters)  # warns
-        return np.full_like(bread, factor), n_clusters
+        dimension = multiway.n_groups.index(n_clusters)
+        warnings.warn(
+            f"Cluster-robust errors need at least two clusters in every dimension; "
+            f"clusters column {dimension} holds {n_clusters}: standard errors, tests and "
+            "intervals are NaN.",
+            DegreesOfFreedomWarning,
+            stacklevel=4,
+        )
+        return np.full_like(bread, np.nan), n_clusters
     cov = np.zeros_like(bread)
     for way, n_groups, meat in zip(multiway.ways, multiway.groups_per_way, meats):
         sign = 1.0 if len(way) % 2 else -1.0

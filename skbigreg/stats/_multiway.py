@@ -124,6 +124,11 @@ class MultiwayGroupedStats:
         return cls(ways, sums, nesting if levels is not None else None)
 
     @property
+    def n_dimensions(self):
+        """Number of cluster dimensions ``D``."""
+        return sum(len(way) == 1 for way in self.ways)
+
+    @property
     def groups_per_way(self):
         """Clusters of each subset, in the order of ``ways``."""
         return tuple(len(g.labels) for g in self.grouped)
