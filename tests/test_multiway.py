@@ -405,3 +405,26 @@ def test_two_dimensional_clusters_where_they_cannot_be_used():
     model = CumulativeLinearRegression(cov_type="cluster").fit(X, y, clusters=groups)
     with pytest.raises(ValueError, match="2-way clusters"):
         cluster_bootstrap(model, n_resamples=9, random_state=0)
+
+
+def test_saved_two_way_statistics_fit_the_same_model(tmp_path):
+    from skbigreg.stats import GramStats, MultiwayGroupedStats
+
+    X, y, firm, year, weight = _data(seed=16)
+    names = np.array([f"firm{i}" for i in range(15)])[firm]
+    clusters = pd.DataFrame({"firm": names, "year": year})
+    model = CumulativeLinearRegression(cov_type="cluster").fit(X, y, weight, clusters=clusters)
+    model.stats_.save(tmp_path / "stats.npz")
+    model.cluster_stats_.save(tmp_path / "clusters.npz")
+    again = CumulativeLinearRegression.from_statistics(
+        GramStats.load(tmp_path / "stats.npz"),
+        cluster_stats=MultiwayGroupedStats.load(tmp_path / "clusters.npz"), cov_type="cluster")
+    np.testing.assert_allclose(again.results().bse, model.results().bse, rtol=1e-12)
+    # and keeps streaming with the same checks
+    X2, y2, firm2, year2, _ = _data(n=100, seed=17)
+    more = pd.DataFrame({"firm": np.array([f"firm{i}" for i in range(15)])[firm2], "year": year2})
+    again.partial_fit(X2, y2, clusters=more)
+    model.partial_fit(X2, y2, clusters=more)
+    np.testing.assert_allclose(again.results().bse, model.results().bse, rtol=1e-10)
+    with pytest.raises(ValueError, match="type"):
+        again.partial_fit(X2, y2, clusters=more.assign(year=more.year.astype(str)))
