@@ -37,6 +37,16 @@ from ..stats import (
 _ABSORBED = 1e-10
 
 
+# Why results().get_prediction is refused (pyfixest refuses prediction errors
+# with fixed effects too).
+_NO_PREDICTION = (
+    "A fixed-effects model has no predicted means with standard errors: a row's mean "
+    "needs its level's effect, whose sampling variance the within estimator does not "
+    "estimate. Use predict(X, entities=...) for point predictions, or t_test for a "
+    "linear combination of the coefficients (e.g. the difference of two rows' x'b)."
+)
+
+
 class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
     """Least squares with one absorbed factor of fixed effects, from one pass.
 
@@ -359,6 +369,7 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
             target=getattr(self, "target_name_", "y"),
             model="Within (absorbed effects)",
             title="Cumulative Fixed-Effects Results",
+            no_prediction=_NO_PREDICTION,
         )
 
     def _cluster_scores(self):
