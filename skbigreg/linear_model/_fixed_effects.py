@@ -71,7 +71,11 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         one cluster (fixest's ``k_fixef="nonnested"``; computed in the first
         pass), else ``G_c/(G_c-1) (n-1)/(n-K-G)``. HC1 and clusters that cut
         across levels need a second pass (:meth:`partial_fit_scores`; ``fit``
-        and :meth:`fit_chunks` make it).
+        and :meth:`fit_chunks` make it). Two or more cluster columns give
+        Cameron-Gelbach-Miller multi-way CRV1 from second-pass score sums
+        per cluster of every subset of the dimensions (pyfixest's ``CRV1:
+        "a+b"`` with ``ssc(G_df="conventional")``; the effects count as one
+        parameter when they nest in the clusters of some subset).
 
     Attributes
     ----------
@@ -85,7 +89,7 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         Statistics of all rows.
     level_stats_ : LevelMeans
         Weight and means of ``[X, y]`` per level of ``entities``.
-    cluster_stats_ : GroupedGramStats
+    cluster_stats_ : GroupedGramStats or MultiwayGroupedStats
         Per-cluster statistics, when ``clusters`` were given.
     n_levels_ : int
     target_name_ : str
@@ -135,9 +139,10 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         entities : array-like of shape (n_samples,), optional
             Level of the absorbed factor of each row; without it, one level
             (ordinary least squares with an intercept).
-        clusters : array-like of shape (n_samples,), optional
+        clusters : array-like of shape (n_samples,) or (n_samples, n_dims), optional
             Cluster labels for CRV1 errors (one pass when every level lies in
-            one cluster, else a second pass, made here).
+            one cluster, else a second pass, made here); two or more columns
+            (a 2-D array or a DataFrame) give multi-way clustering (two passes).
 
         Returns
         -------

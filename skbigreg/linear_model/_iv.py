@@ -49,7 +49,9 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
     cov_type : {"nonrobust", "HC0", "HC1", "cluster"}, default="nonrobust"
         Default covariance of :meth:`results`. ``"nonrobust"`` uses
         ``s^2 = RSS / (n - k)``; ``"HC1"`` scales HC0 by ``n / (n - k)``;
-        ``"cluster"`` is CRV1 (``G/(G-1) (n-1)/(n-k)``, needs ``clusters=``).
+        ``"cluster"`` is CRV1 (``G/(G-1) (n-1)/(n-k)``, needs ``clusters=``;
+        two or more cluster columns give Cameron-Gelbach-Miller multi-way
+        CRV1, as pyfixest's ``CRV1: "a+b"`` with ``ssc(G_df="conventional")``).
         These are ``linearmodels.IV2SLS`` with ``debiased=True`` (HC0: with
         ``debiased=False``). HC types need a second pass (:meth:`partial_fit_scores`;
         ``fit`` and :meth:`fit_chunks` make it).
@@ -61,8 +63,9 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
     intercept_ : float
     stats_ : GramStats
         Statistics of ``[X, y]`` over every row seen.
-    cluster_stats_ : GroupedGramStats
-        Per-cluster statistics, when ``clusters`` were given.
+    cluster_stats_ : GroupedGramStats or MultiwayGroupedStats
+        Per-cluster statistics, when ``clusters`` were given (for every
+        dimension and intersection with multi-way clusters).
     score_pass_ : ChunkStatistics
         The second pass: outer products of the scores (structural, then each
         first stage) in ``extra``, the statistics of its rows in ``stats``.
@@ -124,8 +127,9 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
             Regressors and excluded instruments.
         y : array-like of shape (n_samples,)
         sample_weight : array-like of shape (n_samples,), optional
-        clusters : array-like of shape (n_samples,), optional
-            Cluster labels for cluster-robust inference.
+        clusters : array-like of shape (n_samples,) or (n_samples, n_dims), optional
+            Cluster labels for cluster-robust inference; two or more columns
+            (a 2-D array or a DataFrame) give multi-way clustering.
 
         Returns
         -------
