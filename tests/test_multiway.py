@@ -428,3 +428,21 @@ def test_saved_two_way_statistics_fit_the_same_model(tmp_path):
     np.testing.assert_allclose(again.results().bse, model.results().bse, rtol=1e-10)
     with pytest.raises(ValueError, match="type"):
         again.partial_fit(X2, y2, clusters=more.assign(year=more.year.astype(str)))
+
+
+def test_fits_from_one_way_statistics_merge_and_refuse_two_way_chunks():
+    X, y, firm, year, _ = _data(n=300, seed=18)
+    fitted = CumulativeLinearRegression(cov_type="cluster").fit(X[:150], y[:150], clusters=firm[:150])
+    rebuilt = CumulativeLinearRegression.from_statistics(
+        fitted.stats_, cluster_stats=fitted.cluster_stats_, cov_type="cluster")
+    merged = fitted.merge(rebuilt)
+    np.testing.assert_allclose(merged.results().bse, CumulativeLinearRegression(
+        cov_type="cluster").fit(np.vstack([X[:150]] * 2), np.r_[y[:150], y[:150]],
+                                clusters=np.r_[firm[:150], firm[:150]]).results().bse, rtol=1e-10)
+    for model in (rebuilt, merged):
+        with pytest.raises(ValueError, match="2 column"):
+            model.partial_fit(X[150:], y[150:], clusters=np.column_stack([firm, year])[150:])
+    two_way = CumulativeLinearRegression(cov_type="cluster").fit(
+        X[150:], y[150:], clusters=np.column_stack([firm, year])[150:])
+    with pytest.raises(ValueError, match="1 and 2 cluster columns"):
+        fitted.merge(two_way)

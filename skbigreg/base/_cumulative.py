@@ -367,9 +367,8 @@ class CumulativeMixin:
             raise ValueError(
                 f"Cannot merge fits with different row labels: {kinds[0]} and {kinds[1]}."
             )
-        ways = [getattr(est, "_cluster_ways_", 0) for est in (self, other)]
-        if ways[0] != ways[1] or getattr(self, "_cluster_kinds_", None) != getattr(
-                other, "_cluster_kinds_", None):
+        ways = [_cluster_dimensions(est) for est in (self, other)]
+        if ways[0] != ways[1] or (ways[0] > 1 and self._cluster_kinds_ != other._cluster_kinds_):
             raise ValueError(
                 f"Cannot merge fits with {ways[0]} and {ways[1]} cluster columns "
                 "(or columns of different types)."
@@ -425,6 +424,7 @@ class CumulativeMixin:
             self._cluster_ways_, self._cluster_kinds_ = len(kinds), kinds
         elif part.clusters is not None:
             self._label_kinds["clusters"] = label_kind(part.clusters.labels)
+            self._cluster_ways_ = 1
         if self._extra_label is not None:
             self._label_kinds[self._extra_label] = label_kind(part.extra.labels)
         self.n_features_in_ = part.stats.n_features
@@ -433,3 +433,9 @@ class CumulativeMixin:
         self._add(part, y_1d)
         self._solve_merged()
         return self
+
+
+def _cluster_dimensions(estimator):
+    """Cluster columns of a fit: 0 without clusters, 1 one-way, ``D`` multi-way."""
+    stats = getattr(estimator, "cluster_stats_", None)
+    return 0 if stats is None else getattr(stats, "n_dimensions", 1)
