@@ -18,6 +18,7 @@ from skbigreg.stats import (
     GramStats,
     GroupedGramStats,
     LevelMeans,
+    MultiwayGroupedStats,
     OuterProductStats,
     QRStats,
     SplitStatistics,
@@ -87,6 +88,18 @@ def _levels_oracle(rows):
     return {"labels": labels, **out, "cluster": labels // 2}
 
 
+def _multiway_oracle(rows):
+    """Per-cluster moments of the groups, the folds and each (group, fold) pair."""
+    out = {}
+    for name, keys in (("groups", rows.groups[:, None]), ("folds", rows.fold[:, None]),
+                       ("pairs", np.column_stack([rows.groups, rows.fold]))):
+        labels, codes = np.unique(keys, axis=0, return_inverse=True)
+        per = _per_label(rows, codes.ravel(), np.arange(len(labels)), _gram_oracle)
+        out.update({f"{name}_{key}": value for key, value in per.items()})
+        out[f"{name}_labels"] = labels
+    return out
+
+
 def _folds_oracle(rows):
     return _per_label(rows, rows.fold, np.arange(N_SPLITS), _gram_oracle)
 
@@ -109,6 +122,21 @@ def _grouped_view(s):
 def _levels_view(s):
     return {"labels": s.labels, "n_rows": s.n_rows, "weight_sum": s.weight_sum,
             "mean": s.mean, "cluster": s.cluster}
+
+
+def _multiway_view(s):
+    out = {}
+    for name, grouped in zip(("groups", "folds", "pairs"), s.grouped):
+        labels = grouped.labels
+        if labels.dtype.names:  # an intersection's record labels as a (G, 2) table
+            labels = np.column_stack([labels[field] for field in labels.dtype.names])
+        elif len(labels) or name != "pairs":
+            labels = labels[:, None]
+        else:
+            labels = labels.reshape(0, 2)
+        out[f"{name}_labels"] = labels
+        out.update({f"{name}_{key}": value for key, value in _gram_view(grouped).items()})
+    return out
 
 
 def _folds_view(s):
@@ -146,6 +174,9 @@ REGISTRY = [
           lambda: GroupedGramStats.empty(K, T), _grouped_oracle, _grouped_view),
     Entry(LevelMeans, lambda r: LevelMeans.from_arrays(r.Z, r.groups, r.w, r.groups // 2),
           lambda: LevelMeans.empty(K + T), _levels_oracle, _levels_view),
+    Entry(MultiwayGroupedStats,
+          lambda r: MultiwayGroupedStats.from_arrays(r.X, r.y, (r.groups, r.fold), r.w),
+          lambda: MultiwayGroupedStats.empty(K, T), _multiway_oracle, _multiway_view),
     Entry(FoldStatistics, _fold_build(GramStats),
           lambda: FoldStatistics.empty(N_SPLITS, K, T), _folds_oracle, _folds_view),
     Entry(FoldStatistics, _fold_build(QRStats),
@@ -154,7 +185,7 @@ REGISTRY = [
           lambda r: OuterProductStats.from_rows(r.X * (r.w * r.y[:, 0])[:, None]),
           lambda: OuterProductStats.empty(K), _outer_oracle, _outer_view),
 ]
-IDS = ["gram", "qr", "grouped", "levels", "folds-gram", "folds-qr", "outer"]
+IDS = ["gram", "qr", "grouped", "levels", "multiway", "folds-gram", "folds-qr", "outer"]
 laws = pytest.mark.parametrize("entry", REGISTRY, ids=IDS)
 
 

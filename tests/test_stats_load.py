@@ -18,6 +18,7 @@ from skbigreg.stats import (
     GramStats,
     GroupedGramStats,
     LevelMeans,
+    MultiwayGroupedStats,
     OuterProductStats,
     QRStats,
 )
@@ -47,6 +48,18 @@ def _grouped():
 def _levels():
     X, y, w, g = _data()
     return LevelMeans.from_arrays(np.column_stack([X, y]), g, w, g // 2)
+
+
+def _multiway():
+    X, y, w, g = _data()
+    names = np.array(["north", "south", "east"])[np.arange(len(g)) % 3]
+    return MultiwayGroupedStats.from_arrays(X, y, (g, names), w)
+
+
+def _swap_rows(keys):
+    out = keys.copy()
+    out[[-1, -2]] = out[[-2, -1]]
+    return out
 
 
 def _folds():
@@ -110,6 +123,14 @@ CASES = [
     (_levels, {"cluster": lambda c: c[:-1]}, r"'cluster' has shape \(3,\).*implies \(4,\)"),
     (_levels, {"weight_sum": lambda w: -w}, "negative weight"),
     (_levels, {"labels": np.array([0, 0, 1, 2])}, "duplicates"),
+    (_multiway, {"labels1": None}, "do not agree"),
+    (_multiway, {"labels2": np.array([1, 2])}, "do not agree"),
+    (_multiway, {"way_sizes": lambda s: s + [0, 0, 1]}, "add up to"),
+    (_multiway, {"keys": lambda k: k + 1}, "exceed its"),
+    (_multiway, {"keys": _swap_rows}, r"subset \(0, 1\) are not unique and sorted"),
+    (_multiway, {"labels1": np.array(["east", "east", "south"])}, "duplicates"),
+    (_multiway, {"comoment": lambda c: -c}, "not positive semi-definite"),
+    (_multiway, {"n_features": 9.0}, "n_features = 9 exceeds"),
     (_folds, {"accumulator": "skbigreg.Other"}, "unknown accumulator"),
     (_folds, {"r": np.zeros((4, 3, 3))}, "saved as 'comoment' alone"),
     (_folds, {"mean": lambda m: m[:, :2]}, r"'mean' has shape \(4, 2\).*implies \(4, 3\)"),
@@ -129,7 +150,7 @@ def test_spoiled_statistics_are_refused(build, changes, message, tmp_path):
     assert str(path) in str(error.value)
 
 
-@pytest.mark.parametrize("build", [_gram, _qr, _grouped, _levels, _folds, _outer])
+@pytest.mark.parametrize("build", [_gram, _qr, _grouped, _levels, _multiway, _folds, _outer])
 def test_unspoiled_statistics_load(build, tmp_path):
     stats = build()
     _, path = hostile(stats, tmp_path)

@@ -19,7 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._compat import _fit_context, _num_samples, validate_data
 from ..exceptions import MissingPassError
 from ..parallel import single_blas_thread
-from ..io import check_labels, refuse_unread
+from ..io import check_cluster_columns, check_labels, cluster_columns, refuse_unread
 from ..stats import ChunkStatistics, accumulator_for, cluster_statistics, label_kind
 from ._rows import check_weight_sum, log_weight_sum, rows_differ, target_name, validate_chunk
 from ._source import fit_source
@@ -58,6 +58,7 @@ class CumulativeMixin:
     """
 
     _label_names = ()
+    _multiway_clusters = False  # whether 2-D clusters (multi-way clustering) are read
     _extra_label = None  # the label keying _extra_attribute's statistics, if any
     _score_label_names = ()
     _single_target = False
@@ -80,9 +81,45 @@ class CumulativeMixin:
 
     # -- one chunk -------------------------------------------------------------
     def _check_labels(self, labels, n_rows, first):
-        """Check a chunk's labels (see :func:`check_labels`) and remember their kinds."""
+        """Check a chunk's labels (see :func:`check_labels`) and remember their kinds.
+
+        2-D ``clusters`` (multi-way, where the estimator reads them) are
+        checked column by column; every column keeps its kind and the number
+        of columns stays from chunk to chunk. Checked multi-way clusters are
+        a tuple of 1-D label arrays.
+        """
         owner = type(self).__name__
         refuse_unread(owner, labels, self._label_names)
+        columns = cluster_columns(labels.get("clusters"))
+        self._check_cluster_ways(owner, columns, labels.get("clusters"), first)
+        if columns is not None:  # the first column stands for the label in the kinds
+            labels = {**labels, "clusters": columns[0][1]}
+        checked = self._check_row_labels(owner, labels, n_rows, first)
+        if columns is not None:
+            known = None if first else self._cluster_kinds_
+            checked["clusters"], self._cluster_kinds_ = check_cluster_columns(
+                columns, n_rows, known)
+        return checked
+
+    def _check_cluster_ways(self, owner, columns, clusters, first):
+        """Refuse 2-D clusters where they are not read, or a changed number of columns."""
+        ways = 0 if clusters is None else (1 if columns is None else len(columns))
+        if columns is not None and not self._multiway_clusters:
+            raise ValueError(
+                f"{owner} takes one cluster label per row; clusters has {ways} columns "
+                "(multi-way clustering is offered by CumulativeLinearRegression, "
+                "CumulativeIVRegression and CumulativeFixedEffectsRegression)."
+            )
+        before = getattr(self, "_cluster_ways_", 0)
+        if not first and ways and before and ways != before:
+            raise ValueError(
+                f"clusters has {ways} column(s) in this chunk and had {before} in the "
+                "earlier ones; give the same cluster columns with every chunk."
+            )
+        if first:
+            self._cluster_ways_ = ways
+
+    def _check_row_labels(self, owner, labels, n_rows, first):
         given = {name: labels.get(name) for name in self._label_names}
         if first:
             missing = [name for name in self._required_labels() if given[name] is None]
@@ -213,7 +250,7 @@ class CumulativeMixin:
         # the solution is, until something reads it (a fitted attribute, or
         # the private solution results() reads; other probes, such as
         # scikit-learn's for its own private names, do not solve).
-        solved = (name.endswith("_") and not name.startswith("__")) or name in PRIVATE_STATE
+        solved = (name.endswith("_") and not name.startswith("_")) or name in PRIVATE_STATE
         if solved and name not in self._statistics_names() and vars(self).get("_unsolved"):
             self._solve_merged()
             return getattr(self, name)
@@ -385,8 +422,17 @@ class CumulativeMixin:
             raise ValueError(
                 f"Cannot merge fits with different row labels: {kinds[0]} and {kinds[1]}."
             )
+        ways = [_cluster_dimensions(est) for est in (self, other)]
+        if ways[0] != ways[1] or (ways[0] > 1 and self._cluster_kinds_ != other._cluster_kinds_):
+            raise ValueError(
+                f"Cannot merge fits with {ways[0]} and {ways[1]} cluster columns "
+                "(or columns of different types)."
+            )
         merged = type(self)(**self.get_params())
         merged._label_kinds = dict(kinds[0])
+        for name in ("_cluster_ways_", "_cluster_kinds_"):  # what later chunks are checked by
+            if name in vars(self):
+                setattr(merged, name, getattr(self, name))
         merged.target_name_ = getattr(self, "target_name_", "y")
         merged.n_features_in_ = self.n_features_in_
         if names[0] is not None:
@@ -426,8 +472,14 @@ class CumulativeMixin:
         """
         self._reset()
         self._label_kinds = {name: None for name in self._label_names}
-        if part.clusters is not None:
+        if part.clusters is not None and hasattr(part.clusters, "ways"):
+            kinds = tuple(label_kind(grouped.labels) for way, grouped in
+                          zip(part.clusters.ways, part.clusters.grouped) if len(way) == 1)
+            self._label_kinds["clusters"] = kinds[0]
+            self._cluster_ways_, self._cluster_kinds_ = len(kinds), kinds
+        elif part.clusters is not None:
             self._label_kinds["clusters"] = label_kind(part.clusters.labels)
+            self._cluster_ways_ = 1
         if self._extra_label is not None and part.extra is not None:
             self._label_kinds[self._extra_label] = label_kind(part.extra.labels)
         self.n_features_in_ = part.stats.n_features
@@ -436,3 +488,9 @@ class CumulativeMixin:
         self._add(part, y_1d)
         self._solve_merged()
         return self
+
+
+def _cluster_dimensions(estimator):
+    """Cluster columns of a fit: 0 without clusters, 1 one-way, ``D`` multi-way."""
+    stats = getattr(estimator, "cluster_stats_", None)
+    return 0 if stats is None else getattr(stats, "n_dimensions", 1)

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._compat import _check_sample_weight, _num_samples, validate_data
-from ..io import check_label
-from ..stats import ChunkStatistics, GroupedGramStats, accumulator_for
+from ..io import check_cluster_columns, check_label, cluster_columns
+from ..stats import ChunkStatistics, accumulator_for, cluster_statistics
 
 
 def validate_chunk(estimator, X, y, sample_weight, reset):
@@ -234,8 +234,12 @@ def linear_chunk_statistics(X, y, sample_weight=None, clusters=None, *, spec):
     if spec.with_clusters != (clusters is not None):
         raise ValueError("clusters must be given with every chunk or with none.")
     if clusters is not None:
-        labels, _ = check_label("clusters", clusters, len(X))
-        grouped = GroupedGramStats.from_arrays(X, y, labels, sample_weight)
+        columns = cluster_columns(clusters)  # multi-way: one label array per column
+        if columns is None:
+            labels, _ = check_label("clusters", clusters, len(X))
+        else:
+            labels, _ = check_cluster_columns(columns, len(X))
+        grouped = cluster_statistics(X, y, labels, sample_weight)
     return ChunkStatistics(stats, grouped, None, log_weight_sum(sample_weight))
 
 

@@ -129,6 +129,11 @@ def cluster_bootstrap(estimator, n_resamples=999, random_state=None, indices=Non
     grouped = getattr(estimator, "cluster_stats_", None)
     if grouped is None:
         raise MissingPassError("The cluster bootstrap needs clusters= in fit/partial_fit.")
+    if hasattr(grouped, "ways"):
+        raise ValueError(
+            f"The cluster bootstrap resamples the clusters of one dimension; this fit has "
+            f"{grouped.n_dimensions}-way clusters: fit with a single clusters column."
+        )
     if grouped.n_targets != 1:
         raise ValueError("The cluster bootstrap supports a single target.")
     if indices is None:

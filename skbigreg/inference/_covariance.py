@@ -149,7 +149,7 @@ def residual_cluster_scores(grouped, coef, shift, center):
     return np.hstack([sum_e[:, None], sum_ue]) if center else sum_ue
 
 
-def multiway_cluster_cov(multiway, solution, stats, target, nobs, n_params):
+def multiway_cluster_cov(multiway, solution, stats, target, nobs, n_params, meats=None):
     """Multi-way CRV1 in the centred parametrisation, and the ``G`` of its t tests.
 
     ``V = sum_S (-1)^(|S|+1) G_S/(G_S-1) (n-1)/(n-p) B M_S B`` over the
@@ -160,18 +160,37 @@ def multiway_cluster_cov(multiway, solution, stats, target, nobs, n_params):
     scales every term by ``min G/(min G - 1)`` instead). As both, no eigenvalue fix-up: a
     variance that comes out negative gives a NaN standard error. Inference
     uses ``min_d G_d - 1`` degrees of freedom. Fewer than two clusters in a
-    dimension: a warning and NaN.
+    dimension: a warning and NaN. ``meats`` replaces the least-squares meat
+    of each subset (in the order of ``multiway.ways``) when an estimator's
+    scores differ from the design's (instrumental variables).
+    """
+    bread = design_bread(solution, stats)
+    if meats is None:
+        meats = [cluster_meat(grouped, solution, stats, target) for grouped in multiway.grouped]
+    return multiway_sandwich(bread, meats, multiway, nobs, n_params)
+
+
+def multiway_sandwich(bread, meats, multiway, nobs, n_params):
+    """``sum_S (-1)^(|S|+1) G_S/(G_S-1) (n-1)/(n-p) B M_S B`` and ``min_d G_d``.
+
+    ``meats`` holds one meat per subset ``S`` of ``multiway.ways``; fewer
+    than two clusters in a dimension warn and give NaN.
     """
     n_clusters = min(multiway.n_groups)
-    bread = design_bread(solution, stats)
     if n_clusters < 2:
-        factor = small_sample_factor("cluster", nobs, n_params, n_clusters)  # warns
-        return np.full_like(bread, factor), n_clusters
+        dimension = multiway.n_groups.index(n_clusters)
+        warnings.warn(
+            f"Cluster-robust errors need at least two clusters in every dimension; "
+            f"clusters column {dimension} holds {n_clusters}: standard errors, tests and "
+            "intervals are NaN.",
+            DegreesOfFreedomWarning,
+            stacklevel=4,
+        )
+        return np.full_like(bread, np.nan), n_clusters
     cov = np.zeros_like(bread)
-    for way, grouped in zip(multiway.ways, multiway.grouped):
+    for way, n_groups, meat in zip(multiway.ways, multiway.groups_per_way, meats):
         sign = 1.0 if len(way) % 2 else -1.0
-        factor = small_sample_factor("cluster", nobs, n_params, grouped.n_groups)
-        meat = cluster_meat(grouped, solution, stats, target)
+        factor = small_sample_factor("cluster", nobs, n_params, n_groups)
         cov += sign * factor * sandwich(bread, meat)
     return cov, n_clusters
 

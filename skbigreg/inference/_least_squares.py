@@ -44,7 +44,8 @@ def regression_results(
     normal for robust covariances. ``cluster_meat_matrix`` replaces the
     least-squares cluster meat ``sum_g s_g s_g'`` (in the centred
     parametrisation) when an estimator's scores differ from those of the
-    design, e.g. instrumental variables; ``clusters`` then only gives ``G``.
+    design, e.g. instrumental variables; ``clusters`` then only gives ``G``
+    (multi-way: a list of meats, one per subset of ``clusters.ways``).
     ``target_name`` is what :func:`target_name` recorded (a name, or one per
     target); ``labels`` are further :class:`RegressionResults` fields
     (``model``, ``method``, ``title``, ``wald_f``, ...).
@@ -70,7 +71,7 @@ def regression_results(
             cov = sandwich(bread, meat) * small_sample_factor(cov_type, nobs, n_params)
         elif hasattr(clusters, "ways"):
             cov, n_clusters = multiway_cluster_cov(clusters, solution, stats, target,
-                                                   nobs, n_params)
+                                                   nobs, n_params, cluster_meat_matrix)
             df_inference = n_clusters - 1
         else:
             n_clusters = int(clusters.n_groups)

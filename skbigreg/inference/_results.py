@@ -90,6 +90,11 @@ class RegressionResults:
     log_weight_sum : float, optional
         ``sum log w`` over rows (0 unweighted), which the Gaussian ``llf`` of
         a weighted least-squares fit needs; None when not gathered.
+    no_prediction : str, optional
+        Why the model has no predicted means with standard errors (e.g.
+        absorbed effects, whose sampling variance is not estimated):
+        :meth:`get_prediction` raises a ``ValueError`` saying so. None for
+        models that predict.
 
     Examples
     --------
@@ -135,6 +140,7 @@ class RegressionResults:
     link: object = None
     likelihood: object = None
     log_weight_sum: float | None = None
+    no_prediction: str | None = None
 
     def __post_init__(self):
         names = [str(name) for name in self.names]
@@ -198,6 +204,8 @@ class RegressionResults:
         (``summary_frame(alpha)``, ``predicted_mean``, ``se_mean``,
         ``conf_int(obs, alpha)``); for a GLM the mean's, through its link.
         """
+        if self.no_prediction:
+            raise ValueError(self.no_prediction)
         return get_prediction(self, X, weights=weights, link=self.link)
 
     # -- tests of linear restrictions (statsmodels' semantics) ----------------

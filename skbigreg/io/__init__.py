@@ -9,7 +9,14 @@ from ._chunks import LABEL_NAMES, Chunk, ChunkSource, as_chunk, check_chunk, ite
 from ._dask import dask_partitions, is_dask_collection
 from ._file_columns import ColumnError
 from ._files import FileSource, ScanReport, read_files
-from ._labels import ChunkLabels, check_label, check_labels, refuse_unread
+from ._labels import (
+    ChunkLabels,
+    check_cluster_columns,
+    check_label,
+    check_labels,
+    cluster_columns,
+    refuse_unread,
+)
 from ._partitions import PartitionRows, iter_partitions
 
 __all__ = [
@@ -23,7 +30,9 @@ __all__ = [
     "as_chunk",
     "check_chunk",
     "ChunkLabels",
+    "check_cluster_columns",
     "check_label",
+    "cluster_columns",
     "check_labels",
     "refuse_unread",
     "dask_partitions",

@@ -154,6 +154,13 @@ def check_chunk(X, y, sample_weight=None, labels=None):
             raise ValueError(f"Unknown row label {name!r}; expected one of {LABEL_NAMES}.")
         if values is None:
             continue
+        if name == "clusters" and np.ndim(values) == 2:
+            # multi-way clusters: one column per dimension (a frame keeps its names)
+            values = values if hasattr(values, "columns") else np.asarray(values)
+            if _n_rows(values) != n:
+                raise ValueError(f"clusters has {_n_rows(values)} rows; expected {n}.")
+            checked[name] = values
+            continue
         values = np.asarray(values)
         if values.shape != (n,):
             raise ValueError(f"{name} has shape {values.shape}; expected ({n},).")
@@ -273,5 +280,5 @@ def _slices(chunk, rows):
             native(_take(chunk.X, start, stop)),
             native(_take(chunk.y, start, stop)),
             _take(chunk.sample_weight, start, stop),
-            {name: values[start:stop] for name, values in chunk.labels.items()},
+            {name: _take(values, start, stop) for name, values in chunk.labels.items()},
         )

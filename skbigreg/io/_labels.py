@@ -91,6 +91,59 @@ def check_label(name, values, n_rows):
     return array, kind
 
 
+def cluster_columns(clusters):
+    """``[(name, labels), ...]`` of 2-D ``clusters`` with two or more columns, else None.
+
+    Multi-way clusters come as a DataFrame or an ``(n, d)`` array; each
+    column is one dimension, named for messages (``clusters['year']``,
+    ``clusters column 1``) and checked by :func:`check_label` like any
+    label. A 1-D array, or a single column (which :func:`check_label` then
+    refuses by its shape), gives None.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbigreg.io import cluster_columns
+    >>> [name for name, _ in cluster_columns(np.array([[1, 2], [3, 4]]))]
+    ['clusters column 0', 'clusters column 1']
+    >>> cluster_columns(np.array([1, 2])) is None
+    True
+    """
+    if clusters is None or getattr(clusters, "ndim", np.ndim(clusters)) != 2:
+        return None
+    if hasattr(clusters, "columns"):
+        columns = [(f"clusters[{name!r}]", clusters.iloc[:, j].to_numpy())
+                   for j, name in enumerate(clusters.columns)]
+    else:
+        array = np.asarray(clusters)
+        columns = [(f"clusters column {j}", array[:, j]) for j in range(array.shape[1])]
+    return columns if len(columns) > 1 else None
+
+
+def check_cluster_columns(columns, n_rows, known=None):
+    """Check every column of multi-way clusters; the checked columns and their kinds.
+
+    ``known`` are the kinds of the earlier chunks' columns (None for the
+    first chunk): the number of columns and each column's kind must stay.
+    """
+    if known is not None and len(columns) != len(known):
+        raise ValueError(
+            f"clusters has {len(columns)} column(s) in this chunk and had {len(known)} in "
+            "the earlier ones; give the same cluster columns with every chunk."
+        )
+    checked, kinds = [], []
+    for j, (name, values) in enumerate(columns):
+        labels, kind = check_label(name, values, n_rows)
+        if known is not None and n_rows and "empty" not in (kind, known[j]) and kind != known[j]:
+            raise ValueError(
+                f"{name} labels were of type {known[j]} in the earlier chunks and are of "
+                f"type {kind} in this one; a level must have one type in every chunk."
+            )
+        checked.append(labels)
+        kinds.append(known[j] if known is not None and kind == "empty" else kind)
+    return tuple(checked), tuple(kinds)
+
+
 def check_labels(owner, given, n_rows, known=None):
     """Check a chunk's labels against the estimator and the earlier chunks.
 

@@ -16,7 +16,7 @@ from ..base import (
     validate_chunk,
 )
 from ..inference import COV_TYPES, regression_results
-from ..io import check_labels, iter_chunks
+from ..io import iter_chunks
 from ..parallel import (
     dask_map_reduce,
     dask_partitions,
@@ -204,46 +204,7 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         return self._accumulate(X, y, sample_weight, clusters=clusters)
 
     _label_names = ("clusters",)
-
-    def _check_labels(self, labels, n_rows, first):
-        """Check the labels; 2-D ``clusters`` (multi-way) column by column.
-
-        Every column goes through the one label check; its kind must stay
-        the same from chunk to chunk, as must the number of columns. Checked
-        multi-way clusters are a tuple of 1-D label arrays.
-        """
-        columns = _cluster_columns(labels.get("clusters"))
-        ways = 0 if labels.get("clusters") is None else len(columns or (None,))
-        before = getattr(self, "_cluster_ways_", 0)
-        if not first and ways and before and ways != before:
-            raise ValueError(
-                f"clusters has {ways} column(s) in this chunk and had "
-                f"{self._cluster_ways_} in the earlier ones; give the same cluster "
-                "columns with every chunk."
-            )
-        if columns is None:
-            checked = super()._check_labels(labels, n_rows, first)
-        else:
-            (_, head), rest = columns[0], dict(columns[1:])
-            checked = super()._check_labels({**labels, "clusters": head}, n_rows, first)
-            more, self._cluster_kinds_ = check_labels(
-                type(self).__name__, rest, n_rows,
-                None if first else self._cluster_kinds_)
-            checked["clusters"] = (checked["clusters"], *more.values())
-        if first:
-            self._cluster_ways_ = ways
-        return checked
-
-    def merge(self, other):
-        merged = super().merge(other)
-        if getattr(self, "_cluster_ways_", 0) != getattr(other, "_cluster_ways_", 0):
-            raise ValueError("Cannot merge fits with different numbers of cluster columns.")
-        for name in ("_cluster_ways_", "_cluster_kinds_"):  # what later chunks are checked by
-            if name in vars(self):
-                setattr(merged, name, getattr(self, name))
-        return merged
-
-    merge.__doc__ = CumulativeMixin.merge.__doc__
+    _multiway_clusters = True
 
     def fit_chunks(self, chunks, n_jobs=None):
         """Fit from a chunk source, making the HC pass too when ``cov_type`` needs it.
@@ -309,11 +270,6 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
 
     def _fit_dask(self, X, y, sample_weight, clusters):
         """Map Dask partitions to statistics on the workers; tree-reduce there."""
-        if getattr(clusters, "ndim", 1) > 1:
-            raise ValueError(
-                "Multi-way clusters (2-D clusters=) are not supported with Dask "
-                "collections; fit_chunks or partial_fit accept them."
-            )
         names = list(map(str, X.columns)) if hasattr(X, "columns") else None
         n_features = len(names) if names is not None else X.shape[1]
         y_1d = getattr(y, "ndim", 1) == 1
@@ -480,25 +436,6 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
-
-
-def _cluster_columns(clusters):
-    """``[(name, labels), ...]`` of 2-D clusters with two or more columns, else None.
-
-    A 1-D array, or a single column (which the one-way check then refuses
-    by its shape), is None.
-    """
-    if clusters is None or getattr(clusters, "ndim", np.ndim(clusters)) != 2:
-        return None
-    if hasattr(clusters, "columns"):
-        columns = [(f"clusters[{name!r}]", clusters.iloc[:, j].to_numpy())
-                   for j, name in enumerate(clusters.columns)]
-    else:
-        array = np.asarray(clusters)
-        columns = [(f"clusters column {j}", array[:, j]) for j in range(array.shape[1])]
-    if len(columns) == 1:
-        return None
-    return columns
 
 
 def _predict_rows(X, coef, intercept):

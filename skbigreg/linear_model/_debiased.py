@@ -132,6 +132,12 @@ def debiased_results(estimator):
         has_intercept=bool(est.fit_intercept), use_t=False, df_inference=df_resid,
         target="y", model=f"Lasso ({est._family()})", method="One-shot debiased",
         wald_f=True,
+        no_prediction=(
+            "The one-shot debiased lasso has no predicted means with standard errors: it "
+            "debiases the slopes only (the intercept has none) and estimates no residual "
+            "variance for observation intervals. Use predict(X) for point predictions, "
+            "or t_test for a linear combination of the slopes."
+        ),
         fit_statistics=(("Partitions:", f"{est.n_partitions_}"),
                         ("Nodewise:", est.nodewise),
                         ("Noise level (sigma):", f"{est.sigma_:.4g}")),

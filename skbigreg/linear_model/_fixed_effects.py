@@ -12,6 +12,7 @@ from ..base import CumulativeMixin, rollback_on_error, validate_chunk
 from ..exceptions import MissingPassError
 from ..inference import RegressionResults
 from ..inference._covariance import (
+    multiway_sandwich,
     residual_variance,
     small_sample_factor,
     warn_if_no_residual_dof,
@@ -22,11 +23,28 @@ from ..solvers._fixed_effects import (
     nested_cluster_scores,
     within_comoment,
 )
-from ..stats import ChunkStatistics, ClusterSums, GramStats, LevelMeans, OuterProductStats
+from ..stats import (
+    ChunkStatistics,
+    ClusterSums,
+    GramStats,
+    LevelMeans,
+    MultiwayGroupedStats,
+    OuterProductStats,
+)
 
 # Within-level variance below this fraction of the total marks a column as
 # constant within every level (collinear with the absorbed effects).
 _ABSORBED = 1e-10
+
+
+# Why results().get_prediction is refused (pyfixest refuses prediction errors
+# with fixed effects too).
+_NO_PREDICTION = (
+    "A fixed-effects model has no predicted means with standard errors: a row's mean "
+    "needs its level's effect, whose sampling variance the within estimator does not "
+    "estimate. Use predict(X, entities=...) for point predictions, or t_test for a "
+    "linear combination of the coefficients (e.g. the difference of two rows' x'b)."
+)
 
 
 class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
@@ -53,7 +71,11 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         one cluster (fixest's ``k_fixef="nonnested"``; computed in the first
         pass), else ``G_c/(G_c-1) (n-1)/(n-K-G)``. HC1 and clusters that cut
         across levels need a second pass (:meth:`partial_fit_scores`; ``fit``
-        and :meth:`fit_chunks` make it).
+        and :meth:`fit_chunks` make it). Two or more cluster columns give
+        Cameron-Gelbach-Miller multi-way CRV1 from second-pass score sums
+        per cluster of every subset of the dimensions (pyfixest's ``CRV1:
+        "a+b"`` with ``ssc(G_df="conventional")``; the effects count as one
+        parameter when they nest in the clusters of some subset).
 
     Attributes
     ----------
@@ -67,7 +89,7 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         Statistics of all rows.
     level_stats_ : LevelMeans
         Weight and means of ``[X, y]`` per level of ``entities``.
-    cluster_stats_ : GroupedGramStats
+    cluster_stats_ : GroupedGramStats or MultiwayGroupedStats
         Per-cluster statistics, when ``clusters`` were given.
     n_levels_ : int
     target_name_ : str
@@ -117,9 +139,10 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         entities : array-like of shape (n_samples,), optional
             Level of the absorbed factor of each row; without it, one level
             (ordinary least squares with an intercept).
-        clusters : array-like of shape (n_samples,), optional
+        clusters : array-like of shape (n_samples,) or (n_samples, n_dims), optional
             Cluster labels for CRV1 errors (one pass when every level lies in
-            one cluster, else a second pass, made here).
+            one cluster, else a second pass, made here); two or more columns
+            (a 2-D array or a DataFrame) give multi-way clustering (two passes).
 
         Returns
         -------
@@ -152,7 +175,9 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
             scores = demeaned_scores(X, y[:, 0], sample_weight, levels, self.level_stats_,
                                      self.coef_)
             sums = None
-            if "clusters" in labels:
+            if isinstance(labels.get("clusters"), tuple):  # multi-way
+                sums = MultiwayGroupedStats.from_rows(scores, labels["clusters"], levels)
+            elif "clusters" in labels:
                 sums = ClusterSums.from_rows(scores, labels["clusters"])
             chunk = ChunkStatistics(GramStats.from_arrays(X, y, sample_weight), sums,
                                     OuterProductStats.from_rows(scores))
@@ -164,7 +189,10 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         cov_type = self.cov_type if cov_type is None else cov_type
         if cov_type == "HC1":
             return True
-        return cov_type == "cluster" and not self.level_stats_.nested
+        return cov_type == "cluster" and (not self.level_stats_.nested or self._multiway())
+
+    def _multiway(self):
+        return hasattr(getattr(self, "cluster_stats_", None), "ways")
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, entities=None, clusters=None):
@@ -225,6 +253,7 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         return super().fit_chunks(chunks)
 
     _label_names = ("entities", "clusters")
+    _multiway_clusters = True
     _single_target = True
     _score_label_names = ("entities", "clusters")
     _extra_attribute = "level_stats_"
@@ -263,8 +292,11 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         if levels is None:
             levels = np.zeros(X.shape[0], dtype=np.int64)
         stats = GramStats.from_arrays(X, y, sample_weight)
+        clusters = labels.get("clusters")
+        if isinstance(clusters, tuple):  # multi-way: nesting is read in the second pass
+            clusters = None
         level_stats = LevelMeans.from_arrays(np.hstack([X, y]), levels, sample_weight,
-                                             labels.get("clusters"))
+                                             clusters)
         return stats, level_stats
 
     def _solve(self):
@@ -308,6 +340,12 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
                 meat = self._checked_score_pass().extra.matrix
                 cov = solution.bread @ meat @ solution.bread \
                     * small_sample_factor("HC1", n, rank + self.n_levels_)
+            elif cov_type == "cluster" and self._multiway():
+                sums, absorbed = self._multiway_sums()
+                meats = [scores.T @ scores for scores in (g.sums for g in sums.grouped)]
+                cov, n_clusters = multiway_sandwich(solution.bread, meats, sums, n,
+                                                    rank + absorbed)
+                df_inference = n_clusters - 1
             elif cov_type == "cluster":
                 scores, absorbed = self._cluster_scores()
                 n_clusters = len(scores)
@@ -336,6 +374,7 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
             target=getattr(self, "target_name_", "y"),
             model="Within (absorbed effects)",
             title="Cumulative Fixed-Effects Results",
+            no_prediction=_NO_PREDICTION,
         )
 
     def _cluster_scores(self):
@@ -349,6 +388,15 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         if sums is None:
             raise MissingPassError("The second pass needs clusters= on every chunk.")
         return sums.sums, self.n_levels_
+
+    def _multiway_sums(self):
+        """Second-pass score sums per cluster of every subset of the dimensions, and
+        the effects counted in the dof: one when the levels nest in the clusters
+        of some subset, else all (pyfixest's ``k_fixef="nonnested"``)."""
+        sums = self._checked_score_pass().clusters
+        if not hasattr(sums, "ways"):
+            raise MissingPassError("The second pass needs the multi-way clusters= on every chunk.")
+        return sums, 1 if any(sums.nested) else self.n_levels_
 
     def summary(self, cov_type=None, alpha=0.05):
         """:meth:`results` as a :class:`~skbigreg.inference.Summary` (text, HTML)."""

@@ -14,7 +14,7 @@ from .._compat import StrOptions, _fit_context, _num_samples, validate_data
 from ..base import CumulativeMixin, rollback_on_error, validate_chunk
 from ..exceptions import MissingPassError
 from ..inference import COV_TYPES, LEVERAGE_COV_TYPES, regression_results, small_sample_factor
-from ..inference._covariance import residual_cluster_scores
+from ..inference._covariance import multiway_sandwich, residual_cluster_scores
 from ..passes import residual_row_scores, row_level_means
 from ..solvers import solve_least_squares
 from ..solvers._fixed_effects import absorbed_columns, within_cluster_scores, within_stats
@@ -59,7 +59,9 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
     cov_type : {"nonrobust", "HC0", "HC1", "cluster"}, default="nonrobust"
         Default covariance of :meth:`results`. ``"nonrobust"`` uses
         ``s^2 = RSS / (n - k)``; ``"HC1"`` scales HC0 by ``n / (n - k)``;
-        ``"cluster"`` is CRV1 (``G/(G-1) (n-1)/(n-k)``, needs ``clusters=``).
+        ``"cluster"`` is CRV1 (``G/(G-1) (n-1)/(n-k)``, needs ``clusters=``;
+        two or more cluster columns give Cameron-Gelbach-Miller multi-way
+        CRV1, as pyfixest's ``CRV1: "a+b"`` with ``ssc(G_df="conventional")``).
         These are ``linearmodels.IV2SLS`` with ``debiased=True`` (HC0: with
         ``debiased=False``). HC types need a second pass (:meth:`partial_fit_scores`;
         ``fit`` and :meth:`fit_chunks` make it). With ``entities`` the
@@ -89,8 +91,9 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         dropped from the first stage.
     n_levels_ : int
         Number of absorbed effects (with ``entities``).
-    cluster_stats_ : GroupedGramStats
-        Per-cluster statistics, when ``clusters`` were given.
+    cluster_stats_ : GroupedGramStats or MultiwayGroupedStats
+        Per-cluster statistics, when ``clusters`` were given (for every
+        dimension and intersection with multi-way clusters).
     score_pass_ : ChunkStatistics
         The second pass: outer products of the scores (structural, then each
         first stage) in ``extra``, the statistics of its rows in ``stats``.
@@ -170,8 +173,9 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
             Regressors and excluded instruments.
         y : array-like of shape (n_samples,)
         sample_weight : array-like of shape (n_samples,), optional
-        clusters : array-like of shape (n_samples,), optional
-            Cluster labels for cluster-robust inference.
+        clusters : array-like of shape (n_samples,) or (n_samples, n_dims), optional
+            Cluster labels for cluster-robust inference; two or more columns
+            (a 2-D array or a DataFrame) give multi-way clustering.
         entities : array-like of shape (n_samples,), optional
             Level of the absorbed factor of each row (fixed effects).
 
@@ -193,6 +197,7 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
 
     _label_names = ("clusters", "entities")
     _score_label_names = ("entities", "clusters")
+    _multiway_clusters = True
     _single_target = True
     _extra_attribute = "level_stats_"
     _extra_label = "entities"
@@ -287,6 +292,12 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
             raise ValueError(
                 "fit_intercept=False cannot be combined with entities: the absorbed "
                 "effects hold the constant."
+            )
+        if isinstance(labels.get("clusters"), tuple):
+            raise ValueError(
+                "Multi-way clusters (2-D clusters=) cannot be combined with entities in "
+                "CumulativeIVRegression yet: give one clusters column, or fit without "
+                "entities (CumulativeFixedEffectsRegression takes both)."
             )
         return stats, LevelMeans.from_arrays(np.hstack([X, y]), levels, sample_weight,
                                              labels.get("clusters"))
@@ -399,6 +410,10 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
             return [seen.matrix[a:b, a:b] for a, b in itertools.pairwise(edges)]
         if not hasattr(self, "cluster_stats_"):
             raise MissingPassError("Cluster-robust errors need clusters= in fit/partial_fit.")
+        clusters = self.cluster_stats_
+        if hasattr(clusters, "ways"):  # multi-way: per equation, one meat per subset
+            return [list(way_meats) for way_meats in
+                    zip(*(self._cluster_meats(grouped) for grouped in clusters.grouped))]
         if self._needs_second_pass("cluster"):  # clusters cut across the absorbed levels
             sums = self._checked_score_pass().clusters
             if sums is None:
@@ -406,13 +421,16 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
             sizes = [projection.shape[1] for _, projection in self._residual_forms()]
             edges = np.cumsum([0] + sizes)
             return [sums.sums[:, a:b].T @ sums.sums[:, a:b] for a, b in itertools.pairwise(edges)]
+        return self._cluster_meats(clusters)
+
+    def _cluster_meats(self, grouped):
+        """``sum_g s_g s_g'`` of every equation from per-cluster statistics."""
         meats = []
         for coef, projection in self._residual_forms():
             if self._absorbs():  # levels nest in clusters: one pass
-                scores = within_cluster_scores(self.cluster_stats_, self.level_stats_, coef)
+                scores = within_cluster_scores(grouped, self.level_stats_, coef)
             else:
-                scores = residual_cluster_scores(
-                    self.cluster_stats_, coef, self._shift(), self.fit_intercept)
+                scores = residual_cluster_scores(grouped, coef, self._shift(), self.fit_intercept)
             scores = scores @ projection
             meats.append(scores.T @ scores)
         return meats
@@ -445,7 +463,8 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
             stats,
             cov_type=cov_type,
             names=list(names),
-            hc_meat=OuterProductStats(self.n_samples_seen_, meat) if meat is not None else None,
+            hc_meat=(OuterProductStats(self.n_samples_seen_, meat)
+                     if cov_type.startswith("HC") else None),
             clusters=getattr(self, "cluster_stats_", None),
             use_t=use_t,
             cluster_meat_matrix=meat,
@@ -527,7 +546,7 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
             if cov_type == "nonrobust":
                 cov = rss / (n - n_z) * bread
             else:
-                cov = bread @ meats[j] @ bread * self._robust_factor(cov_type, n, n_z)
+                cov = self._robust_cov(bread, meats[j], cov_type, n, n_z)
             block = pi[excluded]
             wald = float(block @ np.linalg.solve(cov[np.ix_(excluded, excluded)], block))
             if cov_type == "nonrobust":
@@ -545,9 +564,14 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         return pd.DataFrame(rows, index=index, columns=["rsquared", "partial.rsquared",
                                                         "f.stat", "f.pval"])
 
-    def _robust_factor(self, cov_type, n, n_params):
-        groups = self.cluster_stats_.n_groups if cov_type == "cluster" else None
-        return small_sample_factor(cov_type, n, n_params, groups)
+    def _robust_cov(self, bread, meat, cov_type, n, n_params):
+        """The sandwich of ``meat`` (one per subset of multi-way clusters) with its factor."""
+        if cov_type != "cluster":
+            return bread @ meat @ bread * small_sample_factor(cov_type, n, n_params)
+        if hasattr(self.cluster_stats_, "ways"):
+            return multiway_sandwich(bread, meat, self.cluster_stats_, n, n_params)[0]
+        factor = small_sample_factor(cov_type, n, n_params, self.cluster_stats_.n_groups)
+        return bread @ meat @ bread * factor
 
     def _names(self):
         names = getattr(self, "feature_names_in_", None)

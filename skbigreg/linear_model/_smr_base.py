@@ -79,14 +79,15 @@ class _Config:
 
 
 def _smr_results(params, cov, names, reps, rank, fit_intercept, model, method, extra,
-                 target, scale):
-    """The one results type, built from an SMR fit (model-based z inference)."""
+                 target, scale, link=None):
+    """The one results type, built from an SMR fit (model-based z inference); with
+    ``link``, predictions are of the mean, through it, as a GLM's."""
     nobs = float(reps.weight.sum())
     return RegressionResults(
         params=params, cov=cov, names=names, cov_type="nonrobust", nobs=nobs,
         df_model=float(rank - fit_intercept), df_resid=nobs - rank, ssr=np.nan, tss=np.nan,
         has_intercept=fit_intercept, use_t=False, df_inference=nobs - rank, target=target,
-        model=model, method=method, wald_f=True, fit_statistics=extra, scale=scale,
+        model=model, method=method, wald_f=True, fit_statistics=extra, scale=scale, link=link,
         title="Score-Matching Representative GLM Results",
     )
 
@@ -478,7 +479,7 @@ class _BaseSMR(BaseEstimator):
         return _smr_results(
             self._packed_coef(), self.cov_params_, self._param_names(), reps, self.rank_,
             self.fit_intercept, "GLM", self.method.upper(), extra,
-            getattr(self, "target_name_", "y"), self.dispersion_,
+            getattr(self, "target_name_", "y"), self.dispersion_, link,
         )
 
     def summary_frame(self, alpha=0.05):

@@ -30,6 +30,8 @@ def label_kind(labels):
         return "string"
     if kind == "b":
         return "boolean"
+    if kind == "V" and labels.dtype.names:  # intersections of multi-way clusters
+        return "(" + ", ".join(label_kind(labels[name]) for name in labels.dtype.names) + ")"
     if kind != "O":
         return labels.dtype.name
     kinds = {"string" if isinstance(v, str) else
