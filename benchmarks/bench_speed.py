@@ -10,6 +10,8 @@ this run) and ``theirs / ours``: above 1 means ours is faster.
 * a loop of ``partial_fit`` over 100 chunks vs one ``fit_chunks`` over the
   same chunks (the solve is deferred until the fit is read): OLS with
   K = 200 and ``CumulativeLassoCV`` (target: the loop <= 1.1x, ratio >= 0.91).
+* ``solver="qr"`` vs ``solver="gram"``, N = 4,000,000, K = 50, in chunks of
+  65,536 rows (target: qr <= 3x the time, ratio >= 0.33; the flop ratio is 2x).
 
 Run: ``python benchmarks/bench_speed.py [--quick] [--repeat 3]``.
 """
@@ -74,6 +76,26 @@ def bench_partial_fit_loop(n, repeat):
         report(f"{name} (N = {n:,}, K = {k}): partial_fit loop vs fit_chunks", ours, theirs, 1 / 1.1)
 
 
+def bench_qr_vs_gram(n, repeat):
+    from skbigreg.linear_model import CumulativeLinearRegression
+
+    rng = np.random.default_rng(5)
+    k, size = 50, 65_536
+    X = rng.standard_normal((n, k))
+    y = X @ rng.standard_normal(k) + rng.standard_normal(n)
+    chunks = [(X[s:s + size], y[s:s + size]) for s in range(0, n, size)]
+    print(f"qr vs gram: N = {n:,}, K = {k}, chunks of {size:,}; median of {repeat}")
+    fits = {}
+    times = {}
+    for solver in ("qr", "gram"):
+        est = CumulativeLinearRegression(solver=solver)
+        times[solver] = median_time(lambda: est.fit_chunks(chunks).coef_, repeat)
+        fits[solver] = est.coef_
+    report("solver='qr' vs solver='gram'", times["qr"], times["gram"], 1 / 3)
+    gap = np.max(np.abs(fits["qr"] - fits["gram"]))
+    print(f"    largest coefficient difference between the solvers: {gap:.1e}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a tenth of the sizes")
@@ -82,6 +104,7 @@ def main(argv=None):
     scale = 10 if args.quick else 1
     bench_logistic(2_000_000 // scale, args.repeat)
     bench_partial_fit_loop(200_000 // scale, args.repeat)
+    bench_qr_vs_gram(4_000_000 // scale, args.repeat)
 
 
 if __name__ == "__main__":
