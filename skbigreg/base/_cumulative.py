@@ -21,7 +21,7 @@ from ..exceptions import MissingPassError
 from ..parallel import single_blas_thread
 from ..io import check_labels, refuse_unread
 from ..stats import ChunkStatistics, accumulator_for, cluster_statistics, label_kind
-from ._rows import check_weight_sum, log_weight_sum, rows_differ, target_name, validate_chunk
+from ._rows import SPARSE_FORMATS, check_weight_sum, log_weight_sum, rows_differ, target_name, validate_chunk
 from ._source import fit_source
 from ._state import reset, rollback_on_error
 
@@ -276,7 +276,7 @@ class CumulativeMixin:
         ndarray of shape (n_samples,) or (n_samples, n_targets)
         """
         self._check_fitted()
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        X = validate_data(self, X, reset=False, dtype=np.float64, accept_sparse=SPARSE_FORMATS)
         return X @ np.asarray(self.coef_).T + self.intercept_
 
     def _structured_score(self, X, y, sample_weight, name, labels):

@@ -8,7 +8,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import column_or_1d
 
 from .._compat import StrOptions, _fit_context, _num_samples, validate_data
-from ..base import CumulativeMixin, rollback_on_error, validate_chunk
+from ..base import SPARSE_FORMATS, CumulativeMixin, rollback_on_error, validate_chunk
 from ..exceptions import MissingPassError
 from ..inference import RegressionResults
 from ..inference._covariance import (
@@ -22,7 +22,9 @@ from ..solvers._fixed_effects import (
     nested_cluster_scores,
     within_comoment,
 )
-from ..stats import ChunkStatistics, ClusterSums, GramStats, LevelMeans, OuterProductStats
+from ..stats import (
+    ChunkStatistics, ClusterSums, GramStats, LevelMeans, OuterProductStats, as_dense,
+)
 
 # Within-level variance below this fraction of the total marks a column as
 # constant within every level (collinear with the absorbed effects).
@@ -148,8 +150,8 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
             X, y, sample_weight, _ = validate_chunk(
                 self, X, column_or_1d(y, warn=True), sample_weight, reset=False
             )
-            levels = labels.get("entities", np.zeros(len(X), dtype=np.int64))
-            scores = demeaned_scores(X, y[:, 0], sample_weight, levels, self.level_stats_,
+            levels = labels.get("entities", np.zeros(X.shape[0], dtype=np.int64))
+            scores = demeaned_scores(as_dense(X), y[:, 0], sample_weight, levels, self.level_stats_,
                                      self.coef_)
             sums = None
             if "clusters" in labels:
@@ -263,7 +265,7 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         if levels is None:
             levels = np.zeros(X.shape[0], dtype=np.int64)
         stats = GramStats.from_arrays(X, y, sample_weight)
-        level_stats = LevelMeans.from_arrays(np.hstack([X, y]), levels, sample_weight,
+        level_stats = LevelMeans.from_arrays(np.hstack([as_dense(X), y]), levels, sample_weight,
                                              labels.get("clusters"))
         return stats, level_stats
 
@@ -401,8 +403,8 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         ndarray of shape (n_samples,)
         """
         self._check_fitted()
-        X = validate_data(self, X, reset=False, dtype=np.float64)
-        offset = np.full(len(X), self.intercept_)
+        X = validate_data(self, X, reset=False, dtype=np.float64, accept_sparse=SPARSE_FORMATS)
+        offset = np.full(X.shape[0], self.intercept_)
         if entities is not None:
             effects = self.effects()
             known = effects.reindex(np.asarray(entities)).to_numpy()

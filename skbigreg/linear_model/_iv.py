@@ -11,14 +11,14 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import column_or_1d
 
 from .._compat import StrOptions, _fit_context, validate_data
-from ..base import CumulativeMixin, rollback_on_error, validate_chunk
+from ..base import SPARSE_FORMATS, CumulativeMixin, rollback_on_error, validate_chunk
 from ..exceptions import MissingPassError
 from ..inference import COV_TYPES, LEVERAGE_COV_TYPES, regression_results, small_sample_factor
 from ..inference._covariance import residual_cluster_scores
 from ..passes import residual_row_scores
 from ..solvers import solve_least_squares
 from ..solvers._iv import IVColumns, regressor_stats, solve_iv
-from ..stats import ChunkStatistics, GramStats, OuterProductStats
+from ..stats import ChunkStatistics, GramStats, OuterProductStats, as_dense
 
 
 class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
@@ -188,7 +188,7 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
             X, y, sample_weight, _ = validate_chunk(
                 self, X, column_or_1d(y, warn=True), sample_weight, reset=False
             )
-            Z = np.column_stack([X, y])
+            Z = np.column_stack([as_dense(X), y])  # scores of centred rows are dense
             scores = np.hstack([
                 residual_row_scores(Z, sample_weight, coef, self._shift(), self.fit_intercept)
                 @ projection
@@ -413,7 +413,7 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
     def predict(self, X):
         """Predict ``X @ coef_ + intercept_`` (the instruments' coefficients are 0)."""
         self._check_fitted()
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        X = validate_data(self, X, reset=False, dtype=np.float64, accept_sparse=SPARSE_FORMATS)
         return X @ self.coef_ + self.intercept_
 
 

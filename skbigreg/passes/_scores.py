@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..stats import ChunkStatistics, GramStats, LeverageOuterProducts
+from ..stats import ChunkStatistics, GramStats, LeverageOuterProducts, dense_row_blocks, is_sparse
 
 
 def residual_shift(solution, stats):
@@ -98,11 +98,20 @@ def score_pass_statistics(X, y, sample_weight=None, *, solution, stats, frequenc
     each of them has score ``e_i u_i`` and leverage ``u_i' B u_i``, so the
     row contributes ``w_i`` times their terms -- its scores are scaled by
     ``sqrt(w_i)`` (not ``w_i``) and its leverage is not weighted.
+
+    A scipy.sparse chunk is densified one block of rows at a time (scores
+    and leverages of centred rows are dense): bounded memory, dense cost.
     """
-    X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     y = y.reshape(len(y), -1) if y.ndim == 1 else y
     w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    if is_sparse(X):
+        return sum(
+            score_pass_statistics(b.X, b.y, b.sample_weight, solution=solution,
+                                  stats=stats, frequency=frequency)
+            for b in dense_row_blocks(X, y, w, min_rows=4096)
+        )
+    X = np.asarray(X, dtype=np.float64)
     rows = GramStats.from_arrays(X, y, w)
     per_row = None if frequency else w
     scores = np.hstack([
