@@ -302,6 +302,12 @@ class CumulativeMixin:
         self.coef_ = coef
         self.intercept_ = intercept
 
+    def __sklearn_tags__(self):
+        # Every least-squares map reads scipy.sparse chunks (see validate_chunk).
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
     # -- statistics from elsewhere -------------------------------------------------
     def merge(self, other):
         """A new fitted estimator on the union of both estimators' rows.
