@@ -242,15 +242,16 @@ def linear_chunk_statistics(X, y, sample_weight=None, clusters=None, *, spec):
             f"X has {X.shape[1] if X.ndim == 2 else X.ndim} features, but the model "
             f"is expecting {spec.n_features} features as input."
         )
-    if len(y) != len(X) or y.shape[1] != spec.n_targets:
-        raise ValueError(f"y has shape {y.shape}; expected ({len(X)}, {spec.n_targets}).")
+    n_rows = X.shape[0]
+    if len(y) != n_rows or y.shape[1] != spec.n_targets:
+        raise ValueError(f"y has shape {y.shape}; expected ({n_rows}, {spec.n_targets}).")
     sample_weight = check_weights(sample_weight, X)
     stats = accumulator_for(spec.solver).from_arrays(X, y, sample_weight)
     grouped = None
     if spec.with_clusters != (clusters is not None):
         raise ValueError("clusters must be given with every chunk or with none.")
     if clusters is not None:
-        labels, _ = check_label("clusters", clusters, len(X))
+        labels, _ = check_label("clusters", clusters, n_rows)
         grouped = GroupedGramStats.from_arrays(X, y, labels, sample_weight)
     return ChunkStatistics(stats, grouped, None, log_weight_sum(sample_weight))
 
