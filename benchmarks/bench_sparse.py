@@ -1,0 +1,107 @@
+"""A sparse one-hot design against the same design densified, measured in one run.
+
+N rows, 10 dense columns (large offsets) and a 2,000-level factor one-hot
+encoded (a CSR matrix, as scikit-learn's OneHotEncoder gives it). Ours: one
+``CumulativeLinearRegression().fit`` on the sparse matrix. Theirs: the same
+estimator fed the same design densified chunk by chunk (``partial_fit`` on
+65,536-row dense chunks: the whole dense design does not fit in memory at
+N = 1,000,000, 16 GB). Each fit runs in a fresh child process, which reports
+its time and its peak resident memory (``resource.getrusage``), also net of
+the memory held once the data exist; the data are generated in the child the
+same way for both. Medians of ``--repeat`` runs.
+
+    flock /tmp/bench.lock python benchmarks/bench_sparse.py           # N = 1,000,000
+    flock /tmp/bench.lock python benchmarks/bench_sparse.py --quick   # N = 100,000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+N_DENSE = 10
+N_LEVELS = 2_000
+CHUNK_ROWS = 65_536
+
+
+def design(n, seed=0):
+    """The sparse design (CSR, intercept-free one-hot with the first level dropped) and y."""
+    from scipy import sparse
+
+    rng = np.random.default_rng(seed)
+    level = rng.integers(0, N_LEVELS, n)
+    dense = rng.standard_normal((n, N_DENSE)) + rng.uniform(-1e3, 1e3, N_DENSE)
+    one_hot = sparse.csr_array((np.ones(n), (np.arange(n), level)), shape=(n, N_LEVELS))
+    X = sparse.hstack([one_hot[:, 1:], sparse.csr_array(dense)], format="csr")
+    effects = rng.standard_normal(N_LEVELS)
+    y = dense @ rng.standard_normal(N_DENSE) + effects[level] + rng.standard_normal(n)
+    return X, y
+
+
+def child(mode, n):
+    """Fit once in this process; print seconds and peak RSS (MiB) as JSON."""
+    import resource
+
+    from skbigreg.linear_model import CumulativeLinearRegression
+
+    X, y = design(n)
+    with open("/proc/self/statm") as statm:  # resident pages once the data exist
+        before = int(statm.read().split()[1]) * resource.getpagesize() / 2**20
+    start = time.perf_counter()
+    if mode == "sparse":
+        est = CumulativeLinearRegression().fit(X, y)
+    else:
+        est = CumulativeLinearRegression()
+        for begin in range(0, n, CHUNK_ROWS):
+            rows = slice(begin, begin + CHUNK_ROWS)
+            est.partial_fit(X[rows].toarray(), y[rows])
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "peak_mib": peak, "fit_mib": peak - before, "coef": est.coef_[-N_DENSE:].tolist()}))
+
+
+def run(mode, n):
+    out = subprocess.run([sys.executable, __file__, "--child", mode, "--n", str(n)],
+                         check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--n", type=int, default=None)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--child", choices=["sparse", "dense"])
+    args = parser.parse_args()
+    n = args.n or (100_000 if args.quick else 1_000_000)
+    if args.child:
+        child(args.child, n)
+        return
+    print(f"N = {n:,}: {N_DENSE} dense columns + a {N_LEVELS:,}-level one-hot factor; "
+          f"medians of {args.repeat} runs, each in a fresh process")
+    runs = {mode: [run(mode, n) for _ in range(args.repeat)] for mode in ("sparse", "dense")}
+    agree = np.max(np.abs(np.subtract(runs["sparse"][0]["coef"], runs["dense"][0]["coef"])))
+    med = {mode: {key: statistics.median(r[key] for r in rs) for key in ("seconds", "peak_mib", "fit_mib")}
+           for mode, rs in runs.items()}
+    for mode in ("sparse", "dense"):
+        print(f"  {mode:<7} fit {med[mode]['seconds']:8.2f} s   peak RSS {med[mode]['peak_mib']:8.0f} MiB"
+              f"   of which the fit {med[mode]['fit_mib']:8.0f} MiB")
+    speedup = med["dense"]["seconds"] / med["sparse"]["seconds"]
+    memory = med["sparse"]["peak_mib"] / med["dense"]["peak_mib"]
+    print(f"  speed-up sparse vs densified: {speedup:6.1f}x (target >= 5x: "
+          f"{'met' if speedup >= 5 else 'MISSED'})")
+    print(f"  peak RSS sparse / densified:  {memory:6.2f}  (target <= 0.20: "
+          f"{'met' if memory <= 0.2 else 'MISSED'})")
+    print(f"  fit memory (peak minus RSS with the data loaded) sparse / densified: "
+          f"{med['sparse']['fit_mib'] / med['dense']['fit_mib']:6.2f}")
+    print(f"  max |coef difference| of the dense columns: {agree:.1e}")
+
+
+if __name__ == "__main__":
+    main()
