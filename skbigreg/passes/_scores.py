@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..stats import ChunkStatistics, GramStats, LeverageOuterProducts, dense_row_blocks, is_sparse
+from ._sparse_scores import sparse_score_pass
 
 
 def residual_shift(solution, stats):
@@ -99,13 +100,18 @@ def score_pass_statistics(X, y, sample_weight=None, *, solution, stats, frequenc
     row contributes ``w_i`` times their terms -- its scores are scaled by
     ``sqrt(w_i)`` (not ``w_i``) and its leverage is not weighted.
 
-    A scipy.sparse chunk is densified one block of rows at a time (scores
-    and leverages of centred rows are dense): bounded memory, dense cost.
+    A scipy.sparse chunk of one target is mapped from sparse products
+    (:mod:`skbigreg.passes._sparse_scores`); with several targets it is
+    densified one block of rows at a time (bounded memory, dense cost).
     """
     y = np.asarray(y, dtype=np.float64)
     y = y.reshape(len(y), -1) if y.ndim == 1 else y
     w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-    if is_sparse(X):
+    if is_sparse(X) and y.shape[1] == 1:
+        rows, meats = sparse_score_pass(X, y, w, solution, stats, frequency,
+                                        residual_shift(solution, stats))
+        return ChunkStatistics(rows, None, meats)
+    if is_sparse(X):  # several targets: their scores stack, densify a block at a time
         return sum(
             score_pass_statistics(b.X, b.y, b.sample_weight, solution=solution,
                                   stats=stats, frequency=frequency)
