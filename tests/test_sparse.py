@@ -312,3 +312,11 @@ def test_sliced_sparse_source_on_workers_equals_dense_fit():
         X.toarray(), y, extra["w"], clusters=extra["clusters"])
     for value, expected in zip(_fitted_numbers(est), _fitted_numbers(dense)):
         assert _relative(value, expected) < 1e-10
+
+
+def test_prediction_intervals_at_sparse_rows_equal_dense():
+    X, y, _ = _design(seed=13)
+    res = CumulativeLinearRegression().fit(X, y).results()
+    got = res.get_prediction(X[:7]).summary_frame()
+    expected = res.get_prediction(X[:7].toarray()).summary_frame()
+    assert np.allclose(got.to_numpy(), expected.to_numpy(), rtol=1e-13, atol=0)
