@@ -103,23 +103,8 @@ def sparse_gram_moments(X, y, sample_weight=None):
     X_dense, X_sparse = X[:, np.flatnonzero(dense)], X[:, np.flatnonzero(~dense)]
     # Reference of the dense columns and targets: the chunk's mean.
     reference = np.concatenate([X_dense.T @ w, w @ y]) / weight_sum
-    n_sparse, n_shifted = X_sparse.shape[1], size - X_sparse.shape[1]
-    raw = np.zeros((size, size))
-    shifted_sum = np.zeros(n_shifted)
-    cross = np.zeros((n_sparse, n_shifted))
-    for start in range(0, n, block_rows(n_shifted)):
-        rows = slice(start, start + block_rows(n_shifted))
-        wb = w[rows]
-        # The dense columns and targets, shifted before any product (exact centring).
-        Zb = np.hstack([X_dense[rows].toarray(), y[rows]]) - reference
-        weighted = Zb * wb[:, None]
-        shifted_sum += weighted.sum(axis=0)
-        raw[n_sparse:, n_sparse:] += Zb.T @ weighted
-        cross += X_sparse[rows].T @ weighted
-    raw[:n_sparse, n_sparse:] = cross
-    raw[n_sparse:, :n_sparse] = cross.T
-    # The sparse columns, unshifted: one sparse product.
-    raw[:n_sparse, :n_sparse] = (X_sparse.T @ (sparse.diags_array(w) @ X_sparse)).toarray()
+    raw, shifted_sum = _shifted_products(X_sparse, X_dense, y, w, reference)
+    n_sparse = X_sparse.shape[1]
     shift_mean = np.concatenate([X_sparse.T @ w, shifted_sum]) / weight_sum
     comoment = raw - weight_sum * np.outer(shift_mean, shift_mean)
     mean = shift_mean + np.concatenate([np.zeros(n_sparse), reference])
@@ -131,6 +116,31 @@ def sparse_gram_moments(X, y, sample_weight=None):
     if not (np.isfinite(mean).all() and np.isfinite(comoment).all()):
         raise_not_finite(X.data, y, sample_weight)
     return n, weight_sum, mean, comoment
+
+
+def _shifted_products(X_sparse, X_dense, y, w, reference):
+    """``Z'WZ`` of ``Z = [X_sparse, X_dense - r_x, y - r_y]`` and the shifted sums ``w'(Z - r)``.
+
+    The dense columns and targets are shifted in cache-sized blocks before
+    any product; the sparse columns enter as stored (one sparse product).
+    """
+    n_sparse, n_shifted = X_sparse.shape[1], len(reference)
+    size = n_sparse + n_shifted
+    raw = np.zeros((size, size))
+    shifted_sum = np.zeros(n_shifted)
+    cross = np.zeros((n_sparse, n_shifted))
+    step = block_rows(n_shifted)
+    for start in range(0, X_sparse.shape[0], step):
+        rows = slice(start, start + step)
+        Zb = np.hstack([X_dense[rows].toarray(), y[rows]]) - reference
+        weighted = Zb * w[rows, None]
+        shifted_sum += weighted.sum(axis=0)
+        raw[n_sparse:, n_sparse:] += Zb.T @ weighted
+        cross += X_sparse[rows].T @ weighted
+    raw[:n_sparse, n_sparse:] = cross
+    raw[n_sparse:, :n_sparse] = cross.T
+    raw[:n_sparse, :n_sparse] = (X_sparse.T @ (sparse.diags_array(w) @ X_sparse)).toarray()
+    return raw, shifted_sum
 
 
 @dataclass(frozen=True)
