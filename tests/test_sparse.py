@@ -320,3 +320,16 @@ def test_prediction_intervals_at_sparse_rows_equal_dense():
     got = res.get_prediction(X[:7]).summary_frame()
     expected = res.get_prediction(X[:7].toarray()).summary_frame()
     assert np.allclose(got.to_numpy(), expected.to_numpy(), rtol=1e-13, atol=0)
+
+
+@pytest.mark.parametrize("cv, groups", [(KFold(3), False), (None, True),
+                                        ([(np.arange(100, 480), np.arange(0, 150))], False)])
+def test_cross_validation_splits_of_sparse_rows_equal_dense(cv, groups):
+    X, y, extra = _design(seed=14)
+    labels = extra["clusters"] if groups else None
+    est = CumulativeRidgeCV(alphas=(0.1, 1.0, 10.0), cv=cv)
+    dense = clone(est).fit(X.toarray(), y, groups=labels)
+    ours = clone(est).fit(X.tocsc(), y, groups=labels)
+    assert ours.alpha_ == dense.alpha_
+    assert _relative(ours.mse_path_, dense.mse_path_) < 1e-10
+    assert _relative(ours.coef_, dense.coef_) < 1e-10
