@@ -104,8 +104,7 @@ class ShiftedRows:
 
 def shifted_rows(X, centre):
     """:class:`ShiftedRows` of CSR ``X``: columns in over half the rows are shifted."""
-    n = X.shape[0]
-    dense = dense_columns(X, np.ones(n), float(n))
+    dense = dense_columns(X)
     d, s = np.flatnonzero(dense), np.flatnonzero(~dense)
     return ShiftedRows(d, s, X[:, d].toarray() - centre[d], X[:, s], centre[s])
 

@@ -76,11 +76,15 @@ def as_dense(X):
     return X.toarray() if is_sparse(X) else X
 
 
-def dense_columns(X, weights, weight_sum):
+def dense_columns(X, weights=None):
     """Mask of the columns of CSR ``X`` stored in more than half of the (weighted) rows."""
-    rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
-    share = np.bincount(X.indices, weights=weights[rows], minlength=X.shape[1])
-    return share > 0.5 * weight_sum
+    if weights is None:  # counts only: no per-entry array
+        share, total = np.bincount(X.indices, minlength=X.shape[1]), X.shape[0]
+    else:
+        entry_weights = np.repeat(weights, np.diff(X.indptr))
+        share = np.bincount(X.indices, weights=entry_weights, minlength=X.shape[1])
+        total = weights.sum()
+    return share > 0.5 * total
 
 
 def sparse_gram_moments(X, y, sample_weight=None):
@@ -99,7 +103,7 @@ def sparse_gram_moments(X, y, sample_weight=None):
         if np.isnan(weight_sum):
             raise_not_finite(X.data, y, sample_weight)
         return n, weight_sum, np.zeros(size), np.zeros((size, size))
-    dense = dense_columns(X, w, weight_sum)
+    dense = dense_columns(X, None if sample_weight is None else w)
     X_dense, X_sparse = X[:, np.flatnonzero(dense)], X[:, np.flatnonzero(~dense)]
     # Reference of the dense columns and targets: the chunk's mean.
     reference = np.concatenate([X_dense.T @ w, w @ y]) / weight_sum
