@@ -9,6 +9,7 @@ once.
 from ..io import ChunkLabels, check_label, check_labels, refuse_unread
 from ._cumulative import CumulativeMixin
 from ._rows import (
+    SPARSE_FORMATS,
     ChunkSpec,
     binary_classes,
     check_weight_sum,
@@ -23,6 +24,7 @@ from ._source import fit_source
 from ._state import reset, rollback_on_error
 
 __all__ = [
+    "SPARSE_FORMATS",
     "ChunkLabels",
     "ChunkSpec",
     "CumulativeMixin",

@@ -21,7 +21,7 @@ from ..exceptions import MissingPassError
 from ..parallel import single_blas_thread
 from ..io import check_cluster_columns, check_labels, cluster_columns, refuse_unread
 from ..stats import ChunkStatistics, accumulator_for, cluster_statistics, label_kind
-from ._rows import check_weight_sum, log_weight_sum, rows_differ, target_name, validate_chunk
+from ._rows import SPARSE_FORMATS, check_weight_sum, log_weight_sum, rows_differ, target_name, validate_chunk
 from ._source import fit_source
 from ._state import PRIVATE_STATE, reset, rollback_on_error
 
@@ -368,7 +368,7 @@ class CumulativeMixin:
         ndarray of shape (n_samples,) or (n_samples, n_targets)
         """
         self._check_fitted()
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        X = validate_data(self, X, reset=False, dtype=np.float64, accept_sparse=SPARSE_FORMATS)
         return X @ np.asarray(self.coef_).T + self.intercept_
 
     def _structured_score(self, X, y, sample_weight, name, labels):
@@ -393,6 +393,12 @@ class CumulativeMixin:
             coef, intercept = coef[0], float(intercept[0])
         self.coef_ = coef
         self.intercept_ = intercept
+
+    def __sklearn_tags__(self):
+        # Every least-squares map reads scipy.sparse chunks (see validate_chunk).
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
 
     # -- statistics from elsewhere -------------------------------------------------
     def merge(self, other):

@@ -18,15 +18,28 @@ import numpy as np
 
 from .._compat import _check_sample_weight, _num_samples, validate_data
 from ..io import check_cluster_columns, check_label, cluster_columns
-from ..stats import ChunkStatistics, accumulator_for, cluster_statistics
+from ..stats import (
+    ChunkStatistics,
+    accumulator_for,
+    check_sparse_finite,
+    cluster_statistics,
+    is_sparse,
+)
+
+# scipy.sparse layouts taken as they are; any other (COO, LIL, ...) becomes CSR.
+SPARSE_FORMATS = ("csr", "csc")
 
 
 def validate_chunk(estimator, X, y, sample_weight, reset):
     """``validate_data`` for one chunk: X and y as float64, y 2-D, weights checked.
 
+    ``X`` may be scipy.sparse (a matrix or an array, any format): it is
+    kept sparse (CSR or CSC, float64), and an explicitly stored NaN or
+    infinity is refused here, reading the ``nnz`` stored values only.
+
     Returns
     -------
-    X : ndarray of shape (n, K)
+    X : ndarray or scipy.sparse of shape (n, K)
     y : ndarray of shape (n, T)
     sample_weight : ndarray of shape (n,) or None
     y_1d : bool
@@ -43,7 +56,10 @@ def validate_chunk(estimator, X, y, sample_weight, reset):
         multi_output=True,
         y_numeric=True,
         ensure_all_finite=False,
+        accept_sparse=SPARSE_FORMATS,
     )
+    if is_sparse(X):
+        check_sparse_finite(X)
     y = np.asarray(y, dtype=np.float64)
     y_1d = y.ndim == 1
     y2 = y.reshape(-1, 1) if y_1d else y
@@ -125,7 +141,7 @@ def encode_binary(y, classes):
 def _validate_empty(estimator, X, y, sample_weight):
     """An empty chunk adds nothing but must still have the model's features."""
     X = validate_data(estimator, X, reset=False, dtype=np.float64, ensure_min_samples=0,
-                      ensure_all_finite=False)
+                      ensure_all_finite=False, accept_sparse=SPARSE_FORMATS)
     y = np.asarray(y, dtype=np.float64)
     if len(y) != 0:
         raise ValueError(f"X has 0 rows but y has {len(y)}.")
@@ -141,7 +157,7 @@ def check_weights(sample_weight, X):
     """
     if sample_weight is None:
         return None
-    if len(X) == 0:  # sklearn's check wants one row; an empty chunk needs its shape only
+    if _num_samples(X) == 0:  # sklearn's check wants one row; an empty chunk needs its shape only
         weights = np.asarray(sample_weight, dtype=np.float64)
         if weights.shape != (0,):
             raise ValueError(f"sample_weight has shape {weights.shape}; expected (0,).")
@@ -218,7 +234,7 @@ def linear_chunk_statistics(X, y, sample_weight=None, clusters=None, *, spec):
             raise ValueError(
                 f"Chunk has feature names {list(names)}, expected {list(spec.feature_names)}."
             )
-    X = np.asarray(X, dtype=np.float64)
+    X = _worker_rows(X)
     y = np.asarray(y, dtype=np.float64)
     y = y.reshape(-1, 1) if y.ndim == 1 else y
     if X.ndim != 2 or X.shape[1] != spec.n_features:
@@ -226,8 +242,9 @@ def linear_chunk_statistics(X, y, sample_weight=None, clusters=None, *, spec):
             f"X has {X.shape[1] if X.ndim == 2 else X.ndim} features, but the model "
             f"is expecting {spec.n_features} features as input."
         )
-    if len(y) != len(X) or y.shape[1] != spec.n_targets:
-        raise ValueError(f"y has shape {y.shape}; expected ({len(X)}, {spec.n_targets}).")
+    n_rows = X.shape[0]
+    if len(y) != n_rows or y.shape[1] != spec.n_targets:
+        raise ValueError(f"y has shape {y.shape}; expected ({n_rows}, {spec.n_targets}).")
     sample_weight = check_weights(sample_weight, X)
     stats = accumulator_for(spec.solver).from_arrays(X, y, sample_weight)
     grouped = None
@@ -236,11 +253,20 @@ def linear_chunk_statistics(X, y, sample_weight=None, clusters=None, *, spec):
     if clusters is not None:
         columns = cluster_columns(clusters)  # multi-way: one label array per column
         if columns is None:
-            labels, _ = check_label("clusters", clusters, len(X))
+            labels, _ = check_label("clusters", clusters, n_rows)
         else:
-            labels, _ = check_cluster_columns(columns, len(X))
+            labels, _ = check_cluster_columns(columns, n_rows)
         grouped = cluster_statistics(X, y, labels, sample_weight)
     return ChunkStatistics(stats, grouped, None, log_weight_sum(sample_weight))
+
+
+def _worker_rows(X):
+    """A worker's chunk as float64: an array, or CSR/CSC with finite stored values."""
+    if not is_sparse(X):
+        return np.asarray(X, dtype=np.float64)
+    X = X.asformat(X.format if X.format in SPARSE_FORMATS else "csr").astype(np.float64)
+    check_sparse_finite(X)
+    return X
 
 
 def chunk_statistics(chunk, *, spec):

@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as distributions
 
+from ..stats import as_dense
+
 #: Rows of the new design handled at once (bounded memory for a large ``X``).
 BLOCK_ROWS = 65_536
 
@@ -168,7 +170,7 @@ def prediction_design(X, names, has_intercept):
             )
         values = X.set_axis(columns, axis=1)[wanted].to_numpy(dtype=np.float64)
     else:
-        values = np.asarray(X, dtype=np.float64)
+        values = np.asarray(as_dense(X), dtype=np.float64)
         if values.ndim == 1:
             values = values[None, :]
         if values.ndim != 2 or values.shape[1] not in (len(features), len(names)):

@@ -8,7 +8,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import column_or_1d
 
 from .._compat import StrOptions, _fit_context, _num_samples, validate_data
-from ..base import CumulativeMixin, rollback_on_error, validate_chunk
+from ..base import SPARSE_FORMATS, CumulativeMixin, rollback_on_error, validate_chunk
 from ..exceptions import MissingPassError
 from ..inference import RegressionResults
 from ..inference._covariance import (
@@ -30,6 +30,7 @@ from ..stats import (
     LevelMeans,
     MultiwayGroupedStats,
     OuterProductStats,
+    as_dense,
 )
 
 # Within-level variance below this fraction of the total marks a column as
@@ -171,8 +172,8 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
             X, y, sample_weight, _ = validate_chunk(
                 self, X, column_or_1d(y, warn=True), sample_weight, reset=False
             )
-            levels = labels.get("entities", np.zeros(len(X), dtype=np.int64))
-            scores = demeaned_scores(X, y[:, 0], sample_weight, levels, self.level_stats_,
+            levels = labels.get("entities", np.zeros(X.shape[0], dtype=np.int64))
+            scores = demeaned_scores(as_dense(X), y[:, 0], sample_weight, levels, self.level_stats_,
                                      self.coef_)
             sums = None
             if isinstance(labels.get("clusters"), tuple):  # multi-way
@@ -295,7 +296,7 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         clusters = labels.get("clusters")
         if isinstance(clusters, tuple):  # multi-way: nesting is read in the second pass
             clusters = None
-        level_stats = LevelMeans.from_arrays(np.hstack([X, y]), levels, sample_weight,
+        level_stats = LevelMeans.from_arrays(np.hstack([as_dense(X), y]), levels, sample_weight,
                                              clusters)
         return stats, level_stats
 
@@ -449,8 +450,8 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         ndarray of shape (n_samples,)
         """
         self._check_fitted()
-        X = validate_data(self, X, reset=False, dtype=np.float64)
-        offset = np.full(len(X), self.intercept_)
+        X = validate_data(self, X, reset=False, dtype=np.float64, accept_sparse=SPARSE_FORMATS)
+        offset = np.full(X.shape[0], self.intercept_)
         if entities is not None:
             effects = self.effects()
             known = effects.reindex(np.asarray(entities)).to_numpy()

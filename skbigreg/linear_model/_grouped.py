@@ -8,11 +8,11 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 
 from .._compat import _fit_context, validate_data
-from ..base import CumulativeMixin
+from ..base import SPARSE_FORMATS, CumulativeMixin
 from ..exceptions import CollinearityWarning
 from ..solvers import solve_least_squares
 from ..solvers._grouped_least_squares import grouped_moments, solve_stacked
-from ..stats import GramStats, GroupedGramStats
+from ..stats import GramStats, GroupedGramStats, as_dense
 from ._cumulative import CumulativeLinearRegression
 
 
@@ -233,9 +233,10 @@ class GroupedLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         ndarray of shape (n_samples,) or (n_samples, n_targets)
         """
         self._check_fitted()
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        X = validate_data(self, X, reset=False, dtype=np.float64, accept_sparse=SPARSE_FORMATS)
         if partitions is None:
             return X @ np.asarray(self.coef_).T + self.intercept_
+        X = as_dense(X)  # one model per row
         labels = np.asarray(partitions)
         index = np.searchsorted(self.partitions_, labels)
         index = np.clip(index, 0, len(self.partitions_) - 1)

@@ -11,7 +11,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import column_or_1d
 
 from .._compat import StrOptions, _fit_context, _num_samples, validate_data
-from ..base import CumulativeMixin, rollback_on_error, validate_chunk
+from ..base import SPARSE_FORMATS, CumulativeMixin, rollback_on_error, validate_chunk
 from ..exceptions import MissingPassError
 from ..inference import COV_TYPES, LEVERAGE_COV_TYPES, regression_results, small_sample_factor
 from ..inference._covariance import multiway_sandwich, residual_cluster_scores
@@ -19,7 +19,14 @@ from ..passes import residual_row_scores, row_level_means
 from ..solvers import solve_least_squares
 from ..solvers._fixed_effects import absorbed_columns, within_cluster_scores, within_stats
 from ..solvers._iv import IVColumns, regressor_stats, solve_iv
-from ..stats import ChunkStatistics, ClusterSums, GramStats, LevelMeans, OuterProductStats
+from ..stats import (
+    ChunkStatistics,
+    ClusterSums,
+    GramStats,
+    LevelMeans,
+    OuterProductStats,
+    as_dense,
+)
 from ._absorbed import absorbed_results, level_effects, row_effects, warn_absorbed
 
 
@@ -264,7 +271,7 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
             X, y, sample_weight, _ = validate_chunk(
                 self, X, column_or_1d(y, warn=True), sample_weight, reset=False
             )
-            Z = np.column_stack([X, y])
+            Z = np.column_stack([as_dense(X), y])  # scores of centred rows are dense
             shift = self._shift()
             if self._absorbs():  # each row is demeaned by its level's first-pass means
                 shift = row_level_means(labels["entities"], self.level_stats_)
@@ -608,7 +615,7 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         ndarray of shape (n_samples,)
         """
         self._check_fitted()
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        X = validate_data(self, X, reset=False, dtype=np.float64, accept_sparse=SPARSE_FORMATS)
         offset = self.intercept_
         if entities is not None:
             offset = row_effects(self.effects(), entities, self.intercept_)

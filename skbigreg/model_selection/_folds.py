@@ -18,8 +18,9 @@ from numbers import Integral
 import numpy as np
 from sklearn.model_selection import check_cv
 
-from ..stats import FoldStatistics, SplitStatistics
+from ..stats import FoldStatistics, SplitStatistics, is_sparse
 from ..stats._moments import block_rows
+from ..stats._sparse import as_csr
 
 DEFAULT_N_SPLITS = 5
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -47,15 +48,20 @@ def row_hashes(X, y, random_state=None):
     # h_i = mix(seed ^ Σ_j bits(z_ij) m_j mod 2^64),  m_j odd and seeded
 
     Integer arithmetic modulo 2^64 is exact, so the hash of a row does not
-    depend on the other rows, the chunk or the machine.
+    depend on the other rows, the chunk or the machine. A zero's bits are
+    zero, so a scipy.sparse ``X`` is hashed from its stored values alone and
+    every row gets the hash of its dense copy.
     """
     y = y.reshape(len(y), -1)
     seed = _seed_key(random_state)
     columns = np.arange(1, X.shape[1] + y.shape[1] + 1, dtype=np.uint64)
     with np.errstate(over="ignore"):
         multipliers = _mix(columns * _GOLDEN + seed) | np.uint64(1)
-        # einsum's integer loop is faster than matmul's; both wrap mod 2^64.
-        h = np.einsum("ij,j->i", _bits(X), multipliers[: X.shape[1]])
+        if is_sparse(X):
+            h = _sparse_row_sums(X, multipliers[: X.shape[1]])
+        else:
+            # einsum's integer loop is faster than matmul's; both wrap mod 2^64.
+            h = np.einsum("ij,j->i", _bits(X), multipliers[: X.shape[1]])
         h += np.einsum("ij,j->i", _bits(y), multipliers[X.shape[1]:])
         return _mix(h ^ seed)
 
@@ -63,6 +69,15 @@ def row_hashes(X, y, random_state=None):
 def _bits(A):
     """The IEEE-754 bit patterns of a float64 array, as uint64 (no copy if C-ordered)."""
     return np.ascontiguousarray(A, dtype=np.float64).view(np.uint64)
+
+
+def _sparse_row_sums(X, multipliers):
+    """``sum_j bits(x_ij) m_j mod 2^64`` of each row of sparse ``X``, over its stored values."""
+    X = as_csr(X)
+    terms = _bits(X.data) * multipliers[X.indices]
+    # Differences of a wrapping cumulative sum: exact modulo 2^64, empty rows included.
+    cumulative = np.concatenate([np.zeros(1, dtype=np.uint64), np.cumsum(terms, dtype=np.uint64)])
+    return cumulative[X.indptr[1:]] - cumulative[X.indptr[:-1]]
 
 
 def label_hashes(labels, random_state=None):
@@ -117,9 +132,16 @@ def fold_statistics(X, y, sample_weight, fold, n_splits, accumulator):
 
     ``fold`` holds each row's fold id in ``[0, n_splits)``. Rows are sorted
     into folds piece by piece and staged per fold, so the pass costs about
-    one accumulation of the chunk, not one per fold.
+    one accumulation of the chunk, not one per fold. A scipy.sparse ``X``
+    is cut into its folds' rows, each mapped with sparse products.
     """
     fold = np.asarray(fold)
+    if is_sparse(X):
+        X = as_csr(X)
+        return FoldStatistics(tuple(
+            _subset(accumulator, X, y, sample_weight, np.flatnonzero(fold == k))
+            for k in range(n_splits)
+        ))
     return _staged_fold_statistics(
         X, y, sample_weight, lambda rows: fold[rows], n_splits, accumulator
     )
@@ -217,6 +239,9 @@ def chunk_fold_statistics(X, y, sample_weight, groups, cv, random_state, accumul
         if groups is not None:
             # Label hashing needs all of the chunk's labels at once (np.unique).
             fold = hash_folds(X, y, n_splits, random_state, groups)
+            return fold_statistics(X, y, sample_weight, fold, n_splits, accumulator)
+        if is_sparse(X):
+            fold = hash_folds(X, y, n_splits, random_state)
             return fold_statistics(X, y, sample_weight, fold, n_splits, accumulator)
         return _staged_fold_statistics(
             X, y, sample_weight,

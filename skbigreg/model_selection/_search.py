@@ -229,4 +229,5 @@ default=None
         tags = super().__sklearn_tags__()
         inner = get_tags(self.estimator)
         tags.target_tags.multi_output = inner.target_tags.multi_output
+        tags.input_tags.sparse = inner.input_tags.sparse
         return tags

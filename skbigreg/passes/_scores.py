@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..stats import ChunkStatistics, GramStats, LeverageOuterProducts
+from ..stats import ChunkStatistics, GramStats, LeverageOuterProducts, dense_row_blocks, is_sparse
+from ._sparse_scores import sparse_score_pass
 
 
 def residual_shift(solution, stats):
@@ -106,11 +107,25 @@ def score_pass_statistics(X, y, sample_weight=None, *, solution, stats, frequenc
     each of them has score ``e_i u_i`` and leverage ``u_i' B u_i``, so the
     row contributes ``w_i`` times their terms -- its scores are scaled by
     ``sqrt(w_i)`` (not ``w_i``) and its leverage is not weighted.
+
+    A scipy.sparse chunk of one target is mapped from sparse products
+    (:mod:`skbigreg.passes._sparse_scores`); with several targets it is
+    densified one block of rows at a time (bounded memory, dense cost).
     """
-    X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     y = y.reshape(len(y), -1) if y.ndim == 1 else y
     w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    if is_sparse(X) and y.shape[1] == 1:
+        rows, meats = sparse_score_pass(X, y, w, solution, stats, frequency,
+                                        residual_shift(solution, stats))
+        return ChunkStatistics(rows, None, meats)
+    if is_sparse(X):  # several targets: their scores stack, densify a block at a time
+        return sum(
+            score_pass_statistics(b.X, b.y, b.sample_weight, solution=solution,
+                                  stats=stats, frequency=frequency)
+            for b in dense_row_blocks(X, y, w, min_rows=4096)
+        )
+    X = np.asarray(X, dtype=np.float64)
     rows = GramStats.from_arrays(X, y, w)
     per_row = None if frequency else w
     scores = np.hstack([

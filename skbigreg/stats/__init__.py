@@ -14,6 +14,7 @@ from ._levels import LevelMeans
 from ._multiway import MultiwayGroupedStats, cluster_statistics
 from ._irls import ClusterSums, IRLSPass, LikelihoodSums
 from ._outer import LeverageOuterProducts, OuterProductStats
+from ._sparse import as_dense, check_sparse_finite, dense_row_blocks, is_sparse
 from ._representatives import BlockSums, ChunkSums, Representatives, RepresentativeSets
 
 __all__ = [
@@ -37,6 +38,10 @@ __all__ = [
     "Representatives",
     "RepresentativeSets",
     "accumulator_for",
+    "as_dense",
+    "check_sparse_finite",
+    "dense_row_blocks",
+    "is_sparse",
     "label_kind",
 ]
 

@@ -16,6 +16,7 @@ from ._accumulators import GramStats
 from ._base import Field, Layout, Saved, check_same_labels, check_same_shape, pack, unpack
 from ._checks import check_moments
 from ._moments import raise_not_finite
+from ._sparse import dense_row_blocks, is_sparse
 
 # Rows per block when forming per-row outer products (bounded to ~16 MiB).
 _OUTER_BYTES = 2**24
@@ -101,10 +102,18 @@ class GroupedGramStats(Saved):
 
     @classmethod
     def from_arrays(cls, X, y, groups, sample_weight=None):
-        """Per-group statistics of one chunk (rows sorted by label internally)."""
-        X = np.asarray(X, dtype=np.float64)
+        """Per-group statistics of one chunk (rows sorted by label internally).
+
+        A scipy.sparse ``X`` is densified one block of rows at a time (the
+        result holds a dense ``(K + T)^2`` matrix per group anyway).
+        """
         y = np.asarray(y, dtype=np.float64)
         y = y.reshape(len(y), -1) if y.ndim == 1 else y
+        if is_sparse(X):
+            groups = np.asarray(groups)
+            return sum(cls.from_arrays(b.X, b.y, groups[b.rows], b.sample_weight)
+                       for b in dense_row_blocks(X, y, sample_weight))
+        X = np.asarray(X, dtype=np.float64)
         labels, codes = np.unique(np.asarray(groups), return_inverse=True)
         n, k = X.shape
         Z = np.hstack([X, y])
