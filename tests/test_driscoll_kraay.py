@@ -213,8 +213,7 @@ POOLED = ["educ", "exper", "expersq", "union", "married", "black", "hisp"]
 WITHIN = ["exper", "expersq", "union", "married", "hours"]
 
 
-@pytest.mark.parametrize("shuffled", [False, True])
-@pytest.mark.parametrize("maxlags", [1, 2])
+@pytest.mark.parametrize("shuffled, maxlags", [(False, 1), (True, 2)])
 def test_wagepan_pooled_ols_equals_statsmodels(wagepan, shuffled, maxlags):
     data = wagepan.sample(frac=1.0, random_state=0) if shuffled else wagepan
     X, y = data[POOLED], data.lwage
@@ -229,8 +228,7 @@ def test_wagepan_pooled_ols_equals_statsmodels(wagepan, shuffled, maxlags):
     assert list(res.bse.index) == ["const", *POOLED]
 
 
-@pytest.mark.parametrize("shuffled", [False, True])
-@pytest.mark.parametrize("bandwidth", [None, 1, 3])
+@pytest.mark.parametrize("shuffled, bandwidth", [(False, None), (True, 1), (True, 3)])
 def test_wagepan_within_equals_panelols(wagepan, shuffled, bandwidth):
     data = wagepan.sample(frac=1.0, random_state=1) if shuffled else wagepan
     est = CumulativeFixedEffectsRegression(cov_type=DK, maxlags=bandwidth)
