@@ -175,7 +175,8 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
     def fit(self, X, y, sample_weight=None, clusters=None, periods=None):
         """Fit on in-memory rows (reset, then one chunk).
 
-        With an HC ``cov_type`` the second pass over ``X`` is made here.
+        With an HC or Driscoll-Kraay ``cov_type`` the second pass over ``X``
+        is made here.
 
         Parameters
         ----------
@@ -282,7 +283,8 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
             ``(X, y)`` tuples or dicts ``{"X": X, "y": y, "sample_weight": w,
             "clusters": labels}``, a callable returning a fresh iterator of
             them -- or a file source from :func:`skbigreg.io.read_files`.
-            HC types iterate it twice, so a one-shot generator is refused
+            HC and Driscoll-Kraay types iterate it twice (the latter reads
+            the chunks' ``"periods"``), so a one-shot generator is refused
             for them. A chunk that fails leaves the estimator as it was
             before the call.
         n_jobs : int, optional
