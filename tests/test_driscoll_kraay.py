@@ -190,6 +190,24 @@ def test_fixed_effects_equal_panelols_kernel_streamed(weighted, bandwidth, shuff
     np.testing.assert_allclose(res.conf_int(), ref.conf_int(), rtol=1e-10)
 
 
+@pytest.mark.parametrize("lag", [0, 3])
+def test_fixed_effects_equal_pyfixest_up_to_its_documented_factor(lag):
+    """pyfixest's ``vcov="DK"`` has the same kernel meat and scales it by
+    ``T/(T-1) (n-1)/(n-K-G)`` (its HAC ``ssc`` with ``G = T``), where PanelOLS, and
+    so this estimator, scale by ``n/(n-K-G)``: the two covariances differ by
+    ``T/(T-1) (n-1)/n`` exactly."""
+    pf = pytest.importorskip("pyfixest")
+    X, y, _, entity, code = _panel()
+    frame = pd.DataFrame({"x0": X[:, 0], "x1": X[:, 1], "y": y, "e": entity, "t": code})
+    ref = pf.feols("y ~ x0 + x1 | e", frame, vcov="DK",
+                   vcov_kwargs={"lag": lag, "time_id": "t", "panel_id": "e"})
+    res = CumulativeFixedEffectsRegression(cov_type=DK, maxlags=lag).fit(
+        X, y, entities=entity, periods=code).results()
+    n, T = len(y), 12
+    np.testing.assert_allclose(res.cov_params() * T / (T - 1) * (n - 1) / n, ref._vcov,
+                               rtol=1e-10)
+
+
 def test_fixed_effects_partial_fit_then_scores_equals_fit():
     X, y, w, entity, code = _panel()
     est = CumulativeFixedEffectsRegression(cov_type=DK, maxlags=2)
