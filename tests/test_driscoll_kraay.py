@@ -154,6 +154,8 @@ def test_tests_and_predictions_use_the_driscoll_kraay_covariance():
     np.testing.assert_allclose(res.wald_test("x0 = 1, x1 = -2", scalar=True).statistic,
                                ref.wald_test("x1 = 1, x2 = -2", scalar=True,
                                              use_f=False).statistic, rtol=1e-10)
+    np.testing.assert_allclose(res.f_test("x0 = 1, x1 = -2").fvalue,
+                               np.ravel(ref.f_test("x1 = 1, x2 = -2").fvalue), rtol=1e-10)
     X0 = X[:7] + 0.5
     frame = res.get_prediction(X0).summary_frame(0.1)
     expected = ref.get_prediction(sm.add_constant(X0, has_constant="add")).summary_frame(0.1)
