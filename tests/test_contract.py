@@ -50,6 +50,10 @@ class Case:
 CASES = [
     Case(lambda: lm.CumulativeLinearRegression(cov_type="HC1"), clusters=True),
     Case(lambda: lm.CumulativeLinearRegression(solver="qr"), clusters=True),
+    # periods are read by the second pass (Driscoll-Kraay errors, which require them
+    # from the first chunk on, in test_driscoll_kraay); here: the label's contract
+    Case(lambda: lm.CumulativeLinearRegression(cov_type="HC1", maxlags=1), label="periods",
+         clusters=True),
     Case(lambda: lm.CumulativeRidge(alpha=1.0), inference=False),
     Case(lambda: lm.CumulativeLasso(alpha=0.01), inference=False),
     Case(lambda: lm.CumulativeElasticNet(alpha=0.01), inference=False),
@@ -214,12 +218,15 @@ def _bad_labels(case, g):
         nan[7] = np.nan
         none = good.astype(object)
         none[7] = None
+        # periods must be ordered in time (strings are refused for that, in
+        # test_driscoll_kraay): their type change is numbers to datetimes
+        changed = good.astype("datetime64[D]") if name == "periods" else good.astype(str)
         out += [
             (f"{name}-nan", {name: nan}, f"{name} has 1 missing"),
             (f"{name}-none", {name: none}, f"{name} has 1 missing"),
             (f"{name}-short", {name: good[:-1]}, f"{name} has shape"),
             (f"{name}-missing-later", {name: None}, f"{name} is missing from this chunk"),
-            (f"{name}-type-change", {name: good.astype(str)}, f"{name} labels were of type"),
+            (f"{name}-type-change", {name: changed}, f"{name} labels were of type"),
             (f"{name}-mixed", {name: np.array([1, "a"] * 20, dtype=object)},
              f"{name} mixes labels"),
         ]

@@ -41,7 +41,8 @@ class CumulativeMixin:
     and declare:
 
     - ``_label_names``: the row labels ``partial_fit`` and ``fit_chunks``
-      read (``"clusters"``, ``"partitions"``, ``"groups"``, ``"entities"``);
+      read (``"clusters"``, ``"partitions"``, ``"groups"``, ``"entities"``,
+      ``"periods"``);
       a chunk carrying any other label is refused;
     - ``_single_target``: whether ``y`` must be one column (given 2-D, it
       is flattened with scikit-learn's ``DataConversionWarning``);
@@ -76,8 +77,10 @@ class CumulativeMixin:
         check_is_fitted(self, "stats_")
 
     def _required_labels(self):
-        """Labels every chunk must carry (e.g. clusters for cluster-robust errors)."""
-        return ("clusters",) if getattr(self, "cov_type", None) == "cluster" else ()
+        """Labels every chunk must carry (clusters for cluster-robust errors, periods
+        for Driscoll-Kraay)."""
+        needs = {"cluster": ("clusters",), "driscoll-kraay": ("periods",)}
+        return needs.get(getattr(self, "cov_type", None), ())
 
     # -- one chunk -------------------------------------------------------------
     def _check_labels(self, labels, n_rows, first):

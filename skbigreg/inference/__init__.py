@@ -3,7 +3,14 @@
 from ._bootstrap import BootstrapResults, cluster_bootstrap, resample_clusters
 from ._wild import WildBootstrapResults, wild_cluster_bootstrap
 from ._compare import ModelComparison, compare, significance_stars
-from ._covariance import COV_TYPES, LEVERAGE_COV_TYPES, cluster_meat, small_sample_factor
+from ._covariance import (
+    COV_TYPES,
+    LEVERAGE_COV_TYPES,
+    PANEL_COV_TYPES,
+    cluster_meat,
+    kernel_meat,
+    small_sample_factor,
+)
 from ._least_squares import regression_results
 from ._prediction import PredictionResults
 from ._restrictions import restriction_matrix
@@ -14,6 +21,7 @@ from ._tests import ContrastResults
 __all__ = [
     "COV_TYPES",
     "LEVERAGE_COV_TYPES",
+    "PANEL_COV_TYPES",
     "BootstrapResults",
     "PredictionResults",
     "ContrastResults",
@@ -24,6 +32,7 @@ __all__ = [
     "cluster_meat",
     "compare",
     "format_summary",
+    "kernel_meat",
     "pick_target_name",
     "regression_results",
     "resample_clusters",

@@ -14,6 +14,9 @@ digits. The result is mapped to ``(intercept, beta)`` by
 # CRV1:      V = G/(G-1) (n-1)/(n-p) B (sum_g s_g s_g') B,  s_g = sum_{i in g} w_i e_i u_i
 # multi-way: V = V_a + V_b - V_ab (Cameron, Gelbach & Miller 2011; inclusion-exclusion
 #            over the subsets of the dimensions for more), each a CRV1 with its own G
+# Driscoll-Kraay (panel HAC): V = f B Omega B,  s_t = sum_{i in t} w_i e_i u_i per period,
+#            Omega = sum_{l=-L..L} (1 - |l|/(L+1)) sum_t s_t s_{t-l}'  (Bartlett kernel;
+#            Driscoll & Kraay 1998), t running over the sorted distinct periods
 
 The small-sample factors of the sandwiches (HC1's and CRV1's) are written
 once, in :func:`small_sample_factor`; every estimator passes the ``p`` its
@@ -30,6 +33,9 @@ from ..exceptions import DegreesOfFreedomWarning
 from ..passes import residual_shift
 
 COV_TYPES = ("nonrobust", "HC0", "HC1", "HC2", "HC3", "cluster")
+#: The panel types: their meat needs per-period score sums from the second
+#: pass (``periods=`` labels), so only estimators that gather them offer them.
+PANEL_COV_TYPES = ("driscoll-kraay",)
 #: The HC types whose meat divides by the leverage (they need
 #: :class:`~skbigreg.stats.LeverageOuterProducts` from the second pass).
 LEVERAGE_COV_TYPES = ("HC2", "HC3")
@@ -40,7 +46,9 @@ def small_sample_factor(cov_type, nobs, n_params, n_clusters=None):
 
     ``1`` (HC0, HC2, HC3: their leverage terms are the correction),
     ``n / (n - p)`` (HC1) or ``G/(G-1) (n-1)/(n-p)`` (CRV1,
-    ``"cluster"``), with ``n = nobs`` and ``p = n_params``. The factor is NaN
+    ``"cluster"``; and ``"driscoll-kraay"`` with ``G`` the number of
+    periods, statsmodels' ``hac-groupsum`` default
+    ``use_correction="cluster"``), with ``n = nobs`` and ``p = n_params``. The factor is NaN
     where it is undefined: no residual degrees of freedom (``n <= p``; the
     caller warns about that once for all its statistics), or a single
     cluster, for which this warns (statsmodels raises ZeroDivisionError
@@ -59,9 +67,10 @@ def small_sample_factor(cov_type, nobs, n_params, n_clusters=None):
         return np.nan
     if cov_type == "HC1":
         return nobs / (nobs - n_params)
-    if cov_type != "cluster":
+    if cov_type not in ("cluster", "driscoll-kraay"):
         raise ValueError(
-            f"cov_type must be 'HC0', 'HC1', 'HC2', 'HC3' or 'cluster', got {cov_type!r}."
+            "cov_type must be 'HC0', 'HC1', 'HC2', 'HC3', 'cluster' or 'driscoll-kraay', "
+            f"got {cov_type!r}."
         )
     if n_clusters < 2:
         warnings.warn(
@@ -219,6 +228,84 @@ def hc_meat_matrix(hc_meat, cov_type):
             stacklevel=4,
         )
     return hc_meat.meat(cov_type)
+
+
+def default_maxlags(n_periods):
+    """``floor(4 (T / 100)^(2/9))``: the Bartlett kernel's rule-of-thumb bandwidth.
+
+    The default of linearmodels' Driscoll-Kraay covariance and of
+    statsmodels' HAC errors (Newey & West 1994), ``T`` the number of periods.
+
+    Examples
+    --------
+    >>> default_maxlags(8), default_maxlags(100), default_maxlags(1000)
+    (2, 4, 6)
+    """
+    return int(np.floor(4 * (n_periods / 100.0) ** (2.0 / 9.0)))
+
+
+def check_maxlags(maxlags, n_periods):
+    """The kernel's maximum lag for ``n_periods`` periods (None: :func:`default_maxlags`).
+
+    Raises ``ValueError`` for fewer than two periods, or a lag that is
+    negative or not below the number of periods (the period sums have
+    autocovariances up to lag ``T - 1`` only).
+    """
+    if n_periods < 2:
+        raise ValueError(
+            f"Driscoll-Kraay errors need at least two periods; the data hold {n_periods}: "
+            "the scores of one period sum to a single vector, which has no variation "
+            "to estimate."
+        )
+    if maxlags is None:
+        return default_maxlags(n_periods)
+    if isinstance(maxlags, bool) or not float(maxlags).is_integer():
+        raise ValueError(f"maxlags must be a whole number of periods, got {maxlags!r}.")
+    if not 0 <= maxlags < n_periods:
+        raise ValueError(
+            f"maxlags must be at least 0 and below the number of periods ({n_periods}), "
+            f"got {maxlags}."
+        )
+    return int(maxlags)
+
+
+def kernel_meat(period_sums, maxlags):
+    """``Omega = sum_{|l|<=L} (1 - |l|/(L+1)) sum_t s_t s_{t-l}'`` from the period sums.
+
+    ``period_sums`` is ``(T, p)``, one row per period in time order; the lag
+    between two periods is their distance in that order (as linearmodels'
+    Driscoll-Kraay covariance and statsmodels' ``hac-groupsum`` with periods
+    coded ``0..T-1``), so a period with no rows is no gap.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> sums = np.array([[1.0], [2.0], [-3.0]])
+    >>> kernel_meat(sums, 1)   # 14 + 1/2 * 2 * (1*2 + 2*(-3))
+    array([[10.]])
+    """
+    meat = period_sums.T @ period_sums
+    for lag in range(1, maxlags + 1):
+        cross = period_sums[lag:].T @ period_sums[:-lag]
+        meat += (1.0 - lag / (maxlags + 1.0)) * (cross + cross.T)
+    return meat
+
+
+def driscoll_kraay_meat(period_sums, maxlags):
+    """The panel HAC meat from per-period score sums, its lag and its number of periods.
+
+    ``period_sums`` is a :class:`~skbigreg.stats.ClusterSums` keyed by
+    period (sorted, as it merges). Returns ``(meat, maxlags, n_periods)``.
+    """
+    n_periods = len(period_sums.labels)
+    maxlags = check_maxlags(maxlags, n_periods)
+    return kernel_meat(period_sums.sums, maxlags), maxlags, n_periods
+
+
+def driscoll_kraay_note(maxlags, n_periods):
+    """The summary's note on what the panel HAC errors assumed."""
+    return (f"Driscoll-Kraay errors: Bartlett kernel over {n_periods} periods, "
+            f"maxlags={maxlags}.")
 
 
 def sandwich(bread, meat):

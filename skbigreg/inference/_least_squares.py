@@ -6,8 +6,11 @@ import numpy as np
 
 from ._covariance import (
     COV_TYPES,
+    PANEL_COV_TYPES,
     cluster_meat,
     design_bread,
+    driscoll_kraay_meat,
+    driscoll_kraay_note,
     hc_meat_matrix,
     multiway_cluster_cov,
     residual_variance,
@@ -32,6 +35,8 @@ def regression_results(
     weight_type="analytic",
     use_t=None,
     cluster_meat_matrix=None,
+    period_sums=None,
+    maxlags=None,
     **labels,
 ):
     """Build :class:`RegressionResults` for one target from statistics.
@@ -46,12 +51,21 @@ def regression_results(
     parametrisation) when an estimator's scores differ from those of the
     design, e.g. instrumental variables; ``clusters`` then only gives ``G``
     (multi-way: a list of meats, one per subset of ``clusters.ways``).
+    ``period_sums`` are the second pass's per-period score sums of this
+    target (a :class:`~skbigreg.stats.ClusterSums` keyed by period; the
+    ``"driscoll-kraay"`` type), weighted across periods by a Bartlett
+    kernel up to ``maxlags`` (None: ``floor(4 (T/100)^(2/9))``); t tests then
+    use ``T - 1`` degrees of freedom (Hoechle's ``xtscc``).
     ``target_name`` is what :func:`target_name` recorded (a name, or one per
     target); ``labels`` are further :class:`RegressionResults` fields
     (``model``, ``method``, ``title``, ``wald_f``, ...).
     """
-    if cov_type not in COV_TYPES:
-        raise ValueError(f"cov_type must be one of {COV_TYPES}, got {cov_type!r}.")
+    if cov_type not in COV_TYPES + PANEL_COV_TYPES:
+        raise ValueError(
+            f"cov_type must be one of {COV_TYPES + PANEL_COV_TYPES}, got {cov_type!r}."
+        )
+    if cov_type in PANEL_COV_TYPES and period_sums is None:
+        raise ValueError(f"cov_type={cov_type!r} needs the per-period score sums (periods=).")
     center = solution.center
     nobs = int(stats.n_rows) if weight_type == "analytic" else float(stats.weight_sum)
     n_params = int(solution.rank + center)
@@ -69,6 +83,13 @@ def regression_results(
         elif cov_type.startswith("HC"):
             meat = hc_meat_matrix(hc_meat, cov_type)
             cov = sandwich(bread, meat) * small_sample_factor(cov_type, nobs, n_params)
+        elif cov_type == "driscoll-kraay":
+            meat, maxlags, n_periods = driscoll_kraay_meat(period_sums, maxlags)
+            factor = small_sample_factor(cov_type, nobs, n_params, n_periods)
+            cov = sandwich(bread, meat) * factor
+            df_inference = n_periods - 1
+            labels["notes"] = (driscoll_kraay_note(maxlags, n_periods),
+                               *labels.get("notes", ()))
         elif hasattr(clusters, "ways"):
             cov, n_clusters = multiway_cluster_cov(clusters, solution, stats, target,
                                                    nobs, n_params, cluster_meat_matrix)

@@ -9,8 +9,9 @@ import numpy as np
 
 #: The row labels, each with one meaning: ``clusters`` (robust inference,
 #: bootstrap), ``partitions`` (natural blocks, sites), ``groups`` (CV
-#: splitters) and ``entities`` (absorbed fixed effects).
-LABEL_NAMES = ("clusters", "partitions", "groups", "entities")
+#: splitters), ``entities`` (absorbed fixed effects) and ``periods`` (the
+#: time period of each row, the ordering dimension of panel HAC errors).
+LABEL_NAMES = ("clusters", "partitions", "groups", "entities", "periods")
 
 #: The fields a chunk may have besides the labels.
 _FIELDS = ("X", "y", "sample_weight")
@@ -28,7 +29,8 @@ class Chunk:
 
     ``X`` keeps its container (ndarray, DataFrame, ...) so estimators can
     read feature names; ``labels`` maps ``"clusters"``, ``"partitions"``,
-    ``"groups"`` and ``"entities"`` to one label per row when given.
+    ``"groups"``, ``"entities"`` and ``"periods"`` to one label per row when
+    given.
     """
 
     X: object
@@ -96,8 +98,8 @@ def as_chunk(item):
     element could be weights or labels, and guessing wrong fits a silently
     different model, so a longer tuple is refused. A dict's keys are
     ``"X"``, ``"y"``, ``"sample_weight"`` and the row labels
-    (``"clusters"``, ``"partitions"``, ``"groups"``, ``"entities"``); any
-    other key is refused.
+    (``"clusters"``, ``"partitions"``, ``"groups"``, ``"entities"``,
+    ``"periods"``); any other key is refused.
 
     Examples
     --------
@@ -109,7 +111,7 @@ def as_chunk(item):
     >>> as_chunk((X, y, firm))
     Traceback (most recent call last):
     ...
-    TypeError: A chunk tuple has 3 elements; only (X, y) is read by position. A chunk is a tuple (X, y) or a dict with keys 'X', 'y' and optionally 'sample_weight', 'clusters', 'partitions', 'groups', 'entities', e.g. {'X': X, 'y': y, 'sample_weight': w, 'clusters': firm}.
+    TypeError: A chunk tuple has 3 elements; only (X, y) is read by position. A chunk is a tuple (X, y) or a dict with keys 'X', 'y' and optionally 'sample_weight', 'clusters', 'partitions', 'groups', 'entities', 'periods', e.g. {'X': X, 'y': y, 'sample_weight': w, 'clusters': firm}.
     """
     if isinstance(item, Chunk):
         return item
@@ -177,8 +179,8 @@ def iter_chunks(X, y=None, sample_weight=None, *, chunk_rows=None, **labels):
         In-memory rows (numpy, pandas, anything with ``__len__`` and
         slicing), or an iterable of chunks -- tuples ``(X, y)`` or dicts
         with keys ``"X"``, ``"y"`` and optionally ``"sample_weight"``,
-        ``"clusters"``, ``"partitions"``, ``"groups"``, ``"entities"``
-        (see :func:`as_chunk`; a longer tuple is refused) -- or a
+        ``"clusters"``, ``"partitions"``, ``"groups"``, ``"entities"``,
+        ``"periods"`` (see :func:`as_chunk`; a longer tuple is refused) -- or a
         zero-argument callable returning such an iterator (re-iterable for
         multi-pass methods).
     y, sample_weight : array-like, optional
@@ -186,8 +188,8 @@ def iter_chunks(X, y=None, sample_weight=None, *, chunk_rows=None, **labels):
     chunk_rows : int, optional
         Rows per chunk when slicing in-memory data; None keeps one chunk.
     **labels : array-like
-        ``clusters=``, ``partitions=``, ``groups=``, ``entities=`` with
-        in-memory ``X``.
+        ``clusters=``, ``partitions=``, ``groups=``, ``entities=``,
+        ``periods=`` with in-memory ``X``.
 
     Returns
     -------

@@ -184,7 +184,7 @@ class ColumnError(ValueError):
     argument : str or None
         The :func:`read_files` argument that named the column (``"target"``,
         ``"features"``, ``"sample_weight"``, ``"clusters"``, ``"partitions"``,
-        ``"entities"``, ``"groups"``, ``"categorical"``), None when not one in
+        ``"entities"``, ``"groups"``, ``"periods"``, ``"categorical"``), None when not one in
         particular.
     column : str or list of str
     problem : str

@@ -35,6 +35,7 @@ def read_files(
     partitions=None,
     groups=None,
     entities=None,
+    periods=None,
     categorical=None,
     drop_first=True,
     batch_rows=65_536,
@@ -58,9 +59,10 @@ def read_files(
         then None in every chunk).
     features : list of str, optional
         Feature columns; default: every column not used otherwise.
-    sample_weight, clusters, partitions, groups, entities : str, optional
+    sample_weight, clusters, partitions, groups, entities, periods : str, optional
         Columns holding weights and row labels (``entities``: the levels of an
-        absorbed fixed effect).
+        absorbed fixed effect; ``periods``: each row's time period, numbers
+        or dates, for Driscoll-Kraay errors).
     categorical : list of str or dict, optional
         Columns to one-hot encode. A dict ``{column: [levels]}`` declares the
         levels; a list discovers them in a first pass over those columns
@@ -115,7 +117,7 @@ def read_files(
     paths, file_format = _resolve_paths(path, file_format)
     columns = FileColumns(target, features, sample_weight,
                           {"clusters": clusters, "partitions": partitions, "groups": groups,
-                           "entities": entities},
+                           "entities": entities, "periods": periods},
                           categorical)
     return FileSource(paths, file_format, columns, drop_first, int(batch_rows), missing, verbose)
 

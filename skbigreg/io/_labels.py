@@ -1,7 +1,7 @@
 """Row labels: one check for every estimator and every way rows arrive.
 
-A row label (``clusters``, ``partitions``, ``groups``, ``entities``) gives
-each row a level. Labels decide which statistics a row joins, so a bad label
+A row label (``clusters``, ``partitions``, ``groups``, ``entities``,
+``periods``) gives each row a level. Labels decide which statistics a row joins, so a bad label
 is a silently wrong model: a missing label joins a real level, a label of
 the wrong length shifts every row after it, a label that turns from float
 to str between chunks splits one level in two. :func:`check_label` refuses
@@ -31,6 +31,12 @@ _KINDS = {
     "categorical": "categorical",
 }
 
+# Labels whose levels are ordered, and the kinds whose order means what the
+# label says: ``periods`` are ordered in time (panel HAC errors weight pairs
+# of periods by their distance), so strings -- sorted as text, "10" before
+# "9" -- and categories are refused.
+_ORDERED_KINDS = {"periods": ("number", "datetime", "period")}
+
 
 def check_label(name, values, n_rows):
     """``values`` as one label per row, and the label's kind.
@@ -53,8 +59,9 @@ def check_label(name, values, n_rows):
     Raises
     ------
     ValueError
-        On a wrong length, missing values (NaN, None, NaT) or values of
-        mixed types (e.g. numbers and strings).
+        On a wrong length, missing values (NaN, None, NaT), values of
+        mixed types (e.g. numbers and strings), or ``periods`` that are not
+        numbers, datetimes or pandas Periods (their order is their meaning).
 
     Examples
     --------
@@ -88,6 +95,13 @@ def check_label(name, values, n_rows):
     if kind in ("mixed", "mixed-integer", "unknown-array"):
         kinds = sorted({type(value).__name__ for value in array.tolist()})
         raise ValueError(f"{name} mixes labels of types {kinds}; use one type.")
+    ordered = _ORDERED_KINDS.get(name)
+    if ordered is not None and n_rows and kind not in ordered:
+        raise ValueError(
+            f"{name} must be orderable in time (numbers, datetimes or pandas Periods); "
+            f"got labels of type {kind}: give each row's period as a number (e.g. the "
+            "year) or a datetime."
+        )
     return array, kind
 
 

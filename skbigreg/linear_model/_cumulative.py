@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 
-from .._compat import StrOptions, _fit_context
+from .._compat import Interval, StrOptions, _fit_context, _num_samples
 from ..exceptions import MissingPassError
 from ..base import (
     ChunkSpec,
@@ -15,8 +17,8 @@ from ..base import (
     rollback_on_error,
     validate_chunk,
 )
-from ..inference import COV_TYPES, regression_results
-from ..io import iter_chunks
+from ..inference import COV_TYPES, PANEL_COV_TYPES, regression_results
+from ..io import check_labels, iter_chunks
 from ..parallel import (
     dask_map_reduce,
     dask_partitions,
@@ -26,7 +28,7 @@ from ..parallel import (
 )
 from ..passes import score_pass_statistics
 from ..solvers import solve_least_squares
-from ..stats import LeverageOuterProducts
+from ..stats import ClusterSums, LeverageOuterProducts
 
 
 class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
@@ -48,7 +50,8 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         exceeds ~1e5, where a warning names ``"qr"``). ``"qr"`` keeps the R
         factor of the centred design (TSQR): about twice the digits on
         ill-conditioned designs, about twice the flops.
-    cov_type : {"nonrobust", "HC0", "HC1", "HC2", "HC3", "cluster"}, default="nonrobust"
+    cov_type : {"nonrobust", "HC0", "HC1", "HC2", "HC3", "cluster", "driscoll-kraay"}, \
+            default="nonrobust"
         Covariance used by :meth:`results` and :meth:`summary` by default.
         ``"cluster"`` (CRV1, as Stata and R ``sandwich::vcovCL``) needs
         ``clusters=`` in ``fit``/``partial_fit``; per-cluster statistics are
@@ -62,7 +65,16 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         also the leverages, from the same pass's statistics): in-memory
         ``fit`` and :meth:`fit_chunks` make the second pass themselves; after
         a ``partial_fit`` stream, call :meth:`partial_fit_scores` on the same
-        chunks again.
+        chunks again. ``"driscoll-kraay"`` (panel HAC; needs ``periods=``)
+        sums the scores ``w_i e_i u_i`` per period in that second pass and
+        weights the period sums across periods by a Bartlett kernel, with
+        statsmodels' ``hac-groupsum`` factor ``T/(T-1) (n-1)/(n-p)`` (``T``
+        periods); tests use ``T - 1`` degrees of freedom.
+    maxlags : int, default=None
+        Largest lag between periods that the Driscoll-Kraay kernel weights,
+        counted in the sorted distinct periods (below their number ``T``);
+        None is linearmodels' rule ``floor(4 (T / 100)^(2/9))``.
+        :meth:`results` can override it without another pass.
     weight_type : {"analytic", "frequency"}, default="analytic"
         How inference reads ``sample_weight``. ``"analytic"``: inverse-variance
         weights, degrees of freedom from the row count (statsmodels ``WLS``,
@@ -138,7 +150,8 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
     _parameter_constraints: dict = {
         "fit_intercept": ["boolean"],
         "solver": [StrOptions({"gram", "qr"})],
-        "cov_type": [StrOptions(set(COV_TYPES))],
+        "cov_type": [StrOptions(set(COV_TYPES + PANEL_COV_TYPES))],
+        "maxlags": [Interval(Integral, 0, None, closed="left"), None],
         "weight_type": [StrOptions({"analytic", "frequency"})],
     }
 
@@ -148,19 +161,22 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         fit_intercept=True,
         solver="gram",
         cov_type="nonrobust",
+        maxlags=None,
         weight_type="analytic",
     ):
         self.fit_intercept = fit_intercept
         self.solver = solver
         self.cov_type = cov_type
+        self.maxlags = maxlags
         self.weight_type = weight_type
 
     # -- first pass ---------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None, clusters=None):
+    def fit(self, X, y, sample_weight=None, clusters=None, periods=None):
         """Fit on in-memory rows (reset, then one chunk).
 
-        With an HC ``cov_type`` the second pass over ``X`` is made here.
+        With an HC or Driscoll-Kraay ``cov_type`` the second pass over ``X``
+        is made here.
 
         Parameters
         ----------
@@ -170,19 +186,27 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         clusters : array-like of shape (n_samples,) or (n_samples, n_dims), optional
             Cluster labels for cluster-robust inference; two or more columns
             (a 2-D array or a DataFrame) give multi-way clustering.
+        periods : array-like of shape (n_samples,), optional
+            Time period of each row (numbers or datetimes), for
+            Driscoll-Kraay errors; the second pass sums the scores by period.
 
         Returns
         -------
         self
         """
         if is_dask_collection(X):
+            if periods is not None or self.cov_type in PANEL_COV_TYPES:
+                raise ValueError(
+                    "Driscoll-Kraay errors (periods=) are not supported with Dask "
+                    "collections; stream the partitions with fit_chunks instead."
+                )
             with rollback_on_error(self):
                 self._reset()
                 return self._fit_dask(X, y, sample_weight, clusters)
-        return self._fit(X, y, sample_weight, clusters=clusters)
+        return self._fit(X, y, sample_weight, clusters=clusters, periods=periods)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None, clusters=None):
+    def partial_fit(self, X, y, sample_weight=None, clusters=None, periods=None):
         """Merge one chunk of rows into the statistics; the fit is solved when next read.
 
         An empty chunk is a no-op. A chunk that fails validation (NaN, wrong
@@ -196,14 +220,18 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
         sample_weight : array-like of shape (n_samples,), optional
         clusters : array-like of shape (n_samples,) or (n_samples, n_dims), optional
+        periods : array-like of shape (n_samples,), optional
+            Checked here (every chunk or none, one kind); read by the second
+            pass, :meth:`partial_fit_scores`.
 
         Returns
         -------
         self
         """
-        return self._accumulate(X, y, sample_weight, clusters=clusters)
+        return self._accumulate(X, y, sample_weight, clusters=clusters, periods=periods)
 
-    _label_names = ("clusters",)
+    _label_names = ("clusters", "periods")
+    _score_label_names = ("periods",)
     _multiway_clusters = True
 
     def fit_chunks(self, chunks, n_jobs=None):
@@ -216,7 +244,8 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
             ``(X, y)`` tuples or dicts ``{"X": X, "y": y, "sample_weight": w,
             "clusters": labels}``, a callable returning a fresh iterator of
             them -- or a file source from :func:`skbigreg.io.read_files`.
-            HC types iterate it twice, so a one-shot generator is refused
+            HC and Driscoll-Kraay types iterate it twice (the latter reads
+            the chunks' ``"periods"``), so a one-shot generator is refused
             for them. A chunk that fails leaves the estimator as it was
             before the call.
         n_jobs : int, optional
@@ -296,13 +325,16 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
 
     # -- second pass --------------------------------------------------------
     def _needs_second_pass(self, cov_type=None):
-        return (self.cov_type if cov_type is None else cov_type) in ("HC0", "HC1", "HC2", "HC3")
+        cov_type = self.cov_type if cov_type is None else cov_type
+        return cov_type in ("HC0", "HC1", "HC2", "HC3") + PANEL_COV_TYPES
 
-    def partial_fit_scores(self, X, y, sample_weight=None):
+    def partial_fit_scores(self, X, y, sample_weight=None, periods=None):
         """Second streamed pass for HC errors: one chunk at the current coefficients.
 
         It gathers the meats of HC0/HC1 and, from each row's leverage, of
-        HC2/HC3 at once, so every HC type costs these two passes.
+        HC2/HC3 at once, so every HC type costs these two passes. With
+        ``periods`` it also sums the scores per period, for Driscoll-Kraay
+        errors (give them with every chunk of the pass).
 
         Call it on every chunk again after the last :meth:`partial_fit`. The
         pass also gathers its rows' own statistics, and :meth:`results` with
@@ -317,24 +349,30 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         """
         self._check_fitted()
         with rollback_on_error(self):
-            self._score_update(X, y, sample_weight)
+            self._score_update(X, y, sample_weight, periods)
         return self
 
-    def _score_update(self, X, y, sample_weight):
+    def _score_update(self, X, y, sample_weight, periods=None):
+        if periods is not None:  # the kind the first pass saw, if it saw periods
+            kind = self._label_kinds.get("periods")
+            periods = check_labels(type(self).__name__, {"periods": periods}, _num_samples(X),
+                                   None if kind is None else {"periods": kind})[0]["periods"]
         X, y, sample_weight, _ = validate_chunk(self, X, y, sample_weight, reset=False)
         chunk = score_pass_statistics(X, y, sample_weight, solution=self._solution,
                                       stats=self.stats_,
-                                      frequency=self.weight_type == "frequency")
+                                      frequency=self.weight_type == "frequency",
+                                      periods=periods)
         previous = getattr(self, "score_pass_", None)
         self.score_pass_ = chunk if previous is None else previous + chunk
 
     # -- results --------------------------------------------------------------
-    def results(self, cov_type=None, target=0, use_t=None):
+    def results(self, cov_type=None, target=0, use_t=None, maxlags=None):
         """Inference for one target: coefficients, errors, tests, R², F.
 
         Parameters
         ----------
-        cov_type : {"nonrobust", "HC0", "HC1", "HC2", "HC3", "cluster"}, optional
+        cov_type : {"nonrobust", "HC0", "HC1", "HC2", "HC3", "cluster", \
+                "driscoll-kraay"}, optional
             Defaults to the ``cov_type`` parameter.
         target : int, default=0
             Which column of a multi-output ``y``.
@@ -342,16 +380,43 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
             Student t (True) or normal (False) reference distribution; by
             default t for nonrobust and normal for robust types (statsmodels'
             default). For cluster-robust errors t uses ``G - 1`` degrees of
-            freedom (Stata's convention).
+            freedom (Stata's convention), for Driscoll-Kraay errors ``T - 1``
+            (``T`` periods; Stata's ``xtscc``).
+        maxlags : int, optional
+            The Driscoll-Kraay kernel's largest lag; defaults to the
+            ``maxlags`` parameter. No pass is needed to change it.
 
         Returns
         -------
         RegressionResults
+
+        Examples
+        --------
+        Driscoll-Kraay errors of a panel streamed in chunks, its periods
+        sent along with every chunk:
+
+        >>> import numpy as np
+        >>> from skbigreg.linear_model import CumulativeLinearRegression
+        >>> rng = np.random.default_rng(0)
+        >>> year = np.repeat(np.arange(2000, 2020), 50)       # 20 periods of 50 rows
+        >>> shock = rng.normal(size=20)[year - 2000]          # common to a period
+        >>> X = rng.normal(size=(1000, 1)) + shock[:, None]
+        >>> y = 1.0 + 2.0 * X[:, 0] + shock + rng.normal(size=1000)
+        >>> chunks = [{"X": X[i:i + 100], "y": y[i:i + 100], "periods": year[i:i + 100]}
+        ...           for i in range(0, 1000, 100)]
+        >>> model = CumulativeLinearRegression(cov_type="driscoll-kraay").fit_chunks(chunks)
+        >>> res = model.results()          # maxlags: floor(4 (20/100)^(2/9)) = 2
+        >>> res.notes
+        ('Driscoll-Kraay errors: Bartlett kernel over 20 periods, maxlags=2.',)
+        >>> bool(res.bse["x0"] > model.results("HC1").bse["x0"])
+        True
         """
         self._check_fitted()
         cov_type = self.cov_type if cov_type is None else cov_type
-        hc_meat = None
-        if self._needs_second_pass(cov_type):
+        hc_meat = period_sums = None
+        if cov_type in PANEL_COV_TYPES:
+            period_sums = self._period_sums(target)
+        elif self._needs_second_pass(cov_type):
             hc_meat = self._hc_meat(target)
         if cov_type == "cluster" and not hasattr(self, "cluster_stats_"):
             raise MissingPassError(
@@ -372,7 +437,20 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
             # the Gaussian llf with analytic weights (statsmodels' WLS); unknown for
             # statistics built elsewhere and for frequency weights
             log_weight_sum=(self.log_weight_sum_ if self.weight_type == "analytic" else None),
+            period_sums=period_sums,
+            maxlags=self.maxlags if maxlags is None else maxlags,
         )
+
+    def _period_sums(self, target):
+        """The second pass's per-period score sums of ``target`` (a ClusterSums)."""
+        seen = self._checked_score_pass().periods
+        if seen is None:
+            raise MissingPassError(
+                "Driscoll-Kraay errors need the scores summed by period: give periods= "
+                "to fit/fit_chunks (or to partial_fit_scores on every chunk)."
+            )
+        size = seen.sums.shape[1] // self.stats_.n_targets
+        return ClusterSums(seen.labels, seen.sums[:, target * size:(target + 1) * size])
 
     def _hc_meat(self, target):
         seen = self._checked_score_pass().extra
@@ -387,9 +465,9 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         return LeverageOuterProducts(seen.n_rows, seen.hc0[block, block], seen.hc2[block, block],
                                      seen.hc3[block, block], seen.n_unit_leverage, seen.frequency)
 
-    def summary(self, cov_type=None, target=0, use_t=None, alpha=0.05):
+    def summary(self, cov_type=None, target=0, use_t=None, alpha=0.05, maxlags=None):
         """:meth:`results` as a :class:`~skbigreg.inference.Summary` (text, HTML)."""
-        return self.results(cov_type, target, use_t).summary(alpha)
+        return self.results(cov_type, target, use_t, maxlags).summary(alpha)
 
     # -- prediction and merging ----------------------------------------------
     def predict(self, X):

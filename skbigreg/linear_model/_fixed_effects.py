@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import column_or_1d
 
-from .._compat import StrOptions, _fit_context, _num_samples, validate_data
+from .._compat import Interval, StrOptions, _fit_context, _num_samples, validate_data
 from ..base import SPARSE_FORMATS, CumulativeMixin, rollback_on_error, validate_chunk
 from ..exceptions import MissingPassError
 from ..inference import RegressionResults
 from ..inference._covariance import (
+    driscoll_kraay_meat,
+    driscoll_kraay_note,
     multiway_sandwich,
     residual_variance,
     small_sample_factor,
@@ -64,7 +68,7 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
 
     Parameters
     ----------
-    cov_type : {"nonrobust", "HC1", "cluster"}, default="nonrobust"
+    cov_type : {"nonrobust", "HC1", "cluster", "driscoll-kraay"}, default="nonrobust"
         Default covariance of :meth:`results`, following fixest (as
         ``pyfixest.feols``). Nonrobust: ``s^2 = RSS / (n - K - G)``. HC1
         (fixest's "hetero"): ``n / (n - K - G)``. Cluster (CRV1, needs
@@ -77,6 +81,15 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         per cluster of every subset of the dimensions (pyfixest's ``CRV1:
         "a+b"`` with ``ssc(G_df="conventional")``; the effects count as one
         parameter when they nest in the clusters of some subset).
+        Driscoll-Kraay (panel HAC, needs
+        ``periods=``; second pass): the within scores summed per period,
+        weighted across periods by a Bartlett kernel, times linearmodels'
+        ``PanelOLS`` factor ``n / (n - K - G)`` (its ``debiased=True``
+        default); t tests with ``n - K - G`` degrees of freedom, as it.
+    maxlags : int, default=None
+        Largest lag between periods that the Driscoll-Kraay kernel weights,
+        counted in the sorted distinct periods (below their number ``T``);
+        None is linearmodels' rule ``floor(4 (T / 100)^(2/9))``.
 
     Attributes
     ----------
@@ -123,13 +136,17 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
     200
     """
 
-    _parameter_constraints: dict = {"cov_type": [StrOptions({"nonrobust", "HC1", "cluster"})]}
+    _parameter_constraints: dict = {
+        "cov_type": [StrOptions({"nonrobust", "HC1", "cluster", "driscoll-kraay"})],
+        "maxlags": [Interval(Integral, 0, None, closed="left"), None],
+    }
 
-    def __init__(self, *, cov_type="nonrobust"):
+    def __init__(self, *, cov_type="nonrobust", maxlags=None):
         self.cov_type = cov_type
+        self.maxlags = maxlags
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None, entities=None, clusters=None):
+    def fit(self, X, y, sample_weight=None, entities=None, clusters=None, periods=None):
         """Fit on in-memory rows (reset, then one chunk).
 
         Parameters
@@ -144,19 +161,26 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
             Cluster labels for CRV1 errors (one pass when every level lies in
             one cluster, else a second pass, made here); two or more columns
             (a 2-D array or a DataFrame) give multi-way clustering (two passes).
+        periods : array-like of shape (n_samples,), optional
+            Time period of each row (numbers or datetimes), for
+            Driscoll-Kraay errors (the second pass, made here, sums the
+            scores by period).
 
         Returns
         -------
         self
         """
         return self._fit(X, y, sample_weight, entities=entities,
-                         clusters=clusters)
+                         clusters=clusters, periods=periods)
 
-    def partial_fit_scores(self, X, y, sample_weight=None, entities=None, clusters=None):
+    def partial_fit_scores(self, X, y, sample_weight=None, entities=None, clusters=None,
+                           periods=None):
         """Second pass: the scores ``w_i e_i (x_i - m_level(i))`` at the current fit.
 
-        Needed for HC1 errors and for clusters that cut across levels; call
-        it on every chunk again after the last :meth:`partial_fit`. The level
+        Needed for HC1 errors, for clusters that cut across levels and for
+        Driscoll-Kraay errors (the scores summed per period, with the same
+        ``periods`` as the first pass); call it on every chunk again after
+        the last :meth:`partial_fit`. The level
         means come from the first pass, so each row is demeaned on the fly;
         the pass also gathers its rows' statistics, which :meth:`results`
         checks against the fit's.
@@ -167,8 +191,9 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         """
         self._check_fitted()
         with rollback_on_error(self):
-            labels = self._check_labels({"entities": entities, "clusters": clusters},
-                                        _num_samples(X), first=False)
+            labels = self._check_labels(
+                {"entities": entities, "clusters": clusters, "periods": periods},
+                _num_samples(X), first=False)
             X, y, sample_weight, _ = validate_chunk(
                 self, X, column_or_1d(y, warn=True), sample_weight, reset=False
             )
@@ -180,15 +205,18 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
                 sums = MultiwayGroupedStats.from_rows(scores, labels["clusters"], levels)
             elif "clusters" in labels:
                 sums = ClusterSums.from_rows(scores, labels["clusters"])
-            chunk = ChunkStatistics(GramStats.from_arrays(X, y, sample_weight), sums,
-                                    OuterProductStats.from_rows(scores))
+            periods = labels.get("periods")
+            chunk = ChunkStatistics(
+                GramStats.from_arrays(X, y, sample_weight), sums,
+                OuterProductStats.from_rows(scores),
+                periods=None if periods is None else ClusterSums.from_rows(scores, periods))
             previous = getattr(self, "score_pass_", None)
             self.score_pass_ = chunk if previous is None else previous + chunk
         return self
 
     def _needs_second_pass(self, cov_type=None):
         cov_type = self.cov_type if cov_type is None else cov_type
-        if cov_type == "HC1":
+        if cov_type in ("HC1", "driscoll-kraay"):
             return True
         return cov_type == "cluster" and (not self.level_stats_.nested or self._multiway())
 
@@ -196,7 +224,8 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         return hasattr(getattr(self, "cluster_stats_", None), "ways")
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None, entities=None, clusters=None):
+    def partial_fit(self, X, y, sample_weight=None, entities=None, clusters=None,
+                    periods=None):
         """Merge one chunk's statistics (all or nothing); the fit is solved when next read.
 
         Returns
@@ -204,7 +233,7 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         self
         """
         return self._accumulate(X, y, sample_weight,
-                                entities=entities, clusters=clusters)
+                                entities=entities, clusters=clusters, periods=periods)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit_chunks(self, chunks):
@@ -253,10 +282,10 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         """
         return super().fit_chunks(chunks)
 
-    _label_names = ("entities", "clusters")
+    _label_names = ("entities", "clusters", "periods")
     _multiway_clusters = True
     _single_target = True
-    _score_label_names = ("entities", "clusters")
+    _score_label_names = ("entities", "clusters", "periods")
     _extra_attribute = "level_stats_"
     _extra_label = "entities"
 
@@ -314,8 +343,12 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         self.n_levels_ = len(self.level_stats_.labels)
 
     # -- results --------------------------------------------------------------
-    def results(self, cov_type=None):
+    def results(self, cov_type=None, maxlags=None):
         """Inference on ``b`` with fixest's small-sample conventions.
+
+        Driscoll-Kraay errors follow linearmodels' ``PanelOLS`` instead
+        (fixest has none); ``maxlags`` overrides the parameter of that name
+        (no pass is needed to change it).
 
         ``rsquared``/``rsquared_adj`` are the overall R² and
         ``rsquared_within``/``rsquared_within_adj`` the within R², as
@@ -334,6 +367,7 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         df_resid = n - rank - self.n_levels_
         n_clusters = None
         df_inference = df_resid
+        notes = ()
         with np.errstate(divide="ignore", invalid="ignore"):
             if cov_type == "nonrobust":
                 cov = solution.bread * residual_variance(ssr, df_resid)
@@ -353,8 +387,17 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
                 factor = small_sample_factor("cluster", n, rank + absorbed, n_clusters)
                 cov = solution.bread @ (scores.T @ scores) @ solution.bread * factor
                 df_inference = n_clusters - 1
+            elif cov_type == "driscoll-kraay":
+                meat, lags, n_periods = driscoll_kraay_meat(
+                    self._period_sums(), self.maxlags if maxlags is None else maxlags)
+                # PanelOLS(debiased=True): n / (n - K - G), the HC1 factor with the effects
+                cov = solution.bread @ meat @ solution.bread \
+                    * small_sample_factor("HC1", n, rank + self.n_levels_)
+                notes = (driscoll_kraay_note(lags, n_periods),)
             else:
-                raise ValueError(f"cov_type must be 'nonrobust', 'HC1' or 'cluster', got {cov_type!r}.")
+                raise ValueError(
+                    "cov_type must be 'nonrobust', 'HC1', 'cluster' or 'driscoll-kraay', "
+                    f"got {cov_type!r}.")
         names = getattr(self, "feature_names_in_", [f"x{i}" for i in range(self.n_features_in_)])
         return RegressionResults(
             params=self.coef_.copy(),
@@ -374,6 +417,7 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
             n_clusters=n_clusters,
             target=getattr(self, "target_name_", "y"),
             model="Within (absorbed effects)",
+            notes=notes,
             title="Cumulative Fixed-Effects Results",
             no_prediction=_NO_PREDICTION,
         )
@@ -399,9 +443,19 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
             raise MissingPassError("The second pass needs the multi-way clusters= on every chunk.")
         return sums, 1 if any(sums.nested) else self.n_levels_
 
-    def summary(self, cov_type=None, alpha=0.05):
+    def _period_sums(self):
+        """The second pass's within scores summed per period (a ClusterSums)."""
+        sums = self._checked_score_pass().periods
+        if sums is None:
+            raise MissingPassError(
+                "Driscoll-Kraay errors need the scores summed by period: give periods= "
+                "to fit/fit_chunks (or to partial_fit and partial_fit_scores on every chunk)."
+            )
+        return sums
+
+    def summary(self, cov_type=None, alpha=0.05, maxlags=None):
         """:meth:`results` as a :class:`~skbigreg.inference.Summary` (text, HTML)."""
-        return self.results(cov_type).summary(alpha)
+        return self.results(cov_type, maxlags).summary(alpha)
 
     def effects(self):
         """Estimated fixed effects ``a_e = m_y,e - m_x,e' b``, one per level.

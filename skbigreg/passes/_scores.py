@@ -11,7 +11,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..stats import ChunkStatistics, GramStats, LeverageOuterProducts, dense_row_blocks, is_sparse
+from ..stats import (
+    ChunkStatistics,
+    ClusterSums,
+    GramStats,
+    LeverageOuterProducts,
+    dense_row_blocks,
+    is_sparse,
+)
 from ._sparse_scores import sparse_score_pass
 
 
@@ -95,7 +102,8 @@ def demeaned_scores(X, y, sample_weight, levels, level_stats, coef):
     return X_within * residual[:, None]
 
 
-def score_pass_statistics(X, y, sample_weight=None, *, solution, stats, frequency=False):
+def score_pass_statistics(X, y, sample_weight=None, *, solution, stats, frequency=False,
+                          periods=None):
     """Second-pass map: a chunk's HC meats in ``extra``, its rows' statistics in ``stats``.
 
     ``extra`` is a :class:`~skbigreg.stats.LeverageOuterProducts` of the scores
@@ -111,6 +119,10 @@ def score_pass_statistics(X, y, sample_weight=None, *, solution, stats, frequenc
     A scipy.sparse chunk of one target is mapped from sparse products
     (:mod:`skbigreg.passes._sparse_scores`); with several targets it is
     densified one block of rows at a time (bounded memory, dense cost).
+    With ``periods`` (one label per row) the scores ``w_i e_i u_i`` are also
+    summed per period, in ``periods`` (a :class:`~skbigreg.stats.ClusterSums`),
+    for Driscoll-Kraay errors; a frequency-weighted row's ``w_i`` copies sum
+    to the same ``w_i e_i u_i``.
     """
     y = np.asarray(y, dtype=np.float64)
     y = y.reshape(len(y), -1) if y.ndim == 1 else y
@@ -135,4 +147,10 @@ def score_pass_statistics(X, y, sample_weight=None, *, solution, stats, frequenc
     if frequency and w is not None:
         scores = scores * np.sqrt(w)[:, None]
         h = np.where(w > 0, h, 0.0)  # a row of weight 0 stands for no row
-    return ChunkStatistics(rows, None, LeverageOuterProducts.from_rows(scores, h, frequency))
+    period_sums = None
+    if periods is not None:
+        # w_i e_i u_i: with frequency weights the scores above are sqrt(w_i) e_i u_i
+        summed = scores if not frequency or w is None else scores * np.sqrt(w)[:, None]
+        period_sums = ClusterSums.from_rows(summed, periods)
+    return ChunkStatistics(rows, None, LeverageOuterProducts.from_rows(scores, h, frequency),
+                           periods=period_sums)
