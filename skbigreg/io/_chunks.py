@@ -154,6 +154,9 @@ def check_chunk(X, y, sample_weight=None, labels=None):
             raise ValueError(f"Unknown row label {name!r}; expected one of {LABEL_NAMES}.")
         if values is None:
             continue
+        if name == "entities" and _is_table(values, n):
+            checked[name] = values  # one column per absorbed factor (DataFrame kept)
+            continue
         values = np.asarray(values)
         if values.shape != (n,):
             raise ValueError(f"{name} has shape {values.shape}; expected ({n},).")
@@ -265,6 +268,12 @@ def _take(data, start, stop):
     return data[start:stop]
 
 
+def _is_table(values, n):
+    """Whether ``values`` holds several label columns (n, F): a DataFrame or 2-D array."""
+    shape = getattr(values, "shape", None)
+    return shape is not None and len(shape) == 2 and shape[0] == n
+
+
 def _slices(chunk, rows):
     n = chunk.n_rows
     for start in range(0, n, rows):
@@ -273,5 +282,5 @@ def _slices(chunk, rows):
             native(_take(chunk.X, start, stop)),
             native(_take(chunk.y, start, stop)),
             _take(chunk.sample_weight, start, stop),
-            {name: values[start:stop] for name, values in chunk.labels.items()},
+            {name: _take(values, start, stop) for name, values in chunk.labels.items()},
         )

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import column_or_1d
 
-from .._compat import StrOptions, _fit_context, _num_samples, validate_data
-from ..base import CumulativeMixin, rollback_on_error, validate_chunk
+from .._compat import Interval, StrOptions, _fit_context, _num_samples, validate_data
+from ..base import (
+    CumulativeMixin,
+    check_weight_sum,
+    fit_source,
+    rollback_on_error,
+    validate_chunk,
+)
 from ..exceptions import MissingPassError
 from ..inference import RegressionResults
+from ..io import iter_chunks
 from ..inference._covariance import (
     residual_variance,
     small_sample_factor,
@@ -22,7 +31,15 @@ from ..solvers._fixed_effects import (
     nested_cluster_scores,
     within_comoment,
 )
-from ..stats import ChunkStatistics, ClusterSums, GramStats, LevelMeans, OuterProductStats
+from ..stats import (
+    ChunkStatistics,
+    ClusterSums,
+    FactorMeans,
+    GramStats,
+    LevelMeans,
+    OuterProductStats,
+)
+from ._hdfe import _MULTI_PASS, MultiwayPasses, factor_columns, n_factors, one_factor
 
 # Within-level variance below this fraction of the total marks a column as
 # constant within every level (collinear with the absorbed effects).
@@ -100,10 +117,16 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
     200
     """
 
-    _parameter_constraints: dict = {"cov_type": [StrOptions({"nonrobust", "HC1", "cluster"})]}
+    _parameter_constraints: dict = {
+        "cov_type": [StrOptions({"nonrobust", "HC1", "cluster"})],
+        "tol": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+    }
 
-    def __init__(self, *, cov_type="nonrobust"):
+    def __init__(self, *, cov_type="nonrobust", tol=1e-8, max_iter=1000):
         self.cov_type = cov_type
+        self.tol = tol
+        self.max_iter = max_iter
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, entities=None, clusters=None):
@@ -125,7 +148,10 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         -------
         self
         """
-        return self._fit(X, y, sample_weight, entities=entities,
+        if n_factors(entities) > 1:
+            source = iter_chunks(X, y, sample_weight, entities=entities, clusters=clusters)
+            return fit_source(self, source, self._fit_multiway)
+        return self._fit(X, y, sample_weight, entities=one_factor(entities),
                          clusters=clusters)
 
     def partial_fit_scores(self, X, y, sample_weight=None, entities=None, clusters=None):
@@ -142,6 +168,8 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         self
         """
         self._check_fitted()
+        if self._is_multiway():
+            raise ValueError("The score pass of a multi-way fit is made by fit and fit_chunks.")
         with rollback_on_error(self):
             labels = self._check_labels({"entities": entities, "clusters": clusters},
                                         _num_samples(X), first=False)
@@ -164,7 +192,18 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         cov_type = self.cov_type if cov_type is None else cov_type
         if cov_type == "HC1":
             return True
-        return cov_type == "cluster" and not self.level_stats_.nested
+        return cov_type == "cluster" and (self._is_multiway() or not self.level_stats_.nested)
+
+    def _is_multiway(self):
+        return isinstance(getattr(self, "level_stats_", None), FactorMeans)
+
+    def _check_labels(self, labels, n_rows, first):
+        """One factor per row here; two or more need :meth:`fit` or :meth:`fit_chunks`."""
+        count = n_factors(labels.get("entities")) if labels.get("entities") is not None else 1
+        if count > 1:
+            raise ValueError(_MULTI_PASS.format(count=count))
+        labels = {**labels, "entities": one_factor(labels.get("entities"))}
+        return super()._check_labels(labels, n_rows, first)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, entities=None, clusters=None):
@@ -222,7 +261,33 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         x0    0.037
         dtype: float64
         """
-        return super().fit_chunks(chunks)
+        return fit_source(self, chunks, self._chunk_passes)
+
+    def _chunk_passes(self, source):
+        """Multi-way passes when the first chunk's entities have several columns."""
+        if source.reiterable:
+            first = next((c for c in source if c.n_rows), None)
+            entities = None if first is None else first.label("entities")
+            if entities is not None and n_factors(entities) > 1:
+                return self._fit_multiway(source)
+        return self._fit_passes(source, None)
+
+    def _fit_multiway(self, source):
+        """Fit two or more absorbed factors from ``source`` (see ``_hdfe``)."""
+        passes = MultiwayPasses(self, source)
+        fit = passes.fit()
+        self.stats_, self.level_stats_ = fit.first.stats, fit.first.levels
+        self._y_1d, self._label_kinds = fit.first.y_1d, {"entities": "table", **fit.kinds}
+        self.n_samples_seen_ = self.stats_.n_rows
+        self.log_weight_sum_ = None
+        self.column_effects_, self.n_iter_, self.entity_names_ = fit.effects, fit.n_iter, fit.names
+        check_weight_sum(self.stats_)
+        within = fit.within
+        mean = np.append(within.mean_x, within.mean_y)
+        self._solve_within(within.comoment + within.weight_sum * np.outer(mean, mean))
+        self.n_levels_ = self.level_stats_.sizes
+        if self._needs_second_pass():
+            self.score_pass_ = passes.scores(fit.effects, self.coef_)
 
     _label_names = ("entities", "clusters")
     _single_target = True
@@ -268,7 +333,16 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         return stats, level_stats
 
     def _solve(self):
-        within = within_comoment(self.stats_, self.level_stats_)
+        if self._is_multiway():
+            raise ValueError(
+                "A fit of two or more absorbed factors is solved by passes over its rows "
+                "(fit or fit_chunks); its statistics cannot be merged or solved without them."
+            )
+        self._solve_within(within_comoment(self.stats_, self.level_stats_))
+        self.n_levels_ = len(self.level_stats_.labels)
+
+    def _solve_within(self, within):
+        """Least squares on the co-moments ``within`` of the demeaned ``[X, y]``."""
         k = self.n_features_in_
         absorbed = np.diag(within)[:k] <= _ABSORBED * np.maximum(np.diag(self.stats_.comoment)[:k], 1e-300)
         within[:k][absorbed] = 0.0
@@ -278,7 +352,6 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         self._solution = solve_least_squares(self._within, fit_intercept=False)
         self.coef_ = self._solution.coef[:, 0]
         self.intercept_ = float(self.stats_.mean_y[0] - self.stats_.mean_x @ self.coef_)
-        self.n_levels_ = len(self.level_stats_.labels)
 
     # -- results --------------------------------------------------------------
     def results(self, cov_type=None):
@@ -297,8 +370,9 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         solution, n = self._solution, int(self.stats_.n_rows)
         rank = int(solution.rank)
         ssr = float(solution.rss[0, 0])
-        warn_if_no_residual_dof(n, rank + self.n_levels_)
-        df_resid = n - rank - self.n_levels_
+        n_absorbed = self._n_absorbed()
+        warn_if_no_residual_dof(n, rank + n_absorbed)
+        df_resid = n - rank - n_absorbed
         n_clusters = None
         df_inference = df_resid
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -307,7 +381,7 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
             elif cov_type == "HC1":
                 meat = self._checked_score_pass().extra.matrix
                 cov = solution.bread @ meat @ solution.bread \
-                    * small_sample_factor("HC1", n, rank + self.n_levels_)
+                    * small_sample_factor("HC1", n, rank + n_absorbed)
             elif cov_type == "cluster":
                 scores, absorbed = self._cluster_scores()
                 n_clusters = len(scores)
@@ -328,7 +402,7 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
             ssr=ssr,
             tss=float(self.stats_.comoment[-1, -1]),
             tss_within=float(self._within.comoment[-1, -1]),
-            n_absorbed=int(self.n_levels_),
+            n_absorbed=int(n_absorbed),
             has_intercept=False,
             use_t=True,
             df_inference=float(df_inference),
@@ -338,8 +412,28 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
             title="Cumulative Fixed-Effects Results",
         )
 
+    def _n_absorbed(self):
+        """Effects counted in the degrees of freedom, as fixest and pyfixest count them.
+
+        One factor: its levels. Several: all their levels less one reference
+        per factor after the first (exact when the factors' levels are
+        connected, e.g. every worker linked to every firm through movers).
+        """
+        if not self._is_multiway():
+            return self.n_levels_
+        return sum(self.n_levels_) - (len(self.n_levels_) - 1)
+
     def _cluster_scores(self):
-        """Per-cluster scores and the number of effects counted in the dof (fixest)."""
+        """Per-cluster scores and the number of effects counted in the dof (fixest).
+
+        fixest's ``k_fixef="nonnested"``: a factor whose every level lies in
+        one cluster counts as one effect.
+        """
+        if self._is_multiway():
+            sums = self._checked_score_pass().clusters
+            nested = [f.nested for f in self.level_stats_.factors]
+            sizes = np.asarray(self.n_levels_)[nested]
+            return sums.sums, self._n_absorbed() - int(sizes.sum()) + len(sizes)
         if not hasattr(self, "cluster_stats_"):
             raise MissingPassError("Cluster-robust errors need clusters= in fit/partial_fit.")
         if self.level_stats_.nested:  # one pass; nested effects count as one
@@ -357,13 +451,23 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
     def effects(self):
         """Estimated fixed effects ``a_e = m_y,e - m_x,e' b``, one per level.
 
+        With two or more absorbed factors, a dict of such Series, one per
+        factor (keyed by the ``entities`` column names, or ``"0"``, ``"1"``
+        ... for an array): every factor but the first has weighted mean
+        zero, since only each row's sum of effects is identified.
+
         Returns
         -------
-        pandas.Series
+        pandas.Series or dict of str to pandas.Series
         """
         self._check_fitted()
-        levels = self.level_stats_
         k = self.n_features_in_
+        if self._is_multiway():
+            return {name: pd.Series(a[:, k] - a[:, :k] @ self.coef_,
+                                    index=pd.Index(f.labels, name=name), name="effect")
+                    for name, a, f in zip(self.entity_names_, self.column_effects_,
+                                          self.level_stats_.factors)}
+        levels = self.level_stats_
         values = levels.mean[:, k] - levels.mean[:, :k] @ self.coef_
         return pd.Series(values, index=pd.Index(levels.labels, name="entity"), name="effect")
 
@@ -394,7 +498,9 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-        entities : array-like of shape (n_samples,), optional
+        entities : array-like of shape (n_samples,) or (n_samples, n_factors), optional
+            With several factors, a row with a level not seen in fit (in
+            any factor) gets ``intercept_``.
 
         Returns
         -------
@@ -405,6 +511,10 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         offset = np.full(len(X), self.intercept_)
         if entities is not None:
             effects = self.effects()
-            known = effects.reindex(np.asarray(entities)).to_numpy()
+            if self._is_multiway():
+                _, columns = factor_columns(entities)
+                known = sum(e.reindex(c).to_numpy() for e, c in zip(effects.values(), columns))
+            else:
+                known = effects.reindex(np.asarray(one_factor(entities))).to_numpy()
             offset = np.where(np.isnan(known), offset, known)
         return X @ self.coef_ + offset
