@@ -60,6 +60,16 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
     pass, by giving its indicator columns (all levels but one) as columns
     of ``X``: this is two-way fixed effects, with fixest's degrees of freedom.
 
+    Two or more high-dimensional factors (worker and firm) are absorbed out
+    of core when ``entities`` has one column per factor (a DataFrame or an
+    ``(n, F)`` array, in :meth:`fit` or in the chunks of :meth:`fit_chunks`):
+    the effects of every column of ``[X, y]`` solve their normal equations by
+    conjugate gradient preconditioned by each level's weight (the
+    accelerated form of alternating projections), one streamed pass of
+    per-level sums per step, memory ``O(G (K + 1))`` for ``G`` levels in all.
+    A last pass gathers the Gram of the demeaned rows; HC1 and CRV1 take one
+    more pass of scores. See the user guide for when these passes are many.
+
     Parameters
     ----------
     cov_type : {"nonrobust", "HC1", "cluster"}, default="nonrobust"
@@ -70,7 +80,17 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         one cluster (fixest's ``k_fixef="nonnested"``; computed in the first
         pass), else ``G_c/(G_c-1) (n-1)/(n-K-G)``. HC1 and clusters that cut
         across levels need a second pass (:meth:`partial_fit_scores`; ``fit``
-        and :meth:`fit_chunks` make it).
+        and :meth:`fit_chunks` make it). With several factors, ``G`` is all
+        their levels less one per factor after the first, and a factor whose
+        every level lies in one cluster counts as one effect (fixest,
+        pyfixest).
+    tol : float, default=1e-8
+        Several factors only: the passes stop when every effect's change in
+        the last pass is at most ``tol``, or at most ``tol`` relative to
+        ``0.1 + |effect|`` (fixest's criterion on the effects).
+    max_iter : int, default=1000
+        Several factors only: the most conjugate-gradient passes; a
+        ``ConvergenceWarning`` says when they did not converge.
 
     Attributes
     ----------
@@ -86,7 +106,15 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         Weight and means of ``[X, y]`` per level of ``entities``.
     cluster_stats_ : GroupedGramStats
         Per-cluster statistics, when ``clusters`` were given.
-    n_levels_ : int
+    n_levels_ : int or tuple of int
+        Levels of the absorbed factor, or of each factor.
+    n_iter_ : int
+        Passes of the effects' solve (1 for one factor, absorbed exactly).
+    column_effects_ : tuple of ndarray of shape (n_levels_f, n_features + 1)
+        Several factors: each factor's effects of every column of ``[X, y]``
+        (what each pass subtracts); :meth:`effects` gives those of the model.
+    entity_names_ : list of str
+        Several factors: the names of the ``entities`` columns.
     target_name_ : str
         Name of ``y`` at the first fit (a Series name), or ``"y"``.
     n_samples_seen_, n_features_in_, feature_names_in_
@@ -99,7 +127,15 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
     -----
     Singleton levels (one row) are kept: they fit perfectly, add nothing to
     ``b`` and each costs one degree of freedom (fixest drops them unless
-    ``fixef_rm="none"``; pass that to compare).
+    ``fixef_rm="none"``; pass that to compare). The same holds for every
+    factor of a multi-way fit.
+
+    With several factors the degrees of freedom count one reference level
+    per factor after the first, as fixest does by default and pyfixest
+    always: exact when the factors' levels form one connected set (every
+    firm linked to every other through movers), an undercount of the
+    redundant effects otherwise (restrict the data to its largest connected
+    set, as is usual for worker-firm panels).
 
     Examples
     --------
@@ -137,9 +173,11 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
         sample_weight : array-like of shape (n_samples,), optional
-        entities : array-like of shape (n_samples,), optional
+        entities : array-like of shape (n_samples,) or (n_samples, n_factors), optional
             Level of the absorbed factor of each row; without it, one level
-            (ordinary least squares with an intercept).
+            (ordinary least squares with an intercept). A DataFrame or 2-D
+            array of two or more columns absorbs each column as a factor, by
+            passes over the rows (see the class notes).
         clusters : array-like of shape (n_samples,), optional
             Cluster labels for CRV1 errors (one pass when every level lies in
             one cluster, else a second pass, made here).
@@ -223,7 +261,9 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         The chunks' ``entities`` labels are the levels of the absorbed factor
         (without them, one level) and their ``clusters`` labels the clusters:
         the result equals ``fit(X, y, sample_weight, entities=entities,
-        clusters=clusters)`` on all rows. Every chunk's statistics are merged
+        clusters=clusters)`` on all rows. Chunk ``entities`` with two or more
+        columns (a DataFrame or an ``(n, F)`` array) are several factors,
+        absorbed by passes over the source (re-iterable then). Every chunk's statistics are merged
         and the model is solved once, at the end, so a level missing from the
         first chunks raises no warning. HC1, and clusters that cut across
         entities, take a second pass of :meth:`partial_fit_scores` at the
@@ -340,6 +380,7 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
             )
         self._solve_within(within_comoment(self.stats_, self.level_stats_))
         self.n_levels_ = len(self.level_stats_.labels)
+        self.n_iter_ = 1  # one factor is absorbed exactly, in the one pass
 
     def _solve_within(self, within):
         """Least squares on the co-moments ``within`` of the demeaned ``[X, y]``."""
