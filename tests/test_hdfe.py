@@ -165,17 +165,17 @@ def test_chunking_and_row_order_do_not_change_the_fit(mobility):
 
 def test_demeaning_equals_least_squares_on_explicit_dummies():
     rng = np.random.default_rng(2)
-    codes = np.column_stack([rng.integers(0, 30, 400), rng.integers(0, 7, 400),
-                             rng.integers(0, 4, 400)])
+    codes = np.stack([rng.integers(0, 30, 400), rng.integers(0, 7, 400),
+                      rng.integers(0, 4, 400)])
     Z, w = rng.normal(size=(400, 3)), rng.uniform(0.5, 2.0, 400)
-    means = FactorMeans.from_arrays(Z, codes, w)
+    means = FactorMeans.from_arrays(Z, codes.T, w)
     problem = EffectsProblem.from_means(means, tol=1e-13)
     state = start_effects(problem)
     while not state.converged:
-        product = LevelSums.from_codes(sum(p[codes[:, f]] for f, p in enumerate(state.direction)),
+        product = LevelSums.from_codes(sum(p[codes[f]] for f, p in enumerate(state.direction)),
                                        codes, means.sizes, w)
         state = conjugate_step(problem, state, product.sums)
-    dummies = np.hstack([np.eye(size)[codes[:, f]] for f, size in enumerate(means.sizes)])
+    dummies = np.hstack([np.eye(size)[codes[f]] for f, size in enumerate(means.sizes)])
     sw = np.sqrt(w)[:, None]
     coef = np.linalg.lstsq(dummies * sw, Z * sw, rcond=None)[0]
     np.testing.assert_allclose(demeaned_rows(Z, codes, state.effects), Z - dummies @ coef,
@@ -184,11 +184,11 @@ def test_demeaning_equals_least_squares_on_explicit_dummies():
 
 def test_level_sums_merge_laws():
     rng = np.random.default_rng(3)
-    V, codes, w = rng.normal(size=(90, 2)), rng.integers(0, 5, (90, 2)), rng.uniform(size=90)
-    build = [LevelSums.from_codes(V[s], codes[s], (5, 5), w[s])
+    V, codes, w = rng.normal(size=(90, 2)), rng.integers(0, 5, (2, 90)), rng.uniform(size=90)
+    build = [LevelSums.from_codes(V[s], codes[:, s], (5, 5), w[s])
              for s in (slice(0, 30), slice(30, 60), slice(60, 90))]
     whole = LevelSums.from_codes(V, codes, (5, 5), w)
-    expected = [np.stack([np.bincount(codes[:, f], w * V[:, j], 5) for j in range(2)], 1)
+    expected = [np.stack([np.bincount(codes[f], w * V[:, j], 5) for j in range(2)], 1)
                 for f in range(2)]
     for total in ((build[0] + build[1]) + build[2], build[2] + (build[1] + build[0]),
                   whole + LevelSums.empty((5, 5), 2)):

@@ -124,6 +124,16 @@ class MultiwayReader:
         levels = [labels[f"entities[{n}]"] for n in names]
         return MultiwayRows(np.hstack([X, y]), w, levels, labels.get("clusters"), y_1d)
 
+    def read_levels(self, chunk):
+        """A later pass's chunk: its factor labels and weights only."""
+        entities = chunk.label("entities")
+        if entities is None or n_factors(entities) != len(self.names):
+            raise ValueError(
+                f"{self.owner}: a chunk of a later pass has no entities of "
+                f"{len(self.names)} columns; every pass must read the same chunks."
+            )
+        return MultiwayRows(None, chunk.sample_weight, factor_columns(entities)[1], None, None)
+
 
 @dataclass(frozen=True)
 class FirstPass:
@@ -153,15 +163,20 @@ def first_pass(reader, source):
     return FirstPass(stats, levels, y_1d)
 
 
-def pass_sum(reader, source, coders, map_rows):
-    """One pass: ``map_rows(rows, codes)`` for every chunk, merged with ``+``."""
+def pass_sum(reader, source, coders, map_rows, levels_only=False):
+    """One pass: ``map_rows(rows, codes)`` for every chunk, merged with ``+``.
+
+    ``codes`` are each factor's level positions. ``levels_only`` reads just
+    the labels and weights (checked in the first pass; a level not seen
+    there is refused): a conjugate-gradient step needs nothing else.
+    """
     total = None
     for chunk in source:
         if chunk.n_rows == 0:
             continue
-        rows = reader.read(chunk, first=False)
-        codes = np.column_stack([coder.codes(level, f"entities[{name}]") for coder, level, name
-                                 in zip(coders, rows.levels, reader.names)])
+        rows = reader.read_levels(chunk) if levels_only else reader.read(chunk, first=False)
+        codes = [coder.codes(level, f"entities[{name}]") for coder, level, name
+                 in zip(coders, rows.levels, reader.names)]
         part = map_rows(rows, codes)
         total = part if total is None else total + part
     return total
@@ -173,7 +188,8 @@ def solve_effects(reader, source, coders, problem, max_iter):
     while not state.converged and state.n_iter < max_iter:
         product = pass_sum(reader, source, coders,
                            lambda rows, codes: effect_product(state.direction, codes,
-                                                              rows.sample_weight))
+                                                              rows.sample_weight),
+                           levels_only=True)
         state = conjugate_step(problem, state, product.sums)
     if not state.converged:
         warnings.warn(

@@ -1,7 +1,7 @@
 """The row passes of a multi-way fixed-effects fit at the current effects.
 
 Each maps one chunk -- ``Z = [X, y]``, its weights and each row's level
-positions ``codes`` (n, F) -- to small mergeable statistics: the per-level
+positions ``codes`` (F arrays of shape (n,)) -- to small mergeable statistics: the per-level
 sums ``D'W (D p)`` of one conjugate-gradient step
 (:func:`effect_product`), the Gram of the demeaned rows once the effects
 have converged (:func:`demeaned_gram`), and the scores of robust errors at
@@ -17,10 +17,10 @@ from ._scores import residual_row_scores
 
 
 def effect_rows(effects, codes):
-    """``sum_f effects_f[codes[:, f]]``: each row's sum of effects, shape (n, D)."""
-    total = effects[0][codes[:, 0]]
+    """``sum_f effects_f[codes[f]]``: each row's sum of effects, shape (n, D)."""
+    total = np.take(effects[0], codes[0], axis=0)  # several times faster than indexing
     for f in range(1, len(effects)):
-        total = total + effects[f][codes[:, f]]
+        total += np.take(effects[f], codes[f], axis=0)
     return total
 
 

@@ -99,9 +99,9 @@ class LevelSums:
     >>> import numpy as np
     >>> from skbigreg.stats import LevelSums
     >>> V = np.array([[1.0], [2.0], [4.0]])
-    >>> codes = np.array([[0, 1], [0, 0], [1, 1]])
-    >>> total = LevelSums.from_codes(V[:1], codes[:1], (2, 2)) + LevelSums.from_codes(
-    ...     V[1:], codes[1:], (2, 2))
+    >>> codes = np.array([[0, 0, 1], [1, 0, 1]])  # factor by factor
+    >>> total = LevelSums.from_codes(V[:1], codes[:, :1], (2, 2)) + LevelSums.from_codes(
+    ...     V[1:], codes[:, 1:], (2, 2))
     >>> [s[:, 0].tolist() for s in total.sums]
     [[3.0, 4.0], [2.0, 5.0]]
     """
@@ -115,11 +115,16 @@ class LevelSums:
 
     @classmethod
     def from_codes(cls, V, codes, sizes, sample_weight=None):
-        """Sums of ``w_i v_i`` (``V`` (n, D)) per level; ``codes`` (n, F) are positions."""
-        V = V if sample_weight is None else V * sample_weight[:, None]
+        """Sums of ``w_i v_i`` (``V`` (n, D)) per level.
+
+        ``codes`` holds, for each factor, every row's level position: F
+        arrays of shape (n,) (or an (F, n) array).
+        """
+        columns = [V[:, j] if sample_weight is None else V[:, j] * sample_weight
+                   for j in range(V.shape[1])]  # contiguous: bincount reads them fastest
         return cls(tuple(
-            np.column_stack([np.bincount(codes[:, f], weights=column, minlength=size)
-                             for column in V.T]).reshape(size, V.shape[1])
+            np.column_stack([np.bincount(codes[f], weights=column, minlength=size)
+                             for column in columns]).reshape(size, V.shape[1])
             for f, size in enumerate(sizes)
         ))
 
