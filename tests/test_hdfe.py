@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
+from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skbigreg.exceptions import CollinearityWarning, ConvergenceWarning
@@ -276,3 +277,18 @@ def test_several_factors_cannot_be_merged_without_their_rows(wagepan):
                                                  entities=wagepan[["nr", "year"]])
     with pytest.raises(ValueError, match="solved by passes over its rows"):
         est.merge(est)
+
+
+def test_refit_switches_between_one_and_several_factors(wagepan):
+    est = CumulativeFixedEffectsRegression()
+    est.fit(wagepan[X_COLS], wagepan.lwage, entities=wagepan[["nr", "year"]].to_numpy())
+    several = est.coef_.copy()
+    assert set(est.effects()) == {"0", "1"} and len(est.effects()["0"]) == 545
+    ref = _pyfixest("lwage ~ " + "+".join(X_COLS) + " | year + nr", wagepan, "iid")
+    score = est.score(wagepan[X_COLS], wagepan.lwage, entities=wagepan[["nr", "year"]].to_numpy())
+    np.testing.assert_allclose(score, r2_score(wagepan.lwage, ref.predict()), rtol=1e-8)
+    est.fit(wagepan[X_COLS], wagepan.lwage, entities=wagepan.nr)
+    assert est.n_levels_ == 545 and isinstance(est.effects(), pd.Series)
+    est.fit(wagepan[X_COLS], wagepan.lwage, entities=wagepan[["nr", "year"]])
+    np.testing.assert_allclose(est.coef_, several, rtol=1e-12)
+    assert set(est.effects()) == {"nr", "year"}
