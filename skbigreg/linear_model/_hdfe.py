@@ -91,9 +91,8 @@ class MultiwayReader:
         self.names = None
         self.kinds = None
 
-    def read(self, chunk, first):
-        refuse_unread(self.owner, chunk.labels, ("entities", "clusters"))
-        entities = chunk.label("entities")
+    def factors(self, entities, first):
+        """The chunk's factor names and labels; the same factors in every chunk."""
         if entities is None or n_factors(entities) < 2:
             raise ValueError(
                 f"{self.owner}: every chunk of a multi-way fit needs entities with one "
@@ -108,6 +107,12 @@ class MultiwayReader:
                 f"{self.owner}: entities columns {names} differ from the first chunk's "
                 f"{self.names}; every chunk needs the same factors in the same order."
             )
+        return names, columns
+
+    def read(self, chunk, first):
+        """A chunk's rows and labels, checked (``first``: the fit's first chunk)."""
+        refuse_unread(self.owner, chunk.labels, ("entities", "clusters"))
+        names, columns = self.factors(chunk.label("entities"), first)
         given = {f"entities[{n}]": c for n, c in zip(names, columns)}
         given["clusters"] = chunk.label("clusters")
         if first and self.kinds is None and self.estimator.cov_type == "cluster" \
@@ -126,13 +131,8 @@ class MultiwayReader:
 
     def read_levels(self, chunk):
         """A later pass's chunk: its factor labels and weights only."""
-        entities = chunk.label("entities")
-        if entities is None or n_factors(entities) != len(self.names):
-            raise ValueError(
-                f"{self.owner}: a chunk of a later pass has no entities of "
-                f"{len(self.names)} columns; every pass must read the same chunks."
-            )
-        return MultiwayRows(None, chunk.sample_weight, factor_columns(entities)[1], None, None)
+        _, columns = self.factors(chunk.label("entities"), first=False)
+        return MultiwayRows(None, chunk.sample_weight, columns, None, None)
 
 
 @dataclass(frozen=True)
