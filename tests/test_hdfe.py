@@ -292,3 +292,11 @@ def test_refit_switches_between_one_and_several_factors(wagepan):
     est.fit(wagepan[X_COLS], wagepan.lwage, entities=wagepan[["nr", "year"]])
     np.testing.assert_allclose(est.coef_, several, rtol=1e-12)
     assert set(est.effects()) == {"nr", "year"}
+
+
+def test_the_convergence_criterion_does_not_depend_on_units(mobility):
+    X, entities = mobility[["x1", "x2"]], mobility[["worker", "firm"]]
+    base = CumulativeFixedEffectsRegression().fit(X, mobility.y, entities=entities)
+    tiny = CumulativeFixedEffectsRegression().fit(X * 1e-6, mobility.y * 1e-9, entities=entities)
+    np.testing.assert_allclose(tiny.coef_, base.coef_ * 1e-3, rtol=1e-8)
+    assert tiny.n_iter_ == base.n_iter_

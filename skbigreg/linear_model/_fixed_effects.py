@@ -87,7 +87,8 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
     tol : float, default=1e-8
         Several factors only: the passes stop when every effect's change in
         the last pass is at most ``tol``, or at most ``tol`` relative to
-        ``0.1 + |effect|`` (fixest's criterion on the effects).
+        ``0.1 + |effect|`` (fixest's criterion on the effects), effects of
+        each column of ``[X, y]`` in units of its standard deviation.
     max_iter : int, default=1000
         Several factors only: the most conjugate-gradient passes; a
         ``ConvergenceWarning`` says when they did not converge.

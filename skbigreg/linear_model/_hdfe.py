@@ -229,7 +229,9 @@ class MultiwayPasses:
         """Passes 1-3: totals and levels, effects, the demeaned Gram."""
         first = first_pass(self.reader, self.source)
         self.coders = [LevelCoder.of(f.labels) for f in first.levels.factors]
-        problem = EffectsProblem.from_means(first.levels, self.estimator.tol)
+        totals = first.stats
+        scale = np.sqrt(np.diag(totals.comoment) / totals.weight_sum)
+        problem = EffectsProblem.from_means(first.levels, self.estimator.tol, scale)
         state = solve_effects(self.reader, self.source, self.coders, problem,
                               self.estimator.max_iter)
         effects = normalised_effects(state.effects, problem.weights)

@@ -15,9 +15,10 @@ accelerates the sweeps in fixest, with convergence in about ``sqrt(kappa)``
 rather than ``kappa`` passes. The D columns are solved at once, each with its
 own step lengths.
 
-Convergence follows fixest's criterion on the effects: stop when every
-effect's change in the last step is at most ``tol`` in absolute value or
-relative to ``0.1 + |effect|``.
+Convergence follows fixest's criterion on the effects, in units of each
+column's standard deviation (so rescaling a column changes nothing): stop
+when every effect's change in the last step is at most ``tol`` in absolute
+value or relative to ``0.1 + |effect|``.
 """
 
 from __future__ import annotations
@@ -38,18 +39,23 @@ class EffectsProblem:
     rhs : tuple of ndarray (G_f, D)
         ``D_f' W z``: each level's weighted sums of ``z``.
     tol : float
+    scale : ndarray (D,)
+        The unit of each column's effects in the convergence criterion (its
+        standard deviation; 1 for a constant column).
     """
 
     weights: tuple
     rhs: tuple
     tol: float
+    scale: np.ndarray
 
     @classmethod
-    def from_means(cls, factor_means, tol):
+    def from_means(cls, factor_means, tol, scale=None):
         """The problem of a first pass's :class:`~skbigreg.stats.FactorMeans`."""
         weights = tuple(f.weight_sum for f in factor_means.factors)
         rhs = tuple(f.mean * f.weight_sum[:, None] for f in factor_means.factors)
-        return cls(weights, rhs, float(tol))
+        scale = np.ones(rhs[0].shape[1]) if scale is None else np.asarray(scale, dtype=float)
+        return cls(weights, rhs, float(tol), np.where(scale > 0, scale, 1.0))
 
 
 @dataclass(frozen=True)
@@ -91,7 +97,9 @@ def conjugate_step(problem, state, product):
     rz = _dot(residual, scaled)
     beta = np.divide(rz, state.rz, out=np.zeros_like(rz), where=state.rz > 0)
     direction = tuple(z + p * beta for z, p in zip(scaled, state.direction))
-    done = effects_converged(change, effects, problem.tol) or not np.any(rz > 0)
+    done = effects_converged([c / problem.scale for c in change],
+                             [a / problem.scale for a in effects], problem.tol)
+    done = done or not np.any(rz > 0)
     return EffectsState(effects, residual, direction, rz, state.n_iter + 1, done)
 
 
