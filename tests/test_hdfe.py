@@ -231,6 +231,12 @@ def test_partial_fit_with_several_factors_points_to_fit_chunks(wagepan):
     assert not hasattr(est, "coef_")
 
 
+def test_a_one_shot_iterator_with_several_factors_is_refused(wagepan):
+    chunks = iter(_chunks(wagepan, X_COLS, "lwage", ["nr", "year"], size=2000))
+    with pytest.raises(ValueError, match="one-shot iterator cannot make"):
+        CumulativeFixedEffectsRegression().fit_chunks(chunks)
+
+
 def test_one_column_of_entities_is_the_one_pass_path(wagepan):
     table = CumulativeFixedEffectsRegression().fit(wagepan[X_COLS], wagepan.lwage,
                                                    entities=wagepan[["nr"]])

@@ -38,9 +38,9 @@ from ..stats import FactorMeans, GramStats, LevelCoder
 
 _MULTI_PASS = (
     "entities has {count} columns (factors): absorbing two or more factors takes several "
-    "passes over all rows, which partial_fit (one chunk at a time) cannot make; use fit "
-    "(in-memory rows) or fit_chunks (a re-iterable chunk source) with entities of shape "
-    "(n_samples, n_factors)."
+    "passes over all rows, which partial_fit (one chunk at a time) and a one-shot iterator "
+    "cannot make; use fit (in-memory rows) or fit_chunks with a re-iterable chunk source "
+    "(a list of chunks, a callable returning a fresh iterator, a file source)."
 )
 
 
