@@ -152,6 +152,16 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
     array([2.])
     >>> fe.n_levels_
     200
+
+    Two high-dimensional factors, absorbed by passes over the rows:
+
+    >>> import pandas as pd
+    >>> firm = rng.integers(0, 30, 1000)
+    >>> y2 = y + rng.normal(size=30)[firm]
+    >>> two = CumulativeFixedEffectsRegression().fit(
+    ...     X, y2, entities=pd.DataFrame({"person": person, "firm": firm}))
+    >>> np.round(two.coef_, 1), two.n_levels_, sorted(two.effects())
+    (array([2.]), (200, 30), ['firm', 'person'])
     """
 
     _parameter_constraints: dict = {
