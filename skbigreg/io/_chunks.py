@@ -163,6 +163,9 @@ def check_chunk(X, y, sample_weight=None, labels=None):
                 raise ValueError(f"clusters has {_n_rows(values)} rows; expected {n}.")
             checked[name] = values
             continue
+        if name == "entities" and _is_table(values, n):
+            checked[name] = values  # one column per absorbed factor (DataFrame kept)
+            continue
         values = np.asarray(values)
         if values.shape != (n,):
             raise ValueError(f"{name} has shape {values.shape}; expected ({n},).")
@@ -272,6 +275,12 @@ def _take(data, start, stop):
     if type(data).__module__.startswith("pyarrow"):
         return data.slice(start, stop - start)
     return data[start:stop]
+
+
+def _is_table(values, n):
+    """Whether ``values`` holds several label columns (n, F): a DataFrame or 2-D array."""
+    shape = getattr(values, "shape", None)
+    return shape is not None and len(shape) == 2 and shape[0] == n
 
 
 def _slices(chunk, rows):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
@@ -10,9 +10,17 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import column_or_1d
 
 from .._compat import Interval, StrOptions, _fit_context, _num_samples, validate_data
-from ..base import SPARSE_FORMATS, CumulativeMixin, rollback_on_error, validate_chunk
+from ..base import (
+    SPARSE_FORMATS,
+    CumulativeMixin,
+    check_weight_sum,
+    fit_source,
+    rollback_on_error,
+    validate_chunk,
+)
 from ..exceptions import MissingPassError
 from ..inference import RegressionResults
+from ..io import iter_chunks
 from ..inference._covariance import (
     driscoll_kraay_meat,
     driscoll_kraay_note,
@@ -30,12 +38,14 @@ from ..solvers._fixed_effects import (
 from ..stats import (
     ChunkStatistics,
     ClusterSums,
+    FactorMeans,
     GramStats,
     LevelMeans,
     MultiwayGroupedStats,
     OuterProductStats,
     as_dense,
 )
+from ._hdfe import _MULTI_PASS, MultiwayPasses, factor_columns, n_factors, one_factor
 
 # Within-level variance below this fraction of the total marks a column as
 # constant within every level (collinear with the absorbed effects).
@@ -66,6 +76,16 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
     pass, by giving its indicator columns (all levels but one) as columns
     of ``X``: this is two-way fixed effects, with fixest's degrees of freedom.
 
+    Two or more high-dimensional factors (worker and firm) are absorbed out
+    of core when ``entities`` has one column per factor (a DataFrame or an
+    ``(n, F)`` array, in :meth:`fit` or in the chunks of :meth:`fit_chunks`):
+    the effects of every column of ``[X, y]`` solve their normal equations by
+    conjugate gradient preconditioned by each level's weight (the
+    accelerated form of alternating projections), one streamed pass of
+    per-level sums per step, memory ``O(G (K + 1))`` for ``G`` levels in all.
+    A last pass gathers the Gram of the demeaned rows; HC1 and CRV1 take one
+    more pass of scores. See the user guide for when these passes are many.
+
     Parameters
     ----------
     cov_type : {"nonrobust", "HC1", "cluster", "driscoll-kraay"}, default="nonrobust"
@@ -86,10 +106,22 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         weighted across periods by a Bartlett kernel, times linearmodels'
         ``PanelOLS`` factor ``n / (n - K - G)`` (its ``debiased=True``
         default); t tests with ``n - K - G`` degrees of freedom, as it.
+        With several factors, ``G`` is all
+        their levels less one per factor after the first, and a factor whose
+        every level lies in one cluster counts as one effect (fixest,
+        pyfixest).
     maxlags : int, default=None
         Largest lag between periods that the Driscoll-Kraay kernel weights,
         counted in the sorted distinct periods (below their number ``T``);
         None is linearmodels' rule ``floor(4 (T / 100)^(2/9))``.
+    tol : float, default=1e-8
+        Several factors only: the passes stop when every effect's change in
+        the last pass is at most ``tol``, or at most ``tol`` relative to
+        ``0.1 + |effect|`` (fixest's criterion on the effects), effects of
+        each column of ``[X, y]`` in units of its standard deviation.
+    max_iter : int, default=1000
+        Several factors only: the most conjugate-gradient passes; a
+        ``ConvergenceWarning`` says when they did not converge.
 
     Attributes
     ----------
@@ -105,7 +137,15 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         Weight and means of ``[X, y]`` per level of ``entities``.
     cluster_stats_ : GroupedGramStats or MultiwayGroupedStats
         Per-cluster statistics, when ``clusters`` were given.
-    n_levels_ : int
+    n_levels_ : int or tuple of int
+        Levels of the absorbed factor, or of each factor.
+    n_iter_ : int
+        Passes of the effects' solve (1 for one factor, absorbed exactly).
+    column_effects_ : tuple of ndarray of shape (n_levels_f, n_features + 1)
+        Several factors: each factor's effects of every column of ``[X, y]``
+        (what each pass subtracts); :meth:`effects` gives those of the model.
+    entity_names_ : list of str
+        Several factors: the names of the ``entities`` columns.
     target_name_ : str
         Name of ``y`` at the first fit (a Series name), or ``"y"``.
     n_samples_seen_, n_features_in_, feature_names_in_
@@ -118,7 +158,15 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
     -----
     Singleton levels (one row) are kept: they fit perfectly, add nothing to
     ``b`` and each costs one degree of freedom (fixest drops them unless
-    ``fixef_rm="none"``; pass that to compare).
+    ``fixef_rm="none"``; pass that to compare). The same holds for every
+    factor of a multi-way fit.
+
+    With several factors the degrees of freedom count one reference level
+    per factor after the first, as fixest does by default and pyfixest
+    always: exact when the factors' levels form one connected set (every
+    firm linked to every other through movers), an undercount of the
+    redundant effects otherwise (restrict the data to its largest connected
+    set, as is usual for worker-firm panels).
 
     Examples
     --------
@@ -134,16 +182,30 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
     array([2.])
     >>> fe.n_levels_
     200
+
+    Two high-dimensional factors, absorbed by passes over the rows:
+
+    >>> import pandas as pd
+    >>> firm = rng.integers(0, 30, 1000)
+    >>> y2 = y + rng.normal(size=30)[firm]
+    >>> two = CumulativeFixedEffectsRegression().fit(
+    ...     X, y2, entities=pd.DataFrame({"person": person, "firm": firm}))
+    >>> np.round(two.coef_, 1), two.n_levels_, sorted(two.effects())
+    (array([2.]), (200, 30), ['firm', 'person'])
     """
 
     _parameter_constraints: dict = {
         "cov_type": [StrOptions({"nonrobust", "HC1", "cluster", "driscoll-kraay"})],
         "maxlags": [Interval(Integral, 0, None, closed="left"), None],
+        "tol": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
     }
 
-    def __init__(self, *, cov_type="nonrobust", maxlags=None):
+    def __init__(self, *, cov_type="nonrobust", maxlags=None, tol=1e-8, max_iter=1000):
         self.cov_type = cov_type
         self.maxlags = maxlags
+        self.tol = tol
+        self.max_iter = max_iter
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, entities=None, clusters=None, periods=None):
@@ -154,9 +216,11 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
         sample_weight : array-like of shape (n_samples,), optional
-        entities : array-like of shape (n_samples,), optional
+        entities : array-like of shape (n_samples,) or (n_samples, n_factors), optional
             Level of the absorbed factor of each row; without it, one level
-            (ordinary least squares with an intercept).
+            (ordinary least squares with an intercept). A DataFrame or 2-D
+            array of two or more columns absorbs each column as a factor, by
+            passes over the rows (see the class notes).
         clusters : array-like of shape (n_samples,) or (n_samples, n_dims), optional
             Cluster labels for CRV1 errors (one pass when every level lies in
             one cluster, else a second pass, made here); two or more columns
@@ -170,7 +234,11 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         -------
         self
         """
-        return self._fit(X, y, sample_weight, entities=entities,
+        if n_factors(entities) > 1:
+            source = iter_chunks(X, y, sample_weight, entities=entities, clusters=clusters,
+                                 periods=periods)
+            return fit_source(self, source, self._fit_multiway)
+        return self._fit(X, y, sample_weight, entities=one_factor(entities),
                          clusters=clusters, periods=periods)
 
     def partial_fit_scores(self, X, y, sample_weight=None, entities=None, clusters=None,
@@ -190,6 +258,8 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         self
         """
         self._check_fitted()
+        if self._is_multiway():
+            raise ValueError("The score pass of a multi-way fit is made by fit and fit_chunks.")
         with rollback_on_error(self):
             labels = self._check_labels(
                 {"entities": entities, "clusters": clusters, "periods": periods},
@@ -218,10 +288,23 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         cov_type = self.cov_type if cov_type is None else cov_type
         if cov_type in ("HC1", "driscoll-kraay"):
             return True
-        return cov_type == "cluster" and (not self.level_stats_.nested or self._multiway())
+        return cov_type == "cluster" and (
+            self._is_multiway() or not self.level_stats_.nested or self._multiway())
 
     def _multiway(self):
+        """Whether the fit has multi-way clusters (two or more cluster columns)."""
         return hasattr(getattr(self, "cluster_stats_", None), "ways")
+
+    def _is_multiway(self):
+        return isinstance(getattr(self, "level_stats_", None), FactorMeans)
+
+    def _check_labels(self, labels, n_rows, first):
+        """One factor per row here; two or more need :meth:`fit` or :meth:`fit_chunks`."""
+        count = n_factors(labels.get("entities")) if labels.get("entities") is not None else 1
+        if count > 1:
+            raise ValueError(_MULTI_PASS.format(count=count))
+        labels = {**labels, "entities": one_factor(labels.get("entities"))}
+        return super()._check_labels(labels, n_rows, first)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, entities=None, clusters=None,
@@ -242,7 +325,9 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         The chunks' ``entities`` labels are the levels of the absorbed factor
         (without them, one level) and their ``clusters`` labels the clusters:
         the result equals ``fit(X, y, sample_weight, entities=entities,
-        clusters=clusters)`` on all rows. Every chunk's statistics are merged
+        clusters=clusters)`` on all rows. Chunk ``entities`` with two or more
+        columns (a DataFrame or an ``(n, F)`` array) are several factors,
+        absorbed by passes over the source (re-iterable then). Every chunk's statistics are merged
         and the model is solved once, at the end, so a level missing from the
         first chunks raises no warning. HC1, and clusters that cut across
         entities, take a second pass of :meth:`partial_fit_scores` at the
@@ -280,7 +365,33 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         x0    0.037
         dtype: float64
         """
-        return super().fit_chunks(chunks)
+        return fit_source(self, chunks, self._chunk_passes)
+
+    def _chunk_passes(self, source):
+        """Multi-way passes when the first chunk's entities have several columns."""
+        if source.reiterable:
+            first = next((c for c in source if c.n_rows), None)
+            entities = None if first is None else first.label("entities")
+            if entities is not None and n_factors(entities) > 1:
+                return self._fit_multiway(source)
+        return self._fit_passes(source, None)
+
+    def _fit_multiway(self, source):
+        """Fit two or more absorbed factors from ``source`` (see ``_hdfe``)."""
+        passes = MultiwayPasses(self, source)
+        fit = passes.fit()
+        self.stats_, self.level_stats_ = fit.first.stats, fit.first.levels
+        self._y_1d, self._label_kinds = fit.first.y_1d, {"entities": "table", **fit.kinds}
+        self.n_samples_seen_ = self.stats_.n_rows
+        self.log_weight_sum_ = None
+        self.column_effects_, self.n_iter_, self.entity_names_ = fit.effects, fit.n_iter, fit.names
+        check_weight_sum(self.stats_)
+        within = fit.within
+        mean = np.append(within.mean_x, within.mean_y)
+        self._solve_within(within.comoment + within.weight_sum * np.outer(mean, mean))
+        self.n_levels_ = self.level_stats_.sizes
+        if self._needs_second_pass():
+            self.score_pass_ = passes.scores(fit.effects, self.coef_)
 
     _label_names = ("entities", "clusters", "periods")
     _multiway_clusters = True
@@ -330,7 +441,17 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         return stats, level_stats
 
     def _solve(self):
-        within = within_comoment(self.stats_, self.level_stats_)
+        if self._is_multiway():
+            raise ValueError(
+                "A fit of two or more absorbed factors is solved by passes over its rows "
+                "(fit or fit_chunks); its statistics cannot be merged or solved without them."
+            )
+        self._solve_within(within_comoment(self.stats_, self.level_stats_))
+        self.n_levels_ = len(self.level_stats_.labels)
+        self.n_iter_ = 1  # one factor is absorbed exactly, in the one pass
+
+    def _solve_within(self, within):
+        """Least squares on the co-moments ``within`` of the demeaned ``[X, y]``."""
         k = self.n_features_in_
         absorbed = np.diag(within)[:k] <= _ABSORBED * np.maximum(np.diag(self.stats_.comoment)[:k], 1e-300)
         within[:k][absorbed] = 0.0
@@ -340,7 +461,6 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         self._solution = solve_least_squares(self._within, fit_intercept=False)
         self.coef_ = self._solution.coef[:, 0]
         self.intercept_ = float(self.stats_.mean_y[0] - self.stats_.mean_x @ self.coef_)
-        self.n_levels_ = len(self.level_stats_.labels)
 
     # -- results --------------------------------------------------------------
     def results(self, cov_type=None, maxlags=None):
@@ -363,8 +483,9 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         solution, n = self._solution, int(self.stats_.n_rows)
         rank = int(solution.rank)
         ssr = float(solution.rss[0, 0])
-        warn_if_no_residual_dof(n, rank + self.n_levels_)
-        df_resid = n - rank - self.n_levels_
+        n_absorbed = self._n_absorbed()
+        warn_if_no_residual_dof(n, rank + n_absorbed)
+        df_resid = n - rank - n_absorbed
         n_clusters = None
         df_inference = df_resid
         notes = ()
@@ -374,7 +495,7 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
             elif cov_type == "HC1":
                 meat = self._checked_score_pass().extra.matrix
                 cov = solution.bread @ meat @ solution.bread \
-                    * small_sample_factor("HC1", n, rank + self.n_levels_)
+                    * small_sample_factor("HC1", n, rank + n_absorbed)
             elif cov_type == "cluster" and self._multiway():
                 sums, absorbed = self._multiway_sums()
                 meats = [scores.T @ scores for scores in (g.sums for g in sums.grouped)]
@@ -410,7 +531,7 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
             ssr=ssr,
             tss=float(self.stats_.comoment[-1, -1]),
             tss_within=float(self._within.comoment[-1, -1]),
-            n_absorbed=int(self.n_levels_),
+            n_absorbed=int(n_absorbed),
             has_intercept=False,
             use_t=True,
             df_inference=float(df_inference),
@@ -422,8 +543,28 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
             no_prediction=_NO_PREDICTION,
         )
 
+    def _n_absorbed(self):
+        """Effects counted in the degrees of freedom, as fixest and pyfixest count them.
+
+        One factor: its levels. Several: all their levels less one reference
+        per factor after the first (exact when the factors' levels are
+        connected, e.g. every worker linked to every firm through movers).
+        """
+        if not self._is_multiway():
+            return self.n_levels_
+        return sum(self.n_levels_) - (len(self.n_levels_) - 1)
+
     def _cluster_scores(self):
-        """Per-cluster scores and the number of effects counted in the dof (fixest)."""
+        """Per-cluster scores and the number of effects counted in the dof (fixest).
+
+        fixest's ``k_fixef="nonnested"``: a factor whose every level lies in
+        one cluster counts as one effect.
+        """
+        if self._is_multiway():
+            sums = self._checked_score_pass().clusters
+            nested = [f.nested for f in self.level_stats_.factors]
+            sizes = np.asarray(self.n_levels_)[nested]
+            return sums.sums, self._n_absorbed() - int(sizes.sum()) + len(sizes)
         if not hasattr(self, "cluster_stats_"):
             raise MissingPassError("Cluster-robust errors need clusters= in fit/partial_fit.")
         if self.level_stats_.nested:  # one pass; nested effects count as one
@@ -460,13 +601,23 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
     def effects(self):
         """Estimated fixed effects ``a_e = m_y,e - m_x,e' b``, one per level.
 
+        With two or more absorbed factors, a dict of such Series, one per
+        factor (keyed by the ``entities`` column names, or ``"0"``, ``"1"``
+        ... for an array): every factor but the first has weighted mean
+        zero, since only each row's sum of effects is identified.
+
         Returns
         -------
-        pandas.Series
+        pandas.Series or dict of str to pandas.Series
         """
         self._check_fitted()
-        levels = self.level_stats_
         k = self.n_features_in_
+        if self._is_multiway():
+            return {name: pd.Series(a[:, k] - a[:, :k] @ self.coef_,
+                                    index=pd.Index(f.labels, name=name), name="effect")
+                    for name, a, f in zip(self.entity_names_, self.column_effects_,
+                                          self.level_stats_.factors)}
+        levels = self.level_stats_
         values = levels.mean[:, k] - levels.mean[:, :k] @ self.coef_
         return pd.Series(values, index=pd.Index(levels.labels, name="entity"), name="effect")
 
@@ -497,7 +648,9 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-        entities : array-like of shape (n_samples,), optional
+        entities : array-like of shape (n_samples,) or (n_samples, n_factors), optional
+            With several factors, a row with a level not seen in fit (in
+            any factor) gets ``intercept_``.
 
         Returns
         -------
@@ -508,6 +661,10 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         offset = np.full(X.shape[0], self.intercept_)
         if entities is not None:
             effects = self.effects()
-            known = effects.reindex(np.asarray(entities)).to_numpy()
+            if self._is_multiway():
+                _, columns = factor_columns(entities)
+                known = sum(e.reindex(c).to_numpy() for e, c in zip(effects.values(), columns))
+            else:
+                known = effects.reindex(np.asarray(one_factor(entities))).to_numpy()
             offset = np.where(np.isnan(known), offset, known)
         return X @ self.coef_ + offset

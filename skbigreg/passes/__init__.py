@@ -18,6 +18,13 @@ from ._blocks import (
     representative_pass,
     summarise_task,
 )
+from ._demean import (
+    demeaned_gram,
+    demeaned_rows,
+    demeaned_score_statistics,
+    effect_product,
+    effect_rows,
+)
 from ._irls import irls_chunk_pass, irls_pass, subsample_start
 from ._local import fit_partition, map_partition_stream, map_partitions, nodewise_rows
 from ._partitions import PartitionSpec, partition_labels
@@ -34,7 +41,12 @@ __all__ = [
     "PartitionSpec",
     "RepresentativeTask",
     "block_sums",
+    "demeaned_gram",
+    "demeaned_rows",
+    "demeaned_score_statistics",
     "demeaned_scores",
+    "effect_product",
+    "effect_rows",
     "fit_partition",
     "hc_scores",
     "inside_domain",

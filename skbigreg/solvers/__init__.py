@@ -26,6 +26,14 @@ __all__ += [
     "solve_ridge",
 ]
 
+from ._alternating import (  # noqa: E402
+    EffectsProblem,
+    EffectsState,
+    conjugate_step,
+    effects_converged,
+    normalised_effects,
+    start_effects,
+)
 from ._fixed_effects import within_comoment  # noqa: E402
 from ._grouped_least_squares import (  # noqa: E402
     StackedMoments,
@@ -52,6 +60,12 @@ from ._one_shot import (  # noqa: E402
 )
 
 __all__ += [
+    "EffectsProblem",
+    "EffectsState",
+    "conjugate_step",
+    "effects_converged",
+    "normalised_effects",
+    "start_effects",
     "IVColumns",
     "IVSolution",
     "NodewiseRows",

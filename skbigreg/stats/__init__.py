@@ -11,6 +11,7 @@ from ._chunk import ChunkStatistics
 from ._folds import FoldStatistics, SplitStatistics
 from ._grouped import GroupedGramStats
 from ._levels import LevelMeans
+from ._multilevel import FactorMeans, LevelCoder, LevelSums
 from ._multiway import MultiwayGroupedStats, cluster_statistics
 from ._irls import ClusterSums, IRLSPass, LikelihoodSums
 from ._outer import LeverageOuterProducts, OuterProductStats
@@ -25,6 +26,9 @@ __all__ = [
     "FoldStatistics",
     "SplitStatistics",
     "LevelMeans",
+    "FactorMeans",
+    "LevelCoder",
+    "LevelSums",
     "MultiwayGroupedStats",
     "cluster_statistics",
     "ClusterSums",

@@ -1,0 +1,145 @@
+"""Benchmark: two-way high-dimensional fixed effects out of core vs pyfixest in memory.
+
+A worker-firm panel (``--periods`` rows per worker, a move to a random firm
+with probability ``--move`` each period) is written to raw column files;
+CumulativeFixedEffectsRegression streams it in chunks read from those files
+(memory: one chunk plus the per-level sums), pyfixest ``feols("y ~ x1 + x2 |
+worker + firm")`` reads it into a DataFrame, both with their default
+tolerances and nonrobust errors (pyfixest timed after a warm-up fit that
+compiles its kernels). Each fit runs in its own child process, so
+the peak RSS printed is that fit's alone (pyfixest's includes its data, as
+in use). Prints median wall times over ``--repeats`` runs, the peak RSS, the
+ratios and the largest coefficient difference.
+
+    python benchmarks/bench_hdfe.py --n 2000000 --workers 200000 --firms 20000
+    python benchmarks/bench_hdfe.py --n 10000000 --workers 1000000 --firms 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+COLUMNS = {"y": np.float64, "x1": np.float64, "x2": np.float64,
+           "worker": np.int64, "firm": np.int64}
+
+
+def write_panel(folder, n, n_workers, n_firms, move, seed=0):
+    """Write the panel's columns as raw files; the rows are in random order."""
+    rng = np.random.default_rng(seed)
+    periods = n // n_workers
+    firm = np.empty((n_workers, periods), dtype=np.int64)
+    firm[:, 0] = rng.integers(0, n_firms, n_workers)
+    for t in range(1, periods):
+        moves = rng.random(n_workers) < move
+        firm[:, t] = np.where(moves, rng.integers(0, n_firms, n_workers), firm[:, t - 1])
+    worker = np.repeat(np.arange(n_workers), periods)
+    firm = firm.ravel()
+    order = rng.permutation(worker.size)
+    worker, firm = worker[order], firm[order]
+    alpha, psi = rng.normal(size=n_workers)[worker], rng.normal(size=n_firms)[firm]
+    x1 = rng.normal(size=worker.size) + alpha + psi
+    x2 = rng.normal(size=worker.size) + 0.5 * psi
+    y = 0.5 * x1 - 0.3 * x2 + alpha + psi + rng.normal(size=worker.size)
+    for name, values in {"y": y, "x1": x1, "x2": x2, "worker": worker, "firm": firm}.items():
+        values.astype(COLUMNS[name]).tofile(folder / f"{name}.bin")
+    return worker.size
+
+
+def read_rows(folder, names, start, count):
+    return {name: np.fromfile(folder / f"{name}.bin", dtype=COLUMNS[name], count=count,
+                              offset=start * np.dtype(COLUMNS[name]).itemsize)
+            for name in names}
+
+
+def file_chunks(folder, n, chunk_rows):
+    """A re-iterable chunk source reading each chunk from the files (no mapping)."""
+    def chunks():
+        for start in range(0, n, chunk_rows):
+            rows = read_rows(folder, COLUMNS, start, min(chunk_rows, n - start))
+            yield {"X": np.column_stack([rows["x1"], rows["x2"]]), "y": rows["y"],
+                   "entities": np.column_stack([rows["worker"], rows["firm"]])}
+    return chunks
+
+
+def run_ours(folder, n, chunk_rows):
+    from skbigreg.linear_model import CumulativeFixedEffectsRegression
+
+    start = time.perf_counter()
+    est = CumulativeFixedEffectsRegression().fit_chunks(file_chunks(folder, n, chunk_rows))
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "coef": est.coef_.tolist(), "passes": est.n_iter_ + 2}
+
+
+def run_pyfixest(folder, n, chunk_rows):
+    import warnings
+
+    import pandas as pd
+    import pyfixest as pf
+
+    data = pd.DataFrame(read_rows(folder, COLUMNS, 0, n))
+    formula = "y ~ x1 + x2 | worker + firm"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pf.feols(formula, data.iloc[:10_000], vcov="iid", fixef_rm="none")  # compile, warm up
+        start = time.perf_counter()
+        fit = pf.feols(formula, data, vcov="iid", fixef_rm="none")
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "coef": fit.coef().to_numpy().tolist(), "passes": None}
+
+
+def child(which, folder, n, chunk_rows):
+    result = {"ours": run_ours, "pyfixest": run_pyfixest}[which](Path(folder), n, chunk_rows)
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(result))
+
+
+def in_child(which, folder, n, chunk_rows):
+    out = subprocess.run([sys.executable, __file__, "--child", which, "--folder", str(folder),
+                          "--n", str(n), "--chunk-rows", str(chunk_rows)],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=2_000_000)
+    parser.add_argument("--workers", type=int, default=200_000)
+    parser.add_argument("--firms", type=int, default=20_000)
+    parser.add_argument("--move", type=float, default=0.1)
+    parser.add_argument("--chunk-rows", type=int, default=500_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--child", choices=["ours", "pyfixest"])
+    parser.add_argument("--folder")
+    args = parser.parse_args()
+    if args.child:
+        return child(args.child, args.folder, args.n, args.chunk_rows)
+    with tempfile.TemporaryDirectory() as folder:
+        n = write_panel(Path(folder), args.n, args.workers, args.firms, args.move)
+        runs = {which: [in_child(which, folder, n, args.chunk_rows) for _ in range(args.repeats)]
+                for which in ("ours", "pyfixest")}
+    print(f"N = {n:,}, {args.workers:,} workers, {args.firms:,} firms, move = {args.move}, "
+          f"chunks of {args.chunk_rows:,} rows, medians of {args.repeats}")
+    print(f"{'':10s} {'seconds':>9s} {'peak RSS MB':>12s} {'passes':>7s}")
+    summary = {}
+    for which, results in runs.items():
+        seconds = float(np.median([r["seconds"] for r in results]))
+        rss = float(np.median([r["peak_rss_mb"] for r in results]))
+        summary[which] = (seconds, rss)
+        print(f"{which:10s} {seconds:9.2f} {rss:12.0f} {str(results[0]['passes']):>7s}")
+    (t_ours, m_ours), (t_pf, m_pf) = summary["ours"], summary["pyfixest"]
+    print(f"time ours / pyfixest = {t_ours / t_pf:.2f}; peak RSS ours / pyfixest = {m_ours / m_pf:.3f}")
+    diff = np.max(np.abs(np.subtract(runs["ours"][0]["coef"], runs["pyfixest"][0]["coef"])))
+    print(f"largest coefficient difference: {diff:.2e}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,188 @@
+"""Per-level sums of several absorbed factors, mergeable by addition.
+
+Absorbing two or more high-dimensional factors (worker and firm) takes
+several passes over the rows; every pass after the first maps a chunk to the
+weighted sums of some row vectors per level of each factor. Once the first
+pass has fixed every factor's levels (:class:`FactorMeans`), a level is a
+position, so these sums merge by plain addition and take ``O(G (K + 1))``
+memory for ``G`` levels in all, never ``O(rows)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._base import check_same_shape
+from ._levels import LevelMeans
+
+
+@dataclass(frozen=True)
+class FactorMeans:
+    """Weight, row count and means of ``[X, y]`` per level of each of several factors.
+
+    One :class:`LevelMeans` per factor, merged factor by factor: the first
+    pass of a multi-way fixed-effects fit. The weighted sums per level
+    (``weight_sum * mean``) are the right-hand side of the normal equations
+    of the effects.
+
+    Attributes
+    ----------
+    factors : tuple of LevelMeans
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbigreg.stats import FactorMeans
+    >>> Z = np.array([[1.0], [2.0], [4.0]])
+    >>> codes = np.array([[0, 5], [0, 6], [1, 5]])
+    >>> total = FactorMeans.from_arrays(Z[:2], codes[:2]) + FactorMeans.from_arrays(Z[2:], codes[2:])
+    >>> [f.mean[:, 0].tolist() for f in total.factors]
+    [[1.5, 4.0], [2.5, 2.0]]
+    """
+
+    factors: tuple
+
+    @classmethod
+    def empty(cls, n_factors, n_columns):
+        """No levels: the identity of ``+``."""
+        return cls(tuple(LevelMeans.empty(n_columns) for _ in range(n_factors)))
+
+    @classmethod
+    def from_arrays(cls, Z, levels, sample_weight=None, clusters=None):
+        """Per-level statistics of ``Z`` (n, D) for each column of ``levels`` (n, F).
+
+        ``levels`` is a sequence of F label arrays or an (n, F) array.
+        """
+        columns = levels.T if isinstance(levels, np.ndarray) else levels
+        return cls(tuple(LevelMeans.from_arrays(Z, np.asarray(column), sample_weight, clusters)
+                         for column in columns))
+
+    @property
+    def shape(self):
+        """``(F, D)``: factors and columns."""
+        return (len(self.factors), self.factors[0].mean.shape[1])
+
+    @property
+    def sizes(self):
+        """Number of levels of each factor."""
+        return tuple(len(f.labels) for f in self.factors)
+
+    def __add__(self, other):
+        if isinstance(other, int) and other == 0:
+            return self
+        check_same_shape(self, other, "factor means", axes=" (n_factors, n_columns)")
+        return type(self)(tuple(a + b for a, b in zip(self.factors, other.factors)))
+
+    __radd__ = __add__
+
+    def __repr__(self):
+        return f"FactorMeans(n_levels={self.sizes}, n_columns={self.shape[1]})"
+
+
+@dataclass(frozen=True)
+class LevelSums:
+    """Weighted sums of row vectors per level of each factor, levels coded.
+
+    ``sums[f][g]`` is ``sum_i w_i v_i`` over the rows whose level of factor
+    ``f`` has position ``g`` (positions fixed by a first pass). A pass of a
+    multi-way fixed-effects fit maps each chunk to one of these; they merge
+    by addition, in any order.
+
+    Attributes
+    ----------
+    sums : tuple of ndarray, each of shape (G_f, D)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbigreg.stats import LevelSums
+    >>> V = np.array([[1.0], [2.0], [4.0]])
+    >>> codes = np.array([[0, 0, 1], [1, 0, 1]])  # factor by factor
+    >>> total = LevelSums.from_codes(V[:1], codes[:, :1], (2, 2)) + LevelSums.from_codes(
+    ...     V[1:], codes[:, 1:], (2, 2))
+    >>> [s[:, 0].tolist() for s in total.sums]
+    [[3.0, 4.0], [2.0, 5.0]]
+    """
+
+    sums: tuple
+
+    @classmethod
+    def empty(cls, sizes, n_columns):
+        """Zero sums: the identity of ``+``."""
+        return cls(tuple(np.zeros((size, n_columns)) for size in sizes))
+
+    @classmethod
+    def from_codes(cls, V, codes, sizes, sample_weight=None):
+        """Sums of ``w_i v_i`` (``V`` (n, D)) per level.
+
+        ``codes`` holds, for each factor, every row's level position: F
+        arrays of shape (n,) (or an (F, n) array).
+        """
+        columns = [V[:, j] if sample_weight is None else V[:, j] * sample_weight
+                   for j in range(V.shape[1])]  # contiguous: bincount reads them fastest
+        return cls(tuple(
+            np.column_stack([np.bincount(codes[f], weights=column, minlength=size)
+                             for column in columns]).reshape(size, V.shape[1])
+            for f, size in enumerate(sizes)
+        ))
+
+    @property
+    def shape(self):
+        """``((G_1, D), ..., (G_F, D))``."""
+        return tuple(s.shape for s in self.sums)
+
+    def __add__(self, other):
+        if isinstance(other, int) and other == 0:
+            return self
+        check_same_shape(self, other, "level sums", axes="")
+        return type(self)(tuple(a + b for a, b in zip(self.sums, other.sums)))
+
+    __radd__ = __add__
+
+    def __repr__(self):
+        return f"LevelSums(shape={self.shape})"
+
+
+@dataclass(frozen=True)
+class LevelCoder:
+    """Positions of one factor's labels among its sorted levels (from a first pass).
+
+    Integer labels of a compact range are looked up in a table (``O(n)``);
+    other labels by binary search.
+    """
+
+    labels: np.ndarray
+    table: np.ndarray | None = None
+    low: int = 0
+
+    @classmethod
+    def of(cls, labels):
+        """A coder for the sorted distinct ``labels``."""
+        labels = np.asarray(labels)
+        if labels.dtype.kind in "iu" and labels.size:
+            low, high = int(labels.min()), int(labels.max())
+            if high - low < 4 * labels.size + 1024:
+                table = np.full(high - low + 1, -1, dtype=np.int64)
+                table[(labels - labels.dtype.type(low)).astype(np.int64)] = np.arange(labels.size)
+                return cls(labels, table, low)
+        return cls(labels)
+
+    def codes(self, values, name="entities"):
+        """Each value's position; a ``ValueError`` naming ``name`` for a level not seen."""
+        values = np.asarray(values)
+        if self.table is not None and values.dtype.kind in "iu":
+            offset = values.astype(np.int64) - self.low
+            inside = (offset >= 0) & (offset < len(self.table))
+            position = self.table[np.where(inside, offset, 0)]
+            unseen = ~inside | (position < 0)
+        else:
+            position = np.clip(np.searchsorted(self.labels, values), 0, max(len(self.labels) - 1, 0))
+            unseen = self.labels[position] != values if len(self.labels) else np.ones(len(values), bool)
+        if np.any(unseen):
+            raise ValueError(
+                f"{name} contains levels not seen in the first pass (e.g. "
+                f"{values[np.argmax(unseen)]!r}): every pass must read the same rows."
+            )
+        return position
