@@ -306,3 +306,24 @@ def test_the_convergence_criterion_does_not_depend_on_units(mobility):
     tiny = CumulativeFixedEffectsRegression().fit(X * 1e-6, mobility.y * 1e-9, entities=entities)
     np.testing.assert_allclose(tiny.coef_, base.coef_ * 1e-3, rtol=1e-8)
     assert tiny.n_iter_ == base.n_iter_
+
+
+def test_several_factors_with_other_features_of_the_estimator():
+    """Sparse X equals dense; 2-D clusters and periods are refused by name, not ignored."""
+    rng = np.random.default_rng(11)
+    n = 600
+    X = rng.normal(size=(n, 2))
+    entities = np.column_stack([rng.integers(0, 30, n), rng.integers(0, 8, n)])
+    y = X @ [1.0, 2.0] + rng.normal(size=n)
+    dense = CumulativeFixedEffectsRegression(cov_type="HC1").fit(X, y, entities=entities)
+    sparse = CumulativeFixedEffectsRegression(cov_type="HC1").fit(
+        sp.csr_matrix(X), y, entities=entities)
+    np.testing.assert_allclose(sparse.coef_, dense.coef_, rtol=1e-10)
+    np.testing.assert_allclose(sparse.results().bse, dense.results().bse, rtol=1e-10)
+    two_way = np.column_stack([rng.integers(0, 10, n), rng.integers(0, 6, n)])
+    with pytest.raises(ValueError, match="clusters"):
+        CumulativeFixedEffectsRegression(cov_type="cluster").fit(
+            X, y, entities=entities, clusters=two_way)
+    with pytest.raises(ValueError, match="periods"):
+        CumulativeFixedEffectsRegression(cov_type="driscoll-kraay").fit(
+            X, y, entities=entities, periods=entities[:, 1].astype(float))

@@ -34,7 +34,7 @@ from ..solvers import (
     normalised_effects,
     start_effects,
 )
-from ..stats import FactorMeans, GramStats, LevelCoder
+from ..stats import FactorMeans, GramStats, LevelCoder, as_dense
 
 _MULTI_PASS = (
     "entities has {count} columns (factors): absorbing two or more factors takes several "
@@ -127,7 +127,8 @@ class MultiwayReader:
             self.estimator.target_name_ = target_name(chunk.y)
         X, y, w, y_1d = validate_chunk(self.estimator, chunk.X, y, chunk.sample_weight, first)
         levels = [labels[f"entities[{n}]"] for n in names]
-        return MultiwayRows(np.hstack([X, y]), w, levels, labels.get("clusters"), y_1d)
+        # a sparse chunk is densified: the demeaned columns are dense anyway
+        return MultiwayRows(np.hstack([as_dense(X), y]), w, levels, labels.get("clusters"), y_1d)
 
     def read_levels(self, chunk):
         """A later pass's chunk: its factor labels and weights only."""
