@@ -1,0 +1,332 @@
+"""A formula's encoding, frozen before the statistics pass.
+
+The one rule of formulas on chunked data: every chunk is encoded the same
+way. A chunk that lacks a level (or sees its own mean for ``center(x)``)
+would otherwise get different columns, or columns that mean something else,
+and merged statistics would silently mix them. So the levels of categorical
+columns and the state of stateful transforms are fixed first -- from levels
+the user declares, or from one pass over only the columns that need it --
+and the frozen :class:`formulaic.ModelSpecs` then encodes every chunk.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from formulaic import model_matrix
+
+from ..io import Chunk, ScanReport
+from ._variables import categorical_arguments, data_names, factor_expressions, is_stateful
+
+#: The level that collects undeclared values when ``unseen="other"``.
+OTHER = "other"
+
+_MISSING = ("drop", "raise")
+_UNSEEN = ("raise", "other")
+
+
+class FormulaSpec:
+    """The frozen encoding of a formula: one set of columns for every chunk.
+
+    Built by :func:`freeze`; stored on a fitted estimator as
+    ``formula_spec_``, where :func:`skbigreg.formula.predict` and
+    :func:`skbigreg.formula.get_prediction` reuse it on new data.
+
+    Attributes
+    ----------
+    formula : str
+        The formulaic formula encoded (``"y ~ x + C(g)"``).
+    model_spec : formulaic.ModelSpecs
+        formulaic's frozen spec (``.lhs``, ``.rhs``), with every level and
+        every stateful transform's state.
+    levels : dict
+        The levels of each categorical column, in encoding order (the first
+        is the reference level of a treatment contrast).
+    feature_names : list of str
+        The design's columns, without formulaic's ``Intercept`` (the
+        estimator's ``const``).
+    has_intercept : bool
+    target_name : str
+    roles : dict
+        Columns read as they are: ``{"sample_weight": "w", "clusters": "firm"}``.
+    """
+
+    def __init__(self, formula, model_spec, levels, other, variables, roles, missing):
+        self.formula = formula
+        self.model_spec = model_spec
+        self.levels = levels
+        self.other = other
+        self.variables = variables
+        self.roles = roles
+        self.missing = missing
+        names = list(model_spec.rhs.column_names)
+        self.has_intercept = "Intercept" in names
+        self.feature_names = [name for name in names if name != "Intercept"]
+        self.target_name = model_spec.lhs.column_names[0]
+
+    @property
+    def columns(self):
+        """Every data column a chunk must have: the formula's, then weights and labels."""
+        return list(dict.fromkeys(self.variables + [c for c in self.roles.values()]))
+
+    def encode(self, frame, report):
+        """A chunk of rows (a pandas frame of :attr:`columns`) as an encoded :class:`Chunk`.
+
+        Rows with a missing value in a used column, or with NaN in the
+        design (``np.log`` of a negative number), are dropped and counted in
+        ``report`` (``missing="drop"``) or refused (``missing="raise"``).
+        """
+        report.rows_read += len(frame)
+        frame = _drop_missing(frame, self.columns, self.missing, report)
+        matrices = self.model_spec.get_model_matrix(self._categorical(frame))
+        y = np.asarray(matrices.lhs, dtype=np.float64)[:, 0]
+        X = np.asarray(matrices.rhs, dtype=np.float64)
+        if self.has_intercept:
+            X = X[:, [name != "Intercept" for name in self.model_spec.rhs.column_names]]
+        keep = _drop_undefined(X, y, self.feature_names, self.target_name, self.missing, report)
+        if keep is not None:
+            frame, X, y = frame[keep], X[keep], y[keep]
+        X = pd.DataFrame(X, columns=self.feature_names, copy=False)
+        weight = self.roles.get("sample_weight")
+        w = None if weight is None else frame[weight].to_numpy(dtype=np.float64)
+        labels = {role: frame[column].to_numpy() for role, column in self.roles.items()
+                  if role != "sample_weight"}
+        return Chunk(X, y, w, labels)
+
+    def transform(self, frame):
+        """The design (a DataFrame of :attr:`feature_names`) of new rows, for prediction.
+
+        Rows are kept one for one (a missing value gives NaN in the design,
+        which prediction refuses); a level not in :attr:`levels` raises.
+        """
+        matrix = self.model_spec.rhs.get_model_matrix(self._categorical(frame))
+        X = np.asarray(matrix, dtype=np.float64)
+        names = list(self.model_spec.rhs.column_names)
+        X = X[:, [name != "Intercept" for name in names]]
+        return pd.DataFrame(X, columns=self.feature_names, index=frame.index)
+
+    def term_columns(self, terms):
+        """Design columns of the given terms (``["d", "np.log(z)"]``), in design order."""
+        wanted = set(terms)
+        columns = [column for part in self.model_spec.rhs.structure if str(part.term) in wanted
+                   for column in part.columns]
+        return columns
+
+    def _categorical(self, frame):
+        """``frame`` with each categorical column as a pandas Categorical of the frozen levels.
+
+        An undeclared level raises ValueError naming the column and the
+        level, or becomes :data:`OTHER` for columns declared with
+        ``unseen="other"``.
+        """
+        converted = {}
+        for column, levels in self.levels.items():
+            if column not in frame.columns:
+                continue
+            values = frame[column]
+            codes = pd.Categorical(values, categories=levels)
+            unseen = (codes.codes == -1) & values.notna().to_numpy()
+            if unseen.any():
+                if column not in self.other:
+                    first = values[unseen].iloc[0]
+                    raise ValueError(
+                        f"Column {column!r} has the level {first!r}, which is not among its "
+                        f"{len(levels)} levels fixed before the fit ({_shown(levels)}); declare it "
+                        f"in levels={{{column!r}: [...]}}, or collect undeclared levels in an "
+                        f"{OTHER!r} level with unseen='other'."
+                    )
+                codes = pd.Categorical(values.where(~unseen, OTHER), categories=levels)
+            converted[column] = pd.Series(codes, index=frame.index, name=column)
+        if not converted:
+            return frame
+        return frame.assign(**converted)
+
+
+def freeze(formula, source, *, roles, levels=None, unseen="raise", missing="drop"):
+    """Fix ``formula``'s encoding for ``source`` (a :class:`~._data.FrameSource`).
+
+    Declared ``levels`` are used as given; the other categorical columns'
+    levels, and the rows stateful transforms learn from, come from one pass
+    over only those columns (complete rows only, as the fit will see them).
+    Without such columns no row beyond the first chunk is read.
+    """
+    if missing not in _MISSING:
+        raise ValueError(f"missing must be one of {_MISSING}, got {missing!r}.")
+    if unseen not in _UNSEEN:
+        raise ValueError(f"unseen must be one of {_UNSEEN}, got {unseen!r}.")
+    factors = factor_expressions(formula)
+    variables = list(dict.fromkeys(name for factor in factors for name in data_names(factor)))
+    roles = {role: column for role, column in roles.items() if column is not None}
+    used = list(dict.fromkeys(variables + list(roles.values())))
+    _require_columns(formula, variables, roles, source.names)
+    head = source.head(used)
+    if head is None:
+        raise ValueError("The data has no rows.")
+    declared = _declared_levels(levels, variables, formula)
+    categorical = _categorical_columns(factors, head, declared)
+    stateful = list(dict.fromkeys(name for factor in factors if is_stateful(factor)
+                                  for name in data_names(factor)))
+    discover = [column for column in categorical if column not in declared]
+    found = _first_pass(source, used, discover, stateful, missing) if discover or stateful else None
+    sample = head.loc[~head.isna().any(axis=1)]
+    if found is not None:
+        sample = found.sample
+    if sample is None or len(sample) == 0:
+        raise ValueError(f"The data has no complete row (every row misses one of {used}).")
+    frozen = {column: _with_other(declared[column], unseen) for column in declared}
+    frozen.update({column: _sorted(found.levels[column]) for column in discover})
+    other = set(declared) if unseen == "other" else set()
+    model_spec = _model_spec(formula, _representative(sample.iloc[:1], frozen, found, stateful))
+    return FormulaSpec(formula, model_spec, frozen, other, variables, roles, missing)
+
+
+class _Pass:
+    """What the first pass gathers: levels seen, stateful columns' values, a complete row."""
+
+    def __init__(self, discover, stateful):
+        self.levels = {column: set() for column in discover}
+        self.values = {column: [] for column in stateful}
+        self.sample = None
+
+
+def _first_pass(source, used, discover, stateful, missing):
+    """Distinct values of ``discover`` and the values of ``stateful``, over complete rows."""
+    found = _Pass(discover, stateful)
+    for frame in source.frames(used):
+        frame = _drop_missing(frame, used, missing, ScanReport())
+        if found.sample is None and len(frame):
+            found.sample = frame.iloc[:1]
+        for column in discover:
+            found.levels[column].update(frame[column].unique().tolist())
+        for column in stateful:
+            found.values[column].append(frame[column].to_numpy())
+    return found
+
+
+def _representative(sample, levels, found, stateful):
+    """A frame whose encoding state is the whole data's.
+
+    One row per complete row of the stateful columns (one row without
+    them); categorical columns hold a Categorical of the frozen levels, so
+    formulaic makes a column for every level; the others repeat a real
+    complete row, so transforms such as ``np.log`` see valid values.
+    """
+    n = len(np.concatenate(found.values[stateful[0]])) if stateful else 1
+    frame = {}
+    for column in sample.columns:
+        if column in levels:
+            frame[column] = pd.Categorical([levels[column][0]] * n, categories=levels[column])
+        elif column in stateful:
+            frame[column] = np.concatenate(found.values[column])
+        else:
+            frame[column] = np.repeat(sample[column].to_numpy(), n)
+    return pd.DataFrame(frame)
+
+
+def _model_spec(formula, frame):
+    try:
+        matrices = model_matrix(formula, frame, na_action="ignore")
+    except Exception as exc:  # formulaic's errors have many types; say which formula
+        raise ValueError(f"The formula {formula!r} cannot be encoded: {exc}") from exc
+    if matrices.lhs.shape[1] != 1:
+        raise ValueError(
+            f"The left-hand side of {formula!r} encodes to {matrices.lhs.shape[1]} columns "
+            f"({list(matrices.lhs.columns)}); the response must be one numeric column."
+        )
+    return matrices.model_spec
+
+
+def _require_columns(formula, variables, roles, names):
+    if names is None:
+        return
+    for column in variables:
+        if column not in names:
+            raise ValueError(
+                f"The formula {formula!r} names the column {column!r}, which the data does "
+                f"not have (columns: {list(names)})."
+            )
+    for role, column in roles.items():
+        if column not in names:
+            raise ValueError(f"{role}={column!r} names a column the data does not have "
+                             f"(columns: {list(names)}).")
+
+
+def _declared_levels(levels, variables, formula):
+    declared = dict(levels or {})
+    for column, values in declared.items():
+        if column not in variables:
+            raise ValueError(f"levels names the column {column!r}, which the formula {formula!r} "
+                             "does not use.")
+        values = list(values)
+        if len(set(values)) != len(values) or not values:
+            raise ValueError(f"The levels declared for {column!r} must be distinct and non-empty, "
+                             f"got {values}.")
+        declared[column] = values
+    return declared
+
+
+def _categorical_columns(factors, head, declared):
+    """Columns encoded by level: non-numeric dtype, inside ``C()``, or declared."""
+    forced = {name for factor in factors for name in categorical_arguments(factor)}
+    names = list(dict.fromkeys(name for factor in factors for name in data_names(factor)))
+    return [name for name in names
+            if name in forced or name in declared or not _is_number(head[name])]
+
+
+def _is_number(values):
+    return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+
+
+def _with_other(values, unseen):
+    return values + [OTHER] if unseen == "other" and OTHER not in values else values
+
+
+def _sorted(values):
+    try:
+        return sorted(values)
+    except TypeError:  # mixed types: one order for every run all the same
+        return sorted(values, key=repr)
+
+
+def _shown(levels, most=10):
+    shown = ", ".join(map(repr, levels[:most]))
+    return shown + (", ..." if len(levels) > most else "")
+
+
+def _drop_missing(frame, columns, missing, report):
+    """``frame`` without rows missing a value in ``columns`` (counted), or raise."""
+    isna = frame[columns].isna()
+    counts = isna.sum()
+    if not counts.any():
+        return frame
+    if missing == "raise":
+        column = counts.index[counts.to_numpy() > 0][0]
+        raise ValueError(
+            f"Column {column!r} has {int(counts[column])} missing value(s) in a chunk; drop "
+            "those rows with missing='drop' (the default), or fill them."
+        )
+    for column, count in counts[counts > 0].items():
+        report.dropped_by_column[column] = report.dropped_by_column.get(column, 0) + int(count)
+    bad = isna.any(axis=1).to_numpy()
+    report.rows_dropped += int(bad.sum())
+    return frame.loc[~bad]
+
+
+def _drop_undefined(X, y, names, target, missing, report):
+    """Mask of rows whose design and response are defined (None: all), as statsmodels drops NaN."""
+    bad_X = np.isnan(X)
+    bad_y = np.isnan(y)
+    if not (bad_X.any() or bad_y.any()):
+        return None
+    counts = dict(zip(names, bad_X.sum(axis=0)))
+    counts[target] = bad_y.sum()
+    if missing == "raise":
+        term = next(name for name, count in counts.items() if count)
+        raise ValueError(f"The term {term!r} is undefined (NaN) for {counts[term]} row(s) of a "
+                         "chunk; drop those rows with missing='drop' (the default).")
+    for name, count in counts.items():
+        if count:
+            report.dropped_by_column[name] = report.dropped_by_column.get(name, 0) + int(count)
+    bad = bad_X.any(axis=1) | bad_y
+    report.rows_dropped += int(bad.sum())
+    return ~bad
