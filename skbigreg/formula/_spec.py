@@ -147,7 +147,7 @@ def freeze(formula, source, *, roles, levels=None, unseen="raise", missing="drop
 
     Declared ``levels`` are used as given; the other categorical columns'
     levels, and the rows stateful transforms learn from, come from one pass
-    over only those columns (complete rows only, as the fit will see them).
+    over only those columns.
     Without such columns no row beyond the first chunk is read.
     """
     if missing not in _MISSING:
@@ -190,16 +190,24 @@ class _Pass:
 
 
 def _first_pass(source, used, discover, stateful, missing):
-    """Distinct values of ``discover`` and the values of ``stateful``, over complete rows."""
+    """Distinct values of ``discover`` over complete rows, and the values of ``stateful``.
+
+    Levels come from the rows the fit keeps (a level seen only in dropped
+    rows would be a column of zeros). Stateful transforms learn from every
+    row where their own columns are present, as statsmodels (patsy) and
+    formulaic do in memory, so ``center(x)`` subtracts the same mean.
+    """
     found = _Pass(discover, stateful)
     for frame in source.frames(used):
+        if stateful:  # as statsmodels and formulaic: before rows missing elsewhere are dropped
+            present = frame[stateful].dropna()
+            for column in stateful:
+                found.values[column].append(present[column].to_numpy())
         frame = _drop_missing(frame, used, missing, ScanReport())
         if found.sample is None and len(frame):
             found.sample = frame.iloc[:1]
         for column in discover:
             found.levels[column].update(frame[column].unique().tolist())
-        for column in stateful:
-            found.values[column].append(frame[column].to_numpy())
     return found
 
 
