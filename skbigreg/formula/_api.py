@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
+
+import numpy as np
 from formulaic import Formula
 from sklearn.base import clone
 
+from ..exceptions import CollinearityWarning
 from ..io import ChunkSource, ScanReport
 from ..linear_model import (
     CumulativeFixedEffectsRegression,
@@ -110,21 +114,44 @@ def _fit(estimator, parts, data, roles, levels, unseen, missing, chunk_rows,
         model.set_params(fit_intercept=spec.has_intercept)
     if endogenous is not None:
         model.set_params(**endogenous(spec))
-    reports = []
-    model.fit_chunks(ChunkSource(lambda: _encoded(spec, source, reports), source.reiterable))
+    passes = []
+    model.fit_chunks(ChunkSource(lambda: _encoded(spec, source, passes), source.reiterable))
+    report, ranges = passes[-1] if passes else (ScanReport(), None)
+    _warn_constant(spec, ranges)
     model.formula_spec_ = spec
-    model.formula_report_ = reports[-1] if reports else ScanReport()
+    model.formula_report_ = report
     return model
 
 
-def _encoded(spec, source, reports):
-    """One pass of encoded chunks; its report is kept when the pass completes."""
-    report = ScanReport()
+def _encoded(spec, source, passes):
+    """One pass of encoded chunks; its report and column ranges are kept when it completes."""
+    report, ranges = ScanReport(), None
     for frame in source.frames(spec.columns):
         chunk = spec.encode(frame, report)
         if chunk.n_rows:
+            X = chunk.X.to_numpy()
+            low, high = X.min(axis=0), X.max(axis=0)
+            ranges = (low, high) if ranges is None else (np.minimum(ranges[0], low),
+                                                         np.maximum(ranges[1], high))
             yield chunk
-    reports.append(report)
+    passes.append((report, ranges))
+
+
+def _warn_constant(spec, ranges):
+    """Name the terms constant over every row used: collinear with the intercept.
+
+    The estimator's own collinearity handling gives the answer; this says
+    which formula term caused it.
+    """
+    if ranges is None or not spec.has_intercept:
+        return
+    constant = [name for name, low, high in zip(spec.feature_names, *ranges) if low == high]
+    if constant:
+        warnings.warn(
+            f"The term(s) {constant} are constant over every row used, so collinear with "
+            "the intercept; drop them from the formula (or remove the intercept with '- 1').",
+            CollinearityWarning, stacklevel=3,
+        )
 
 
 def ols(formula, data, *, weights=None, cov_type="nonrobust", clusters=None, levels=None,

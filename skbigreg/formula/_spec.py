@@ -124,8 +124,8 @@ class FormulaSpec:
             if column not in frame.columns:
                 continue
             values = frame[column]
-            codes = pd.Categorical(values, categories=levels)
-            unseen = (codes.codes == -1) & values.notna().to_numpy()
+            codes = pd.Index(levels).get_indexer(values)
+            unseen = (codes == -1) & values.notna().to_numpy()
             if unseen.any():
                 if column not in self.other:
                     first = values[unseen].iloc[0]
@@ -135,8 +135,9 @@ class FormulaSpec:
                         f"in levels={{{column!r}: [...]}}, or collect undeclared levels in an "
                         f"{OTHER!r} level with unseen='other'."
                     )
-                codes = pd.Categorical(values.where(~unseen, OTHER), categories=levels)
-            converted[column] = pd.Series(codes, index=frame.index, name=column)
+                codes[unseen] = levels.index(OTHER)
+            converted[column] = pd.Series(pd.Categorical.from_codes(codes, categories=levels),
+                                          index=frame.index, name=column)
         if not converted:
             return frame
         return frame.assign(**converted)
