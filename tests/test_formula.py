@@ -274,3 +274,40 @@ def test_constant_term_warns_naming_it(frame):
         model = ols("y ~ x + one", data, chunk_rows=100)
     reference = ols("y ~ x", data).results().params
     _same(model.results().params.drop("one"), reference)
+
+
+def test_a_late_undeclared_level_in_a_file_fails_the_fit_and_changes_nothing(tmp_path, frame):
+    import copy
+
+    from skbigreg.linear_model import CumulativeLassoCV
+
+    data = frame.dropna().sort_values("g", kind="stable")
+    _, _ = _write_parts(data, tmp_path, "g", row_group=100)
+    estimator = CumulativeLassoCV(cv=3).fit(np.ones((10, 1)), np.arange(10.0))
+    before = copy.deepcopy(vars(estimator))
+    with pytest.raises(ValueError, match=r"Column 'g' has the level 'c'"):
+        fit_formula(estimator, "y ~ x + g", str(tmp_path), levels={"g": ["a", "b"]},
+                    groups="firm", chunk_rows=150)
+    assert vars(estimator).keys() == before.keys()
+    assert all(np.array_equal(vars(estimator)[key], before[key])
+               if isinstance(before[key], np.ndarray) else True for key in before)
+    assert estimator.n_samples_seen_ == 10
+
+
+def test_fit_formula_routes_label_columns_and_sets_the_intercept(frame):
+    from formulaic import model_matrix
+
+    from skbigreg.linear_model import CumulativeLassoCV
+
+    data = frame.dropna().reset_index(drop=True)
+    model = fit_formula(CumulativeLassoCV(cv=3, fit_intercept=False), "y ~ x + g", data,
+                        groups="firm", chunk_rows=70)
+    assert model.fit_intercept is True  # the formula decides; the argument is not changed
+    matrices = model_matrix("y ~ x + g", data)
+    reference = CumulativeLassoCV(cv=3).fit(matrices.rhs.drop(columns="Intercept"),
+                                            matrices.lhs.to_numpy().ravel(), groups=data["firm"])
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=RTOL)
+    assert model.alpha_ == reference.alpha_
+    no_intercept = fit_formula(CumulativeRidge(), "y ~ 0 + x + g", data)
+    assert no_intercept.fit_intercept is False
+    assert list(no_intercept.feature_names_in_) == ["x", "g[a]", "g[b]", "g[c]"]

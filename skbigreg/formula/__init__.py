@@ -7,6 +7,14 @@ pass, encodes every chunk with it, and returns the fitted estimator, whose
 fixest's ``|`` syntax for absorbed effects and instruments.
 """
 
+try:
+    import formulaic  # noqa: F401
+    import narwhals  # noqa: F401
+except ImportError as exc:  # pragma: no cover - depends on the extra
+    raise ImportError(
+        "skbigreg.formula needs formulaic and narwhals: pip install 'skbigreg[formula]'."
+    ) from exc
+
 from ._api import feols, fit_formula, glm, iv, logit, ols
 from ._predict import design, get_prediction, predict
 from ._spec import FormulaSpec
