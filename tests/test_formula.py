@@ -162,6 +162,8 @@ def test_predict_and_get_prediction_on_new_frames_equal_statsmodels(frame):
     np.testing.assert_allclose(ours["mean_se"], reference["mean_se"], rtol=1e-9)
     with pytest.raises(ValueError, match=r"Column 'g' has the level 'd'"):
         design(model, pd.DataFrame({"x": [1.0], "g": ["d"]}))
+    with pytest.raises(ValueError, match=r"Column 'g' has 1 missing value"):
+        predict(model, pd.DataFrame({"x": [1.0], "g": [None]}))
 
 
 def test_polars_generator_and_dask_sources(frame):

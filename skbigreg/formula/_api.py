@@ -305,7 +305,7 @@ def glm(formula, data, *, family="gaussian", link=None, weights=None, cov_type="
     family, link : str or object
         See :class:`~skbigreg.linear_model.CumulativeGLM`.
     weights : str, optional
-        Column of weights (statsmodels' ``var_weights``).
+        Column of sample weights (the estimator's ``sample_weight``).
     cov_type : str, default="nonrobust"
     clusters : str, optional
     {encoding}

@@ -96,9 +96,14 @@ class FormulaSpec:
     def transform(self, frame):
         """The design (a DataFrame of :attr:`feature_names`) of new rows, for prediction.
 
-        Rows are kept one for one (a missing value gives NaN in the design,
-        which prediction refuses); a level not in :attr:`levels` raises.
+        Rows are kept one for one; a missing value or a level not in
+        :attr:`levels` raises ValueError naming the column.
         """
+        counts = frame.isna().sum()
+        if counts.any():
+            column = counts.index[counts.to_numpy() > 0][0]
+            raise ValueError(f"Column {column!r} has {int(counts[column])} missing value(s) in "
+                             "the new rows; a prediction needs every column the formula uses.")
         matrix = self.model_spec.rhs.get_model_matrix(self._categorical(frame))
         X = np.asarray(matrix, dtype=np.float64)
         names = list(self.model_spec.rhs.column_names)
