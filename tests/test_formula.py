@@ -5,13 +5,22 @@ row groups) and compared with an independent in-memory fit of the same
 formula on the same data: statsmodels (patsy), pyfixest, scikit-learn.
 """
 
-import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from skbigreg.formula import design, feols, fit_formula, get_prediction, glm, iv, logit, ols, predict
+from skbigreg.formula import (
+    design,
+    feols,
+    fit_formula,
+    get_prediction,
+    glm,
+    iv,
+    logit,
+    ols,
+    predict,
+)
 from skbigreg.linear_model import CumulativeRidge
 
 smf = pytest.importorskip("statsmodels.formula.api")

@@ -16,7 +16,12 @@ import pandas as pd
 from formulaic import model_matrix
 
 from ..io import Chunk, ScanReport
-from ._variables import categorical_arguments, data_names, factor_expressions, is_stateful
+from ._variables import (
+    categorical_arguments,
+    data_names,
+    factor_expressions,
+    is_stateful,
+)
 
 #: The level that collects undeclared values when ``unseen="other"``.
 OTHER = "other"
