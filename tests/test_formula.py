@@ -106,6 +106,14 @@ def test_glm_poisson_and_logit_equal_statsmodels(frame):
     _same(ours.params, theirs.params, rtol=1e-8)
 
 
+def test_poisson_with_effect_dummies_equals_pyfixest_fepois(frame):
+    data = frame.dropna().reset_index(drop=True)
+    ours = glm("count ~ z + g + C(firm)", data, family="poisson", chunk_rows=90).results()
+    theirs = pyfixest.fepois("count ~ z + g | firm", data, fixef_tol=1e-14)
+    _same(ours.params[["z", "g[T.b]", "g[T.c]"]], theirs.coef().rename(
+        lambda name: name.replace("g[T.", "g[T.")), rtol=1e-8)
+
+
 def test_feols_equals_pyfixest_with_clusters(frame):
     data = frame.dropna().reset_index(drop=True)
     model = feols("y ~ np.log(x) + z + C(g) | firm", frame, cov_type="cluster", clusters="firm",
@@ -181,6 +189,7 @@ def test_polars_generator_and_dask_sources(frame):
     data = frame.dropna().reset_index(drop=True)
     reference = ols("y ~ x + g", data).results().params
     _same(ols("y ~ x + g", polars.from_pandas(data), chunk_rows=70).results().params, reference)
+    _same(ols("y ~ x + g", pa.Table.from_pandas(data), chunk_rows=70).results().params, reference)
     pieces = [data.iloc[i:i + 100] for i in range(0, len(data), 100)]
     _same(ols("y ~ x + g", pieces).results().params, reference)
     _same(ols("y ~ x + g", dd.from_pandas(data, npartitions=4)).results().params, reference)
