@@ -110,8 +110,8 @@ def test_poisson_with_effect_dummies_equals_pyfixest_fepois(frame):
     data = frame.dropna().reset_index(drop=True)
     ours = glm("count ~ z + g + C(firm)", data, family="poisson", chunk_rows=90).results()
     theirs = pyfixest.fepois("count ~ z + g | firm", data, fixef_tol=1e-14)
-    _same(ours.params[["z", "g[T.b]", "g[T.c]"]], theirs.coef().rename(
-        lambda name: name.replace("g[T.", "g[T.")), rtol=1e-8)
+    # pyfixest stops at its convergence tolerance: agreement to 1e-8, not 1e-10
+    _same(ours.params[["z", "g[T.b]", "g[T.c]"]], theirs.coef(), rtol=1e-8)
 
 
 def test_feols_equals_pyfixest_with_clusters(frame):
@@ -121,9 +121,7 @@ def test_feols_equals_pyfixest_with_clusters(frame):
     data["log_x"] = np.log(data["x"])
     theirs = pyfixest.feols("y ~ log_x + z + C(g) | firm", data, vcov={"CRV1": "firm"})
     names = {"log_x": "np.log(x)"}
-    coef = theirs.coef().rename(names)
-    coef.index = [name.replace("C(g)[T.", "C(g)[T.") for name in coef.index]
-    _same(model.results().params, coef)
+    _same(model.results().params, theirs.coef().rename(names))
     _same(model.results().bse, theirs.se().rename(names))
 
 
