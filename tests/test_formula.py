@@ -329,3 +329,24 @@ def test_fit_formula_routes_label_columns_and_sets_the_intercept(frame):
     no_intercept = fit_formula(CumulativeRidge(), "y ~ 0 + x + g", data)
     assert no_intercept.fit_intercept is False
     assert list(no_intercept.feature_names_in_) == ["x", "g[a]", "g[b]", "g[c]"]
+
+
+@pytest.mark.parametrize("formula, with_numpy", [
+    ("y ~ x + z + g + C(h)", True),
+    ("y ~ 0 + g + x", True),
+    ("y ~ C(g, Treatment(reference='c')) + np.log(x) + center(z) + x:z", True),
+    ("y ~ bs(x, df=3) + C(h, Sum)", False),
+    ("np.log(x) ~ z * g", False),
+])
+def test_the_numpy_design_equals_formulaics_encoding(frame, formula, with_numpy):
+    """Simple terms are written with numpy; formulaic's own encoding is the reference."""
+    from formulaic import model_matrix
+
+    data = frame.dropna().reset_index(drop=True)
+    model = ols(formula, data, chunk_rows=len(data))
+    assert (model.formula_spec_._plan is not None) == with_numpy
+    matrices = model_matrix(formula, data)
+    reference = matrices.rhs.drop(columns="Intercept", errors="ignore")
+    ours = design(model, data)
+    assert list(ours.columns) == list(reference.columns)
+    np.testing.assert_array_equal(ours.to_numpy(), reference.to_numpy())

@@ -14,8 +14,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from formulaic import model_matrix
+from formulaic.parser.types import Factor
 
 from ..io import Chunk, ScanReport
+from ._fast import plan_design
 from ._variables import (
     categorical_arguments,
     data_names,
@@ -68,6 +70,8 @@ class FormulaSpec:
         self.has_intercept = "Intercept" in names
         self.feature_names = [name for name in names if name != "Intercept"]
         self.target_name = model_spec.lhs.column_names[0]
+        self._plan = plan_design(model_spec.rhs, levels)
+        self._target_column = _plain_numeric(model_spec.lhs)
 
     @property
     def columns(self):
@@ -83,11 +87,8 @@ class FormulaSpec:
         """
         report.rows_read += len(frame)
         frame = _drop_missing(frame, self.columns, self.missing, report)
-        matrices = self.model_spec.get_model_matrix(self._categorical(frame))
-        y = np.asarray(matrices.lhs, dtype=np.float64)[:, 0]
-        X = np.asarray(matrices.rhs, dtype=np.float64)
-        if self.has_intercept:
-            X = X[:, [name != "Intercept" for name in self.model_spec.rhs.column_names]]
+        codes = self._codes(frame)
+        X, y = self._design(frame, codes), self._response(frame, codes)
         keep = _drop_undefined(X, y, self.feature_names, self.target_name, self.missing, report)
         if keep is not None:
             frame, X, y = frame[keep], X[keep], y[keep]
@@ -109,10 +110,7 @@ class FormulaSpec:
             column = counts.index[counts.to_numpy() > 0][0]
             raise ValueError(f"Column {column!r} has {int(counts[column])} missing value(s) in "
                              "the new rows; a prediction needs every column the formula uses.")
-        matrix = self.model_spec.rhs.get_model_matrix(self._categorical(frame))
-        X = np.asarray(matrix, dtype=np.float64)
-        names = list(self.model_spec.rhs.column_names)
-        X = X[:, [name != "Intercept" for name in names]]
+        X = self._design(frame, self._codes(frame))
         return pd.DataFrame(X, columns=self.feature_names, index=frame.index)
 
     def term_columns(self, terms):
@@ -122,20 +120,34 @@ class FormulaSpec:
                    for column in part.columns]
         return columns
 
-    def _categorical(self, frame):
-        """``frame`` with each categorical column as a pandas Categorical of the frozen levels.
+    def _design(self, frame, codes):
+        """The design matrix without formulaic's Intercept (numpy where :mod:`._fast` can)."""
+        if self._plan is not None:
+            return self._plan.design(frame, codes)
+        matrix = self.model_spec.rhs.get_model_matrix(_as_categorical(frame, codes, self.levels))
+        X = np.asarray(matrix, dtype=np.float64)
+        return X[:, [name != "Intercept" for name in self.model_spec.rhs.column_names]]
+
+    def _response(self, frame, codes):
+        if self._target_column is not None:
+            return frame[self._target_column].to_numpy(dtype=np.float64)
+        matrix = self.model_spec.lhs.get_model_matrix(_as_categorical(frame, codes, self.levels))
+        return np.asarray(matrix, dtype=np.float64)[:, 0]
+
+    def _codes(self, frame):
+        """Each categorical column's codes in its frozen levels.
 
         An undeclared level raises ValueError naming the column and the
         level, or becomes :data:`OTHER` for columns declared with
         ``unseen="other"``.
         """
-        converted = {}
+        codes = {}
         for column, levels in self.levels.items():
             if column not in frame.columns:
                 continue
             values = frame[column]
-            codes = pd.Index(levels).get_indexer(values)
-            unseen = (codes == -1) & values.notna().to_numpy()
+            found = pd.Index(levels).get_indexer(values)
+            unseen = (found == -1) & values.notna().to_numpy()
             if unseen.any():
                 if column not in self.other:
                     first = values[unseen].iloc[0]
@@ -145,12 +157,19 @@ class FormulaSpec:
                         f"in levels={{{column!r}: [...]}}, or collect undeclared levels in an "
                         f"{OTHER!r} level with unseen='other'."
                     )
-                codes[unseen] = levels.index(OTHER)
-            converted[column] = pd.Series(pd.Categorical.from_codes(codes, categories=levels),
-                                          index=frame.index, name=column)
-        if not converted:
-            return frame
-        return frame.assign(**converted)
+                found[unseen] = levels.index(OTHER)
+            codes[column] = found
+        return codes
+
+
+def _as_categorical(frame, codes, levels):
+    """``frame`` with each categorical column a pandas Categorical of its frozen levels."""
+    if not codes:
+        return frame
+    return frame.assign(**{
+        column: pd.Series(pd.Categorical.from_codes(found, categories=levels[column]),
+                          index=frame.index, name=column)
+        for column, found in codes.items()})
 
 
 def freeze(formula, source, *, roles, levels=None, unseen="raise", missing="drop"):
@@ -253,6 +272,18 @@ def _model_spec(formula, frame):
             f"({list(matrices.lhs.columns)}); the response must be one numeric column."
         )
     return matrices.model_spec
+
+
+def _plain_numeric(lhs_spec):
+    """The response's column when the left-hand side is one numeric column, else None."""
+    (part,) = [part for part in lhs_spec.structure if str(part.term) != "1"] or [None]
+    if part is None or len(part.term.factors) != 1:
+        return None
+    factor = part.term.factors[0]
+    state = lhs_spec.encoder_state.get(factor.expr)
+    if factor.eval_method is not Factor.EvalMethod.LOOKUP or state is None:
+        return None
+    return factor.expr if state[0].value == "numerical" else None
 
 
 def _require_columns(formula, variables, roles, names):

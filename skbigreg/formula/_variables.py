@@ -38,6 +38,10 @@ def data_names(factor):
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             skip.add(id(node.func))
+            if isinstance(node.func, ast.Name) and node.func.id == "C":
+                # C(column, Sum) / C(column, levels=[...]): the rest is the coding, not data
+                rest = node.args[1:] + [keyword.value for keyword in node.keywords]
+                skip.update(id(inner) for arg in rest for inner in ast.walk(arg))
         elif isinstance(node, ast.Attribute):
             skip.add(id(node.value))
     names = [node.id for node in ast.walk(tree)
