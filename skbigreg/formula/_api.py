@@ -103,7 +103,7 @@ fit_formula.__doc__ = fit_formula.__doc__.format(encoding=_ENCODING_DOC)
 
 
 def _fit(estimator, parts, data, roles, levels, unseen, missing, chunk_rows,
-         formula=None, endogenous=None):
+         formula=None, column_params=None):
     """Freeze the encoding of ``formula`` (default: ``parts.main``), then fit a clone."""
     source = frame_source(data, chunk_rows)
     spec = freeze(formula or parts.main, source, roles=roles, levels=levels, unseen=unseen,
@@ -112,8 +112,8 @@ def _fit(estimator, parts, data, roles, levels, unseen, missing, chunk_rows,
     params = model.get_params(deep=False)
     if "fit_intercept" in params:  # else it absorbs the intercept (fixed effects)
         model.set_params(fit_intercept=spec.has_intercept)
-    if endogenous is not None:
-        model.set_params(**endogenous(spec))
+    if column_params is not None:  # parameters naming design columns (IV's instruments)
+        model.set_params(**column_params(spec))
     passes = []
     model.fit_chunks(ChunkSource(lambda: _encoded(spec, source, passes), source.reiterable))
     report, ranges = passes[-1] if passes else (ScanReport(), None)
@@ -291,7 +291,7 @@ def iv(formula, data, *, weights=None, cov_type="nonrobust", clusters=None, leve
 
     estimator = CumulativeIVRegression(cov_type=cov_type)
     return _fit(estimator, parts, data, {"sample_weight": weights, "clusters": clusters},
-                levels, unseen, missing, chunk_rows, formula=full, endogenous=columns)
+                levels, unseen, missing, chunk_rows, formula=full, column_params=columns)
 
 
 def glm(formula, data, *, family="gaussian", link=None, weights=None, cov_type="nonrobust",
