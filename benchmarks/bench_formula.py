@@ -101,8 +101,10 @@ def main(n, repeat):
             source = read_files(pre_glob, target="y", batch_rows=BATCH_ROWS)
             return CumulativeLinearRegression().fit_chunks(source)
 
+        X_array = np.asfortranarray(X.to_numpy())
+
         def pre_encoded_arrays():
-            return CumulativeLinearRegression().fit(X, y)
+            return CumulativeLinearRegression().fit(X_array, y)
 
         same = np.max(np.abs(formula_discover().coef_ - pre_encoded_arrays().coef_))
         print(f"N = {n:,} rows, {X.shape[1]} design columns (8 numeric, np.log, 15 + 2 dummies), "

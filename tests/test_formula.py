@@ -350,3 +350,20 @@ def test_the_numpy_design_equals_formulaics_encoding(frame, formula, with_numpy)
     ours = design(model, data)
     assert list(ours.columns) == list(reference.columns)
     np.testing.assert_array_equal(ours.to_numpy(), reference.to_numpy())
+
+
+def test_the_first_pass_reads_only_the_columns_that_need_it(frame):
+    from skbigreg.formula._data import FrameSource
+
+    data = frame.dropna()
+    asked = []
+
+    def frames(columns):
+        asked.append(list(columns))
+        return iter([data[columns].iloc[:300], data[columns].iloc[300:]])
+
+    model = ols("y ~ x + center(z) + g", FrameSource(frames, list(data.columns), True))
+    assert asked == [["y", "x", "z", "g"], ["g", "z"], ["y", "x", "z", "g"]]  # head, freeze, fit
+    _same(model.results().params, smf.ols("y ~ x + center(z) + g", data).fit().params)
+    assert ols("y ~ x", FrameSource(frames, list(data.columns), True)) is not None
+    assert asked[-2:] == [["y", "x"], ["y", "x"]]  # nothing to freeze: the first chunk only

@@ -197,67 +197,87 @@ def freeze(formula, source, *, roles, levels=None, unseen="raise", missing="drop
     stateful = list(dict.fromkeys(name for factor in factors if is_stateful(factor)
                                   for name in data_names(factor)))
     discover = [column for column in categorical if column not in declared]
-    found = _first_pass(source, used, discover, stateful, missing) if discover or stateful else None
-    sample = head.loc[~head.isna().any(axis=1)]
-    if found is not None:
-        sample = found.sample
-    if sample is None or len(sample) == 0:
-        raise ValueError(f"The data has no complete row (every row misses one of {used}).")
+    sample = _first_values(head)
+    unsampled = [column for column in used if column not in sample]
+    found = _Pass(discover, stateful, unsampled)
+    if discover or stateful or unsampled:
+        _first_pass(source, found)
+    sample.update(found.sample)
+    empty = [column for column in used if column not in sample]
+    if empty:
+        raise ValueError(f"Column {empty[0]!r} has no value in any row (all missing).")
     frozen = {column: _with_other(declared[column], unseen) for column in declared}
     frozen.update({column: _sorted(found.levels[column]) for column in discover})
     other = set(declared) if unseen == "other" else set()
-    model_spec = _model_spec(formula, _representative(sample.iloc[:1], frozen, found, stateful))
+    model_spec = _model_spec(formula, _representative(used, sample, frozen, found))
     return FormulaSpec(formula, model_spec, frozen, other, variables, roles, missing)
 
 
 class _Pass:
-    """What the first pass gathers: levels seen, stateful columns' values, a complete row."""
+    """What the first pass gathers: levels seen, stateful columns' values, a value per column."""
 
-    def __init__(self, discover, stateful):
+    def __init__(self, discover, stateful, unsampled):
         self.levels = {column: set() for column in discover}
         self.values = {column: [] for column in stateful}
-        self.sample = None
+        self.unsampled = unsampled
+        self.sample = {}
+
+    @property
+    def columns(self):
+        return list(dict.fromkeys([*self.levels, *self.values, *self.unsampled]))
 
 
-def _first_pass(source, used, discover, stateful, missing):
-    """Distinct values of ``discover`` over complete rows, and the values of ``stateful``.
+def _first_pass(source, found):
+    """Read only the columns that need it: levels, stateful columns' values, missing samples.
 
-    Levels come from the rows the fit keeps (a level seen only in dropped
-    rows would be a column of zeros). Stateful transforms learn from every
-    row where their own columns are present, as statsmodels (patsy) and
-    formulaic do in memory, so ``center(x)`` subtracts the same mean.
+    A categorical column's levels are its values wherever it is present;
+    stateful transforms learn from every row where their own columns are
+    present, as statsmodels (patsy) and formulaic do in memory, so
+    ``center(x)`` subtracts the same mean. (A level present only in rows
+    the fit drops for a value missing elsewhere gives a column of zeros,
+    which the fit names as constant.)
     """
-    found = _Pass(discover, stateful)
-    for frame in source.frames(used):
-        if stateful:  # as statsmodels and formulaic: before rows missing elsewhere are dropped
+    stateful = list(found.values)
+    for frame in source.frames(found.columns):
+        if stateful:
             present = frame[stateful].dropna()
             for column in stateful:
                 found.values[column].append(present[column].to_numpy())
-        frame = _drop_missing(frame, used, missing, ScanReport())
-        if found.sample is None and len(frame):
-            found.sample = frame.iloc[:1]
-        for column in discover:
-            found.levels[column].update(frame[column].unique().tolist())
-    return found
+        for column in found.levels:
+            found.levels[column].update(frame[column].dropna().unique().tolist())
+        for column in found.unsampled:
+            if column not in found.sample:
+                found.sample.update(_first_values(frame[[column]]))
 
 
-def _representative(sample, levels, found, stateful):
+def _first_values(frame):
+    """The first present value of each column of ``frame`` that has one."""
+    values = {}
+    for column in frame.columns:
+        present = frame[column].dropna()
+        if len(present):
+            values[column] = present.iloc[0]
+    return values
+
+
+def _representative(columns, sample, levels, found):
     """A frame whose encoding state is the whole data's.
 
-    One row per complete row of the stateful columns (one row without
+    One row per present row of the stateful columns (one row without
     them); categorical columns hold a Categorical of the frozen levels, so
     formulaic makes a column for every level; the others repeat a real
-    complete row, so transforms such as ``np.log`` see valid values.
+    value, so transforms such as ``np.log`` see valid values.
     """
+    stateful = list(found.values)
     n = len(np.concatenate(found.values[stateful[0]])) if stateful else 1
     frame = {}
-    for column in sample.columns:
+    for column in columns:
         if column in levels:
             frame[column] = pd.Categorical([levels[column][0]] * n, categories=levels[column])
         elif column in stateful:
             frame[column] = np.concatenate(found.values[column])
         else:
-            frame[column] = np.repeat(sample[column].to_numpy(), n)
+            frame[column] = np.repeat(np.asarray([sample[column]]), n)
     return pd.DataFrame(frame)
 
 
