@@ -16,7 +16,7 @@ import pandas as pd
 from formulaic import model_matrix
 from formulaic.parser.types import Factor
 
-from ..io import Chunk, ScanReport
+from ..io import Chunk
 from ._fast import plan_design
 from ._variables import (
     categorical_arguments,
