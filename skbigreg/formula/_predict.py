@@ -11,6 +11,18 @@ def design(model, data):
     Encoded with the model's frozen ``formula_spec_``: the same levels and
     transform state as the fit; an unseen level raises ValueError.
 
+    Parameters
+    ----------
+    model : estimator
+        Fitted by a function of :mod:`skbigreg.formula`.
+    data : DataFrame
+        New rows (pandas, polars or pyarrow) with the formula's columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per row of ``data``, the model's feature columns.
+
     Examples
     --------
     >>> import numpy as np, pandas as pd
@@ -31,6 +43,17 @@ def predict(model, data):
 
     A fixed-effects model reads its ``entities`` column from ``data``.
 
+    Parameters
+    ----------
+    model : estimator
+        Fitted by a function of :mod:`skbigreg.formula`.
+    data : DataFrame
+        New rows with the formula's columns.
+
+    Returns
+    -------
+    ndarray of shape (n_rows,)
+
     Examples
     --------
     >>> import numpy as np, pandas as pd
@@ -49,7 +72,19 @@ def predict(model, data):
 def get_prediction(model, data, **kwargs):
     """``model.results().get_prediction`` on new rows ``data``: means, standard errors, intervals.
 
-    Keyword arguments go to :meth:`~skbigreg.inference.RegressionResults.get_prediction`.
+    Parameters
+    ----------
+    model : estimator
+        Fitted by a function of :mod:`skbigreg.formula`.
+    data : DataFrame
+        New rows with the formula's columns.
+    **kwargs
+        Passed to :meth:`~skbigreg.inference.RegressionResults.get_prediction`
+        (``weights=``).
+
+    Returns
+    -------
+    PredictionResults
 
     Examples
     --------
