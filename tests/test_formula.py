@@ -172,6 +172,10 @@ def test_predict_and_get_prediction_on_new_frames_equal_statsmodels(frame):
     theirs = smf.ols("y ~ np.log(x) + C(g) + center(x)", data).fit()
     new = pd.DataFrame({"x": [1.5, 2.5], "g": ["c", "a"]})  # one row per level is not needed
     np.testing.assert_allclose(predict(model, new), theirs.predict(new), rtol=RTOL)
+    import pickle
+
+    np.testing.assert_array_equal(predict(pickle.loads(pickle.dumps(model)), new),
+                                  predict(model, new))  # the spec travels with the model
     ours = get_prediction(model, new).summary_frame()
     reference = theirs.get_prediction(new).summary_frame()
     np.testing.assert_allclose(ours["mean_se"], reference["mean_se"], rtol=1e-9)
