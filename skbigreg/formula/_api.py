@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import warnings
 
 import numpy as np
@@ -21,11 +22,14 @@ from ._data import frame_source
 from ._parse import FormulaParts, parse_formula, split_parts
 from ._spec import freeze
 
-# Absorbed factors CumulativeFixedEffectsRegression takes in one fit, and
-# whether CumulativeIVRegression absorbs effects: raise the first and set the
-# second when the estimators gain multi-way and IV effects.
+# Absorbed factors the estimators take in one fit (``entities``, one column):
+# raise it when they absorb several factors.
 _MAX_ABSORBED = 1
-_IV_ABSORBS_EFFECTS = False
+
+
+def _absorbs(estimator_class):
+    """Does the estimator absorb fixed effects (an ``entities`` label in ``fit``)?"""
+    return "entities" in inspect.signature(estimator_class.fit).parameters
 
 _ENCODING_DOC = """levels : dict, optional
         Declared levels of categorical columns, ``{column: [levels]}``, in
@@ -250,8 +254,8 @@ def iv(formula, data, *, weights=None, cov_type="nonrobust", clusters=None, leve
        unseen="raise", missing="drop", chunk_rows=None):
     """Two-stage least squares in fixest's syntax: ``"y ~ exog | endog ~ instruments"``.
 
-    ``"y ~ exog | fe | endog ~ instruments"`` absorbs ``fe`` as well (when
-    the IV estimator supports it). Endogenous regressors and instruments are
+    ``"y ~ exog | fe | endog ~ instruments"`` absorbs ``fe`` as well (one
+    factor, where the IV estimator absorbs effects: ``entities``). Endogenous regressors and instruments are
     formula terms too (``np.log(z)``, ``C(g)``), encoded with the rest.
 
     Parameters
@@ -280,8 +284,11 @@ def iv(formula, data, *, weights=None, cov_type="nonrobust", clusters=None, leve
     ['const', 'x', 'd']
     """
     parts = parse_formula(formula, effects=True, iv=True, caller="iv")
+    roles = {"sample_weight": weights, "clusters": clusters}
     if parts.effects:
-        _check_absorbed(parts, "CumulativeIVRegression", _MAX_ABSORBED if _IV_ABSORBS_EFFECTS else 0)
+        most = _MAX_ABSORBED if _absorbs(CumulativeIVRegression) else 0
+        _check_absorbed(parts, "CumulativeIVRegression", most)
+        roles["entities"] = parts.effects[0]
     lhs, rhs = parts.main.split("~", 1)
     full = f"{lhs.strip()} ~ {rhs.strip()} + {parts.endogenous} + {parts.instruments}"
 
@@ -290,8 +297,8 @@ def iv(formula, data, *, weights=None, cov_type="nonrobust", clusters=None, leve
                 "instruments": _part_columns(spec, parts.instruments, "instrument", formula)}
 
     estimator = CumulativeIVRegression(cov_type=cov_type)
-    return _fit(estimator, parts, data, {"sample_weight": weights, "clusters": clusters},
-                levels, unseen, missing, chunk_rows, formula=full, column_params=columns)
+    return _fit(estimator, parts, data, roles, levels, unseen, missing, chunk_rows,
+                formula=full, column_params=columns)
 
 
 def glm(formula, data, *, family="gaussian", link=None, weights=None, cov_type="nonrobust",
