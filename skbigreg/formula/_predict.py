@@ -1,0 +1,114 @@
+"""Predictions of a formula-fitted estimator on new raw data, through its frozen spec."""
+
+from __future__ import annotations
+
+from ._data import _select
+
+
+def design(model, data):
+    """The design matrix ``model`` was fitted on, made of new rows ``data`` (a DataFrame).
+
+    Encoded with the model's frozen ``formula_spec_``: the same levels and
+    transform state as the fit; an unseen level raises ValueError.
+
+    Parameters
+    ----------
+    model : estimator
+        Fitted by a function of :mod:`skbigreg.formula`.
+    data : DataFrame
+        New rows (pandas, polars or pyarrow) with the formula's columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per row of ``data``, the model's feature columns.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from skbigreg.formula import ols, design
+    >>> df = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "g": ["a", "b", "a", "b"],
+    ...                    "y": [1.0, 2.5, 2.9, 4.6]})
+    >>> design(ols("y ~ x + g", df), pd.DataFrame({"x": [5.0], "g": ["b"]}))
+         x  g[T.b]
+    0  5.0     1.0
+    """
+    spec = _spec(model)
+    rhs = [name for name in spec.variables if name in _rhs_variables(spec)]
+    return spec.transform(_select(data, rhs))
+
+
+def predict(model, data):
+    """``model.predict`` on new rows ``data`` (a DataFrame of the formula's columns).
+
+    A fixed-effects model reads its ``entities`` column from ``data``.
+
+    Parameters
+    ----------
+    model : estimator
+        Fitted by a function of :mod:`skbigreg.formula`.
+    data : DataFrame
+        New rows with the formula's columns.
+
+    Returns
+    -------
+    ndarray of shape (n_rows,)
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from skbigreg.formula import ols, predict
+    >>> df = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "y": [1.1, 2.3, 3.2, 3.7]})
+    >>> predict(ols("y ~ np.log(x)", df), pd.DataFrame({"x": [np.e]})).round(6)
+    array([2.964591])
+    """
+    X = design(model, data)
+    entities = _spec(model).roles.get("entities")
+    if entities is not None:
+        return model.predict(X, entities=_select(data, [entities])[entities].to_numpy())
+    return model.predict(X)
+
+
+def get_prediction(model, data, **kwargs):
+    """``model.results().get_prediction`` on new rows ``data``: means, standard errors, intervals.
+
+    Parameters
+    ----------
+    model : estimator
+        Fitted by a function of :mod:`skbigreg.formula`.
+    data : DataFrame
+        New rows with the formula's columns.
+    **kwargs
+        Passed to :meth:`~skbigreg.inference.RegressionResults.get_prediction`
+        (``weights=``).
+
+    Returns
+    -------
+    PredictionResults
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from skbigreg.formula import ols, get_prediction
+    >>> df = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "y": [2.0, 4.5, 5.5, 8.0]})
+    >>> frame = get_prediction(ols("y ~ x", df), pd.DataFrame({"x": [5.0]})).summary_frame()
+    >>> frame[["mean", "mean_se"]].round(4)
+       mean  mean_se
+    0  9.75   0.5809
+    """
+    return model.results().get_prediction(design(model, data), **kwargs)
+
+
+def _spec(model):
+    spec = getattr(model, "formula_spec_", None)
+    if spec is None:
+        raise ValueError(f"This {type(model).__name__} was not fitted from a formula "
+                         "(it has no formula_spec_); call its predict() on a design matrix.")
+    return spec
+
+
+def _rhs_variables(spec):
+    from ._variables import data_names, factor_expressions
+
+    rhs = spec.formula.split("~", 1)[1]
+    return {name for factor in factor_expressions(rhs) for name in data_names(factor)}

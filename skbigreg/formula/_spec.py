@@ -1,0 +1,419 @@
+"""A formula's encoding, frozen before the statistics pass.
+
+The one rule of formulas on chunked data: every chunk is encoded the same
+way. A chunk that lacks a level (or sees its own mean for ``center(x)``)
+would otherwise get different columns, or columns that mean something else,
+and merged statistics would silently mix them. So the levels of categorical
+columns and the state of stateful transforms are fixed first -- from levels
+the user declares, or from one pass over only the columns that need it --
+and the frozen :class:`formulaic.ModelSpecs` then encodes every chunk.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from formulaic import model_matrix
+from formulaic.parser.types import Factor
+
+from ..io import Chunk
+from ._fast import plan_design
+from ._variables import (
+    categorical_arguments,
+    data_names,
+    factor_expressions,
+    is_stateful,
+)
+
+#: The level that collects undeclared values when ``unseen="other"``.
+OTHER = "other"
+
+_MISSING = ("drop", "raise")
+_UNSEEN = ("raise", "other")
+
+
+class FormulaSpec:
+    """The frozen encoding of a formula: one set of columns for every chunk.
+
+    Built by :func:`freeze`; stored on a fitted estimator as
+    ``formula_spec_``, where :func:`skbigreg.formula.predict` and
+    :func:`skbigreg.formula.get_prediction` reuse it on new data.
+
+    Attributes
+    ----------
+    formula : str
+        The formulaic formula encoded (``"y ~ x + C(g)"``).
+    model_spec : formulaic.ModelSpecs
+        formulaic's frozen spec (``.lhs``, ``.rhs``), with every level and
+        every stateful transform's state.
+    levels : dict
+        The levels of each categorical column, in encoding order (the first
+        is the reference level of a treatment contrast).
+    feature_names : list of str
+        The design's columns, without formulaic's ``Intercept`` (the
+        estimator's ``const``).
+    has_intercept : bool
+    target_name : str
+    roles : dict
+        Columns read as they are: ``{"sample_weight": "w", "clusters": "firm"}``.
+    """
+
+    def __init__(self, formula, model_spec, levels, other, variables, roles, missing):
+        self.formula = formula
+        self.model_spec = model_spec
+        self.levels = levels
+        self.other = other
+        self.variables = variables
+        self.roles = roles
+        self.missing = missing
+        names = list(model_spec.rhs.column_names)
+        self.has_intercept = "Intercept" in names
+        self.feature_names = [name for name in names if name != "Intercept"]
+        self.target_name = model_spec.lhs.column_names[0]
+        self._plan = plan_design(model_spec.rhs, levels)
+        self._target_column = _plain_numeric(model_spec.lhs)
+
+    @property
+    def columns(self):
+        """Every data column a chunk must have: the formula's, then weights and labels."""
+        return list(dict.fromkeys(self.variables + [c for c in self.roles.values()]))
+
+    def encode(self, frame, report):
+        """A chunk of rows (a pandas frame of :attr:`columns`) as an encoded :class:`Chunk`.
+
+        Rows with a missing value in a used column, or with NaN in the
+        design (``np.log`` of a negative number), are dropped and counted in
+        ``report`` (``missing="drop"``) or refused (``missing="raise"``).
+        """
+        report.rows_read += len(frame)
+        frame = _drop_missing(frame, self.columns, self.missing, report)
+        codes = self._codes(frame)
+        X, y = self._design(frame, codes), self._response(frame, codes)
+        keep = _drop_undefined(X, y, self.feature_names, self.target_name, self.missing, report)
+        if keep is not None:
+            frame, X, y = frame[keep], X[keep], y[keep]
+        X = pd.DataFrame(X, columns=self.feature_names, copy=False)
+        weight = self.roles.get("sample_weight")
+        w = None if weight is None else frame[weight].to_numpy(dtype=np.float64)
+        labels = {role: frame[column].to_numpy() for role, column in self.roles.items()
+                  if role != "sample_weight"}
+        return Chunk(X, y, w, labels)
+
+    def transform(self, frame):
+        """The design (a DataFrame of :attr:`feature_names`) of new rows, for prediction.
+
+        Rows are kept one for one; a missing value or a level not in
+        :attr:`levels` raises ValueError naming the column.
+        """
+        counts = frame.isna().sum()
+        if counts.any():
+            column = counts.index[counts.to_numpy() > 0][0]
+            raise ValueError(f"Column {column!r} has {int(counts[column])} missing value(s) in "
+                             "the new rows; a prediction needs every column the formula uses.")
+        X = self._design(frame, self._codes(frame))
+        return pd.DataFrame(X, columns=self.feature_names, index=frame.index)
+
+    def term_columns(self, terms):
+        """Design columns of the given terms (``["d", "np.log(z)"]``), in design order."""
+        wanted = set(terms)
+        columns = [column for part in self.model_spec.rhs.structure if str(part.term) in wanted
+                   for column in part.columns]
+        return columns
+
+    def _design(self, frame, codes):
+        """The design matrix without formulaic's Intercept (numpy where :mod:`._fast` can)."""
+        if self._plan is not None:
+            return self._plan.design(frame, codes)
+        matrix = self.model_spec.rhs.get_model_matrix(_as_categorical(frame, codes, self.levels))
+        X = np.asarray(matrix, dtype=np.float64)
+        return X[:, [name != "Intercept" for name in self.model_spec.rhs.column_names]]
+
+    def _response(self, frame, codes):
+        if self._target_column is not None:
+            return frame[self._target_column].to_numpy(dtype=np.float64)
+        matrix = self.model_spec.lhs.get_model_matrix(_as_categorical(frame, codes, self.levels))
+        return np.asarray(matrix, dtype=np.float64)[:, 0]
+
+    def _codes(self, frame):
+        """Each categorical column's codes in its frozen levels.
+
+        An undeclared level raises ValueError naming the column and the
+        level, or becomes :data:`OTHER` for columns declared with
+        ``unseen="other"``.
+        """
+        codes = {}
+        for column, levels in self.levels.items():
+            if column not in frame.columns:
+                continue
+            values = frame[column]
+            found = _level_codes(values, levels)
+            unseen = (found == -1) & values.notna().to_numpy()
+            if unseen.any():
+                if column not in self.other:
+                    first = values[unseen].iloc[0]
+                    raise ValueError(
+                        f"Column {column!r} has the level {first!r}, which is not among its "
+                        f"{len(levels)} levels fixed before the fit ({_shown(levels)}); declare it "
+                        f"in levels={{{column!r}: [...]}}, or collect undeclared levels in an "
+                        f"{OTHER!r} level with unseen='other'."
+                    )
+                found[unseen] = levels.index(OTHER)
+            codes[column] = found
+        return codes
+
+
+def _level_codes(values, levels):
+    """Position of each value in ``levels``; -1 for a missing or unknown value.
+
+    Arrow's hash lookup where the values convert (ten times pandas' on
+    Arrow-backed strings); pandas' where they do not (mixed types).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        array = pa.array(values, from_pandas=True)
+        found = pc.index_in(array, value_set=pa.array(levels, type=array.type))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError):
+        return pd.Index(levels).get_indexer(values)
+    return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp, copy=False)
+
+
+def _as_categorical(frame, codes, levels):
+    """``frame`` with each categorical column a pandas Categorical of its frozen levels."""
+    if not codes:
+        return frame
+    return frame.assign(**{
+        column: pd.Series(pd.Categorical.from_codes(found, categories=levels[column]),
+                          index=frame.index, name=column)
+        for column, found in codes.items()})
+
+
+def freeze(formula, source, *, roles, levels=None, unseen="raise", missing="drop"):
+    """Fix ``formula``'s encoding for ``source`` (a :class:`~._data.FrameSource`).
+
+    Declared ``levels`` are used as given; the other categorical columns'
+    levels, and the rows stateful transforms learn from, come from one pass
+    over only those columns.
+    Without such columns no row beyond the first chunk is read.
+    """
+    if missing not in _MISSING:
+        raise ValueError(f"missing must be one of {_MISSING}, got {missing!r}.")
+    if unseen not in _UNSEEN:
+        raise ValueError(f"unseen must be one of {_UNSEEN}, got {unseen!r}.")
+    factors = factor_expressions(formula)
+    variables = list(dict.fromkeys(name for factor in factors for name in data_names(factor)))
+    roles = {role: column for role, column in roles.items() if column is not None}
+    used = list(dict.fromkeys(variables + list(roles.values())))
+    _require_columns(formula, variables, roles, source.names)
+    head = source.head(used)
+    if head is None:
+        raise ValueError("The data has no rows.")
+    declared = _declared_levels(levels, variables, formula)
+    categorical = _categorical_columns(factors, head, declared)
+    stateful = list(dict.fromkeys(name for factor in factors if is_stateful(factor)
+                                  for name in data_names(factor)))
+    discover = [column for column in categorical if column not in declared]
+    sample = _first_values(head)
+    unsampled = [column for column in used if column not in sample]
+    found = _Pass(discover, stateful, unsampled)
+    if discover or stateful or unsampled:
+        _first_pass(source, found)
+    sample.update(found.sample)
+    empty = [column for column in used if column not in sample]
+    if empty:
+        raise ValueError(f"Column {empty[0]!r} has no value in any row (all missing).")
+    frozen = {column: _with_other(declared[column], unseen) for column in declared}
+    frozen.update({column: _sorted(found.levels[column]) for column in discover})
+    other = set(declared) if unseen == "other" else set()
+    model_spec = _model_spec(formula, _representative(used, sample, frozen, found))
+    return FormulaSpec(formula, model_spec, frozen, other, variables, roles, missing)
+
+
+class _Pass:
+    """What the first pass gathers: levels seen, stateful columns' values, a value per column."""
+
+    def __init__(self, discover, stateful, unsampled):
+        self.levels = {column: set() for column in discover}
+        self.values = {column: [] for column in stateful}
+        self.unsampled = unsampled
+        self.sample = {}
+
+    @property
+    def columns(self):
+        return list(dict.fromkeys([*self.levels, *self.values, *self.unsampled]))
+
+
+def _first_pass(source, found):
+    """Read only the columns that need it: levels, stateful columns' values, missing samples.
+
+    A categorical column's levels are its values wherever it is present;
+    stateful transforms learn from every row where their own columns are
+    present, as statsmodels (patsy) and formulaic do in memory, so
+    ``center(x)`` subtracts the same mean. (A level present only in rows
+    the fit drops for a value missing elsewhere gives a column of zeros,
+    which the fit names as constant.)
+    """
+    stateful = list(found.values)
+    for frame in source.frames(found.columns):
+        if stateful:
+            present = frame[stateful].dropna()
+            for column in stateful:
+                found.values[column].append(present[column].to_numpy())
+        for column in found.levels:
+            found.levels[column].update(frame[column].dropna().unique().tolist())
+        for column in found.unsampled:
+            if column not in found.sample:
+                found.sample.update(_first_values(frame[[column]]))
+
+
+def _first_values(frame):
+    """The first present value of each column of ``frame`` that has one."""
+    values = {}
+    for column in frame.columns:
+        present = frame[column].dropna()
+        if len(present):
+            values[column] = present.iloc[0]
+    return values
+
+
+def _representative(columns, sample, levels, found):
+    """A frame whose encoding state is the whole data's.
+
+    One row per present row of the stateful columns (one row without
+    them); categorical columns hold a Categorical of the frozen levels, so
+    formulaic makes a column for every level; the others repeat a real
+    value, so transforms such as ``np.log`` see valid values.
+    """
+    stateful = list(found.values)
+    n = len(np.concatenate(found.values[stateful[0]])) if stateful else 1
+    frame = {}
+    for column in columns:
+        if column in levels:
+            frame[column] = pd.Categorical([levels[column][0]] * n, categories=levels[column])
+        elif column in stateful:
+            frame[column] = np.concatenate(found.values[column])
+        else:
+            frame[column] = np.repeat(np.asarray([sample[column]]), n)
+    return pd.DataFrame(frame)
+
+
+def _model_spec(formula, frame):
+    try:
+        matrices = model_matrix(formula, frame, na_action="ignore")
+    except Exception as exc:  # formulaic's errors have many types; say which formula
+        raise ValueError(f"The formula {formula!r} cannot be encoded: {exc}") from exc
+    if matrices.lhs.shape[1] != 1:
+        raise ValueError(
+            f"The left-hand side of {formula!r} encodes to {matrices.lhs.shape[1]} columns "
+            f"({list(matrices.lhs.columns)}); the response must be one numeric column."
+        )
+    return matrices.model_spec
+
+
+def _plain_numeric(lhs_spec):
+    """The response's column when the left-hand side is one numeric column, else None."""
+    (part,) = [part for part in lhs_spec.structure if str(part.term) != "1"] or [None]
+    if part is None or len(part.term.factors) != 1:
+        return None
+    factor = part.term.factors[0]
+    state = lhs_spec.encoder_state.get(factor.expr)
+    if factor.eval_method is not Factor.EvalMethod.LOOKUP or state is None:
+        return None
+    return factor.expr if state[0].value == "numerical" else None
+
+
+def _require_columns(formula, variables, roles, names):
+    if names is None:
+        return
+    for column in variables:
+        if column not in names:
+            raise ValueError(
+                f"The formula {formula!r} names the column {column!r}, which the data does "
+                f"not have (columns: {list(names)})."
+            )
+    for role, column in roles.items():
+        if column not in names:
+            raise ValueError(f"{role}={column!r} names a column the data does not have "
+                             f"(columns: {list(names)}).")
+
+
+def _declared_levels(levels, variables, formula):
+    declared = dict(levels or {})
+    for column, values in declared.items():
+        if column not in variables:
+            raise ValueError(f"levels names the column {column!r}, which the formula {formula!r} "
+                             "does not use.")
+        values = list(values)
+        if len(set(values)) != len(values) or not values:
+            raise ValueError(f"The levels declared for {column!r} must be distinct and non-empty, "
+                             f"got {values}.")
+        declared[column] = values
+    return declared
+
+
+def _categorical_columns(factors, head, declared):
+    """Columns encoded by level: non-numeric dtype, inside ``C()``, or declared."""
+    forced = {name for factor in factors for name in categorical_arguments(factor)}
+    names = list(dict.fromkeys(name for factor in factors for name in data_names(factor)))
+    return [name for name in names
+            if name in forced or name in declared or not _is_number(head[name])]
+
+
+def _is_number(values):
+    return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+
+
+def _with_other(values, unseen):
+    return values + [OTHER] if unseen == "other" and OTHER not in values else values
+
+
+def _sorted(values):
+    try:
+        return sorted(values)
+    except TypeError:  # mixed types: one order for every run all the same
+        return sorted(values, key=repr)
+
+
+def _shown(levels, most=10):
+    shown = ", ".join(map(repr, levels[:most]))
+    return shown + (", ..." if len(levels) > most else "")
+
+
+def _drop_missing(frame, columns, missing, report):
+    """``frame`` without rows missing a value in ``columns`` (counted), or raise."""
+    isna = frame[columns].isna()
+    counts = isna.sum()
+    if not counts.any():
+        return frame
+    if missing == "raise":
+        column = counts.index[counts.to_numpy() > 0][0]
+        raise ValueError(
+            f"Column {column!r} has {int(counts[column])} missing value(s) in a chunk; drop "
+            "those rows with missing='drop' (the default), or fill them."
+        )
+    for column, count in counts[counts > 0].items():
+        report.dropped_by_column[column] = report.dropped_by_column.get(column, 0) + int(count)
+    bad = isna.any(axis=1).to_numpy()
+    report.rows_dropped += int(bad.sum())
+    return frame.loc[~bad]
+
+
+def _drop_undefined(X, y, names, target, missing, report):
+    """Mask of rows whose design and response are defined (None: all), as statsmodels drops NaN."""
+    bad_X = np.isnan(X)
+    bad_y = np.isnan(y)
+    if not (bad_X.any() or bad_y.any()):
+        return None
+    counts = dict(zip(names, bad_X.sum(axis=0)))
+    counts[target] = bad_y.sum()
+    if missing == "raise":
+        term = next(name for name, count in counts.items() if count)
+        raise ValueError(f"The term {term!r} is undefined (NaN) for {counts[term]} row(s) of a "
+                         "chunk; drop those rows with missing='drop' (the default).")
+    for name, count in counts.items():
+        if count:
+            report.dropped_by_column[name] = report.dropped_by_column.get(name, 0) + int(count)
+    bad = bad_X.any(axis=1) | bad_y
+    report.rows_dropped += int(bad.sum())
+    return ~bad
