@@ -168,7 +168,7 @@ def likely_last(state, settings):
     Fisher scoring converges quadratically near the solution (linearly for
     non-canonical links, where this guess is only a guess), so after a step
     of size ``d`` the next is about ``d^2``: the pass is likely last when
-    ``d <= 10 sqrt(tol * max(1, max |b|))``. A wrong guess costs time, never
+    ``d <= sqrt(tol * max(1, max |b|))``. A wrong guess costs time, never
     accuracy: the final pass is always complete.
 
     Examples
@@ -184,7 +184,7 @@ def likely_last(state, settings):
     if state.params is None:
         return False
     scale = max(1.0, float(np.max(np.abs(state.params))))
-    return state.last_step <= _LAST_STEP_FACTOR * np.sqrt(settings.tol * scale)
+    return bool(state.last_step <= _LAST_STEP_FACTOR * np.sqrt(settings.tol * scale))
 
 
 def glm_scale(family, pearson, df_resid):
