@@ -283,7 +283,7 @@ class SqlPushdown:
                + f", r AS (SELECT {centred} FROM src CROSS JOIN p)"
                + f", q AS (SELECT r.*, {residual} AS e, {leverage_factor} * {leverage} AS h"
                + " FROM r CROSS JOIN p)"
-               + f", sc AS (SELECT q.*, {', '.join(scored)} FROM q)"
+               + f", sc AS {self.relation.driver.once}(SELECT q.*, {', '.join(scored)} FROM q)"
                + " SELECT " + ", ".join(items) + " FROM sc")
         row = self._one_row(sql)
         matrices = [_symmetric(row, f"{kind}_", s) for kind in ("hc0", "hc2", "hc3")]
