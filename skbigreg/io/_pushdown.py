@@ -217,36 +217,40 @@ class SqlPushdown:
     def moments(self):
         """Query 1, then query 2: centred cross-products about the means of query 1."""
         n, weight_sum, mean, log_w = self.first_moments()
-        d = self._size()
-        sums = _centred_items(d, weighted=True)
-        row = self._one_row("WITH " + self._src() + ", " + _params("p", "m", mean)
-                            + ", dev AS (SELECT w, " + ", ".join(f"z{j} - p.m{j} AS u{j}" for j in range(d))
-                            + " FROM src CROSS JOIN p) SELECT " + ", ".join(sums) + " FROM dev")
-        shift, comoment = _corrected(row, d, weight_sum)
+        row = self._one_row(self._centred_query(mean))
+        shift, comoment = _corrected(row, self._size(), weight_sum)
         return Moments(n, weight_sum, mean + shift, comoment, log_w)
 
     def grouped_moments(self):
-        """Per-cluster moments in one query (each cluster centred at its own means);
-        query 1 first checks the rows (NULLs, weights, finiteness)."""
-        _, _, _, log_w = self.first_moments()
+        """Query 1, then query 2 by cluster (``GROUP BY``): each cluster's
+        cross-products about the overall means of query 1, corrected to its
+        own means (see :func:`_corrected`)."""
+        _, _, mean, log_w = self.first_moments()
+        table = self.relation.run(self._centred_query(mean, grouped=True))
+        return _grouped(table, self._size(), self.clusters, mean), log_w
+
+    def _centred_query(self, mean, grouped=False):
         d = self._size()
-        means = ", ".join(f"COALESCE(SUM(w * z{j}) / NULLIF(SUM(w), 0), 0) AS m{j}" for j in range(d))
-        dev = ", ".join(f"src.z{j} - m.m{j} AS u{j}, m.m{j} AS mm{j}" for j in range(d))
-        items = (["dev.g AS g", "COUNT(*) AS n", "SUM(w) AS sw"]
-                 + [f"MIN(mm{j}) AS m{j}" for j in range(d)] + _centred_items(d, weighted=True))
-        table = self.relation.run(
-            "WITH " + self._src(with_clusters=True)
-            + f", m AS (SELECT g, {means} FROM src GROUP BY g)"
-            + f", dev AS (SELECT src.g AS g, src.w AS w, {dev} FROM src JOIN m"
-            + " ON src.g IS NOT DISTINCT FROM m.g)"
-            + " SELECT " + ", ".join(items) + " FROM dev GROUP BY dev.g")
-        return _grouped(table, d, self.clusters), log_w
+        items = ["COUNT(*) AS n", "SUM(w) AS sw"] + _centred_items(d)
+        if grouped:
+            items.insert(0, "g")
+        return ("WITH " + self._src(with_clusters=grouped) + ", " + _params("p", "m", mean)
+                + ", dev AS (SELECT w, " + ("g, " if grouped else "")
+                + ", ".join(f"z{j} - p.m{j} AS u{j}" for j in range(d))
+                + " FROM src CROSS JOIN p) SELECT " + ", ".join(items) + " FROM dev"
+                + (" GROUP BY g" if grouped else ""))
 
     def score_sums(self, point, rows_mean):
-        """The HC pass at ``point``: sums of ``s s'``, ``s s' / (1 - h)``,
-        ``s s' / (1 - h)^2`` over rows with ``1 - h`` above the tolerance, the
-        count of the others, and the pass's own centred moments (about
-        ``rows_mean``) that prove it saw the fit's rows."""
+        """The HC pass at ``point``: ``sum v u u'`` for ``v`` = ``(f e)^2``,
+        ``(f e)^2 / (1 - h)`` and ``(f e)^2 / (1 - h)^2`` (the last two over
+        rows with ``1 - h`` above the tolerance; the others counted), and the
+        pass's own centred moments (about ``rows_mean``) that prove it saw
+        the fit's rows.
+
+        The scores are ``s = f e u`` with ``u = [1, x - shift_x]`` (the one
+        with an intercept only), so ``s s' = (f e)^2 u u'``: three weights
+        per row, and one product per pair of columns shared by the meats.
+        """
         d = self._size()
         k = d - 1
         values = np.concatenate([point.shift_x, [point.shift_y], point.coef,
@@ -263,31 +267,31 @@ class SqlPushdown:
             + [f"2 * p.bb{i}_{j} * u{i} * u{j}" for i, j in zip(*np.triu_indices(k, 1))]) or "0"
         leverage = f"({quadratic}" + (" + p.iw)" if point.center else ")")
         score_factor, leverage_factor = _weight_factors(self.weighted, point.frequency)
-        scored = [f"e * u{j} * {score_factor} AS s{j}" for j in range(k)]
-        if point.center:
-            scored.append(f"e * {score_factor} AS s{k}")
-        s = len(scored)
-        order = list(range(k, s)) + list(range(k))  # the intercept's score first
-        room = f"1 - h"
-        items = ["COUNT(*) AS n", "SUM(w) AS sw",
-                 f"SUM(CASE WHEN {room} <= {UNIT_TOLERANCE!r} THEN 1 ELSE 0 END) AS unit"]
+        room = "(1 - h)"
+        weights = (f"(e * {score_factor}) * (e * {score_factor}) AS v_hc0, "
+                   f"CASE WHEN {room} > {UNIT_TOLERANCE!r} THEN 0 ELSE 1 END AS unit, "
+                   f"CASE WHEN {room} > {UNIT_TOLERANCE!r} THEN 1 / {room} ELSE 0 END AS over")
+        # The score's columns: the intercept's (a column of ones) first, then u.
+        columns = (["1"] if point.center else []) + [f"u{j}" for j in range(k)]
+        s = len(columns)
+        items = ["COUNT(*) AS n", "SUM(w) AS sw", "SUM(unit) AS unit"]
         for a, b in zip(*np.triu_indices(s)):
-            pa, pb = order[a], order[b]
-            items += [f"SUM(s{pa} * s{pb}) AS hc0_{a}_{b}",
-                      f"SUM(CASE WHEN {room} > {UNIT_TOLERANCE!r} THEN s{pa} * s{pb} / ({room}) END)"
-                      f" AS hc2_{a}_{b}",
-                      f"SUM(CASE WHEN {room} > {UNIT_TOLERANCE!r} THEN s{pa} * s{pb} / (({room}) * ({room}))"
-                      f" END) AS hc3_{a}_{b}"]
-        items += _centred_items(d, weighted=True, prefix="v")
+            product = f"{columns[a]} * {columns[b]}"
+            items += [f"SUM(v_hc0 * {product}) AS hc0_{a}_{b}",
+                      f"SUM(v_hc2 * {product}) AS hc2_{a}_{b}",
+                      f"SUM(v_hc3 * {product}) AS hc3_{a}_{b}"]
+        items += _centred_items(d, prefix="v")
         sql = ("WITH " + self._src() + ", " + _params("p", None, values, names)
                + f", r AS (SELECT {centred} FROM src CROSS JOIN p)"
                + f", q AS (SELECT r.*, {residual} AS e, {leverage_factor} * {leverage} AS h"
                + " FROM r CROSS JOIN p)"
-               + f", sc AS {self.relation.driver.once}(SELECT q.*, {', '.join(scored)} FROM q)"
+               + f", sw AS (SELECT q.*, {weights} FROM q)"
+               + f", sc AS {self.relation.driver.once}(SELECT sw.*, v_hc0 * over AS v_hc2,"
+               + " v_hc0 * over * over AS v_hc3 FROM sw)"
                + " SELECT " + ", ".join(items) + " FROM sc")
         row = self._one_row(sql)
         matrices = [_symmetric(row, f"{kind}_", s) for kind in ("hc0", "hc2", "hc3")]
-        shift, comoment = _corrected(row, d, float(row["sw"]), prefix="v")
+        shift, comoment = _corrected(row, d, float(row["sw"]))
         rows = Moments(int(row["n"]), float(row["sw"]), rows_mean + shift, comoment)
         return ScoreSums(int(row["n"]), *matrices, int(row["unit"]), rows)
 
@@ -320,15 +324,14 @@ def _params(name, prefix, values, names=None):
     return f"{name} AS (SELECT " + Sql.join(", ", items) + ")"
 
 
-def _centred_items(d, weighted, prefix="u"):
+def _centred_items(d, prefix="u"):
     """``d{j} = sum w u_j`` and ``c{i}_{j} = sum w u_i u_j`` (upper triangle)."""
-    w = "w * " if weighted else ""
-    items = [f"SUM({w}{prefix}{j}) AS d{j}" for j in range(d)]
-    items += [f"SUM({w}{prefix}{i} * {prefix}{j}) AS c{i}_{j}" for i, j in zip(*np.triu_indices(d))]
+    items = [f"SUM(w * {prefix}{j}) AS d{j}" for j in range(d)]
+    items += [f"SUM(w * {prefix}{i} * {prefix}{j}) AS c{i}_{j}" for i, j in zip(*np.triu_indices(d))]
     return items
 
 
-def _corrected(row, d, weight_sum, prefix="u"):
+def _corrected(row, d, weight_sum):
     """``(shift, C)``: centring about ``m`` gives ``S = C + W s s'`` with
     ``s = sum w (z - m) / W``; the exact means are ``m + s``."""
     deviation = np.array([row[f"d{j}"] for j in range(d)], dtype=float)
@@ -354,17 +357,19 @@ def _weight_factors(weighted, frequency):
     return "w", "w"
 
 
-def _grouped(table, d, name):
-    """:class:`GroupedMoments` of a ``GROUP BY`` result, sorted by label."""
-    labels = table.column("g").to_numpy(zero_copy_only=False)
+def _grouped(table, d, name, mean):
+    """:class:`GroupedMoments` of a ``GROUP BY`` result about the overall
+    ``mean``, each group corrected to its own means; sorted by label."""
     if table.column("g").null_count:
         raise ColumnError("clusters", name, "has missing (NULL) values", remedy="missing")
+    labels = table.column("g").to_numpy(zero_copy_only=False)
     order = np.argsort(labels, kind="stable")
-    rows = [{c: table.column(c)[int(i)].as_py() for c in table.column_names} for i in order]
-    weight_sum = np.array([r["sw"] for r in rows], dtype=float)
-    mean, comoment = np.zeros((len(rows), d)), np.zeros((len(rows), d, d))
+    column = {c: np.asarray(table.column(c).to_numpy(zero_copy_only=False))[order]
+              for c in table.column_names if c != "g"}
+    weight_sum = column["sw"].astype(float)
+    rows = [{key: values[g] for key, values in column.items()} for g in range(len(order))]
+    means, comoment = np.zeros((len(order), d)), np.zeros((len(order), d, d))
     for g, row in enumerate(rows):
         shift, comoment[g] = _corrected(row, d, weight_sum[g])
-        mean[g] = np.array([row[f"m{j}"] for j in range(d)], dtype=float) + shift
-    return GroupedMoments(labels[order], np.array([r["n"] for r in rows], dtype=np.int64),
-                          weight_sum, mean, comoment)
+        means[g] = mean + shift if weight_sum[g] > 0 else 0.0  # as GroupedGramStats has it
+    return GroupedMoments(labels[order], column["n"].astype(np.int64), weight_sum, means, comoment)
