@@ -47,10 +47,6 @@ def con():
     connection.close()
 
 
-def _results(model, cov_type):
-    return model.results(cov_type=cov_type)
-
-
 def _assert_same_fit(a, b, cov_type, rtol=1e-10):
     ra, rb = a.results(cov_type=cov_type), b.results(cov_type=cov_type)
     np.testing.assert_allclose(ra.params, rb.params, rtol=rtol)

@@ -23,10 +23,6 @@ import numpy as np
 from ._file_columns import ColumnError
 from ._sql import Sql, number
 
-# 1 - h at or below this counts as leverage one (LeverageOuterProducts.unit_tolerance).
-UNIT_TOLERANCE = 1e-8
-
-
 @dataclass(frozen=True)
 class Moments:
     """Weighted count, means and centred co-moments of ``z = [x, y]`` (one group)."""
@@ -73,6 +69,7 @@ class ScorePoint:
     center: bool
     inverse_weight: float
     frequency: bool
+    unit_tolerance: float  # 1 - h at or below it counts as leverage one
 
 
 class SqlPushdown:
@@ -87,15 +84,19 @@ class SqlPushdown:
 
     Examples
     --------
-    >>> import duckdb
+    >>> import duckdb, numpy as np
     >>> from skbigreg.io import read_sql
     >>> from skbigreg.linear_model import CumulativeLinearRegression
     >>> con = duckdb.connect()
-    >>> _ = con.execute("CREATE TABLE t AS SELECT range AS x, 1 + 2 * range AS y FROM range(10)")
-    >>> pushed = read_sql("t", con, target="y").pushdown()
-    >>> model = CumulativeLinearRegression().fit_chunks(pushed)
-    >>> round(float(model.coef_[0]), 12), round(float(model.intercept_), 12)
-    (2.0, 1.0)
+    >>> _ = con.execute("CREATE TABLE t AS SELECT range AS x, 1 + 2 * range + range % 2 AS y "
+    ...                 "FROM range(10)")
+    >>> source = read_sql("t", con, target="y")
+    >>> pushed = CumulativeLinearRegression(cov_type="HC1").fit_chunks(source.pushdown())
+    >>> pulled = CumulativeLinearRegression(cov_type="HC1").fit_chunks(source)
+    >>> bool(np.allclose(pushed.results().bse, pulled.results().bse, rtol=1e-10))
+    True
+    >>> round(float(pushed.coef_[0]), 6)
+    2.030303
     """
 
     def __init__(self, relation, drop_first, missing):
@@ -267,10 +268,10 @@ class SqlPushdown:
             + [f"2 * p.bb{i}_{j} * u{i} * u{j}" for i, j in zip(*np.triu_indices(k, 1))]) or "0"
         leverage = f"({quadratic}" + (" + p.iw)" if point.center else ")")
         score_factor, leverage_factor = _weight_factors(self.weighted, point.frequency)
-        room = "(1 - h)"
+        room, tolerance = "(1 - h)", repr(float(point.unit_tolerance))
         weights = (f"(e * {score_factor}) * (e * {score_factor}) AS v_hc0, "
-                   f"CASE WHEN {room} > {UNIT_TOLERANCE!r} THEN 0 ELSE 1 END AS unit, "
-                   f"CASE WHEN {room} > {UNIT_TOLERANCE!r} THEN 1 / {room} ELSE 0 END AS over")
+                   f"CASE WHEN {room} > {tolerance} THEN 0 ELSE 1 END AS unit, "
+                   f"CASE WHEN {room} > {tolerance} THEN 1 / {room} ELSE 0 END AS over")
         # The score's columns: the intercept's (a column of ones) first, then u.
         columns = (["1"] if point.center else []) + [f"u{j}" for j in range(k)]
         s = len(columns)

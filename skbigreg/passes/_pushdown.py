@@ -47,6 +47,7 @@ def pushdown_score_pass(pushdown, *, solution, stats, frequency=False):
         coef=solution.coef[:, 0], shift_x=shift_x, shift_y=float(shift_y[0]),
         bread=solution.bread, center=solution.center,
         inverse_weight=1.0 / stats.weight_sum, frequency=frequency,
+        unit_tolerance=LeverageOuterProducts.unit_tolerance,
     )
     sums = pushdown.score_sums(point, np.asarray(stats.mean, dtype=float))
     rows = sums.rows
