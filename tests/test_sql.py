@@ -333,3 +333,21 @@ def test_postgres_connection_dropped_mid_pass_keeps_the_previous_fit(pg):
         est.fit_chunks(source.transform(DropAfterTwoChunks()))
     _assert_unchanged(est, before)
     doomed.close()
+
+
+def test_rows_written_between_the_queries_are_refused(con, monkeypatch):
+    connection, _ = con
+    est, before = _fitted_state(connection)
+    original = SqlPushdown.first_moments
+
+    def then_write(self):
+        result = original(self)
+        connection.execute("INSERT INTO t SELECT * FROM t LIMIT 1")
+        return result
+
+    monkeypatch.setattr(SqlPushdown, "first_moments", then_write)
+    for clusters in (None, "c"):
+        pushed = read_sql("t", connection, target="y", features=["x1"], clusters=clusters).pushdown()
+        with pytest.raises(SqlError, match="rows changed between the push-down's queries"):
+            est.fit_chunks(pushed)
+        _assert_unchanged(est, before)

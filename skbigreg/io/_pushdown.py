@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._file_columns import ColumnError
-from ._sql import Sql, number
+from ._sql import Sql, SqlError, number
 
 @dataclass(frozen=True)
 class Moments:
@@ -219,6 +219,7 @@ class SqlPushdown:
         """Query 1, then query 2: centred cross-products about the means of query 1."""
         n, weight_sum, mean, log_w = self.first_moments()
         row = self._one_row(self._centred_query(mean))
+        _same_rows(n, weight_sum, int(row["n"]), float(row["sw"]))
         shift, comoment = _corrected(row, self._size(), weight_sum)
         return Moments(n, weight_sum, mean + shift, comoment, log_w)
 
@@ -226,8 +227,9 @@ class SqlPushdown:
         """Query 1, then query 2 by cluster (``GROUP BY``): each cluster's
         cross-products about the overall means of query 1, corrected to its
         own means (see :func:`_corrected`)."""
-        _, _, mean, log_w = self.first_moments()
+        n, weight_sum, mean, log_w = self.first_moments()
         table = self.relation.run(self._centred_query(mean, grouped=True))
+        _same_rows(n, weight_sum, int(pc_sum(table.column("n"))), float(pc_sum(table.column("sw"))))
         return _grouped(table, self._size(), self.clusters, mean), log_w
 
     def _centred_query(self, mean, grouped=False):
@@ -299,6 +301,22 @@ class SqlPushdown:
     def _one_row(self, sql):
         table = self.relation.run(sql if isinstance(sql, Sql) else Sql(sql))
         return {name: table.column(name)[0].as_py() for name in table.column_names}
+
+
+def pc_sum(column):
+    import pyarrow.compute as pc
+
+    return pc.sum(column).as_py() or 0
+
+
+def _same_rows(n, weight_sum, n_again, weight_sum_again):
+    """Refuse statistics of two queries that did not see the same rows."""
+    if n != n_again or not np.isclose(weight_sum, weight_sum_again, rtol=1e-10, atol=0.0):
+        raise SqlError(
+            f"The rows changed between the push-down's queries ({n} rows of weight "
+            f"{weight_sum:.17g}, then {n_again} of weight {weight_sum_again:.17g}): fit again "
+            "on data that is not being written, or in one REPEATABLE READ transaction."
+        )
 
 
 def _level(level):
