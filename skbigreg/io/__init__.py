@@ -2,6 +2,8 @@
 
 :func:`iter_chunks` reads in-memory arrays and DataFrames or iterables of
 chunks; :func:`read_files` streams parquet/CSV files in record batches;
+:func:`read_sql` streams a SQL query's result (DuckDB, PostgreSQL), and
+its :meth:`~SqlSource.pushdown` computes the statistics in the database;
 :func:`iter_partitions` gathers each partition's rows across chunks.
 """
 
@@ -18,6 +20,8 @@ from ._labels import (
     refuse_unread,
 )
 from ._partitions import PartitionRows, iter_partitions
+from ._pushdown import SqlPushdown
+from ._sql import SqlError, SqlSource, read_sql
 
 __all__ = [
     "LABEL_NAMES",
@@ -40,4 +44,8 @@ __all__ = [
     "iter_chunks",
     "iter_partitions",
     "read_files",
+    "read_sql",
+    "SqlError",
+    "SqlPushdown",
+    "SqlSource",
 ]

@@ -51,6 +51,11 @@ def check_columns(columns, dataset):
     the file named, before any row is read.
     """
     schemas = [(fragment.path, fragment.physical_schema) for fragment in dataset.get_fragments()]
+    return check_schemas(columns, schemas)
+
+
+def check_schemas(columns, schemas):
+    """:func:`check_columns` on ``[(where, pyarrow schema), ...]`` (files, queries)."""
     first_path, first = schemas[0]
     _require_present(columns, first_path, first.names)
     if columns.features is None:

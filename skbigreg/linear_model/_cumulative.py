@@ -13,12 +13,13 @@ from ..base import (
     ChunkSpec,
     CumulativeMixin,
     chunk_statistics,
+    fit_source,
     linear_chunk_statistics,
     rollback_on_error,
     validate_chunk,
 )
 from ..inference import COV_TYPES, PANEL_COV_TYPES, regression_results
-from ..io import check_labels, iter_chunks
+from ..io import SqlPushdown, check_labels, iter_chunks
 from ..parallel import (
     dask_map_reduce,
     dask_partitions,
@@ -26,7 +27,7 @@ from ..parallel import (
     map_reduce,
     single_blas_thread,
 )
-from ..passes import score_pass_statistics
+from ..passes import pushdown_score_pass, pushdown_statistics, score_pass_statistics
 from ..solvers import solve_least_squares
 from ..stats import ClusterSums, LeverageOuterProducts
 
@@ -247,7 +248,9 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
             HC and Driscoll-Kraay types iterate it twice (the latter reads
             the chunks' ``"periods"``), so a one-shot generator is refused
             for them. A chunk that fails leaves the estimator as it was
-            before the call.
+            before the call. A :class:`~skbigreg.io.SqlPushdown`
+            (``read_sql(...).pushdown()``) has the database compute the
+            statistics (and the HC pass): no row leaves it.
         n_jobs : int, optional
             Map chunks to statistics in parallel with joblib (any backend
             chosen with :func:`joblib.parallel_config`); the first chunk is
@@ -258,7 +261,22 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         -------
         self
         """
+        if isinstance(chunks, SqlPushdown):
+            self._validate_params()
+            return fit_source(self, (), lambda _: self._fit_pushdown(chunks))
         return super().fit_chunks(chunks, n_jobs)
+
+    def _fit_pushdown(self, pushdown):
+        """Statistics computed by the database (and the HC pass): only they travel."""
+        if self.solver != "gram":
+            raise ValueError("A SQL push-down computes Gram statistics: use solver='gram', "
+                             "or pull the rows (fit_chunks(read_sql(...))) for solver='qr'.")
+        self._set_statistics(pushdown_statistics(pushdown), True, pushdown.feature_names)
+        self.target_name_ = pushdown.target
+        if self._needs_second_pass():
+            self.score_pass_ = pushdown_score_pass(
+                pushdown, solution=self._solution, stats=self.stats_,
+                frequency=self.weight_type == "frequency")
 
     def _merge_source(self, source, n_jobs):
         """The first chunk validated here; the others mapped by the module-level

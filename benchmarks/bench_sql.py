@@ -1,0 +1,172 @@
+"""Where the data lives: SQL push-down vs pulling rows, DuckDB and PostgreSQL.
+
+One OLS fit with HC1 and CRV1 errors (``cov_type="HC1"`` with ``clusters=``:
+the HC pass and the per-cluster statistics in one fit) on N rows x 10
+features in parquet, by three paths measured in the same run:
+
+- ``pushdown``: DuckDB computes the statistics on ``read_parquet(...)``
+  (``read_sql(...).pushdown()``); only K x K numbers reach Python;
+- ``files``: ``read_files`` + ``fit_chunks`` (pyarrow batches, the map in numpy);
+- ``pull``: ``read_sql`` streams DuckDB's result as Arrow batches.
+
+Then the same table in PostgreSQL (``--pg-rows`` rows, loaded with COPY):
+push-down vs pull. Each path runs in a child process (peak RSS = its
+VmHWM), ``--repeats`` times; the median is reported, with rows/s.
+
+    flock /tmp/bench.lock python benchmarks/bench_sql.py --rows 20000000 --pg-rows 1000000
+    SKBIGREG_PG_DSN=... (else .ci/start_postgres is run for a throwaway server)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+K = 10
+ROWS_PER_FILE = 2_000_000
+N_CLUSTERS = 1000
+
+_CHILD = r"""
+import json, re, sys, time
+mode, where, rows_hint = sys.argv[1], sys.argv[2], sys.argv[3]
+from skbigreg.io import read_files, read_sql
+from skbigreg.linear_model import CumulativeLinearRegression
+features = [f"x{j}" for j in range(10)]
+start = time.perf_counter()
+est = CumulativeLinearRegression(cov_type="HC1")
+if mode == "files":
+    est.fit_chunks(read_files(where + "/*.parquet", target="y", features=features, clusters="g"))
+else:
+    if mode.startswith("duckdb"):
+        import duckdb
+        con = duckdb.connect()
+        query = f"SELECT * FROM read_parquet('{where}/*.parquet')"
+    else:
+        import psycopg
+        con = psycopg.connect(where)
+        query = "bench"
+    source = read_sql(query, con, target="y", features=features, clusters="g")
+    est.fit_chunks(source.pushdown() if mode.endswith("pushdown") else source)
+hc1, crv1 = est.results().bse.to_numpy(), est.results(cov_type="cluster").bse.to_numpy()
+seconds = time.perf_counter() - start
+print(json.dumps({"rows": int(est.n_samples_seen_), "seconds": seconds,
+                  "coef": [float(est.intercept_), *map(float, est.coef_)],
+                  "hc1": hc1.tolist(), "crv1": crv1.tolist(),
+                  "peak_mib": int(re.search(r"VmHWM:\s+(\d+)", open("/proc/self/status").read()).group(1)) / 1024}))
+"""
+
+
+def write_parquet(folder, rows_total):
+    """Files of K features, y and an integer cluster column g."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    beta = np.linspace(-1, 1, K)
+    for index, start in enumerate(range(0, rows_total, ROWS_PER_FILE)):
+        rows = min(ROWS_PER_FILE, rows_total - start)
+        rng = np.random.default_rng(index)
+        X = rng.standard_normal((rows, K)) + 3.0
+        g = rng.integers(0, N_CLUSTERS, rows)
+        y = X @ beta + rng.standard_normal(rows) * (1 + 0.5 * np.abs(X[:, 0] - 3)) + 0.1 * (g % 10)
+        table = pa.table({**{f"x{j}": X[:, j] for j in range(K)}, "y": y, "g": g})
+        pq.write_table(table, Path(folder) / f"part{index:04d}.parquet", row_group_size=262_144)
+
+
+def load_postgres(dsn, folder, rows):
+    """The first ``rows`` rows of the parquet files into table ``bench`` (COPY)."""
+    import duckdb
+    import psycopg
+
+    csv = Path(folder) / "pg.csv"
+    duckdb.sql(f"COPY (SELECT * FROM read_parquet('{folder}/*.parquet') LIMIT {int(rows)}) "
+               f"TO '{csv}' (HEADER false)")
+    columns = ", ".join(f"x{j} float8" for j in range(K))
+    with psycopg.connect(dsn, autocommit=True) as con, con.cursor() as cur:
+        cur.execute("DROP TABLE IF EXISTS bench")
+        cur.execute(f"CREATE TABLE bench ({columns}, y float8, g int)")
+        with open(csv, "rb") as handle, cur.copy("COPY bench FROM STDIN (FORMAT csv)") as copy:
+            while block := handle.read(1 << 20):
+                copy.write(block)
+        cur.execute("VACUUM ANALYZE bench")
+    csv.unlink()
+
+
+def run(mode, where, repeats):
+    outputs = []
+    for _ in range(repeats):
+        done = subprocess.run([sys.executable, "-c", _CHILD, mode, where, "0"], check=True,
+                              capture_output=True, text=True)
+        outputs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    best = dict(outputs[0])
+    best["seconds"] = statistics.median(o["seconds"] for o in outputs)
+    best["peak_mib"] = max(o["peak_mib"] for o in outputs)
+    best["all_seconds"] = [round(o["seconds"], 2) for o in outputs]
+    return best
+
+
+def report(name, result, reference=None):
+    rows_per_s = result["rows"] / result["seconds"]
+    line = (f"{name:>20}: {result['seconds']:7.2f} s (median of {result['all_seconds']}), "
+            f"{rows_per_s / 1e6:6.2f} M rows/s, peak RSS {result['peak_mib']:6.0f} MiB")
+    if reference is not None:
+        line += f", {result['seconds'] / reference['seconds']:.2f}x"
+        for key in ("coef", "hc1", "crv1"):
+            a, b = np.array(result[key]), np.array(reference[key])
+            line += f", {key} rel. diff {np.max(np.abs(a - b) / np.abs(b)):.1e}"
+    print(line, flush=True)
+
+
+def start_postgres(folder):
+    script = Path(__file__).resolve().parent.parent / ".ci" / "start_postgres"
+    os.chmod(folder, 0o755)
+    return subprocess.run([str(script), str(Path(folder) / "pg"), "55439"], check=True,
+                          capture_output=True, text=True).stdout.strip()
+
+
+def stop_postgres(folder):
+    binary = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))[-1]
+    command = [str(binary), "-D", str(Path(folder) / "pg" / "data"), "-m", "fast", "stop"]
+    if os.geteuid() == 0:
+        command = ["runuser", "-u", "postgres", "--", *command]
+    subprocess.run(command, check=False, capture_output=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=2_000_000)
+    parser.add_argument("--pg-rows", type=int, default=500_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-sql-") as folder:
+        write_parquet(folder, args.rows)
+        print(f"{args.rows:,} rows x {K} features, {N_CLUSTERS} clusters; OLS with HC1 + CRV1",
+              flush=True)
+        files = run("files", folder, args.repeats)
+        report("read_files", files)
+        report("DuckDB push-down", run("duckdb-pushdown", folder, args.repeats), files)
+        report("DuckDB pull", run("duckdb-pull", folder, args.repeats), files)
+        if args.pg_rows:
+            dsn = os.environ.get("SKBIGREG_PG_DSN")
+            own = dsn is None
+            dsn = dsn or start_postgres(folder)
+            try:
+                load_postgres(dsn, folder, min(args.pg_rows, args.rows))
+                print(f"PostgreSQL, {min(args.pg_rows, args.rows):,} rows", flush=True)
+                pulled = run("postgres-pull", dsn, args.repeats)
+                report("PostgreSQL pull", pulled)
+                report("PostgreSQL push-down", run("postgres-pushdown", dsn, args.repeats), pulled)
+            finally:
+                if own:
+                    stop_postgres(folder)
+
+
+if __name__ == "__main__":
+    main()

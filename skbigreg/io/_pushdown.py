@@ -1,0 +1,394 @@
+"""The map step compiled to SQL aggregates: the database computes the statistics.
+
+Every statistic of least squares is a sum over rows, so it can be computed
+where the rows are, and only (K+1)^2 numbers leave the database. The
+numerics are those of the whole project -- centred co-moments, never raw
+sums: a first query gives the weighted count and means, a second the
+centred cross-products ``sum w (z - m)(z - m)'`` about those means (with
+the residual ``sum w (z - m)``, which corrects the means for their own
+rounding). Per-cluster statistics centre each cluster at its own means
+(``GROUP BY`` the cluster). The HC second pass sums ``s s'`` of the scores
+``s = w e u`` at given coefficients, and their leverage weightings.
+
+This module returns plain arrays (the layers below the statistics types);
+:mod:`skbigreg.passes` builds the mergeable statistics from them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._file_columns import ColumnError
+from ._sql import Sql, SqlError, number
+
+@dataclass(frozen=True)
+class Moments:
+    """Weighted count, means and centred co-moments of ``z = [x, y]`` (one group)."""
+
+    n_rows: int
+    weight_sum: float
+    mean: np.ndarray
+    comoment: np.ndarray
+    log_weight_sum: float | None = None
+
+
+@dataclass(frozen=True)
+class GroupedMoments:
+    """:class:`Moments` per group label (sorted as :func:`numpy.unique` sorts)."""
+
+    labels: np.ndarray
+    n_rows: np.ndarray
+    weight_sum: np.ndarray
+    mean: np.ndarray
+    comoment: np.ndarray
+
+
+@dataclass(frozen=True)
+class ScoreSums:
+    """Sums of the HC pass: ``s s'`` and its leverage weightings, and the pass's rows."""
+
+    n_rows: int
+    hc0: np.ndarray
+    hc2: np.ndarray
+    hc3: np.ndarray
+    n_unit_leverage: int
+    rows: Moments
+
+
+@dataclass(frozen=True)
+class ScorePoint:
+    """Where the scores are taken: ``e = (y - shift_y) - (x - shift_x)' coef``,
+    leverage ``h = w ((x - shift_x)' bread (x - shift_x) + inverse_weight)``."""
+
+    coef: np.ndarray
+    shift_x: np.ndarray
+    shift_y: float
+    bread: np.ndarray
+    center: bool
+    inverse_weight: float
+    frequency: bool
+    unit_tolerance: float  # 1 - h at or below it counts as leverage one
+
+
+class SqlPushdown:
+    """A query's least-squares statistics, computed by the database.
+
+    Made by :meth:`SqlSource.pushdown`; estimators that solve from these
+    statistics (:class:`~skbigreg.linear_model.CumulativeLinearRegression`)
+    take it in ``fit_chunks``: only the statistics leave the database.
+
+    Iterating it is refused (it has no rows to give): pull rows with the
+    :class:`SqlSource` itself.
+
+    Examples
+    --------
+    >>> import duckdb, numpy as np
+    >>> from skbigreg.io import read_sql
+    >>> from skbigreg.linear_model import CumulativeLinearRegression
+    >>> con = duckdb.connect()
+    >>> _ = con.execute("CREATE TABLE t AS SELECT range AS x, 1 + 2 * range + range % 2 AS y "
+    ...                 "FROM range(10)")
+    >>> source = read_sql("t", con, target="y")
+    >>> pushed = CumulativeLinearRegression(cov_type="HC1").fit_chunks(source.pushdown())
+    >>> pulled = CumulativeLinearRegression(cov_type="HC1").fit_chunks(source)
+    >>> bool(np.allclose(pushed.results().bse, pulled.results().bse, rtol=1e-10))
+    True
+    >>> round(float(pushed.coef_[0]), 6)
+    2.030303
+    """
+
+    def __init__(self, relation, drop_first, missing):
+        from ._files import _feature_names
+
+        self.relation = relation
+        self.missing = missing
+        self._drop_first = drop_first
+        columns = relation.columns
+        if columns.target is None:
+            raise ValueError("Push-down fits need target=: the column of the response.")
+        self.feature_names = _feature_names(columns, relation.categories, drop_first)
+        self.target = columns.target
+        self.weighted = columns.weight is not None
+        self.clusters = columns.labels.get("clusters")
+        others = [name for name, col in columns.labels.items()
+                  if col is not None and name != "clusters"]
+        if others:
+            raise ValueError(f"Push-down fits read clusters only; {others[0]}= is not used by them.")
+
+    def __iter__(self):
+        raise TypeError(
+            "SqlPushdown computes statistics in the database and has no rows to give: "
+            "only least-squares estimators (CumulativeLinearRegression) fit from it; pull "
+            "rows with the SqlSource from read_sql instead."
+        )
+
+    # -- SQL pieces --------------------------------------------------------------
+    def _design(self):
+        """SQL of each column of ``z = [x, y]`` (dummies for categorical features)."""
+        rel, cols = self.relation, self.relation.columns
+        parts = []
+        for name in cols.features:
+            if name not in rel.categories:
+                parts.append(rel.value(name))
+                continue
+            levels = rel.categories[name][1:] if self._drop_first else rel.categories[name]
+            column = Sql(rel.quoted(name))
+            parts.extend("CASE WHEN " + column + " = " + _level(level) + " THEN 1.0 ELSE 0.0 END"
+                         for level in levels)
+        return parts + [rel.value(cols.target)]
+
+    def _complete(self):
+        """``WHERE`` of rows with no NULL (or NaN, in numbers) in a used column."""
+        rel = self.relation
+        tests = []
+        for name in rel.columns.used():
+            column = Sql(rel.quoted(name))
+            tests.append(column + " IS NOT NULL")
+            if name in rel.numeric_columns():
+                tests.append(rel.value(name) + " <> CAST('NaN' AS DOUBLE PRECISION)")
+        return Sql.join(" AND ", tests)
+
+    def _src(self, with_nulls=False, with_clusters=False):
+        """The ``src`` CTE: ``z0..zD-1``, ``w`` (1 unweighted), ``g`` (the cluster)."""
+        rel = self.relation
+        items = [part + f" AS z{j}" for j, part in enumerate(self._design())]
+        items.append((rel.value(rel.columns.weight) if self.weighted else Sql("1.0")) + " AS w")
+        if with_clusters:
+            items.append(Sql(rel.quoted(self.clusters)) + " AS g")
+        if with_nulls:
+            items += ["CASE WHEN " + Sql(rel.quoted(name)) + f" IS NULL THEN 1 ELSE 0 END AS null{i}"
+                      for i, name in enumerate(rel.columns.used())]
+        where = self._complete() if self.missing == "drop" else None
+        return ("src AS (SELECT " + Sql.join(", ", items) + " FROM " + rel.source + " AS r"
+                + (Sql() if where is None else " WHERE " + where) + ")")
+
+    def _size(self):
+        return len(self.feature_names) + 1
+
+    # -- queries -----------------------------------------------------------------
+    def first_moments(self):
+        """Query 1: weighted count and means; NULL counts and weight checks."""
+        d, used = self._size(), self.relation.columns.used()
+        items = ["COUNT(*) AS n", "SUM(w) AS sw", "MIN(w) AS wmin",
+                 "SUM(CASE WHEN w > 0 THEN LN(w) ELSE 0 END) AS lw",
+                 "SUM(CASE WHEN w = 0 THEN 1 ELSE 0 END) AS wzero"]
+        items += [f"SUM(w * z{j}) / NULLIF(SUM(w), 0) AS m{j}" for j in range(d)]
+        items += [f"SUM(null{i}) AS null{i}" for i in range(len(used))]
+        row = self._one_row("WITH " + self._src(with_nulls=True) + " SELECT " + ", ".join(items)
+                            + " FROM src")
+        self._check_first(row, used)
+        n = int(row["n"])
+        log_w = 0.0 if not self.weighted else (-np.inf if row["wzero"] else float(row["lw"]))
+        mean = np.array([row[f"m{j}"] for j in range(d)], dtype=float)
+        return n, float(row["sw"] or 0.0), mean, log_w
+
+    def _check_first(self, row, used):
+        for i, name in enumerate(used):
+            if row[f"null{i}"]:
+                raise ColumnError(self._argument(name), name,
+                                  f"has {int(row[f'null{i}'])} missing (NULL) value(s)",
+                                  remedy="missing")
+        if not row["n"]:
+            raise ValueError("The query returned no rows.")
+        if self.weighted:
+            weight = self.relation.columns.weight
+            if row["sw"] is None or not np.isfinite(row["sw"]):
+                raise ValueError(f"sample_weight: column {weight!r} has NaN or infinite values.")
+            if row["wmin"] < 0:
+                raise ValueError(f"sample_weight: column {weight!r} has negative values.")
+        names = [*self.feature_names, self.target]
+        for j, name in enumerate(names):
+            value = row[f"m{j}"]
+            if value is not None and not np.isfinite(value):
+                argument = "target" if name == self.target else "features"
+                raise ValueError(f"{argument}: column {name!r} has NaN or infinite values.")
+
+    def _argument(self, name):
+        cols = self.relation.columns
+        if name == cols.target:
+            return "target"
+        if name == cols.weight:
+            return "sample_weight"
+        if name in cols.features:
+            return "features"
+        return next(label for label, col in cols.labels.items() if col == name)
+
+    def moments(self):
+        """Query 1, then query 2: centred cross-products about the means of query 1."""
+        n, weight_sum, mean, log_w = self.first_moments()
+        row = self._one_row(self._centred_query(mean))
+        _same_rows(n, weight_sum, int(row["n"]), float(row["sw"]))
+        shift, comoment = _corrected(row, self._size(), weight_sum)
+        return Moments(n, weight_sum, mean + shift, comoment, log_w)
+
+    def grouped_moments(self):
+        """Query 1, then query 2 by cluster (``GROUP BY``): each cluster's
+        cross-products about the overall means of query 1, corrected to its
+        own means (see :func:`_corrected`)."""
+        n, weight_sum, mean, log_w = self.first_moments()
+        table = self.relation.run(self._centred_query(mean, grouped=True))
+        _same_rows(n, weight_sum, int(pc_sum(table.column("n"))), float(pc_sum(table.column("sw"))))
+        return _grouped(table, self._size(), self.clusters, mean), log_w
+
+    def _centred_query(self, mean, grouped=False):
+        d = self._size()
+        items = ["COUNT(*) AS n", "SUM(w) AS sw"] + _centred_items(d)
+        if grouped:
+            items.insert(0, "g")
+        return ("WITH " + self._src(with_clusters=grouped) + ", " + _params("p", "m", mean)
+                + ", dev AS (SELECT w, " + ("g, " if grouped else "")
+                + ", ".join(f"z{j} - p.m{j} AS u{j}" for j in range(d))
+                + " FROM src CROSS JOIN p) SELECT " + ", ".join(items) + " FROM dev"
+                + (" GROUP BY g" if grouped else ""))
+
+    def score_sums(self, point, rows_mean):
+        """The HC pass at ``point``: ``sum v u u'`` for ``v`` = ``(f e)^2``,
+        ``(f e)^2 / (1 - h)`` and ``(f e)^2 / (1 - h)^2`` (the last two over
+        rows with ``1 - h`` above the tolerance; the others counted), and the
+        pass's own centred moments (about ``rows_mean``) that prove it saw
+        the fit's rows.
+
+        The scores are ``s = f e u`` with ``u = [1, x - shift_x]`` (the one
+        with an intercept only), so ``s s' = (f e)^2 u u'``: three weights
+        per row, and one product per pair of columns shared by the meats.
+        """
+        d = self._size()
+        k = d - 1
+        values = np.concatenate([point.shift_x, [point.shift_y], point.coef,
+                                 point.bread[np.triu_indices(k)], [point.inverse_weight], rows_mean])
+        names = ([f"c{j}" for j in range(k)] + ["cy"] + [f"b{j}" for j in range(k)]
+                 + [f"bb{i}_{j}" for i, j in zip(*np.triu_indices(k))] + ["iw"]
+                 + [f"m{j}" for j in range(d)])
+        centred = ", ".join([f"z{j} - p.c{j} AS u{j}" for j in range(k)]
+                            + [f"z{k} - p.cy AS yc", "w"]
+                            + [f"z{j} - p.m{j} AS v{j}" for j in range(d)])
+        residual = " - ".join(["yc"] + [f"u{j} * p.b{j}" for j in range(k)])
+        quadratic = " + ".join(
+            [f"p.bb{j}_{j} * u{j} * u{j}" for j in range(k)]
+            + [f"2 * p.bb{i}_{j} * u{i} * u{j}" for i, j in zip(*np.triu_indices(k, 1))]) or "0"
+        leverage = f"({quadratic}" + (" + p.iw)" if point.center else ")")
+        score_factor, leverage_factor = _weight_factors(self.weighted, point.frequency)
+        room, tolerance = "(1 - h)", repr(float(point.unit_tolerance))
+        weights = (f"(e * {score_factor}) * (e * {score_factor}) AS v_hc0, "
+                   f"CASE WHEN {room} > {tolerance} THEN 0 ELSE 1 END AS unit, "
+                   f"CASE WHEN {room} > {tolerance} THEN 1 / {room} ELSE 0 END AS over")
+        # The score's columns: the intercept's (a column of ones) first, then u.
+        columns = (["1"] if point.center else []) + [f"u{j}" for j in range(k)]
+        s = len(columns)
+        items = ["COUNT(*) AS n", "SUM(w) AS sw", "SUM(unit) AS unit"]
+        for a, b in zip(*np.triu_indices(s)):
+            product = f"{columns[a]} * {columns[b]}"
+            items += [f"SUM(v_hc0 * {product}) AS hc0_{a}_{b}",
+                      f"SUM(v_hc2 * {product}) AS hc2_{a}_{b}",
+                      f"SUM(v_hc3 * {product}) AS hc3_{a}_{b}"]
+        items += _centred_items(d, prefix="v")
+        sql = ("WITH " + self._src() + ", " + _params("p", None, values, names)
+               + f", r AS (SELECT {centred} FROM src CROSS JOIN p)"
+               + f", q AS (SELECT r.*, {residual} AS e, {leverage_factor} * {leverage} AS h"
+               + " FROM r CROSS JOIN p)"
+               + f", sw AS (SELECT q.*, {weights} FROM q)"
+               + f", sc AS {self.relation.driver.once}(SELECT sw.*, v_hc0 * over AS v_hc2,"
+               + " v_hc0 * over * over AS v_hc3 FROM sw)"
+               + " SELECT " + ", ".join(items) + " FROM sc")
+        row = self._one_row(sql)
+        matrices = [_symmetric(row, f"{kind}_", s) for kind in ("hc0", "hc2", "hc3")]
+        shift, comoment = _corrected(row, d, float(row["sw"]))
+        rows = Moments(int(row["n"]), float(row["sw"]), rows_mean + shift, comoment)
+        return ScoreSums(int(row["n"]), *matrices, int(row["unit"]), rows)
+
+    def _one_row(self, sql):
+        table = self.relation.run(sql if isinstance(sql, Sql) else Sql(sql))
+        return {name: table.column(name)[0].as_py() for name in table.column_names}
+
+
+def pc_sum(column):
+    import pyarrow.compute as pc
+
+    return pc.sum(column).as_py() or 0
+
+
+def _same_rows(n, weight_sum, n_again, weight_sum_again):
+    """Refuse statistics of two queries that did not see the same rows."""
+    if n != n_again or not np.isclose(weight_sum, weight_sum_again, rtol=1e-10, atol=0.0):
+        raise SqlError(
+            f"The rows changed between the push-down's queries ({n} rows of weight "
+            f"{weight_sum:.17g}, then {n_again} of weight {weight_sum_again:.17g}): fit again "
+            "on data that is not being written, or in one REPEATABLE READ transaction."
+        )
+
+
+def _level(level):
+    """A categorical level as a bound parameter of its own type."""
+    if isinstance(level, (bool, np.bool_)):
+        return Sql("CAST(") + _param(bool(level)) + " AS BOOLEAN)"
+    if isinstance(level, (int, np.integer)):
+        return Sql("CAST(") + _param(int(level)) + " AS BIGINT)"
+    if isinstance(level, (float, np.floating)):
+        return number(level)
+    return Sql("CAST(") + _param(str(level)) + " AS VARCHAR)"
+
+
+def _param(value):
+    from ._sql import param
+
+    return param(value)
+
+
+def _params(name, prefix, values, names=None):
+    """A one-row CTE of bound DOUBLE parameters, each bound once and read by name."""
+    names = names or [f"{prefix}{j}" for j in range(len(values))]
+    items = [number(v) + f" AS {n}" for v, n in zip(values, names)]
+    return f"{name} AS (SELECT " + Sql.join(", ", items) + ")"
+
+
+def _centred_items(d, prefix="u"):
+    """``d{j} = sum w u_j`` and ``c{i}_{j} = sum w u_i u_j`` (upper triangle)."""
+    items = [f"SUM(w * {prefix}{j}) AS d{j}" for j in range(d)]
+    items += [f"SUM(w * {prefix}{i} * {prefix}{j}) AS c{i}_{j}" for i, j in zip(*np.triu_indices(d))]
+    return items
+
+
+def _corrected(row, d, weight_sum):
+    """``(shift, C)``: centring about ``m`` gives ``S = C + W s s'`` with
+    ``s = sum w (z - m) / W``; the exact means are ``m + s``."""
+    deviation = np.array([row[f"d{j}"] for j in range(d)], dtype=float)
+    shift = deviation / weight_sum if weight_sum > 0 else np.zeros(d)
+    comoment = _symmetric(row, "c", d) - weight_sum * np.outer(shift, shift)
+    return shift, comoment
+
+
+def _symmetric(row, prefix, size):
+    matrix = np.zeros((size, size))
+    for i, j in zip(*np.triu_indices(size)):
+        matrix[i, j] = matrix[j, i] = row[f"{prefix}{i}_{j}"] or 0.0
+    return matrix
+
+
+def _weight_factors(weighted, frequency):
+    """SQL factors of the score (``w e u``; ``sqrt(w) e u`` for frequency
+    weights) and of the leverage (``w``; 1 on rows of positive weight)."""
+    if not weighted:
+        return "1", "1"
+    if frequency:
+        return "SQRT(w)", "(CASE WHEN w > 0 THEN 1 ELSE 0 END)"
+    return "w", "w"
+
+
+def _grouped(table, d, name, mean):
+    """:class:`GroupedMoments` of a ``GROUP BY`` result about the overall
+    ``mean``, each group corrected to its own means; sorted by label."""
+    if table.column("g").null_count:
+        raise ColumnError("clusters", name, "has missing (NULL) values", remedy="missing")
+    labels = table.column("g").to_numpy(zero_copy_only=False)
+    order = np.argsort(labels, kind="stable")
+    column = {c: np.asarray(table.column(c).to_numpy(zero_copy_only=False))[order]
+              for c in table.column_names if c != "g"}
+    weight_sum = column["sw"].astype(float)
+    rows = [{key: values[g] for key, values in column.items()} for g in range(len(order))]
+    means, comoment = np.zeros((len(order), d)), np.zeros((len(order), d, d))
+    for g, row in enumerate(rows):
+        shift, comoment[g] = _corrected(row, d, weight_sum[g])
+        means[g] = mean + shift if weight_sum[g] > 0 else 0.0  # as GroupedGramStats has it
+    return GroupedMoments(labels[order], column["n"].astype(np.int64), weight_sum, means, comoment)
