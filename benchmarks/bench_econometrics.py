@@ -23,23 +23,13 @@ measured side by side on the same data:
 from __future__ import annotations
 
 import argparse
-import gc
-import statistics
 import time
 import warnings
 
 import numpy as np
 import pandas as pd
 
-
-def median_time(func, repeat):
-    times = []
-    for _ in range(repeat):
-        gc.collect()
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+from _timing import median_time
 
 
 def report(name, ours, theirs, target=None):

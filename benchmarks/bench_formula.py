@@ -15,10 +15,7 @@ medians of ``--repeat`` runs and ratios (ours / theirs).
 from __future__ import annotations
 
 import argparse
-import gc
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -26,21 +23,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from _timing import median_time
+
 NUMERIC = [f"x{i}" for i in range(8)]
 CARRIERS = ["9E", "AA", "AS", "B6", "DL", "EV", "F9", "FL", "HA", "MQ", "OO", "UA", "US",
             "VX", "WN", "YV"]
 FORMULA = "y ~ " + " + ".join(NUMERIC) + " + np.log(distance) + C(carrier) + origin"
 BATCH_ROWS = 65_536
-
-
-def median_time(func, repeat):
-    times = []
-    for _ in range(repeat):
-        gc.collect()
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def report(name, ours, theirs, target=None):

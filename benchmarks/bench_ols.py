@@ -10,23 +10,12 @@ machine mean little, ratios measured side by side mean a lot.
 from __future__ import annotations
 
 import argparse
-import gc
-import statistics
 import subprocess
 import sys
-import time
 
 import numpy as np
 
-
-def median_time(func, repeat):
-    times = []
-    for _ in range(repeat):
-        gc.collect()
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+from _timing import median_time
 
 
 def numpy_normal_equations(X, y):

@@ -51,13 +51,7 @@ def _assert_same_fit(a, b, rtol):
 
 
 def _partial(case, chunks):
-    est = case.make()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for chunk in chunks:
-            chunk = dict(chunk)
-            est.partial_fit(chunk.pop("X"), chunk.pop("y"), **chunk)
-    return est
+    return _partial_onto(case.make(), chunks)
 
 
 def _counting_solves(monkeypatch, est):

@@ -357,6 +357,7 @@ def read_sql(
     partitions=None,
     groups=None,
     entities=None,
+    periods=None,
     categorical=None,
     drop_first=True,
     params=None,
@@ -388,7 +389,7 @@ def read_sql(
         Column of the response; None for prediction-only sources.
     features : list of str, optional
         Feature columns; default: every column not used otherwise.
-    sample_weight, clusters, partitions, groups, entities : str, optional
+    sample_weight, clusters, partitions, groups, entities, periods : str, optional
         Columns holding weights and row labels.
     categorical : list of str or dict, optional
         Columns to one-hot encode, as in :func:`read_files`; listed levels
@@ -436,7 +437,8 @@ def read_sql(
         raise ValueError(f"missing must be 'raise' or 'drop', got {missing!r}.")
     if int(batch_rows) < 1:
         raise ValueError(f"batch_rows must be a positive integer, got {batch_rows}.")
-    labels = {"clusters": clusters, "partitions": partitions, "groups": groups, "entities": entities}
+    labels = {"clusters": clusters, "partitions": partitions, "groups": groups,
+              "entities": entities, "periods": periods}
     columns = sql_columns(target, features, sample_weight, labels, categorical)
     relation = SqlRelation(query, connection, params, columns)
     return SqlSource(relation, drop_first, int(batch_rows), missing, verbose)
