@@ -157,6 +157,6 @@ def test_read_spark_checks_columns_and_quotes_names(data, spark):
     ref = CumulativeLinearRegression().fit(frame[FEATURES], frame["y"])
     np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-10)
     assert list(est.feature_names_in_) == hostile
-    empty = spark.createDataFrame(frame.iloc[:0])
+    empty = sdf.limit(0)
     with pytest.raises(ValueError, match="no rows"):
         CumulativeLinearRegression().fit_chunks(read_spark(empty, target="y", features=FEATURES))

@@ -46,10 +46,14 @@ class SparkSource:
         return [*self.features, self.target, *extra]
 
     def selected(self, with_clusters=True):
-        """The frame reduced to :meth:`columns`, picked by position: a name is never parsed."""
+        """The frame reduced to :meth:`columns`, in order.
+
+        The columns are first renamed by position (``toDF``) to plain
+        ``_c<i>`` names, so a user's column name is never parsed by Spark.
+        """
         position = {name: i for i, name in enumerate(self.frame.columns)}
-        return self.frame.select(*[self.frame[position[name]]
-                                   for name in self.columns(with_clusters)])
+        plain = self.frame.toDF(*[f"_c{i}" for i in range(len(position))])
+        return plain.select(*[f"_c{position[name]}" for name in self.columns(with_clusters)])
 
 
 def read_spark(frame, target, features=None, sample_weight=None, clusters=None):
