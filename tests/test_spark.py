@@ -90,6 +90,7 @@ def test_spark_fit_equals_local_fit_and_statsmodels(data, weighted):
     oracles = {
         "nonrobust": model.fit(),
         "HC1": model.fit(cov_type="HC1"),
+        "HC3": model.fit(cov_type="HC3"),
         "cluster": model.fit(cov_type="cluster",
                              cov_kwds={"groups": pd.factorize(frame["firm"])[0]}),
     }
