@@ -16,8 +16,11 @@ import statsmodels.api as sm
 
 import skbigreg
 
+from skbigreg.base import ChunkSpec, linear_chunk_statistics
 from skbigreg.io import read_spark
 from skbigreg.linear_model import CumulativeLinearRegression
+from skbigreg.parallel import spark_map_reduce
+from skbigreg.stats import decode_statistics, encode_statistics
 
 pyspark = pytest.importorskip("pyspark", reason="pyspark is not installed (the spark extra)")
 
@@ -37,7 +40,7 @@ def spark():
         p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
 
     session = (
-        SparkSession.builder.master("local[2]")
+        SparkSession.builder.master("local[2,2]")  # 2 threads, a task tried twice
         .appName("skbigreg-tests")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.shuffle.partitions", "4")
@@ -161,3 +164,29 @@ def test_read_spark_checks_columns_and_quotes_names(data, spark):
     empty = sdf.limit(0)
     with pytest.raises(ValueError, match="no rows"):
         CumulativeLinearRegression().fit_chunks(read_spark(empty, target="y", features=FEATURES))
+
+
+def _dies_once(X, y, sample_weight=None, *, spec, marker):
+    """The map, except that the first call kills its Python worker (a lost executor)."""
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+        os._exit(1)
+    return linear_chunk_statistics(X, y, sample_weight, spec=spec)
+
+
+def test_a_python_worker_killed_mid_map_is_retried_with_the_same_answer(data, tmp_path):
+    from pyspark import cloudpickle
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers cannot import tests
+    frame, sdf = data
+    marker = str(tmp_path / "died")
+    merged = spark_map_reduce(
+        _dies_once, read_spark(sdf, target="y", features=FEATURES, sample_weight="w"),
+        encode=encode_statistics, decode=decode_statistics,
+        spec=ChunkSpec("gram", 3, 1), marker=marker)
+    assert os.path.exists(marker)  # a worker did die
+    whole = linear_chunk_statistics(frame[FEATURES].to_numpy(), frame["y"].to_numpy(),
+                                    frame["w"].to_numpy(), spec=ChunkSpec("gram", 3, 1))
+    assert merged.stats.n_rows == len(frame)
+    np.testing.assert_allclose(merged.stats.mean, whole.stats.mean, rtol=1e-12)
+    np.testing.assert_allclose(merged.stats.comoment, whole.stats.comoment, rtol=1e-10)
