@@ -21,6 +21,7 @@ from ._labels import (
 )
 from ._partitions import PartitionRows, iter_partitions
 from ._pushdown import SqlPushdown
+from ._spark import SparkSource, is_spark_dataframe, read_spark
 from ._sql import SqlError, SqlSource, read_sql
 
 __all__ = [
@@ -44,7 +45,10 @@ __all__ = [
     "iter_chunks",
     "iter_partitions",
     "read_files",
+    "read_spark",
     "read_sql",
+    "is_spark_dataframe",
+    "SparkSource",
     "SqlError",
     "SqlPushdown",
     "SqlSource",

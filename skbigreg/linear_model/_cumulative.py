@@ -19,17 +19,18 @@ from ..base import (
     validate_chunk,
 )
 from ..inference import COV_TYPES, PANEL_COV_TYPES, regression_results
-from ..io import SqlPushdown, check_labels, iter_chunks
+from ..io import SparkSource, SqlPushdown, check_labels, iter_chunks
 from ..parallel import (
     dask_map_reduce,
     dask_partitions,
     is_dask_collection,
     map_reduce,
     single_blas_thread,
+    spark_map_reduce,
 )
 from ..passes import pushdown_score_pass, pushdown_statistics, score_pass_statistics
 from ..solvers import solve_least_squares
-from ..stats import ClusterSums, LeverageOuterProducts
+from ..stats import ClusterSums, LeverageOuterProducts, decode_statistics, encode_statistics
 
 
 class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
@@ -250,7 +251,10 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
             for them. A chunk that fails leaves the estimator as it was
             before the call. A :class:`~skbigreg.io.SqlPushdown`
             (``read_sql(...).pushdown()``) has the database compute the
-            statistics (and the HC pass): no row leaves it.
+            statistics (and the HC pass): no row leaves it. A
+            :class:`~skbigreg.io.SparkSource` (:func:`~skbigreg.io.read_spark`)
+            has the Spark executors map their partitions: only statistics
+            reach the driver.
         n_jobs : int, optional
             Map chunks to statistics in parallel with joblib (any backend
             chosen with :func:`joblib.parallel_config`); the first chunk is
@@ -264,7 +268,26 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         if isinstance(chunks, SqlPushdown):
             self._validate_params()
             return fit_source(self, (), lambda _: self._fit_pushdown(chunks))
+        if isinstance(chunks, SparkSource):
+            self._validate_params()
+            return fit_source(self, (), lambda _: self._fit_spark(chunks))
         return super().fit_chunks(chunks, n_jobs)
+
+    def _fit_spark(self, source):
+        """Partitions mapped to statistics on the Spark executors (and the HC pass)."""
+        if self.cov_type in PANEL_COV_TYPES:
+            raise ValueError("Driscoll-Kraay errors are not supported on a Spark source; "
+                             "stream its rows with fit_chunks instead.")
+        codec = {"encode": encode_statistics, "decode": decode_statistics}
+        spec = ChunkSpec(self.solver, len(source.features), 1, None,
+                         source.clusters is not None)
+        merged = spark_map_reduce(linear_chunk_statistics, source, spec=spec, **codec)
+        self._set_statistics(merged, True, source.feature_names)
+        self.target_name_ = source.target
+        if self._needs_second_pass():
+            self.score_pass_ = spark_map_reduce(
+                score_pass_statistics, source, with_clusters=False, solution=self._solution,
+                stats=self.stats_, frequency=self.weight_type == "frequency", **codec)
 
     def _fit_pushdown(self, pushdown):
         """Statistics computed by the database (and the HC pass): only they travel."""

@@ -10,6 +10,7 @@ from ..io import dask_partitions, is_dask_collection
 from ._blas import single_blas_thread
 from ._dask import dask_map_reduce, map_partition
 from ._map_reduce import map_reduce, tree_sum
+from ._spark import spark_map_reduce
 from ._stream import partial_fit_chunks
 
 __all__ = [
@@ -20,5 +21,6 @@ __all__ = [
     "map_reduce",
     "partial_fit_chunks",
     "single_blas_thread",
+    "spark_map_reduce",
     "tree_sum",
 ]

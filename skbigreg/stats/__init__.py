@@ -17,8 +17,11 @@ from ._irls import ClusterSums, IRLSPass, LikelihoodSums
 from ._outer import LeverageOuterProducts, OuterProductStats
 from ._sparse import as_dense, check_sparse_finite, dense_row_blocks, is_sparse
 from ._representatives import BlockSums, ChunkSums, Representatives, RepresentativeSets
+from ._travel import decode_statistics, encode_statistics
 
 __all__ = [
+    "decode_statistics",
+    "encode_statistics",
     "GramStats",
     "QRStats",
     "TriangularSystem",
