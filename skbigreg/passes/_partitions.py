@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.cluster import KMeans, MiniBatchKMeans
+from sklearn.cluster import KMeans, MiniBatchKMeans, kmeans_plusplus
 
 __all__ = [
     "PartitionSpec",
@@ -107,10 +107,42 @@ def _quantile_bins(x, codes, weight, total, starts, n_bins):
     return bins
 
 
+# Full k-means (K = 1000 on 10^5 rows, d = 7) spent ~2/3 of its time in the
+# k-means++ seeding on every row and the rest in ~130 Lloyd iterations. Seeding
+# on 10 K random rows with one local trial, then at most 30 Lloyd iterations on
+# every row, measured on the paper's mzNormal set-up: 0.5% more within-block sum
+# of squares (83,114 vs 82,684), the same SMR RMSE (benchmarks/bench_speed.py).
+_SEED_ROWS_PER_CLUSTER = 10
+_LLOYD_MAX_ITER = 30
+
+
 def kmeans_cells(X, n_clusters, weight=None, seed=0):
-    """k-means cluster of each row (scikit-learn's KMeans, K capped at the rows)."""
+    """k-means cluster of each row (K capped at the rows).
+
+    The centres are seeded by k-means++ (one local trial) on
+    ``10 K`` random rows, then refined by at most 30 Lloyd iterations of
+    scikit-learn's KMeans on every row; each row's label is its nearest
+    final centre. Against scikit-learn's default (k-means++ on every row,
+    Lloyd to convergence), on K = 1000 blocks of 10^5 rows: 0.5% more
+    within-block sum of squares, about a tenth of the time.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.r_[np.zeros((5, 2)), np.ones((5, 2))]
+    >>> labels = kmeans_cells(X, 2)
+    >>> bool((labels[:5] == labels[0]).all() and (labels[5:] != labels[0]).all())
+    True
+    """
     k = min(n_clusters, X.shape[0])
-    model = KMeans(n_clusters=k, n_init=1, random_state=seed).fit(X, sample_weight=_kmeans_weight(weight))
+    rows = np.random.default_rng(seed).permutation(X.shape[0])[:_SEED_ROWS_PER_CLUSTER * k]
+    rows.sort()
+    weight = _kmeans_weight(weight)
+    seed_weight = None if weight is None or not weight[rows].sum() > 0 else weight[rows]
+    centres, _ = kmeans_plusplus(X[rows], k, sample_weight=seed_weight, random_state=seed,
+                                 n_local_trials=1)
+    model = KMeans(n_clusters=k, init=centres, n_init=1, max_iter=_LLOYD_MAX_ITER)
+    model.fit(X, sample_weight=weight)
     return np.unique(model.labels_, return_inverse=True)[1]
 
 
