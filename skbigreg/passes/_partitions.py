@@ -199,6 +199,17 @@ class BlockCentres:
     kept centre on every later pass, instead of clustering the chunk again;
     the labels are those of :func:`partition_labels` on the first pass.
     ``keys`` are the chunk's sorted natural partitions (None: no partitions).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(200, 2))
+    >>> spec = PartitionSpec("kmeans", n_clusters=4)
+    >>> centres = BlockCentres.fit(X, spec)
+    >>> centres.centres[0].shape
+    (4, 2)
+    >>> bool((centres.labels(X) == partition_labels(X, spec)).all())
+    True
     """
 
     keys: np.ndarray | None
