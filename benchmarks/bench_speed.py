@@ -13,6 +13,14 @@ this run) and ``theirs / ours``: above 1 means ours is faster.
 * ``solver="qr"`` vs ``solver="gram"``, N = 4,000,000, K = 50, in chunks of
   65,536 rows (target: qr <= 3x the time, ratio >= 0.33; the flop ratio is 2x).
 
+* the k-means partition, K = 1,000 blocks of 10^5 rows (d = 7, the paper's
+  mzNormal set-up) vs scikit-learn ``KMeans(n_clusters=1000, n_init=1)``
+  (target: <= 3 s, "with the same block quality": the within-block sum of
+  squares of both is printed).
+* SMR (T = 3, 1,000 natural blocks given, ``partition="none"``) vs
+  scikit-learn ``LogisticRegression(penalty=None, tol=1e-8)`` in memory,
+  N = 1,000,000, d = 7 (target: ours <= 1.2x its time, ratio >= 0.83).
+
 Run: ``python benchmarks/bench_speed.py [--quick] [--repeat 3]``.
 """
 
@@ -96,6 +104,66 @@ def bench_qr_vs_gram(n, repeat):
     print(f"    largest coefficient difference between the solvers: {gap:.1e}")
 
 
+def _mznormal(n, seed):
+    rng = np.random.default_rng(seed)
+    sigma = np.full((7, 7), 0.5)
+    np.fill_diagonal(sigma, 1.0)
+    X = rng.multivariate_normal(np.zeros(7), sigma, size=n)
+    y = (rng.random(n) < 1 / (1 + np.exp(-X @ np.full(7, 0.5)))).astype(float)
+    return X, y
+
+
+def _within_block_ss(X, labels):
+    counts = np.bincount(labels)
+    means = np.stack([np.bincount(labels, X[:, j]) for j in range(X.shape[1])], 1) / counts[:, None]
+    return float(((X - means[labels]) ** 2).sum())
+
+
+def bench_kmeans_partition(n, repeat):
+    from sklearn.cluster import KMeans
+
+    from skbigreg.passes import PartitionSpec, partition_labels
+
+    X, _ = _mznormal(n, 0)
+    spec = PartitionSpec("kmeans", n_clusters=1000, seed=0)
+    print(f"k-means partition: K = 1,000 on N = {n:,}, d = 7; median of {repeat}")
+    labels = {}
+
+    def ours_fit():
+        labels["ours"] = partition_labels(X, spec)
+
+    def theirs_fit():
+        labels["theirs"] = KMeans(n_clusters=1000, n_init=1, random_state=0).fit(X).labels_
+
+    ours = median_time(ours_fit, repeat)
+    theirs = median_time(theirs_fit, repeat)
+    report("partition='kmeans' vs scikit-learn KMeans(n_init=1)", ours, theirs, 18.9 / 3)
+    ss = {name: _within_block_ss(X, lab) for name, lab in labels.items()}
+    print(f"    within-block sum of squares: ours {ss['ours']:,.0f}, scikit-learn's "
+          f"{ss['theirs']:,.0f} ({ss['ours'] / ss['theirs'] - 1:+.2%})")
+
+
+def bench_smr_vs_sklearn(n, repeat):
+    from sklearn.linear_model import LogisticRegression
+
+    from skbigreg.linear_model import SMRLogisticRegression
+    from skbigreg.passes import PartitionSpec, partition_labels
+
+    X, y = _mznormal(n, 0)
+    sites = partition_labels(X, PartitionSpec("subset_kmeans", subset_size=min(n, 100_000)))
+    print(f"SMR vs scikit-learn: N = {n:,}, d = 7, {sites.max() + 1} natural blocks; "
+          f"median of {repeat}")
+    smr = SMRLogisticRegression(partition="none")
+    ours = median_time(lambda: smr.fit(X, y, partitions=sites), repeat)
+    skl = LogisticRegression(penalty=None, tol=1e-8, max_iter=1000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = median_time(lambda: skl.fit(X, y), repeat)
+    report("SMR (T = 3, sign_split='auto') vs LogisticRegression", ours, theirs, 1 / 1.2)
+    gap = np.max(np.abs(skl.coef_[0] - smr.coef_))
+    print(f"    largest slope difference to scikit-learn's: {gap:.1e}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a tenth of the sizes")
@@ -105,6 +173,8 @@ def main(argv=None):
     bench_logistic(2_000_000 // scale, args.repeat)
     bench_partial_fit_loop(200_000 // scale, args.repeat)
     bench_qr_vs_gram(4_000_000 // scale, args.repeat)
+    bench_kmeans_partition(100_000 // scale, args.repeat)
+    bench_smr_vs_sklearn(1_000_000 // scale, args.repeat)
 
 
 if __name__ == "__main__":

@@ -402,6 +402,55 @@ def test_fit_chunks_equals_in_memory_fit_with_partitions():
         SMRLogisticRegression().fit_chunks(one_shot)
 
 
+def test_streamed_kmeans_clusters_each_chunk_once_and_equals_in_memory_fit(monkeypatch):
+    import skbigreg.passes._partitions as partitions_module
+
+    X, y = binary_data("mzNormal", 8000, 21)
+    months = np.random.default_rng(21).integers(0, 4, 8000)
+    order = np.argsort(months, kind="stable")
+    X, y, months = X[order], y[order], months[order]
+    params = {"partition": "kmeans", "n_clusters": 40, "random_state": 0}
+    memory = SMRLogisticRegression(**params).fit(X, y, partitions=months)
+    calls = []
+    fit_centres = partitions_module.kmeans_centres
+    monkeypatch.setattr(partitions_module, "kmeans_centres",
+                        lambda *args: calls.append(1) or fit_centres(*args))
+    streamed = SMRLogisticRegression(**params).fit_chunks(_monthly_chunks(X, y, months))
+    # the mean pass and three SMR passes, but each chunk is clustered once
+    assert len(calls) == 4
+    assert_allclose(streamed.coef_, memory.coef_, rtol=1e-10)
+    assert_allclose(streamed.intercept_, memory.intercept_, rtol=1e-10)
+
+
+def test_block_centres_refuse_changed_partitions():
+    from skbigreg.passes import BlockCentres
+
+    rng = np.random.default_rng(22)
+    X = rng.normal(size=(600, 2))
+    parts = np.repeat([0, 1, 2], 200)
+    centres = BlockCentres.fit(X, PartitionSpec("kmeans", n_clusters=5), None, parts)
+    assert_array_equal(centres.labels(X, parts),
+                       partition_labels(X, PartitionSpec("kmeans", n_clusters=5), None, parts))
+    with pytest.raises(ValueError, match="partitions differ"):
+        centres.labels(X, np.repeat([0, 1, 3], 200))
+
+
+def test_kmeans_partition_within_block_sum_of_squares_near_sklearn_kmeans():
+    from sklearn.cluster import KMeans
+
+    X, _ = binary_data("mzNormal", 6000, 23)
+
+    def within(labels):
+        means = np.array([X[labels == k].mean(0) for k in np.unique(labels)])
+        return ((X - means[np.unique(labels, return_inverse=True)[1]]) ** 2).sum()
+
+    ours = partition_labels(X, PartitionSpec("kmeans", n_clusters=100, seed=0))
+    assert np.unique(ours).size == ours.max() + 1 <= 100
+    # scikit-learn's default: k-means++ on every row, Lloyd to convergence
+    theirs = KMeans(n_clusters=100, n_init=1, random_state=0).fit(X).labels_
+    assert within(ours) <= 1.02 * within(theirs)
+
+
 def test_partial_fit_gets_close_to_the_full_mle():
     X, y = binary_data("mzNormal", 100_000, 14)
     full = full_mle(X, y)

@@ -29,6 +29,7 @@ from .._compat import (
 )
 from ..inference import RegressionResults
 from ..passes import (
+    BlockCentres,
     PartitionSpec,
     RepresentativeTask,
     inside_domain,
@@ -256,11 +257,18 @@ class _BaseSMR(BaseEstimator):
     def _fit_passes(self, source):
         """The MR pass, then one pass per SMR iteration, over ``source``."""
         config = self._config()
-        solution, rules = self._iterate(lambda: self._stream_tasks(source), config)
+        centres = {}  # a chunk's k-means centres, cut on the first pass only
+        solution, rules = self._iterate(lambda: self._stream_tasks(source, config.spec, centres),
+                                        config)
         self._store(solution, rules, config)
 
-    def _stream_tasks(self, source):
-        """One task per chunk that holds weight; each is validated on every pass."""
+    def _stream_tasks(self, source, spec, centres):
+        """One task per chunk that holds weight; each is validated on every pass.
+
+        Under a k-means partition each chunk is clustered once, on the first
+        pass; ``centres`` keeps its centres (``K x d`` numbers per chunk) and
+        later passes assign its rows to them, giving the same blocks.
+        """
         index, total = 0, 0.0
         labels = ChunkLabels(self, ("partitions",))
         for chunk in source:
@@ -272,7 +280,10 @@ class _BaseSMR(BaseEstimator):
             if not weight.sum() > 0:
                 continue
             total += weight.sum()
-            yield RepresentativeTask(X, y, weight, index, partitions=partitions)
+            if spec.scheme in ("kmeans", "subset_kmeans") and index not in centres:
+                centres[index] = BlockCentres.fit(X, spec, weight, partitions)
+            yield RepresentativeTask(X, y, weight, index, partitions=partitions,
+                                     centres=centres.get(index))
             index += 1
         if not total > 0:
             raise ValueError("Every sample weight of the chunks is zero: there is nothing "

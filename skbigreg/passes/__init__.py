@@ -27,7 +27,7 @@ from ._demean import (
 )
 from ._irls import irls_chunk_pass, irls_pass, subsample_start
 from ._local import fit_partition, map_partition_stream, map_partitions, nodewise_rows
-from ._partitions import PartitionSpec, partition_labels
+from ._partitions import BlockCentres, PartitionSpec, partition_labels
 from ._pushdown import pushdown_score_pass, pushdown_statistics
 from ._scores import (
     demeaned_scores,
@@ -42,6 +42,7 @@ __all__ = [
     "pushdown_score_pass",
     "pushdown_statistics",
     "PartitionSpec",
+    "BlockCentres",
     "RepresentativeTask",
     "block_sums",
     "demeaned_gram",

@@ -18,7 +18,7 @@ from scipy import sparse
 from ..parallel import map_reduce
 from ..solvers._representatives import build_representatives
 from ..stats._representatives import BlockSums, ChunkSums, RepresentativeSets, piece_pairs
-from ._partitions import partition_labels
+from ._partitions import BlockCentres, partition_labels
 
 __all__ = [
     "RepresentativeTask",
@@ -125,7 +125,9 @@ class RepresentativeTask:
 
     ``labels`` are the rows' block labels when the blocks were cut by the
     caller (in-memory data); otherwise the worker cuts ``X`` with the spec,
-    inside the natural ``partitions`` when given (streamed chunks).
+    inside the natural ``partitions`` when given (streamed chunks), or
+    assigns each row to the nearest of the chunk's kept k-means ``centres``
+    (:class:`~skbigreg.passes._partitions.BlockCentres`, from the first pass).
     """
 
     X: np.ndarray
@@ -134,6 +136,15 @@ class RepresentativeTask:
     source: int
     labels: np.ndarray | None = None
     partitions: np.ndarray | None = None
+    centres: BlockCentres | None = None
+
+
+def _task_labels(task, spec):
+    if task.labels is not None:
+        return task.labels
+    if task.centres is not None:
+        return task.centres.labels(task.X, task.partitions)
+    return partition_labels(task.X, spec, task.weight, task.partitions)
 
 
 def represent_task(task, beta, family, link, spec, fit_intercept, information=True,
@@ -147,9 +158,7 @@ def represent_task(task, beta, family, link, spec, fit_intercept, information=Tr
     """
     both = sign_split == "auto" and beta is not None
     want_information = information or both
-    labels = task.labels
-    if labels is None:
-        labels = partition_labels(task.X, spec, task.weight, task.partitions)
+    labels = _task_labels(task, spec)
     design = _design(task.X, fit_intercept)
     n_blocks = int(labels.max()) + 1 if labels.size else 0
     hull = beta is not None and sign_split in ("hull", "auto")
@@ -170,9 +179,7 @@ def represent_task(task, beta, family, link, spec, fit_intercept, information=Tr
 
 def summarise_task(task, beta, family, link, spec, fit_intercept):
     """Module-level worker: a task's :class:`ChunkSums` at ``beta``."""
-    labels = task.labels
-    if labels is None:
-        labels = partition_labels(task.X, spec, task.weight, task.partitions)
+    labels = _task_labels(task, spec)
     design = _design(task.X, fit_intercept)
     n_blocks = int(labels.max()) + 1 if labels.size else 0
     sums = block_sums(design, task.y, task.weight, labels, n_blocks, beta, family, link)
