@@ -12,7 +12,11 @@ this run) and ``theirs / ours``: above 1 means ours is faster.
   K = 200 and ``CumulativeLassoCV`` (target: the loop <= 1.1x, ratio >= 0.91).
 * ``solver="qr"`` vs ``solver="gram"``, N = 4,000,000, K = 50, in chunks of
   65,536 rows (target: qr <= 3x the time, ratio >= 0.33; the flop ratio is 2x).
-
+* ``CumulativeRidgeCV`` (5 hashed folds x 100 alphas) vs one OLS fit on the
+  same rows, N = 1,000,000, K = 50 (target: <= 1.3x the time, ratio >= 0.77).
+* a one-shot ``fit`` on an in-memory array vs ``fit_chunks`` over the same
+  rows in 65,536-row chunks (target: ratio >= 1) and vs numpy's normal
+  equations (target: <= 1.05x, ratio >= 0.95), N = 2,000,000, K = 50.
 * the k-means partition, K = 1,000 blocks of 10^5 rows (d = 7, the paper's
   mzNormal set-up) vs scikit-learn ``KMeans(n_clusters=1000, n_init=1)``
   (target: <= 3 s, "with the same block quality": the within-block sum of
@@ -164,6 +168,41 @@ def bench_smr_vs_sklearn(n, repeat):
     print(f"    largest slope difference to scikit-learn's: {gap:.1e}")
 
 
+def bench_ridgecv_vs_ols(n, repeat):
+    from skbigreg.linear_model import CumulativeLinearRegression, CumulativeRidgeCV
+
+    rng = np.random.default_rng(6)
+    k = 50
+    X = rng.standard_normal((n, k))
+    y = X @ rng.standard_normal(k) + rng.standard_normal(n)
+    alphas = np.logspace(-3, 3, 100)
+    print(f"ridge CV vs OLS: N = {n:,}, K = {k}, in memory; median of {repeat}")
+    ours = median_time(lambda: CumulativeRidgeCV(alphas=alphas, cv=5).fit(X, y).coef_, repeat)
+    ols = median_time(lambda: CumulativeLinearRegression().fit(X, y).coef_, repeat)
+    report("CumulativeRidgeCV(5 folds x 100 alphas) vs one OLS fit", ours, ols, 1 / 1.3)
+
+
+def bench_fit_vs_stream(n, repeat):
+    from skbigreg.linear_model import CumulativeLinearRegression
+
+    rng = np.random.default_rng(7)
+    k, size = 50, 65_536
+    X = rng.standard_normal((n, k))
+    y = X @ rng.standard_normal(k) + rng.standard_normal(n)
+    chunks = [(X[s:s + size], y[s:s + size]) for s in range(0, n, size)]
+    print(f"fit vs stream: N = {n:,}, K = {k}, chunks of {size:,}; median of {repeat}")
+    ours = median_time(lambda: CumulativeLinearRegression().fit(X, y).coef_, repeat)
+    stream = median_time(lambda: CumulativeLinearRegression().fit_chunks(chunks).coef_, repeat)
+
+    def normal_equations():
+        design = np.column_stack([np.ones(n), X])
+        return np.linalg.solve(design.T @ design, design.T @ y)
+
+    numpy_time = median_time(normal_equations, repeat)
+    report("one-shot fit vs fit_chunks (65,536-row chunks)", ours, stream, 1.0)
+    report("one-shot fit vs numpy normal equations", ours, numpy_time, 1 / 1.05)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a tenth of the sizes")
@@ -175,6 +214,8 @@ def main(argv=None):
     bench_qr_vs_gram(4_000_000 // scale, args.repeat)
     bench_kmeans_partition(100_000 // scale, args.repeat)
     bench_smr_vs_sklearn(1_000_000 // scale, args.repeat)
+    bench_ridgecv_vs_ols(1_000_000 // scale, args.repeat)
+    bench_fit_vs_stream(2_000_000 // scale, args.repeat)
 
 
 if __name__ == "__main__":

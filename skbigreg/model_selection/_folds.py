@@ -19,13 +19,15 @@ import numpy as np
 from sklearn.model_selection import check_cv
 
 from ..stats import FoldStatistics, SplitStatistics, is_sparse
-from ..stats._moments import block_rows
 from ..stats._sparse import as_csr
 
 DEFAULT_N_SPLITS = 5
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-# Rows per piece when sorting rows into folds: small enough to stay in cache.
+# Rows per piece when sorting rows into folds: the sorted copy stays in cache
+# while each fold's slice keeps enough rows for efficient products and few merges.
 _PIECE_ROWS = 1 << 14
+# Fewest rows per fold in a piece, on average, however many folds.
+_ROWS_PER_FOLD = 256
 
 
 def _mix(h):
@@ -131,8 +133,8 @@ def fold_statistics(X, y, sample_weight, fold, n_splits, accumulator):
     """Per-fold statistics of one chunk, in one pass over its rows.
 
     ``fold`` holds each row's fold id in ``[0, n_splits)``. Rows are sorted
-    into folds piece by piece and staged per fold, so the pass costs about
-    one accumulation of the chunk, not one per fold. A scipy.sparse ``X``
+    into folds piece by piece in cache, so the pass costs about one
+    accumulation of the chunk, not one per fold. A scipy.sparse ``X``
     is cut into its folds' rows, each mapped with sparse products.
     """
     fold = np.asarray(fold)
@@ -147,66 +149,39 @@ def fold_statistics(X, y, sample_weight, fold, n_splits, accumulator):
     )
 
 
-class _FoldStage:
-    """Rows of one fold, copied together until a staging block is full."""
-
-    def __init__(self, k, capacity, n_features, n_targets, weighted):
-        self.k = k
-        self.X = np.empty((capacity, n_features))
-        self.y = np.empty((capacity, n_targets))
-        self.w = np.empty(capacity) if weighted else None
-        self.fill = 0
-
-    def take(self, X, y, w, index):
-        stop = self.fill + len(index)
-        np.take(X, index, axis=0, out=self.X[self.fill : stop], mode="clip")
-        np.take(y, index, axis=0, out=self.y[self.fill : stop], mode="clip")
-        if w is not None:
-            np.take(w, index, out=self.w[self.fill : stop], mode="clip")
-        self.fill = stop
-
-    def statistics(self, accumulator):
-        rows = slice(0, self.fill)
-        self.fill = 0
-        w = None if self.w is None else self.w[rows]
-        return accumulator.from_arrays(self.X[rows], self.y[rows], w)
-
-
 def _staged_fold_statistics(X, y, sample_weight, fold_of, n_splits, accumulator):
     """Per-fold statistics; ``fold_of(rows)`` gives the fold ids of a row slice.
 
-    Each piece of ``_PIECE_ROWS`` rows is read once from memory: its fold ids
-    are computed (e.g. hashed) while it is in cache, then its rows are copied
-    into one staging block per fold. A full staging block becomes statistics
-    in one accumulation, so the number of (BLAS) accumulations is that of a
-    plain pass over the chunk, and no per-fold copy of the chunk is made.
+    The chunk is read once from memory, one piece of a few MiB at a time:
+    the piece's fold ids are computed (e.g. hashed) while it is in cache,
+    its rows are gathered, sorted by fold, into one reused buffer (a single
+    ``take``), and each fold's contiguous slice of that buffer is
+    accumulated where it lies. No per-fold staging copy of the chunk is
+    made, and the buffer is rewritten while it is still in cache.
     """
-    n_features, n_targets = X.shape[1], y.shape[1]
+    n_rows, n_features, n_targets = X.shape[0], X.shape[1], y.shape[1]
     folds = [accumulator.empty(n_features, n_targets) for _ in range(n_splits)]
-    # Staging memory is bounded (about 32 MiB) whatever the number of folds.
-    n_columns = n_features + n_targets
-    capacity = max(_PIECE_ROWS, min(block_rows(n_columns), (1 << 22) // (n_splits * n_columns)))
-    stages = {}
-    for start in range(0, X.shape[0], _PIECE_ROWS):
-        rows = slice(start, min(start + _PIECE_ROWS, X.shape[0]))
-        Xp, yp = X[rows], y[rows]
-        wp = None if sample_weight is None else sample_weight[rows]
-        fold = np.asarray(fold_of(rows))
-        # Stable sort of small ids: numpy sorts 8/16-bit integers by radix.
-        ids = fold.astype(np.uint8 if n_splits <= 256 else np.uint32)
+    piece = min(n_rows, max(_PIECE_ROWS, _ROWS_PER_FOLD * n_splits))
+    X_sorted, y_sorted = np.empty((piece, n_features)), np.empty((piece, n_targets))
+    w_sorted = None if sample_weight is None else np.empty(piece)
+    # Stable sort of small ids: numpy sorts 8/16-bit integers by radix.
+    id_type = np.uint8 if n_splits <= 256 else np.uint32
+    splits = np.arange(n_splits + 1)
+    for start in range(0, n_rows, piece):
+        rows = slice(start, min(start + piece, n_rows))
+        ids = np.asarray(fold_of(rows)).astype(id_type)
         order = np.argsort(ids, kind="stable")
-        bounds = np.searchsorted(ids[order], np.arange(n_splits + 1))
+        bounds = np.searchsorted(ids[order], splits)
+        m = len(order)
+        np.take(X[rows], order, axis=0, out=X_sorted[:m], mode="clip")
+        np.take(y[rows], order, axis=0, out=y_sorted[:m], mode="clip")
+        if w_sorted is not None:
+            np.take(sample_weight[rows], order, out=w_sorted[:m], mode="clip")
         for k in np.flatnonzero(np.diff(bounds)):
-            stage = stages.get(k)
-            if stage is None:
-                stage = stages[k] = _FoldStage(k, capacity, n_features, n_targets, wp is not None)
-            index = order[bounds[k] : bounds[k + 1]]
-            if stage.fill + len(index) > capacity:
-                folds[k] = folds[k] + stage.statistics(accumulator)
-            stage.take(Xp, yp, wp, index)
-    for k, stage in stages.items():
-        if stage.fill:
-            folds[k] = folds[k] + stage.statistics(accumulator)
+            fold_rows = slice(bounds[k], bounds[k + 1])
+            w = None if w_sorted is None else w_sorted[fold_rows]
+            folds[k] = folds[k] + accumulator.from_arrays(
+                X_sorted[fold_rows], y_sorted[fold_rows], w)
     return FoldStatistics(tuple(folds))
 
 
