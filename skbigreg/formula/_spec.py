@@ -55,7 +55,9 @@ class FormulaSpec:
     has_intercept : bool
     target_name : str
     roles : dict
-        Columns read as they are: ``{"sample_weight": "w", "clusters": "firm"}``.
+        Columns read as they are: ``{"sample_weight": "w", "clusters": "firm"}``;
+        a list of columns is a table label (``{"entities": ["nr", "year"]}``,
+        one absorbed factor per column).
     """
 
     def __init__(self, formula, model_spec, levels, other, variables, roles, missing):
@@ -76,7 +78,7 @@ class FormulaSpec:
     @property
     def columns(self):
         """Every data column a chunk must have: the formula's, then weights and labels."""
-        return list(dict.fromkeys(self.variables + [c for c in self.roles.values()]))
+        return list(dict.fromkeys(self.variables + role_columns(self.roles)))
 
     def encode(self, frame, report):
         """A chunk of rows (a pandas frame of :attr:`columns`) as an encoded :class:`Chunk`.
@@ -95,7 +97,7 @@ class FormulaSpec:
         X = pd.DataFrame(X, columns=self.feature_names, copy=False)
         weight = self.roles.get("sample_weight")
         w = None if weight is None else frame[weight].to_numpy(dtype=np.float64)
-        labels = {role: frame[column].to_numpy() for role, column in self.roles.items()
+        labels = {role: _label(frame, column) for role, column in self.roles.items()
                   if role != "sample_weight"}
         return Chunk(X, y, w, labels)
 
@@ -204,7 +206,7 @@ def freeze(formula, source, *, roles, levels=None, unseen="raise", missing="drop
     factors = factor_expressions(formula)
     variables = list(dict.fromkeys(name for factor in factors for name in data_names(factor)))
     roles = {role: column for role, column in roles.items() if column is not None}
-    used = list(dict.fromkeys(variables + list(roles.values())))
+    used = list(dict.fromkeys(variables + role_columns(roles)))
     _require_columns(formula, variables, roles, source.names)
     head = source.head(used)
     if head is None:
@@ -332,10 +334,27 @@ def _require_columns(formula, variables, roles, names):
                 f"The formula {formula!r} names the column {column!r}, which the data does "
                 f"not have (columns: {list(names)})."
             )
-    for role, column in roles.items():
-        if column not in names:
-            raise ValueError(f"{role}={column!r} names a column the data does not have "
-                             f"(columns: {list(names)}).")
+    for role, given in roles.items():
+        for column in _as_list(given):
+            if column not in names:
+                raise ValueError(f"{role}={given!r} names the column {column!r}, which the data "
+                                 f"does not have (columns: {list(names)}).")
+
+
+def role_columns(roles):
+    """Every column the label roles read (a role holds a column or a list of columns)."""
+    return [column for given in roles.values() for column in _as_list(given)]
+
+
+def _as_list(given):
+    return list(given) if isinstance(given, (list, tuple)) else [given]
+
+
+def _label(frame, given):
+    """A role's labels: one per row, or a table (one column per factor) for a list."""
+    if isinstance(given, (list, tuple)):
+        return frame[list(given)].reset_index(drop=True)
+    return frame[given].to_numpy()
 
 
 def _declared_levels(levels, variables, formula):
