@@ -17,6 +17,7 @@ from formulaic import model_matrix
 from formulaic.parser.types import Factor
 
 from ..io import Chunk
+from ._data import _pandas, is_arrow
 from ._fast import plan_design
 from ._variables import (
     categorical_arguments,
@@ -255,18 +256,59 @@ def _first_pass(source, found):
     ``center(x)`` subtracts the same mean. (A level present only in rows
     the fit drops for a value missing elsewhere gives a column of zeros,
     which the fit names as constant.)
+
+    Chunks read as Arrow (files, Arrow tables) keep their string and
+    dictionary columns in Arrow: their distinct values are Arrow's hash
+    ``unique``, with no pandas strings built (parquet string columns are
+    read dictionary-encoded, as stored). Other columns, and chunks of
+    other sources, go through pandas.
     """
+    as_dictionary = [column for column in found.levels if column not in found.values]
+    for batch in source.batches(found.columns, dictionary=as_dictionary):
+        in_arrow = [column for column in found.levels
+                    if is_arrow(batch) and _arrow_keeps(batch.schema.field(column).type)]
+        for column in in_arrow:
+            found.levels[column].update(_arrow_levels(batch.column(column)))
+        rest = [column for column in found.columns if column not in in_arrow
+                and not (column in found.unsampled and column in found.sample)]
+        if rest:
+            _gather(_pandas(batch.select(rest)) if is_arrow(batch) else batch[rest], found)
+
+
+def _gather(frame, found):
+    """What the first pass needs from the columns of a pandas chunk."""
     stateful = list(found.values)
-    for frame in source.frames(found.columns):
-        if stateful:
-            present = frame[stateful].dropna()
-            for column in stateful:
-                found.values[column].append(present[column].to_numpy())
-        for column in found.levels:
+    if stateful:
+        present = frame[stateful].dropna()
+        for column in stateful:
+            found.values[column].append(present[column].to_numpy())
+    for column in found.levels:
+        if column in frame.columns:
             found.levels[column].update(frame[column].dropna().unique().tolist())
-        for column in found.unsampled:
-            if column not in found.sample:
-                found.sample.update(_first_values(frame[[column]]))
+    for column in found.unsampled:
+        if column in frame.columns and column not in found.sample:
+            found.sample.update(_first_values(frame[[column]]))
+
+
+def _arrow_keeps(arrow_type):
+    """Are Arrow's distinct values of this type the ones pandas would give (same Python values)?
+
+    Strings, booleans and dictionaries of strings: yes. Numbers are left to
+    pandas, which reads a nullable integer column as floats (levels ``1.0``).
+    """
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(arrow_type):
+        arrow_type = arrow_type.value_type
+    return (pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type)
+            or pa.types.is_string_view(arrow_type) or pa.types.is_boolean(arrow_type))
+
+
+def _arrow_levels(array):
+    """The distinct non-null values of an Arrow array (Python values)."""
+    import pyarrow.compute as pc
+
+    return pc.unique(array).drop_null().to_pylist()
 
 
 def _first_values(frame):
