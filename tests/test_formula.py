@@ -287,6 +287,22 @@ def test_two_absorbed_factors_need_data_read_again(frame):
         feols("y ~ x + z | firm + h", iter(pieces), levels={})
 
 
+def test_levels_discovered_in_arrow_equal_the_in_memory_fit_and_statsmodels(tmp_path, frame):
+    """Strings with nulls, a pandas category, booleans and a nullable integer under C()."""
+    rng = np.random.default_rng(11)
+    data = frame.assign(
+        cat=pd.Categorical(rng.choice(["lo", "mid", "hi"], len(frame))),
+        flag=frame["z"].fillna(0) > 0,
+        h=frame["h"].astype(float).mask(frame.index % 97 == 5))
+    data, _ = _write_parts(data, tmp_path, "g", row_group=100)  # 'c' only in the last file
+    formula = "y ~ x + g + cat + flag + C(h)"
+    ours = ols(formula, str(tmp_path), chunk_rows=80).results()
+    in_memory = ols(formula, data, chunk_rows=80).results()
+    assert list(ours.params.index) == list(in_memory.params.index)
+    _same(ours.params, in_memory.params)
+    _same(ours.params, smf.ols(formula, data).fit().params)
+
+
 # -- bad input: a clear error naming the column, term or level --------------------------
 def test_missing_column_is_named(frame):
     with pytest.raises(ValueError, match="names the column 'nope'"):
