@@ -18,6 +18,18 @@ def median_time(func, repeat):
     return statistics.median(times)
 
 
+def median_times(funcs, repeat):
+    """Median wall time of each function, the runs interleaved (a change of load hits all)."""
+    times = {func.__name__: [] for func in funcs}
+    for _ in range(repeat):
+        for func in funcs:
+            gc.collect()
+            start = time.perf_counter()
+            func()
+            times[func.__name__].append(time.perf_counter() - start)
+    return [statistics.median(found) for found in times.values()]
+
+
 def report(name, ours, theirs, target=None):
     """Print ``theirs / ours`` (above 1: ours is faster), with the target's verdict."""
     ratio = theirs / ours

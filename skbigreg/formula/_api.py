@@ -22,9 +22,9 @@ from ._data import frame_source
 from ._parse import FormulaParts, parse_formula, split_parts
 from ._spec import freeze
 
-# Absorbed factors the estimators take in one fit (``entities``, one column):
-# raise it when they absorb several factors.
-_MAX_ABSORBED = 1
+# Absorbed factors CumulativeIVRegression takes in one fit (``entities``, one
+# column); CumulativeFixedEffectsRegression takes any number (a table label).
+_MAX_ABSORBED_IV = 1
 
 
 def _absorbs(estimator_class):
@@ -210,6 +210,13 @@ def feols(formula, data, *, weights=None, cov_type="nonrobust", clusters=None, l
     intercept. ``"y ~ x"`` (no ``|``) is :func:`ols`; ``"y ~ x | fe | d ~ z"``
     is :func:`iv`.
 
+    One factor (``"y ~ x | firm"``) is absorbed in the statistics pass.
+    Two or more (``"y ~ x | worker + firm"``) are absorbed together by
+    passes over the data (each encoded by the same frozen spec), so
+    ``data`` must be readable again: a frame, files, a list of frames or a
+    callable, not a one-shot iterator. See
+    :class:`~skbigreg.linear_model.CumulativeFixedEffectsRegression`.
+
     Parameters
     ----------
     formula : str
@@ -234,6 +241,10 @@ def feols(formula, data, *, weights=None, cov_type="nonrobust", clusters=None, l
     >>> model = feols("y ~ x | firm", df)
     >>> list(model.results().params.index)
     ['x']
+    >>> df["year"] = rng.integers(2000, 2005, 300)
+    >>> two = feols("y ~ x | firm + year", df)
+    >>> two.n_levels_, sorted(two.effects())
+    ((10, 5), ['firm', 'year'])
     """
     has_iv = "~" in split_parts(formula)[-1] and len(split_parts(formula)) > 1
     parts = parse_formula(formula, effects=True, iv=has_iv, caller="feols")
@@ -244,8 +255,8 @@ def feols(formula, data, *, weights=None, cov_type="nonrobust", clusters=None, l
     if not parts.effects:
         return _fit(CumulativeLinearRegression(cov_type=cov_type), parts, data, roles, levels,
                     unseen, missing, chunk_rows)
-    _check_absorbed(parts, "CumulativeFixedEffectsRegression", _MAX_ABSORBED)
-    roles["entities"] = parts.effects[0]
+    # several factors: a table label, absorbed by passes over the (re-iterable) data
+    roles["entities"] = parts.effects if len(parts.effects) > 1 else parts.effects[0]
     return _fit(CumulativeFixedEffectsRegression(cov_type=cov_type), parts, data, roles, levels,
                 unseen, missing, chunk_rows)
 
@@ -286,7 +297,7 @@ def iv(formula, data, *, weights=None, cov_type="nonrobust", clusters=None, leve
     parts = parse_formula(formula, effects=True, iv=True, caller="iv")
     roles = {"sample_weight": weights, "clusters": clusters}
     if parts.effects:
-        most = _MAX_ABSORBED if _absorbs(CumulativeIVRegression) else 0
+        most = _MAX_ABSORBED_IV if _absorbs(CumulativeIVRegression) else 0
         _check_absorbed(parts, "CumulativeIVRegression", most)
         roles["entities"] = parts.effects[0]
     lhs, rhs = parts.main.split("~", 1)

@@ -30,13 +30,27 @@ class FrameSource:
     frames), else None.
     """
 
-    def __init__(self, factory, names, reiterable):
+    def __init__(self, factory, names, reiterable, dictionary_factory=None):
         self._factory = factory
+        self._dictionary_factory = dictionary_factory
         self.names = names
         self.reiterable = reiterable
         self._passes = 0
 
     def frames(self, columns):
+        """One pass of pandas frames holding ``columns``."""
+        for batch in self.batches(columns):
+            yield _pandas(batch)
+
+    def batches(self, columns, dictionary=()):
+        """One pass of ``columns`` as the source holds them: Arrow for files and Arrow tables.
+
+        pyarrow ``RecordBatch``/``Table`` chunks stay in Arrow (a pass that
+        only needs distinct values need not build pandas strings); other
+        chunks are pandas frames. Parquet string columns named in
+        ``dictionary`` are read dictionary-encoded, as the files store them
+        (no string is decoded per row).
+        """
         if self._passes and not self.reiterable:
             raise ValueError(
                 "The data is a one-shot iterator of frames and has been read once; "
@@ -46,8 +60,12 @@ class FrameSource:
             )
         self._passes += 1
         columns = list(columns)
-        for frame in self._factory(columns):
-            yield _select(frame, columns)
+        if dictionary and self._dictionary_factory is not None:
+            frames = self._dictionary_factory(columns, list(dictionary))
+        else:
+            frames = self._factory(columns)
+        for frame in frames:
+            yield _select_native(frame, columns)
 
     def head(self, columns):
         """The first frame, or None; not a pass (a one-shot source keeps it for its pass)."""
@@ -63,11 +81,25 @@ class FrameSource:
 
 
 def _select(frame, columns):
-    frame = _pandas(frame)
-    missing = [name for name in columns if name not in frame.columns]
+    return _select_native(_pandas(frame), columns)
+
+
+def _select_native(frame, columns):
+    """``columns`` of a chunk, kept in Arrow when it is Arrow, else as a pandas frame."""
+    if not is_arrow(frame):
+        frame = _pandas(frame)
+    names = list(frame.schema.names if is_arrow(frame) else frame.columns)
+    missing = [name for name in columns if name not in names]
     if missing:
-        raise ValueError(f"The data has no column {missing[0]!r} (columns: {list(frame.columns)}).")
-    return frame[columns]
+        raise ValueError(f"The data has no column {missing[0]!r} (columns: {names}).")
+    return frame.select(columns) if is_arrow(frame) else frame[columns]
+
+
+def is_arrow(frame):
+    """Is ``frame`` a pyarrow ``RecordBatch`` or ``Table``?"""
+    import pyarrow as pa
+
+    return isinstance(frame, (pa.RecordBatch, pa.Table))
 
 
 def frame_source(data, chunk_rows=None):
@@ -114,6 +146,8 @@ def _pandas(frame):
 
     if isinstance(frame, pd.DataFrame):
         return frame
+    if is_arrow(frame):
+        return frame.to_pandas()
     eager = _eager_frame(frame)
     if eager is None:
         raise TypeError(f"A chunk of a formula's data must be a DataFrame, got {type(frame).__name__}.")
@@ -136,14 +170,25 @@ def _file_source(path, rows):
     dataset = _open_dataset(paths, file_format)
     names = list(dataset.schema.names)
 
-    def batches(columns):
+    def batches(columns, dictionary=None):
         if file_format == "csv":
             found = dataset.to_batches(columns=columns, batch_size=rows, batch_readahead=2,
                                        fragment_readahead=1)
         else:
-            found = _read_ahead(_parquet_batches(paths, columns, rows))
+            found = _read_ahead(_parquet_batches(paths, columns, rows, dictionary))
         for batch in found:
             if batch.num_rows:
-                yield batch.to_pandas()
+                yield batch  # Arrow: converted to pandas only by passes that need pandas
 
-    return FrameSource(batches, names, True)
+    def dictionary_batches(columns, dictionary):
+        strings = [name for name in dictionary if _is_string(dataset.schema.field(name).type)]
+        return batches(columns, strings or None)
+
+    return FrameSource(batches, names, True, dictionary_batches)
+
+
+def _is_string(arrow_type):
+    import pyarrow as pa
+
+    return (pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type)
+            or pa.types.is_string_view(arrow_type))

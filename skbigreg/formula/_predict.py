@@ -41,7 +41,8 @@ def design(model, data):
 def predict(model, data):
     """``model.predict`` on new rows ``data`` (a DataFrame of the formula's columns).
 
-    A fixed-effects model reads its ``entities`` column from ``data``.
+    A fixed-effects model reads its ``entities`` column (or columns, one
+    per absorbed factor) from ``data``.
 
     Parameters
     ----------
@@ -64,6 +65,8 @@ def predict(model, data):
     """
     X = design(model, data)
     entities = _spec(model).roles.get("entities")
+    if isinstance(entities, (list, tuple)):  # several absorbed factors: a table
+        return model.predict(X, entities=_select(data, list(entities)).reset_index(drop=True))
     if entities is not None:
         return model.predict(X, entities=_select(data, [entities])[entities].to_numpy())
     return model.predict(X)

@@ -17,6 +17,7 @@ from formulaic import model_matrix
 from formulaic.parser.types import Factor
 
 from ..io import Chunk
+from ._data import _pandas, is_arrow
 from ._fast import plan_design
 from ._variables import (
     categorical_arguments,
@@ -55,7 +56,9 @@ class FormulaSpec:
     has_intercept : bool
     target_name : str
     roles : dict
-        Columns read as they are: ``{"sample_weight": "w", "clusters": "firm"}``.
+        Columns read as they are: ``{"sample_weight": "w", "clusters": "firm"}``;
+        a list of columns is a table label (``{"entities": ["nr", "year"]}``,
+        one absorbed factor per column).
     """
 
     def __init__(self, formula, model_spec, levels, other, variables, roles, missing):
@@ -76,7 +79,7 @@ class FormulaSpec:
     @property
     def columns(self):
         """Every data column a chunk must have: the formula's, then weights and labels."""
-        return list(dict.fromkeys(self.variables + [c for c in self.roles.values()]))
+        return list(dict.fromkeys(self.variables + role_columns(self.roles)))
 
     def encode(self, frame, report):
         """A chunk of rows (a pandas frame of :attr:`columns`) as an encoded :class:`Chunk`.
@@ -95,7 +98,7 @@ class FormulaSpec:
         X = pd.DataFrame(X, columns=self.feature_names, copy=False)
         weight = self.roles.get("sample_weight")
         w = None if weight is None else frame[weight].to_numpy(dtype=np.float64)
-        labels = {role: frame[column].to_numpy() for role, column in self.roles.items()
+        labels = {role: _label(frame, column) for role, column in self.roles.items()
                   if role != "sample_weight"}
         return Chunk(X, y, w, labels)
 
@@ -204,7 +207,7 @@ def freeze(formula, source, *, roles, levels=None, unseen="raise", missing="drop
     factors = factor_expressions(formula)
     variables = list(dict.fromkeys(name for factor in factors for name in data_names(factor)))
     roles = {role: column for role, column in roles.items() if column is not None}
-    used = list(dict.fromkeys(variables + list(roles.values())))
+    used = list(dict.fromkeys(variables + role_columns(roles)))
     _require_columns(formula, variables, roles, source.names)
     head = source.head(used)
     if head is None:
@@ -253,18 +256,59 @@ def _first_pass(source, found):
     ``center(x)`` subtracts the same mean. (A level present only in rows
     the fit drops for a value missing elsewhere gives a column of zeros,
     which the fit names as constant.)
+
+    Chunks read as Arrow (files, Arrow tables) keep their string and
+    dictionary columns in Arrow: their distinct values are Arrow's hash
+    ``unique``, with no pandas strings built (parquet string columns are
+    read dictionary-encoded, as stored). Other columns, and chunks of
+    other sources, go through pandas.
     """
+    as_dictionary = [column for column in found.levels if column not in found.values]
+    for batch in source.batches(found.columns, dictionary=as_dictionary):
+        in_arrow = [column for column in found.levels
+                    if is_arrow(batch) and _arrow_keeps(batch.schema.field(column).type)]
+        for column in in_arrow:
+            found.levels[column].update(_arrow_levels(batch.column(column)))
+        rest = [column for column in found.columns if column not in in_arrow
+                and not (column in found.unsampled and column in found.sample)]
+        if rest:
+            _gather(_pandas(batch.select(rest)) if is_arrow(batch) else batch[rest], found)
+
+
+def _gather(frame, found):
+    """What the first pass needs from the columns of a pandas chunk."""
     stateful = list(found.values)
-    for frame in source.frames(found.columns):
-        if stateful:
-            present = frame[stateful].dropna()
-            for column in stateful:
-                found.values[column].append(present[column].to_numpy())
-        for column in found.levels:
+    if stateful:
+        present = frame[stateful].dropna()
+        for column in stateful:
+            found.values[column].append(present[column].to_numpy())
+    for column in found.levels:
+        if column in frame.columns:
             found.levels[column].update(frame[column].dropna().unique().tolist())
-        for column in found.unsampled:
-            if column not in found.sample:
-                found.sample.update(_first_values(frame[[column]]))
+    for column in found.unsampled:
+        if column in frame.columns and column not in found.sample:
+            found.sample.update(_first_values(frame[[column]]))
+
+
+def _arrow_keeps(arrow_type):
+    """Are Arrow's distinct values of this type the ones pandas would give (same Python values)?
+
+    Strings, booleans and dictionaries of strings: yes. Numbers are left to
+    pandas, which reads a nullable integer column as floats (levels ``1.0``).
+    """
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(arrow_type):
+        arrow_type = arrow_type.value_type
+    return (pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type)
+            or pa.types.is_string_view(arrow_type) or pa.types.is_boolean(arrow_type))
+
+
+def _arrow_levels(array):
+    """The distinct non-null values of an Arrow array (Python values)."""
+    import pyarrow.compute as pc
+
+    return pc.unique(array).drop_null().to_pylist()
 
 
 def _first_values(frame):
@@ -332,10 +376,27 @@ def _require_columns(formula, variables, roles, names):
                 f"The formula {formula!r} names the column {column!r}, which the data does "
                 f"not have (columns: {list(names)})."
             )
-    for role, column in roles.items():
-        if column not in names:
-            raise ValueError(f"{role}={column!r} names a column the data does not have "
-                             f"(columns: {list(names)}).")
+    for role, given in roles.items():
+        for column in _as_list(given):
+            if column not in names:
+                raise ValueError(f"{role}={given!r} names the column {column!r}, which the data "
+                                 f"does not have (columns: {list(names)}).")
+
+
+def role_columns(roles):
+    """Every column the label roles read (a role holds a column or a list of columns)."""
+    return [column for given in roles.values() for column in _as_list(given)]
+
+
+def _as_list(given):
+    return list(given) if isinstance(given, (list, tuple)) else [given]
+
+
+def _label(frame, given):
+    """A role's labels: one per row, or a table (one column per factor) for a list."""
+    if isinstance(given, (list, tuple)):
+        return frame[list(given)].reset_index(drop=True)
+    return frame[given].to_numpy()
 
 
 def _declared_levels(levels, variables, formula):

@@ -282,7 +282,7 @@ def _feature_names(columns, categories, drop_first):
 _READ_BUFFER = 2**20
 
 
-def _parquet_batches(paths, columns, batch_rows):
+def _parquet_batches(paths, columns, batch_rows, read_dictionary=None):
     """Record batches of ``columns`` from each file in turn, read only when asked.
 
     Pull-based on purpose: pyarrow's dataset scanner keeps decoding ahead of a
@@ -293,7 +293,8 @@ def _parquet_batches(paths, columns, batch_rows):
     import pyarrow.parquet as pq
 
     for path in paths:
-        with pq.ParquetFile(path, pre_buffer=False, buffer_size=_READ_BUFFER) as reader:
+        with pq.ParquetFile(path, pre_buffer=False, buffer_size=_READ_BUFFER,
+                            read_dictionary=read_dictionary) as reader:
             yield from reader.iter_batches(batch_size=batch_rows, columns=columns)
 
 
