@@ -11,9 +11,10 @@ measured side by side on the same data:
   iid and CRV1 errors (target >= 3x);
 * cluster bootstrap, B = 999: from cluster statistics vs refitting the rows of
   the same resamples by the normal equations (target >= 100x; the row-level time is extrapolated from
-  a few resamples);
-* logistic regression: streamed IRLS (chunks of 250,000 rows) vs statsmodels
-  ``Logit`` in memory (report).
+  a few resamples).
+
+Streamed logistic regression against statsmodels and scikit-learn is measured
+in ``bench_speed.py``.
 
     python benchmarks/bench_econometrics.py           # sizes of the issue
     python benchmarks/bench_econometrics.py --quick   # a tenth of them
@@ -173,29 +174,11 @@ def bench_bootstrap(n, n_clusters, repeat, row_resamples):
           f"per-cluster statistics took {t_fit:.2f} s once)")
 
 
-def bench_logistic(n, repeat):
-    import statsmodels.api as sm
-
-    from skbigreg.linear_model import CumulativeLogisticRegression
-
-    rng = np.random.default_rng(3)
-    X = rng.standard_normal((n, 10))
-    y = (rng.random(n) < 1 / (1 + np.exp(-(0.3 + X @ np.linspace(-1, 1, 10))))).astype(float)
-    size = 250_000
-    chunks = [(X[s:s + size], y[s:s + size]) for s in range(0, n, size)]
-    print(f"logistic: N = {n:,}, K = 10, chunks of {size:,}; median of {repeat}")
-    clf = CumulativeLogisticRegression()
-    ours = median_time(lambda: clf.fit_chunks(chunks).results(), repeat)
-    design = sm.add_constant(X)
-    theirs = median_time(lambda: sm.Logit(y, design).fit(disp=False).bse, repeat)
-    report(f"streamed IRLS ({clf.n_iter_} passes) vs statsmodels Logit", ours, theirs)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a tenth of the sizes")
     parser.add_argument("--repeat", type=int, default=3)
-    sections = ["iv", "fixed_effects", "iv_fixed_effects", "bootstrap", "logistic"]
+    sections = ["iv", "fixed_effects", "iv_fixed_effects", "bootstrap"]
     parser.add_argument("--only", choices=sections, action="append",
                         help="run only these sections (repeatable)")
     args = parser.parse_args()
@@ -208,7 +191,6 @@ def main():
                                                            args.repeat),
         "bootstrap": lambda: bench_bootstrap(2_000_000 // scale, 1_000, args.repeat,
                                              row_resamples=5 if not args.quick else 20),
-        "logistic": lambda: bench_logistic(2_000_000 // scale, args.repeat),
     }
     for name in args.only or sections:
         run[name]()

@@ -36,6 +36,7 @@ import warnings
 import numpy as np
 
 from _timing import median_time, report
+from bench_smr import simulate  # the paper's mzNormal logistic set-up
 
 
 def bench_logistic(n, repeat):
@@ -108,15 +109,6 @@ def bench_qr_vs_gram(n, repeat):
     print(f"    largest coefficient difference between the solvers: {gap:.1e}")
 
 
-def _mznormal(n, seed):
-    rng = np.random.default_rng(seed)
-    sigma = np.full((7, 7), 0.5)
-    np.fill_diagonal(sigma, 1.0)
-    X = rng.multivariate_normal(np.zeros(7), sigma, size=n)
-    y = (rng.random(n) < 1 / (1 + np.exp(-X @ np.full(7, 0.5)))).astype(float)
-    return X, y
-
-
 def _within_block_ss(X, labels):
     counts = np.bincount(labels)
     means = np.stack([np.bincount(labels, X[:, j]) for j in range(X.shape[1])], 1) / counts[:, None]
@@ -128,7 +120,7 @@ def bench_kmeans_partition(n, repeat):
 
     from skbigreg.passes import PartitionSpec, partition_labels
 
-    X, _ = _mznormal(n, 0)
+    X, _ = simulate(n, 0)
     spec = PartitionSpec("kmeans", n_clusters=1000, seed=0)
     print(f"k-means partition: K = 1,000 on N = {n:,}, d = 7; median of {repeat}")
     labels = {}
@@ -153,7 +145,7 @@ def bench_smr_vs_sklearn(n, repeat):
     from skbigreg.linear_model import SMRLogisticRegression
     from skbigreg.passes import PartitionSpec, partition_labels
 
-    X, y = _mznormal(n, 0)
+    X, y = simulate(n, 0)
     sites = partition_labels(X, PartitionSpec("subset_kmeans", subset_size=min(n, 100_000)))
     print(f"SMR vs scikit-learn: N = {n:,}, d = 7, {sites.max() + 1} natural blocks; "
           f"median of {repeat}")
