@@ -1,0 +1,125 @@
+"""Mergeable statistics of Poisson regression with one absorbed factor (fixest's ``fepois``).
+
+One IRLS pass at fixed coefficients and effects maps every chunk to a
+:class:`PoissonEffectsPass`: the centred weighted Gram of ``[X, r]`` (``r``
+the working response) over all rows and the weighted means of ``[X, r]``
+per level, with the IRLS weights ``w mu``. The within Gram of the weighted
+least-squares step is their difference (the total co-moments less the
+between-level part), so a step needs no second look at the rows. The
+inference pass at the final iterate maps chunks to :class:`PoissonScores`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._accumulators import GramStats
+from ._irls import ClusterSums
+from ._levels import LevelMeans
+from ._outer import OuterProductStats
+
+
+@dataclass(frozen=True)
+class PoissonEffectsPass:
+    """One IRLS pass of Poisson regression with absorbed effects; merged with ``+``.
+
+    Attributes
+    ----------
+    gram : GramStats
+        Centred statistics of ``[X, r]`` over all rows, weights ``w mu``.
+    levels : LevelMeans
+        Weight ``sum w mu`` and means of ``[X, r]`` per level, same weights.
+    deviance : float
+        ``2 sum w (y log(y / mu) - (y - mu))`` at the pass's iterate.
+    exp_sum : float
+        ``sum w exp(x' b)``: with ``sum w y`` it gives the one intercept that
+        makes the fitted counts sum to the observed ones.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbigreg.stats import GramStats, LevelMeans, PoissonEffectsPass
+    >>> X, r, w = np.array([[1.0], [2.0], [4.0]]), np.array([0.5, 1.0, 2.0]), np.ones(3)
+    >>> levels = np.array([0, 0, 1])
+    >>> def part(rows):
+    ...     Z = np.column_stack([X[rows], r[rows]])
+    ...     return PoissonEffectsPass(GramStats.from_arrays(X[rows], r[rows], w[rows]),
+    ...                               LevelMeans.from_arrays(Z, levels[rows], w[rows]), 1.0, 2.0)
+    >>> merged = part(slice(0, 2)) + part(slice(2, 3))
+    >>> merged.levels.mean.tolist(), merged.deviance
+    ([[1.5, 0.75], [4.0, 2.0]], 2.0)
+    """
+
+    gram: GramStats
+    levels: LevelMeans
+    deviance: float
+    exp_sum: float
+
+    @classmethod
+    def empty(cls, n_features):
+        """The identity of ``+``: a pass over no rows."""
+        return cls(GramStats.empty(n_features), LevelMeans.empty(n_features + 1), 0.0, 0.0)
+
+    def __add__(self, other):
+        return PoissonEffectsPass(self.gram + other.gram, self.levels + other.levels,
+                                  self.deviance + other.deviance, self.exp_sum + other.exp_sum)
+
+
+@dataclass(frozen=True)
+class PoissonScores:
+    """The inference pass: outer products and per-cluster sums of the within scores.
+
+    Attributes
+    ----------
+    meat : OuterProductStats
+        ``sum s_i s_i'`` of the scores ``s_i = w_i mu_i (r_i - x_i' b) (x_i - m_x,e(i))``.
+    clusters : ClusterSums or None
+        Per-cluster sums of the scores, when clusters were given.
+    nesting : LevelMeans or None
+        Levels (one column of zeros), with clusters: whether every level lies in
+        one cluster (fixest then counts the effects as one parameter).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbigreg.stats import OuterProductStats, PoissonScores
+    >>> s = np.array([[1.0], [2.0]])
+    >>> total = PoissonScores(OuterProductStats.from_rows(s[:1]), None, None) + \\
+    ...     PoissonScores(OuterProductStats.from_rows(s[1:]), None, None)
+    >>> total.meat.matrix.tolist()
+    [[5.0]]
+    """
+
+    meat: OuterProductStats
+    clusters: ClusterSums | None
+    nesting: LevelMeans | None
+
+    def __add__(self, other):
+        if (self.clusters is None) != (other.clusters is None):
+            raise ValueError("clusters must be given with every chunk or with none.")
+        if self.clusters is None:
+            return PoissonScores(self.meat + other.meat, None, None)
+        return PoissonScores(self.meat + other.meat, self.clusters + other.clusters,
+                             self.nesting + other.nesting)
+
+
+def level_positions(known, levels):
+    """Each row's position among the sorted labels ``known``, and whether it is there.
+
+    Rows of levels outside ``known`` (e.g. levels dropped from the fit) get
+    ``False`` in the mask; their position is meaningless.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> position, found = level_positions(np.array([2, 5]), np.array([5, 3, 2]))
+    >>> position[found].tolist(), found.tolist()
+    ([1, 0], [True, False, True])
+    """
+    levels = np.asarray(levels)
+    if not len(known):
+        return np.zeros(len(levels), dtype=np.int64), np.zeros(len(levels), dtype=bool)
+    position = np.minimum(np.searchsorted(known, levels), len(known) - 1)
+    return position, known[position] == levels
