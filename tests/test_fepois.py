@@ -43,7 +43,7 @@ def _panel(n=3000, n_levels=150, seed=0, integer=True):
 
 def _chunks(df, size, order=None, weights=False, clusters=True):
     df = df if order is None else df.iloc[order]
-    return [{"X": part[["x1", "x2"]], "y": part["y"].to_numpy(), "entities": part["fe"].to_numpy(),
+    return [{"X": part[["x1", "x2"]].to_numpy(), "y": part["y"].to_numpy(), "entities": part["fe"].to_numpy(),
              **({"clusters": part["cl"].to_numpy()} if clusters else {}),
              **({"sample_weight": part["w"].to_numpy()} if weights else {})}
             for part in (df.iloc[i:i + size] for i in range(0, len(df), size))]
@@ -93,7 +93,7 @@ def test_sorted_and_shuffled_chunks_give_the_same_fit():
     sorted_rows = np.argsort(df["fe"].to_numpy(), kind="stable")
     shuffled = np.random.default_rng(5).permutation(len(df))
     fits = [CumulativePoissonFixedEffects(cov_type="cluster").fit_chunks(_chunks(df, size, order))
-            for size, order in ((100, sorted_rows), (37, shuffled), (3000, None))]
+            for size, order in ((100, sorted_rows), (61, shuffled), (3000, None))]
     for fit in fits[1:]:
         np.testing.assert_allclose(fit.coef_, fits[0].coef_, rtol=1e-10)
         np.testing.assert_allclose(fit.results().bse, fits[0].results().bse, rtol=1e-10)
