@@ -20,8 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..stats import ClusterSums, GramStats, LevelMeans, OuterProductStats
-from ..stats._fepois import PoissonEffectsPass, PoissonScores, level_positions
-from ..stats._levels import sorted_codes
+from ..stats._fepois import LevelIndex, PoissonEffectsPass, PoissonScores
 
 
 @dataclass(frozen=True)
@@ -42,8 +41,12 @@ class _KeptRows:
     X: np.ndarray
     y: np.ndarray
     w: np.ndarray
-    position: np.ndarray
+    index: LevelIndex
     clusters: np.ndarray | None
+
+    @property
+    def position(self):
+        return self.index.position
 
 
 def level_count_pass(rows):
@@ -62,12 +65,13 @@ def level_count_pass(rows):
 
 
 def _kept(rows, labels):
-    position, found = level_positions(labels, rows.levels)
+    index = LevelIndex.of(labels, rows.levels)
     w = np.ones(len(rows.y)) if rows.sample_weight is None else rows.sample_weight
+    found = index.found
     if found.all():
-        return _KeptRows(rows.X, rows.y, w, position, rows.clusters)
+        return _KeptRows(rows.X, rows.y, w, index, rows.clusters)
     clusters = None if rows.clusters is None else rows.clusters[found]
-    return _KeptRows(rows.X[found], rows.y[found], w[found], position[found], clusters)
+    return _KeptRows(rows.X[found], rows.y[found], w[found], index, clusters)
 
 
 def _working(rows, iterate):
@@ -113,8 +117,8 @@ def poisson_effects_pass(rows, iterate, labels):
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         lin, mu, r, _ = _working(kept, iterate)
         weight = kept.w * mu
-        local, codes = sorted_codes(kept.position)
-        levels = LevelMeans.from_codes(np.column_stack([kept.X, r]), labels[local], codes, weight)
+        levels = LevelMeans.from_codes(np.column_stack([kept.X, r]), labels[kept.index.local],
+                                       kept.index.codes, weight)
         y = kept.y
         unit = np.where(y > 0, y * np.log(np.where(y > 0, y, 1.0) / mu), 0.0) - (y - mu)
     if not len(y):

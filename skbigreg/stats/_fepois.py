@@ -17,7 +17,7 @@ import numpy as np
 
 from ._accumulators import GramStats
 from ._irls import ClusterSums
-from ._levels import LevelMeans
+from ._levels import LevelMeans, sorted_codes
 from ._outer import OuterProductStats
 
 
@@ -105,21 +105,46 @@ class PoissonScores:
                              self.nesting + other.nesting)
 
 
-def level_positions(known, levels):
-    """Each row's position among the sorted labels ``known``, and whether it is there.
+@dataclass(frozen=True)
+class LevelIndex:
+    """Where a chunk's rows sit among the sorted labels of the kept levels.
 
-    Rows of levels outside ``known`` (e.g. levels dropped from the fit) get
-    ``False`` in the mask; their position is meaningless.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> position, found = level_positions(np.array([2, 5]), np.array([5, 3, 2]))
-    >>> position[found].tolist(), found.tolist()
-    ([1, 0], [True, False, True])
+    Attributes
+    ----------
+    found : ndarray of bool, shape (n,)
+        Whether each row's level is kept.
+    position : ndarray of int, shape (n_found,)
+        Each kept row's position among the kept labels.
+    local : ndarray of int, shape (g,)
+        The positions of the chunk's kept levels (sorted), and
+    codes : ndarray of int, shape (n_found,)
+        each kept row's index into ``local``.
     """
-    levels = np.asarray(levels)
-    if not len(known):
-        return np.zeros(len(levels), dtype=np.int64), np.zeros(len(levels), dtype=bool)
-    position = np.minimum(np.searchsorted(known, levels), len(known) - 1)
-    return position, known[position] == levels
+
+    found: np.ndarray
+    position: np.ndarray
+    local: np.ndarray
+    codes: np.ndarray
+
+    @classmethod
+    def of(cls, known, levels):
+        """Index the rows' ``levels`` against the sorted labels ``known``.
+
+        The rows' labels are coded once (:func:`sorted_codes`, O(n) for
+        compact integers); only the chunk's distinct labels are searched.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> index = LevelIndex.of(np.array([2, 5]), np.array([5, 3, 2, 5]))
+        >>> index.found.tolist(), index.position.tolist(), index.local.tolist()
+        ([True, False, True, True], [1, 0, 1], [0, 1])
+        """
+        distinct, codes = sorted_codes(levels)
+        where = np.minimum(np.searchsorted(known, distinct), max(len(known) - 1, 0))
+        kept = known[where] == distinct if len(known) else np.zeros(len(distinct), dtype=bool)
+        found = kept[codes]
+        renumber = np.cumsum(kept) - 1
+        local_codes = renumber[codes[found]]
+        local = where[kept]
+        return cls(found, local[local_codes], local, local_codes)
