@@ -32,8 +32,10 @@ from ..solvers._fepois import (
     effects_columns,
     poisson_effects_step,
 )
-from ..stats import as_dense
-from ._hdfe import n_factors, one_factor
+from ..stats import LevelCoder, as_dense
+from ._fepois_multiway import MultiwayIterate, MultiwayPoisson, next_iterate
+from ._fixed_effects import CumulativeFixedEffectsRegression
+from ._hdfe import factor_columns, n_factors, one_factor
 
 _NO_PREDICTION = (
     "A Poisson model with absorbed effects has no predicted means with standard errors: a "
@@ -76,6 +78,12 @@ class CumulativePoissonFixedEffects(RegressorMixin, BaseEstimator):
     max_iter : int, default=25
         Most IRLS iterations (fixest's ``glm.iter``); a ``ConvergenceWarning``
         says when they are not enough.
+    fixef_tol : float, default=1e-8
+        Two or more factors only: the tolerance of each step's nested
+        multi-way within regression (``tol`` of
+        :class:`CumulativeFixedEffectsRegression`; fixest's ``fixef.tol``).
+    fixef_max_iter : int, default=1000
+        Two or more factors only: most passes of each nested within regression.
     n_jobs : int, default=None
         Workers mapping the chunks of a pass (joblib).
 
@@ -144,13 +152,18 @@ class CumulativePoissonFixedEffects(RegressorMixin, BaseEstimator):
         "cov_type": [StrOptions({"nonrobust", "HC1", "cluster"})],
         "tol": [Interval(Real, 0, None, closed="neither")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "fixef_tol": [Interval(Real, 0, None, closed="neither")],
+        "fixef_max_iter": [Interval(Integral, 1, None, closed="left")],
         "n_jobs": [Integral, None],
     }
 
-    def __init__(self, *, cov_type="nonrobust", tol=1e-8, max_iter=25, n_jobs=None):
+    def __init__(self, *, cov_type="nonrobust", tol=1e-8, max_iter=25, fixef_tol=1e-8,
+                 fixef_max_iter=1000, n_jobs=None):
         self.cov_type = cov_type
         self.tol = tol
         self.max_iter = max_iter
+        self.fixef_tol = fixef_tol
+        self.fixef_max_iter = fixef_max_iter
         self.n_jobs = n_jobs
 
     # -- fitting ----------------------------------------------------------------
@@ -197,6 +210,11 @@ class CumulativePoissonFixedEffects(RegressorMixin, BaseEstimator):
         return fit_source(self, chunks, self._fit_passes)
 
     def _fit_passes(self, source):
+        if source.reiterable:
+            first = next((chunk for chunk in source if chunk.n_rows), None)
+            entities = None if first is None else first.label("entities")
+            if entities is not None and n_factors(entities) > 1:
+                return self._fit_multiway(source)
         labels = ChunkLabels(self, ("entities", "clusters"))
 
         def rows():
@@ -235,10 +253,13 @@ class CumulativePoissonFixedEffects(RegressorMixin, BaseEstimator):
                 poisson_scores_pass, rows(), self.n_jobs, previous=previous[0],
                 current=iterate, x_means=previous[1].x_means, labels=known)
         if not self.converged_:
-            warnings.warn(
-                f"IRLS did not converge in max_iter={self.max_iter} iterations "
-                f"(tol={self.tol} on the relative change of the deviance).",
-                ConvergenceWarning, stacklevel=4)
+            self._warn_not_converged()
+
+    def _warn_not_converged(self):
+        warnings.warn(
+            f"IRLS did not converge in max_iter={self.max_iter} iterations "
+            f"(tol={self.tol} on the relative change of the deviance).",
+            ConvergenceWarning, stacklevel=5)
 
     def _rows(self, source, labels):
         """The source's chunks, checked, as :class:`EffectsRows`; empty ones skipped."""
@@ -246,9 +267,9 @@ class CumulativePoissonFixedEffects(RegressorMixin, BaseEstimator):
             entities = chunk.label("entities")
             if entities is not None and n_factors(entities) > 1:
                 raise ValueError(
-                    f"entities has {n_factors(entities)} columns: "
-                    f"{type(self).__name__} absorbs one factor; give a small second factor "
-                    "as indicator columns of X.")
+                    f"entities has {n_factors(entities)} columns in a later chunk but one in "
+                    "the first: give every chunk the same factors (two or more factors also "
+                    "need a re-iterable source: fit, or fit_chunks with a list or a callable).")
             if entities is not None:  # an (n, 1) table is one factor
                 chunk = replace(chunk, labels={**chunk.labels, "entities": one_factor(entities)})
             chunk_labels = labels.check(chunk)
@@ -290,6 +311,65 @@ class CumulativePoissonFixedEffects(RegressorMixin, BaseEstimator):
         with np.errstate(divide="ignore"):
             self.intercept_ = float(np.log(self._y_sum / stats.exp_sum))
 
+    def _fit_multiway(self, source):
+        """Two or more factors: each IRLS step a nested multi-way within regression."""
+        fit = MultiwayPoisson(self, source)
+        counts, keep = fit.count()
+        n, weight, y_sum = fit.totals()
+        if not n:
+            raise ValueError("Every level of entities has y all zero: the Poisson MLE does not exist.")
+        self._y_sum = y_sum
+        iterate = MultiwayIterate(np.zeros(self.n_features_in_), None, y_sum / weight)
+        last, coders, previous = fit.deviance(iterate, None).deviance, None, None
+        self.converged_ = False
+        for n_iter in range(1, self.max_iter + 1):
+            inner = CumulativeFixedEffectsRegression(
+                tol=self.fixef_tol, max_iter=self.fixef_max_iter).fit_chunks(
+                fit.working_source(iterate, coders))
+            coders = [LevelCoder.of(f.labels) for f in inner.level_stats_.factors]
+            previous, iterate = (iterate, inner), next_iterate(iterate, inner)
+            sums = fit.deviance(iterate, coders)
+            if not np.isfinite(sums.deviance):
+                raise ValueError("IRLS diverged (infinite deviance): the regressors separate "
+                                 "y = 0 from y > 0 or have extreme values.")
+            if deviance_change(sums.deviance, last) < self.tol:
+                self.converged_ = True
+                break
+            last = sums.deviance
+        self.coef_, self._effects, self._solution = iterate.coef, iterate.effects, inner._solution
+        self._columns, self.n_iter_, self.deviance_ = None, n_iter, float(sums.deviance)
+        with np.errstate(divide="ignore"):
+            self.intercept_ = float(np.log(y_sum / sums.exp_sum))
+        self.entity_names_ = fit.reader.names
+        self.level_labels_ = tuple(coder.labels for coder in coders)
+        self.n_levels_ = tuple(len(labels) for labels in self.level_labels_)
+        self._nested = [bool(f.nested) for f in inner.level_stats_.factors]
+        self.nobs_ = n
+        self.n_dropped_rows_ = int(sum(counts.factors[0].n_rows)) - n
+        self.n_dropped_levels_ = int(sum((~k).sum() for k in keep))
+        if self.cov_type != "nonrobust" or fit.reader.kinds.get("clusters") is not None:
+            self.score_pass_ = fit.scores(previous[0], iterate, previous[1], coders)
+        if not self.converged_:
+            self._warn_not_converged()
+
+    def _is_multiway(self):
+        return isinstance(self.n_levels_, tuple)
+
+    def _n_absorbed(self, scores=None):
+        """Effects counted in the degrees of freedom, as pyfixest counts them.
+
+        Several factors: all levels less one per factor after the first. With
+        clusters (``scores``), a factor whose every level lies in one cluster
+        counts as one (``k_fixef="nonnested"``).
+        """
+        if not self._is_multiway():
+            return 1 if scores is not None and scores.nesting.nested else self.n_levels_
+        total = sum(self.n_levels_) - (len(self.n_levels_) - 1)
+        if scores is None:
+            return total
+        nested = [size for size, inside in zip(self.n_levels_, self._nested) if inside]
+        return total - sum(nested) + len(nested)
+
     # -- inference ----------------------------------------------------------------
     def results(self, cov_type=None):
         """Inference on ``b`` with pyfixest's ``fepois`` conventions (z statistics).
@@ -300,8 +380,8 @@ class CumulativePoissonFixedEffects(RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self, "coef_")
         cov_type = self.cov_type if cov_type is None else cov_type
-        solution, n, levels = self._solution, self.nobs_, self.n_levels_
-        p = len(solution.coef)
+        solution, n, levels = self._solution, self.nobs_, self._n_absorbed()
+        p = int(solution.rank)
         warn_if_no_residual_dof(n, p + levels)
         n_clusters, df_inference = None, n - p - levels
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -317,7 +397,7 @@ class CumulativePoissonFixedEffects(RegressorMixin, BaseEstimator):
                     raise MissingPassError("Cluster-robust errors need clusters= in fit.")
                 sums = self._meat(scores.clusters.sums, rows=True)
                 n_clusters, df_inference = len(sums), len(sums) - 1
-                absorbed = 1 if scores.nesting.nested else levels
+                absorbed = self._n_absorbed(scores)
                 cov = solution.bread @ (sums.T @ sums) @ solution.bread * small_sample_factor(
                     "cluster", n, p + absorbed, n_clusters)
             else:
@@ -369,6 +449,10 @@ class CumulativePoissonFixedEffects(RegressorMixin, BaseEstimator):
         pandas.Series
         """
         check_is_fitted(self, "coef_")
+        if self._is_multiway():
+            return {name: pd.Series(effects, index=pd.Index(labels, name=name), name="effect")
+                    for name, effects, labels in zip(self.entity_names_, self._effects,
+                                                     self.level_labels_)}
         return pd.Series(self._effects, index=pd.Index(self.level_labels_, name="entity"),
                          name="effect")
 
@@ -388,7 +472,11 @@ class CumulativePoissonFixedEffects(RegressorMixin, BaseEstimator):
         X = validate_data(self, X, reset=False, dtype=np.float64)
         offset = np.full(X.shape[0], self.intercept_)
         if entities is not None:
-            known = self.effects().reindex(np.asarray(entities)).to_numpy()
+            if self._is_multiway():
+                _, columns = factor_columns(entities)
+                known = sum(e.reindex(c).to_numpy() for e, c in zip(self.effects().values(), columns))
+            else:
+                known = self.effects().reindex(np.asarray(entities)).to_numpy()
             offset = np.where(np.isnan(known), offset, known)
         return np.exp(X @ self.coef_ + offset)
 

@@ -1,0 +1,175 @@
+"""Poisson regression with two or more absorbed factors: nested passes, out of core.
+
+Every IRLS step of :class:`CumulativePoissonFixedEffects` is a weighted least
+squares of the working response on ``X`` with the factors absorbed. With one
+factor that is exact in the pass itself; with several it is the multi-way
+within regression of :class:`CumulativeFixedEffectsRegression` (conjugate
+gradient on the effects' normal equations, one streamed pass of per-level
+sums per step, memory ``O(G (K + 1))``), run on the rows re-weighted at the
+current iterate. So each IRLS iteration is
+
+1. the nested multi-way fit of ``r = x'b + (y - mu) / mu`` on ``X`` with
+   weights ``w mu`` (its first pass, its conjugate-gradient passes, its Gram
+   pass), whose coefficients and effects give the next iterate;
+2. one pass of the deviance at the new iterate (fixest's criterion).
+
+Levels whose ``y`` are all zero are found per factor in a first counting
+pass and their rows dropped (pyfixest's ``separation_check=["fe"]``, one
+round). HC1 and CRV1 errors take one more pass of scores.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..io import iter_chunks
+from ..stats import FactorMeans, LevelCoder, OuterProductStats
+from ..stats._fepois import PoissonScores
+from ..stats._irls import ClusterSums
+from ._hdfe import MultiwayReader
+
+
+@dataclass(frozen=True)
+class MultiwayIterate:
+    """Coefficients and each factor's effects (aligned with its sorted kept labels)."""
+
+    coef: np.ndarray
+    effects: tuple | None = None
+    start_mean: float | None = None
+
+
+@dataclass(frozen=True)
+class DevianceSums:
+    """Deviance and ``sum w exp(x'b)`` of the kept rows at an iterate; merged by ``+``."""
+
+    deviance: float
+    exp_sum: float
+
+    def __add__(self, other):
+        return DevianceSums(self.deviance + other.deviance, self.exp_sum + other.exp_sum)
+
+
+class MultiwayPoisson:
+    """The passes of one multi-factor Poisson fit over one source."""
+
+    def __init__(self, estimator, source):
+        self.estimator = estimator
+        self.source = source
+        self.reader = MultiwayReader(estimator)
+        self.kept = None  # per factor: a LevelCoder of the kept levels
+
+    # -- reading ------------------------------------------------------------------
+    def rows(self):
+        """Checked rows of every chunk (the first chunk fixes the features)."""
+        for chunk in self.source:
+            if chunk.n_rows == 0:
+                continue
+            rows = self.reader.read(chunk, first=not hasattr(self.estimator, "n_features_in_"))
+            y = rows.Z[:, -1]
+            if np.any(y < 0):
+                raise ValueError("y has negative values; Poisson regression needs finite y >= 0.")
+            yield rows
+
+    def kept_rows(self):
+        """``(X, y, w, levels, codes, clusters)`` of the rows whose levels are all kept."""
+        for rows in self.rows():
+            found = np.ones(len(rows.Z), dtype=bool)
+            for coder, level in zip(self.kept, rows.levels):
+                found &= _known(coder, level)
+            w = np.ones(len(rows.Z)) if rows.sample_weight is None else rows.sample_weight
+            levels = [np.asarray(level)[found] for level in rows.levels]
+            clusters = None if rows.clusters is None else rows.clusters[found]
+            yield rows.Z[found, :-1], rows.Z[found, -1], w[found], levels, clusters
+
+    # -- passes -------------------------------------------------------------------
+    def count(self):
+        """Pass 1: each factor's levels and weighted mean of ``y``; keep levels with y > 0."""
+        counts = None
+        for rows in self.rows():
+            part = FactorMeans.from_arrays(rows.Z[:, -1:], rows.levels, rows.sample_weight)
+            counts = part if counts is None else counts + part
+        if counts is None or not np.any(counts.factors[0].weight_sum > 0):
+            raise ValueError("Every sample weight is zero (or there are no rows): there is "
+                             "nothing to fit.")
+        keep = [(f.weight_sum > 0) & (f.mean[:, 0] > 0) for f in counts.factors]
+        self.kept = [LevelCoder.of(f.labels[k]) for f, k in zip(counts.factors, keep)]
+        return counts, keep
+
+    def totals(self):
+        """Pass 2: rows, weight and ``sum w y`` of the kept rows."""
+        n, weight, y_sum = 0, 0.0, 0.0
+        for _, y, w, _, _ in self.kept_rows():
+            n, weight, y_sum = n + len(y), weight + float(w.sum()), y_sum + float(w @ y)
+        return n, weight, y_sum
+
+    def working_source(self, iterate, coders):
+        """The chunks of the weighted least squares at ``iterate`` (a re-iterable source)."""
+        def chunks():
+            for X, y, w, levels, clusters in self.kept_rows():
+                lin, mu, r, _ = _working(X, y, levels, iterate, coders)
+                chunk = {"X": X, "y": r, "sample_weight": w * mu,
+                         "entities": np.column_stack(levels)}
+                if clusters is not None:
+                    chunk["clusters"] = clusters
+                yield chunk
+        return iter_chunks(chunks)
+
+    def deviance(self, iterate, coders):
+        """One pass: the deviance and ``sum w exp(x'b)`` at ``iterate``."""
+        total = DevianceSums(0.0, 0.0)
+        for X, y, w, levels, _ in self.kept_rows():
+            lin, mu, _, _ = _working(X, y, levels, iterate, coders)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                unit = np.where(y > 0, y * np.log(np.where(y > 0, y, 1.0) / mu), 0.0) - (y - mu)
+            total = total + DevianceSums(float(2 * w @ unit), float(w @ np.exp(lin)))
+        return total
+
+    def scores(self, previous, current, inner, coders):
+        """The pass of scores of the weighted least squares ``inner`` made at ``previous``.
+
+        ``s_i = w_i mu_i (r_i - x_i'b - sum_f a_f) (x_i - sum_f A_x,f)`` with
+        ``mu``, ``r`` of ``previous``, ``a_f`` the effects ``inner`` found
+        for ``r`` and ``A_x,f`` those of the columns of ``X``.
+        """
+        k = len(current.coef)
+        x_effects = [effects[:, :k] for effects in inner.column_effects_]
+        model_effects = [np.asarray(e) for e in inner.effects().values()]
+        total = None
+        for X, y, w, levels, clusters in self.kept_rows():
+            _, mu, r, _ = _working(X, y, levels, previous, coders)
+            codes = [coder.codes(level) for coder, level in zip(coders, levels)]
+            absorbed = sum(a[c] for a, c in zip(model_effects, codes))
+            x_within = X - sum(a[c] for a, c in zip(x_effects, codes))
+            scores = x_within * (w * mu * (r - X @ current.coef - absorbed))[:, None]
+            sums = None if clusters is None else ClusterSums.from_rows(scores, clusters)
+            part = PoissonScores(OuterProductStats.from_rows(scores), sums, None)
+            total = part if total is None else total + part
+        return total
+
+
+def next_iterate(iterate, inner):
+    """The iterate after the nested fit ``inner`` of the working response at ``iterate``."""
+    effects = [e.to_numpy() for e in inner.effects().values()]
+    if iterate.effects is not None:
+        effects = [old + new for old, new in zip(iterate.effects, effects)]
+    return MultiwayIterate(inner.coef_.copy(), tuple(effects))
+
+
+def _known(coder, level):
+    level = np.asarray(level)
+    position = np.clip(np.searchsorted(coder.labels, level), 0, max(len(coder.labels) - 1, 0))
+    return coder.labels[position] == level if len(coder.labels) else np.zeros(len(level), bool)
+
+
+def _working(X, y, levels, iterate, coders):
+    """``(lin, mu, r, a)`` at ``iterate``, as the one-factor pass computes them."""
+    if iterate.start_mean is not None:
+        mu = (y + iterate.start_mean) / 2
+        return np.zeros(len(y)), mu, np.log(mu) + y / mu - 1, np.zeros(len(y))
+    lin = X @ iterate.coef
+    effect = sum(a[coder.codes(level)] for a, coder, level in zip(iterate.effects, coders, levels))
+    with np.errstate(over="ignore"):
+        mu = np.exp(lin + effect)
+    return lin, mu, lin + (y - mu) / mu, effect
