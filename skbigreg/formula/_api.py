@@ -391,10 +391,11 @@ def fepois(formula, data, *, weights=None, cov_type="nonrobust", clusters=None, 
            unseen="raise", missing="drop", chunk_rows=None, **kwargs):
     """Poisson regression with absorbed fixed effects, as pyfixest's ``fepois("y ~ x | fe")``.
 
-    One factor after ``|`` is absorbed by
-    :class:`~skbigreg.linear_model.CumulativePoissonFixedEffects` (one
-    pass per IRLS iteration, so ``data`` must be readable again); without
-    ``|`` this is :func:`glm` with ``family="poisson"``.
+    The factors after ``|`` (``"y ~ x | firm"``, ``"y ~ x | worker + firm"``)
+    are absorbed by
+    :class:`~skbigreg.linear_model.CumulativePoissonFixedEffects` (passes
+    over the data every IRLS iteration, so ``data`` must be readable again);
+    without ``|`` this is :func:`glm` with ``family="poisson"``.
 
     Parameters
     ----------
@@ -427,8 +428,8 @@ def fepois(formula, data, *, weights=None, cov_type="nonrobust", clusters=None, 
     if not parts.effects:
         estimator = CumulativeGLM(family="poisson", cov_type=cov_type, **kwargs)
         return _fit(estimator, parts, data, roles, levels, unseen, missing, chunk_rows)
-    _check_absorbed(parts, "CumulativePoissonFixedEffects", 1)
-    roles["entities"] = parts.effects[0]
+    # several factors: a table label, absorbed by nested passes over the (re-iterable) data
+    roles["entities"] = parts.effects if len(parts.effects) > 1 else parts.effects[0]
     return _fit(CumulativePoissonFixedEffects(cov_type=cov_type, **kwargs), parts, data, roles,
                 levels, unseen, missing, chunk_rows)
 

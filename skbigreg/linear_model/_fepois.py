@@ -61,6 +61,7 @@ class CumulativePoissonFixedEffects(RegressorMixin, BaseEstimator):
     Passes: one to count each level's ``y`` (levels whose ``y`` are all zero
     are dropped, see Notes), then one per IRLS iteration plus the one that
     shows convergence, then, for HC1 and cluster errors, one pass of scores.
+    Two or more factors are absorbed by nested passes (see Notes).
 
     Parameters
     ----------
@@ -100,8 +101,8 @@ class CumulativePoissonFixedEffects(RegressorMixin, BaseEstimator):
     converged_ : bool
     deviance_ : float
         Deviance at the reported coefficients and effects.
-    n_levels_ : int
-        Levels kept (at least one positive ``y``).
+    n_levels_ : int or tuple of int
+        Levels kept (at least one positive ``y``), of each factor when several.
     n_dropped_levels_, n_dropped_rows_ : int
         Levels whose ``y`` are all zero, and their rows, left out.
     nobs_ : int
@@ -125,9 +126,19 @@ class CumulativePoissonFixedEffects(RegressorMixin, BaseEstimator):
     ``fixef_rm="none"``). Non-integer ``y`` are accepted (a quasi-Poisson
     fit, as fixest); negative ``y`` are refused. Separation by the
     regressors (a column that predicts ``y = 0`` exactly) is not detected.
-    Only one absorbed factor is supported: give a small second factor as
-    indicator columns of ``X``. There is no ``partial_fit``: every
-    iteration reads all rows again.
+    There is no ``partial_fit``: every iteration reads all rows again.
+
+    Two or more factors (``entities`` a DataFrame or an ``(n, F)`` array):
+    every IRLS step is the multi-way within regression of
+    :class:`CumulativeFixedEffectsRegression` (conjugate gradient on the
+    effects' normal equations, one streamed pass per step, tolerance
+    ``fixef_tol``) of the working response on the rows re-weighted at the
+    current iterate, then a pass of the deviance. Levels whose ``y`` are
+    all zero are dropped factor by factor in one round, as pyfixest does;
+    the degrees of freedom count all levels less one per factor after the
+    first, a factor nested in the clusters as one (pyfixest). :meth:`effects`
+    then returns one Series per factor (every factor but the first with
+    ``W``-weighted mean zero: only their sum is identified).
 
     Examples
     --------
@@ -177,9 +188,10 @@ class CumulativePoissonFixedEffects(RegressorMixin, BaseEstimator):
         y : array-like of shape (n_samples,)
             Non-negative counts (or rates).
         sample_weight : array-like of shape (n_samples,), optional
-        entities : array-like of shape (n_samples,), optional
+        entities : array-like of shape (n_samples,) or (n_samples, n_factors), optional
             Level of the absorbed factor of each row; without it, one level
-            (a Poisson GLM with an intercept).
+            (a Poisson GLM with an intercept). A DataFrame or 2-D array of
+            two or more columns absorbs each column as a factor.
         clusters : array-like of shape (n_samples,), optional
             Cluster labels for CRV1 errors.
 
@@ -444,9 +456,12 @@ class CumulativePoissonFixedEffects(RegressorMixin, BaseEstimator):
     def effects(self):
         """The estimated fixed effects ``a_e``, one per kept level (fixest's ``fixef()``).
 
+        With two or more factors, a dict of such Series keyed by the
+        ``entities`` column names (``"0"``, ``"1"``... for an array).
+
         Returns
         -------
-        pandas.Series
+        pandas.Series or dict of str to pandas.Series
         """
         check_is_fitted(self, "coef_")
         if self._is_multiway():
@@ -462,7 +477,8 @@ class CumulativePoissonFixedEffects(RegressorMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-        entities : array-like of shape (n_samples,), optional
+        entities : array-like of shape (n_samples,) or (n_samples, n_factors), optional
+            A row with a level not seen in fit (in any factor) gets ``intercept_``.
 
         Returns
         -------

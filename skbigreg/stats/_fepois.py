@@ -79,7 +79,8 @@ class PoissonScores:
         Per-cluster sums of the scores, when clusters were given.
     nesting : LevelMeans or None
         Levels (one column of zeros), with clusters: whether every level lies in
-        one cluster (fixest then counts the effects as one parameter).
+        one cluster (fixest then counts the effects as one parameter). None
+        with several factors, whose nesting the first pass reads.
 
     Examples
     --------
@@ -101,8 +102,8 @@ class PoissonScores:
             raise ValueError("clusters must be given with every chunk or with none.")
         if self.clusters is None:
             return PoissonScores(self.meat + other.meat, None, None)
-        return PoissonScores(self.meat + other.meat, self.clusters + other.clusters,
-                             self.nesting + other.nesting)
+        nesting = None if self.nesting is None else self.nesting + other.nesting
+        return PoissonScores(self.meat + other.meat, self.clusters + other.clusters, nesting)
 
 
 @dataclass(frozen=True)
