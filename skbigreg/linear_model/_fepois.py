@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._compat import Interval, StrOptions, _fit_context, validate_data
 from ..base import ChunkLabels, fit_source, target_name, validate_chunk
-from ..exceptions import CollinearityWarning, MissingPassError
+from ..exceptions import MissingPassError
 from ..inference import RegressionResults, small_sample_factor
 from ..inference._covariance import warn_if_no_residual_dof
 from ..io import iter_chunks
@@ -32,9 +32,8 @@ from ..solvers._fepois import (
     effects_columns,
     poisson_effects_step,
 )
-from ..stats import LevelCoder, as_dense
-from ._fepois_multiway import MultiwayIterate, MultiwayPoisson, next_iterate
-from ._fixed_effects import CumulativeFixedEffectsRegression
+from ..stats import as_dense
+from ._fepois_multiway import MultiwayPoisson
 from ._hdfe import factor_columns, n_factors, one_factor
 
 _NO_PREDICTION = (
@@ -259,7 +258,7 @@ class CumulativePoissonFixedEffects(RegressorMixin, BaseEstimator):
                 columns = effects_columns(stats, self._feature_names())
             step = poisson_effects_step(stats, iterate, columns)
             previous, last, iterate = (iterate, step), stats.deviance, step.iterate
-        self._store_fit(iterate, previous, stats, columns, n_iter, counts, kept)
+        self._store_fit(iterate, previous, stats, columns, n_iter)
         if self.cov_type != "nonrobust" or labels.kinds.get("clusters") is not None:
             self.score_pass_ = map_reduce(
                 poisson_scores_pass, rows(), self.n_jobs, previous=previous[0],
@@ -315,7 +314,7 @@ class CumulativePoissonFixedEffects(RegressorMixin, BaseEstimator):
         self.nobs_ = int(counts.n_rows[kept].sum())
         self._y_sum = float(counts.weight_sum[kept] @ counts.mean[kept, 0])
 
-    def _store_fit(self, iterate, previous, stats, columns, n_iter, counts, kept):
+    def _store_fit(self, iterate, previous, stats, columns, n_iter):
         self.coef_, self._effects = iterate.coef, iterate.effects
         self._solution, self._columns = previous[1].solution, columns
         self.n_iter_ = n_iter
@@ -325,65 +324,25 @@ class CumulativePoissonFixedEffects(RegressorMixin, BaseEstimator):
 
     def _fit_multiway(self, source):
         """Two or more factors: each IRLS step a nested multi-way within regression."""
-        fit = MultiwayPoisson(self, source)
-        counts, keep = fit.count()
-        n, weight, y_sum = fit.totals()
-        if not n:
-            raise ValueError("Every level of entities has y all zero: the Poisson MLE does not exist.")
-        self._y_sum = y_sum
-        iterate = MultiwayIterate(np.zeros(self.n_features_in_), None, y_sum / weight)
-        last, coders, previous = fit.deviance(iterate, None).deviance, None, None
-        self.converged_ = False
-        for n_iter in range(1, self.max_iter + 1):
-            with warnings.catch_warnings():
-                # the columns the effects absorb are named once, below, by their names
-                warnings.simplefilter("ignore", CollinearityWarning)
-                inner = CumulativeFixedEffectsRegression(
-                    tol=self.fixef_tol, max_iter=self.fixef_max_iter).fit_chunks(
-                    fit.working_source(iterate, coders))
-            if n_iter == 1:
-                self._columns = self._warn_absorbed(inner)
-            coders = [LevelCoder.of(f.labels) for f in inner.level_stats_.factors]
-            previous, iterate = (iterate, inner), next_iterate(iterate, inner)
-            sums = fit.deviance(iterate, coders)
-            if not np.isfinite(sums.deviance):
-                raise ValueError("IRLS diverged (infinite deviance): the regressors separate "
-                                 "y = 0 from y > 0 or have extreme values.")
-            if deviance_change(sums.deviance, last) < self.tol:
-                self.converged_ = True
-                break
-            last = sums.deviance
-        self.coef_, self._effects, self._solution = iterate.coef, iterate.effects, inner._solution
-        self.n_iter_, self.deviance_ = n_iter, float(sums.deviance)
+        passes = MultiwayPoisson(self, source)
+        counts, keep = passes.count()
+        fit = passes.iterate(self._feature_names())
+        self.coef_, self._effects = fit.iterate.coef, fit.iterate.effects
+        self._solution, self._columns = fit.inner._solution, fit.columns
+        self.n_iter_, self.converged_, self.deviance_ = fit.n_iter, fit.converged, fit.deviance
         with np.errstate(divide="ignore"):
-            self.intercept_ = float(np.log(y_sum / sums.exp_sum))
-        self.entity_names_ = fit.reader.names
-        self.level_labels_ = tuple(coder.labels for coder in coders)
+            self.intercept_ = float(np.log(fit.y_sum / fit.exp_sum))
+        self.entity_names_ = passes.reader.names
+        self.level_labels_ = tuple(coder.labels for coder in fit.coders)
         self.n_levels_ = tuple(len(labels) for labels in self.level_labels_)
-        self._nested = [bool(f.nested) for f in inner.level_stats_.factors]
-        self.nobs_ = n
-        self.n_dropped_rows_ = int(sum(counts.factors[0].n_rows)) - n
+        self._nested = [bool(f.nested) for f in fit.inner.level_stats_.factors]
+        self.nobs_ = fit.nobs
+        self.n_dropped_rows_ = int(sum(counts.factors[0].n_rows)) - fit.nobs
         self.n_dropped_levels_ = int(sum((~k).sum() for k in keep))
-        if self.cov_type != "nonrobust" or fit.reader.kinds.get("clusters") is not None:
-            self.score_pass_ = fit.scores(previous[0], iterate, previous[1], coders)
+        if self.cov_type != "nonrobust" or passes.reader.kinds.get("clusters") is not None:
+            self.score_pass_ = passes.scores(fit.previous, fit.iterate, fit.inner, fit.coders)
         if not self.converged_:
             self._warn_not_converged()
-
-    def _warn_absorbed(self, inner):
-        """Name the columns the nested fit found constant within the levels; the kept ones."""
-        k = self.n_features_in_
-        absorbed = np.flatnonzero(np.diag(inner._within.comoment)[:k] == 0)
-        names = self._feature_names()
-        if len(absorbed):
-            warnings.warn(
-                f"Columns {[names[j] for j in absorbed]} are constant within the levels of "
-                "the absorbed factors (absorbed by the fixed effects): coefficient 0, "
-                "standard error NaN.", CollinearityWarning, stacklevel=6)
-        if inner._solution.rank < k - len(absorbed):
-            warnings.warn(
-                "The design is rank deficient after absorbing the fixed effects: the "
-                "minimum-norm solution is returned.", CollinearityWarning, stacklevel=6)
-        return np.setdiff1d(np.arange(k), absorbed) if len(absorbed) else None
 
     def _bread(self):
         """The inverse Hessian of the identified coefficients."""

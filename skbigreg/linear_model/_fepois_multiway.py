@@ -20,14 +20,18 @@ round). HC1 and CRV1 errors take one more pass of scores.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..exceptions import CollinearityWarning
 from ..io import iter_chunks
+from ..solvers._fepois import deviance_change
 from ..stats import FactorMeans, LevelCoder, OuterProductStats
 from ..stats._fepois import PoissonScores
 from ..stats._irls import ClusterSums
+from ._fixed_effects import CumulativeFixedEffectsRegression
 from ._hdfe import MultiwayReader
 
 
@@ -49,6 +53,28 @@ class DevianceSums:
 
     def __add__(self, other):
         return DevianceSums(self.deviance + other.deviance, self.exp_sum + other.exp_sum)
+
+
+@dataclass(frozen=True)
+class MultiwayPoissonFit:
+    """What the IRLS passes leave for the estimator.
+
+    ``inner`` is the nested fit made at ``previous`` that gave ``iterate``
+    (its bread and effects are the inference's); ``coders`` code each
+    factor's kept levels; ``columns`` are the columns not absorbed (None: all).
+    """
+
+    iterate: MultiwayIterate
+    previous: MultiwayIterate
+    inner: CumulativeFixedEffectsRegression
+    coders: list
+    columns: np.ndarray | None
+    n_iter: int
+    converged: bool
+    deviance: float
+    exp_sum: float
+    y_sum: float
+    nobs: int
 
 
 class MultiwayPoisson:
@@ -126,6 +152,36 @@ class MultiwayPoisson:
             total = total + DevianceSums(float(2 * w @ unit), float(w @ np.exp(lin)))
         return total
 
+    def iterate(self, names):
+        """IRLS: a nested fit and a deviance pass per iteration, until fixest's criterion."""
+        est = self.estimator
+        nobs, weight, y_sum = self.totals()
+        if not nobs:
+            raise ValueError("Every level of entities has y all zero: the Poisson MLE does not exist.")
+        iterate = MultiwayIterate(np.zeros(est.n_features_in_), None, y_sum / weight)
+        last, coders, columns, converged = self.deviance(iterate, None).deviance, None, None, False
+        for n_iter in range(1, est.max_iter + 1):
+            with warnings.catch_warnings():
+                # the columns the effects absorb are named once, below, by their names
+                warnings.simplefilter("ignore", CollinearityWarning)
+                inner = CumulativeFixedEffectsRegression(
+                    tol=est.fixef_tol, max_iter=est.fixef_max_iter).fit_chunks(
+                    self.working_source(iterate, coders))
+            if n_iter == 1:
+                columns = identified_columns(inner, names)
+            coders = [LevelCoder.of(f.labels) for f in inner.level_stats_.factors]
+            previous, iterate = iterate, next_iterate(iterate, inner)
+            sums = self.deviance(iterate, coders)
+            if not np.isfinite(sums.deviance):
+                raise ValueError("IRLS diverged (infinite deviance): the regressors separate "
+                                 "y = 0 from y > 0 or have extreme values.")
+            converged = deviance_change(sums.deviance, last) < est.tol
+            if converged:
+                break
+            last = sums.deviance
+        return MultiwayPoissonFit(iterate, previous, inner, coders, columns, n_iter, converged,
+                                  float(sums.deviance), sums.exp_sum, y_sum, nobs)
+
     def scores(self, previous, current, inner, coders):
         """The pass of scores of the weighted least squares ``inner`` made at ``previous``.
 
@@ -155,6 +211,26 @@ def next_iterate(iterate, inner):
     if iterate.effects is not None:
         effects = [old + new for old, new in zip(iterate.effects, effects)]
     return MultiwayIterate(inner.coef_.copy(), tuple(effects))
+
+
+def identified_columns(inner, names):
+    """The columns the nested fit did not find constant within the levels (None: all).
+
+    Those it did are named in one :class:`CollinearityWarning`; so is a
+    rank deficiency among the others.
+    """
+    k = len(names)
+    absorbed = np.flatnonzero(np.diag(inner._within.comoment)[:k] == 0)
+    if len(absorbed):
+        warnings.warn(
+            f"Columns {[names[j] for j in absorbed]} are constant within the levels of the "
+            "absorbed factors (absorbed by the fixed effects): coefficient 0, standard error "
+            "NaN.", CollinearityWarning, stacklevel=7)
+    if inner._solution.rank < k - len(absorbed):
+        warnings.warn(
+            "The design is rank deficient after absorbing the fixed effects: the minimum-norm "
+            "solution is returned.", CollinearityWarning, stacklevel=7)
+    return np.setdiff1d(np.arange(k), absorbed) if len(absorbed) else None
 
 
 def _known(coder, level):
