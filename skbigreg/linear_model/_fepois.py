@@ -240,7 +240,9 @@ class CumulativePoissonFixedEffects(RegressorMixin, BaseEstimator):
         self._store_levels(counts, kept)
         known = self.level_labels_
         mean = counts.weight_sum[kept] @ counts.mean[kept, 0] / counts.weight_sum[kept].sum()
-        iterate = PoissonIterate.start(self.n_features_in_, len(known), mean)
+        # the first pass centres X by level at the level means of the count pass
+        shifts = np.column_stack([counts.mean[kept, 1:], np.zeros(len(known))])
+        iterate = PoissonIterate.start(self.n_features_in_, len(known), mean, shifts)
         columns, previous, last, self.converged_ = None, None, None, False
         for n_iter in range(self.max_iter + 1):
             stats = map_reduce(poisson_effects_pass, rows(), self.n_jobs, iterate=iterate,
@@ -255,7 +257,7 @@ class CumulativePoissonFixedEffects(RegressorMixin, BaseEstimator):
             if n_iter == self.max_iter:
                 break
             if previous is None:
-                columns = effects_columns(stats, self._feature_names())
+                columns = effects_columns(stats, self._feature_names(), iterate)
             step = poisson_effects_step(stats, iterate, columns)
             previous, last, iterate = (iterate, step), stats.deviance, step.iterate
         self._store_fit(iterate, previous, stats, columns, n_iter)
@@ -319,8 +321,7 @@ class CumulativePoissonFixedEffects(RegressorMixin, BaseEstimator):
         self._solution, self._columns = previous[1].solution, columns
         self.n_iter_ = n_iter
         self.deviance_ = float(stats.deviance)
-        with np.errstate(divide="ignore"):
-            self.intercept_ = float(np.log(self._y_sum / stats.exp_sum))
+        self.intercept_ = float(np.log(self._y_sum) - stats.log_exp_sum)
 
     def _fit_multiway(self, source):
         """Two or more factors: each IRLS step a nested multi-way within regression."""
@@ -330,8 +331,7 @@ class CumulativePoissonFixedEffects(RegressorMixin, BaseEstimator):
         self.coef_, self._effects = fit.iterate.coef, fit.iterate.effects
         self._solution, self._columns = fit.inner._solution, fit.columns
         self.n_iter_, self.converged_, self.deviance_ = fit.n_iter, fit.converged, fit.deviance
-        with np.errstate(divide="ignore"):
-            self.intercept_ = float(np.log(fit.y_sum / fit.exp_sum))
+        self.intercept_ = float(np.log(fit.y_sum) - fit.log_exp_sum)
         self.entity_names_ = passes.reader.names
         self.level_labels_ = tuple(coder.labels for coder in fit.coders)
         self.n_levels_ = tuple(len(labels) for labels in self.level_labels_)

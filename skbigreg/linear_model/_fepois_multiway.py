@@ -24,6 +24,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import logsumexp
 
 from ..exceptions import CollinearityWarning
 from ..io import iter_chunks
@@ -46,13 +47,14 @@ class MultiwayIterate:
 
 @dataclass(frozen=True)
 class DevianceSums:
-    """Deviance and ``sum w exp(x'b)`` of the kept rows at an iterate; merged by ``+``."""
+    """Deviance and ``log sum w exp(x'b)`` of the kept rows at an iterate; merged by ``+``."""
 
     deviance: float
-    exp_sum: float
+    log_exp_sum: float
 
     def __add__(self, other):
-        return DevianceSums(self.deviance + other.deviance, self.exp_sum + other.exp_sum)
+        return DevianceSums(self.deviance + other.deviance,
+                            float(np.logaddexp(self.log_exp_sum, other.log_exp_sum)))
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ class MultiwayPoissonFit:
     n_iter: int
     converged: bool
     deviance: float
-    exp_sum: float
+    log_exp_sum: float
     y_sum: float
     nobs: int
 
@@ -144,12 +146,12 @@ class MultiwayPoisson:
 
     def deviance(self, iterate, coders):
         """One pass: the deviance and ``sum w exp(x'b)`` at ``iterate``."""
-        total = DevianceSums(0.0, 0.0)
+        total = DevianceSums(0.0, -np.inf)
         for X, y, w, levels, _ in self.kept_rows():
             lin, mu, _, _ = _working(X, y, levels, iterate, coders)
             with np.errstate(divide="ignore", invalid="ignore"):
                 unit = np.where(y > 0, y * np.log(np.where(y > 0, y, 1.0) / mu), 0.0) - (y - mu)
-            total = total + DevianceSums(float(2 * w @ unit), float(w @ np.exp(lin)))
+            total = total + DevianceSums(float(2 * w @ unit), float(logsumexp(lin, b=w)))
         return total
 
     def iterate(self, names):
@@ -180,7 +182,7 @@ class MultiwayPoisson:
                 break
             last = sums.deviance
         return MultiwayPoissonFit(iterate, previous, inner, coders, columns, n_iter, converged,
-                                  float(sums.deviance), sums.exp_sum, y_sum, nobs)
+                                  float(sums.deviance), sums.log_exp_sum, y_sum, nobs)
 
     def scores(self, previous, current, inner, coders):
         """The pass of scores of the weighted least squares ``inner`` made at ``previous``.

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import logsumexp
 
 from ..stats import ClusterSums, GramStats, LevelMeans, OuterProductStats
 from ..stats._fepois import LevelIndex, PoissonEffectsPass, PoissonScores
@@ -50,7 +51,7 @@ class _KeptRows:
 
 
 def level_count_pass(rows):
-    """Per level: row count, weight and weighted mean of ``y`` (a :class:`LevelMeans`).
+    """Per level: row count, weight and weighted means of ``[y, X]`` (a :class:`LevelMeans`).
 
     Examples
     --------
@@ -61,7 +62,8 @@ def level_count_pass(rows):
     >>> counts.labels.tolist(), counts.mean[:, 0].tolist()
     (['a', 'b'], [0.0, 2.0])
     """
-    return LevelMeans.from_arrays(rows.y[:, None], rows.levels, rows.sample_weight)
+    return LevelMeans.from_arrays(np.column_stack([rows.y, rows.X]), rows.levels,
+                                  rows.sample_weight)
 
 
 def _kept(rows, labels):
@@ -117,14 +119,16 @@ def poisson_effects_pass(rows, iterate, labels):
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         lin, mu, r, _ = _working(kept, iterate)
         weight = kept.w * mu
-        levels = LevelMeans.from_codes(np.column_stack([kept.X, r]), labels[kept.index.local],
-                                       kept.index.codes, weight)
+        Z = np.column_stack([kept.X, r])
+        if iterate.shifts is not None:  # centre each level near its mean (see PoissonIterate)
+            Z -= iterate.shifts[kept.position]
+        levels = LevelMeans.from_codes(Z, labels[kept.index.local], kept.index.codes, weight)
         y = kept.y
         unit = np.where(y > 0, y * np.log(np.where(y > 0, y, 1.0) / mu), 0.0) - (y - mu)
     if not len(y):
         return PoissonEffectsPass.empty(k)
-    return PoissonEffectsPass(GramStats.from_arrays(kept.X, r, weight), levels,
-                              float(2 * kept.w @ unit), float(kept.w @ np.exp(lin)))
+    return PoissonEffectsPass(GramStats.from_arrays(Z[:, :k], Z[:, k], weight), levels,
+                              float(2 * kept.w @ unit), float(logsumexp(lin, b=kept.w)))
 
 
 def poisson_scores_pass(rows, previous, current, x_means, labels):

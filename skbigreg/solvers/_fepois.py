@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..exceptions import CollinearityWarning
-from ._fixed_effects import absorbed_columns, within_stats
+from ._fixed_effects import within_stats
 from ._irls_streamed import identified_columns, select_columns
 from ._least_squares import LeastSquaresSolution, solve_least_squares
 
@@ -39,16 +39,24 @@ class PoissonIterate:
     start_mean : float or None
         Set on the starting iterate only, whose means are ``(y + start_mean) / 2``
         row by row (``coef`` and ``effects`` are then zeros).
+    shifts : ndarray of shape (G, K + 1) or None
+        Where the pass centres each level's rows of ``[X, r]`` before
+        accumulating them: the level means the previous pass found. Any
+        per-level shift leaves the within Gram unchanged in exact
+        arithmetic (the effects absorb it); these make the between-level
+        part that :func:`within_stats` subtracts small, so no digits are
+        lost when the levels' means are far apart (large offsets).
     """
 
     coef: np.ndarray
     effects: np.ndarray
     start_mean: float | None = None
+    shifts: np.ndarray | None = None
 
     @classmethod
-    def start(cls, n_features, n_levels, mean):
+    def start(cls, n_features, n_levels, mean, shifts=None):
         """The starting iterate of ``mu_0 = (y + mean) / 2``."""
-        return cls(np.zeros(n_features), np.zeros(n_levels), float(mean))
+        return cls(np.zeros(n_features), np.zeros(n_levels), float(mean), shifts)
 
 
 @dataclass(frozen=True)
@@ -105,9 +113,15 @@ def poisson_effects_step(stats, iterate, columns=None):
                                    fit_intercept=False)
     coef = np.zeros(k)
     coef[slice(None) if columns is None else columns] = solution.coef[:, 0]
-    means = stats.levels.mean
+    means = level_means(stats, iterate)
     effects = iterate.effects + means[:, k] - means[:, :k] @ coef
-    return PoissonStep(solution, PoissonIterate(coef, effects), means[:, :k])
+    return PoissonStep(solution, PoissonIterate(coef, effects, shifts=means), means[:, :k])
+
+
+def level_means(stats, iterate):
+    """The pass's ``W``-weighted level means of ``[X, r]``, its centring undone."""
+    shifts = 0.0 if iterate.shifts is None else iterate.shifts
+    return stats.levels.mean + shifts
 
 
 def deviance_change(deviance, last):
@@ -121,13 +135,21 @@ def deviance_change(deviance, last):
     return abs(deviance - last) / (0.1 + abs(last))
 
 
-def effects_columns(stats, names):
+# A column whose within-level variance is below this fraction of its raw
+# second moment is constant within every level up to rounding (its within
+# variance is then ~eps^2 of it; the pass centres rows by level, so a column
+# varying in its 10th digit within levels keeps its digits and is kept).
+_ABSORBED = 1e-20
+
+
+def effects_columns(stats, names, iterate):
     """The columns the first pass identifies after absorbing the effects, or None for all.
 
-    A column constant within every level is absorbed by the effects
-    (:func:`~skbigreg.solvers._fixed_effects.absorbed_columns`); of the
-    others, those collinear with earlier ones are left out as R's ``glm``
-    does (:func:`identified_columns`). Both are named in a warning.
+    A column constant within every level (within variance at most
+    ``_ABSORBED`` of its raw second moment ``sum W x^2``) is absorbed by the
+    effects; of the others, those collinear with earlier ones are left out
+    as R's ``glm`` does (:func:`identified_columns`). Both are named in a
+    warning.
 
     Returns
     -------
@@ -135,7 +157,10 @@ def effects_columns(stats, names):
     """
     k = stats.gram.n_features
     within = within_stats(stats.gram, stats.levels)
-    absorbed = absorbed_columns(within, stats.gram)
+    means = level_means(stats, iterate)[:, :k]
+    # sum W x^2 = sum W (x - m_e)^2 + sum_e W_e m_e^2
+    raw = np.diag(within.comoment)[:k] + stats.levels.weight_sum @ means**2
+    absorbed = np.flatnonzero(np.diag(within.comoment)[:k] <= _ABSORBED * raw)
     if len(absorbed):
         warnings.warn(
             f"Columns {[str(names[j]) for j in absorbed]} are constant within every level "

@@ -28,13 +28,16 @@ class PoissonEffectsPass:
     Attributes
     ----------
     gram : GramStats
-        Centred statistics of ``[X, r]`` over all rows, weights ``w mu``.
+        Centred statistics of ``[X, r]`` over all rows, weights ``w mu``
+        (each level's rows shifted by a constant of the pass, see
+        :class:`~skbigreg.solvers._fepois.PoissonIterate`).
     levels : LevelMeans
-        Weight ``sum w mu`` and means of ``[X, r]`` per level, same weights.
+        Weight ``sum w mu`` and means of the same rows per level, same weights.
     deviance : float
         ``2 sum w (y log(y / mu) - (y - mu))`` at the pass's iterate.
-    exp_sum : float
-        ``sum w exp(x' b)``: with ``sum w y`` it gives the one intercept that
+    log_exp_sum : float
+        ``log sum w exp(x' b)`` (merged by ``logaddexp``, so large ``x' b``
+        do not overflow): with ``sum w y`` it gives the one intercept that
         makes the fitted counts sum to the observed ones.
 
     Examples
@@ -46,7 +49,7 @@ class PoissonEffectsPass:
     >>> def part(rows):
     ...     Z = np.column_stack([X[rows], r[rows]])
     ...     return PoissonEffectsPass(GramStats.from_arrays(X[rows], r[rows], w[rows]),
-    ...                               LevelMeans.from_arrays(Z, levels[rows], w[rows]), 1.0, 2.0)
+    ...                               LevelMeans.from_arrays(Z, levels[rows], w[rows]), 1.0, 0.0)
     >>> merged = part(slice(0, 2)) + part(slice(2, 3))
     >>> merged.levels.mean.tolist(), merged.deviance
     ([[1.5, 0.75], [4.0, 2.0]], 2.0)
@@ -55,16 +58,17 @@ class PoissonEffectsPass:
     gram: GramStats
     levels: LevelMeans
     deviance: float
-    exp_sum: float
+    log_exp_sum: float
 
     @classmethod
     def empty(cls, n_features):
         """The identity of ``+``: a pass over no rows."""
-        return cls(GramStats.empty(n_features), LevelMeans.empty(n_features + 1), 0.0, 0.0)
+        return cls(GramStats.empty(n_features), LevelMeans.empty(n_features + 1), 0.0, -np.inf)
 
     def __add__(self, other):
         return PoissonEffectsPass(self.gram + other.gram, self.levels + other.levels,
-                                  self.deviance + other.deviance, self.exp_sum + other.exp_sum)
+                                  self.deviance + other.deviance,
+                                  float(np.logaddexp(self.log_exp_sum, other.log_exp_sum)))
 
 
 @dataclass(frozen=True)
