@@ -128,7 +128,7 @@ def test_effects_and_coefficients_equal_a_dummy_variable_poisson_glm():
     np.testing.assert_allclose(pooled.sum(), kept["y"].sum(), rtol=1e-10)
 
 
-@pytest.mark.parametrize("factors", [["fe"]])
+@pytest.mark.parametrize("factors", [["fe"], ["fe", "g2"]])
 def test_regressors_with_large_level_offsets_keep_their_digits(factors):
     """x = 1e6 * (a level's offset) + noise: the within variance is 1e-12 of the
     total, and a within Gram formed as total minus between would lose it all;

@@ -87,6 +87,12 @@ class MultiwayPoisson:
         self.source = source
         self.reader = MultiwayReader(estimator)
         self.kept = None  # per factor: a LevelCoder of the kept levels
+        # The first factor's level means of X, subtracted from the rows the nested
+        # fits see (the effects absorb any per-level shift): a regressor with large
+        # level offsets keeps its within variation next to its total variance.
+        self.shift = None
+        self.shift_scale = None  # weighted mean of shift^2: the offsets' scale
+        self.zeroed = None  # columns found absorbed, given as zeros to the nested fits
 
     # -- reading ------------------------------------------------------------------
     def rows(self):
@@ -99,6 +105,12 @@ class MultiwayPoisson:
             if np.any(y < 0):
                 raise ValueError("y has negative values; Poisson regression needs finite y >= 0.")
             yield rows
+
+    def design(self, X, levels):
+        """``X`` less the first factor's level means, absorbed columns zeroed."""
+        shifted = X - self.shift[self.kept[0].codes(levels[0])]
+        shifted[:, self.zeroed] = 0.0
+        return shifted
 
     def kept_rows(self):
         """``(X, y, w, levels, codes, clusters)`` of the rows whose levels are all kept."""
@@ -116,13 +128,19 @@ class MultiwayPoisson:
         """Pass 1: each factor's levels and weighted mean of ``y``; keep levels with y > 0."""
         counts = None
         for rows in self.rows():
-            part = FactorMeans.from_arrays(rows.Z[:, -1:], rows.levels, rows.sample_weight)
+            Z = np.column_stack([rows.Z[:, -1], rows.Z[:, :-1]])  # [y, X]
+            part = FactorMeans.from_arrays(Z, rows.levels, rows.sample_weight)
             counts = part if counts is None else counts + part
         if counts is None or not np.any(counts.factors[0].weight_sum > 0):
             raise ValueError("Every sample weight is zero (or there are no rows): there is "
                              "nothing to fit.")
         keep = [(f.weight_sum > 0) & (f.mean[:, 0] > 0) for f in counts.factors]
         self.kept = [LevelCoder.of(f.labels[k]) for f, k in zip(counts.factors, keep)]
+        first = counts.factors[0]
+        self.shift = first.mean[keep[0], 1:]
+        weight = first.weight_sum[keep[0]]
+        self.shift_scale = weight @ self.shift**2 / weight.sum()
+        self.zeroed = np.zeros(self.shift.shape[1], dtype=bool)
         return counts, keep
 
     def totals(self):
@@ -137,7 +155,7 @@ class MultiwayPoisson:
         def chunks():
             for X, y, w, levels, clusters in self.kept_rows():
                 lin, mu, r, _ = _working(X, y, levels, iterate, coders)
-                chunk = {"X": X, "y": r, "sample_weight": w * mu,
+                chunk = {"X": self.design(X, levels), "y": r, "sample_weight": w * mu,
                          "entities": np.column_stack(levels)}
                 if clusters is not None:
                     chunk["clusters"] = clusters
@@ -163,16 +181,16 @@ class MultiwayPoisson:
         iterate = MultiwayIterate(np.zeros(est.n_features_in_), None, y_sum / weight)
         last, coders, columns, converged = self.deviance(iterate, None).deviance, None, None, False
         for n_iter in range(1, est.max_iter + 1):
-            with warnings.catch_warnings():
-                # the columns the effects absorb are named once, below, by their names
-                warnings.simplefilter("ignore", CollinearityWarning)
-                inner = CumulativeFixedEffectsRegression(
-                    tol=est.fixef_tol, max_iter=est.fixef_max_iter).fit_chunks(
-                    self.working_source(iterate, coders))
+            inner = self.nested_fit(iterate, coders)
             if n_iter == 1:
-                columns = identified_columns(inner, names)
+                absorbed = absorbed_columns(inner, self.shift_scale)
+                if np.any(absorbed & ~self.zeroed):  # refit without them
+                    self.zeroed |= absorbed
+                    inner = self.nested_fit(iterate, coders)
+                columns = identified_columns(inner, names, self.zeroed)
             coders = [LevelCoder.of(f.labels) for f in inner.level_stats_.factors]
-            previous, iterate = iterate, next_iterate(iterate, inner)
+            shift = self.shift[self.kept[0].codes(coders[0].labels)]
+            previous, iterate = iterate, next_iterate(iterate, inner, shift, columns)
             sums = self.deviance(iterate, coders)
             if not np.isfinite(sums.deviance):
                 raise ValueError("IRLS diverged (infinite deviance): the regressors separate "
@@ -184,12 +202,23 @@ class MultiwayPoisson:
         return MultiwayPoissonFit(iterate, previous, inner, coders, columns, n_iter, converged,
                                   float(sums.deviance), sums.log_exp_sum, y_sum, nobs)
 
+    def nested_fit(self, iterate, coders):
+        """The multi-way within regression of the working response at ``iterate``."""
+        est = self.estimator
+        with warnings.catch_warnings():
+            # the columns the effects absorb are named once, by their names
+            warnings.simplefilter("ignore", CollinearityWarning)
+            return CumulativeFixedEffectsRegression(
+                tol=est.fixef_tol, max_iter=est.fixef_max_iter).fit_chunks(
+                self.working_source(iterate, coders))
+
     def scores(self, previous, current, inner, coders):
         """The pass of scores of the weighted least squares ``inner`` made at ``previous``.
 
         ``s_i = w_i mu_i (r_i - x_i'b - sum_f a_f) (x_i - sum_f A_x,f)`` with
         ``mu``, ``r`` of ``previous``, ``a_f`` the effects ``inner`` found
-        for ``r`` and ``A_x,f`` those of the columns of ``X``.
+        for ``r`` and ``A_x,f`` those of the columns of ``X`` (``x`` as the
+        nested fit saw it, :meth:`design`).
         """
         k = len(current.coef)
         x_effects = [effects[:, :k] for effects in inner.column_effects_]
@@ -197,6 +226,7 @@ class MultiwayPoisson:
         total = None
         for X, y, w, levels, clusters in self.kept_rows():
             _, mu, r, _ = _working(X, y, levels, previous, coders)
+            X = self.design(X, levels)
             codes = [coder.codes(level) for coder, level in zip(coders, levels)]
             absorbed = sum(a[c] for a, c in zip(model_effects, codes))
             x_within = X - sum(a[c] for a, c in zip(x_effects, codes))
@@ -207,22 +237,50 @@ class MultiwayPoisson:
         return total
 
 
-def next_iterate(iterate, inner):
-    """The iterate after the nested fit ``inner`` of the working response at ``iterate``."""
+def next_iterate(iterate, inner, shift, columns=None):
+    """The iterate after the nested fit ``inner`` of the working response at ``iterate``.
+
+    ``inner`` saw ``x - shift_e`` (``shift`` per level of the first factor):
+    ``x'b + a_e`` is ``(x - shift_e)'b + (a_e + shift_e'b)``. Columns not in
+    ``columns`` (absorbed) keep coefficient 0.
+    """
+    coef = inner.coef_.copy()
+    if columns is not None:
+        coef[np.setdiff1d(np.arange(len(coef)), columns)] = 0.0
     effects = [e.to_numpy() for e in inner.effects().values()]
+    effects[0] = effects[0] - shift @ coef
     if iterate.effects is not None:
         effects = [old + new for old, new in zip(iterate.effects, effects)]
-    return MultiwayIterate(inner.coef_.copy(), tuple(effects))
+    return MultiwayIterate(coef, tuple(effects))
 
 
-def identified_columns(inner, names):
-    """The columns the nested fit did not find constant within the levels (None: all).
+# A column whose within variance (per unit weight) is below this fraction of
+# its raw second moment is constant within the levels up to rounding.
+_ABSORBED = 1e-20
 
-    Those it did are named in one :class:`CollinearityWarning`; so is a
-    rank deficiency among the others.
+
+def absorbed_columns(inner, shift_scale):
+    """Columns whose within variance in ``inner`` is at the rounding level of the column.
+
+    The scale is the column's raw second moment: that of the rows the nested
+    fit saw plus the first factor's level offsets (``shift_scale``).
+    """
+    stats, k = inner.stats_, inner.n_features_in_
+    within = np.diag(inner._within.comoment)[:k] / stats.weight_sum
+    raw = np.diag(stats.comoment)[:k] / stats.weight_sum + stats.mean_x**2 + shift_scale
+    return within <= _ABSORBED * raw
+
+
+def identified_columns(inner, names, zeroed):
+    """The columns not absorbed by the effects (None: all); those absorbed are named.
+
+    A column is absorbed when it was given as zeros (``zeroed``) or the
+    nested fit found it constant within the levels. One
+    :class:`CollinearityWarning` names them; another says so when the
+    others are rank deficient.
     """
     k = len(names)
-    absorbed = np.flatnonzero(np.diag(inner._within.comoment)[:k] == 0)
+    absorbed = np.flatnonzero(zeroed | (np.diag(inner._within.comoment)[:k] == 0))
     if len(absorbed):
         warnings.warn(
             f"Columns {[names[j] for j in absorbed]} are constant within the levels of the "
