@@ -325,6 +325,8 @@ def test_a_second_factor_appearing_in_a_later_chunk_is_refused():
                "entities": df[["fe", "cl"]].iloc[100:]}]
     with pytest.raises(ValueError, match="same factors"):
         CumulativePoissonFixedEffects().fit_chunks(chunks)
+    with pytest.raises(ValueError, match="re-iterable"):  # a one-shot source
+        CumulativePoissonFixedEffects().fit_chunks(iter(chunks[1:]))
 
 
 def test_every_level_all_zero_is_refused():

@@ -280,9 +280,10 @@ class CumulativePoissonFixedEffects(RegressorMixin, BaseEstimator):
             entities = chunk.label("entities")
             if entities is not None and n_factors(entities) > 1:
                 raise ValueError(
-                    f"entities has {n_factors(entities)} columns in a later chunk but one in "
-                    "the first: give every chunk the same factors (two or more factors also "
-                    "need a re-iterable source: fit, or fit_chunks with a list or a callable).")
+                    f"entities has {n_factors(entities)} columns (factors) in this chunk: two "
+                    "or more absorbed factors need a re-iterable source (fit, or fit_chunks "
+                    "with a list or a callable) whose every chunk has the same factors; this "
+                    "source is one-shot or its first chunk had one column.")
             if entities is not None:  # an (n, 1) table is one factor
                 chunk = replace(chunk, labels={**chunk.labels, "entities": one_factor(entities)})
             chunk_labels = labels.check(chunk)
