@@ -288,6 +288,21 @@ def test_formula_fepois_equals_pyfixest():
                        "HC1")
 
 
+def test_command_line_fepois_equals_pyfixest(tmp_path):
+    from skbigreg._cli import main
+
+    df = _panel(n=1500, n_levels=60, seed=25)
+    df.drop(columns="w").to_csv(tmp_path / "panel.csv", index=False)
+    out = tmp_path / "coef.csv"
+    assert main(["fit", str(tmp_path / "panel.csv"), "--target", "y", "--features", "x1", "x2",
+                 "--model", "fepois", "--absorb", "fe", "--cluster", "cl", "--chunk-rows", "400",
+                 "--save-coef", str(out)]) == 0
+    saved = pd.read_csv(out, index_col=0)
+    ref = _pyfixest(df, "y ~ x1 + x2 | fe", "cluster")
+    np.testing.assert_allclose(saved["coef"], ref.coef(), rtol=1e-6)
+    np.testing.assert_allclose(saved["std err"], ref.se(), rtol=1e-6)
+
+
 # -- bad input --------------------------------------------------------------------
 def test_negative_y_is_refused():
     df = _panel(n=200, n_levels=10)
