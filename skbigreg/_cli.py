@@ -68,6 +68,10 @@ MODELS = {
     "fe": ModelSpec("CumulativeFixedEffectsRegression",
                     "least squares with absorbed fixed effects (within estimator)",
                     ("cov_type",), ("absorb", "cluster", "save_stats"), required=("absorb",)),
+    "fepois": ModelSpec("CumulativePoissonFixedEffects",
+                        "Poisson regression with absorbed fixed effects (fixest's fepois), "
+                        "one pass per IRLS iteration", ("cov_type", "n_jobs"),
+                        ("absorb", "cluster"), required=("absorb",)),
     "grouped": ModelSpec("GroupedLinearRegression",
                          "least squares in every partition, and pooled, in one pass",
                          (), ("partition", "save_stats"), required=("partition",)),

@@ -71,6 +71,8 @@ CASES = [
          clusters=True, partial_fit=None, rtol=1e-8),
     Case(lambda: lm.CumulativeLogisticRegression(), target="binary", clusters=True,
          partial_fit=None, rtol=1e-8),
+    Case(lambda: lm.CumulativePoissonFixedEffects(cov_type="HC1"), label="entities",
+         target="count", clusters=True, partial_fit=None, rtol=1e-8),
     Case(lambda: lm.SMRGLM(family="poisson"), label="partitions", target="count",
          chunking="order", rtol=1e-8),
     Case(lambda: lm.SMRPoissonRegressor(), label="partitions", target="count",

@@ -15,7 +15,7 @@ except ImportError as exc:  # pragma: no cover - depends on the extra
         "skbigreg.formula needs formulaic and narwhals: pip install 'skbigreg[formula]'."
     ) from exc
 
-from ._api import feols, fit_formula, glm, iv, logit, ols
+from ._api import feols, fepois, fit_formula, glm, iv, logit, ols
 from ._predict import design, get_prediction, predict
 from ._spec import FormulaSpec
 
@@ -23,6 +23,7 @@ __all__ = [
     "FormulaSpec",
     "design",
     "feols",
+    "fepois",
     "fit_formula",
     "get_prediction",
     "glm",

@@ -17,6 +17,7 @@ from ..linear_model import (
     CumulativeIVRegression,
     CumulativeLinearRegression,
     CumulativeLogisticRegression,
+    CumulativePoissonFixedEffects,
 )
 from ._data import frame_source
 from ._parse import FormulaParts, parse_formula, split_parts
@@ -386,7 +387,54 @@ def logit(formula, data, *, weights=None, cov_type="nonrobust", clusters=None, l
                 levels, unseen, missing, chunk_rows)
 
 
-for _function in (ols, feols, iv, glm, logit):
+def fepois(formula, data, *, weights=None, cov_type="nonrobust", clusters=None, levels=None,
+           unseen="raise", missing="drop", chunk_rows=None, **kwargs):
+    """Poisson regression with absorbed fixed effects, as pyfixest's ``fepois("y ~ x | fe")``.
+
+    The factors after ``|`` (``"y ~ x | firm"``, ``"y ~ x | worker + firm"``)
+    are absorbed by
+    :class:`~skbigreg.linear_model.CumulativePoissonFixedEffects` (passes
+    over the data every IRLS iteration, so ``data`` must be readable again);
+    without ``|`` this is :func:`glm` with ``family="poisson"``.
+
+    Parameters
+    ----------
+    formula : str
+    data : DataFrame, path, iterable of DataFrames or Dask DataFrame
+    weights : str, optional
+    cov_type : str, default="nonrobust"
+    clusters : str, optional
+    {encoding}
+    **kwargs
+        Other parameters of the estimator (``tol``, ``max_iter``, ``n_jobs``).
+
+    Returns
+    -------
+    CumulativePoissonFixedEffects or CumulativeGLM
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from skbigreg.formula import fepois
+    >>> rng = np.random.default_rng(0)
+    >>> df = pd.DataFrame({{"x": rng.normal(size=500), "firm": rng.integers(0, 20, 500)}})
+    >>> df["n"] = rng.poisson(np.exp(0.5 * df["x"] + df["firm"] / 10))
+    >>> model = fepois("n ~ x | firm", df)
+    >>> list(model.results().params.index), model.n_levels_
+    (['x'], 20)
+    """
+    parts = parse_formula(formula, effects=True, caller="fepois")
+    roles = {"sample_weight": weights, "clusters": clusters}
+    if not parts.effects:
+        estimator = CumulativeGLM(family="poisson", cov_type=cov_type, **kwargs)
+        return _fit(estimator, parts, data, roles, levels, unseen, missing, chunk_rows)
+    # several factors: a table label, absorbed by nested passes over the (re-iterable) data
+    roles["entities"] = parts.effects if len(parts.effects) > 1 else parts.effects[0]
+    return _fit(CumulativePoissonFixedEffects(cov_type=cov_type, **kwargs), parts, data, roles,
+                levels, unseen, missing, chunk_rows)
+
+
+for _function in (ols, feols, iv, glm, logit, fepois):
     _function.__doc__ = _function.__doc__.format(encoding=_ENCODING_DOC)
 
 

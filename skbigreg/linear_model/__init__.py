@@ -9,6 +9,7 @@ from ._coordinate_descent import (
 from ._cumulative import CumulativeLinearRegression
 from ._debiased import DebiasedDistributedLasso, DebiasedDistributedLogisticRegression
 from ._fixed_effects import CumulativeFixedEffectsRegression
+from ._fepois import CumulativePoissonFixedEffects
 from ._glm_irls import CumulativeGLM, CumulativeLogisticRegression, SeparationWarning
 from ._grouped import GroupedLinearRegression
 from ._iv import CumulativeIVRegression
@@ -19,6 +20,7 @@ __all__ = [
     "CumulativeElasticNet",
     "CumulativeElasticNetCV",
     "CumulativeFixedEffectsRegression",
+    "CumulativePoissonFixedEffects",
     "CumulativeGLM",
     "CumulativeIVRegression",
     "CumulativeLasso",

@@ -11,6 +11,7 @@ from ._chunk import ChunkStatistics
 from ._folds import FoldStatistics, SplitStatistics
 from ._grouped import GroupedGramStats
 from ._levels import LevelMeans
+from ._fepois import PoissonEffectsPass, PoissonScores
 from ._multilevel import FactorMeans, LevelCoder, LevelSums
 from ._multiway import MultiwayGroupedStats, cluster_statistics
 from ._irls import ClusterSums, IRLSPass, LikelihoodSums
@@ -29,6 +30,8 @@ __all__ = [
     "FoldStatistics",
     "SplitStatistics",
     "LevelMeans",
+    "PoissonEffectsPass",
+    "PoissonScores",
     "FactorMeans",
     "LevelCoder",
     "LevelSums",
