@@ -17,11 +17,12 @@ from scipy import sparse
 
 from ..parallel import map_reduce
 from ..solvers._representatives import build_representatives
-from ..stats._representatives import BlockSums, ChunkSums, RepresentativeSets, piece_pairs
+from ..stats._representatives import BlockSums, ChunkSums, RepresentativeSets
 from ._partitions import BlockCentres, partition_labels
 
 __all__ = [
     "BlockBoxes",
+    "BlockSpread",
     "RepresentativeTask",
     "RowTerms",
     "block_sums",
@@ -75,6 +76,28 @@ class BlockBoxes:
 
 
 @dataclass(frozen=True)
+class BlockSpread:
+    """Each row's distance ``|z_i - zbar_k|`` to its block's mean, and ``|z_i|``.
+
+    ``z = x'r`` is a fixed random projection: a block's sum of the first is
+    zero when its rows share ``x`` (and, almost surely, only then); the
+    second is its rounding scale. Neither depends on ``beta``: kept once per
+    fit, they serve every pass.
+    """
+
+    deviation: np.ndarray
+    magnitude: np.ndarray
+
+    @classmethod
+    def of(cls, design, weight, labels, n_blocks):
+        projection = design @ _projection(design.shape[1])
+        with np.errstate(divide="ignore", invalid="ignore"):  # empty blocks
+            mean = (np.bincount(labels, weight * projection, n_blocks)
+                    / np.bincount(labels, weight, n_blocks))
+        return cls(np.abs(projection - mean[labels]), np.abs(projection))
+
+
+@dataclass(frozen=True)
 class RowTerms:
     """What the rows contribute at ``beta``, computed once per pass.
 
@@ -112,13 +135,14 @@ _INFORMATION_ROWS = 8192
 
 
 def block_sums(design, y, weight, labels, n_blocks, beta, family, link, boxes=True,
-               terms=None):
+               terms=None, spread=None):
     """Sums per sign piece: group ``2k + (e_i > 0)`` for block ``k``.
 
     ``boxes`` is True (gather the blocks' bounding boxes), False (skip them:
     only the ``"hull"`` sign split reads them) or the :class:`BlockBoxes`
     of these rows and labels, gathered once for every pass. ``terms`` are
-    the rows' :class:`RowTerms` at ``beta`` when the caller has them.
+    the rows' :class:`RowTerms` at ``beta``, and ``spread`` their
+    :class:`BlockSpread`, when the caller has them.
 
     With ``beta=None`` (the mean pass) every row goes to piece ``2k`` and
     the score sums are zero. Every sum is a product with one sparse
@@ -139,20 +163,20 @@ def block_sums(design, y, weight, labels, n_blocks, beta, family, link, boxes=Tr
         eta, mu, nu, e = terms.eta, terms.mu, terms.nu, terms.e
         np.multiply(e, eta, out=scalars[:, 2])
         with np.errstate(divide="ignore", invalid="ignore"):  # mu on the boundary
-            scalars[:, 3] = (y - mu) ** 2 / family.variance(mu)
+            np.subtract(y, mu, out=scalars[:, 3])
+            np.square(scalars[:, 3], out=scalars[:, 3])
+            scalars[:, 3] /= family.variance(mu)
         np.abs(e, out=scalars[:, 4])
-        scalars[:, 5] = (np.abs(y) + np.abs(mu)) * np.abs(nu)
+        np.add(np.abs(y), np.abs(mu), out=scalars[:, 5])
+        scalars[:, 5] *= np.abs(nu)
         groups = 2 * labels + (e > 0)
     indicator = sparse.csc_array((weight, groups, np.arange(n + 1)), shape=(2 * n_blocks, n))
     x_sum = indicator @ design
-    # spread of a fixed random projection z = x'r around its *block* mean:
-    # zero when the block's rows share x (and, almost surely, only then)
-    projection = design @ _projection(p)
-    with np.errstate(divide="ignore", invalid="ignore"):  # empty blocks
-        block_mean = piece_pairs(x_sum) @ _projection(p) / piece_pairs(indicator @ scalars[:, 0])
-    np.abs(projection - block_mean[labels], out=scalars[:, 6])
+    if spread is None:
+        spread = BlockSpread.of(design, weight, labels, n_blocks)
+    scalars[:, 6] = spread.deviation
     sums = indicator @ scalars
-    spread_scale = indicator @ np.abs(projection)
+    spread_scale = indicator @ spread.magnitude
     if boxes is True:
         boxes = BlockBoxes.of(design, weight, labels, n_blocks)
     # both sign pieces carry their block's box: only the block's is read
@@ -189,8 +213,9 @@ class RepresentativeTask:
     inside the natural ``partitions`` when given (streamed chunks), or
     assigns each row to the nearest of the chunk's kept k-means ``centres``
     (:class:`~skbigreg.passes._partitions.BlockCentres`, from the first pass).
-    ``boxes`` are the blocks' bounding boxes when gathered once for all
-    passes (with ``labels``).
+    ``boxes`` and ``spread`` are the blocks' :class:`BlockBoxes` and the
+    rows' :class:`BlockSpread` when gathered once for all passes (with
+    ``labels``).
     """
 
     X: np.ndarray
@@ -201,6 +226,7 @@ class RepresentativeTask:
     partitions: np.ndarray | None = None
     centres: BlockCentres | None = None
     boxes: BlockBoxes | None = None
+    spread: BlockSpread | None = None
 
 
 def _task_labels(task, spec):
@@ -229,7 +255,7 @@ def represent_task(task, beta, family, link, spec, fit_intercept, information=Tr
     boxes = (task.boxes or True) if hull else False  # gathered here unless the task has them
     terms = None if beta is None else RowTerms.at(design, task.y, beta, family, link)
     sums = block_sums(design, task.y, task.weight, labels, n_blocks, beta, family, link,
-                      boxes=boxes, terms=terms)
+                      boxes=boxes, terms=terms, spread=task.spread)
     information = None
     if beta is not None and want_information:
         information = terms.information(design, task.weight, link)
@@ -285,8 +311,8 @@ def representative_pass(tasks, beta, family, link, spec, fit_intercept, sign_spl
 def memory_tasks(X, y, weight, labels, n_jobs, source=0, boxes=False):
     """In-memory rows as tasks holding whole blocks (block ``k`` to task ``k mod J``).
 
-    With ``boxes``, each task also holds its blocks' bounding boxes, gathered
-    here once instead of on every pass.
+    Each task also holds its rows' :class:`BlockSpread` and, with ``boxes``,
+    its blocks' bounding boxes, gathered here once instead of on every pass.
     """
     n_tasks = effective_n_jobs(n_jobs)
     if n_tasks == 1:
@@ -296,10 +322,14 @@ def memory_tasks(X, y, weight, labels, n_jobs, source=0, boxes=False):
         masks = [group == j for j in range(n_tasks)]
         tasks = [RepresentativeTask(X[m], y[m], weight[m], source, labels[m])
                  for m in masks if m.any()]
-    if boxes:
-        tasks = [replace(t, boxes=BlockBoxes.of(t.X, t.weight, t.labels, int(t.labels.max()) + 1))
-                 for t in tasks]
-    return tasks
+    return [_with_block_constants(t, boxes) for t in tasks]
+
+
+def _with_block_constants(task, boxes):
+    n_blocks = int(task.labels.max()) + 1
+    layout = (task.X, task.weight, task.labels, n_blocks)
+    return replace(task, spread=BlockSpread.of(*layout),
+                   boxes=BlockBoxes.of(*layout) if boxes else None)
 
 
 def inside_domain(target, coef, task, link, fit_intercept):
