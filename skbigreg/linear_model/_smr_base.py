@@ -217,11 +217,12 @@ class _BaseSMR(BaseEstimator):
         given, self._label_kinds = check_labels(
             type(self).__name__, {"partitions": partitions}, X.shape[0])
         labels = partition_labels(X, config.spec, weight, given.get("partitions"))
-        # the blocks are cut: the tasks can hold the design rows, built once
-        # for all passes rather than once per pass
+        # the blocks are cut: the tasks can hold the design rows and the
+        # blocks' bounding boxes, built once for all passes rather than per pass
         if config.fit_intercept:
             X = np.column_stack([np.ones(X.shape[0]), X])
-        tasks = memory_tasks(X, y, weight, labels, config.n_jobs)
+        hull = self.method == "smr" and config.settings.sign_split in ("hull", "auto")
+        tasks = memory_tasks(X, y, weight, labels, config.n_jobs, boxes=hull)
         solution, rules = self._iterate(lambda: tasks, replace(config, fit_intercept=False))
         self._store(solution, rules, config)
         return self

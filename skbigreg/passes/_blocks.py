@@ -17,11 +17,14 @@ from scipy import sparse
 
 from ..parallel import map_reduce
 from ..solvers._representatives import build_representatives
-from ..stats._representatives import BlockSums, ChunkSums, RepresentativeSets, piece_pairs
+from ..stats._representatives import BlockSums, ChunkSums, RepresentativeSets
 from ._partitions import BlockCentres, partition_labels
 
 __all__ = [
+    "BlockBoxes",
+    "BlockSpread",
     "RepresentativeTask",
+    "RowTerms",
     "block_sums",
     "inside_domain",
     "memory_tasks",
@@ -56,11 +59,90 @@ def _group_boxes(design, weight, groups, n_groups):
     return lo, hi
 
 
-def block_sums(design, y, weight, labels, n_blocks, beta, family, link, boxes=True):
+@dataclass(frozen=True)
+class BlockBoxes:
+    """The bounding box of each block's rows of positive weight (NaN: none).
+
+    It depends on the rows and their blocks only, not on ``beta``: cut once
+    per fit, it serves every pass.
+    """
+
+    lo: np.ndarray
+    hi: np.ndarray
+
+    @classmethod
+    def of(cls, design, weight, labels, n_blocks):
+        return cls(*_group_boxes(design, weight, labels, n_blocks))
+
+
+@dataclass(frozen=True)
+class BlockSpread:
+    """Each row's distance ``|z_i - zbar_k|`` to its block's mean, and ``|z_i|``.
+
+    ``z = x'r`` is a fixed random projection: a block's sum of the first is
+    zero when its rows share ``x`` (and, almost surely, only then); the
+    second is its rounding scale. Neither depends on ``beta``: kept once per
+    fit, they serve every pass.
+    """
+
+    deviation: np.ndarray
+    magnitude: np.ndarray
+
+    @classmethod
+    def of(cls, design, weight, labels, n_blocks):
+        projection = design @ _projection(design.shape[1])
+        with np.errstate(divide="ignore", invalid="ignore"):  # empty blocks
+            mean = (np.bincount(labels, weight * projection, n_blocks)
+                    / np.bincount(labels, weight, n_blocks))
+        return cls(np.abs(projection - mean[labels]), np.abs(projection))
+
+
+@dataclass(frozen=True)
+class RowTerms:
+    """What the rows contribute at ``beta``, computed once per pass.
+
+    ``eta = x'beta``, ``mu = h(eta)``, ``nu = h'(eta) / V(mu)`` and the
+    working score ``e = (y - mu) nu``; shared by the block sums and the
+    rows' information.
+    """
+
+    eta: np.ndarray
+    mu: np.ndarray
+    nu: np.ndarray
+    e: np.ndarray
+
+    @classmethod
+    def at(cls, design, y, beta, family, link):
+        eta = design @ beta
+        mu = link.inverse(eta)
+        nu = family.nu(link, eta)
+        return cls(eta, mu, nu, (y - mu) * nu)
+
+    def information(self, design, weight, link):
+        """The rows' expected information ``sum w_i nu_i h'(eta_i) x_i x_i'``."""
+        # the Fisher weight nu h' of family.fisher_weight, from this pass's eta
+        fisher = weight * (self.nu * link.inverse_deriv(self.eta))
+        p = design.shape[1]
+        information = np.zeros((p, p))
+        # by blocks of rows, so the weighted copy of the design stays in cache
+        for start in range(0, design.shape[0], _INFORMATION_ROWS):
+            rows = design[start : start + _INFORMATION_ROWS]
+            information += (rows * fisher[start : start + _INFORMATION_ROWS, None]).T @ rows
+        return information
+
+
+_INFORMATION_ROWS = 8192
+
+
+def block_sums(design, y, weight, labels, n_blocks, beta, family, link, boxes=True,
+               terms=None, spread=None):
     """Sums per sign piece: group ``2k + (e_i > 0)`` for block ``k``.
 
-    ``boxes=False`` skips the pieces' bounding boxes (a gather of every
-    row), which only the ``"hull"`` sign split reads.
+    ``boxes`` is True (gather the blocks' bounding boxes), False (skip them:
+    only the ``"hull"`` sign split reads them) or the :class:`BlockBoxes`
+    of these rows and labels, gathered once for every pass. ``terms`` are
+    the rows' :class:`RowTerms` at ``beta``, and ``spread`` their
+    :class:`BlockSpread`, when the caller has them.
 
     With ``beta=None`` (the mean pass) every row goes to piece ``2k`` and
     the score sums are zero. Every sum is a product with one sparse
@@ -76,27 +158,30 @@ def block_sums(design, y, weight, labels, n_blocks, beta, family, link, boxes=Tr
         scalars[:, 3] = np.nan
         groups = 2 * labels
     else:
-        eta = design @ beta
-        mu = link.inverse(eta)
-        nu = family.nu(link, eta)
-        e = (y - mu) * nu
+        if terms is None:
+            terms = RowTerms.at(design, y, beta, family, link)
+        eta, mu, nu, e = terms.eta, terms.mu, terms.nu, terms.e
         np.multiply(e, eta, out=scalars[:, 2])
         with np.errstate(divide="ignore", invalid="ignore"):  # mu on the boundary
-            scalars[:, 3] = (y - mu) ** 2 / family.variance(mu)
+            np.subtract(y, mu, out=scalars[:, 3])
+            np.square(scalars[:, 3], out=scalars[:, 3])
+            scalars[:, 3] /= family.variance(mu)
         np.abs(e, out=scalars[:, 4])
-        scalars[:, 5] = (np.abs(y) + np.abs(mu)) * np.abs(nu)
+        np.add(np.abs(y), np.abs(mu), out=scalars[:, 5])
+        scalars[:, 5] *= np.abs(nu)
         groups = 2 * labels + (e > 0)
     indicator = sparse.csc_array((weight, groups, np.arange(n + 1)), shape=(2 * n_blocks, n))
     x_sum = indicator @ design
-    # spread of a fixed random projection z = x'r around its *block* mean:
-    # zero when the block's rows share x (and, almost surely, only then)
-    projection = design @ _projection(p)
-    with np.errstate(divide="ignore", invalid="ignore"):  # empty blocks
-        block_mean = piece_pairs(x_sum) @ _projection(p) / piece_pairs(indicator @ scalars[:, 0])
-    np.abs(projection - block_mean[labels], out=scalars[:, 6])
+    if spread is None:
+        spread = BlockSpread.of(design, weight, labels, n_blocks)
+    scalars[:, 6] = spread.deviation
     sums = indicator @ scalars
-    spread_scale = indicator @ np.abs(projection)
-    x_min, x_max = _group_boxes(design, weight, groups, 2 * n_blocks) if boxes else (None, None)
+    spread_scale = indicator @ spread.magnitude
+    if boxes is True:
+        boxes = BlockBoxes.of(design, weight, labels, n_blocks)
+    # both sign pieces carry their block's box: only the block's is read
+    x_min, x_max = ((np.repeat(boxes.lo, 2, axis=0), np.repeat(boxes.hi, 2, axis=0))
+                    if boxes else (None, None))
     score = np.zeros_like(x_sum)
     if beta is not None:
         # the same indicator carrying w_i e_i: no rows-by-p temporary
@@ -128,6 +213,9 @@ class RepresentativeTask:
     inside the natural ``partitions`` when given (streamed chunks), or
     assigns each row to the nearest of the chunk's kept k-means ``centres``
     (:class:`~skbigreg.passes._partitions.BlockCentres`, from the first pass).
+    ``boxes`` and ``spread`` are the blocks' :class:`BlockBoxes` and the
+    rows' :class:`BlockSpread` when gathered once for all passes (with
+    ``labels``).
     """
 
     X: np.ndarray
@@ -137,6 +225,8 @@ class RepresentativeTask:
     labels: np.ndarray | None = None
     partitions: np.ndarray | None = None
     centres: BlockCentres | None = None
+    boxes: BlockBoxes | None = None
+    spread: BlockSpread | None = None
 
 
 def _task_labels(task, spec):
@@ -162,12 +252,13 @@ def represent_task(task, beta, family, link, spec, fit_intercept, information=Tr
     design = _design(task.X, fit_intercept)
     n_blocks = int(labels.max()) + 1 if labels.size else 0
     hull = beta is not None and sign_split in ("hull", "auto")
+    boxes = (task.boxes or True) if hull else False  # gathered here unless the task has them
+    terms = None if beta is None else RowTerms.at(design, task.y, beta, family, link)
     sums = block_sums(design, task.y, task.weight, labels, n_blocks, beta, family, link,
-                      boxes=hull)
+                      boxes=boxes, terms=terms, spread=task.spread)
     information = None
     if beta is not None and want_information:
-        fisher = task.weight * family.fisher_weight(link, design @ beta)
-        information = (design * fisher[:, None]).T @ design
+        information = terms.information(design, task.weight, link)
     rules = ("hull", "no_root") if both else (sign_split,)
     reps = [
         replace(build_representatives(sums, beta, family, link, task.source, rule),
@@ -217,14 +308,28 @@ def representative_pass(tasks, beta, family, link, spec, fit_intercept, sign_spl
     return reps.sorted()
 
 
-def memory_tasks(X, y, weight, labels, n_jobs, source=0):
-    """In-memory rows as tasks holding whole blocks (block ``k`` to task ``k mod J``)."""
+def memory_tasks(X, y, weight, labels, n_jobs, source=0, boxes=False):
+    """In-memory rows as tasks holding whole blocks (block ``k`` to task ``k mod J``).
+
+    Each task also holds its rows' :class:`BlockSpread` and, with ``boxes``,
+    its blocks' bounding boxes, gathered here once instead of on every pass.
+    """
     n_tasks = effective_n_jobs(n_jobs)
     if n_tasks == 1:
-        return [RepresentativeTask(X, y, weight, source, labels)]
-    group = labels % n_tasks
-    masks = [group == j for j in range(n_tasks)]
-    return [RepresentativeTask(X[m], y[m], weight[m], source, labels[m]) for m in masks if m.any()]
+        tasks = [RepresentativeTask(X, y, weight, source, labels)]
+    else:
+        group = labels % n_tasks
+        masks = [group == j for j in range(n_tasks)]
+        tasks = [RepresentativeTask(X[m], y[m], weight[m], source, labels[m])
+                 for m in masks if m.any()]
+    return [_with_block_constants(t, boxes) for t in tasks]
+
+
+def _with_block_constants(task, boxes):
+    n_blocks = int(task.labels.max()) + 1
+    layout = (task.X, task.weight, task.labels, n_blocks)
+    return replace(task, spread=BlockSpread.of(*layout),
+                   boxes=BlockBoxes.of(*layout) if boxes else None)
 
 
 def inside_domain(target, coef, task, link, fit_intercept):

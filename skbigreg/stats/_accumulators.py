@@ -21,12 +21,12 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import linalg
-from scipy.linalg import lapack
 
 from ._base import Field, Layout, Saved, check_same_shape, pack, unpack
 from ._checks import check_moments
-from ._moments import block_rows, centred_blocks, merged_mean, raise_not_finite
+from ._moments import block_rows, centre_block, centred_blocks, merged_mean, raise_not_finite
 from ._sparse import dense_row_blocks, is_sparse, sparse_gram_moments
+from ._tall_qr import block_r_factor, householder_r
 
 
 def centred_dims(values):
@@ -407,7 +407,9 @@ class QRStats(_CentredStatistics):
     upper-triangular ``r`` with ``r'r = C``, never squared, so solves keep
     about twice the correct digits of the Gram on ill-conditioned designs
     (polynomials, near-collinear columns). A chunk costs a Householder QR
-    instead of a ``syrk`` (about twice the flops).
+    instead of a ``syrk``: CholeskyQR with level-3 products where the
+    block is well conditioned, Householder QR where it is not (see
+    ``skbigreg.stats._tall_qr``).
 
     Parameters
     ----------
@@ -438,9 +440,27 @@ class QRStats(_CentredStatistics):
     _layout = centred_layout(_schema, _second, "upper")
 
     @classmethod
-    def _from_block(cls, block, n_features, n_targets):
-        r = _r_factor(block.scaled, n_features + n_targets)
-        return cls(n_features, n_targets, block.n_rows, block.weight_sum, block.mean, r)
+    def _block_statistics(cls, X, y, sample_weight):
+        """One R factor per cache-sized centred block (:func:`block_r_factor`).
+
+        Each block is centred into a Fortran-ordered buffer, the layout the
+        triangular solve of CholeskyQR reads fastest, factored in place (it
+        is centred again from the rows if CholeskyQR gives up on it), and
+        its factor preconditions the next block.
+        """
+        k, t = X.shape[1], y.shape[1]
+        rows = block_rows(k + t)
+        buffer = np.empty((min(rows, len(X)), k + t), order="F")
+        preconditioner = None
+        for start in range(0, len(X), rows):
+            part = (X[start : start + rows], y[start : start + rows],
+                    None if sample_weight is None else sample_weight[start : start + rows])
+            # a contiguous buffer for the last, shorter block too (in-place solves)
+            out = buffer if len(part[0]) == len(buffer) else np.empty_like(buffer[: len(part[0])])
+            block = centre_block(out, *part)
+            r, preconditioner = block_r_factor(
+                out, preconditioner, refill=lambda: centre_block(out, *part))
+            yield cls(k, t, block.n_rows, block.weight_sum, block.mean, r)
 
     @classmethod
     def _from_sparse(cls, X, y, sample_weight):
@@ -458,7 +478,7 @@ class QRStats(_CentredStatistics):
 
     def _merge_second(self, other, delta, scale):
         stacked = np.vstack([self.r, other.r, np.sqrt(scale) * delta[None, :]])
-        return _r_factor(stacked, self.r.shape[0])
+        return householder_r(stacked, self.r.shape[0])
 
     @property
     def comoment(self):
@@ -470,7 +490,7 @@ class QRStats(_CentredStatistics):
         if center:
             return self.r
         top = np.sqrt(self.weight_sum) * self.mean[None, :]
-        return _r_factor(np.vstack([self.r, top]), self.r.shape[0])
+        return householder_r(np.vstack([self.r, top]), self.r.shape[0])
 
     def triangular(self, center=True):
         """The least-squares system in triangular form, read off the R factor.
@@ -503,30 +523,3 @@ def _raw_block(cls, Xb, yb):
     if np.any((offset > 0) & ~(offset <= spread)):
         return None
     return cls(k, yb.shape[1], n, float(n), mean, comoment)
-
-
-# Column panel width of the blocked Householder QR. A tall, narrow block
-# (cache-sized, K + 1 columns) spends LAPACK's unblocked geqrf in level-2
-# updates; geqrt with narrow panels applies each panel's reflectors to the
-# rest as one level-3 product: the same factor, 10-30x faster here.
-_QR_PANEL = 16
-
-
-def _r_factor(A, size):
-    """Square upper-triangular R of ``A`` (zero-padded when A has fewer rows).
-
-    Householder QR (LAPACK ``geqrt``, blocked by column panels), so the
-    factor keeps the digits a Gram would square away.
-    """
-    m, n = A.shape
-    if m == 0:
-        return np.zeros((size, size))
-    panel = max(1, min(_QR_PANEL, m, n))
-    factored, _, info = lapack.dgeqrt(panel, np.array(A, dtype=np.float64, order="F"),
-                                      overwrite_a=1)
-    if info != 0:
-        raise ValueError(f"LAPACK dgeqrt failed (info={info}).")
-    r = np.triu(factored[: min(m, n)])
-    if r.shape[0] < size:
-        r = np.vstack([r, np.zeros((size - r.shape[0], size))])
-    return r

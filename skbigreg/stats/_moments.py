@@ -60,25 +60,32 @@ def centred_blocks(X, y, sample_weight=None, rows=None):
     buffer = np.empty((min(rows, n_samples), n_columns))
     for start in range(0, n_samples, rows):
         stop = min(start + rows, n_samples)
-        size = stop - start
-        out = buffer[:size]
-        Xb, yb = X[start:stop], y[start:stop]
-        if sample_weight is None:
-            weight_sum = float(size)
-            mean = np.concatenate([Xb.sum(axis=0), yb.sum(axis=0)]) / size
-            np.subtract(Xb, mean[:n_features], out=out[:, :n_features])
-            np.subtract(yb, mean[n_features:], out=out[:, n_features:])
+        wb = None if sample_weight is None else sample_weight[start:stop]
+        yield centre_block(buffer[: stop - start], X[start:stop], y[start:stop], wb)
+
+
+def centre_block(out, Xb, yb, wb=None):
+    """The :class:`CentredBlock` of rows ``Xb, yb`` (weights ``wb``), written into ``out``.
+
+    ``out`` is an (n, K + T) array of any memory layout; it becomes the
+    block's ``scaled`` rows ``sqrt(w_i) * (z_i - mean)``.
+    """
+    size, n_features = Xb.shape
+    if wb is None:
+        weight_sum = float(size)
+        mean = np.concatenate([Xb.sum(axis=0), yb.sum(axis=0)]) / size
+        np.subtract(Xb, mean[:n_features], out=out[:, :n_features])
+        np.subtract(yb, mean[n_features:], out=out[:, n_features:])
+    else:
+        weight_sum = float(wb.sum())
+        if weight_sum > 0:
+            mean = np.concatenate([wb @ Xb, wb @ yb]) / weight_sum
         else:
-            wb = sample_weight[start:stop]
-            weight_sum = float(wb.sum())
-            if weight_sum > 0:
-                mean = np.concatenate([wb @ Xb, wb @ yb]) / weight_sum
-            else:
-                mean = np.zeros(n_columns)
-            np.subtract(Xb, mean[:n_features], out=out[:, :n_features])
-            np.subtract(yb, mean[n_features:], out=out[:, n_features:])
-            out *= np.sqrt(wb)[:, None]
-        yield CentredBlock(size, weight_sum, mean, out)
+            mean = np.zeros(out.shape[1])
+        np.subtract(Xb, mean[:n_features], out=out[:, :n_features])
+        np.subtract(yb, mean[n_features:], out=out[:, n_features:])
+        out *= np.sqrt(wb)[:, None]
+    return CentredBlock(size, weight_sum, mean, out)
 
 
 def merged_mean(w1, m1, w2, m2):
