@@ -27,14 +27,19 @@ from sklearn.utils import column_or_1d
 
 from ..base import check_labels, refuse_unread, target_name, validate_chunk
 from ..exceptions import ConvergenceWarning
-from ..passes import demeaned_gram, demeaned_score_statistics, effect_product
+from ..passes import (
+    demeaned_form_scores,
+    demeaned_gram,
+    demeaned_score_statistics,
+    effect_product,
+)
 from ..solvers import (
     EffectsProblem,
     conjugate_step,
     normalised_effects,
     start_effects,
 )
-from ..stats import FactorMeans, GramStats, LevelCoder, as_dense
+from ..stats import FactorMeans, GramStats, LevelCoder, LevelPairs, as_dense
 
 _MULTI_PASS = (
     "entities has {count} columns (factors): absorbing two or more factors takes several "
@@ -42,6 +47,26 @@ _MULTI_PASS = (
     "cannot make; use fit (in-memory rows) or fit_chunks with a re-iterable chunk source "
     "(a list of chunks, a callable returning a fresh iterator, a file source)."
 )
+
+
+def refuse_one_factor_singletons(estimator):
+    """``drop_singletons`` needs two or more factors (passes); say so for one."""
+    if getattr(estimator, "drop_singletons", False):
+        raise ValueError(
+            f"{type(estimator).__name__}: drop_singletons=True applies to two or more "
+            "absorbed factors (entities with several columns), whose passes find the "
+            "singletons first. With one factor the singletons are kept: they change no "
+            "coefficient, only the degrees of freedom (one each)."
+        )
+
+
+def singleton_notes(estimator):
+    """The summary's note on the rows dropped in singleton levels, if any."""
+    count = getattr(estimator, "n_singletons_", 0)
+    if not count:
+        return ()
+    return (f"{count} observation(s) in singleton levels of the absorbed factors were "
+            "dropped (drop_singletons=True).",)
 
 
 def n_factors(entities):
@@ -90,6 +115,8 @@ class MultiwayReader:
         self.owner = type(estimator).__name__
         self.names = None
         self.kinds = None
+        self.dropped = None  # each factor's singleton levels, sorted (drop_singletons)
+        self.started = False  # whether a chunk with rows has fixed the features
 
     def factors(self, entities, first):
         """The chunk's factor names and labels; the same factors in every chunk."""
@@ -128,12 +155,73 @@ class MultiwayReader:
         X, y, w, y_1d = validate_chunk(self.estimator, chunk.X, y, chunk.sample_weight, first)
         levels = [labels[f"entities[{n}]"] for n in names]
         # a sparse chunk is densified: the demeaned columns are dense anyway
-        return MultiwayRows(np.hstack([as_dense(X), y]), w, levels, labels.get("clusters"), y_1d)
+        rows = MultiwayRows(np.hstack([as_dense(X), y]), w, levels, labels.get("clusters"), y_1d)
+        return self.kept(rows)
 
     def read_levels(self, chunk):
         """A later pass's chunk: its factor labels and weights only."""
         _, columns = self.factors(chunk.label("entities"), first=False)
-        return MultiwayRows(None, chunk.sample_weight, columns, None, None)
+        w = None if chunk.sample_weight is None else np.asarray(chunk.sample_weight, float)
+        return self.kept(MultiwayRows(None, w, columns, None, None))
+
+    def kept(self, rows):
+        """``rows`` without those in a dropped (singleton) level of any factor."""
+        if self.dropped is None:
+            return rows
+        keep = singleton_free(rows.levels, self.dropped)
+        if keep.all():
+            return rows
+        pick = (lambda a: None if a is None else a[keep])
+        return MultiwayRows(pick(rows.Z), pick(rows.sample_weight),
+                            [np.asarray(level)[keep] for level in rows.levels],
+                            pick(rows.clusters), rows.y_1d)
+
+
+def singleton_free(levels, dropped):
+    """Rows none of whose levels is among the ``dropped`` levels of its factor."""
+    keep = np.ones(len(levels[0]), dtype=bool)
+    for level, gone in zip(levels, dropped):
+        if len(gone):
+            keep &= ~np.isin(np.asarray(level), gone)
+    return keep
+
+
+def singleton_levels(reader, source):
+    """Each factor's singleton levels, found as fixest finds them.
+
+    A label-only pass counts the rows of every level (a
+    :class:`~skbigreg.stats.FactorMeans` of no columns: ``O(levels)``
+    memory); levels with one row are dropped with their rows, which can
+    leave a level of another factor with one row, so the pass is repeated
+    over the rows left until no singleton is left. Returns the dropped
+    levels (sorted, per factor; None when there are none), the rows
+    dropped and the passes made.
+    """
+    dropped, n_passes, kinds = None, 0, None
+    while True:
+        counts = None
+        for chunk in source:
+            if chunk.n_rows == 0:
+                continue
+            _, columns = reader.factors(chunk.label("entities"), first=reader.names is None)
+            given = {f"entities[{n}]": c for n, c in zip(reader.names, columns)}
+            labels, kinds = check_labels(reader.owner, given, chunk.n_rows, kinds)
+            levels = [labels[f"entities[{n}]"] for n in reader.names]
+            if dropped is not None:
+                keep = singleton_free(levels, dropped)
+                levels = [level[keep] for level in levels]
+            part = FactorMeans.from_arrays(np.empty((len(levels[0]), 0)), levels)
+            counts = part if counts is None else counts + part
+        n_passes += 1
+        if counts is None:
+            raise ValueError("The chunk source holds no rows.")
+        if n_passes == 1:
+            n_all = int(counts.factors[0].n_rows.sum())
+        new = [f.labels[f.n_rows == 1] for f in counts.factors]
+        if not any(len(level) for level in new):
+            break
+        dropped = new if dropped is None else [np.union1d(a, b) for a, b in zip(dropped, new)]
+    return dropped, n_all - int(counts.factors[0].n_rows.sum()), n_passes
 
 
 @dataclass(frozen=True)
@@ -151,7 +239,10 @@ def first_pass(reader, source):
     for chunk in source:
         if chunk.n_rows == 0:
             continue
-        rows = reader.read(chunk, first=stats is None)
+        rows = reader.read(chunk, first=not reader.started)
+        reader.started = True
+        if not len(rows.Z):  # every row in a dropped singleton level
+            continue
         k = rows.Z.shape[1] - 1
         part = GramStats.from_arrays(rows.Z[:, :k], rows.Z[:, k:], rows.sample_weight)
         means = FactorMeans.from_arrays(rows.Z, rows.levels, rows.sample_weight, rows.clusters)
@@ -176,11 +267,20 @@ def pass_sum(reader, source, coders, map_rows, levels_only=False):
         if chunk.n_rows == 0:
             continue
         rows = reader.read_levels(chunk) if levels_only else reader.read(chunk, first=False)
+        if not len(rows.levels[0]):
+            continue
         codes = [coder.codes(level, f"entities[{name}]") for coder, level, name
                  in zip(coders, rows.levels, reader.names)]
         part = map_rows(rows, codes)
-        total = part if total is None else total + part
+        total = part if total is None else _merge(total, part)
     return total
+
+
+def _merge(total, part):
+    """``total + part``, element by element for a tuple of statistics."""
+    if isinstance(total, tuple):
+        return tuple(a + b for a, b in zip(total, part))
+    return total + part
 
 
 def solve_effects(reader, source, coders, problem, max_iter):
@@ -206,7 +306,12 @@ def solve_effects(reader, source, coders, problem, max_iter):
 
 @dataclass(frozen=True)
 class MultiwayFit:
-    """What the passes leave for the estimator's solve and inference."""
+    """What the passes leave for the estimator's solve and inference.
+
+    ``n_absorbed`` is the effects' count in the degrees of freedom
+    (:func:`absorbed_count`); ``n_singletons`` the rows dropped in
+    singleton levels (0 unless the estimator drops them).
+    """
 
     first: FirstPass
     effects: tuple
@@ -215,6 +320,22 @@ class MultiwayFit:
     converged: bool
     names: list
     kinds: dict
+    n_absorbed: int
+    n_singletons: int = 0
+
+
+def absorbed_count(sizes, n_components):
+    """Effects counted in the degrees of freedom: the rank of the level indicators.
+
+    Two factors: all levels less one per connected component of the graph
+    of levels linked by the rows (exact: the indicators of the two factors
+    in one component sum to the same column, and nothing else is
+    redundant). Three or more: the first two factors as with two, and one
+    reference less for each further factor, fixest's own rule (exact when
+    each further factor adds no redundancy beyond the constant; otherwise it
+    counts effects that are redundant, and the errors are slightly larger).
+    """
+    return int(sum(sizes)) - int(n_components) - (len(sizes) - 2)
 
 
 class MultiwayPasses:
@@ -227,7 +348,11 @@ class MultiwayPasses:
         self.coders = None
 
     def fit(self):
-        """Passes 1-3: totals and levels, effects, the demeaned Gram."""
+        """Passes 1-3 (after the singleton passes if asked): totals and levels,
+        effects, the demeaned Gram and the levels' links."""
+        n_singletons = 0
+        if getattr(self.estimator, "drop_singletons", False):
+            self.reader.dropped, n_singletons, _ = singleton_levels(self.reader, self.source)
         first = first_pass(self.reader, self.source)
         self.coders = [LevelCoder.of(f.labels) for f in first.levels.factors]
         totals = first.stats
@@ -237,14 +362,23 @@ class MultiwayPasses:
                               self.estimator.max_iter)
         effects = normalised_effects(state.effects, problem.weights)
         k = first.stats.n_features
-        within = pass_sum(self.reader, self.source, self.coders,
-                          lambda rows, codes: demeaned_gram(rows.Z, codes, effects, k,
-                                                            rows.sample_weight))
+        sizes = first.levels.sizes
+        within, pairs = pass_sum(self.reader, self.source, self.coders,
+                                 lambda rows, codes: (
+                                     demeaned_gram(rows.Z, codes, effects, k, rows.sample_weight),
+                                     LevelPairs.from_codes(codes[0], codes[1], sizes[:2])))
         return MultiwayFit(first, effects, within, state.n_iter, state.converged,
-                           self.reader.names, self.reader.kinds)
+                           self.reader.names, self.reader.kinds,
+                           absorbed_count(sizes, pairs.n_components()), n_singletons)
 
     def scores(self, effects, coef):
         """Pass 4: scores at the final coefficients, merged (HC1, CRV1)."""
         return pass_sum(self.reader, self.source, self.coders,
                         lambda rows, codes: demeaned_score_statistics(
                             rows.Z, codes, effects, coef, rows.sample_weight, rows.clusters))
+
+    def form_scores(self, effects, forms):
+        """Pass 4 of a model of several equations (2SLS): see :func:`demeaned_form_scores`."""
+        return pass_sum(self.reader, self.source, self.coders,
+                        lambda rows, codes: demeaned_form_scores(
+                            rows.Z, codes, effects, forms, rows.sample_weight, rows.clusters))

@@ -11,7 +11,7 @@ from ._chunk import ChunkStatistics
 from ._folds import FoldStatistics, SplitStatistics
 from ._grouped import GroupedGramStats
 from ._levels import LevelMeans
-from ._multilevel import FactorMeans, LevelCoder, LevelSums
+from ._multilevel import FactorMeans, LevelCoder, LevelPairs, LevelSums
 from ._multiway import MultiwayGroupedStats, cluster_statistics
 from ._irls import ClusterSums, IRLSPass, LikelihoodSums
 from ._outer import LeverageOuterProducts, OuterProductStats
@@ -31,6 +31,7 @@ __all__ = [
     "LevelMeans",
     "FactorMeans",
     "LevelCoder",
+    "LevelPairs",
     "LevelSums",
     "MultiwayGroupedStats",
     "cluster_statistics",

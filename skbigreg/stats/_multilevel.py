@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from ._base import check_same_shape
 from ._levels import LevelMeans
@@ -186,3 +188,64 @@ class LevelCoder:
                 f"{values[np.argmax(unseen)]!r}): every pass must read the same rows."
             )
         return position
+
+
+@dataclass(frozen=True)
+class LevelPairs:
+    """The distinct pairs of levels of two factors seen together in a row.
+
+    The pairs are the edges of the bipartite graph of the two factors'
+    levels (workers and firms linked by employment); its connected
+    components count the effects the two factors cannot tell apart: one
+    per component (fixest's count of redundant effects). Levels are
+    positions fixed by a first pass; a pair ``(g, h)`` is stored as the key
+    ``g * G_2 + h``, so memory is ``O(distinct pairs)``, and merging is the
+    union of the keys, in any order.
+
+    Attributes
+    ----------
+    sizes : tuple of int
+        ``(G_1, G_2)``: the levels of each factor.
+    keys : ndarray of int64
+        Sorted distinct keys.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbigreg.stats import LevelPairs
+    >>> worker, firm = np.array([0, 0, 1, 2]), np.array([0, 1, 1, 2])
+    >>> pairs = LevelPairs.from_codes(worker[:2], firm[:2], (3, 3)) + LevelPairs.from_codes(
+    ...     worker[2:], firm[2:], (3, 3))
+    >>> len(pairs.keys), pairs.n_components()
+    (4, 2)
+    """
+
+    sizes: tuple
+    keys: np.ndarray
+
+    @classmethod
+    def from_codes(cls, first, second, sizes):
+        """The distinct pairs of the rows' level positions ``first`` and ``second``."""
+        keys = np.asarray(first, dtype=np.int64) * int(sizes[1]) + np.asarray(second, np.int64)
+        return cls(tuple(int(s) for s in sizes), np.unique(keys))
+
+    def __add__(self, other):
+        if isinstance(other, int) and other == 0:
+            return self
+        if self.sizes != other.sizes:
+            raise ValueError(
+                f"Cannot merge level pairs of {self.sizes} and {other.sizes} levels.")
+        return type(self)(self.sizes, np.union1d(self.keys, other.keys))
+
+    __radd__ = __add__
+
+    def n_components(self):
+        """Connected components of the levels linked by the pairs (isolated levels count)."""
+        g1, g2 = self.sizes
+        first, second = np.divmod(self.keys, g2) if g2 else (self.keys, self.keys)
+        graph = coo_matrix((np.ones(len(self.keys)), (first, g1 + second)),
+                           shape=(g1 + g2, g1 + g2))
+        return int(connected_components(graph, directed=False)[0])
+
+    def __repr__(self):
+        return f"LevelPairs(sizes={self.sizes}, n_pairs={len(self.keys)})"
