@@ -48,11 +48,14 @@ from ..stats import (
 from ._hdfe import (
     _MULTI_PASS,
     MultiwayPasses,
-    factor_columns,
+    absorbed_dof,
+    factor_effects,
     n_factors,
     one_factor,
     refuse_one_factor_singletons,
+    row_offsets,
     singleton_notes,
+    uncentred_within,
 )
 
 # Within-level variance below this fraction of the total marks a column as
@@ -415,9 +418,7 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         self.column_effects_, self.n_iter_, self.entity_names_ = fit.effects, fit.n_iter, fit.names
         self.df_absorbed_, self.n_singletons_ = fit.n_absorbed, fit.n_singletons
         check_weight_sum(self.stats_)
-        within = fit.within
-        mean = np.append(within.mean_x, within.mean_y)
-        self._solve_within(within.comoment + within.weight_sum * np.outer(mean, mean))
+        self._solve_within(uncentred_within(fit.within, self.stats_).comoment)
         self.n_levels_ = self.level_stats_.sizes
         if self._needs_second_pass():
             self.score_pass_ = passes.scores(fit.effects, self.coef_)
@@ -589,10 +590,7 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         one cluster counts as one effect.
         """
         if self._is_multiway():
-            sums = self._checked_score_pass().clusters
-            nested = [f.nested for f in self.level_stats_.factors]
-            sizes = np.asarray(self.n_levels_)[nested]
-            return sums.sums, self._n_absorbed() - int(sizes.sum()) + len(sizes)
+            return self._checked_score_pass().clusters.sums, absorbed_dof(self, "cluster")
         if not hasattr(self, "cluster_stats_"):
             raise MissingPassError("Cluster-robust errors need clusters= in fit/partial_fit.")
         if self.level_stats_.nested:  # one pass; nested effects count as one
@@ -641,10 +639,7 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         self._check_fitted()
         k = self.n_features_in_
         if self._is_multiway():
-            return {name: pd.Series(a[:, k] - a[:, :k] @ self.coef_,
-                                    index=pd.Index(f.labels, name=name), name="effect")
-                    for name, a, f in zip(self.entity_names_, self.column_effects_,
-                                          self.level_stats_.factors)}
+            return factor_effects(self)
         levels = self.level_stats_
         values = levels.mean[:, k] - levels.mean[:, :k] @ self.coef_
         return pd.Series(values, index=pd.Index(levels.labels, name="entity"), name="effect")
@@ -688,11 +683,8 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         X = validate_data(self, X, reset=False, dtype=np.float64, accept_sparse=SPARSE_FORMATS)
         offset = np.full(X.shape[0], self.intercept_)
         if entities is not None:
-            effects = self.effects()
             if self._is_multiway():
-                _, columns = factor_columns(entities)
-                known = sum(e.reindex(c).to_numpy() for e, c in zip(effects.values(), columns))
-            else:
-                known = effects.reindex(np.asarray(one_factor(entities))).to_numpy()
+                return X @ self.coef_ + row_offsets(self.effects(), entities, self.intercept_)
+            known = self.effects().reindex(np.asarray(one_factor(entities))).to_numpy()
             offset = np.where(np.isnan(known), offset, known)
         return X @ self.coef_ + offset

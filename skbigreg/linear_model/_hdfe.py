@@ -69,6 +69,51 @@ def singleton_notes(estimator):
             "dropped (drop_singletons=True).",)
 
 
+def factor_effects(estimator):
+    """The model's effects of each factor, ``a_f - a_f,x' b`` per level (a dict of Series).
+
+    ``column_effects_`` hold each factor's effects of every column of
+    ``[X, y]``; those of the model follow from the coefficients.
+    """
+    k = estimator.n_features_in_
+    return {name: pd.Series(a[:, k] - a[:, :k] @ estimator.coef_,
+                            index=pd.Index(f.labels, name=name), name="effect")
+            for name, a, f in zip(estimator.entity_names_, estimator.column_effects_,
+                                  estimator.level_stats_.factors)}
+
+
+def row_offsets(effects, entities, default):
+    """Each row's sum of effects over the factors; ``default`` where a level is unknown."""
+    _, columns = factor_columns(entities)
+    known = sum(e.reindex(c).to_numpy() for e, c in zip(effects.values(), columns))
+    return np.where(np.isnan(known), default, known)
+
+
+def uncentred_within(within, total):
+    """The demeaned rows' second moments as :class:`GramStats` of mean zero.
+
+    The solvers read them without an intercept (the effects absorb it), as
+    the one-factor within statistics.
+    """
+    mean = np.append(within.mean_x, within.mean_y)
+    moments = within.comoment + within.weight_sum * np.outer(mean, mean)
+    return GramStats(total.n_features, total.n_targets, total.n_rows, total.weight_sum,
+                     np.zeros(len(mean)), moments)
+
+
+def absorbed_dof(estimator, cov_type):
+    """Effects counted in a multi-way fit's small-sample factor (fixest, pyfixest).
+
+    For CRV1, a factor whose every level lies in one cluster counts as one
+    effect (``k_fixef="nonnested"``); otherwise the rank of the effects.
+    """
+    if cov_type != "cluster":
+        return estimator.df_absorbed_
+    nested = [f.nested for f in estimator.level_stats_.factors]
+    sizes = np.asarray(estimator.level_stats_.sizes)[nested]
+    return estimator.df_absorbed_ - int(sizes.sum()) + len(sizes)
+
+
 def n_factors(entities):
     """Columns of ``entities``: 1 for one label per row, F for an (n, F) table."""
     shape = getattr(entities, "shape", None)
