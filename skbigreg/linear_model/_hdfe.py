@@ -235,7 +235,7 @@ def singleton_levels(reader, source):
     """Each factor's singleton levels, found as fixest finds them.
 
     A label-only pass counts the rows of every level (a
-    :class:`~skbigreg.stats.FactorMeans` of no columns: ``O(levels)``
+    :class:`~skbigreg.stats.FactorMeans` of one zero column: ``O(levels)``
     memory); levels with one row are dropped with their rows, which can
     leave a level of another factor with one row, so the pass is repeated
     over the rows left until no singleton is left. Returns the dropped
@@ -255,7 +255,8 @@ def singleton_levels(reader, source):
             if dropped is not None:
                 keep = singleton_free(levels, dropped)
                 levels = [level[keep] for level in levels]
-            part = FactorMeans.from_arrays(np.empty((len(levels[0]), 0)), levels)
+            # one zero column: FactorMeans is used for its labels and row counts only
+            part = FactorMeans.from_arrays(np.zeros((len(levels[0]), 1)), levels)
             counts = part if counts is None else counts + part
         n_passes += 1
         if counts is None:
