@@ -224,3 +224,40 @@ def test_bad_input_is_refused_and_leaves_the_fit(wagepan):
         est.merge(est).coef_
     with pytest.raises(ValueError, match="multi-way"):
         est.partial_fit_scores(wagepan[X_COLS], wagepan.lwage)
+
+
+@pytest.mark.parametrize("c1, c2", [
+    ("year", "occupation"),   # the persons nest in neither dimension
+    ("nr", "occupation"),     # the persons nest in the first: the effects count as one
+])
+def test_one_factor_with_two_way_clusters_equals_pyfixest(wagepan, c1, c2):
+    """Cameron-Gelbach-Miller CRV1 of IV with absorbed effects (pyfixest's
+    ``CRV1: "a+b"`` with ``ssc(G_df="conventional")``), streamed with
+    partial_fit and the second pass; the first-stage F is the Wald statistic of
+    the excluded instruments with pyfixest's two-way CRV1 of the first stage."""
+    est = _iv("cluster")
+    chunks = _chunks(wagepan, X_COLS, "lwage", "nr", size=900)
+    for chunk, start in zip(chunks, range(0, len(wagepan), 900)):
+        chunk["clusters"] = wagepan.iloc[start:start + 900][[c1, c2]]
+        est.partial_fit(chunk["X"], chunk["y"], entities=chunk["entities"],
+                        clusters=chunk["clusters"])
+    for chunk in chunks:
+        est.partial_fit_scores(chunk["X"], chunk["y"], entities=chunk["entities"],
+                               clusters=chunk["clusters"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        conventional = pf.ssc(G_df="conventional")
+        ref = pf.feols("lwage ~ expersq | nr | union ~ married + hours", wagepan,
+                       vcov={"CRV1": f"{c1}+{c2}"}, fixef_rm="none", ssc=conventional)
+        first = pf.feols("union ~ expersq + married + hours | nr", wagepan,
+                         vcov={"CRV1": f"{c1}+{c2}"}, fixef_rm="none", ssc=conventional)
+    _assert_equal_to(est.results(), ref)
+    b, cov = first.coef()[["married", "hours"]].to_numpy(), first._vcov[1:, 1:]
+    assert est.first_stage()["f.stat"].iloc[0] == pytest.approx(
+        b @ np.linalg.solve(cov, b) / 2, rel=1e-8)
+
+
+def test_two_way_clusters_with_several_factors_are_refused_by_name(wagepan):
+    with pytest.raises(ValueError, match="multi-way clusters"):
+        _iv("cluster").fit(wagepan[X_COLS], wagepan.lwage, entities=wagepan[["nr", "year"]],
+                           clusters=wagepan[["nr", "occupation"]])

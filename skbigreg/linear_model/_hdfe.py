@@ -187,6 +187,12 @@ class MultiwayReader:
         names, columns = self.factors(chunk.label("entities"), first)
         given = {f"entities[{n}]": c for n, c in zip(names, columns)}
         given["clusters"] = chunk.label("clusters")
+        if given["clusters"] is not None and n_factors(given["clusters"]) > 1:
+            raise ValueError(
+                f"{self.owner}: multi-way clusters (clusters with {n_factors(given['clusters'])} "
+                "columns) cannot be combined with two or more absorbed factors; give one "
+                "clusters column (one absorbed factor takes several)."
+            )
         if first and self.kinds is None and self.estimator.cov_type == "cluster" \
                 and given["clusters"] is None:
             raise ValueError(

@@ -34,6 +34,7 @@ from ..stats import (
     FactorMeans,
     GramStats,
     LevelMeans,
+    MultiwayGroupedStats,
     OuterProductStats,
     as_dense,
 )
@@ -75,6 +76,15 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
     :class:`CumulativeFixedEffectsRegression`): this is fixest's
     ``feols("y ~ x | fe | endog ~ instr")``, with its degrees of freedom.
 
+    With ``entities`` of two or more columns (worker and firm, say; in
+    :meth:`fit` or the chunks of :meth:`fit_chunks`) every column of ``[X,
+    y]`` is demeaned by the passes of
+    :class:`CumulativeFixedEffectsRegression` with several factors -- all
+    columns at once in each pass, memory ``O(G (K + 1))`` -- and 2SLS reads
+    the Gram of the demeaned rows: fixest's ``feols("y ~ x | f1 + f2 | endog
+    ~ instr")``. HC and CRV1 errors take one more pass of the structural and
+    first-stage scores of the demeaned rows.
+
     Parameters
     ----------
     endogenous : list of int or str, default=None
@@ -98,7 +108,22 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         effects count in ``k`` (``s^2 = RSS / (n - k - G)``, HC1
         ``n / (n - k - G)``, fixest's "hetero"), and for CRV1 as one
         parameter when every level lies in one cluster (computed in the first
-        pass; clusters that cut across levels take a second pass).
+        pass; clusters that cut across levels take a second pass). With
+        one absorbed factor, two or more cluster columns give the
+        Cameron-Gelbach-Miller CRV1 from second-pass score sums (the effects
+        count as one when they nest in the clusters of some subset); with
+        several factors, one cluster column (a factor whose every level lies
+        in one cluster counts as one effect).
+    tol : float, default=1e-8
+        Several absorbed factors only: the convergence tolerance of their
+        effects (see :class:`CumulativeFixedEffectsRegression`).
+    max_iter : int, default=1000
+        Several absorbed factors only: the most passes of their effects'
+        solve; a ``ConvergenceWarning`` says when they did not converge.
+    drop_singletons : bool, default=False
+        Several absorbed factors only: drop the rows in singleton levels,
+        repeatedly until none is left (fixest's ``fixef.rm =
+        "singleton"``); their count is ``n_singletons_``.
 
     Attributes
     ----------
@@ -118,8 +143,21 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         regressors among them get coefficient 0 and are left out of
         :meth:`results` (as fixest drops them), instruments among them are
         dropped from the first stage.
-    n_levels_ : int
-        Number of absorbed effects (with ``entities``).
+    n_levels_ : int or tuple of int
+        Number of absorbed effects (with ``entities``), per factor with several.
+    n_iter_ : int
+        Passes of the effects' solve (1 without ``entities`` or with one factor).
+    column_effects_ : tuple of ndarray of shape (n_levels_f, n_features + 1)
+        Several factors: each factor's effects of every column of ``[X, y]``.
+    entity_names_ : list of str
+        Several factors: the names of the ``entities`` columns.
+    df_absorbed_ : int
+        Several factors: the effects counted in the degrees of freedom (the
+        rank of the level indicators, see :class:`CumulativeFixedEffectsRegression`).
+    n_singletons_ : int
+        Several factors: rows dropped in singleton levels.
+    within_stats_ : GramStats
+        Several factors: the second moments of the demeaned ``[X, y]``.
     cluster_stats_ : GroupedGramStats or MultiwayGroupedStats
         Per-cluster statistics, when ``clusters`` were given (for every
         dimension and intersection with multi-way clusters).
@@ -143,9 +181,10 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
     raised naming the culprit. Weights are analytic (as ``IV2SLS(weights=)``).
     The first-stage strength is reported by :meth:`first_stage`.
 
-    With ``entities``, singleton levels (one row) are kept: they fit
-    perfectly, add nothing to ``b`` and each costs one degree of freedom
-    (fixest drops them unless ``fixef_rm="none"``; pass that to compare).
+    With ``entities``, singleton levels (one row) are kept by default: they
+    fit perfectly, add nothing to ``b`` and each costs one degree of freedom
+    (pyfixest drops them unless ``fixef_rm="none"``; pass that to compare,
+    or ``drop_singletons=True`` with several factors).
     ``fit_intercept=False`` cannot be combined with ``entities`` (the
     effects hold the constant).
 
@@ -175,6 +214,16 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
     ...     np.column_stack([x, z]), y, entities=person)
     >>> np.round(iv.coef_, 1), iv.n_levels_
     (array([2., 0.]), 500)
+
+    Two absorbed factors (person and firm), by passes over the rows:
+
+    >>> import pandas as pd
+    >>> firm = rng.integers(0, 40, 5000)
+    >>> y2 = y + rng.normal(size=40)[firm]
+    >>> two = CumulativeIVRegression(endogenous=[0], instruments=[1]).fit(
+    ...     np.column_stack([x, z]), y2, entities=pd.DataFrame({"person": person, "firm": firm}))
+    >>> np.round(two.coef_, 1), two.n_levels_, sorted(two.effects())
+    (array([2., 0.]), (500, 40), ['firm', 'person'])
     """
 
     _parameter_constraints: dict = {
@@ -285,7 +334,11 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         if cov_type in ("HC0", "HC1"):
             return True
         return cov_type == "cluster" and self._absorbs() and (
-            self._is_multiway() or not self.level_stats_.nested)
+            self._is_multiway() or self._multiway_clusters_fit() or not self.level_stats_.nested)
+
+    def _multiway_clusters_fit(self):
+        """Whether the fit has two or more cluster columns (multi-way clustering)."""
+        return hasattr(vars(self).get("cluster_stats_"), "ways")
 
     def _check_labels(self, labels, n_rows, first):
         """One factor per chunk here; two or more need :meth:`fit` or :meth:`fit_chunks`."""
@@ -361,7 +414,10 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
                 for coef, projection in self._residual_forms()
             ])
             sums = None
-            if "clusters" in labels:
+            if isinstance(labels.get("clusters"), tuple):  # multi-way, with absorbed levels
+                sums = MultiwayGroupedStats.from_rows(scores, labels["clusters"],
+                                                      labels["entities"])
+            elif "clusters" in labels:
                 sums = ClusterSums.from_rows(scores, labels["clusters"])
             chunk = ChunkStatistics(GramStats.from_arrays(X, y, sample_weight), sums,
                                     OuterProductStats.from_rows(scores))
@@ -381,14 +437,10 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
                 "fit_intercept=False cannot be combined with entities: the absorbed "
                 "effects hold the constant."
             )
-        if isinstance(labels.get("clusters"), tuple):
-            raise ValueError(
-                "Multi-way clusters (2-D clusters=) cannot be combined with entities in "
-                "CumulativeIVRegression yet: give one clusters column, or fit without "
-                "entities (CumulativeFixedEffectsRegression takes both)."
-            )
-        return stats, LevelMeans.from_arrays(np.hstack([X, y]), levels, sample_weight,
-                                             labels.get("clusters"))
+        clusters = labels.get("clusters")
+        if isinstance(clusters, tuple):  # multi-way: nesting is read in the second pass
+            clusters = None
+        return stats, LevelMeans.from_arrays(np.hstack([X, y]), levels, sample_weight, clusters)
 
     def _solve(self):
         stats, columns = self.stats_, self._columns()
@@ -403,7 +455,9 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
             self.n_levels_ = self.level_stats_.sizes
             columns = self._active_columns()
             warn_absorbed(self._names()[self.absorbed_], columns)
-        elif self._absorbs():
+        else:
+            self.n_iter_ = 1  # one pass: no effects, or one factor absorbed exactly
+        if self._absorbs() and not self._is_multiway():
             stats = self._within = within_stats(self.stats_, self.level_stats_)
             self.absorbed_ = absorbed_columns(stats, self.stats_)
             self.n_levels_ = len(self.level_stats_.labels)
@@ -512,6 +566,14 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         if not hasattr(self, "cluster_stats_"):
             raise MissingPassError("Cluster-robust errors need clusters= in fit/partial_fit.")
         clusters = self.cluster_stats_
+        if hasattr(clusters, "ways") and self._absorbs():  # multi-way, from the second pass
+            sums = self._checked_score_pass().clusters
+            if not hasattr(sums, "ways"):
+                raise MissingPassError(
+                    "The second pass needs the multi-way clusters= on every chunk.")
+            edges = self._score_edges()
+            return [[g.sums[:, a:b].T @ g.sums[:, a:b] for g in sums.grouped]
+                    for a, b in itertools.pairwise(edges)]
         if hasattr(clusters, "ways"):  # multi-way: per equation, one meat per subset
             return [list(way_meats) for way_meats in
                     zip(*(self._cluster_meats(grouped) for grouped in clusters.grouped))]
@@ -524,9 +586,13 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         sums = self._checked_score_pass().clusters
         if sums is None:
             raise MissingPassError("The second pass needs clusters= on every chunk.")
+        return [sums.sums[:, a:b].T @ sums.sums[:, a:b]
+                for a, b in itertools.pairwise(self._score_edges())]
+
+    def _score_edges(self):
+        """Where each equation's scores start and end in the second pass's columns."""
         sizes = [projection.shape[1] for _, projection in self._residual_forms()]
-        edges = np.cumsum([0] + sizes)
-        return [sums.sums[:, a:b].T @ sums.sums[:, a:b] for a, b in itertools.pairwise(edges)]
+        return np.cumsum([0] + sizes)
 
     def _n_clusters(self):
         """Clusters of a one-way CRV1 (from the first pass, or the second's sums)."""
@@ -592,6 +658,9 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
             return 0
         if self._is_multiway():
             return absorbed_dof(self, cov_type)
+        if cov_type == "cluster" and self._multiway_clusters_fit():
+            # one when the levels nest in the clusters of some subset (pyfixest)
+            return 1 if any(self._checked_score_pass().clusters.nested) else self.n_levels_
         if cov_type == "cluster" and self.level_stats_.nested:
             return 1  # effects nested in the clusters count as one
         return self.n_levels_
@@ -602,10 +671,16 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
             raise ValueError(
                 f"cov_type must be 'nonrobust', 'HC0', 'HC1' or 'cluster', got {cov_type!r}.")
         meat = None if cov_type == "nonrobust" else self._meats(cov_type)[0]
-        n_clusters = self._n_clusters() if cov_type == "cluster" else None
+        n_clusters = cov = None
+        if cov_type == "cluster" and self._multiway_clusters_fit():
+            n_params = int(self._solution.rank) + self._absorbed_dof(cov_type)
+            cov, n_clusters = multiway_sandwich(self._solution.bread, meat, self.cluster_stats_,
+                                                int(self.stats_.n_rows), n_params)
+        elif cov_type == "cluster":
+            n_clusters = self._n_clusters()
         return absorbed_results(
             self._solution, self.stats_, self._within,
-            n_levels=self._absorbed_dof("nonrobust"),
+            n_levels=self._absorbed_dof("nonrobust"), cov=cov,
             cov_type=cov_type, meat=meat, n_clusters=n_clusters,
             absorbed_dof=self._absorbed_dof(cov_type),
             names=self._names()[self._active_columns().regressors],
