@@ -257,7 +257,40 @@ def test_one_factor_with_two_way_clusters_equals_pyfixest(wagepan, c1, c2):
         b @ np.linalg.solve(cov, b) / 2, rel=1e-8)
 
 
-def test_two_way_clusters_with_several_factors_are_refused_by_name(wagepan):
-    with pytest.raises(ValueError, match="multi-way clusters"):
-        _iv("cluster").fit(wagepan[X_COLS], wagepan.lwage, entities=wagepan[["nr", "year"]],
-                           clusters=wagepan[["nr", "occupation"]])
+@pytest.mark.parametrize("c1, c2", [
+    ("year", "occupation"),   # the years nest in the first dimension
+    ("nr", "occupation"),     # the persons do
+    ("region", "occupation"), # the persons nest in the regions
+])
+@pytest.mark.parametrize("model", ["ols", "iv"])
+def test_several_factors_with_two_way_clusters_equal_pyfixest(wagepan, c1, c2, model):
+    """Person + year effects and two-way CRV1 (pyfixest ``CRV1: "a+b"``,
+    ``ssc(G_df="conventional")``; a factor nested in the clusters of either
+    dimension counts as one effect), streamed in chunks."""
+    data = wagepan.assign(region=wagepan.nr % 17)
+    chunks = _chunks(data, X_COLS, "lwage", ["nr", "year"])
+    for chunk, start in zip(chunks, range(0, len(data), 777)):
+        chunk["clusters"] = data.iloc[start:start + 777][[c1, c2]]
+    vcov = {"CRV1": f"{c1}+{c2}"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        conventional = pf.ssc(G_df="conventional")
+        if model == "iv":
+            est = _iv("cluster").fit_chunks(chunks)
+            ref = pf.feols(FORMULA, data, vcov=vcov, fixef_rm="none", ssc=conventional,
+                           fixef_tol=1e-12)
+        else:
+            est = CumulativeFixedEffectsRegression(cov_type="cluster").fit_chunks(chunks)
+            ref = pf.feols("lwage ~ " + " + ".join(X_COLS) + " | year + nr", data, vcov=vcov,
+                           fixef_rm="none", ssc=conventional, fixef_tol=1e-12)
+    _assert_equal_to(est.results(), ref)
+    assert est.results().n_clusters == min(data[c1].nunique(), data[c2].nunique())
+
+
+def test_cluster_columns_must_stay_the_same_with_several_factors(wagepan):
+    chunks = _chunks(wagepan, X_COLS, "lwage", ["nr", "year"])
+    for chunk, start in zip(chunks, range(0, len(wagepan), 777)):
+        chunk["clusters"] = wagepan.iloc[start:start + 777][["nr", "occupation"]]
+    chunks[3]["clusters"] = chunks[3]["clusters"]["nr"].to_numpy()
+    with pytest.raises(ValueError, match="cluster columns"):
+        _iv("cluster").fit_chunks(chunks)

@@ -119,7 +119,8 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         default); t tests with ``n - K - G`` degrees of freedom, as it.
         With several factors, ``G`` is the rank of their level indicators
         (``df_absorbed_``, see the notes), and a factor whose every level
-        lies in one cluster counts as one effect (fixest, pyfixest).
+        lies in one cluster (of some dimension, with multi-way clusters)
+        counts as one effect (fixest, pyfixest).
     maxlags : int, default=None
         Largest lag between periods that the Driscoll-Kraay kernel weights,
         counted in the sorted distinct periods (below their number ``T``);
@@ -170,6 +171,9 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
     n_singletons_ : int
         Several factors: rows dropped in singleton levels (0 unless
         ``drop_singletons``).
+    cluster_nesting_ : tuple of FactorMeans
+        Several factors with multi-way clusters: per cluster dimension,
+        whether each factor's levels lie in one cluster.
     target_name_ : str
         Name of ``y`` at the first fit (a Series name), or ``"y"``.
     n_samples_seen_, n_features_in_, feature_names_in_
@@ -323,7 +327,8 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
 
     def _multiway(self):
         """Whether the fit has multi-way clusters (two or more cluster columns)."""
-        return hasattr(getattr(self, "cluster_stats_", None), "ways")
+        return hasattr(getattr(self, "cluster_stats_", None), "ways") \
+            or "cluster_nesting_" in vars(self)
 
     def _is_multiway(self):
         return isinstance(getattr(self, "level_stats_", None), FactorMeans)
@@ -417,6 +422,8 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         self.log_weight_sum_ = None
         self.column_effects_, self.n_iter_, self.entity_names_ = fit.effects, fit.n_iter, fit.names
         self.df_absorbed_, self.n_singletons_ = fit.n_absorbed, fit.n_singletons
+        if fit.first.nesting is not None:  # multi-way clusters
+            self.cluster_nesting_ = fit.first.nesting
         check_weight_sum(self.stats_)
         self._solve_within(uncentred_within(fit.within, self.stats_).comoment)
         self.n_levels_ = self.level_stats_.sizes
@@ -608,6 +615,8 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         sums = self._checked_score_pass().clusters
         if not hasattr(sums, "ways"):
             raise MissingPassError("The second pass needs the multi-way clusters= on every chunk.")
+        if self._is_multiway():
+            return sums, absorbed_dof(self, "cluster")
         return sums, 1 if any(sums.nested) else self.n_levels_
 
     def _period_sums(self):

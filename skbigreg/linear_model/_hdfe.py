@@ -26,6 +26,7 @@ import pandas as pd
 from sklearn.utils import column_or_1d
 
 from ..base import check_labels, refuse_unread, target_name, validate_chunk
+from ..io import check_cluster_columns, cluster_columns
 from ..exceptions import ConvergenceWarning
 from ..passes import (
     demeaned_form_scores,
@@ -104,12 +105,16 @@ def uncentred_within(within, total):
 def absorbed_dof(estimator, cov_type):
     """Effects counted in a multi-way fit's small-sample factor (fixest, pyfixest).
 
-    For CRV1, a factor whose every level lies in one cluster counts as one
-    effect (``k_fixef="nonnested"``); otherwise the rank of the effects.
+    For CRV1, a factor whose every level lies in one cluster (of some
+    dimension, with multi-way clusters) counts as one effect
+    (``k_fixef="nonnested"``); otherwise the rank of the effects.
     """
     if cov_type != "cluster":
         return estimator.df_absorbed_
     nested = [f.nested for f in estimator.level_stats_.factors]
+    ways = vars(estimator).get("cluster_nesting_")
+    if ways is not None:  # multi-way: nested in the clusters of some dimension (pyfixest)
+        nested = [any(way.factors[f].nested for way in ways) for f in range(len(nested))]
     sizes = np.asarray(estimator.level_stats_.sizes)[nested]
     return estimator.df_absorbed_ - int(sizes.sum()) + len(sizes)
 
@@ -160,6 +165,7 @@ class MultiwayReader:
         self.owner = type(estimator).__name__
         self.names = None
         self.kinds = None
+        self.cluster_kinds = None  # of each column of multi-way clusters
         self.dropped = None  # each factor's singleton levels, sorted (drop_singletons)
         self.started = False  # whether a chunk with rows has fixed the features
 
@@ -187,12 +193,9 @@ class MultiwayReader:
         names, columns = self.factors(chunk.label("entities"), first)
         given = {f"entities[{n}]": c for n, c in zip(names, columns)}
         given["clusters"] = chunk.label("clusters")
-        if given["clusters"] is not None and n_factors(given["clusters"]) > 1:
-            raise ValueError(
-                f"{self.owner}: multi-way clusters (clusters with {n_factors(given['clusters'])} "
-                "columns) cannot be combined with two or more absorbed factors; give one "
-                "clusters column (one absorbed factor takes several)."
-            )
+        ways = cluster_columns(given["clusters"])
+        if ways is not None:  # multi-way: the first column stands for the label in the kinds
+            given["clusters"] = ways[0][1]
         if first and self.kinds is None and self.estimator.cov_type == "cluster" \
                 and given["clusters"] is None:
             raise ValueError(
@@ -200,13 +203,21 @@ class MultiwayReader:
                 "chunk: fit(..., clusters=labels)."
             )
         labels, self.kinds = check_labels(self.owner, given, chunk.n_rows, self.kinds)
+        clusters = labels.get("clusters")
+        if ways is not None or self.cluster_kinds is not None:
+            if ways is None:
+                raise ValueError(
+                    f"clusters has 1 column in this chunk and had {len(self.cluster_kinds)} "
+                    "in the earlier ones; give the same cluster columns with every chunk.")
+            clusters, self.cluster_kinds = check_cluster_columns(ways, chunk.n_rows,
+                                                                 self.cluster_kinds)
         y = column_or_1d(chunk.y, warn=True) if first else np.ravel(chunk.y)
         if first:
             self.estimator.target_name_ = target_name(chunk.y)
         X, y, w, y_1d = validate_chunk(self.estimator, chunk.X, y, chunk.sample_weight, first)
         levels = [labels[f"entities[{n}]"] for n in names]
         # a sparse chunk is densified: the demeaned columns are dense anyway
-        rows = MultiwayRows(np.hstack([as_dense(X), y]), w, levels, labels.get("clusters"), y_1d)
+        rows = MultiwayRows(np.hstack([as_dense(X), y]), w, levels, clusters, y_1d)
         return self.kept(rows)
 
     def read_levels(self, chunk):
@@ -223,9 +234,11 @@ class MultiwayReader:
         if keep.all():
             return rows
         pick = (lambda a: None if a is None else a[keep])
+        clusters = rows.clusters
+        clusters = tuple(map(pick, clusters)) if isinstance(clusters, tuple) else pick(clusters)
         return MultiwayRows(pick(rows.Z), pick(rows.sample_weight),
                             [np.asarray(level)[keep] for level in rows.levels],
-                            pick(rows.clusters), rows.y_1d)
+                            clusters, rows.y_1d)
 
 
 def singleton_free(levels, dropped):
@@ -278,16 +291,22 @@ def singleton_levels(reader, source):
 
 @dataclass(frozen=True)
 class FirstPass:
-    """Totals of all rows and every factor's per-level means."""
+    """Totals of all rows and every factor's per-level means.
+
+    ``nesting`` (multi-way clusters only) holds, per cluster dimension, a
+    :class:`FactorMeans` of one zero column whose factors say whether each
+    factor's levels lie in one cluster of that dimension.
+    """
 
     stats: GramStats
     levels: FactorMeans
     y_1d: bool
+    nesting: tuple | None = None
 
 
 def first_pass(reader, source):
     """Map and merge every chunk's totals and per-level means (pass 1)."""
-    stats = levels = y_1d = None
+    stats = levels = y_1d = nesting = None
     for chunk in source:
         if chunk.n_rows == 0:
             continue
@@ -297,14 +316,20 @@ def first_pass(reader, source):
             continue
         k = rows.Z.shape[1] - 1
         part = GramStats.from_arrays(rows.Z[:, :k], rows.Z[:, k:], rows.sample_weight)
-        means = FactorMeans.from_arrays(rows.Z, rows.levels, rows.sample_weight, rows.clusters)
+        ways = rows.clusters if isinstance(rows.clusters, tuple) else None
+        means = FactorMeans.from_arrays(rows.Z, rows.levels, rows.sample_weight,
+                                        None if ways else rows.clusters)
+        nested = None if ways is None else tuple(
+            FactorMeans.from_arrays(np.zeros((len(rows.Z), 1)), rows.levels, None, column)
+            for column in ways)
         if stats is None:
-            stats, levels, y_1d = part, means, rows.y_1d
+            stats, levels, y_1d, nesting = part, means, rows.y_1d, nested
         else:
             stats, levels = stats + part, levels + means
+            nesting = None if nesting is None else tuple(a + b for a, b in zip(nesting, nested))
     if stats is None:
         raise ValueError("The chunk source holds no rows.")
-    return FirstPass(stats, levels, y_1d)
+    return FirstPass(stats, levels, y_1d, nesting)
 
 
 def pass_sum(reader, source, coders, map_rows, levels_only=False):
@@ -425,6 +450,9 @@ class MultiwayPasses:
 
     def scores(self, effects, coef):
         """Pass 4: scores at the final coefficients, merged (HC1, CRV1)."""
+        if self.reader.cluster_kinds is not None:  # multi-way clusters: sums per subset
+            k = len(coef)
+            return self.form_scores(effects, [(np.append(-coef, 1.0), np.eye(k + 1, k))])
         return pass_sum(self.reader, self.source, self.coders,
                         lambda rows, codes: demeaned_score_statistics(
                             rows.Z, codes, effects, coef, rows.sample_weight, rows.clusters))

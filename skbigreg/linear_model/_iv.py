@@ -112,8 +112,8 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         one absorbed factor, two or more cluster columns give the
         Cameron-Gelbach-Miller CRV1 from second-pass score sums (the effects
         count as one when they nest in the clusters of some subset); with
-        several factors, one cluster column (a factor whose every level lies
-        in one cluster counts as one effect).
+        several factors, a factor whose every level lies in one cluster (of
+        some dimension) counts as one effect.
     tol : float, default=1e-8
         Several absorbed factors only: the convergence tolerance of their
         effects (see :class:`CumulativeFixedEffectsRegression`).
@@ -158,6 +158,9 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         Several factors: rows dropped in singleton levels.
     within_stats_ : GramStats
         Several factors: the second moments of the demeaned ``[X, y]``.
+    cluster_nesting_ : tuple of FactorMeans
+        Several factors with multi-way clusters: per cluster dimension,
+        whether each factor's levels lie in one cluster.
     cluster_stats_ : GroupedGramStats or MultiwayGroupedStats
         Per-cluster statistics, when ``clusters`` were given (for every
         dimension and intersection with multi-way clusters).
@@ -338,7 +341,13 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
 
     def _multiway_clusters_fit(self):
         """Whether the fit has two or more cluster columns (multi-way clustering)."""
-        return hasattr(vars(self).get("cluster_stats_"), "ways")
+        return hasattr(vars(self).get("cluster_stats_"), "ways") \
+            or "cluster_nesting_" in vars(self)
+
+    def _cluster_ways(self):
+        """The multi-way cluster sums whose subsets and counts the sandwich reads."""
+        clusters = vars(self).get("cluster_stats_")
+        return clusters if hasattr(clusters, "ways") else self._checked_score_pass().clusters
 
     def _check_labels(self, labels, n_rows, first):
         """One factor per chunk here; two or more need :meth:`fit` or :meth:`fit_chunks`."""
@@ -377,6 +386,8 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         self.column_effects_, self.n_iter_, self.entity_names_ = fit.effects, fit.n_iter, fit.names
         self.df_absorbed_, self.n_singletons_ = fit.n_absorbed, fit.n_singletons
         self.within_stats_ = uncentred_within(fit.within, self.stats_)
+        if fit.first.nesting is not None:  # multi-way clusters
+            self.cluster_nesting_ = fit.first.nesting
         self._solve_merged()
         if self._needs_second_pass():
             self.score_pass_ = passes.form_scores(fit.effects, self._residual_forms())
@@ -561,12 +572,7 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
             sizes = [projection.shape[1] for _, projection in self._residual_forms()]
             edges = np.cumsum([0] + sizes)
             return [seen.matrix[a:b, a:b] for a, b in itertools.pairwise(edges)]
-        if self._is_multiway():
-            return self._score_pass_meats()
-        if not hasattr(self, "cluster_stats_"):
-            raise MissingPassError("Cluster-robust errors need clusters= in fit/partial_fit.")
-        clusters = self.cluster_stats_
-        if hasattr(clusters, "ways") and self._absorbs():  # multi-way, from the second pass
+        if self._multiway_clusters_fit() and self._absorbs():  # multi-way, from the second pass
             sums = self._checked_score_pass().clusters
             if not hasattr(sums, "ways"):
                 raise MissingPassError(
@@ -574,6 +580,11 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
             edges = self._score_edges()
             return [[g.sums[:, a:b].T @ g.sums[:, a:b] for g in sums.grouped]
                     for a, b in itertools.pairwise(edges)]
+        if self._is_multiway():
+            return self._score_pass_meats()
+        if not hasattr(self, "cluster_stats_"):
+            raise MissingPassError("Cluster-robust errors need clusters= in fit/partial_fit.")
+        clusters = self.cluster_stats_
         if hasattr(clusters, "ways"):  # multi-way: per equation, one meat per subset
             return [list(way_meats) for way_meats in
                     zip(*(self._cluster_meats(grouped) for grouped in clusters.grouped))]
@@ -674,7 +685,7 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         n_clusters = cov = None
         if cov_type == "cluster" and self._multiway_clusters_fit():
             n_params = int(self._solution.rank) + self._absorbed_dof(cov_type)
-            cov, n_clusters = multiway_sandwich(self._solution.bread, meat, self.cluster_stats_,
+            cov, n_clusters = multiway_sandwich(self._solution.bread, meat, self._cluster_ways(),
                                                 int(self.stats_.n_rows), n_params)
         elif cov_type == "cluster":
             n_clusters = self._n_clusters()
@@ -757,8 +768,8 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         """The sandwich of ``meat`` (one per subset of multi-way clusters) with its factor."""
         if cov_type != "cluster":
             return bread @ meat @ bread * small_sample_factor(cov_type, n, n_params)
-        if hasattr(getattr(self, "cluster_stats_", None), "ways"):
-            return multiway_sandwich(bread, meat, self.cluster_stats_, n, n_params)[0]
+        if self._multiway_clusters_fit():
+            return multiway_sandwich(bread, meat, self._cluster_ways(), n, n_params)[0]
         factor = small_sample_factor(cov_type, n, n_params, self._n_clusters())
         return bread @ meat @ bread * factor
 

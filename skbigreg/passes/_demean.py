@@ -17,6 +17,7 @@ from ..stats import (
     ClusterSums,
     GramStats,
     LevelSums,
+    MultiwayGroupedStats,
     OuterProductStats,
 )
 from ._scores import residual_row_scores
@@ -71,13 +72,17 @@ def demeaned_form_scores(Z, codes, effects, forms, sample_weight=None, clusters=
     to those of its own design (e.g. the fitted endogenous regressors of
     2SLS). The scores of all forms sit side by side; returns, as
     :func:`demeaned_score_statistics`, the rows' statistics, the clusters'
-    sums of scores (when ``clusters`` are given) and the sum of the scores'
-    outer products.
+    sums of scores (when ``clusters`` are given; a
+    :class:`MultiwayGroupedStats` for a tuple of cluster columns) and the sum
+    of the scores' outer products.
     """
     k = Z.shape[1] - 1
     within = demeaned_rows(Z, codes, effects)
     scores = np.hstack([residual_row_scores(within, sample_weight, coef, 0.0, center=False)
                         @ projection for coef, projection in forms])
-    sums = None if clusters is None else ClusterSums.from_rows(scores, clusters)
+    if isinstance(clusters, tuple):
+        sums = MultiwayGroupedStats.from_rows(scores, clusters)
+    else:
+        sums = None if clusters is None else ClusterSums.from_rows(scores, clusters)
     rows = GramStats.from_arrays(Z[:, :k], Z[:, k:], sample_weight)
     return ChunkStatistics(rows, sums, OuterProductStats.from_rows(scores))
