@@ -146,12 +146,13 @@ def factor_columns(entities):
 
 @dataclass(frozen=True)
 class MultiwayRows:
-    """One checked chunk: ``Z = [X, y]``, weights, factor labels and clusters."""
+    """One checked chunk: ``Z = [X, y]``, weights, factor labels and clusters
+    (one label array, or a tuple of them for multi-way clusters)."""
 
     Z: np.ndarray
     sample_weight: np.ndarray | None
     levels: list
-    clusters: np.ndarray | None
+    clusters: np.ndarray | tuple | None
     y_1d: bool
 
 

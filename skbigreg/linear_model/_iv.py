@@ -569,17 +569,14 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         """Meat matrices of the structural equation and of each first stage."""
         if cov_type in ("HC0", "HC1"):
             seen = self._checked_score_pass().extra
-            sizes = [projection.shape[1] for _, projection in self._residual_forms()]
-            edges = np.cumsum([0] + sizes)
-            return [seen.matrix[a:b, a:b] for a, b in itertools.pairwise(edges)]
+            return [seen.matrix[a:b, a:b] for a, b in itertools.pairwise(self._score_edges())]
         if self._multiway_clusters_fit() and self._absorbs():  # multi-way, from the second pass
             sums = self._checked_score_pass().clusters
             if not hasattr(sums, "ways"):
                 raise MissingPassError(
                     "The second pass needs the multi-way clusters= on every chunk.")
-            edges = self._score_edges()
             return [[g.sums[:, a:b].T @ g.sums[:, a:b] for g in sums.grouped]
-                    for a, b in itertools.pairwise(edges)]
+                    for a, b in itertools.pairwise(self._score_edges())]
         if self._is_multiway():
             return self._score_pass_meats()
         if not hasattr(self, "cluster_stats_"):
