@@ -309,7 +309,8 @@ def test_the_convergence_criterion_does_not_depend_on_units(mobility):
 
 
 def test_several_factors_with_other_features_of_the_estimator():
-    """Sparse X equals dense; 2-D clusters and periods are refused by name, not ignored."""
+    """Sparse X equals dense; periods are refused by name, not ignored; 2-D clusters
+    are read (tests/test_hdfe_iv.py compares them with pyfixest)."""
     rng = np.random.default_rng(11)
     n = 600
     X = rng.normal(size=(n, 2))
@@ -321,9 +322,9 @@ def test_several_factors_with_other_features_of_the_estimator():
     np.testing.assert_allclose(sparse.coef_, dense.coef_, rtol=1e-10)
     np.testing.assert_allclose(sparse.results().bse, dense.results().bse, rtol=1e-10)
     two_way = np.column_stack([rng.integers(0, 10, n), rng.integers(0, 6, n)])
-    with pytest.raises(ValueError, match="clusters"):
-        CumulativeFixedEffectsRegression(cov_type="cluster").fit(
-            X, y, entities=entities, clusters=two_way)
+    two = CumulativeFixedEffectsRegression(cov_type="cluster").fit(
+        X, y, entities=entities, clusters=two_way)
+    assert two.results().n_clusters == 6
     with pytest.raises(ValueError, match="periods"):
         CumulativeFixedEffectsRegression(cov_type="driscoll-kraay").fit(
             X, y, entities=entities, periods=entities[:, 1].astype(float))

@@ -18,7 +18,7 @@ from ..inference._covariance import residual_variance, warn_if_no_residual_dof
 
 
 def absorbed_results(solution, stats, within, *, n_levels, cov_type, meat=None, n_clusters=None,
-                     absorbed_dof=None, names, target="y", use_t=True, **labels):
+                     absorbed_dof=None, names, target="y", use_t=True, cov=None, **labels):
     """:class:`RegressionResults` of a within model in fixest's conventions.
 
     ``solution`` is the solve of the within co-moments (``bread``, ``rss``,
@@ -26,7 +26,8 @@ def absorbed_results(solution, stats, within, *, n_levels, cov_type, meat=None, 
     statistics (for R²). Nonrobust ``s^2 = RSS / (n - K - G)``; robust
     sandwiches ``B meat B`` scaled by :func:`small_sample_factor` with
     ``K + absorbed_dof`` parameters (``absorbed_dof`` defaults to ``G``;
-    fixest counts effects nested in the clusters as one).
+    fixest counts effects nested in the clusters as one). ``cov``, when
+    given, is the covariance already computed (multi-way clusters).
     """
     n, rank = int(stats.n_rows), int(solution.rank)
     warn_if_no_residual_dof(n, rank + n_levels)
@@ -35,7 +36,9 @@ def absorbed_results(solution, stats, within, *, n_levels, cov_type, meat=None, 
     absorbed_dof = n_levels if absorbed_dof is None else absorbed_dof
     df_inference = n_clusters - 1 if n_clusters is not None else df_resid
     with np.errstate(divide="ignore", invalid="ignore"):
-        if cov_type == "nonrobust":
+        if cov is not None:
+            pass
+        elif cov_type == "nonrobust":
             cov = solution.bread * residual_variance(ssr, df_resid)
         else:
             factor = small_sample_factor(cov_type, n, rank + absorbed_dof, n_clusters)

@@ -45,7 +45,18 @@ from ..stats import (
     OuterProductStats,
     as_dense,
 )
-from ._hdfe import _MULTI_PASS, MultiwayPasses, factor_columns, n_factors, one_factor
+from ._hdfe import (
+    _MULTI_PASS,
+    MultiwayPasses,
+    absorbed_dof,
+    factor_effects,
+    n_factors,
+    one_factor,
+    refuse_one_factor_singletons,
+    row_offsets,
+    singleton_notes,
+    uncentred_within,
+)
 
 # Within-level variance below this fraction of the total marks a column as
 # constant within every level (collinear with the absorbed effects).
@@ -106,10 +117,10 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         weighted across periods by a Bartlett kernel, times linearmodels'
         ``PanelOLS`` factor ``n / (n - K - G)`` (its ``debiased=True``
         default); t tests with ``n - K - G`` degrees of freedom, as it.
-        With several factors, ``G`` is all
-        their levels less one per factor after the first, and a factor whose
-        every level lies in one cluster counts as one effect (fixest,
-        pyfixest).
+        With several factors, ``G`` is the rank of their level indicators
+        (``df_absorbed_``, see the notes), and a factor whose every level
+        lies in one cluster (of some dimension, with multi-way clusters)
+        counts as one effect (fixest, pyfixest).
     maxlags : int, default=None
         Largest lag between periods that the Driscoll-Kraay kernel weights,
         counted in the sorted distinct periods (below their number ``T``);
@@ -122,6 +133,14 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
     max_iter : int, default=1000
         Several factors only: the most conjugate-gradient passes; a
         ``ConvergenceWarning`` says when they did not converge.
+    drop_singletons : bool, default=False
+        Several factors only: drop the rows in singleton levels (a level of
+        one row, of any factor), repeatedly until none is left, as fixest's
+        ``fixef.rm = "singleton"`` (pyfixest's default ``fixef_rm``); the
+        count is ``n_singletons_``. They fit perfectly and add nothing to
+        ``b``, but each costs a degree of freedom if kept (R fixest's
+        default keeps them, and so does this default). Takes label-only
+        passes (``O(levels)`` memory) before the others.
 
     Attributes
     ----------
@@ -146,6 +165,15 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         (what each pass subtracts); :meth:`effects` gives those of the model.
     entity_names_ : list of str
         Several factors: the names of the ``entities`` columns.
+    df_absorbed_ : int
+        Several factors: the effects counted in the degrees of freedom (the
+        rank of the level indicators; see the notes).
+    n_singletons_ : int
+        Several factors: rows dropped in singleton levels (0 unless
+        ``drop_singletons``).
+    cluster_nesting_ : tuple of FactorMeans
+        Several factors with multi-way clusters: per cluster dimension,
+        whether each factor's levels lie in one cluster.
     target_name_ : str
         Name of ``y`` at the first fit (a Series name), or ``"y"``.
     n_samples_seen_, n_features_in_, feature_names_in_
@@ -156,17 +184,20 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
 
     Notes
     -----
-    Singleton levels (one row) are kept: they fit perfectly, add nothing to
-    ``b`` and each costs one degree of freedom (fixest drops them unless
-    ``fixef_rm="none"``; pass that to compare). The same holds for every
-    factor of a multi-way fit.
+    Singleton levels (one row) are kept by default: they fit perfectly, add
+    nothing to ``b`` and each costs one degree of freedom (pyfixest drops
+    them unless ``fixef_rm="none"``; pass that to compare). With several
+    factors, ``drop_singletons=True`` drops them as fixest's
+    ``fixef.rm = "singleton"`` does.
 
-    With several factors the degrees of freedom count one reference level
-    per factor after the first, as fixest does by default and pyfixest
-    always: exact when the factors' levels form one connected set (every
-    firm linked to every other through movers), an undercount of the
-    redundant effects otherwise (restrict the data to its largest connected
-    set, as is usual for worker-firm panels).
+    With two factors the degrees of freedom count their levels less one per
+    connected component of the levels linked by the rows (workers and firms
+    linked by movers), found from the distinct pairs of levels seen (memory
+    ``O(distinct pairs)``): the exact rank of the effects, as R fixest
+    counts them. pyfixest counts one reference only, which agrees when the
+    levels are connected. With three or more factors the first two are
+    counted so and every further factor loses one reference (fixest's
+    rule; exact unless a further factor adds redundancy of its own).
 
     Examples
     --------
@@ -199,13 +230,16 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         "maxlags": [Interval(Integral, 0, None, closed="left"), None],
         "tol": [Interval(Real, 0, None, closed="neither")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "drop_singletons": ["boolean"],
     }
 
-    def __init__(self, *, cov_type="nonrobust", maxlags=None, tol=1e-8, max_iter=1000):
+    def __init__(self, *, cov_type="nonrobust", maxlags=None, tol=1e-8, max_iter=1000,
+                 drop_singletons=False):
         self.cov_type = cov_type
         self.maxlags = maxlags
         self.tol = tol
         self.max_iter = max_iter
+        self.drop_singletons = drop_singletons
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, entities=None, clusters=None, periods=None):
@@ -293,7 +327,8 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
 
     def _multiway(self):
         """Whether the fit has multi-way clusters (two or more cluster columns)."""
-        return hasattr(getattr(self, "cluster_stats_", None), "ways")
+        return hasattr(getattr(self, "cluster_stats_", None), "ways") \
+            or "cluster_nesting_" in vars(self)
 
     def _is_multiway(self):
         return isinstance(getattr(self, "level_stats_", None), FactorMeans)
@@ -303,6 +338,7 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         count = n_factors(labels.get("entities")) if labels.get("entities") is not None else 1
         if count > 1:
             raise ValueError(_MULTI_PASS.format(count=count))
+        refuse_one_factor_singletons(self)
         labels = {**labels, "entities": one_factor(labels.get("entities"))}
         return super()._check_labels(labels, n_rows, first)
 
@@ -385,10 +421,11 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         self.n_samples_seen_ = self.stats_.n_rows
         self.log_weight_sum_ = None
         self.column_effects_, self.n_iter_, self.entity_names_ = fit.effects, fit.n_iter, fit.names
+        self.df_absorbed_, self.n_singletons_ = fit.n_absorbed, fit.n_singletons
+        if fit.first.nesting is not None:  # multi-way clusters
+            self.cluster_nesting_ = fit.first.nesting
         check_weight_sum(self.stats_)
-        within = fit.within
-        mean = np.append(within.mean_x, within.mean_y)
-        self._solve_within(within.comoment + within.weight_sum * np.outer(mean, mean))
+        self._solve_within(uncentred_within(fit.within, self.stats_).comoment)
         self.n_levels_ = self.level_stats_.sizes
         if self._needs_second_pass():
             self.score_pass_ = passes.scores(fit.effects, self.coef_)
@@ -538,7 +575,7 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
             n_clusters=n_clusters,
             target=getattr(self, "target_name_", "y"),
             model="Within (absorbed effects)",
-            notes=notes,
+            notes=notes + singleton_notes(self),
             title="Cumulative Fixed-Effects Results",
             no_prediction=_NO_PREDICTION,
         )
@@ -546,13 +583,12 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
     def _n_absorbed(self):
         """Effects counted in the degrees of freedom, as fixest and pyfixest count them.
 
-        One factor: its levels. Several: all their levels less one reference
-        per factor after the first (exact when the factors' levels are
-        connected, e.g. every worker linked to every firm through movers).
+        One factor: its levels. Several: the rank of their indicators, found
+        by the passes (``df_absorbed_``; see the class notes).
         """
         if not self._is_multiway():
             return self.n_levels_
-        return sum(self.n_levels_) - (len(self.n_levels_) - 1)
+        return self.df_absorbed_
 
     def _cluster_scores(self):
         """Per-cluster scores and the number of effects counted in the dof (fixest).
@@ -561,10 +597,7 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         one cluster counts as one effect.
         """
         if self._is_multiway():
-            sums = self._checked_score_pass().clusters
-            nested = [f.nested for f in self.level_stats_.factors]
-            sizes = np.asarray(self.n_levels_)[nested]
-            return sums.sums, self._n_absorbed() - int(sizes.sum()) + len(sizes)
+            return self._checked_score_pass().clusters.sums, absorbed_dof(self, "cluster")
         if not hasattr(self, "cluster_stats_"):
             raise MissingPassError("Cluster-robust errors need clusters= in fit/partial_fit.")
         if self.level_stats_.nested:  # one pass; nested effects count as one
@@ -582,6 +615,8 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         sums = self._checked_score_pass().clusters
         if not hasattr(sums, "ways"):
             raise MissingPassError("The second pass needs the multi-way clusters= on every chunk.")
+        if self._is_multiway():
+            return sums, absorbed_dof(self, "cluster")
         return sums, 1 if any(sums.nested) else self.n_levels_
 
     def _period_sums(self):
@@ -613,10 +648,7 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         self._check_fitted()
         k = self.n_features_in_
         if self._is_multiway():
-            return {name: pd.Series(a[:, k] - a[:, :k] @ self.coef_,
-                                    index=pd.Index(f.labels, name=name), name="effect")
-                    for name, a, f in zip(self.entity_names_, self.column_effects_,
-                                          self.level_stats_.factors)}
+            return factor_effects(self)
         levels = self.level_stats_
         values = levels.mean[:, k] - levels.mean[:, :k] @ self.coef_
         return pd.Series(values, index=pd.Index(levels.labels, name="entity"), name="effect")
@@ -660,11 +692,8 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         X = validate_data(self, X, reset=False, dtype=np.float64, accept_sparse=SPARSE_FORMATS)
         offset = np.full(X.shape[0], self.intercept_)
         if entities is not None:
-            effects = self.effects()
             if self._is_multiway():
-                _, columns = factor_columns(entities)
-                known = sum(e.reindex(c).to_numpy() for e, c in zip(effects.values(), columns))
-            else:
-                known = effects.reindex(np.asarray(one_factor(entities))).to_numpy()
+                return X @ self.coef_ + row_offsets(self.effects(), entities, self.intercept_)
+            known = self.effects().reindex(np.asarray(one_factor(entities))).to_numpy()
             offset = np.where(np.isnan(known), offset, known)
         return X @ self.coef_ + offset

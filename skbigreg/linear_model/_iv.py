@@ -10,11 +10,20 @@ from scipy import stats as distributions
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import column_or_1d
 
-from .._compat import StrOptions, _fit_context, _num_samples, validate_data
-from ..base import SPARSE_FORMATS, CumulativeMixin, rollback_on_error, validate_chunk
+from numbers import Integral, Real
+
+from .._compat import Interval, StrOptions, _fit_context, _num_samples, validate_data
+from ..base import (
+    SPARSE_FORMATS,
+    CumulativeMixin,
+    fit_source,
+    rollback_on_error,
+    validate_chunk,
+)
 from ..exceptions import MissingPassError
 from ..inference import COV_TYPES, LEVERAGE_COV_TYPES, regression_results, small_sample_factor
 from ..inference._covariance import multiway_sandwich, residual_cluster_scores
+from ..io import iter_chunks
 from ..passes import residual_row_scores, row_level_means
 from ..solvers import solve_least_squares
 from ..solvers._fixed_effects import absorbed_columns, within_cluster_scores, within_stats
@@ -22,12 +31,26 @@ from ..solvers._iv import IVColumns, regressor_stats, solve_iv
 from ..stats import (
     ChunkStatistics,
     ClusterSums,
+    FactorMeans,
     GramStats,
     LevelMeans,
+    MultiwayGroupedStats,
     OuterProductStats,
     as_dense,
 )
 from ._absorbed import absorbed_results, level_effects, row_effects, warn_absorbed
+from ._hdfe import (
+    _MULTI_PASS,
+    MultiwayPasses,
+    absorbed_dof,
+    factor_effects,
+    n_factors,
+    one_factor,
+    refuse_one_factor_singletons,
+    row_offsets,
+    singleton_notes,
+    uncentred_within,
+)
 
 
 class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
@@ -53,6 +76,15 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
     :class:`CumulativeFixedEffectsRegression`): this is fixest's
     ``feols("y ~ x | fe | endog ~ instr")``, with its degrees of freedom.
 
+    With ``entities`` of two or more columns (worker and firm, say; in
+    :meth:`fit` or the chunks of :meth:`fit_chunks`) every column of ``[X,
+    y]`` is demeaned by the passes of
+    :class:`CumulativeFixedEffectsRegression` with several factors -- all
+    columns at once in each pass, memory ``O(G (K + 1))`` -- and 2SLS reads
+    the Gram of the demeaned rows: fixest's ``feols("y ~ x | f1 + f2 | endog
+    ~ instr")``. HC and CRV1 errors take one more pass of the structural and
+    first-stage scores of the demeaned rows.
+
     Parameters
     ----------
     endogenous : list of int or str, default=None
@@ -76,7 +108,22 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         effects count in ``k`` (``s^2 = RSS / (n - k - G)``, HC1
         ``n / (n - k - G)``, fixest's "hetero"), and for CRV1 as one
         parameter when every level lies in one cluster (computed in the first
-        pass; clusters that cut across levels take a second pass).
+        pass; clusters that cut across levels take a second pass). With
+        one absorbed factor, two or more cluster columns give the
+        Cameron-Gelbach-Miller CRV1 from second-pass score sums (the effects
+        count as one when they nest in the clusters of some subset); with
+        several factors, a factor whose every level lies in one cluster (of
+        some dimension) counts as one effect.
+    tol : float, default=1e-8
+        Several absorbed factors only: the convergence tolerance of their
+        effects (see :class:`CumulativeFixedEffectsRegression`).
+    max_iter : int, default=1000
+        Several absorbed factors only: the most passes of their effects'
+        solve; a ``ConvergenceWarning`` says when they did not converge.
+    drop_singletons : bool, default=False
+        Several absorbed factors only: drop the rows in singleton levels,
+        repeatedly until none is left (fixest's ``fixef.rm =
+        "singleton"``); their count is ``n_singletons_``.
 
     Attributes
     ----------
@@ -96,8 +143,24 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         regressors among them get coefficient 0 and are left out of
         :meth:`results` (as fixest drops them), instruments among them are
         dropped from the first stage.
-    n_levels_ : int
-        Number of absorbed effects (with ``entities``).
+    n_levels_ : int or tuple of int
+        Number of absorbed effects (with ``entities``), per factor with several.
+    n_iter_ : int
+        Passes of the effects' solve (1 without ``entities`` or with one factor).
+    column_effects_ : tuple of ndarray of shape (n_levels_f, n_features + 1)
+        Several factors: each factor's effects of every column of ``[X, y]``.
+    entity_names_ : list of str
+        Several factors: the names of the ``entities`` columns.
+    df_absorbed_ : int
+        Several factors: the effects counted in the degrees of freedom (the
+        rank of the level indicators, see :class:`CumulativeFixedEffectsRegression`).
+    n_singletons_ : int
+        Several factors: rows dropped in singleton levels.
+    within_stats_ : GramStats
+        Several factors: the second moments of the demeaned ``[X, y]``.
+    cluster_nesting_ : tuple of FactorMeans
+        Several factors with multi-way clusters: per cluster dimension,
+        whether each factor's levels lie in one cluster.
     cluster_stats_ : GroupedGramStats or MultiwayGroupedStats
         Per-cluster statistics, when ``clusters`` were given (for every
         dimension and intersection with multi-way clusters).
@@ -121,9 +184,10 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
     raised naming the culprit. Weights are analytic (as ``IV2SLS(weights=)``).
     The first-stage strength is reported by :meth:`first_stage`.
 
-    With ``entities``, singleton levels (one row) are kept: they fit
-    perfectly, add nothing to ``b`` and each costs one degree of freedom
-    (fixest drops them unless ``fixef_rm="none"``; pass that to compare).
+    With ``entities``, singleton levels (one row) are kept by default: they
+    fit perfectly, add nothing to ``b`` and each costs one degree of freedom
+    (pyfixest drops them unless ``fixef_rm="none"``; pass that to compare,
+    or ``drop_singletons=True`` with several factors).
     ``fit_intercept=False`` cannot be combined with ``entities`` (the
     effects hold the constant).
 
@@ -153,6 +217,16 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
     ...     np.column_stack([x, z]), y, entities=person)
     >>> np.round(iv.coef_, 1), iv.n_levels_
     (array([2., 0.]), 500)
+
+    Two absorbed factors (person and firm), by passes over the rows:
+
+    >>> import pandas as pd
+    >>> firm = rng.integers(0, 40, 5000)
+    >>> y2 = y + rng.normal(size=40)[firm]
+    >>> two = CumulativeIVRegression(endogenous=[0], instruments=[1]).fit(
+    ...     np.column_stack([x, z]), y2, entities=pd.DataFrame({"person": person, "firm": firm}))
+    >>> np.round(two.coef_, 1), two.n_levels_, sorted(two.effects())
+    (array([2., 0.]), (500, 40), ['firm', 'person'])
     """
 
     _parameter_constraints: dict = {
@@ -160,14 +234,20 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         "instruments": [list, tuple, None],
         "fit_intercept": ["boolean"],
         "cov_type": [StrOptions(set(COV_TYPES) - set(LEVERAGE_COV_TYPES))],
+        "tol": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "drop_singletons": ["boolean"],
     }
 
     def __init__(self, *, endogenous=None, instruments=None, fit_intercept=True,
-                 cov_type="nonrobust"):
+                 cov_type="nonrobust", tol=1e-8, max_iter=1000, drop_singletons=False):
         self.endogenous = endogenous
         self.instruments = instruments
         self.fit_intercept = fit_intercept
         self.cov_type = cov_type
+        self.tol = tol
+        self.max_iter = max_iter
+        self.drop_singletons = drop_singletons
 
     # -- passes ------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
@@ -183,14 +263,19 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         clusters : array-like of shape (n_samples,) or (n_samples, n_dims), optional
             Cluster labels for cluster-robust inference; two or more columns
             (a 2-D array or a DataFrame) give multi-way clustering.
-        entities : array-like of shape (n_samples,), optional
-            Level of the absorbed factor of each row (fixed effects).
+        entities : array-like of shape (n_samples,) or (n_samples, n_factors), optional
+            Level of the absorbed factor of each row (fixed effects). A
+            DataFrame or 2-D array of two or more columns absorbs each column
+            as a factor, by passes over the rows (see the class notes).
 
         Returns
         -------
         self
         """
-        return self._fit(X, y, sample_weight, clusters=clusters, entities=entities)
+        if n_factors(entities) > 1:
+            source = iter_chunks(X, y, sample_weight, entities=entities, clusters=clusters)
+            return fit_source(self, source, self._fit_multiway)
+        return self._fit(X, y, sample_weight, clusters=clusters, entities=one_factor(entities))
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, clusters=None, entities=None):
@@ -243,11 +328,69 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         """Whether the model absorbs fixed effects (fitted with ``entities``)."""
         return hasattr(self, "level_stats_")
 
+    def _is_multiway(self):
+        """Whether the model absorbs two or more factors (by passes, see ``_hdfe``)."""
+        return isinstance(vars(self).get("level_stats_"), FactorMeans)
+
     def _needs_second_pass(self, cov_type=None):
         cov_type = self.cov_type if cov_type is None else cov_type
         if cov_type in ("HC0", "HC1"):
             return True
-        return cov_type == "cluster" and self._absorbs() and not self.level_stats_.nested
+        return cov_type == "cluster" and self._absorbs() and (
+            self._is_multiway() or self._multiway_clusters_fit() or not self.level_stats_.nested)
+
+    def _multiway_clusters_fit(self):
+        """Whether the fit has two or more cluster columns (multi-way clustering)."""
+        return hasattr(vars(self).get("cluster_stats_"), "ways") \
+            or "cluster_nesting_" in vars(self)
+
+    def _cluster_ways(self):
+        """The multi-way cluster sums whose subsets and counts the sandwich reads."""
+        clusters = vars(self).get("cluster_stats_")
+        return clusters if hasattr(clusters, "ways") else self._checked_score_pass().clusters
+
+    def _check_labels(self, labels, n_rows, first):
+        """One factor per chunk here; two or more need :meth:`fit` or :meth:`fit_chunks`."""
+        entities = labels.get("entities")
+        if entities is not None:
+            if n_factors(entities) > 1:
+                raise ValueError(_MULTI_PASS.format(count=n_factors(entities)))
+            refuse_one_factor_singletons(self)
+            labels = {**labels, "entities": one_factor(entities)}
+        return super()._check_labels(labels, n_rows, first)
+
+    def _fit_passes(self, source, n_jobs):
+        """Multi-way passes when the first chunk's entities have several columns."""
+        if source.reiterable:
+            first = next((c for c in source if c.n_rows), None)
+            entities = None if first is None else first.label("entities")
+            if entities is not None and n_factors(entities) > 1:
+                return self._fit_multiway(source)
+        return super()._fit_passes(source, n_jobs)
+
+    def _fit_multiway(self, source):
+        """Fit with two or more absorbed factors from ``source``.
+
+        The passes of :class:`CumulativeFixedEffectsRegression` demean every
+        column of ``[X, y]`` -- exogenous and endogenous regressors and
+        excluded instruments at once -- and gather their Gram; the within
+        2SLS reads it, and HC or CRV1 errors take one more pass of the
+        structural and first-stage scores of the demeaned rows.
+        """
+        passes = MultiwayPasses(self, source)
+        fit = passes.fit()
+        self.stats_, self.level_stats_ = fit.first.stats, fit.first.levels
+        self._y_1d, self._label_kinds = fit.first.y_1d, {"entities": "table", **fit.kinds}
+        self.n_samples_seen_ = self.stats_.n_rows
+        self.log_weight_sum_ = None
+        self.column_effects_, self.n_iter_, self.entity_names_ = fit.effects, fit.n_iter, fit.names
+        self.df_absorbed_, self.n_singletons_ = fit.n_absorbed, fit.n_singletons
+        self.within_stats_ = uncentred_within(fit.within, self.stats_)
+        if fit.first.nesting is not None:  # multi-way clusters
+            self.cluster_nesting_ = fit.first.nesting
+        self._solve_merged()
+        if self._needs_second_pass():
+            self.score_pass_ = passes.form_scores(fit.effects, self._residual_forms())
 
     def partial_fit_scores(self, X, y, sample_weight=None, entities=None, clusters=None):
         """Second pass: one chunk's scores at the current coefficients.
@@ -263,6 +406,8 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         self
         """
         self._check_fitted()
+        if self._is_multiway():
+            raise ValueError("The score pass of a multi-way fit is made by fit and fit_chunks.")
         with rollback_on_error(self):
             labels = {}
             if self._absorbs():
@@ -280,7 +425,10 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
                 for coef, projection in self._residual_forms()
             ])
             sums = None
-            if "clusters" in labels:
+            if isinstance(labels.get("clusters"), tuple):  # multi-way, with absorbed levels
+                sums = MultiwayGroupedStats.from_rows(scores, labels["clusters"],
+                                                      labels["entities"])
+            elif "clusters" in labels:
                 sums = ClusterSums.from_rows(scores, labels["clusters"])
             chunk = ChunkStatistics(GramStats.from_arrays(X, y, sample_weight), sums,
                                     OuterProductStats.from_rows(scores))
@@ -300,18 +448,27 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
                 "fit_intercept=False cannot be combined with entities: the absorbed "
                 "effects hold the constant."
             )
-        if isinstance(labels.get("clusters"), tuple):
-            raise ValueError(
-                "Multi-way clusters (2-D clusters=) cannot be combined with entities in "
-                "CumulativeIVRegression yet: give one clusters column, or fit without "
-                "entities (CumulativeFixedEffectsRegression takes both)."
-            )
-        return stats, LevelMeans.from_arrays(np.hstack([X, y]), levels, sample_weight,
-                                             labels.get("clusters"))
+        clusters = labels.get("clusters")
+        if isinstance(clusters, tuple):  # multi-way: nesting is read in the second pass
+            clusters = None
+        return stats, LevelMeans.from_arrays(np.hstack([X, y]), levels, sample_weight, clusters)
 
     def _solve(self):
         stats, columns = self.stats_, self._columns()
-        if self._absorbs():
+        if self._is_multiway():
+            if "within_stats_" not in vars(self):
+                raise ValueError(
+                    "A fit of two or more absorbed factors is solved by passes over its "
+                    "rows (fit or fit_chunks); its statistics cannot be merged or solved "
+                    "without them.")
+            stats = self._within = self.within_stats_
+            self.absorbed_ = absorbed_columns(stats, self.stats_)
+            self.n_levels_ = self.level_stats_.sizes
+            columns = self._active_columns()
+            warn_absorbed(self._names()[self.absorbed_], columns)
+        else:
+            self.n_iter_ = 1  # one pass: no effects, or one factor absorbed exactly
+        if self._absorbs() and not self._is_multiway():
             stats = self._within = within_stats(self.stats_, self.level_stats_)
             self.absorbed_ = absorbed_columns(stats, self.stats_)
             self.n_levels_ = len(self.level_stats_.labels)
@@ -412,9 +569,16 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         """Meat matrices of the structural equation and of each first stage."""
         if cov_type in ("HC0", "HC1"):
             seen = self._checked_score_pass().extra
-            sizes = [projection.shape[1] for _, projection in self._residual_forms()]
-            edges = np.cumsum([0] + sizes)
-            return [seen.matrix[a:b, a:b] for a, b in itertools.pairwise(edges)]
+            return [seen.matrix[a:b, a:b] for a, b in itertools.pairwise(self._score_edges())]
+        if self._multiway_clusters_fit() and self._absorbs():  # multi-way, from the second pass
+            sums = self._checked_score_pass().clusters
+            if not hasattr(sums, "ways"):
+                raise MissingPassError(
+                    "The second pass needs the multi-way clusters= on every chunk.")
+            return [[g.sums[:, a:b].T @ g.sums[:, a:b] for g in sums.grouped]
+                    for a, b in itertools.pairwise(self._score_edges())]
+        if self._is_multiway():
+            return self._score_pass_meats()
         if not hasattr(self, "cluster_stats_"):
             raise MissingPassError("Cluster-robust errors need clusters= in fit/partial_fit.")
         clusters = self.cluster_stats_
@@ -422,13 +586,27 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
             return [list(way_meats) for way_meats in
                     zip(*(self._cluster_meats(grouped) for grouped in clusters.grouped))]
         if self._needs_second_pass("cluster"):  # clusters cut across the absorbed levels
-            sums = self._checked_score_pass().clusters
-            if sums is None:
-                raise MissingPassError("The second pass needs clusters= on every chunk.")
-            sizes = [projection.shape[1] for _, projection in self._residual_forms()]
-            edges = np.cumsum([0] + sizes)
-            return [sums.sums[:, a:b].T @ sums.sums[:, a:b] for a, b in itertools.pairwise(edges)]
+            return self._score_pass_meats()
         return self._cluster_meats(clusters)
+
+    def _score_pass_meats(self):
+        """``sum_g s_g s_g'`` of every equation from the second pass's cluster sums."""
+        sums = self._checked_score_pass().clusters
+        if sums is None:
+            raise MissingPassError("The second pass needs clusters= on every chunk.")
+        return [sums.sums[:, a:b].T @ sums.sums[:, a:b]
+                for a, b in itertools.pairwise(self._score_edges())]
+
+    def _score_edges(self):
+        """Where each equation's scores start and end in the second pass's columns."""
+        sizes = [projection.shape[1] for _, projection in self._residual_forms()]
+        return np.cumsum([0] + sizes)
+
+    def _n_clusters(self):
+        """Clusters of a one-way CRV1 (from the first pass, or the second's sums)."""
+        if self._is_multiway():
+            return len(self._checked_score_pass().clusters.sums)
+        return int(self.cluster_stats_.n_groups)
 
     def _cluster_meats(self, grouped):
         """``sum_g s_g s_g'`` of every equation from per-cluster statistics."""
@@ -486,6 +664,11 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         """Parameters the absorbed effects count for in ``cov_type``'s factor (fixest)."""
         if not self._absorbs():
             return 0
+        if self._is_multiway():
+            return absorbed_dof(self, cov_type)
+        if cov_type == "cluster" and self._multiway_clusters_fit():
+            # one when the levels nest in the clusters of some subset (pyfixest)
+            return 1 if any(self._checked_score_pass().clusters.nested) else self.n_levels_
         if cov_type == "cluster" and self.level_stats_.nested:
             return 1  # effects nested in the clusters count as one
         return self.n_levels_
@@ -496,15 +679,22 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
             raise ValueError(
                 f"cov_type must be 'nonrobust', 'HC0', 'HC1' or 'cluster', got {cov_type!r}.")
         meat = None if cov_type == "nonrobust" else self._meats(cov_type)[0]
-        n_clusters = int(self.cluster_stats_.n_groups) if cov_type == "cluster" else None
+        n_clusters = cov = None
+        if cov_type == "cluster" and self._multiway_clusters_fit():
+            n_params = int(self._solution.rank) + self._absorbed_dof(cov_type)
+            cov, n_clusters = multiway_sandwich(self._solution.bread, meat, self._cluster_ways(),
+                                                int(self.stats_.n_rows), n_params)
+        elif cov_type == "cluster":
+            n_clusters = self._n_clusters()
         return absorbed_results(
-            self._solution, self.stats_, self._within, n_levels=self.n_levels_,
+            self._solution, self.stats_, self._within,
+            n_levels=self._absorbed_dof("nonrobust"), cov=cov,
             cov_type=cov_type, meat=meat, n_clusters=n_clusters,
             absorbed_dof=self._absorbed_dof(cov_type),
             names=self._names()[self._active_columns().regressors],
             target=getattr(self, "target_name_", "y"), use_t=True if use_t is None else use_t,
             model="IV-2SLS (absorbed effects)", method="2SLS",
-            title="Cumulative IV-2SLS Results", wald_f=True,
+            title="Cumulative IV-2SLS Results", wald_f=True, notes=singleton_notes(self),
         )
 
     def summary(self, cov_type=None, use_t=None, alpha=0.05):
@@ -575,9 +765,9 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         """The sandwich of ``meat`` (one per subset of multi-way clusters) with its factor."""
         if cov_type != "cluster":
             return bread @ meat @ bread * small_sample_factor(cov_type, n, n_params)
-        if hasattr(self.cluster_stats_, "ways"):
-            return multiway_sandwich(bread, meat, self.cluster_stats_, n, n_params)[0]
-        factor = small_sample_factor(cov_type, n, n_params, self.cluster_stats_.n_groups)
+        if self._multiway_clusters_fit():
+            return multiway_sandwich(bread, meat, self._cluster_ways(), n, n_params)[0]
+        factor = small_sample_factor(cov_type, n, n_params, self._n_clusters())
         return bread @ meat @ bread * factor
 
     def _names(self):
@@ -596,6 +786,8 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         self._check_fitted()
         if not self._absorbs():
             raise ValueError("This model was fitted without entities: it has no effects.")
+        if self._is_multiway():
+            return factor_effects(self)
         return level_effects(self.level_stats_, self.coef_)
 
     def predict(self, X, entities=None):
@@ -617,7 +809,9 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         self._check_fitted()
         X = validate_data(self, X, reset=False, dtype=np.float64, accept_sparse=SPARSE_FORMATS)
         offset = self.intercept_
-        if entities is not None:
+        if entities is not None and self._is_multiway():
+            offset = row_offsets(self.effects(), entities, self.intercept_)
+        elif entities is not None:
             offset = row_effects(self.effects(), entities, self.intercept_)
         return X @ self.coef_ + offset
 

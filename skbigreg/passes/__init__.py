@@ -19,6 +19,7 @@ from ._blocks import (
     summarise_task,
 )
 from ._demean import (
+    demeaned_form_scores,
     demeaned_gram,
     demeaned_rows,
     demeaned_score_statistics,
@@ -45,6 +46,7 @@ __all__ = [
     "BlockCentres",
     "RepresentativeTask",
     "block_sums",
+    "demeaned_form_scores",
     "demeaned_gram",
     "demeaned_rows",
     "demeaned_score_statistics",

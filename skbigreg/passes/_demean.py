@@ -12,7 +12,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..stats import ChunkStatistics, ClusterSums, GramStats, LevelSums, OuterProductStats
+from ..stats import (
+    ChunkStatistics,
+    ClusterSums,
+    GramStats,
+    LevelSums,
+    MultiwayGroupedStats,
+    OuterProductStats,
+)
 from ._scores import residual_row_scores
 
 
@@ -53,5 +60,29 @@ def demeaned_score_statistics(Z, codes, effects, coef, sample_weight=None, clust
     scores = residual_row_scores(within, sample_weight, np.append(-coef, 1.0),
                                  0.0, center=False)[:, :k]
     sums = None if clusters is None else ClusterSums.from_rows(scores, clusters)
+    rows = GramStats.from_arrays(Z[:, :k], Z[:, k:], sample_weight)
+    return ChunkStatistics(rows, sums, OuterProductStats.from_rows(scores))
+
+
+def demeaned_form_scores(Z, codes, effects, forms, sample_weight=None, clusters=None):
+    """Second-pass map of a model of several equations (2SLS and its first stages).
+
+    Each ``(coef, projection)`` of ``forms`` is a residual ``e_i = z_i' coef``
+    of the demeaned rows ``z_i`` and the map from its scores ``w_i e_i z_i``
+    to those of its own design (e.g. the fitted endogenous regressors of
+    2SLS). The scores of all forms sit side by side; returns, as
+    :func:`demeaned_score_statistics`, the rows' statistics, the clusters'
+    sums of scores (when ``clusters`` are given; a
+    :class:`MultiwayGroupedStats` for a tuple of cluster columns) and the sum
+    of the scores' outer products.
+    """
+    k = Z.shape[1] - 1
+    within = demeaned_rows(Z, codes, effects)
+    scores = np.hstack([residual_row_scores(within, sample_weight, coef, 0.0, center=False)
+                        @ projection for coef, projection in forms])
+    if isinstance(clusters, tuple):
+        sums = MultiwayGroupedStats.from_rows(scores, clusters)
+    else:
+        sums = None if clusters is None else ClusterSums.from_rows(scores, clusters)
     rows = GramStats.from_arrays(Z[:, :k], Z[:, k:], sample_weight)
     return ChunkStatistics(rows, sums, OuterProductStats.from_rows(scores))

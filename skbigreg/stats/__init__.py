@@ -12,7 +12,7 @@ from ._folds import FoldStatistics, SplitStatistics
 from ._grouped import GroupedGramStats
 from ._levels import LevelMeans
 from ._fepois import PoissonEffectsPass, PoissonScores
-from ._multilevel import FactorMeans, LevelCoder, LevelSums
+from ._multilevel import FactorMeans, LevelCoder, LevelPairs, LevelSums
 from ._multiway import MultiwayGroupedStats, cluster_statistics
 from ._irls import ClusterSums, IRLSPass, LikelihoodSums
 from ._outer import LeverageOuterProducts, OuterProductStats
@@ -34,6 +34,7 @@ __all__ = [
     "PoissonScores",
     "FactorMeans",
     "LevelCoder",
+    "LevelPairs",
     "LevelSums",
     "MultiwayGroupedStats",
     "cluster_statistics",

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from ._base import check_same_shape
 from ._levels import LevelMeans
@@ -186,3 +188,79 @@ class LevelCoder:
                 f"{values[np.argmax(unseen)]!r}): every pass must read the same rows."
             )
         return position
+
+
+@dataclass(frozen=True)
+class LevelPairs:
+    """The distinct pairs of levels of two factors seen together in a row.
+
+    The pairs are the edges of the bipartite graph of the two factors'
+    levels (workers and firms linked by employment); its connected
+    components count the effects the two factors cannot tell apart: one
+    per component (fixest's count of redundant effects). Levels are
+    positions fixed by a first pass; a pair ``(g, h)`` is stored as the key
+    ``g * G_2 + h``. Merging concatenates the keys and drops repeats once
+    they have doubled the distinct keys last counted, so memory stays within
+    about twice the distinct pairs and a merge of a small part costs about
+    its size; any order of merges gives the same pairs.
+
+    Attributes
+    ----------
+    sizes : tuple of int
+        ``(G_1, G_2)``: the levels of each factor.
+    keys : ndarray of int64
+        The keys (repeats possible; :meth:`distinct` drops them).
+    n_distinct : int
+        Distinct keys when last counted (a lower bound).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbigreg.stats import LevelPairs
+    >>> worker, firm = np.array([0, 0, 1, 2]), np.array([0, 1, 1, 2])
+    >>> pairs = LevelPairs.from_codes(worker[:2], firm[:2], (3, 3)) + LevelPairs.from_codes(
+    ...     worker[2:], firm[2:], (3, 3))
+    >>> len(pairs.distinct()), pairs.n_components()
+    (4, 2)
+    """
+
+    sizes: tuple
+    keys: np.ndarray
+    n_distinct: int
+
+    @classmethod
+    def from_codes(cls, first, second, sizes):
+        """The distinct pairs of the rows' level positions ``first`` and ``second``."""
+        keys = np.asarray(first, dtype=np.int64) * int(sizes[1]) + np.asarray(second, np.int64)
+        keys = np.unique(keys)
+        return cls(tuple(int(s) for s in sizes), keys, len(keys))
+
+    def __add__(self, other):
+        if isinstance(other, int) and other == 0:
+            return self
+        if self.sizes != other.sizes:
+            raise ValueError(
+                f"Cannot merge level pairs of {self.sizes} and {other.sizes} levels.")
+        keys = np.concatenate([self.keys, other.keys])
+        n_distinct = max(self.n_distinct, other.n_distinct)
+        if len(keys) > 2 * n_distinct:
+            keys = np.unique(keys)
+            n_distinct = len(keys)
+        return type(self)(self.sizes, keys, n_distinct)
+
+    __radd__ = __add__
+
+    def distinct(self):
+        """The sorted distinct keys."""
+        return np.unique(self.keys)
+
+    def n_components(self):
+        """Connected components of the levels linked by the pairs (isolated levels count)."""
+        g1, g2 = self.sizes
+        first, second = np.divmod(self.keys, g2) if g2 else (self.keys, self.keys)
+        graph = coo_matrix((np.ones(len(self.keys)), (first, g1 + second)),
+                           shape=(g1 + g2, g1 + g2))
+        return int(connected_components(graph, directed=False)[0])
+
+    def __repr__(self):
+        return f"LevelPairs(sizes={self.sizes}, n_keys={len(self.keys)})"
