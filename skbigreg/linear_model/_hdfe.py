@@ -34,7 +34,7 @@ from ..solvers import (
     normalised_effects,
     start_effects,
 )
-from ..stats import FactorMeans, GramStats, LevelCoder, as_dense
+from ..stats import FactorMeans, GramStats, LevelCoder, LevelSums, as_dense
 
 _MULTI_PASS = (
     "entities has {count} columns (factors): absorbing two or more factors takes several "
@@ -179,7 +179,10 @@ def pass_sum(reader, source, coders, map_rows, levels_only=False):
         codes = [coder.codes(level, f"entities[{name}]") for coder, level, name
                  in zip(coders, rows.levels, reader.names)]
         part = map_rows(rows, codes)
-        total = part if total is None else total + part
+        if isinstance(part, LevelSums):
+            total = part.add_to(total)  # the pass owns its sums: add in place
+        else:
+            total = part if total is None else total + part
     return total
 
 

@@ -97,8 +97,8 @@ def conjugate_step(problem, state, product):
     rz = _dot(residual, scaled)
     beta = np.divide(rz, state.rz, out=np.zeros_like(rz), where=state.rz > 0)
     direction = tuple(z + p * beta for z, p in zip(scaled, state.direction))
-    done = effects_converged([c / problem.scale for c in change],
-                             [a / problem.scale for a in effects], problem.tol)
+    done = effects_converged((c / problem.scale for c in change),  # one factor at a time
+                             (a / problem.scale for a in effects), problem.tol)
     done = done or not np.any(rz > 0)
     return EffectsState(effects, residual, direction, rz, state.n_iter + 1, done)
 
