@@ -40,7 +40,7 @@ from ..solvers import (
     normalised_effects,
     start_effects,
 )
-from ..stats import FactorMeans, GramStats, LevelCoder, LevelPairs, as_dense
+from ..stats import FactorMeans, GramStats, LevelCoder, LevelPairs, LevelSums, as_dense
 
 _MULTI_PASS = (
     "entities has {count} columns (factors): absorbing two or more factors takes several "
@@ -350,7 +350,10 @@ def pass_sum(reader, source, coders, map_rows, levels_only=False):
         codes = [coder.codes(level, f"entities[{name}]") for coder, level, name
                  in zip(coders, rows.levels, reader.names)]
         part = map_rows(rows, codes)
-        total = part if total is None else _merge(total, part)
+        if isinstance(part, LevelSums):
+            total = part.add_to(total)  # the pass owns its sums: add in place
+        else:
+            total = part if total is None else _merge(total, part)
     return total
 
 

@@ -86,27 +86,49 @@ def conjugate_step(problem, state, product):
     """One conjugate-gradient step, given ``product = D'WD direction`` from a pass.
 
     Columns whose residual has vanished take no step (their effects are
-    exact); the step of the others is ``r'z / p'Ap``.
+    exact); the step of the others is ``r'z / p'Ap``. The level-sized
+    temporaries are few and short-lived: with millions of levels each one
+    is tens of megabytes, and the step, not the pass, sets the peak memory.
     """
     curvature = _dot(state.direction, product)
     step = np.divide(state.rz, curvature, out=np.zeros_like(state.rz), where=curvature > 0)
-    change = tuple(p * step for p in state.direction)
-    effects = tuple(a + c for a, c in zip(state.effects, change))
-    residual = tuple(r - q * step for r, q in zip(state.residual, product))
+    effects, done = [], True
+    for a, p in zip(state.effects, state.direction):
+        change = p * step
+        done = done and effects_converged([change], [a], problem.tol, problem.scale)
+        change += a
+        effects.append(change)
+    residual = []
+    for r, q in zip(state.residual, product):
+        moved = q * step
+        np.subtract(r, moved, out=moved)
+        residual.append(moved)
     scaled = _precondition(problem, residual)
     rz = _dot(residual, scaled)
     beta = np.divide(rz, state.rz, out=np.zeros_like(rz), where=state.rz > 0)
-    direction = tuple(z + p * beta for z, p in zip(scaled, state.direction))
-    done = effects_converged([c / problem.scale for c in change],
-                             [a / problem.scale for a in effects], problem.tol)
+    direction = []
+    for z, p in zip(scaled, state.direction):
+        z += p * beta  # z is this step's own array
+        direction.append(z)
     done = done or not np.any(rz > 0)
-    return EffectsState(effects, residual, direction, rz, state.n_iter + 1, done)
+    return EffectsState(tuple(effects), tuple(residual), tuple(direction), rz,
+                        state.n_iter + 1, done)
 
 
-def effects_converged(change, effects, tol):
-    """fixest's criterion: every ``|change| <= tol`` or ``|change| / (0.1 + |a|) <= tol``."""
-    return all(np.all(np.abs(c) <= tol * np.maximum(1.0, 0.1 + np.abs(a)))
-               for c, a in zip(change, effects))
+def effects_converged(change, effects, tol, scale=1.0, block=65_536):
+    """fixest's criterion: every ``|change| <= tol`` or ``|change| / (0.1 + |a|) <= tol``.
+
+    ``change`` and ``effects`` are divided by ``scale`` (each column's unit)
+    first. Checked ``block`` levels at a time, so the check adds no
+    level-sized arrays.
+    """
+    for c, a in zip(change, effects):
+        for start in range(0, len(c), block):
+            part_c = np.abs(c[start:start + block] / scale)
+            part_a = np.abs(a[start:start + block] / scale)
+            if not np.all(part_c <= tol * np.maximum(1.0, 0.1 + part_a)):
+                return False
+    return True
 
 
 def normalised_effects(effects, weights):

@@ -122,13 +122,28 @@ class LevelSums:
         ``codes`` holds, for each factor, every row's level position: F
         arrays of shape (n,) (or an (F, n) array).
         """
-        columns = [V[:, j] if sample_weight is None else V[:, j] * sample_weight
-                   for j in range(V.shape[1])]  # contiguous: bincount reads them fastest
-        return cls(tuple(
-            np.column_stack([np.bincount(codes[f], weights=column, minlength=size)
-                             for column in columns]).reshape(size, V.shape[1])
-            for f, size in enumerate(sizes)
-        ))
+        sums = tuple(np.empty((size, V.shape[1])) for size in sizes)
+        for j in range(V.shape[1]):
+            # one contiguous column at a time (bincount reads it fastest), written
+            # straight into the result: no stack of D level-sized temporaries
+            column = np.ascontiguousarray(V[:, j]) if sample_weight is None else \
+                V[:, j] * sample_weight
+            for f, size in enumerate(sizes):
+                sums[f][:, j] = np.bincount(codes[f], weights=column, minlength=size)
+        return cls(sums)
+
+    def add_to(self, total):
+        """``total + self``, adding into ``total``'s arrays (which must be the caller's own).
+
+        A pass that sums many chunks' level sums keeps one set of
+        level-sized arrays this way instead of allocating a new one per chunk.
+        """
+        if total is None:
+            return self
+        check_same_shape(total, self, "level sums", axes="")
+        for a, b in zip(total.sums, self.sums):
+            a += b
+        return total
 
     @property
     def shape(self):
