@@ -288,7 +288,9 @@ class CumulativeMixin:
             ``(X, y)`` tuples or of dicts (``{"X": X, "y": y,
             "sample_weight": w, "clusters": labels, ...}``), a callable
             returning a fresh iterator of them, or a file source from
-            :func:`skbigreg.io.read_files`.
+            :func:`skbigreg.io.read_files`. A Spark source
+            (:func:`skbigreg.io.read_spark`) is mapped on its executors:
+            only statistics reach this process.
         n_jobs : int, optional
             Map chunks to statistics with joblib workers where the estimator
             supports it (``None``: in this process, with bounded memory).

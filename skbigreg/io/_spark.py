@@ -81,7 +81,7 @@ def read_spark(frame, target, features=None, sample_weight=None, clusters=None, 
     per-fold or per-level ones where the model keeps them -- travel to the
     driver, which merges them. Multi-pass fits (HC errors, IRLS) map the
     partitions again at the current coefficients. Every cumulative
-    estimator's ``fit_chunks`` takes the source (see :ref:`scaling-out`).
+    estimator's ``fit_chunks`` takes the source (see :ref:`scaling_out`).
 
     Parameters
     ----------

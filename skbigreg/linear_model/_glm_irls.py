@@ -217,7 +217,9 @@ class CumulativeGLM(RegressorMixin, BaseEstimator):
         ----------
         chunks : list of chunks or callable
             Anything :func:`skbigreg.io.iter_chunks` reads; a one-shot
-            generator is refused at the second pass.
+            generator is refused at the second pass. A Spark source
+            (:func:`skbigreg.io.read_spark`) has each pass mapped on its
+            executors.
 
         Returns
         -------
