@@ -93,11 +93,15 @@ def test_only_statistics_travel_and_only_listed_types_come_back():
     with pytest.raises(TypeError, match="ndarray do not travel"):
         encode_statistics(np.array([object()], dtype=object))
     buffer = io.BytesIO()
-    np.savez(buffer, **{"root/__type__": np.asarray("Popen"), "root/args": np.asarray("ls")})
+    np.savez(buffer, **{"__type__": np.asarray("Popen"), "args": np.asarray("ls")})
     with pytest.raises(ValueError, match="unknown type 'Popen'"):
         decode_statistics(buffer.getvalue())
     buffer = io.BytesIO()
-    np.savez(buffer, **{"root/__type__": np.asarray("GramStats"),
-                        "root/n_features": np.asarray(2)})
+    np.savez(buffer, **{"__type__": np.asarray("GramStats"), "n_features": np.asarray(2)})
     with pytest.raises(ValueError, match="GramStats"):  # its checking loader refuses it
+        decode_statistics(buffer.getvalue())
+    buffer = io.BytesIO()
+    np.savez(buffer, **{"__type__": np.asarray("float"), "value": np.asarray(1.0),
+                        "stowaway": np.asarray(2.0)})
+    with pytest.raises(ValueError, match="no known part.*stowaway"):
         decode_statistics(buffer.getvalue())

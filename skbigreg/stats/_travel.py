@@ -34,8 +34,12 @@ _SAVED = {cls.__name__: cls for cls in (
 _CONTAINERS = {cls.__name__: cls for cls in (
     ChunkStatistics, IRLSPass, ClusterSums, LikelihoodSums)}
 _TYPE = "__type__"
-_ROOT = "root"
+_ROOT = ""  # the root's own keys carry no prefix: "__type__", "stats/__type__" ...
 _SCALARS = {"float": float, "int": int, "bool": bool}
+
+
+def _key(path, name):
+    return f"{path}/{name}" if path else str(name)
 
 
 def _encode(value, path, arrays):
@@ -43,27 +47,27 @@ def _encode(value, path, arrays):
     if value is None:
         return
     name = type(value).__name__
+    kind = _key(path, _TYPE)
     if name in _SAVED and isinstance(value, _SAVED[name]):
-        arrays[f"{path}/{_TYPE}"] = np.asarray(name)
-        arrays.update({f"{path}/{key}": array for key, array in value.to_dict().items()})
+        arrays[kind] = np.asarray(name)
+        arrays.update({_key(path, key): array for key, array in value.to_dict().items()})
     elif name in _CONTAINERS and isinstance(value, _CONTAINERS[name]):
-        arrays[f"{path}/{_TYPE}"] = np.asarray(name)
+        arrays[kind] = np.asarray(name)
         for item in dataclasses.fields(value):
-            _encode(getattr(value, item.name), f"{path}/{item.name}", arrays)
+            _encode(getattr(value, item.name), _key(path, item.name), arrays)
     elif isinstance(value, tuple):
-        arrays[f"{path}/{_TYPE}"] = np.asarray("tuple")
-        arrays[f"{path}/length"] = np.asarray(len(value))
+        arrays[kind] = np.asarray("tuple")
+        arrays[_key(path, "length")] = np.asarray(len(value))
         for i, item in enumerate(value):
-            _encode(item, f"{path}/{i}", arrays)
+            _encode(item, _key(path, i), arrays)
     elif isinstance(value, (bool, np.bool_, int, np.integer, float, np.floating)):
-        kind = "bool" if isinstance(value, (bool, np.bool_)) else (
-            "int" if isinstance(value, (int, np.integer)) else "float")
-        arrays[f"{path}/{_TYPE}"] = np.asarray(kind)
-        arrays[f"{path}/value"] = np.asarray(value)
+        arrays[kind] = np.asarray("bool" if isinstance(value, (bool, np.bool_)) else (
+            "int" if isinstance(value, (int, np.integer)) else "float"))
+        arrays[_key(path, "value")] = np.asarray(value)
     elif isinstance(value, np.ndarray) and (not value.dtype.hasobject or _all_text(value)):
-        arrays[f"{path}/{_TYPE}"] = np.asarray("array")
+        arrays[kind] = np.asarray("array")
         # text labels travel as fixed-width strings (object arrays would need pickle)
-        arrays[f"{path}/value"] = value.astype(str) if value.dtype.hasobject else value
+        arrays[_key(path, "value")] = value.astype(str) if value.dtype.hasobject else value
     else:
         raise TypeError(f"Statistics of type {name} do not travel between processes.")
 
@@ -72,26 +76,34 @@ def _all_text(values):
     return all(isinstance(item, str) for item in values.ravel())
 
 
-def _decode(arrays, path):
-    """The value written under ``path`` by :func:`_encode` (None when absent)."""
-    kind = arrays.get(f"{path}/{_TYPE}")
+def _decode(arrays, path, used):
+    """The value written under ``path`` by :func:`_encode` (None when absent).
+
+    Adds the keys it reads to ``used``.
+    """
+    kind = arrays.get(_key(path, _TYPE))
     if kind is None:
         return None
+    used.add(_key(path, _TYPE))
     kind = str(kind)
     if kind in _SAVED:
-        prefix = f"{path}/"
-        return _SAVED[kind].from_dict({key[len(prefix):]: value for key, value in arrays.items()
-                                       if key.startswith(prefix) and key != f"{path}/{_TYPE}"})
+        prefix = _key(path, "")
+        found = {key: value for key, value in arrays.items()
+                 if key.startswith(prefix) and key != _key(path, _TYPE)}
+        used.update(found)
+        return _SAVED[kind].from_dict({key[len(prefix):]: value for key, value in found.items()})
     if kind in _CONTAINERS:
         cls = _CONTAINERS[kind]
-        return cls(**{item.name: _decode(arrays, f"{path}/{item.name}")
+        return cls(**{item.name: _decode(arrays, _key(path, item.name), used)
                       for item in dataclasses.fields(cls)})
     if kind == "tuple":
-        return tuple(_decode(arrays, f"{path}/{i}") for i in range(int(arrays[f"{path}/length"])))
-    if kind in _SCALARS:
-        return _SCALARS[kind](arrays[f"{path}/value"])
-    if kind == "array":
-        return arrays[f"{path}/value"]
+        used.add(_key(path, "length"))
+        return tuple(_decode(arrays, _key(path, i), used)
+                     for i in range(int(arrays[_key(path, "length")])))
+    if kind in _SCALARS or kind == "array":
+        used.add(_key(path, "value"))
+        value = arrays[_key(path, "value")]
+        return _SCALARS[kind](value) if kind in _SCALARS else value
     raise ValueError(f"Statistics of unknown type {kind!r} from another process.")
 
 
@@ -125,7 +137,11 @@ def decode_statistics(blob):
     """
     with np.load(io.BytesIO(blob), allow_pickle=False) as archive:
         arrays = {key: archive[key] for key in archive.files}
-    value = _decode(arrays, _ROOT)
+    used = set()
+    value = _decode(arrays, _ROOT, used)
     if value is None:
         raise ValueError("Statistics from another process are empty.")
+    if used != arrays.keys():
+        raise ValueError("Statistics from another process hold arrays of no known part: "
+                         f"{sorted(arrays.keys() - used)[:5]}.")
     return value
