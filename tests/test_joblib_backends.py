@@ -18,7 +18,7 @@ from joblib import parallel_config
 import skbigreg
 from skbigreg.linear_model import CumulativeLinearRegression
 
-N_CHUNKS = 5
+N_CHUNKS = 4
 
 
 @pytest.fixture(scope="module")
