@@ -1,13 +1,18 @@
-"""Spark ``local[2]`` against the local stream on the same parquet files.
+"""Spark ``local[2]`` against the local stream on the same parquet files, per model family.
 
-Both fits read the same parquet folder and compute OLS with HC1 errors (two
-passes over the rows); Spark maps each partition to statistics on its
-executors and only they reach the driver. Reports the overhead (Spark time /
-local stream time, medians of ``--repeat`` runs after one warm-up each, in
-one run) and checks that both give the same coefficients.
+Both sides read the same parquet folder. The local stream is
+``read_files`` + ``fit_chunks``; Spark maps each partition to statistics on
+its executors (``read_spark`` + ``fit_chunks``) and only they reach the
+driver. Families: OLS with HC1 errors (two passes), ``CumulativeRidgeCV``
+(per-fold statistics, one pass), ``CumulativeFixedEffectsRegression`` with
+HC1 (per-level means, two passes) and ``CumulativeLogisticRegression`` (one
+Spark job per IRLS pass). Reports the overhead (Spark time / local time,
+medians of ``--repeat`` interleaved runs after one warm-up each) and checks
+that both sides give the same coefficients (1e-10; 1e-9 for IRLS, whose
+passes start from different points).
 
     flock /tmp/bench.lock python benchmarks/bench_spark.py              # 2M x 10
-    flock /tmp/bench.lock python benchmarks/bench_spark.py --rows 500000
+    flock /tmp/bench.lock python benchmarks/bench_spark.py --rows 200000 --repeat 3
 """
 
 from __future__ import annotations
@@ -23,10 +28,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _timing import median_time  # noqa: E402
+from _timing import median_times  # noqa: E402
 
 K = 10
 ROWS_PER_FILE = 500_000
+N_LEVELS = 1_000
 
 
 def write_parquet(folder, rows):
@@ -40,7 +46,29 @@ def write_parquet(folder, rows):
         X = rng.standard_normal((n, K))
         columns = {f"x{j}": X[:, j] for j in range(K)}
         columns["y"] = X @ beta + rng.standard_normal(n)
+        columns["event"] = (rng.random(n) < 1 / (1 + np.exp(-0.3 * X @ beta))).astype(np.int64)
+        columns["level"] = rng.integers(0, N_LEVELS, size=n)
         pq.write_table(pa.table(columns), folder / f"part-{index:03d}.parquet")
+
+
+def families():
+    """(name, estimator factory, target, extra source columns, rtol) of each family."""
+    from skbigreg.linear_model import (
+        CumulativeFixedEffectsRegression,
+        CumulativeLinearRegression,
+        CumulativeLogisticRegression,
+        CumulativeRidgeCV,
+    )
+
+    return [
+        ("OLS + HC1", lambda: CumulativeLinearRegression(cov_type="HC1"), "y", {}, 1e-10),
+        ("RidgeCV, 5 hashed folds", lambda: CumulativeRidgeCV(alphas=np.logspace(-3, 3, 20), cv=5),
+         "y", {}, 1e-10),
+        (f"fixed effects ({N_LEVELS} levels) + HC1",
+         lambda: CumulativeFixedEffectsRegression(cov_type="HC1"), "y",
+         {"entities": "level"}, 1e-10),
+        ("logistic (IRLS)", CumulativeLogisticRegression, "event", {}, 1e-9),
+    ]
 
 
 def main():
@@ -53,11 +81,11 @@ def main():
     from pyspark.sql import SparkSession
 
     from skbigreg.io import read_files, read_spark
-    from skbigreg.linear_model import CumulativeLinearRegression
 
     os.environ["PYSPARK_PYTHON"] = sys.executable
     os.environ["PYTHONPATH"] = str(Path(skbigreg.__file__).parent.parent)
     spark = (SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false")
+             .config("spark.ui.showConsoleProgress", "false")
              .config("spark.driver.memory", "1g").getOrCreate())
     spark.sparkContext.setLogLevel("ERROR")
     features = [f"x{j}" for j in range(K)]
@@ -65,30 +93,26 @@ def main():
         folder = Path(tmp)
         write_parquet(folder, args.rows)
         frame = spark.read.parquet(str(folder))
-        fits = {}
+        print(f"{args.rows:,} rows x {K} features, parquet ({frame.rdd.getNumPartitions()} "
+              f"Spark partitions), medians of {args.repeat} interleaved runs:")
+        for name, make, target, labels, rtol in families():
+            fits = {}
 
-        def local():
-            fits["local"] = CumulativeLinearRegression(cov_type="HC1").fit_chunks(
-                read_files(str(folder), target="y", features=features))
+            def local():
+                fits["local"] = make().fit_chunks(
+                    read_files(str(folder), target=target, features=features, **labels))
 
-        def on_spark():
-            fits["spark"] = CumulativeLinearRegression(cov_type="HC1").fit_chunks(
-                read_spark(frame, target="y", features=features))
+            def on_spark():
+                fits["spark"] = make().fit_chunks(
+                    read_spark(frame, target=target, features=features, **labels))
 
-        local(), on_spark()  # warm-up: imports, JIT of Spark's plans, the Python workers
-        t_local = median_time(local, args.repeat)
-        t_spark = median_time(on_spark, args.repeat)
-        gap = np.max(np.abs(fits["spark"].results().bse - fits["local"].results().bse)
-                     / fits["local"].results().bse)
-        np.testing.assert_allclose(fits["spark"].coef_, fits["local"].coef_, rtol=1e-10)
-        print(f"OLS + HC1, {args.rows:,} rows x {K} features, parquet "
-              f"({frame.rdd.getNumPartitions()} Spark partitions), medians of {args.repeat}:")
-        print(f"  local stream (read_files + fit_chunks)  {t_local:7.3f} s  "
-              f"{args.rows / t_local / 1e6:6.2f} M rows/s")
-        print(f"  Spark local[2] (read_spark + fit_chunks) {t_spark:7.3f} s  "
-              f"{args.rows / t_spark / 1e6:6.2f} M rows/s")
-        print(f"  overhead: Spark / local = {t_spark / t_local:.2f}x; "
-              f"largest relative bse gap {gap:.1e}")
+            local(), on_spark()  # warm-up: imports, Spark's plans, the Python workers
+            t_local, t_spark = median_times([local, on_spark], args.repeat)
+            np.testing.assert_allclose(fits["spark"].coef_, fits["local"].coef_, rtol=rtol,
+                                       atol=rtol * np.max(np.abs(fits["local"].coef_)))
+            print(f"  {name:<38} local {t_local:7.3f} s ({args.rows / t_local / 1e6:5.2f} M rows/s)"
+                  f"  Spark {t_spark:7.3f} s ({args.rows / t_spark / 1e6:5.2f} M rows/s)"
+                  f"  overhead {t_spark / t_local:5.2f}x")
     spark.stop()
 
 

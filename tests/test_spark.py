@@ -16,7 +16,7 @@ import statsmodels.api as sm
 
 import skbigreg
 
-from skbigreg.base import ChunkSpec, linear_chunk_statistics
+from skbigreg.base import ChunkSpec, chunk_statistics, linear_chunk_statistics
 from skbigreg.io import read_spark
 from skbigreg.linear_model import CumulativeLinearRegression
 from skbigreg.parallel import spark_map_reduce
@@ -166,12 +166,12 @@ def test_read_spark_checks_columns_and_quotes_names(data, spark):
         CumulativeLinearRegression().fit_chunks(read_spark(empty, target="y", features=FEATURES))
 
 
-def _dies_once(X, y, sample_weight=None, *, spec, marker):
+def _dies_once(chunk, *, spec, marker):
     """The map, except that the first call kills its Python worker (a lost executor)."""
     if not os.path.exists(marker):
         open(marker, "w").close()
         os._exit(1)
-    return linear_chunk_statistics(X, y, sample_weight, spec=spec)
+    return chunk_statistics(chunk, spec=spec)
 
 
 def test_a_python_worker_killed_mid_map_is_retried_with_the_same_answer(data, tmp_path):

@@ -22,6 +22,7 @@ from ._rows import (
 )
 from ._source import fit_source
 from ._state import reset, rollback_on_error
+from ._worker_maps import estimator_scores, estimator_statistics
 
 __all__ = [
     "SPARSE_FORMATS",
@@ -35,6 +36,8 @@ __all__ = [
     "check_weights",
     "chunk_statistics",
     "encode_binary",
+    "estimator_scores",
+    "estimator_statistics",
     "fit_source",
     "linear_chunk_statistics",
     "refuse_unread",

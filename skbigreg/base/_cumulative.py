@@ -12,18 +12,21 @@ once the statistics are merged.
 from __future__ import annotations
 
 import numpy as np
+from sklearn.base import clone
 from sklearn.metrics import r2_score
 from sklearn.utils import column_or_1d
 from sklearn.utils.validation import check_is_fitted
 
 from .._compat import _fit_context, _num_samples, validate_data
 from ..exceptions import MissingPassError
-from ..parallel import single_blas_thread
+from ..parallel import single_blas_thread, spark_map_reduce
 from ..io import check_cluster_columns, check_labels, cluster_columns, refuse_unread
-from ..stats import ChunkStatistics, accumulator_for, cluster_statistics, label_kind
+from ..stats import (ChunkStatistics, accumulator_for, cluster_statistics, decode_statistics,
+                     encode_statistics, label_kind)
 from ._rows import SPARSE_FORMATS, check_weight_sum, log_weight_sum, rows_differ, target_name, validate_chunk
 from ._source import fit_source
 from ._state import PRIVATE_STATE, reset, rollback_on_error
+from ._worker_maps import estimator_scores, estimator_statistics
 
 
 # Fitted attributes set by merging chunks (validation, statistics, second
@@ -285,7 +288,9 @@ class CumulativeMixin:
             ``(X, y)`` tuples or of dicts (``{"X": X, "y": y,
             "sample_weight": w, "clusters": labels, ...}``), a callable
             returning a fresh iterator of them, or a file source from
-            :func:`skbigreg.io.read_files`.
+            :func:`skbigreg.io.read_files`. A Spark source
+            (:func:`skbigreg.io.read_spark`) is mapped on its executors:
+            only statistics reach this process.
         n_jobs : int, optional
             Map chunks to statistics with joblib workers where the estimator
             supports it (``None``: in this process, with bounded memory).
@@ -305,6 +310,24 @@ class CumulativeMixin:
             for chunk in source:
                 self.partial_fit_scores(chunk.X, chunk.y, chunk.sample_weight,
                                         **self._labels_of(chunk))
+
+    def _fit_spark(self, source):
+        """Fit a Spark source: the estimator's own map run on the executors.
+
+        Each partition is mapped by :func:`estimator_statistics` (this
+        estimator's chunk map, shipped with its parameters) and only the
+        statistics, encoded as plain arrays, reach the driver; a second pass
+        ships the fitted estimator and maps :func:`estimator_scores`.
+        """
+        codec = {"encode": encode_statistics, "decode": decode_statistics}
+        refuse_unread(type(self).__name__, source.labels, self._label_names)
+        merged = spark_map_reduce(estimator_statistics, source, estimator=clone(self), **codec)
+        self._set_statistics(merged, True, source.feature_names)
+        self.target_name_ = source.target
+        if self._needs_second_pass():
+            labels = tuple(name for name in self._score_label_names if name in source.labels)
+            self.score_pass_ = spark_map_reduce(estimator_scores, source, labels=labels,
+                                                estimator=self, **codec)
 
     def _labels_of(self, chunk):
         return {name: chunk.label(name) for name in self._score_label_names}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..io import iter_chunks
+from ..io import SparkSource, iter_chunks
 from ._state import reset, rollback_on_error
 
 
@@ -18,10 +18,21 @@ def fit_source(estimator, chunks, passes, keep=()):
     squares, one pass per iteration for IRLS and SMR, a partition at a time
     for the debiased lasso.
 
+    A Spark source (:func:`~skbigreg.io.read_spark`) is fitted by the
+    estimator's ``_fit_spark(source)`` instead: its partitions are mapped
+    on the executors, in the same frame (reset, all or nothing).
+
     Returns
     -------
     estimator
     """
+    if isinstance(chunks, SparkSource):
+        fit_spark = getattr(estimator, "_fit_spark", None)
+        if fit_spark is None:
+            raise TypeError(f"{type(estimator).__name__} cannot be fitted on a Spark source; "
+                            "stream its rows with fit_chunks(iterable of chunks) instead.")
+        spark, chunks = chunks, ()
+        passes = lambda _: fit_spark(spark)  # noqa: E731
     source = iter_chunks(chunks)
     with rollback_on_error(estimator):
         reset(estimator, keep)

@@ -19,7 +19,7 @@ from ..base import (
     validate_chunk,
 )
 from ..inference import COV_TYPES, PANEL_COV_TYPES, regression_results
-from ..io import SparkSource, SqlPushdown, check_labels, iter_chunks
+from ..io import SparkSource, SqlPushdown, check_labels, iter_chunks, refuse_unread
 from ..parallel import (
     dask_map_reduce,
     dask_partitions,
@@ -31,6 +31,12 @@ from ..parallel import (
 from ..passes import pushdown_score_pass, pushdown_statistics, score_pass_statistics
 from ..solvers import solve_least_squares
 from ..stats import ClusterSums, LeverageOuterProducts, decode_statistics, encode_statistics
+
+
+def _chunk_score_pass(chunk, **kwargs):
+    """:func:`~skbigreg.passes.score_pass_statistics` of a :class:`~skbigreg.io.Chunk`."""
+    X = np.asarray(chunk.X, dtype=np.float64)
+    return score_pass_statistics(X, chunk.y, chunk.sample_weight, **kwargs)
 
 
 class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
@@ -274,19 +280,24 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         return super().fit_chunks(chunks, n_jobs)
 
     def _fit_spark(self, source):
-        """Partitions mapped to statistics on the Spark executors (and the HC pass)."""
+        """Partitions mapped to statistics on the Spark executors (and the HC pass).
+
+        The fast map of :meth:`_merge_source` (no per-batch ``validate_data``)
+        replaces the generic one of :class:`~skbigreg.base.CumulativeMixin`.
+        """
         if self.cov_type in PANEL_COV_TYPES:
             raise ValueError("Driscoll-Kraay errors are not supported on a Spark source; "
                              "stream its rows with fit_chunks instead.")
+        refuse_unread(type(self).__name__, source.labels, ("clusters",))
         codec = {"encode": encode_statistics, "decode": decode_statistics}
         spec = ChunkSpec(self.solver, len(source.features), 1, None,
                          source.clusters is not None)
-        merged = spark_map_reduce(linear_chunk_statistics, source, spec=spec, **codec)
+        merged = spark_map_reduce(chunk_statistics, source, spec=spec, **codec)
         self._set_statistics(merged, True, source.feature_names)
         self.target_name_ = source.target
         if self._needs_second_pass():
             self.score_pass_ = spark_map_reduce(
-                score_pass_statistics, source, with_clusters=False, solution=self._solution,
+                _chunk_score_pass, source, labels=(), solution=self._solution,
                 stats=self.stats_, frequency=self.weight_type == "frequency", **codec)
 
     def _fit_pushdown(self, pushdown):

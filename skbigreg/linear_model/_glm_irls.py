@@ -31,9 +31,11 @@ from ..inference._covariance import (
     warn_if_no_residual_dof,
 )
 from ..inference._likelihood import glm_likelihood
-from ..parallel import map_reduce
+from ..io import SparkSource, refuse_unread
+from ..parallel import map_reduce, spark_map_reduce
 from ..passes import irls_chunk_pass, subsample_start
 from ..passes._irls import START_ROWS
+from ..stats import decode_statistics, encode_statistics
 from ..solvers import ScoringSettings, ScoringState, identified_columns, scoring_step
 from ..solvers._irls_streamed import (
     CONTINUE,
@@ -51,6 +53,17 @@ from ..base import (
     reset,
     rollback_on_error,
 )
+
+
+def _chunk_irls_pass(chunk, *, estimator, **pass_args):
+    """One IRLS pass over a :class:`~skbigreg.io.Chunk`, validated as ``fit_chunks`` does.
+
+    Module-level, so a Spark executor runs it; ``estimator`` (fitted up to
+    its features and classes) validates the rows and encodes the target.
+    """
+    X, y, w = estimator._validate(chunk.X, chunk.y, chunk.sample_weight, reset=False)
+    clusters = estimator._check_clusters(chunk.label("clusters"), len(X))
+    return irls_chunk_pass((X, y, w, clusters), **pass_args)
 
 
 class CumulativeGLM(RegressorMixin, BaseEstimator):
@@ -204,7 +217,9 @@ class CumulativeGLM(RegressorMixin, BaseEstimator):
         ----------
         chunks : list of chunks or callable
             Anything :func:`skbigreg.io.iter_chunks` reads; a one-shot
-            generator is refused at the second pass.
+            generator is refused at the second pass. A Spark source
+            (:func:`skbigreg.io.read_spark`) has each pass mapped on its
+            executors.
 
         Returns
         -------
@@ -213,7 +228,34 @@ class CumulativeGLM(RegressorMixin, BaseEstimator):
         return self._fit_chunks(chunks, None)
 
     def _fit_chunks(self, chunks, classes):
+        if isinstance(chunks, SparkSource):
+            return fit_source(self, (), lambda _: self._fit_spark(chunks, classes))
         return fit_source(self, chunks, lambda source: self._fit_passes(source, classes))
+
+    def _fit_spark(self, source, classes=None):
+        """Fisher scoring with each pass mapped on the Spark executors.
+
+        Every pass ships the estimator (parameters, classes, features) and
+        the current coefficients; the executors map their partitions to
+        :class:`~skbigreg.stats.IRLSPass` statistics, the only thing that
+        reaches the driver. The first pass starts from the family's means.
+        """
+        refuse_unread(type(self).__name__, source.labels, ("clusters",))
+        self._begin(classes, None)
+        self.n_features_in_ = len(source.features)
+        self.feature_names_in_ = np.asarray(source.feature_names, dtype=object)
+        family, link = self._family_link()
+
+        def one_pass(state, columns, complete):
+            return spark_map_reduce(
+                _chunk_irls_pass, source, estimator=self, coef=state.coef,
+                intercept=state.intercept, family=family, link=link,
+                fit_intercept=self.fit_intercept, columns=columns, complete=complete,
+                encode=encode_statistics, decode=decode_statistics,
+            )
+
+        self._iterate(one_pass)
+        self.target_name_ = source.target
 
     def _fit_passes(self, source, classes):
         """Fisher scoring with one pass over ``source`` per step."""

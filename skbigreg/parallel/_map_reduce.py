@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 
-from joblib import Parallel, delayed, effective_n_jobs
+from joblib import effective_n_jobs
 from threadpoolctl import threadpool_limits
+
+from ._joblib import parallel_map
 
 
 _RAISE = object()
@@ -52,7 +54,8 @@ def map_reduce(func, items, n_jobs=None, empty=_RAISE, **kwargs):
         joblib's meaning. Threads are preferred (the maps spend their time
         in numpy/BLAS, which release the GIL, and in-memory chunks need no
         copy to another process); any backend chosen with
-        :func:`joblib.parallel_config` (loky, dask ...) takes precedence.
+        :func:`joblib.parallel_config` (loky, dask, joblibspark's spark,
+        ipyparallel ...) takes precedence (see :func:`parallel_map`).
 
     BLAS threads are limited so that ``n_jobs`` workers do not oversubscribe
     the cores.
@@ -62,7 +65,4 @@ def map_reduce(func, items, n_jobs=None, empty=_RAISE, **kwargs):
         return tree_sum((func(item, **kwargs) for item in items), empty)
     blas_threads = max(1, (os.cpu_count() or 1) // n_workers)
     with threadpool_limits(limits=blas_threads, user_api="blas"):
-        results = Parallel(n_jobs=n_jobs, prefer="threads", return_as="generator_unordered")(
-            delayed(func)(item, **kwargs) for item in items
-        )
-        return tree_sum(results, empty)
+        return tree_sum(parallel_map(func, items, n_jobs, **kwargs), empty)

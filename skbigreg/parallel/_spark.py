@@ -10,10 +10,14 @@ parts are tree-summed on the driver. The rows never leave the executors.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
+from ..io import Chunk
 from ._map_reduce import tree_sum
+
 
 def _column(batch, index, name, numeric):
     column = batch.column(index)
@@ -28,24 +32,38 @@ def _column(batch, index, name, numeric):
     return values
 
 
-def _batch_arrays(batch, names, n_features, with_weight, with_clusters):
+def _batch_chunk(batch, layout):
+    """One Arrow batch as a :class:`~skbigreg.io.Chunk` (X a frame named by the features)."""
+    names, n_features = layout.names, len(layout.features)
     X = np.empty((batch.num_rows, n_features))
     for j in range(n_features):
         X[:, j] = _column(batch, j, names[j], True)
     y = _column(batch, n_features, names[n_features], True)
     at = n_features + 1
-    w = _column(batch, at, names[at], True) if with_weight else None
-    at += with_weight
-    clusters = _column(batch, at, names[at], False) if with_clusters else None
-    return X, y, w, clusters
+    weight = None
+    if layout.weighted:
+        weight, at = _column(batch, at, names[at], True), at + 1
+    labels = {label: _column(batch, at + i, names[at + i], False)
+              for i, label in enumerate(layout.labels)}
+    return Chunk(pd.DataFrame(X, columns=list(layout.features), copy=False), y, weight, labels)
 
 
-def _partition_mapper(func, encode, names, n_features, with_weight, with_clusters, kwargs):
+@dataclass(frozen=True)
+class _Layout:
+    """Which of a selected frame's columns is what: features, target, weight, labels."""
+
+    names: tuple
+    features: tuple
+    weighted: bool
+    labels: tuple
+
+
+def _partition_mapper(func, encode, layout, kwargs):
     """The function ``mapInArrow`` runs on each partition: one blob per partition.
 
-    ``func(X, y, sample_weight, **kwargs)`` (with ``clusters`` as fourth
-    argument when the source has them) maps each Arrow batch; a partition's
-    batches are summed there, so one blob per non-empty partition travels.
+    ``func(chunk, **kwargs)`` maps each Arrow batch, as a
+    :class:`~skbigreg.io.Chunk`, to a mergeable object; a partition's results
+    are summed there, so one blob per non-empty partition travels.
     """
     def mapper(batches):
         import pyarrow as pa
@@ -54,10 +72,7 @@ def _partition_mapper(func, encode, names, n_features, with_weight, with_cluster
         for batch in batches:
             if batch.num_rows == 0:
                 continue
-            X, y, w, clusters = _batch_arrays(batch, names, n_features, with_weight,
-                                              with_clusters)
-            args = (X, y, w, clusters) if with_clusters else (X, y, w)
-            part = func(*args, **kwargs)
+            part = func(_batch_chunk(batch, layout), **kwargs)
             total = part if total is None else total + part
         if total is not None:
             yield pa.RecordBatch.from_pydict({"stats": [encode(total)]},
@@ -65,6 +80,8 @@ def _partition_mapper(func, encode, names, n_features, with_weight, with_cluster
     return mapper
 
 
+# What Spark says when a task's Python worker process is gone (killed, crashed).
+_WORKER_DIED = "Python worker exited unexpectedly"
 _PYTHON_ERROR = re.compile(r"^(\w+(?:Error|Exception)): (.+)$", re.MULTILINE)
 
 
@@ -78,29 +95,30 @@ def _worker_error(exc):
     return cls(f"A Spark partition failed to map to statistics ({kind}): {message}")
 
 
-def spark_map_reduce(func, source, *, encode, decode, with_clusters=None, **kwargs):
-    """``sum(func(X, y, w[, clusters], **kwargs))`` over a Spark source's partitions.
+def spark_map_reduce(func, source, *, encode, decode, labels=None, **kwargs):
+    """``sum(func(chunk, **kwargs))`` over a Spark source's partitions, mapped on the executors.
 
     Parameters
     ----------
     func : callable
-        Module-level function of one batch's arrays returning a
-        :class:`~skbigreg.stats.ChunkStatistics` (shipped to the executors).
+        Module-level function of one :class:`~skbigreg.io.Chunk` (an Arrow
+        batch: ``X`` a DataFrame named by the features, ``y``, the weights
+        and the row labels) returning a mergeable object; shipped to the
+        executors.
     source : SparkSource
         From :func:`skbigreg.io.read_spark`.
     encode, decode : callable
         A partition's merged result to bytes (run on the executor) and back
         (on the driver), e.g. :func:`skbigreg.stats.encode_statistics` and
         :func:`skbigreg.stats.decode_statistics`.
-    with_clusters : bool, optional
-        Pass the cluster column to ``func`` (default: when the source has one).
+    labels : sequence of str, optional
+        The row labels the chunks carry (default: every one the source has).
     **kwargs
         Passed to ``func``.
 
     Returns
     -------
-    ChunkStatistics
-        The merged statistics (the only thing the driver receives).
+    The merged object (the only thing the driver receives).
 
     Raises
     ------
@@ -110,17 +128,21 @@ def spark_map_reduce(func, source, *, encode, decode, with_clusters=None, **kwar
     RuntimeError
         The map failed otherwise (a lost executor past Spark's retries).
     """
-    with_clusters = source.clusters is not None if with_clusters is None else with_clusters
-    names = source.columns(with_clusters)
-    frame = source.selected(with_clusters)
-    mapper = _partition_mapper(func, encode, names, len(source.features),
-                               source.sample_weight is not None, with_clusters, kwargs)
+    labels = tuple(source.labels if labels is None else labels)
+    layout = _Layout(tuple(source.columns(labels)), tuple(source.features),
+                     source.sample_weight is not None, labels)
+    mapper = _partition_mapper(func, encode, layout, kwargs)
     try:
-        rows = frame.mapInArrow(mapper, "stats binary").collect()
+        rows = source.selected(labels).mapInArrow(mapper, "stats binary").collect()
     except Exception as exc:
-        if "Traceback (most recent call last)" not in str(exc):
-            raise  # not an executor's Python error: Spark's own message says it
-        raise _worker_error(exc) from exc
+        if "Traceback (most recent call last)" in str(exc):
+            raise _worker_error(exc) from exc
+        if _WORKER_DIED in str(exc):
+            raise RuntimeError(
+                "A Spark partition failed to map to statistics: its Python worker died "
+                f"({_WORKER_DIED}) on every attempt Spark allows (spark.task.maxFailures)."
+            ) from exc
+        raise  # not an executor's failure: Spark's own message says it
     if not rows:
         raise ValueError("The Spark DataFrame has no rows.")
     return tree_sum(decode(row["stats"]) for row in rows)
