@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 
 from .._compat import _fit_context, validate_data
-from ..base import SPARSE_FORMATS, CumulativeMixin
+from ..base import SPARSE_FORMATS, CumulativeMixin, design_rows
 from ..exceptions import CollinearityWarning
 from ..solvers import solve_least_squares
 from ..solvers._grouped_least_squares import grouped_moments, solve_stacked
@@ -233,6 +233,7 @@ class GroupedLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         ndarray of shape (n_samples,) or (n_samples, n_targets)
         """
         self._check_fitted()
+        X = design_rows(getattr(self, "design_spec_", None), X)
         X = validate_data(self, X, reset=False, dtype=np.float64, accept_sparse=SPARSE_FORMATS)
         if partitions is None:
             return X @ np.asarray(self.coef_).T + self.intercept_
