@@ -39,7 +39,10 @@ def column_uses(spec):
     plan = spec._plan
     uses = {column: CODED for column in spec.levels}
     uses.update({column: _LABEL for column in _role_label_columns(spec.roles)})
-    numeric = [column for _, column in plan.lookups] + plan.numeric_columns + spec.lhs_columns
+    # columns read as values: the numeric ones, and categorical ones the numpy plan reads
+    numeric = [column for column in spec.variables if column not in spec.levels]
+    if plan is not None:
+        numeric += [column for _, column in plan.lookups] + plan.numeric_columns
     weight = spec.roles.get("sample_weight")
     uses.update({column: _NUMERIC for column in numeric + ([weight] if weight else [])})
     return uses

@@ -20,7 +20,7 @@ from ..base._design import column_names
 from ..io import Chunk
 from . import _arrow
 from ._data import _pandas, _select, is_arrow
-from ._fast import plan_design
+from ._fast import numeric_frame, plan_design
 from ._variables import (
     categorical_arguments,
     data_names,
@@ -81,21 +81,15 @@ class FormulaSpec:
         self._target_column = _plain_numeric(model_spec.lhs)
         self.lhs_columns = _side_columns(model_spec.lhs)
         self.rhs_columns = _side_columns(model_spec.rhs)
-        self._uses = None if self._arrow_plan() is None else _arrow.column_uses(self)
-
-    def _arrow_plan(self):
-        """The numpy plan, when chunks can also be encoded straight from Arrow."""
-        if self._plan is None or any(column in self.levels for column in self.lhs_columns):
-            return None
-        return self._plan
+        self._uses = _arrow.column_uses(self)
+        # Design columns that can be NaN once missing values are dropped: the
+        # numpy plan's lookups and indicators cannot; formulaic's terms can.
+        self._suspects = None if self._plan is None else self._plan.numeric_positions
 
     @property
     def dictionary_columns(self):
         """Columns worth reading dictionary-encoded: only looked up in their levels."""
-        if self._uses is None:
-            return []
-        return [column for column in self._plan.coded_columns
-                if self._uses.get(column) == _arrow.CODED]
+        return [column for column, use in self._uses.items() if use == _arrow.CODED]
 
     @property
     def columns(self):
@@ -113,7 +107,7 @@ class FormulaSpec:
         numbers either way.
         """
         if is_arrow(frame):
-            batch = _arrow.record_batch(frame) if self._uses is not None else None
+            batch = _arrow.record_batch(frame)
             if batch is not None and _arrow.arrow_ready(batch, self._uses,
                                                         self.dictionary_columns):
                 value_sets = _arrow.value_sets(batch, self.levels)
@@ -124,7 +118,8 @@ class FormulaSpec:
         frame = _drop_missing(frame, self.columns, self.missing, report)
         codes = self._codes(frame)
         X, y = self._design(frame, codes), self._response(frame, codes)
-        keep = _drop_undefined(X, y, self.feature_names, self.target_name, self.missing, report)
+        keep = _drop_undefined(X, y, self.feature_names, self.target_name, self.missing, report,
+                               self._suspects)
         if keep is not None:
             frame, X, y = frame[keep], X[keep], y[keep]
         X = pd.DataFrame(X, columns=self.feature_names, copy=False)
@@ -148,13 +143,19 @@ class FormulaSpec:
             array = batch.column(column)
             codes[column] = self._known(column, _arrow.level_codes(array, value_set),
                                         lambda mask, array=array: _arrow.first_value(array, mask))
-        X = self._plan.design(batch, codes)
+        frame = None  # pandas, built from the codes, only for what formulaic encodes
+        if self._plan is not None:
+            X = self._plan.design(batch, codes)
+        else:
+            frame = self._arrow_frame(batch, codes, self.variables)
+            X = self._design(frame, codes)
         if self._target_column is not None:
             y = _arrow.numbers(batch.column(self._target_column))
         else:
-            matrix = self.model_spec.lhs.get_model_matrix(batch.select(self.lhs_columns).to_pandas())
-            y = np.asarray(matrix, dtype=np.float64)[:, 0]
-        keep = _drop_undefined(X, y, self.feature_names, self.target_name, self.missing, report)
+            y = self._response(frame if frame is not None
+                               else self._arrow_frame(batch, codes, self.lhs_columns), codes)
+        keep = _drop_undefined(X, y, self.feature_names, self.target_name, self.missing, report,
+                               self._suspects)
         if keep is not None:
             batch, X, y = batch.filter(pa.array(keep)), X[keep], y[keep]
         X = pd.DataFrame(X, columns=self.feature_names, copy=False)
@@ -194,6 +195,17 @@ class FormulaSpec:
         if isinstance(given, (list, tuple)):
             return _select(frame, list(given)).reset_index(drop=True)
         return _select(frame, [given])[given].to_numpy()
+
+    def _arrow_frame(self, batch, codes, columns):
+        """``columns`` of ``batch`` as the pandas frame the pandas encoding would build.
+
+        Categorical columns become pandas Categoricals straight from their
+        codes (no string is converted); the others convert from Arrow.
+        """
+        coded = [column for column in columns if column in codes]
+        rest = [column for column in columns if column not in codes]
+        frame = numeric_frame(batch, rest) if rest else pd.DataFrame(index=range(len(batch)))
+        return _as_categorical(frame, {column: codes[column] for column in coded}, self.levels)
 
     def term_columns(self, terms):
         """Design columns of the given terms (``["d", "np.log(z)"]``), in design order."""
@@ -566,12 +578,15 @@ def _count_missing(counts, n_bad, missing, report):
     report.rows_dropped += n_bad
 
 
-def _drop_undefined(X, y, names, target, missing, report):
-    """Mask of rows whose design and response are defined (None: all), as statsmodels drops NaN."""
+def _drop_undefined(X, y, names, target, missing, report, suspects=None):
+    """Mask of rows whose design and response are defined (None: all), as statsmodels drops NaN.
+
+    ``suspects`` are the only design columns that can hold NaN (None: any).
+    """
+    if not (np.isnan(X if suspects is None else X[:, suspects]).any() or np.isnan(y).any()):
+        return None
     bad_X = np.isnan(X)
     bad_y = np.isnan(y)
-    if not (bad_X.any() or bad_y.any()):
-        return None
     counts = dict(zip(names, bad_X.sum(axis=0)))
     counts[target] = bad_y.sum()
     if missing == "raise":
