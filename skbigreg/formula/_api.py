@@ -80,8 +80,10 @@ def fit_formula(estimator, formula, data, *, weights=None, clusters=None, groups
     Returns
     -------
     estimator
-        The fitted copy, with ``formula_spec_`` (a :class:`FormulaSpec`,
-        reused by :func:`predict` and :func:`get_prediction`) and
+        The fitted copy, with ``design_spec_`` (a :class:`FormulaSpec`, also
+        named ``formula_spec_``: its own ``predict``, ``score`` and
+        ``results().get_prediction`` encode frames of raw rows with it, as
+        do :func:`predict` and :func:`get_prediction`) and
         ``formula_report_`` (a :class:`~skbigreg.io.ScanReport`: rows read
         and dropped, per column, in the last pass).
 
@@ -201,8 +203,9 @@ def ols(formula, data, *, weights=None, cov_type="nonrobust", clusters=None, lev
     Returns
     -------
     CumulativeLinearRegression
-        Fitted, with ``formula_spec_`` and ``formula_report_``; its
-        ``results()`` names the formula's terms.
+        Fitted, with ``design_spec_`` and ``formula_report_``; its
+        ``results()`` names the formula's terms, and its ``predict`` and
+        ``results().get_prediction`` take frames of raw rows.
 
     Examples
     --------

@@ -12,7 +12,7 @@ from __future__ import annotations
 def design(model, data):
     """The design matrix ``model`` was fitted on, made of new rows ``data`` (a DataFrame).
 
-    Encoded with the model's frozen ``formula_spec_``: the same levels and
+    Encoded with the model's frozen ``design_spec_``: the same levels and
     transform state as the fit; an unseen level raises ValueError.
 
     Parameters
