@@ -140,3 +140,28 @@ def test_absorbed_effects_and_iv_read_their_columns_from_raw_frames(data, new):
     two_stage = iv("y ~ x | z ~ instrument", data, chunk_rows=80)
     np.testing.assert_array_equal(two_stage.predict(new.assign(instrument=0.0)),
                                   predict(two_stage, new.assign(instrument=0.0)))
+
+
+def test_grouped_and_penalized_estimators_through_fit_formula(data, new):
+    """One model per partition equals statsmodels on each partition's rows."""
+    from skbigreg.formula import fit_formula
+    from skbigreg.linear_model import CumulativeElasticNet, GroupedLinearRegression
+
+    formula = "y ~ np.log(x) + z + g"
+    sites = data.assign(site=np.where(data["firm"] < 4, "north", "south"))
+    model = fit_formula(GroupedLinearRegression(), formula, sites, partitions="site",
+                        chunk_rows=45)
+    rows = new.assign(site=["south", "north", "north", "south"])
+    expected = np.empty(len(rows))
+    for site in ("north", "south"):
+        theirs = smf.ols(formula, sites[sites["site"] == site]).fit()
+        mine = rows["site"].to_numpy() == site
+        expected[mine] = theirs.predict(rows[mine])
+        subset = model.partitions_.tolist().index(site)
+        np.testing.assert_allclose(model.partition_coef_[subset],
+                                   theirs.params[model.feature_names_in_].to_numpy(), rtol=1e-9)
+    np.testing.assert_allclose(model.predict(rows), expected, rtol=1e-9)
+    assert model.score(sites, sites["y"]) == pytest.approx(
+        r2_score(sites["y"], model.predict(sites)), rel=RTOL)
+    net = fit_formula(CumulativeElasticNet(alpha=0.01, l1_ratio=0.5), formula, data)
+    np.testing.assert_allclose(net.predict(new), net.predict(design(net, new)), rtol=RTOL)
