@@ -146,6 +146,13 @@ def first_value(array, mask):
     return array.filter(pa.array(mask))[0].as_py()
 
 
+def label(batch, given):
+    """A role's labels from a batch: the values pandas would give (a table for a list)."""
+    if isinstance(given, (list, tuple)):
+        return batch.select(list(given)).to_pandas()
+    return batch.column(given).to_numpy(zero_copy_only=False)
+
+
 def numbers(array):
     """A numeric Arrow column as float64 (a copy only where the type is not float64)."""
     return np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.float64)

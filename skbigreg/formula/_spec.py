@@ -21,6 +21,7 @@ from ..io import Chunk
 from . import _arrow
 from ._data import _pandas, _select, is_arrow
 from ._fast import numeric_frame, plan_design
+from ._missing import count_missing, drop_missing, drop_undefined
 from ._variables import (
     categorical_arguments,
     data_names,
@@ -115,10 +116,10 @@ class FormulaSpec:
                     return self._encode_arrow(batch, value_sets, report)
             frame = _pandas(_arrow.decoded(frame))
         report.rows_read += len(frame)
-        frame = _drop_missing(frame, self.columns, self.missing, report)
+        frame = drop_missing(frame, self.columns, self.missing, report)
         codes = self._codes(frame)
         X, y = self._design(frame, codes), self._response(frame, codes)
-        keep = _drop_undefined(X, y, self.feature_names, self.target_name, self.missing, report,
+        keep = drop_undefined(X, y, self.feature_names, self.target_name, self.missing, report,
                                self._suspects)
         if keep is not None:
             frame, X, y = frame[keep], X[keep], y[keep]
@@ -136,7 +137,7 @@ class FormulaSpec:
         report.rows_read += batch.num_rows
         counts, bad = _arrow.missing_counts(batch, self.columns)
         if bad is not None:
-            _count_missing(counts, int(bad.sum()), self.missing, report)
+            count_missing(counts, int(bad.sum()), self.missing, report)
             batch = batch.filter(pa.array(~bad))
         codes = {}
         for column, value_set in value_sets.items():
@@ -154,14 +155,14 @@ class FormulaSpec:
         else:
             y = self._response(frame if frame is not None
                                else self._arrow_frame(batch, codes, self.lhs_columns), codes)
-        keep = _drop_undefined(X, y, self.feature_names, self.target_name, self.missing, report,
+        keep = drop_undefined(X, y, self.feature_names, self.target_name, self.missing, report,
                                self._suspects)
         if keep is not None:
             batch, X, y = batch.filter(pa.array(keep)), X[keep], y[keep]
         X = pd.DataFrame(X, columns=self.feature_names, copy=False)
         weight = self.roles.get("sample_weight")
         w = None if weight is None else _arrow.numbers(batch.column(weight))
-        labels = {role: _arrow_label(batch, column) for role, column in self.roles.items()
+        labels = {role: _arrow.label(batch, column) for role, column in self.roles.items()
                   if role != "sample_weight"}
         return Chunk(X, y, w, labels)
 
@@ -504,13 +505,6 @@ def _side_columns(side_spec):
                               for factor in part.term.factors for name in data_names(factor)))
 
 
-def _arrow_label(batch, given):
-    """:func:`_label` of an Arrow record batch: the values pandas would give."""
-    if isinstance(given, (list, tuple)):
-        return batch.select(list(given)).to_pandas()
-    return batch.column(given).to_numpy(zero_copy_only=False)
-
-
 def _declared_levels(levels, variables, formula):
     declared = dict(levels or {})
     for column, values in declared.items():
@@ -551,51 +545,3 @@ def _sorted(values):
 def _shown(levels, most=10):
     shown = ", ".join(map(repr, levels[:most]))
     return shown + (", ..." if len(levels) > most else "")
-
-
-def _drop_missing(frame, columns, missing, report):
-    """``frame`` without rows missing a value in ``columns`` (counted), or raise."""
-    isna = frame[columns].isna()
-    counts = isna.sum()
-    if not counts.any():
-        return frame
-    bad = isna.any(axis=1).to_numpy()
-    _count_missing({column: int(count) for column, count in counts[counts > 0].items()},
-                   int(bad.sum()), missing, report)
-    return frame.loc[~bad]
-
-
-def _count_missing(counts, n_bad, missing, report):
-    """Count ``n_bad`` rows dropped for missing values (``counts`` per column), or raise."""
-    if missing == "raise":
-        column, count = next(iter(counts.items()))
-        raise ValueError(
-            f"Column {column!r} has {count} missing value(s) in a chunk; drop "
-            "those rows with missing='drop' (the default), or fill them."
-        )
-    for column, count in counts.items():
-        report.dropped_by_column[column] = report.dropped_by_column.get(column, 0) + count
-    report.rows_dropped += n_bad
-
-
-def _drop_undefined(X, y, names, target, missing, report, suspects=None):
-    """Mask of rows whose design and response are defined (None: all), as statsmodels drops NaN.
-
-    ``suspects`` are the only design columns that can hold NaN (None: any).
-    """
-    if not (np.isnan(X if suspects is None else X[:, suspects]).any() or np.isnan(y).any()):
-        return None
-    bad_X = np.isnan(X)
-    bad_y = np.isnan(y)
-    counts = dict(zip(names, bad_X.sum(axis=0)))
-    counts[target] = bad_y.sum()
-    if missing == "raise":
-        term = next(name for name, count in counts.items() if count)
-        raise ValueError(f"The term {term!r} is undefined (NaN) for {counts[term]} row(s) of a "
-                         "chunk; drop those rows with missing='drop' (the default).")
-    for name, count in counts.items():
-        if count:
-            report.dropped_by_column[name] = report.dropped_by_column.get(name, 0) + int(count)
-    bad = bad_X.any(axis=1) | bad_y
-    report.rows_dropped += int(bad.sum())
-    return ~bad
