@@ -108,6 +108,21 @@ def test_arrow_tables_and_integer_factors_take_the_arrow_encoding(data, arrow_ca
     _same(declared.results().params, ours.results().params)
 
 
+def test_column_types_arrow_cannot_look_up_go_through_pandas(data, arrow_calls):
+    """string_view (no ``index_in`` kernel) and dates: the pandas encoding, the same fit."""
+    frame = data.dropna().reset_index(drop=True)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = table.set_column(table.schema.get_field_index("g"), "g",
+                             table.column("g").cast(pa.string_view()))
+    ours = ols("y ~ x + g", table, chunk_rows=100)
+    assert arrow_calls == []
+    _same(ours.results().params, smf.ols("y ~ x + g", frame).fit().params)
+    dated = frame.assign(day=pd.Timestamp("2024-01-01") + pd.to_timedelta(frame["h"], "D"))
+    ours = ols("y ~ x + C(day)", pa.Table.from_pandas(dated), chunk_rows=100)
+    assert arrow_calls == []
+    _same(ours.results().params, ols("y ~ x + C(day)", dated, chunk_rows=100).results().params)
+
+
 def test_unseen_levels_from_files_raise_or_become_other_as_in_memory(tmp_path, data,
                                                                      arrow_calls):
     frame = data.dropna()

@@ -179,7 +179,7 @@ def _decode(column):
 
 
 def _is_string(kind):
+    """Strings Arrow's ``index_in`` reads (it has no kernel for ``string_view``)."""
     import pyarrow as pa
 
-    return (pa.types.is_string(kind) or pa.types.is_large_string(kind)
-            or pa.types.is_string_view(kind))
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
