@@ -7,7 +7,14 @@ columns, timed alone below) and encodes every chunk. The
 alternative a user would pick is to encode once and fit
 ``CumulativeLinearRegression`` on the numeric design: from parquet files
 that already hold it (``read_files``), or from arrays in memory. Prints
-medians of ``--repeat`` runs and ratios (ours / theirs).
+medians of ``--repeat`` interleaved runs and ratios (ours / theirs), of wall
+time and of the process's CPU time (all its threads: less sensitive to other
+processes on a shared machine than wall time).
+
+The formula's chunks are encoded in Arrow (level codes from ``index_in``
+on the dictionary-read string columns, numeric columns copied into the
+design block), so the encode pass costs about what reading the
+pre-encoded design's 26 float columns costs.
 
     flock /tmp/bench.lock python benchmarks/bench_formula.py            # N = 1,000,000
     flock /tmp/bench.lock python benchmarks/bench_formula.py --quick    # N = 200,000
@@ -16,7 +23,10 @@ medians of ``--repeat`` runs and ratios (ours / theirs).
 from __future__ import annotations
 
 import argparse
+import gc
+import statistics
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +34,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from _timing import median_times
 
 NUMERIC = [f"x{i}" for i in range(8)]
 CARRIERS = ["9E", "AA", "AS", "B6", "DL", "EV", "F9", "FL", "HA", "MQ", "OO", "UA", "US",
@@ -36,7 +45,22 @@ BATCH_ROWS = 65_536
 def report(name, ours, theirs, target=None):
     ratio = ours / theirs
     verdict = "" if target is None else f" (target <= {target:.1f}x: {'met' if ratio <= target else 'MISSED'})"
-    print(f"  {name:<66} {ratio:6.2f}x{verdict}")
+    print(f"  {name:<74} {ratio:6.2f}x{verdict}")
+
+
+def median_wall_and_cpu(funcs, repeat):
+    """Median wall and CPU seconds of each function, the runs interleaved."""
+    wall = {func.__name__: [] for func in funcs}
+    cpu = {func.__name__: [] for func in funcs}
+    for _ in range(repeat):
+        for func in funcs:
+            gc.collect()
+            start, start_cpu = time.perf_counter(), time.process_time()
+            func()
+            wall[func.__name__].append(time.perf_counter() - start)
+            cpu[func.__name__].append(time.process_time() - start_cpu)
+    return ([statistics.median(found) for found in wall.values()],
+            [statistics.median(found) for found in cpu.values()])
 
 
 def raw_frame(n, seed=0):
@@ -106,17 +130,21 @@ def main(n, repeat):
         print(f"N = {n:,} rows, {X.shape[1]} design columns (8 numeric, np.log, 15 + 2 dummies), "
               f"{BATCH_ROWS:,}-row batches, 4 parquet files; medians of {repeat} interleaved runs")
         print(f"  max |coef difference| formula vs pre-encoded arrays: {same:.2e}")
-        t_discover, t_declared, t_files, t_arrays, t_pass = median_times(
+        walls, cpus = median_wall_and_cpu(
             [formula_discover, formula_declared, pre_encoded_files, pre_encoded_arrays,
              discovery_pass], repeat)
-    print(f"  seconds: formula (levels discovered) {t_discover:.3f}, formula (levels declared) "
-          f"{t_declared:.3f}, pre-encoded parquet {t_files:.3f}, pre-encoded arrays {t_arrays:.3f}, "
-          f"level-discovery pass alone {t_pass:.3f}")
-    report("formula OLS from parquet (levels declared) vs pre-encoded parquet", t_declared, t_files, 1.3)
-    report("formula OLS from parquet (levels discovered) vs pre-encoded parquet", t_discover, t_files,
-           1.3)
-    report("level-discovery pass alone vs pre-encoded parquet", t_pass, t_files)
-    report("formula OLS from parquet (levels declared) vs pre-encoded arrays", t_declared, t_arrays)
+    for clock, (t_discover, t_declared, t_files, t_arrays, t_pass) in (("wall", walls),
+                                                                        ("CPU", cpus)):
+        print(f"  {clock} seconds: formula (levels discovered) {t_discover:.3f}, formula (levels "
+              f"declared) {t_declared:.3f}, pre-encoded parquet {t_files:.3f}, pre-encoded arrays "
+              f"{t_arrays:.3f}, level-discovery pass alone {t_pass:.3f}")
+        report(f"[{clock}] formula OLS from parquet (levels declared) vs pre-encoded parquet",
+               t_declared, t_files, 1.3)
+        report(f"[{clock}] formula OLS from parquet (levels discovered) vs pre-encoded parquet",
+               t_discover, t_files, 1.3)
+        report(f"[{clock}] level-discovery pass alone vs pre-encoded parquet", t_pass, t_files)
+        report(f"[{clock}] formula OLS from parquet (levels declared) vs pre-encoded arrays",
+               t_declared, t_arrays)
 
 
 if __name__ == "__main__":

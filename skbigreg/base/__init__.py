@@ -8,6 +8,7 @@ once.
 
 from ..io import ChunkLabels, check_label, check_labels, refuse_unread
 from ._cumulative import CumulativeMixin
+from ._design import design_rows, raw_labels, with_design_spec
 from ._rows import (
     SPARSE_FORMATS,
     ChunkSpec,
@@ -35,14 +36,17 @@ __all__ = [
     "check_weight_sum",
     "check_weights",
     "chunk_statistics",
+    "design_rows",
     "encode_binary",
     "estimator_scores",
     "estimator_statistics",
     "fit_source",
     "linear_chunk_statistics",
+    "raw_labels",
     "refuse_unread",
     "reset",
     "target_name",
     "rollback_on_error",
     "validate_chunk",
+    "with_design_spec",
 ]

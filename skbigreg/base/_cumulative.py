@@ -23,6 +23,7 @@ from ..parallel import single_blas_thread, spark_map_reduce
 from ..io import check_cluster_columns, check_labels, cluster_columns, refuse_unread
 from ..stats import (ChunkStatistics, accumulator_for, cluster_statistics, decode_statistics,
                      encode_statistics, label_kind)
+from ._design import design_rows, raw_labels
 from ._rows import SPARSE_FORMATS, check_weight_sum, log_weight_sum, rows_differ, target_name, validate_chunk
 from ._source import fit_source
 from ._state import PRIVATE_STATE, reset, rollback_on_error
@@ -388,12 +389,15 @@ class CumulativeMixin:
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            The design; or, for a model fitted from a formula, a frame of
+            raw rows (made into the design by its ``design_spec_``).
 
         Returns
         -------
         ndarray of shape (n_samples,) or (n_samples, n_targets)
         """
         self._check_fitted()
+        X = design_rows(getattr(self, "design_spec_", None), X)
         X = validate_data(self, X, reset=False, dtype=np.float64, accept_sparse=SPARSE_FORMATS)
         return X @ np.asarray(self.coef_).T + self.intercept_
 
@@ -404,6 +408,8 @@ class CumulativeMixin:
         pooled prediction would rank it by another model's fit).
         """
         self._check_fitted()
+        if labels is None:  # raw rows of a formula fit carry their labels
+            labels = raw_labels(getattr(self, "design_spec_", None), X, name)
         if labels is None and self._label_kinds.get(name) is not None:
             raise ValueError(
                 f"This model was fitted with {name}: score(X, y, {name}=...) scores "

@@ -81,8 +81,10 @@ def fit_formula(estimator, formula, data, *, weights=None, clusters=None, groups
     Returns
     -------
     estimator
-        The fitted copy, with ``formula_spec_`` (a :class:`FormulaSpec`,
-        reused by :func:`predict` and :func:`get_prediction`) and
+        The fitted copy, with ``design_spec_`` (a :class:`FormulaSpec`, also
+        named ``formula_spec_``: its own ``predict``, ``score`` and
+        ``results().get_prediction`` encode frames of raw rows with it, as
+        do :func:`predict` and :func:`get_prediction`) and
         ``formula_report_`` (a :class:`~skbigreg.io.ScanReport`: rows read
         and dropped, per column, in the last pass).
 
@@ -123,23 +125,43 @@ def _fit(estimator, parts, data, roles, levels, unseen, missing, chunk_rows,
     model.fit_chunks(ChunkSource(lambda: _encoded(spec, source, passes), source.reiterable))
     report, ranges = passes[-1] if passes else (ScanReport(), None)
     _warn_constant(spec, ranges)
+    model.design_spec_ = spec  # the protocol predict/get_prediction read (skbigreg.base)
     model.formula_spec_ = spec
     model.formula_report_ = report
     return model
 
 
 def _encoded(spec, source, passes):
-    """One pass of encoded chunks; its report and column ranges are kept when it completes."""
+    """One pass of encoded chunks; its report and column ranges are kept when it completes.
+
+    Chunks stay in Arrow where the source gives Arrow (files, Arrow
+    tables), with the columns only looked up in their levels read
+    dictionary-encoded, as parquet stores them.
+    """
     report, ranges = ScanReport(), None
-    for frame in source.frames(spec.columns):
+    for frame in source.batches(spec.columns, dictionary=spec.dictionary_columns):
         chunk = spec.encode(frame, report)
         if chunk.n_rows:
-            X = chunk.X.to_numpy()
-            low, high = X.min(axis=0), X.max(axis=0)
-            ranges = (low, high) if ranges is None else (np.minimum(ranges[0], low),
-                                                         np.maximum(ranges[1], high))
+            ranges = _ranges(chunk.X.to_numpy(), ranges)
             yield chunk
     passes.append((report, ranges))
+
+
+def _ranges(X, ranges):
+    """Each column's (min, max) over the chunks so far, ``X`` included.
+
+    Only columns constant so far are scanned: a column that varied once
+    never becomes constant again, and its range no longer matters.
+    """
+    if ranges is None:
+        return X.min(axis=0), X.max(axis=0)
+    low, high = ranges
+    open_ = np.flatnonzero(low == high)
+    if len(open_):
+        part = X[:, open_]
+        low[open_] = np.minimum(low[open_], part.min(axis=0))
+        high[open_] = np.maximum(high[open_], part.max(axis=0))
+    return low, high
 
 
 def _warn_constant(spec, ranges):
@@ -182,8 +204,9 @@ def ols(formula, data, *, weights=None, cov_type="nonrobust", clusters=None, lev
     Returns
     -------
     CumulativeLinearRegression
-        Fitted, with ``formula_spec_`` and ``formula_report_``; its
-        ``results()`` names the formula's terms.
+        Fitted, with ``design_spec_`` and ``formula_report_``; its
+        ``results()`` names the formula's terms, and its ``predict`` and
+        ``results().get_prediction`` take frames of raw rows.
 
     Examples
     --------

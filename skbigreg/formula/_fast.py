@@ -18,7 +18,8 @@ from __future__ import annotations
 import numpy as np
 from formulaic.parser.types import Factor
 
-from ._variables import categorical_arguments
+from ._data import is_arrow
+from ._variables import categorical_arguments, data_names
 
 _NUMERICAL = "numerical"
 _CATEGORICAL = "categorical"
@@ -33,19 +34,44 @@ class DesignPlan:
         self.indicators = indicators            # [(positions, column, level indices)]
         self.numeric_positions = numeric_positions
         self.numeric_spec = numeric_spec        # formulaic sub-spec, or None
+        self.numeric_columns = [] if numeric_spec is None else list(dict.fromkeys(
+            name for part in numeric_spec.structure for factor in part.term.factors
+            for name in data_names(factor)))
 
     def design(self, frame, codes):
-        """The design of ``frame`` (categorical ``codes`` of the frozen levels by column)."""
+        """The design of ``frame`` (categorical ``codes`` of the frozen levels by column).
+
+        ``frame`` is a pandas frame or an Arrow record batch: numeric
+        columns are copied straight out of Arrow, and only the columns of
+        formulaic's numeric terms are converted to pandas for formulaic.
+        """
         n = len(frame)
         X = np.empty((self.n_columns, n)).T  # column-major: each column one contiguous write
+        arrow = is_arrow(frame)
         for position, column in self.lookups:
-            X[:, position] = frame[column].to_numpy(dtype=np.float64)
+            X[:, position] = (frame.column(column).to_numpy(zero_copy_only=False) if arrow
+                              else frame[column].to_numpy(dtype=np.float64))
         for positions, column, levels in self.indicators:
-            X[:, positions] = codes[column][:, None] == levels[None, :]
+            found = codes[column]
+            for position, level in zip(positions, levels):
+                np.equal(found, level, out=X[:, position])
         if self.numeric_spec is not None:
+            data = numeric_frame(frame, self.numeric_columns) if arrow else frame
             X[:, self.numeric_positions] = np.asarray(
-                self.numeric_spec.get_model_matrix(frame, output="numpy"), dtype=np.float64)
+                self.numeric_spec.get_model_matrix(data, output="numpy"), dtype=np.float64)
         return X
+
+
+def numeric_frame(batch, columns):
+    """Numeric ``columns`` of an Arrow batch without missing values, as a pandas frame.
+
+    Built from the numpy arrays (zero-copy where Arrow allows): what
+    ``to_pandas`` gives for such columns, without its per-call overhead.
+    """
+    import pandas as pd
+
+    return pd.DataFrame({column: batch.column(column).to_numpy(zero_copy_only=False)
+                         for column in columns}, copy=False)
 
 
 def plan_design(rhs_spec, levels):

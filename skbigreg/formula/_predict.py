@@ -1,14 +1,18 @@
-"""Predictions of a formula-fitted estimator on new raw data, through its frozen spec."""
+"""Predictions of a formula-fitted estimator on new raw data, through its frozen spec.
+
+A fitted estimator's own ``predict``, ``score`` and
+``results().get_prediction`` take raw frames too (through its
+``design_spec_``); these functions say so explicitly, and always read the
+absorbed effects' columns.
+"""
 
 from __future__ import annotations
-
-from ._data import _select
 
 
 def design(model, data):
     """The design matrix ``model`` was fitted on, made of new rows ``data`` (a DataFrame).
 
-    Encoded with the model's frozen ``formula_spec_``: the same levels and
+    Encoded with the model's frozen ``design_spec_``: the same levels and
     transform state as the fit; an unseen level raises ValueError.
 
     Parameters
@@ -33,9 +37,7 @@ def design(model, data):
          x  g[T.b]
     0  5.0     1.0
     """
-    spec = _spec(model)
-    rhs = [name for name in spec.variables if name in _rhs_variables(spec)]
-    return spec.transform(_select(data, rhs))
+    return _spec(model).transform(data)
 
 
 def predict(model, data):
@@ -63,13 +65,11 @@ def predict(model, data):
     >>> predict(ols("y ~ np.log(x)", df), pd.DataFrame({"x": [np.e]})).round(6)
     array([2.964591])
     """
-    X = design(model, data)
-    entities = _spec(model).roles.get("entities")
-    if isinstance(entities, (list, tuple)):  # several absorbed factors: a table
-        return model.predict(X, entities=_select(data, list(entities)).reset_index(drop=True))
-    if entities is not None:
-        return model.predict(X, entities=_select(data, [entities])[entities].to_numpy())
-    return model.predict(X)
+    spec = _spec(model)
+    entities = spec.label(data, "entities")
+    if entities is None:
+        return model.predict(spec.transform(data))
+    return model.predict(spec.transform(data), entities=entities)
 
 
 def get_prediction(model, data, **kwargs):
@@ -103,15 +103,9 @@ def get_prediction(model, data, **kwargs):
 
 
 def _spec(model):
-    spec = getattr(model, "formula_spec_", None)
+    spec = getattr(model, "design_spec_", None)
     if spec is None:
         raise ValueError(f"This {type(model).__name__} was not fitted from a formula "
-                         "(it has no formula_spec_); call its predict() on a design matrix.")
+                         "(it has no design_spec_); call its predict() on a design matrix.")
     return spec
 
-
-def _rhs_variables(spec):
-    from ._variables import data_names, factor_expressions
-
-    rhs = spec.formula.split("~", 1)[1]
-    return {name for factor in factor_expressions(rhs) for name in data_names(factor)}

@@ -16,9 +16,12 @@ import pandas as pd
 from formulaic import model_matrix
 from formulaic.parser.types import Factor
 
+from ..base._design import column_names
 from ..io import Chunk
-from ._data import _pandas, is_arrow
-from ._fast import plan_design
+from . import _arrow
+from ._data import _pandas, _select, is_arrow
+from ._fast import numeric_frame, plan_design
+from ._missing import count_missing, drop_missing, drop_undefined
 from ._variables import (
     categorical_arguments,
     data_names,
@@ -37,8 +40,10 @@ class FormulaSpec:
     """The frozen encoding of a formula: one set of columns for every chunk.
 
     Built by :func:`freeze`; stored on a fitted estimator as
-    ``formula_spec_``, where :func:`skbigreg.formula.predict` and
-    :func:`skbigreg.formula.get_prediction` reuse it on new data.
+    ``design_spec_`` (also ``formula_spec_``), where the estimator's own
+    ``predict``, ``score`` and ``results().get_prediction`` reuse it on
+    frames of raw rows (the protocol of :mod:`skbigreg.base._design`:
+    :meth:`transform`, :meth:`label`, :attr:`feature_names`).
 
     Attributes
     ----------
@@ -75,6 +80,17 @@ class FormulaSpec:
         self.target_name = model_spec.lhs.column_names[0]
         self._plan = plan_design(model_spec.rhs, levels)
         self._target_column = _plain_numeric(model_spec.lhs)
+        self.lhs_columns = _side_columns(model_spec.lhs)
+        self.rhs_columns = _side_columns(model_spec.rhs)
+        self._uses = _arrow.column_uses(self)
+        # Design columns that can be NaN once missing values are dropped: the
+        # numpy plan's lookups and indicators cannot; formulaic's terms can.
+        self._suspects = None if self._plan is None else self._plan.numeric_positions
+
+    @property
+    def dictionary_columns(self):
+        """Columns worth reading dictionary-encoded: only looked up in their levels."""
+        return [column for column, use in self._uses.items() if use == _arrow.CODED]
 
     @property
     def columns(self):
@@ -82,17 +98,29 @@ class FormulaSpec:
         return list(dict.fromkeys(self.variables + role_columns(self.roles)))
 
     def encode(self, frame, report):
-        """A chunk of rows (a pandas frame of :attr:`columns`) as an encoded :class:`Chunk`.
+        """A chunk of rows (a frame of :attr:`columns`) as an encoded :class:`Chunk`.
 
         Rows with a missing value in a used column, or with NaN in the
         design (``np.log`` of a negative number), are dropped and counted in
         ``report`` (``missing="drop"``) or refused (``missing="raise"``).
+        An Arrow chunk (files, Arrow tables) is encoded in Arrow where its
+        column types allow (:mod:`._arrow`), else through pandas: the same
+        numbers either way.
         """
+        if is_arrow(frame):
+            batch = _arrow.record_batch(frame)
+            if batch is not None and _arrow.arrow_ready(batch, self._uses,
+                                                        self.dictionary_columns):
+                value_sets = _arrow.value_sets(batch, self.levels)
+                if value_sets is not None:
+                    return self._encode_arrow(batch, value_sets, report)
+            frame = _pandas(_arrow.decoded(frame))
         report.rows_read += len(frame)
-        frame = _drop_missing(frame, self.columns, self.missing, report)
+        frame = drop_missing(frame, self.columns, self.missing, report)
         codes = self._codes(frame)
         X, y = self._design(frame, codes), self._response(frame, codes)
-        keep = _drop_undefined(X, y, self.feature_names, self.target_name, self.missing, report)
+        keep = drop_undefined(X, y, self.feature_names, self.target_name, self.missing, report,
+                               self._suspects)
         if keep is not None:
             frame, X, y = frame[keep], X[keep], y[keep]
         X = pd.DataFrame(X, columns=self.feature_names, copy=False)
@@ -102,12 +130,52 @@ class FormulaSpec:
                   if role != "sample_weight"}
         return Chunk(X, y, w, labels)
 
+    def _encode_arrow(self, batch, value_sets, report):
+        """:meth:`encode` of an Arrow record batch, without pandas for its strings."""
+        import pyarrow as pa
+
+        report.rows_read += batch.num_rows
+        counts, bad = _arrow.missing_counts(batch, self.columns)
+        if bad is not None:
+            count_missing(counts, int(bad.sum()), self.missing, report)
+            batch = batch.filter(pa.array(~bad))
+        codes = {}
+        for column, value_set in value_sets.items():
+            array = batch.column(column)
+            codes[column] = self._known(column, _arrow.level_codes(array, value_set),
+                                        lambda mask, array=array: _arrow.first_value(array, mask))
+        frame = None  # pandas, built from the codes, only for what formulaic encodes
+        if self._plan is not None:
+            X = self._plan.design(batch, codes)
+        else:
+            frame = self._arrow_frame(batch, codes, self.variables)
+            X = self._design(frame, codes)
+        if self._target_column is not None:
+            y = _arrow.numbers(batch.column(self._target_column))
+        else:
+            y = self._response(frame if frame is not None
+                               else self._arrow_frame(batch, codes, self.lhs_columns), codes)
+        keep = drop_undefined(X, y, self.feature_names, self.target_name, self.missing, report,
+                               self._suspects)
+        if keep is not None:
+            batch, X, y = batch.filter(pa.array(keep)), X[keep], y[keep]
+        X = pd.DataFrame(X, columns=self.feature_names, copy=False)
+        weight = self.roles.get("sample_weight")
+        w = None if weight is None else _arrow.numbers(batch.column(weight))
+        labels = {role: _arrow.label(batch, column) for role, column in self.roles.items()
+                  if role != "sample_weight"}
+        return Chunk(X, y, w, labels)
+
     def transform(self, frame):
         """The design (a DataFrame of :attr:`feature_names`) of new rows, for prediction.
 
-        Rows are kept one for one; a missing value or a level not in
-        :attr:`levels` raises ValueError naming the column.
+        ``frame`` is a pandas, polars or pyarrow frame holding (at least)
+        the columns of the formula's right-hand side. Rows are kept one for
+        one; a missing column, a missing value or a level not in
+        :attr:`levels` raises ValueError naming the column, as in the fit.
         """
+        _require_columns(self.formula, self.rhs_columns, {}, column_names(frame))
+        frame = _select(frame, self.rhs_columns)
         counts = frame.isna().sum()
         if counts.any():
             column = counts.index[counts.to_numpy() > 0][0]
@@ -115,6 +183,30 @@ class FormulaSpec:
                              "the new rows; a prediction needs every column the formula uses.")
         X = self._design(frame, self._codes(frame))
         return pd.DataFrame(X, columns=self.feature_names, index=frame.index)
+
+    def label(self, frame, role):
+        """The ``role`` labels (e.g. ``"entities"``) of new rows ``frame``; None if the fit read none.
+
+        A list of columns (several absorbed factors) gives a table.
+        """
+        given = self.roles.get(role)
+        if given is None:
+            return None
+        _require_columns(self.formula, [], {role: given}, column_names(frame))
+        if isinstance(given, (list, tuple)):
+            return _select(frame, list(given)).reset_index(drop=True)
+        return _select(frame, [given])[given].to_numpy()
+
+    def _arrow_frame(self, batch, codes, columns):
+        """``columns`` of ``batch`` as the pandas frame the pandas encoding would build.
+
+        Categorical columns become pandas Categoricals straight from their
+        codes (no string is converted); the others convert from Arrow.
+        """
+        coded = [column for column in columns if column in codes]
+        rest = [column for column in columns if column not in codes]
+        frame = numeric_frame(batch, rest) if rest else pd.DataFrame(index=range(len(batch)))
+        return _as_categorical(frame, {column: codes[column] for column in coded}, self.levels)
 
     def term_columns(self, terms):
         """Design columns of the given terms (``["d", "np.log(z)"]``), in design order."""
@@ -149,20 +241,28 @@ class FormulaSpec:
             if column not in frame.columns:
                 continue
             values = frame[column]
-            found = _level_codes(values, levels)
-            unseen = (found == -1) & values.notna().to_numpy()
-            if unseen.any():
-                if column not in self.other:
-                    first = values[unseen].iloc[0]
-                    raise ValueError(
-                        f"Column {column!r} has the level {first!r}, which is not among its "
-                        f"{len(levels)} levels fixed before the fit ({_shown(levels)}); declare it "
-                        f"in levels={{{column!r}: [...]}}, or collect undeclared levels in an "
-                        f"{OTHER!r} level with unseen='other'."
-                    )
-                found[unseen] = levels.index(OTHER)
-            codes[column] = found
+            # Missing values were dropped (or refused) before: -1 is an unseen level.
+            codes[column] = self._known(column, _level_codes(values, levels),
+                                        lambda mask, values=values: values[mask].iloc[0])
         return codes
+
+    def _known(self, column, found, first):
+        """``found`` codes with unseen levels (-1) refused, or made :data:`OTHER`.
+
+        ``first(mask)`` gives the first value where ``mask`` holds, for the message.
+        """
+        unseen = found == -1
+        if unseen.any():
+            levels = self.levels[column]
+            if column not in self.other:
+                raise ValueError(
+                    f"Column {column!r} has the level {first(unseen)!r}, which is not among its "
+                    f"{len(levels)} levels fixed before the fit ({_shown(levels)}); declare it "
+                    f"in levels={{{column!r}: [...]}}, or collect undeclared levels in an "
+                    f"{OTHER!r} level with unseen='other'."
+                )
+            found[unseen] = levels.index(OTHER)
+        return found
 
 
 def _level_codes(values, levels):
@@ -399,6 +499,12 @@ def _label(frame, given):
     return frame[given].to_numpy()
 
 
+def _side_columns(side_spec):
+    """Data columns one side of a frozen formula reads, in order."""
+    return list(dict.fromkeys(name for part in side_spec.structure
+                              for factor in part.term.factors for name in data_names(factor)))
+
+
 def _declared_levels(levels, variables, formula):
     declared = dict(levels or {})
     for column, values in declared.items():
@@ -439,42 +545,3 @@ def _sorted(values):
 def _shown(levels, most=10):
     shown = ", ".join(map(repr, levels[:most]))
     return shown + (", ..." if len(levels) > most else "")
-
-
-def _drop_missing(frame, columns, missing, report):
-    """``frame`` without rows missing a value in ``columns`` (counted), or raise."""
-    isna = frame[columns].isna()
-    counts = isna.sum()
-    if not counts.any():
-        return frame
-    if missing == "raise":
-        column = counts.index[counts.to_numpy() > 0][0]
-        raise ValueError(
-            f"Column {column!r} has {int(counts[column])} missing value(s) in a chunk; drop "
-            "those rows with missing='drop' (the default), or fill them."
-        )
-    for column, count in counts[counts > 0].items():
-        report.dropped_by_column[column] = report.dropped_by_column.get(column, 0) + int(count)
-    bad = isna.any(axis=1).to_numpy()
-    report.rows_dropped += int(bad.sum())
-    return frame.loc[~bad]
-
-
-def _drop_undefined(X, y, names, target, missing, report):
-    """Mask of rows whose design and response are defined (None: all), as statsmodels drops NaN."""
-    bad_X = np.isnan(X)
-    bad_y = np.isnan(y)
-    if not (bad_X.any() or bad_y.any()):
-        return None
-    counts = dict(zip(names, bad_X.sum(axis=0)))
-    counts[target] = bad_y.sum()
-    if missing == "raise":
-        term = next(name for name, count in counts.items() if count)
-        raise ValueError(f"The term {term!r} is undefined (NaN) for {counts[term]} row(s) of a "
-                         "chunk; drop those rows with missing='drop' (the default).")
-    for name, count in counts.items():
-        if count:
-            report.dropped_by_column[name] = report.dropped_by_column.get(name, 0) + int(count)
-    bad = bad_X.any(axis=1) | bad_y
-    report.rows_dropped += int(bad.sum())
-    return ~bad

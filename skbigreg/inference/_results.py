@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as distributions
 
+from ..base import design_rows
 from ..base import target_name  # noqa: F401 (re-exported)
 from ..exceptions import PerfectFitWarning
 from ._prediction import get_prediction
@@ -95,6 +96,10 @@ class RegressionResults:
         absorbed effects, whose sampling variance is not estimated):
         :meth:`get_prediction` raises a ``ValueError`` saying so. None for
         models that predict.
+    design_spec : object, optional
+        The fitted model's ``design_spec_`` (a formula's frozen encoding):
+        :meth:`get_prediction` then also takes raw rows, made into the
+        design as in the fit. None for models fitted on a design.
 
     Examples
     --------
@@ -141,6 +146,7 @@ class RegressionResults:
     likelihood: object = None
     log_weight_sum: float | None = None
     no_prediction: str | None = None
+    design_spec: object = None
 
     def __post_init__(self):
         names = [str(name) for name in self.names]
@@ -200,12 +206,15 @@ class RegressionResults:
         As statsmodels' ``get_prediction(exog)``: ``X`` holds the feature
         columns (a DataFrame's names must be the model's), with or without
         the ``const`` column; ``weights`` scale the observation intervals.
+        A model fitted from a formula also takes a frame of raw rows, as
+        statsmodels' formula models do (see :attr:`design_spec`).
         Returns a :class:`~skbigreg.inference.PredictionResults`
         (``summary_frame(alpha)``, ``predicted_mean``, ``se_mean``,
         ``conf_int(obs, alpha)``); for a GLM the mean's, through its link.
         """
         if self.no_prediction:
             raise ValueError(self.no_prediction)
+        X = design_rows(self.design_spec, X)
         return get_prediction(self, X, weights=weights, link=self.link)
 
     # -- tests of linear restrictions (statsmodels' semantics) ----------------

@@ -17,6 +17,7 @@ from ..base import (
     linear_chunk_statistics,
     rollback_on_error,
     validate_chunk,
+    with_design_spec,
 )
 from ..inference import COV_TYPES, PANEL_COV_TYPES, regression_results
 from ..io import SparkSource, SqlPushdown, check_labels, iter_chunks, refuse_unread
@@ -475,7 +476,7 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
                 "Cluster-robust errors need clusters= in fit/partial_fit."
             )
         names = getattr(self, "feature_names_in_", None)
-        return regression_results(
+        return with_design_spec(self, regression_results(
             self._solution,
             self.stats_,
             target=target,
@@ -491,7 +492,7 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
             log_weight_sum=(self.log_weight_sum_ if self.weight_type == "analytic" else None),
             period_sums=period_sums,
             maxlags=self.maxlags if maxlags is None else maxlags,
-        )
+        ))
 
     def _period_sums(self, target):
         """The second pass's per-period score sums of ``target`` (a ClusterSums)."""

@@ -29,7 +29,7 @@ from ..solvers import (
     combine_partitions,
     split_columns,
 )
-from ..base import ChunkLabels, check_weights, fit_source, reset, rollback_on_error
+from ..base import ChunkLabels, check_weights, design_rows, fit_source, reset, rollback_on_error
 
 #: Automatic contiguous splits keep at least this many rows per partition.
 MIN_ROWS_PER_SPLIT = 10
@@ -494,5 +494,6 @@ class BaseDebiasedDistributed(BaseEstimator):
     # -- prediction ------------------------------------------------------------
     def _linear_predictor(self, X):
         check_is_fitted(self, "coef_")
+        X = design_rows(getattr(self, "design_spec_", None), X)
         X = validate_data(self, X, reset=False, dtype=np.float64)
         return X @ self.coef_ + self.intercept_

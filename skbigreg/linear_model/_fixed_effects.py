@@ -14,7 +14,9 @@ from ..base import (
     SPARSE_FORMATS,
     CumulativeMixin,
     check_weight_sum,
+    design_rows,
     fit_source,
+    raw_labels,
     rollback_on_error,
     validate_chunk,
 )
@@ -689,6 +691,9 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         ndarray of shape (n_samples,)
         """
         self._check_fitted()
+        if entities is None:  # raw rows of a formula fit carry their levels
+            entities = raw_labels(getattr(self, "design_spec_", None), X, "entities")
+        X = design_rows(getattr(self, "design_spec_", None), X)
         X = validate_data(self, X, reset=False, dtype=np.float64, accept_sparse=SPARSE_FORMATS)
         offset = np.full(X.shape[0], self.intercept_)
         if entities is not None:

@@ -49,9 +49,11 @@ from ..base import (
     binary_classes,
     fit_source,
     check_label,
+    design_rows,
     encode_binary,
     reset,
     rollback_on_error,
+    with_design_spec,
 )
 
 
@@ -447,7 +449,7 @@ class CumulativeGLM(RegressorMixin, BaseEstimator):
             ("Scale:", f"{scale:.4g}"),
             ("No. Iterations:", self.n_iter_),
         )
-        return RegressionResults(
+        return with_design_spec(self, RegressionResults(
             params=params, cov=cov, names=names, cov_type=cov_type, nobs=n,
             df_model=p - int(self.fit_intercept), df_resid=n - p, ssr=stats.deviance,
             tss=np.nan, has_intercept=self.fit_intercept, use_t=False,
@@ -460,7 +462,7 @@ class CumulativeGLM(RegressorMixin, BaseEstimator):
             link=link,
             likelihood=partial(glm_likelihood, family.name, link.name == "identity",
                                stats.likelihood, stats.deviance, scale),
-        )
+        ))
 
     def _with_dropped_columns(self, cov):
         """Parameters (intercept first) and their covariance, NaN for dropped columns."""
@@ -478,6 +480,7 @@ class CumulativeGLM(RegressorMixin, BaseEstimator):
 
     def _linear_predictor(self, X):
         check_is_fitted(self, "pass_stats_")
+        X = design_rows(getattr(self, "design_spec_", None), X)
         X = validate_data(self, X, reset=False, dtype=np.float64)
         return X @ self.coef_ + self.intercept_
 

@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 
 from .._compat import _fit_context, validate_data
-from ..base import SPARSE_FORMATS, CumulativeMixin
+from ..base import SPARSE_FORMATS, CumulativeMixin, design_rows, raw_labels
 from ..exceptions import CollinearityWarning
 from ..solvers import solve_least_squares
 from ..solvers._grouped_least_squares import grouped_moments, solve_stacked
@@ -227,12 +227,17 @@ class GroupedLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         X : array-like of shape (n_samples, n_features)
         partitions : array-like of shape (n_samples,), optional
             Each row's partition (seen in fit); without it the pooled model.
+            Raw rows of a model fitted from a formula with ``partitions=``
+            carry their partitions' column.
 
         Returns
         -------
         ndarray of shape (n_samples,) or (n_samples, n_targets)
         """
         self._check_fitted()
+        if partitions is None:
+            partitions = raw_labels(getattr(self, "design_spec_", None), X, "partitions")
+        X = design_rows(getattr(self, "design_spec_", None), X)
         X = validate_data(self, X, reset=False, dtype=np.float64, accept_sparse=SPARSE_FORMATS)
         if partitions is None:
             return X @ np.asarray(self.coef_).T + self.intercept_

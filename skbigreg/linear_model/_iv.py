@@ -16,9 +16,12 @@ from .._compat import Interval, StrOptions, _fit_context, _num_samples, validate
 from ..base import (
     SPARSE_FORMATS,
     CumulativeMixin,
+    design_rows,
     fit_source,
+    raw_labels,
     rollback_on_error,
     validate_chunk,
+    with_design_spec,
 )
 from ..exceptions import MissingPassError
 from ..inference import COV_TYPES, LEVERAGE_COV_TYPES, regression_results, small_sample_factor
@@ -643,7 +646,7 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         stats = regressor_stats(self.stats_, columns)
         meat = None if cov_type == "nonrobust" else self._meats(cov_type)[0]
         names = self._names()[columns.regressors]
-        return regression_results(
+        return with_design_spec(self, regression_results(
             self._solution,
             stats,
             cov_type=cov_type,
@@ -658,7 +661,7 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
             method="2SLS",
             title="Cumulative IV-2SLS Results",
             wald_f=True,
-        )
+        ))
 
     def _absorbed_dof(self, cov_type):
         """Parameters the absorbed effects count for in ``cov_type``'s factor (fixest)."""
@@ -807,6 +810,9 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         ndarray of shape (n_samples,)
         """
         self._check_fitted()
+        if entities is None:  # raw rows of a formula fit carry their levels
+            entities = raw_labels(getattr(self, "design_spec_", None), X, "entities")
+        X = design_rows(getattr(self, "design_spec_", None), X)
         X = validate_data(self, X, reset=False, dtype=np.float64, accept_sparse=SPARSE_FORMATS)
         offset = self.intercept_
         if entities is not None and self._is_multiway():

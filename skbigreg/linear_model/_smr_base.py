@@ -51,9 +51,11 @@ from ..base import (
     ChunkLabels,
     check_labels,
     check_weights,
+    design_rows,
     fit_source,
     rollback_on_error,
     target_name,
+    with_design_spec,
 )
 
 
@@ -454,6 +456,7 @@ class _BaseSMR(BaseEstimator):
 
     def _linear_predictor(self, X):
         check_is_fitted(self)
+        X = design_rows(getattr(self, "design_spec_", None), X)
         X = validate_data(self, X, reset=False, dtype=np.float64)
         return X @ np.ravel(self.coef_) + float(np.ravel(self.intercept_)[0])
 
@@ -488,11 +491,11 @@ class _BaseSMR(BaseEstimator):
             ("SMR iterations:", f"{self.n_iter_}"),
             ("Scale:", f"{self.dispersion_:.4g}"),
         )
-        return _smr_results(
+        return with_design_spec(self, _smr_results(
             self._packed_coef(), self.cov_params_, self._param_names(), reps, self.rank_,
             self.fit_intercept, "GLM", self.method.upper(), extra,
             getattr(self, "target_name_", "y"), self.dispersion_, link,
-        )
+        ))
 
     def summary_frame(self, alpha=0.05):
         """The coefficient table of :meth:`results` (z tests), as a DataFrame."""
