@@ -77,33 +77,75 @@ def irls_pass(X, y, sample_weight, coef, intercept, family, link, fit_intercept,
     mu, slope = link.inverse(eta), link.inverse_deriv(eta)
     variance = family.variance(mu)
     nu = family.nu(link, eta)
+    residual = y - mu
     with np.errstate(divide="ignore", invalid="ignore"):
-        working = eta + (y - mu) / slope
+        working = residual / slope
+    working += eta
     fisher = nu * slope
     # A row is saturated when its mean sits at the edge of the support and
     # equals its response there (separation); per row, so chunking and
     # zero-weight rows change nothing.
-    edge = (variance <= _SATURATED) & (np.abs(y - mu) <= _SATURATED)
-    saturated = edge | ~np.isfinite(working)
-    working = np.where(saturated, eta, working)
-    gram = GramStats.from_arrays(X, working, w * np.where(saturated, 0.0, fisher))
+    saturated = ~np.isfinite(working)
+    saturated |= (variance <= _SATURATED) & (np.abs(residual) <= _SATURATED)
+    np.copyto(working, eta, where=saturated)
+    fisher[saturated] = 0.0
+    gram = GramStats.from_arrays(X, working, w * fisher)
     n_saturated = int(np.count_nonzero(saturated & (w > 0)))
     if not complete:
         return IRLSPass.light(gram, n_saturated)
-    design = np.column_stack([np.ones(len(X)), X]) if fit_intercept else X
-    scores = design * (w * (y - mu) * nu)[:, None]
-    observed = w * np.where(saturated, 0.0, fisher - (y - mu) * _nu_slope(family, link, eta))
-    information = (design * observed[:, None]).T @ design
+    scores = _design_rows(X, w * residual * nu, fit_intercept)
     return IRLSPass(
         gram=gram,
         deviance=family.deviance(y, eta, link, w),
-        pearson=float(w @ ((y - mu) ** 2 / variance)),
+        pearson=float(w @ (residual**2 / variance)),
         meat=OuterProductStats.from_rows(scores),
-        observed=OuterProductStats(len(X), information),
+        observed=OuterProductStats(len(X), _observed_information(
+            X, eta, residual, w, fisher, saturated, gram, family, link, fit_intercept)),
         cluster_sums=None if clusters is None else ClusterSums.from_rows(scores, clusters),
         n_saturated=n_saturated,
         likelihood=LikelihoodSums.from_rows(w, y, mu, family.name),
     )
+
+
+def _design_rows(X, factor, fit_intercept):
+    """The rows ``factor_i [1, x_i]`` (or ``factor_i x_i``), without stacking a copy of X."""
+    rows = np.empty((len(X), X.shape[1] + bool(fit_intercept)))
+    if fit_intercept:
+        rows[:, 0] = factor
+    np.multiply(X, factor[:, None], out=rows[:, int(bool(fit_intercept)):])
+    return rows
+
+
+# (family, link) pairs whose nu is a constant (the canonical links, up to
+# sign and scale): there nu' = 0 and the observed information is Fisher's.
+_CONSTANT_NU = {("gaussian", "identity"), ("binomial", "logit"), ("poisson", "log"),
+                ("gamma", "inverse"), ("inverse_gaussian", "inverse_squared")}
+
+
+def _observed_information(X, eta, residual, w, fisher, saturated, gram, family, link,
+                          fit_intercept):
+    """``sum_i w_i (h' nu - (y_i - mu_i) nu')_i d_i d_i'`` over the design rows ``d_i``.
+
+    For a canonical link ``nu' = 0``: this is the raw weighted Gram of the
+    design, which ``gram`` (weights ``w h' nu``, saturated rows 0) already
+    holds, so no product over the rows is made.
+    """
+    if (family.name, link.name) in _CONSTANT_NU:
+        return _raw_design_gram(gram, fit_intercept)
+    observed = w * (fisher - residual * _nu_slope(family, link, eta))
+    observed[saturated] = 0.0
+    return _design_rows(X, observed, fit_intercept).T @ _design_rows(X, np.ones(len(X)),
+                                                                     fit_intercept)
+
+
+def _raw_design_gram(gram, fit_intercept):
+    """``D'WD`` for the design ``D = [1, X]`` (or ``X``) from centred statistics of ``[X, z]``."""
+    k = gram.n_features
+    raw = gram.moments(center=False)[:k, :k]
+    if not fit_intercept:
+        return raw
+    sums = gram.weight_sum * gram.mean[:k]
+    return np.block([[np.full((1, 1), gram.weight_sum), sums[None, :]], [sums[:, None], raw]])
 
 
 def irls_chunk_pass(item, coef, intercept, family, link, fit_intercept, columns=None,
