@@ -31,7 +31,7 @@ from ..inference._covariance import (
     warn_if_no_residual_dof,
 )
 from ..inference._likelihood import glm_likelihood
-from ..parallel import map_reduce
+from ..parallel import map_reduce, single_blas_thread
 from ..passes import irls_chunk_pass, subsample_start
 from ..passes._irls import START_ROWS
 from ..solvers import ScoringSettings, ScoringState, identified_columns, scoring_step
@@ -301,6 +301,18 @@ class CumulativeGLM(RegressorMixin, BaseEstimator):
         then coefficients) is where the first pass is made, instead of the
         family's starting means.
         """
+        # One BLAS thread, as the least-squares maps: a pass's products are
+        # cache-sized and narrow, where a second thread only contends for the
+        # core (n_jobs workers set their own limit inside the map).
+        with single_blas_thread():
+            stats, step = self._score(one_pass, start)
+        if not hasattr(self, "pass_stats_"):
+            raise ValueError("IRLS could not start: every row has a zero weight.")
+        self._warn(stats, step is not None and step.status == CONVERGED)
+        return self
+
+    def _score(self, one_pass, start):
+        """The scoring loop of :meth:`_iterate`; the last pass's statistics and step."""
         settings = ScoringSettings(self.fit_intercept, self.tol)
         state, columns, step = ScoringState(start), None, None
         previous = None  # (state, step) of the last pass made at coefficients
@@ -332,10 +344,7 @@ class CumulativeGLM(RegressorMixin, BaseEstimator):
             if state.params is not None:
                 previous = (state, step)
             state = step.state
-        if not hasattr(self, "pass_stats_"):
-            raise ValueError("IRLS could not start: every row has a zero weight.")
-        self._warn(stats, step is not None and step.status == CONVERGED)
-        return self
+        return stats, step
 
     def _store(self, stats, solution, state, columns):
         self.pass_stats_, self._solution, self._columns = stats, solution, columns
