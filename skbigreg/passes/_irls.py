@@ -23,6 +23,7 @@ from ..solvers._irls_streamed import (
     scoring_step,
 )
 from ..stats import ClusterSums, GramStats, IRLSPass, LikelihoodSums, OuterProductStats
+from ..stats._moments import block_rows
 
 # Variance V(mu) and |y - mu| at or below which a row is fitted exactly at
 # the support's edge (binomial: min(p, 1 - p) <= 1e-8; |eta| >= 18.4 for the
@@ -69,7 +70,10 @@ def irls_pass(X, y, sample_weight, coef, intercept, family, link, fit_intercept,
     >>> stats.gram.n_rows, stats.meat.matrix.shape
     (3, (2, 2))
     """
-    w = np.ones(len(X)) if sample_weight is None else sample_weight
+    rows = block_rows(X.shape[1] + 1)
+    if not complete and coef is not None and len(X) > rows:
+        return _light_pass_in_blocks(X, y, sample_weight, coef, intercept, family, link,
+                                     fit_intercept, rows)
     if coef is None:
         eta = link.link(family.start_mu(y))
     else:
@@ -89,10 +93,15 @@ def irls_pass(X, y, sample_weight, coef, intercept, family, link, fit_intercept,
     saturated |= (variance <= _SATURATED) & (np.abs(residual) <= _SATURATED)
     np.copyto(working, eta, where=saturated)
     fisher[saturated] = 0.0
-    gram = GramStats.from_arrays(X, working, w * fisher)
-    n_saturated = int(np.count_nonzero(saturated & (w > 0)))
+    if sample_weight is None:  # unit weights: no product, no mask (the same numbers)
+        gram = GramStats.from_arrays(X, working, fisher)
+        n_saturated = int(np.count_nonzero(saturated))
+    else:
+        gram = GramStats.from_arrays(X, working, sample_weight * fisher)
+        n_saturated = int(np.count_nonzero(saturated & (sample_weight > 0)))
     if not complete:
         return IRLSPass.light(gram, n_saturated)
+    w = np.ones(len(X)) if sample_weight is None else sample_weight
     scores = _design_rows(X, w * residual * nu, fit_intercept)
     return IRLSPass(
         gram=gram,
@@ -105,6 +114,22 @@ def irls_pass(X, y, sample_weight, coef, intercept, family, link, fit_intercept,
         n_saturated=n_saturated,
         likelihood=LikelihoodSums.from_rows(w, y, mu, family.name),
     )
+
+
+def _light_pass_in_blocks(X, y, sample_weight, coef, intercept, family, link, fit_intercept,
+                          rows):
+    """A light pass made block by block, each block's temporaries staying in cache.
+
+    The blocks are the ones the Gram accumulator cuts a chunk into, merged
+    in the same order, so the statistics equal the whole chunk's bit for bit.
+    """
+    total = IRLSPass.light(GramStats.empty(X.shape[1], 1), 0)
+    for start in range(0, len(X), rows):
+        block = slice(start, start + rows)
+        w = None if sample_weight is None else sample_weight[block]
+        total = total + irls_pass(X[block], y[block], w, coef, intercept, family, link,
+                                  fit_intercept, complete=False)
+    return total
 
 
 def _design_rows(X, factor, fit_intercept):
