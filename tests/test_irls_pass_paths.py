@@ -129,3 +129,15 @@ def test_gamma_fit_unchanged_by_the_canonical_shortcut():
     theirs = sm.GLM(y, sm.add_constant(X), family=sm.families.Gamma()).fit(
         cov_type="HC0", tol=1e-12)
     np.testing.assert_allclose(ours.results("HC0").bse, theirs.bse, rtol=1e-7)
+
+
+@pytest.mark.parametrize("name", ["identity", "log", "inverse", "inverse_squared", "logit",
+                                  "probit", "cloglog", "loglog", "cauchit"])
+def test_inverse_and_deriv_equals_the_two_calls(name):
+    from skbigreg.glm import LINKS
+
+    link = LINKS[name]
+    eta = np.linspace(0.1, 3.0, 7) if name.startswith("inverse") else np.linspace(-4, 4, 9)
+    mu, slope = link.inverse_and_deriv(eta)
+    np.testing.assert_array_equal(mu, link.inverse(eta))
+    np.testing.assert_array_equal(slope, link.inverse_deriv(eta))

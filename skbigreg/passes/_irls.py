@@ -78,7 +78,7 @@ def irls_pass(X, y, sample_weight, coef, intercept, family, link, fit_intercept,
         eta = link.link(family.start_mu(y))
     else:
         eta = X @ coef + intercept
-    mu, slope = link.inverse(eta), link.inverse_deriv(eta)
+    mu, slope = link.inverse_and_deriv(eta)
     variance = family.variance(mu)
     nu = family.nu(link, eta)
     residual = y - mu
