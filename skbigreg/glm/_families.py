@@ -135,10 +135,10 @@ class BinomialFamily(Family):
     def deviance(self, y, eta, link, weight):
         # mu and 1 - mu each from the link's accurate form; xlogy(0, 0) = 0
         mu, complement = link.inverse(eta), link.inverse_complement(eta)
-        unit = (
-            special.xlogy(y, y) + special.xlogy(1 - y, 1 - y)
-            - special.xlogy(y, mu) - special.xlogy(1 - y, complement)
-        )
+        unit = -special.xlogy(y, mu)
+        unit -= special.xlogy(1 - y, complement)
+        if not np.all((y == 0) | (y == 1)):  # the saturated terms are 0 for 0/1 responses
+            unit += special.xlogy(y, y) + special.xlogy(1 - y, 1 - y)
         return float(2 * (weight @ unit))
 
     def check_y(self, y):

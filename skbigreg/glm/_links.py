@@ -44,6 +44,10 @@ class Link:
     def inverse_deriv(self, eta):
         raise NotImplementedError
 
+    def inverse_and_deriv(self, eta):
+        """``(h(eta), h'(eta))``, sharing their common work where a link can."""
+        return self.inverse(eta), self.inverse_deriv(eta)
+
     def valid_eta(self, eta):
         """Whether every eta lies in the inverse link's domain."""
         eta = np.asarray(eta)
@@ -87,6 +91,10 @@ class LogLink(Link):
 
     def inverse_deriv(self, eta):
         return np.exp(eta)
+
+    def inverse_and_deriv(self, eta):
+        mu = np.exp(eta)  # h' = h: one exp (callers do not write into either)
+        return mu, mu
 
 
 class InverseLink(Link):
@@ -148,6 +156,10 @@ class LogitLink(BinaryLink):
 
     def inverse_deriv(self, eta):
         return special.expit(eta) * special.expit(-np.asarray(eta, dtype=float))
+
+    def inverse_and_deriv(self, eta):
+        mu = special.expit(eta)  # the same products as inverse_deriv, one expit fewer
+        return mu, mu * special.expit(-np.asarray(eta, dtype=float))
 
     def binomial_nu(self, eta):
         return np.ones_like(np.asarray(eta, dtype=float))

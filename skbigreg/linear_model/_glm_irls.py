@@ -32,7 +32,7 @@ from ..inference._covariance import (
 )
 from ..inference._likelihood import glm_likelihood
 from ..io import SparkSource, refuse_unread
-from ..parallel import map_reduce, spark_map_reduce
+from ..parallel import map_reduce, single_blas_thread, spark_map_reduce
 from ..passes import irls_chunk_pass, subsample_start
 from ..passes._irls import START_ROWS
 from ..stats import decode_statistics, encode_statistics
@@ -345,6 +345,18 @@ class CumulativeGLM(RegressorMixin, BaseEstimator):
         then coefficients) is where the first pass is made, instead of the
         family's starting means.
         """
+        # One BLAS thread, as the least-squares maps: a pass's products are
+        # cache-sized and narrow, where a second thread only contends for the
+        # core (n_jobs workers set their own limit inside the map).
+        with single_blas_thread():
+            stats, step = self._score(one_pass, start)
+        if not hasattr(self, "pass_stats_"):
+            raise ValueError("IRLS could not start: every row has a zero weight.")
+        self._warn(stats, step is not None and step.status == CONVERGED)
+        return self
+
+    def _score(self, one_pass, start):
+        """The scoring loop of :meth:`_iterate`; the last pass's statistics and step."""
         settings = ScoringSettings(self.fit_intercept, self.tol)
         state, columns, step = ScoringState(start), None, None
         previous = None  # (state, step) of the last pass made at coefficients
@@ -376,10 +388,7 @@ class CumulativeGLM(RegressorMixin, BaseEstimator):
             if state.params is not None:
                 previous = (state, step)
             state = step.state
-        if not hasattr(self, "pass_stats_"):
-            raise ValueError("IRLS could not start: every row has a zero weight.")
-        self._warn(stats, step is not None and step.status == CONVERGED)
-        return self
+        return stats, step
 
     def _store(self, stats, solution, state, columns):
         self.pass_stats_, self._solution, self._columns = stats, solution, columns

@@ -23,6 +23,7 @@ from ..solvers._irls_streamed import (
     scoring_step,
 )
 from ..stats import ClusterSums, GramStats, IRLSPass, LikelihoodSums, OuterProductStats
+from ..stats._moments import block_rows
 
 # Variance V(mu) and |y - mu| at or below which a row is fitted exactly at
 # the support's edge (binomial: min(p, 1 - p) <= 1e-8; |eta| >= 18.4 for the
@@ -69,41 +70,107 @@ def irls_pass(X, y, sample_weight, coef, intercept, family, link, fit_intercept,
     >>> stats.gram.n_rows, stats.meat.matrix.shape
     (3, (2, 2))
     """
-    w = np.ones(len(X)) if sample_weight is None else sample_weight
+    rows = block_rows(X.shape[1] + 1)
+    if not complete and coef is not None and len(X) > rows:
+        return _light_pass_in_blocks(X, y, sample_weight, coef, intercept, family, link,
+                                     fit_intercept, rows)
     if coef is None:
         eta = link.link(family.start_mu(y))
     else:
         eta = X @ coef + intercept
-    mu, slope = link.inverse(eta), link.inverse_deriv(eta)
+    mu, slope = link.inverse_and_deriv(eta)
     variance = family.variance(mu)
     nu = family.nu(link, eta)
+    residual = y - mu
     with np.errstate(divide="ignore", invalid="ignore"):
-        working = eta + (y - mu) / slope
+        working = residual / slope
+    working += eta
     fisher = nu * slope
     # A row is saturated when its mean sits at the edge of the support and
     # equals its response there (separation); per row, so chunking and
     # zero-weight rows change nothing.
-    edge = (variance <= _SATURATED) & (np.abs(y - mu) <= _SATURATED)
-    saturated = edge | ~np.isfinite(working)
-    working = np.where(saturated, eta, working)
-    gram = GramStats.from_arrays(X, working, w * np.where(saturated, 0.0, fisher))
-    n_saturated = int(np.count_nonzero(saturated & (w > 0)))
+    saturated = ~np.isfinite(working)
+    saturated |= (variance <= _SATURATED) & (np.abs(residual) <= _SATURATED)
+    np.copyto(working, eta, where=saturated)
+    fisher[saturated] = 0.0
+    if sample_weight is None:  # unit weights: no product, no mask (the same numbers)
+        gram = GramStats.from_arrays(X, working, fisher)
+        n_saturated = int(np.count_nonzero(saturated))
+    else:
+        gram = GramStats.from_arrays(X, working, sample_weight * fisher)
+        n_saturated = int(np.count_nonzero(saturated & (sample_weight > 0)))
     if not complete:
         return IRLSPass.light(gram, n_saturated)
-    design = np.column_stack([np.ones(len(X)), X]) if fit_intercept else X
-    scores = design * (w * (y - mu) * nu)[:, None]
-    observed = w * np.where(saturated, 0.0, fisher - (y - mu) * _nu_slope(family, link, eta))
-    information = (design * observed[:, None]).T @ design
+    w = np.ones(len(X)) if sample_weight is None else sample_weight
+    scores = _design_rows(X, w * residual * nu, fit_intercept)
     return IRLSPass(
         gram=gram,
         deviance=family.deviance(y, eta, link, w),
-        pearson=float(w @ ((y - mu) ** 2 / variance)),
+        pearson=float(w @ (residual**2 / variance)),
         meat=OuterProductStats.from_rows(scores),
-        observed=OuterProductStats(len(X), information),
+        observed=OuterProductStats(len(X), _observed_information(
+            X, eta, residual, w, fisher, saturated, gram, family, link, fit_intercept)),
         cluster_sums=None if clusters is None else ClusterSums.from_rows(scores, clusters),
         n_saturated=n_saturated,
         likelihood=LikelihoodSums.from_rows(w, y, mu, family.name),
     )
+
+
+def _light_pass_in_blocks(X, y, sample_weight, coef, intercept, family, link, fit_intercept,
+                          rows):
+    """A light pass made block by block, each block's temporaries staying in cache.
+
+    The blocks are the ones the Gram accumulator cuts a chunk into, merged
+    in the same order, so the statistics equal the whole chunk's bit for bit.
+    """
+    total = IRLSPass.light(GramStats.empty(X.shape[1], 1), 0)
+    for start in range(0, len(X), rows):
+        block = slice(start, start + rows)
+        w = None if sample_weight is None else sample_weight[block]
+        total = total + irls_pass(X[block], y[block], w, coef, intercept, family, link,
+                                  fit_intercept, complete=False)
+    return total
+
+
+def _design_rows(X, factor, fit_intercept):
+    """The rows ``factor_i [1, x_i]`` (or ``factor_i x_i``), without stacking a copy of X."""
+    rows = np.empty((len(X), X.shape[1] + bool(fit_intercept)))
+    if fit_intercept:
+        rows[:, 0] = factor
+    np.multiply(X, factor[:, None], out=rows[:, int(bool(fit_intercept)):])
+    return rows
+
+
+# (family, link) pairs whose nu is a constant (the canonical links, up to
+# sign and scale): there nu' = 0 and the observed information is Fisher's.
+_CONSTANT_NU = {("gaussian", "identity"), ("binomial", "logit"), ("poisson", "log"),
+                ("gamma", "inverse"), ("inverse_gaussian", "inverse_squared")}
+
+
+def _observed_information(X, eta, residual, w, fisher, saturated, gram, family, link,
+                          fit_intercept):
+    """``sum_i w_i (h' nu - (y_i - mu_i) nu')_i d_i d_i'`` over the design rows ``d_i``.
+
+    For a canonical link ``nu' = 0``: this is the raw weighted Gram of the
+    design, which ``gram`` (weights ``w h' nu``, saturated rows 0) already
+    holds, so no product over the rows is made.
+    """
+    if (family.name, link.name) in _CONSTANT_NU:
+        return _raw_design_gram(gram, fit_intercept)
+    observed = w * (fisher - residual * _nu_slope(family, link, eta))
+    observed[saturated] = 0.0
+    return _design_rows(X, observed, fit_intercept).T @ _design_rows(X, np.ones(len(X)),
+                                                                     fit_intercept)
+
+
+def _raw_design_gram(gram, fit_intercept):
+    """``D'WD`` for the design ``D = [1, X]`` (or ``X``) from centred statistics of ``[X, z]``."""
+    k = gram.n_features
+    raw = gram.moments(center=False)[:k, :k]
+    if not fit_intercept:
+        return raw
+    sums = gram.weight_sum * gram.mean[:k]
+    return np.block([[np.full((1, 1), gram.weight_sum), sums[None, :]], [sums[:, None], raw]])
 
 
 def irls_chunk_pass(item, coef, intercept, family, link, fit_intercept, columns=None,

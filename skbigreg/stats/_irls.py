@@ -132,17 +132,23 @@ class LikelihoodSums:
     def from_rows(cls, w, y, mu, family):
         """The sums of rows ``(w, y, mu)`` for the family named ``family``."""
         terms = dict.fromkeys(LIKELIHOOD_SUMS, 0.0)
+        unit_weights = bool(np.all(w == 1))  # then both weight sums are exactly 0
         with np.errstate(divide="ignore", invalid="ignore"):
-            terms["log_w"] = np.sum(np.log(w))
-            terms["w_log_w"] = np.sum(special.xlogy(w, w))
+            if not unit_weights:
+                terms["log_w"] = np.sum(np.log(w))
+                terms["w_log_w"] = np.sum(special.xlogy(w, w))
             if family == "poisson":
                 log_factorial = special.gammaln(y + 1)
                 terms["loglike"] = w @ (special.xlogy(y, mu) - mu - log_factorial)
                 terms["w_const"] = w @ log_factorial
             elif family == "binomial":
-                const = special.gammaln(2.0) - special.gammaln(y + 1) - special.gammaln(2 - y)
-                terms["loglike"] = w @ (const + special.xlogy(y, mu) + special.xlog1py(1 - y, -mu))
-                terms["w_const"] = w @ const
+                loglike = special.xlogy(y, mu) + special.xlog1py(1 - y, -mu)
+                # log C(1, y) is exactly 0 for 0/1 responses: no log-gamma per row
+                if not np.all((y == 0) | (y == 1)):
+                    const = special.gammaln(2.0) - special.gammaln(y + 1) - special.gammaln(2 - y)
+                    loglike += const
+                    terms["w_const"] = w @ const
+                terms["loglike"] = w @ loglike
             elif family in ("gamma", "inverse_gaussian"):
                 terms["log_y"] = np.sum(np.log(y))
                 terms["w_log_y"] = w @ np.log(y)
