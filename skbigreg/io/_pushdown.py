@@ -112,10 +112,16 @@ class SqlPushdown:
         self.target = columns.target
         self.weighted = columns.weight is not None
         self.clusters = columns.labels.get("clusters")
-        others = [name for name, col in columns.labels.items()
-                  if col is not None and name != "clusters"]
+        self.entities = columns.labels.get("entities")
+        self.require_labels(("clusters", "entities"), "Push-down fits")
+
+    def require_labels(self, allowed, model):
+        """Refuse a row label that ``model`` (its name, for the message) does not read."""
+        others = [name for name, col in self.relation.columns.labels.items()
+                  if col is not None and name not in allowed]
         if others:
-            raise ValueError(f"Push-down fits read clusters only; {others[0]}= is not used by them.")
+            reads = " and ".join(f"{name}=" for name in allowed) or "no row label"
+            raise ValueError(f"{model} read {reads} only; {others[0]}= is not used by them.")
 
     def __iter__(self):
         raise TypeError(
@@ -150,13 +156,16 @@ class SqlPushdown:
                 tests.append(rel.value(name) + " <> CAST('NaN' AS DOUBLE PRECISION)")
         return Sql.join(" AND ", tests)
 
-    def _src(self, with_nulls=False, with_clusters=False):
-        """The ``src`` CTE: ``z0..zD-1``, ``w`` (1 unweighted), ``g`` (the cluster)."""
+    def _src(self, with_nulls=False, with_clusters=False, with_entities=False):
+        """The ``src`` CTE: ``z0..zD-1``, ``w`` (1 unweighted), ``g`` (the cluster),
+        ``e`` (the level of the absorbed factor)."""
         rel = self.relation
         items = [part + f" AS z{j}" for j, part in enumerate(self._design())]
         items.append((rel.value(rel.columns.weight) if self.weighted else Sql("1.0")) + " AS w")
         if with_clusters:
             items.append(Sql(rel.quoted(self.clusters)) + " AS g")
+        if with_entities:
+            items.append(Sql(rel.quoted(self.entities)) + " AS e")
         if with_nulls:
             items += ["CASE WHEN " + Sql(rel.quoted(name)) + f" IS NULL THEN 1 ELSE 0 END AS null{i}"
                       for i, name in enumerate(rel.columns.used())]

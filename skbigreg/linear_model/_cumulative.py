@@ -294,6 +294,7 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         if self.solver != "gram":
             raise ValueError("A SQL push-down computes Gram statistics: use solver='gram', "
                              "or pull the rows (fit_chunks(read_sql(...))) for solver='qr'.")
+        pushdown.require_labels(("clusters",), "Least-squares push-down fits")
         self._set_statistics(pushdown_statistics(pushdown), True, pushdown.feature_names)
         self.target_name_ = pushdown.target
         if self._needs_second_pass():

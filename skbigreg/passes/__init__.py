@@ -28,7 +28,13 @@ from ._demean import (
 from ._irls import irls_chunk_pass, irls_pass, subsample_start
 from ._local import fit_partition, map_partition_stream, map_partitions, nodewise_rows
 from ._partitions import BlockCentres, PartitionSpec, partition_labels
-from ._pushdown import pushdown_score_pass, pushdown_statistics
+from ._pushdown import (
+    pushdown_linear_score_pass,
+    pushdown_score_pass,
+    pushdown_statistics,
+    pushdown_within_score_pass,
+    pushdown_within_statistics,
+)
 from ._scores import (
     demeaned_scores,
     hc_scores,
@@ -39,8 +45,11 @@ from ._scores import (
 )
 
 __all__ = [
+    "pushdown_linear_score_pass",
     "pushdown_score_pass",
     "pushdown_statistics",
+    "pushdown_within_score_pass",
+    "pushdown_within_statistics",
     "PartitionSpec",
     "BlockCentres",
     "RepresentativeTask",

@@ -9,9 +9,18 @@ pulled rows.
 from __future__ import annotations
 
 import numpy as np
+from scipy.linalg import block_diag
 
 from ..io._pushdown import ScorePoint
-from ..stats import ChunkStatistics, GramStats, GroupedGramStats, LeverageOuterProducts
+from ..stats import (
+    ChunkStatistics,
+    ClusterSums,
+    GramStats,
+    GroupedGramStats,
+    LevelMeans,
+    LeverageOuterProducts,
+    OuterProductStats,
+)
 from ._scores import residual_shift
 
 
@@ -55,3 +64,76 @@ def pushdown_score_pass(pushdown, *, solution, stats, frequency=False):
     meats = LeverageOuterProducts(sums.n_rows, sums.hc0, sums.hc2, sums.hc3,
                                   sums.n_unit_leverage, frequency)
     return ChunkStatistics(seen, None, meats)
+
+
+def pushdown_within_statistics(pushdown):
+    """The first pass of the within estimator in the database.
+
+    Returns
+    -------
+    ChunkStatistics
+        Totals (per cluster when it names clusters) and, in ``extra``, the
+        :class:`~skbigreg.stats.LevelMeans` of the absorbed factor.
+    """
+    from ..io._pushdown_within import level_moments
+
+    first = pushdown_statistics(pushdown)
+    stats = first.stats
+    # The level query centres about query 1's means, which moments() refined:
+    # any fixed centre is exact (the per-level sums are of deviations from it).
+    levels = level_moments(pushdown, np.asarray(stats.mean, dtype=float), stats.n_rows,
+                           stats.weight_sum)
+    level_stats = LevelMeans(levels.labels, levels.n_rows, levels.weight_sum, levels.mean,
+                             levels.cluster, levels.nested)
+    return ChunkStatistics(stats, first.clusters, level_stats, first.log_weight_sum)
+
+
+def pushdown_within_score_pass(pushdown, *, coef, stats):
+    """The within score pass in the database at ``coef`` (HC1, clusters across levels).
+
+    Returns
+    -------
+    ChunkStatistics
+        The pass's rows' statistics, the per-cluster score sums (with
+        clusters) and ``sum s s'`` in ``extra``, as
+        ``CumulativeFixedEffectsRegression.partial_fit_scores`` gathers them.
+    """
+    k = len(coef)
+    residual = np.append(-np.asarray(coef, dtype=float), 1.0)
+    return pushdown_linear_score_pass(pushdown, [(residual, np.eye(k + 1, k))], stats=stats,
+                                      shift=("levels", stats.mean), center=False)
+
+
+def pushdown_linear_score_pass(pushdown, forms, *, stats, shift, center):
+    """A score pass in the database for residuals linear in ``z = [X, y]``.
+
+    ``forms`` are ``(coef, projection)`` pairs: the residual
+    ``e = (z - shift)' coef`` and the map of its scores ``w e [1, z - shift]``
+    (the one when ``center``) onto the model's own design, as
+    ``residual_row_scores`` and IV's ``_residual_forms`` define them;
+    ``shift`` is a vector or ``("levels", mean)`` (each row's level means).
+
+    Returns
+    -------
+    ChunkStatistics
+        The pass's rows' statistics, per-cluster projected score sums (with
+        clusters) and their ``sum s s'`` in ``extra``.
+    """
+    from ..io._pushdown_within import linear_score_sums
+
+    coefs = np.array([coef for coef, _ in forms])
+    projections = [np.asarray(projection, dtype=float) for _, projection in forms]
+    # Only the columns of u that some projection reads are summed in SQL.
+    used = np.flatnonzero(np.any([p[int(center):].any(axis=1) for p in projections], axis=0))
+    keep = np.r_[np.arange(int(center)), int(center) + used]
+    block = block_diag(*[p[keep] for p in projections])
+    mean = np.asarray(stats.mean, dtype=float)
+    sums = linear_score_sums(pushdown, coefs, mean, shift=shift, columns=used, center=center)
+    rows = sums.rows
+    seen = GramStats(stats.n_features, 1, rows.n_rows, rows.weight_sum, rows.mean, rows.comoment)
+    clusters = None
+    if sums.cluster_labels is not None:
+        clusters = ClusterSums(sums.cluster_labels, sums.cluster_sums @ block)
+    return ChunkStatistics(seen, clusters,
+                           OuterProductStats(sums.n_rows, block.T @ sums.outer @ block))
+
