@@ -32,7 +32,8 @@ from ..inference._covariance import (
 )
 from ..inference._likelihood import glm_likelihood
 from ..parallel import map_reduce
-from ..passes import irls_chunk_pass, subsample_start
+from ..io import SqlPushdown
+from ..passes import PushdownIRLS, irls_chunk_pass, subsample_start
 from ..passes._irls import START_ROWS
 from ..solvers import ScoringSettings, ScoringState, identified_columns, scoring_step
 from ..solvers._irls_streamed import (
@@ -204,7 +205,11 @@ class CumulativeGLM(RegressorMixin, BaseEstimator):
         ----------
         chunks : list of chunks or callable
             Anything :func:`skbigreg.io.iter_chunks` reads; a one-shot
-            generator is refused at the second pass.
+            generator is refused at the second pass. A
+            :class:`~skbigreg.io.SqlPushdown` (``read_sql(...).pushdown()``;
+            logistic and Poisson regression with their canonical links) has
+            the database compute each pass: one query per iteration, no row
+            leaves it.
 
         Returns
         -------
@@ -213,7 +218,25 @@ class CumulativeGLM(RegressorMixin, BaseEstimator):
         return self._fit_chunks(chunks, None)
 
     def _fit_chunks(self, chunks, classes):
+        if isinstance(chunks, SqlPushdown):
+            return fit_source(self, (), lambda _: self._fit_pushdown(chunks, classes))
         return fit_source(self, chunks, lambda source: self._fit_passes(source, classes))
+
+    def _fit_pushdown(self, pushdown, classes):
+        """Fisher scoring with one query per step: the database computes each pass."""
+        pushdown.require_labels(("clusters",), "GLM push-down fits")
+        self._begin(classes, None)
+        binary = hasattr(self, "classes_")
+        if binary and not (np.array_equal(self.classes_, [0, 1])
+                           and self.classes_.dtype.kind in "iu"):
+            raise ValueError("A push-down logistic fit reads the target coded 0/1 (1 = the "
+                             "event); classes= other than [0, 1] need the rows pulled.")
+        family, link = self._family_link()
+        one_pass = PushdownIRLS(pushdown, family, link, self.fit_intercept, binary)
+        self.n_features_in_ = len(pushdown.feature_names)
+        self.feature_names_in_ = np.asarray(pushdown.feature_names, dtype=object)
+        self._iterate(one_pass)
+        self.target_name_ = pushdown.target
 
     def _fit_passes(self, source, classes):
         """Fisher scoring with one pass over ``source`` per step."""

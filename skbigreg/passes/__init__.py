@@ -29,6 +29,7 @@ from ._irls import irls_chunk_pass, irls_pass, subsample_start
 from ._local import fit_partition, map_partition_stream, map_partitions, nodewise_rows
 from ._partitions import BlockCentres, PartitionSpec, partition_labels
 from ._pushdown import (
+    PushdownIRLS,
     pushdown_linear_score_pass,
     pushdown_score_pass,
     pushdown_statistics,
@@ -45,6 +46,7 @@ from ._scores import (
 )
 
 __all__ = [
+    "PushdownIRLS",
     "pushdown_linear_score_pass",
     "pushdown_score_pass",
     "pushdown_statistics",

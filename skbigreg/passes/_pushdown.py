@@ -17,10 +17,13 @@ from ..stats import (
     ClusterSums,
     GramStats,
     GroupedGramStats,
+    IRLSPass,
     LevelMeans,
     LeverageOuterProducts,
+    LikelihoodSums,
     OuterProductStats,
 )
+from ..stats._irls import LIKELIHOOD_SUMS
 from ._scores import residual_shift
 
 
@@ -137,3 +140,87 @@ def pushdown_linear_score_pass(pushdown, forms, *, stats, shift, center):
     return ChunkStatistics(seen, clusters,
                            OuterProductStats(sums.n_rows, block.T @ sums.outer @ block))
 
+
+
+class PushdownIRLS:
+    """IRLS passes computed by the database, for ``CumulativeGLM._iterate``.
+
+    Calling it with ``(state, columns, complete)`` makes one pass at the
+    state's coefficients (one query) and returns the
+    :class:`~skbigreg.stats.IRLSPass` that :func:`irls_pass` would give on
+    the rows. The first query (weighted means, NULL and weight checks) and
+    the response's support check run once, when it is made. Each pass
+    centres its co-moments about the previous pass's means (query 1's for
+    the first), corrected exactly to its own.
+    """
+
+    def __init__(self, pushdown, family, link, fit_intercept, binary=False):
+        from ..io._pushdown_glm import check_family, check_response
+
+        check_family(family, link)
+        self.pushdown, self.family, self.fit_intercept = pushdown, family, fit_intercept
+        _, _, self.mean, _ = pushdown.first_moments()
+        check_response(pushdown, family, binary)
+        self._shift = {}  # columns -> the last pass's means of [x[columns], z]
+        self._constant = None
+
+    def __call__(self, state, columns, complete):
+        from ..io._pushdown_glm import irls_sums
+
+        k = len(self.pushdown.feature_names)
+        columns = np.arange(k) if columns is None else np.asarray(columns)
+        key = tuple(columns)
+        shift = self._shift.get(key)
+        if shift is None:
+            shift = np.append(self.mean[columns], 0.0)
+        sums = irls_sums(self.pushdown, self.family, coef=state.coef, intercept=state.intercept,
+                         columns=columns, shift=shift, fit_intercept=self.fit_intercept,
+                         complete=complete, response_mean=float(self.mean[-1]))
+        if sums.weight_sum > 0:
+            self._shift[key] = sums.mean
+        gram = GramStats(len(columns), 1, sums.n_rows, sums.weight_sum, sums.mean, sums.comoment)
+        if not complete:
+            return IRLSPass.light(gram, sums.n_saturated)
+        return self._complete(gram, sums)
+
+    def _complete(self, gram, sums):
+        extra = sums.complete
+        n = sums.n_rows
+        center = self.fit_intercept
+        # The observed information (canonical links: the Fisher weights) from the
+        # Gram: sum W d d' with d = [1, x] is [[W, W m'], [W m, C + W m m']].
+        k = gram.n_features
+        m, W = gram.mean[:k], gram.weight_sum
+        information = gram.comoment[:k, :k] + W * np.outer(m, m)
+        if center:
+            information = np.block([[np.array([[W]]), W * m[None, :]],
+                                    [W * m[:, None], information]])
+        clusters = None
+        if extra["cluster_labels"] is not None:
+            clusters = ClusterSums(extra["cluster_labels"], extra["cluster_sums"])
+        return IRLSPass(
+            gram=gram, deviance=extra["deviance"], pearson=extra["pearson"],
+            meat=OuterProductStats(n, extra["meat"]),
+            observed=OuterProductStats(n, information), cluster_sums=clusters,
+            n_saturated=sums.n_saturated, likelihood=self._likelihood(n, extra),
+        )
+
+    def _likelihood(self, n, extra):
+        from ..io._pushdown_glm import response_constant
+
+        terms = extra["likelihood"]
+        if terms["w_const"] is None:  # an engine without LGAMMA: once, by GROUP BY y
+            if self._constant is None:
+                self._constant = response_constant(self.pushdown, self.family)
+            terms = {**terms, "w_const": self._constant}
+        sign = -1.0 if self.family.name == "poisson" else 1.0  # loglike holds c(y)
+        values = dict.fromkeys(LIKELIHOOD_SUMS, 0.0)
+        values.update(
+            log_w=-np.inf if terms["wmin"] <= 0 else terms["log_w"], w_log_w=terms["w_log_w"],
+            loglike=terms["loglike"] + sign * terms["w_const"], w_const=terms["w_const"])
+        weight_sum, deviation, square = extra["response"]
+        shift = deviation / weight_sum if weight_sum > 0 else 0.0
+        response = GramStats(0, 1, n, weight_sum, np.array([self.mean[-1] + shift]),
+                             np.array([[square - weight_sum * shift * shift]]))
+        sums = np.array([float(values[name]) for name in LIKELIHOOD_SUMS])
+        return LikelihoodSums(sums, response, (terms["wmin"], terms["wmax"]))
