@@ -113,7 +113,8 @@ class SqlPushdown:
         self.weighted = columns.weight is not None
         self.clusters = columns.labels.get("clusters")
         self.entities = columns.labels.get("entities")
-        self.require_labels(("clusters", "entities"), "Push-down fits")
+        self.groups = columns.labels.get("groups")
+        self.require_labels(("clusters", "entities", "groups"), "Push-down fits")
 
     def require_labels(self, allowed, model):
         """Refuse a row label that ``model`` (its name, for the message) does not read."""
@@ -162,8 +163,9 @@ class SqlPushdown:
         rel = self.relation
         items = [part + f" AS z{j}" for j, part in enumerate(self._design())]
         items.append((rel.value(rel.columns.weight) if self.weighted else Sql("1.0")) + " AS w")
-        if with_clusters:
-            items.append(Sql(rel.quoted(self.clusters)) + " AS g")
+        if with_clusters:  # the clusters, or the label column named
+            column = with_clusters if isinstance(with_clusters, str) else self.clusters
+            items.append(Sql(rel.quoted(column)) + " AS g")
         if with_entities:
             items.append(Sql(rel.quoted(self.entities)) + " AS e")
         if with_nulls:
@@ -232,14 +234,15 @@ class SqlPushdown:
         shift, comoment = _corrected(row, self._size(), weight_sum)
         return Moments(n, weight_sum, mean + shift, comoment, log_w)
 
-    def grouped_moments(self):
-        """Query 1, then query 2 by cluster (``GROUP BY``): each cluster's
-        cross-products about the overall means of query 1, corrected to its
-        own means (see :func:`_corrected`)."""
+    def grouped_moments(self, label="clusters"):
+        """Query 1, then query 2 by ``label``'s column (``GROUP BY``): each
+        group's cross-products about the overall means of query 1, corrected
+        to its own means (see :func:`_corrected`)."""
+        column = self.relation.columns.labels[label]
         n, weight_sum, mean, log_w = self.first_moments()
-        table = self.relation.run(self._centred_query(mean, grouped=True))
+        table = self.relation.run(self._centred_query(mean, grouped=column))
         _same_rows(n, weight_sum, int(pc_sum(table.column("n"))), float(pc_sum(table.column("sw"))))
-        return _grouped(table, self._size(), self.clusters, mean), log_w
+        return _grouped(table, self._size(), column, mean, label), log_w
 
     def _centred_query(self, mean, grouped=False):
         d = self._size()
@@ -385,11 +388,11 @@ def _weight_factors(weighted, frequency):
     return "w", "w"
 
 
-def _grouped(table, d, name, mean):
+def _grouped(table, d, name, mean, label="clusters"):
     """:class:`GroupedMoments` of a ``GROUP BY`` result about the overall
     ``mean``, each group corrected to its own means; sorted by label."""
     if table.column("g").null_count:
-        raise ColumnError("clusters", name, "has missing (NULL) values", remedy="missing")
+        raise ColumnError(label, name, "has missing (NULL) values", remedy="missing")
     labels = table.column("g").to_numpy(zero_copy_only=False)
     order = np.argsort(labels, kind="stable")
     column = {c: np.asarray(table.column(c).to_numpy(zero_copy_only=False))[order]

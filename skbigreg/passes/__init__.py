@@ -30,6 +30,7 @@ from ._local import fit_partition, map_partition_stream, map_partitions, nodewis
 from ._partitions import BlockCentres, PartitionSpec, partition_labels
 from ._pushdown import (
     PushdownIRLS,
+    pushdown_fold_statistics,
     pushdown_linear_score_pass,
     pushdown_score_pass,
     pushdown_statistics,
@@ -47,6 +48,7 @@ from ._scores import (
 
 __all__ = [
     "PushdownIRLS",
+    "pushdown_fold_statistics",
     "pushdown_linear_score_pass",
     "pushdown_score_pass",
     "pushdown_statistics",

@@ -15,6 +15,7 @@ from ..io._pushdown import ScorePoint
 from ..stats import (
     ChunkStatistics,
     ClusterSums,
+    FoldStatistics,
     GramStats,
     GroupedGramStats,
     IRLSPass,
@@ -224,3 +225,38 @@ class PushdownIRLS:
                              np.array([[square - weight_sum * shift * shift]]))
         sums = np.array([float(values[name]) for name in LIKELIHOOD_SUMS])
         return LikelihoodSums(sums, response, (terms["wmin"], terms["wmax"]))
+
+
+def pushdown_fold_statistics(pushdown, fold_of, n_splits):
+    """Totals and per-fold statistics, from one ``GROUP BY`` the ``groups`` label.
+
+    Each group's centred statistics come from the database; ``fold_of``
+    maps the sorted group labels to their folds (the caller's hash, as
+    ``hash_folds(groups=...)`` gives it, so every group lands where a
+    pulled fit puts it), and the groups of each fold are merged exactly:
+    ``C_f = sum_g C_g + W_g (m_g - m_f)(m_g - m_f)'``.
+
+    Returns
+    -------
+    ChunkStatistics
+        The totals, and the :class:`~skbigreg.stats.FoldStatistics` in ``extra``.
+    """
+    k = len(pushdown.feature_names)
+    grouped, log_w = pushdown.grouped_moments("groups")
+    fold = np.asarray(fold_of(grouped.labels), dtype=np.int64)
+    folds = []
+    for f in range(n_splits):
+        members = fold == f
+        if not members.any():
+            folds.append(GramStats.empty(k, 1))
+            continue
+        weight = grouped.weight_sum[members]
+        weight_sum = float(weight.sum())
+        means = grouped.mean[members]
+        mean = weight @ means / weight_sum if weight_sum > 0 else np.zeros(k + 1)
+        offset = means - mean
+        comoment = grouped.comoment[members].sum(axis=0) + (offset * weight[:, None]).T @ offset
+        folds.append(GramStats(k, 1, int(grouped.n_rows[members].sum()), weight_sum, mean,
+                               comoment))
+    folds = FoldStatistics(tuple(folds))
+    return ChunkStatistics(folds.total(), None, folds, log_w)
