@@ -338,14 +338,14 @@ def test_postgres_connection_dropped_mid_pass_keeps_the_previous_fit(pg):
 def test_rows_written_between_the_queries_are_refused(con, monkeypatch):
     connection, _ = con
     est, before = _fitted_state(connection)
-    original = SqlPushdown.first_moments
+    original = SqlPushdown._scan
 
-    def then_write(self):
-        result = original(self)
+    def then_write(self, *args):
+        result = original(self, *args)
         connection.execute("INSERT INTO t SELECT * FROM t LIMIT 1")
         return result
 
-    monkeypatch.setattr(SqlPushdown, "first_moments", then_write)
+    monkeypatch.setattr(SqlPushdown, "_scan", then_write)
     for clusters in (None, "c"):
         pushed = read_sql("t", connection, target="y", features=["x1"], clusters=clusters).pushdown()
         with pytest.raises(SqlError, match="rows changed between the push-down's queries"):

@@ -12,6 +12,7 @@ import numpy as np
 from scipy.linalg import block_diag
 
 from ..io._pushdown import ScorePoint
+from ..io._pushdown import _same_rows as same_rows
 from ..stats import (
     ChunkStatistics,
     ClusterSums,
@@ -64,6 +65,7 @@ def pushdown_score_pass(pushdown, *, solution, stats, frequency=False):
     )
     sums = pushdown.score_sums(point, np.asarray(stats.mean, dtype=float))
     rows = sums.rows
+    same_rows(stats.n_rows, stats.weight_sum, rows.n_rows, rows.weight_sum)
     seen = GramStats(stats.n_features, 1, rows.n_rows, rows.weight_sum, rows.mean, rows.comoment)
     meats = LeverageOuterProducts(sums.n_rows, sums.hc0, sums.hc2, sums.hc3,
                                   sums.n_unit_leverage, frequency)
@@ -160,7 +162,7 @@ class PushdownIRLS:
 
         check_family(family, link)
         self.pushdown, self.family, self.fit_intercept = pushdown, family, fit_intercept
-        _, _, self.mean, _ = pushdown.first_moments()
+        self.n_rows, _, self.mean, _ = pushdown.first_moments()
         check_response(pushdown, family, binary)
         self._shift = {}  # columns -> the last pass's means of [x[columns], z]
         self._constant = None
@@ -177,6 +179,8 @@ class PushdownIRLS:
         sums = irls_sums(self.pushdown, self.family, coef=state.coef, intercept=state.intercept,
                          columns=columns, shift=shift, fit_intercept=self.fit_intercept,
                          complete=complete, response_mean=float(self.mean[-1]))
+        if sums.n_rows != self.n_rows:  # every pass must see the rows of the first
+            same_rows(self.n_rows, 0.0, sums.n_rows, 0.0)
         if sums.weight_sum > 0:
             self._shift[key] = sums.mean
         gram = GramStats(len(columns), 1, sums.n_rows, sums.weight_sum, sums.mean, sums.comoment)
