@@ -3,11 +3,11 @@
 Every statistic of least squares is a sum over rows, so it can be computed
 where the rows are, and only (K+1)^2 numbers leave the database. The
 numerics are those of the whole project -- centred co-moments, never raw
-sums: a first query gives the weighted count and means, a second the
-centred cross-products ``sum w (z - m)(z - m)'`` about those means (with
-the residual ``sum w (z - m)``, which corrects the means for their own
-rounding). Per-cluster statistics centre each cluster at its own means
-(``GROUP BY`` the cluster). The HC second pass sums ``s s'`` of the scores
+sums: a cheap query gives a centre ``c`` (the means of a sample of rows),
+then one scan gives the weighted count and the cross-products
+``sum w (z - c)(z - c)'`` with ``sum w (z - c)``, corrected exactly to the
+weighted means. Per-cluster statistics centre each cluster at its own
+means (``GROUP BY`` the cluster). The HC second pass sums ``s s'`` of the scores
 ``s = w e u`` at given coefficients, and their leverage weightings.
 
 This module returns plain arrays (the layers below the statistics types);
