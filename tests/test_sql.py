@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from skbigreg.exceptions import MissingPassError
 from skbigreg.io import ColumnError, SqlError, SqlPushdown, read_sql
 from skbigreg.linear_model import CumulativeLinearRegression
 
@@ -90,6 +91,22 @@ def test_every_hc_type_and_frequency_weights_match_the_pull(con):
         pulled.fit_chunks(source)
         for cov_type in ("HC0", "HC1", "HC2", "HC3"):
             _assert_same_fit(pushed, pulled, cov_type)
+
+
+def test_unweighted_hc1_gathers_no_leverages_and_says_so(con):
+    """An unweighted HC0/HC1 push-down sums only s s' (a third of the HC pass);
+    HC2/HC3 then need a fit with that cov_type, and equal the pull with it."""
+    connection, _ = con
+    source = read_sql("t", connection, target="y", features=["x1", "x2"], batch_rows=512)
+    pushed = CumulativeLinearRegression(cov_type="HC1").fit_chunks(source.pushdown())
+    pulled = CumulativeLinearRegression(cov_type="HC1").fit_chunks(source)
+    for cov_type in ("HC0", "HC1"):
+        _assert_same_fit(pushed, pulled, cov_type)
+    with pytest.raises(MissingPassError, match="'HC3' needs the rows' leverages.*fit again"):
+        pushed.results(cov_type="HC3")
+    pushed = CumulativeLinearRegression(cov_type="HC3").fit_chunks(source.pushdown())
+    for cov_type in ("HC0", "HC1", "HC2", "HC3"):
+        _assert_same_fit(pushed, pulled, cov_type)
 
 
 def test_no_intercept_and_categorical_features(con):

@@ -51,8 +51,8 @@ class ScoreSums:
 
     n_rows: int
     hc0: np.ndarray
-    hc2: np.ndarray
-    hc3: np.ndarray
+    hc2: np.ndarray | None  # None: the pass gathered no leverages
+    hc3: np.ndarray | None
     n_unit_leverage: int
     rows: Moments
 
@@ -298,12 +298,13 @@ class SqlPushdown:
                 + " FROM src CROSS JOIN p) SELECT " + ", ".join(items) + " FROM dev"
                 + (" GROUP BY g" if grouped else ""))
 
-    def score_sums(self, point, rows_mean):
+    def score_sums(self, point, rows_mean, leverage=True):
         """The HC pass at ``point``: ``sum v u u'`` for ``v`` = ``(f e)^2``,
         ``(f e)^2 / (1 - h)`` and ``(f e)^2 / (1 - h)^2`` (the last two over
         rows with ``1 - h`` above the tolerance; the others counted), and the
         pass's own centred moments (about ``rows_mean``) that prove it saw
-        the fit's rows.
+        the fit's rows. Without ``leverage`` only the first (HC0, HC1): a
+        third of the sums, and no leverage per row.
 
         The scores are ``s = f e u`` with ``u = [1, x - shift_x]`` (the one
         with an intercept only), so ``s s' = (f e)^2 u u'``: three weights
@@ -326,31 +327,33 @@ class SqlPushdown:
         leverage = f"({quadratic}" + (" + p.iw)" if point.center else ")")
         score_factor, leverage_factor = _weight_factors(self.weighted, point.frequency)
         room, tolerance = "(1 - h)", repr(float(point.unit_tolerance))
-        weights = (f"(e * {score_factor}) * (e * {score_factor}) AS v_hc0, "
-                   f"CASE WHEN {room} > {tolerance} THEN 0 ELSE 1 END AS unit, "
-                   f"CASE WHEN {room} > {tolerance} THEN 1 / {room} ELSE 0 END AS over")
+        weights = f"(e * {score_factor}) * (e * {score_factor}) AS v_hc0"
+        if leverage:
+            weights += (f", CASE WHEN {room} > {tolerance} THEN 0 ELSE 1 END AS unit, "
+                        f"CASE WHEN {room} > {tolerance} THEN 1 / {room} ELSE 0 END AS over")
         # The score's columns: the intercept's (a column of ones) first, then u.
         columns = (["1"] if point.center else []) + [f"u{j}" for j in range(k)]
         s = len(columns)
-        items = ["COUNT(*) AS n", "SUM(w) AS sw", "SUM(unit) AS unit"]
+        kinds = ("hc0", "hc2", "hc3") if leverage else ("hc0",)
+        items = ["COUNT(*) AS n", "SUM(w) AS sw"] + (["SUM(unit) AS unit"] if leverage else [])
         for a, b in zip(*np.triu_indices(s)):
             product = f"{columns[a]} * {columns[b]}"
-            items += [f"SUM(v_hc0 * {product}) AS hc0_{a}_{b}",
-                      f"SUM(v_hc2 * {product}) AS hc2_{a}_{b}",
-                      f"SUM(v_hc3 * {product}) AS hc3_{a}_{b}"]
+            items += [f"SUM(v_{kind} * {product}) AS {kind}_{a}_{b}" for kind in kinds]
         items += _centred_items(d, prefix="v")
+        h = f", {leverage_factor} * {leverage} AS h" if leverage else ""
+        meats = ", v_hc0 * over AS v_hc2, v_hc0 * over * over AS v_hc3" if leverage else ""
         sql = ("WITH " + self._src() + ", " + _params("p", None, values, names)
                + f", r AS (SELECT {centred} FROM src CROSS JOIN p)"
-               + f", q AS (SELECT r.*, {residual} AS e, {leverage_factor} * {leverage} AS h"
-               + " FROM r CROSS JOIN p)"
+               + f", q AS (SELECT r.*, {residual} AS e{h} FROM r CROSS JOIN p)"
                + f", sw AS (SELECT q.*, {weights} FROM q)"
-               + f", sc AS {self.relation.driver.once}(SELECT sw.*, v_hc0 * over AS v_hc2,"
-               + " v_hc0 * over * over AS v_hc3 FROM sw)"
+               + f", sc AS {self.relation.driver.once}(SELECT sw.*{meats} FROM sw)"
                + " SELECT " + ", ".join(items) + " FROM sc")
         row = self._one_row(sql)
-        matrices = [_symmetric(row, f"{kind}_", s) for kind in ("hc0", "hc2", "hc3")]
+        matrices = [_symmetric(row, f"{kind}_", s) for kind in kinds]
         shift, comoment = _corrected(row, d, float(row["sw"]))
         rows = Moments(int(row["n"]), float(row["sw"]), rows_mean + shift, comoment)
+        if not leverage:
+            return ScoreSums(int(row["n"]), matrices[0], None, None, 0, rows)
         return ScoreSums(int(row["n"]), *matrices, int(row["unit"]), rows)
 
     def _one_row(self, sql):

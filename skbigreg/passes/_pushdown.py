@@ -47,15 +47,24 @@ def pushdown_statistics(pushdown):
     return ChunkStatistics(clusters.total(), clusters, None, log_w)
 
 
-def pushdown_score_pass(pushdown, *, solution, stats, frequency=False):
+def pushdown_score_pass(pushdown, *, solution, stats, frequency=False, leverage=True):
     """The HC pass in the database at ``solution``, as ``score_pass_statistics`` gives it.
+
+    ``leverage=False`` (an unweighted fit, whose scores do not depend on the
+    weights' convention) gathers only ``sum s s'`` (HC0, HC1): a third of
+    the sums and no leverage per row.
 
     Returns
     -------
     ChunkStatistics
         The pass's rows' statistics in ``stats`` (the proof it saw the fit's
-        rows) and the HC meats in ``extra``.
+        rows) and the HC meats in ``extra``: a
+        :class:`~skbigreg.stats.LeverageOuterProducts`, or without
+        ``leverage`` an :class:`~skbigreg.stats.OuterProductStats`.
     """
+    if not leverage and pushdown.weighted:
+        raise ValueError("A weighted fit's score pass keeps the leverages (and the weights' "
+                         "convention): leverage=False is for unweighted fits.")
     shift_x, shift_y = residual_shift(solution, stats)
     point = ScorePoint(
         coef=solution.coef[:, 0], shift_x=shift_x, shift_y=float(shift_y[0]),
@@ -63,10 +72,12 @@ def pushdown_score_pass(pushdown, *, solution, stats, frequency=False):
         inverse_weight=1.0 / stats.weight_sum, frequency=frequency,
         unit_tolerance=LeverageOuterProducts.unit_tolerance,
     )
-    sums = pushdown.score_sums(point, np.asarray(stats.mean, dtype=float))
+    sums = pushdown.score_sums(point, np.asarray(stats.mean, dtype=float), leverage)
     rows = sums.rows
     same_rows(stats.n_rows, stats.weight_sum, rows.n_rows, rows.weight_sum)
     seen = GramStats(stats.n_features, 1, rows.n_rows, rows.weight_sum, rows.mean, rows.comoment)
+    if not leverage:
+        return ChunkStatistics(seen, None, OuterProductStats(sums.n_rows, sums.hc0))
     meats = LeverageOuterProducts(sums.n_rows, sums.hc0, sums.hc2, sums.hc3,
                                   sums.n_unit_leverage, frequency)
     return ChunkStatistics(seen, None, meats)
