@@ -11,9 +11,17 @@ features in parquet, by three paths measured in the same run:
 
 Then the same table in PostgreSQL (``--pg-rows`` rows, loaded with COPY):
 push-down vs pull. Each path runs in a child process (peak RSS = its
-VmHWM), ``--repeats`` times; the median is reported, with rows/s.
+VmHWM), ``--repeat`` times, the paths interleaved; the median is reported,
+with rows/s. The parquet files are written once into ``--folder`` (default
+``/tmp/skbigreg-bench-sql-<rows>``) and reused by later runs.
+
+DuckDB runs with its defaults (threads = cores, ``memory_limit`` = 80% of
+RAM) unless ``--duckdb-threads`` / ``--duckdb-memory`` set them on the
+connection (``SET threads`` / ``SET memory_limit``): the library opens no
+connection of its own, so these are the user's settings.
 
     flock /tmp/bench.lock python benchmarks/bench_sql.py --rows 20000000 --pg-rows 1000000
+    python benchmarks/bench_sql.py --rows 200000 --pg-rows 0 --repeat 1   # a quick check
     SKBIGREG_PG_DSN=... (else .ci/start_postgres is run for a throwaway server)
 """
 
@@ -36,7 +44,7 @@ N_CLUSTERS = 1000
 
 _CHILD = r"""
 import json, re, sys, time
-mode, where, rows_hint = sys.argv[1], sys.argv[2], sys.argv[3]
+mode, where, settings = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 from skbigreg.io import read_files, read_sql
 from skbigreg.linear_model import CumulativeLinearRegression
 features = [f"x{j}" for j in range(10)]
@@ -48,6 +56,8 @@ else:
     if mode.startswith("duckdb"):
         import duckdb
         con = duckdb.connect()
+        for name, value in settings.items():
+            con.execute(f"SET {name} = '{value}'")
         query = f"SELECT * FROM read_parquet('{where}/*.parquet')"
     else:
         import psycopg
@@ -99,12 +109,22 @@ def load_postgres(dsn, folder, rows):
     csv.unlink()
 
 
-def run(mode, where, repeats):
-    outputs = []
+def run_once(mode, where, settings):
+    done = subprocess.run([sys.executable, "-c", _CHILD, mode, where, json.dumps(settings)],
+                          check=True, capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run_interleaved(modes, repeats, settings):
+    """``{mode: median result}`` of ``repeats`` rounds, each round running every mode."""
+    outputs = {mode: [] for mode in modes}
     for _ in range(repeats):
-        done = subprocess.run([sys.executable, "-c", _CHILD, mode, where, "0"], check=True,
-                              capture_output=True, text=True)
-        outputs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        for mode, where in modes.items():
+            outputs[mode].append(run_once(mode, where, settings))
+    return {mode: _median(results) for mode, results in outputs.items()}
+
+
+def _median(outputs):
     best = dict(outputs[0])
     best["seconds"] = statistics.median(o["seconds"] for o in outputs)
     best["peak_mib"] = max(o["peak_mib"] for o in outputs)
@@ -139,33 +159,54 @@ def stop_postgres(folder):
     subprocess.run(command, check=False, capture_output=True)
 
 
+def parquet_folder(folder, rows):
+    """The benchmark's parquet files, written once (a marker says they are complete)."""
+    folder = Path(folder or f"/tmp/skbigreg-bench-sql-{rows}")
+    marker = folder / "COMPLETE"
+    if not marker.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob("*.parquet"):
+            old.unlink()
+        write_parquet(folder, rows)
+        marker.write_text(str(rows))
+    return str(folder)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=2_000_000)
     parser.add_argument("--pg-rows", type=int, default=500_000)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeat", "--repeats", type=int, default=3, dest="repeat")
+    parser.add_argument("--folder", default=None, help="where the parquet files are kept")
+    parser.add_argument("--duckdb-threads", type=int, default=None)
+    parser.add_argument("--duckdb-memory", default=None, help="e.g. 256MB")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="bench-sql-") as folder:
-        write_parquet(folder, args.rows)
-        print(f"{args.rows:,} rows x {K} features, {N_CLUSTERS} clusters; OLS with HC1 + CRV1",
-              flush=True)
-        files = run("files", folder, args.repeats)
-        report("read_files", files)
-        report("DuckDB push-down", run("duckdb-pushdown", folder, args.repeats), files)
-        report("DuckDB pull", run("duckdb-pull", folder, args.repeats), files)
-        if args.pg_rows:
+    settings = {name: value for name, value in
+                (("threads", args.duckdb_threads), ("memory_limit", args.duckdb_memory))
+                if value is not None}
+    folder = parquet_folder(args.folder, args.rows)
+    print(f"{args.rows:,} rows x {K} features, {N_CLUSTERS} clusters; OLS with HC1 + CRV1; "
+          f"DuckDB settings {settings or 'default'}", flush=True)
+    results = run_interleaved({"files": folder, "duckdb-pushdown": folder, "duckdb-pull": folder},
+                              args.repeat, settings)
+    report("read_files", results["files"])
+    report("DuckDB push-down", results["duckdb-pushdown"], results["files"])
+    report("DuckDB pull", results["duckdb-pull"], results["files"])
+    if args.pg_rows:
+        with tempfile.TemporaryDirectory(prefix="bench-sql-pg-") as scratch:
             dsn = os.environ.get("SKBIGREG_PG_DSN")
             own = dsn is None
-            dsn = dsn or start_postgres(folder)
+            dsn = dsn or start_postgres(scratch)
             try:
                 load_postgres(dsn, folder, min(args.pg_rows, args.rows))
                 print(f"PostgreSQL, {min(args.pg_rows, args.rows):,} rows", flush=True)
-                pulled = run("postgres-pull", dsn, args.repeats)
-                report("PostgreSQL pull", pulled)
-                report("PostgreSQL push-down", run("postgres-pushdown", dsn, args.repeats), pulled)
+                pg = run_interleaved({"postgres-pull": dsn, "postgres-pushdown": dsn},
+                                     args.repeat, settings)
+                report("PostgreSQL pull", pg["postgres-pull"])
+                report("PostgreSQL push-down", pg["postgres-pushdown"], pg["postgres-pull"])
             finally:
                 if own:
-                    stop_postgres(folder)
+                    stop_postgres(scratch)
 
 
 if __name__ == "__main__":

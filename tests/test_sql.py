@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from skbigreg.exceptions import MissingPassError
 from skbigreg.io import ColumnError, SqlError, SqlPushdown, read_sql
 from skbigreg.linear_model import CumulativeLinearRegression
 
@@ -90,6 +91,22 @@ def test_every_hc_type_and_frequency_weights_match_the_pull(con):
         pulled.fit_chunks(source)
         for cov_type in ("HC0", "HC1", "HC2", "HC3"):
             _assert_same_fit(pushed, pulled, cov_type)
+
+
+def test_unweighted_hc1_gathers_no_leverages_and_says_so(con):
+    """An unweighted HC0/HC1 push-down sums only s s' (a third of the HC pass);
+    HC2/HC3 then need a fit with that cov_type, and equal the pull with it."""
+    connection, _ = con
+    source = read_sql("t", connection, target="y", features=["x1", "x2"], batch_rows=512)
+    pushed = CumulativeLinearRegression(cov_type="HC1").fit_chunks(source.pushdown())
+    pulled = CumulativeLinearRegression(cov_type="HC1").fit_chunks(source)
+    for cov_type in ("HC0", "HC1"):
+        _assert_same_fit(pushed, pulled, cov_type)
+    with pytest.raises(MissingPassError, match="'HC3' needs the rows' leverages.*fit again"):
+        pushed.results(cov_type="HC3")
+    pushed = CumulativeLinearRegression(cov_type="HC3").fit_chunks(source.pushdown())
+    for cov_type in ("HC0", "HC1", "HC2", "HC3"):
+        _assert_same_fit(pushed, pulled, cov_type)
 
 
 def test_no_intercept_and_categorical_features(con):
@@ -338,14 +355,14 @@ def test_postgres_connection_dropped_mid_pass_keeps_the_previous_fit(pg):
 def test_rows_written_between_the_queries_are_refused(con, monkeypatch):
     connection, _ = con
     est, before = _fitted_state(connection)
-    original = SqlPushdown.first_moments
+    original = SqlPushdown._scan
 
-    def then_write(self):
-        result = original(self)
+    def then_write(self, *args):
+        result = original(self, *args)
         connection.execute("INSERT INTO t SELECT * FROM t LIMIT 1")
         return result
 
-    monkeypatch.setattr(SqlPushdown, "first_moments", then_write)
+    monkeypatch.setattr(SqlPushdown, "_scan", then_write)
     for clusters in (None, "c"):
         pushed = read_sql("t", connection, target="y", features=["x1"], clusters=clusters).pushdown()
         with pytest.raises(SqlError, match="rows changed between the push-down's queries"):

@@ -3,11 +3,11 @@
 Every statistic of least squares is a sum over rows, so it can be computed
 where the rows are, and only (K+1)^2 numbers leave the database. The
 numerics are those of the whole project -- centred co-moments, never raw
-sums: a first query gives the weighted count and means, a second the
-centred cross-products ``sum w (z - m)(z - m)'`` about those means (with
-the residual ``sum w (z - m)``, which corrects the means for their own
-rounding). Per-cluster statistics centre each cluster at its own means
-(``GROUP BY`` the cluster). The HC second pass sums ``s s'`` of the scores
+sums: a cheap query gives a centre ``c`` (the means of a sample of rows),
+then one scan gives the weighted count and the cross-products
+``sum w (z - c)(z - c)'`` with ``sum w (z - c)``, corrected exactly to the
+weighted means. Per-cluster statistics centre each cluster at its own
+means (``GROUP BY`` the cluster). The HC second pass sums ``s s'`` of the scores
 ``s = w e u`` at given coefficients, and their leverage weightings.
 
 This module returns plain arrays (the layers below the statistics types);
@@ -51,8 +51,8 @@ class ScoreSums:
 
     n_rows: int
     hc0: np.ndarray
-    hc2: np.ndarray
-    hc3: np.ndarray
+    hc2: np.ndarray | None  # None: the pass gathered no leverages
+    hc3: np.ndarray | None
     n_unit_leverage: int
     rows: Moments
 
@@ -112,10 +112,17 @@ class SqlPushdown:
         self.target = columns.target
         self.weighted = columns.weight is not None
         self.clusters = columns.labels.get("clusters")
-        others = [name for name, col in columns.labels.items()
-                  if col is not None and name != "clusters"]
+        self.entities = columns.labels.get("entities")
+        self.groups = columns.labels.get("groups")
+        self.require_labels(("clusters", "entities", "groups"), "Push-down fits")
+
+    def require_labels(self, allowed, model):
+        """Refuse a row label that ``model`` (its name, for the message) does not read."""
+        others = [name for name, col in self.relation.columns.labels.items()
+                  if col is not None and name not in allowed]
         if others:
-            raise ValueError(f"Push-down fits read clusters only; {others[0]}= is not used by them.")
+            reads = " and ".join(f"{name}=" for name in allowed) or "no row label"
+            raise ValueError(f"{model} read {reads} only; {others[0]}= is not used by them.")
 
     def __iter__(self):
         raise TypeError(
@@ -150,13 +157,17 @@ class SqlPushdown:
                 tests.append(rel.value(name) + " <> CAST('NaN' AS DOUBLE PRECISION)")
         return Sql.join(" AND ", tests)
 
-    def _src(self, with_nulls=False, with_clusters=False):
-        """The ``src`` CTE: ``z0..zD-1``, ``w`` (1 unweighted), ``g`` (the cluster)."""
+    def _src(self, with_nulls=False, with_clusters=False, with_entities=False):
+        """The ``src`` CTE: ``z0..zD-1``, ``w`` (1 unweighted), ``g`` (the cluster),
+        ``e`` (the level of the absorbed factor)."""
         rel = self.relation
         items = [part + f" AS z{j}" for j, part in enumerate(self._design())]
         items.append((rel.value(rel.columns.weight) if self.weighted else Sql("1.0")) + " AS w")
-        if with_clusters:
-            items.append(Sql(rel.quoted(self.clusters)) + " AS g")
+        if with_clusters:  # the clusters, or the label column named
+            column = with_clusters if isinstance(with_clusters, str) else self.clusters
+            items.append(Sql(rel.quoted(column)) + " AS g")
+        if with_entities:
+            items.append(Sql(rel.quoted(self.entities)) + " AS e")
         if with_nulls:
             items += ["CASE WHEN " + Sql(rel.quoted(name)) + f" IS NULL THEN 1 ELSE 0 END AS null{i}"
                       for i, name in enumerate(rel.columns.used())]
@@ -216,21 +227,65 @@ class SqlPushdown:
         return next(label for label, col in cols.labels.items() if col == name)
 
     def moments(self):
-        """Query 1, then query 2: centred cross-products about the means of query 1."""
-        n, weight_sum, mean, log_w = self.first_moments()
-        row = self._one_row(self._centred_query(mean))
-        _same_rows(n, weight_sum, int(row["n"]), float(row["sw"]))
-        shift, comoment = _corrected(row, self._size(), weight_sum)
-        return Moments(n, weight_sum, mean + shift, comoment, log_w)
+        """One scan: weighted count, means and centred co-moments, with the checks.
 
-    def grouped_moments(self):
-        """Query 1, then query 2 by cluster (``GROUP BY``): each cluster's
-        cross-products about the overall means of query 1, corrected to its
-        own means (see :func:`_corrected`)."""
-        n, weight_sum, mean, log_w = self.first_moments()
-        table = self.relation.run(self._centred_query(mean, grouped=True))
-        _same_rows(n, weight_sum, int(pc_sum(table.column("n"))), float(pc_sum(table.column("sw"))))
-        return _grouped(table, self._size(), self.clusters, mean), log_w
+        The co-moments are summed about a shift (the means of a small sample
+        of the rows, :meth:`_sample_shift`) and corrected exactly to the
+        weighted means (:func:`_corrected`): one pass over the table, never
+        raw sums. A shift within a few standard deviations of the means
+        costs at most a digit or two of the ~16; raw sums lose
+        ``2 log10(|mean| / sd)``.
+        """
+        table, shift = self._scan()
+        row = _totals(table, self._size())
+        shift_out, comoment = _corrected(row, self._size(), row["sw"])
+        return Moments(row["n"], row["sw"], shift + shift_out, comoment, row["log_w"])
+
+    def grouped_moments(self, label="clusters"):
+        """:meth:`moments` ``GROUP BY`` ``label``'s column: each group's
+        cross-products about the shift, corrected to its own means; and the
+        weighted log-sum of the weights (for likelihoods)."""
+        column = self.relation.columns.labels[label]
+        table, shift = self._scan(column)
+        row = _totals(table, self._size())
+        return _grouped(table, self._size(), column, shift, label), row["log_w"]
+
+    def _scan(self, group_column=None):
+        """The one scan of :meth:`moments`; its totals checked as query 1's."""
+        shift = self._sample_shift()
+        d, used = self._size(), self.relation.columns.used()
+        items = ["COUNT(*) AS n", "SUM(w) AS sw", "MIN(w) AS wmin",
+                 "SUM(CASE WHEN w > 0 THEN LN(w) ELSE 0 END) AS lw",
+                 "SUM(CASE WHEN w = 0 THEN 1 ELSE 0 END) AS wzero"]
+        items += [f"SUM(null{i}) AS null{i}" for i in range(len(used))]
+        items += _centred_items(d)
+        grouped = group_column is not None
+        nulls = "".join(f", null{i}" for i in range(len(used)))
+        sql = ("WITH " + self._src(with_nulls=True, with_clusters=group_column or False) + ", "
+               + _params("p", "m", shift) + ", dev AS (SELECT w" + (", g" if grouped else "")
+               + nulls + ", " + ", ".join(f"z{j} - p.m{j} AS u{j}" for j in range(d))
+               + " FROM src CROSS JOIN p) SELECT " + ("g, " if grouped else "")
+               + ", ".join(items) + " FROM dev" + (" GROUP BY g" if grouped else ""))
+        table = self.relation.run(Sql(sql) if isinstance(sql, str) else sql)
+        row = _totals(table, d)
+        for i in range(len(used)):
+            row[f"null{i}"] = _column_sum(table, f"null{i}")
+        for j in range(d):  # the means, for the finiteness check
+            row[f"m{j}"] = shift[j] + row[f"d{j}"] / row["sw"] if row["sw"] else None
+        self._check_first(row, used)
+        return table, shift
+
+    def _sample_shift(self):
+        """Means of the first rows the query gives (a cheap ``LIMIT``): a centre
+        close to the means, which makes the one scan's correction exact to
+        within a digit or two. NULL or non-finite means give 0."""
+        d = self._size()
+        row = self._one_row("WITH " + self._src() + " SELECT "
+                            + ", ".join(f"AVG(z{j}) AS m{j}" for j in range(d))
+                            + f" FROM (SELECT * FROM src LIMIT {_SHIFT_ROWS}) AS head")
+        shift = np.array([np.nan if row[f"m{j}"] is None else row[f"m{j}"] for j in range(d)],
+                         dtype=float)
+        return np.where(np.isfinite(shift), shift, 0.0)
 
     def _centred_query(self, mean, grouped=False):
         d = self._size()
@@ -243,12 +298,13 @@ class SqlPushdown:
                 + " FROM src CROSS JOIN p) SELECT " + ", ".join(items) + " FROM dev"
                 + (" GROUP BY g" if grouped else ""))
 
-    def score_sums(self, point, rows_mean):
+    def score_sums(self, point, rows_mean, leverage=True):
         """The HC pass at ``point``: ``sum v u u'`` for ``v`` = ``(f e)^2``,
         ``(f e)^2 / (1 - h)`` and ``(f e)^2 / (1 - h)^2`` (the last two over
         rows with ``1 - h`` above the tolerance; the others counted), and the
         pass's own centred moments (about ``rows_mean``) that prove it saw
-        the fit's rows.
+        the fit's rows. Without ``leverage`` only the first (HC0, HC1): a
+        third of the sums, and no leverage per row.
 
         The scores are ``s = f e u`` with ``u = [1, x - shift_x]`` (the one
         with an intercept only), so ``s s' = (f e)^2 u u'``: three weights
@@ -271,36 +327,63 @@ class SqlPushdown:
         leverage = f"({quadratic}" + (" + p.iw)" if point.center else ")")
         score_factor, leverage_factor = _weight_factors(self.weighted, point.frequency)
         room, tolerance = "(1 - h)", repr(float(point.unit_tolerance))
-        weights = (f"(e * {score_factor}) * (e * {score_factor}) AS v_hc0, "
-                   f"CASE WHEN {room} > {tolerance} THEN 0 ELSE 1 END AS unit, "
-                   f"CASE WHEN {room} > {tolerance} THEN 1 / {room} ELSE 0 END AS over")
+        weights = f"(e * {score_factor}) * (e * {score_factor}) AS v_hc0"
+        if leverage:
+            weights += (f", CASE WHEN {room} > {tolerance} THEN 0 ELSE 1 END AS unit, "
+                        f"CASE WHEN {room} > {tolerance} THEN 1 / {room} ELSE 0 END AS over")
         # The score's columns: the intercept's (a column of ones) first, then u.
         columns = (["1"] if point.center else []) + [f"u{j}" for j in range(k)]
         s = len(columns)
-        items = ["COUNT(*) AS n", "SUM(w) AS sw", "SUM(unit) AS unit"]
+        kinds = ("hc0", "hc2", "hc3") if leverage else ("hc0",)
+        items = ["COUNT(*) AS n", "SUM(w) AS sw"] + (["SUM(unit) AS unit"] if leverage else [])
         for a, b in zip(*np.triu_indices(s)):
             product = f"{columns[a]} * {columns[b]}"
-            items += [f"SUM(v_hc0 * {product}) AS hc0_{a}_{b}",
-                      f"SUM(v_hc2 * {product}) AS hc2_{a}_{b}",
-                      f"SUM(v_hc3 * {product}) AS hc3_{a}_{b}"]
+            items += [f"SUM(v_{kind} * {product}) AS {kind}_{a}_{b}" for kind in kinds]
         items += _centred_items(d, prefix="v")
+        h = f", {leverage_factor} * {leverage} AS h" if leverage else ""
+        meats = ", v_hc0 * over AS v_hc2, v_hc0 * over * over AS v_hc3" if leverage else ""
         sql = ("WITH " + self._src() + ", " + _params("p", None, values, names)
                + f", r AS (SELECT {centred} FROM src CROSS JOIN p)"
-               + f", q AS (SELECT r.*, {residual} AS e, {leverage_factor} * {leverage} AS h"
-               + " FROM r CROSS JOIN p)"
+               + f", q AS (SELECT r.*, {residual} AS e{h} FROM r CROSS JOIN p)"
                + f", sw AS (SELECT q.*, {weights} FROM q)"
-               + f", sc AS {self.relation.driver.once}(SELECT sw.*, v_hc0 * over AS v_hc2,"
-               + " v_hc0 * over * over AS v_hc3 FROM sw)"
+               + f", sc AS {self.relation.driver.once}(SELECT sw.*{meats} FROM sw)"
                + " SELECT " + ", ".join(items) + " FROM sc")
         row = self._one_row(sql)
-        matrices = [_symmetric(row, f"{kind}_", s) for kind in ("hc0", "hc2", "hc3")]
+        matrices = [_symmetric(row, f"{kind}_", s) for kind in kinds]
         shift, comoment = _corrected(row, d, float(row["sw"]))
         rows = Moments(int(row["n"]), float(row["sw"]), rows_mean + shift, comoment)
+        if not leverage:
+            return ScoreSums(int(row["n"]), matrices[0], None, None, 0, rows)
         return ScoreSums(int(row["n"]), *matrices, int(row["unit"]), rows)
 
     def _one_row(self, sql):
         table = self.relation.run(sql if isinstance(sql, Sql) else Sql(sql))
         return {name: table.column(name)[0].as_py() for name in table.column_names}
+
+
+# Rows whose means centre the one scan of the co-moments.
+_SHIFT_ROWS = 10_000
+
+
+def _column_sum(table, name):
+    import pyarrow.compute as pc
+
+    return pc.sum(table.column(name)).as_py() or 0
+
+
+def _totals(table, d):
+    """The totals of a (possibly grouped) scan: counts, weights, centred sums."""
+    import pyarrow.compute as pc
+
+    row = {"n": int(_column_sum(table, "n")), "sw": float(_column_sum(table, "sw")),
+           "wmin": pc.min(table.column("wmin")).as_py(), "wzero": _column_sum(table, "wzero")}
+    row["log_w"] = -np.inf if row["wzero"] else float(_column_sum(table, "lw"))
+    if not row["n"]:
+        return row | {f"d{j}": 0.0 for j in range(d)}
+    for name in table.column_names:
+        if name[0] in "dc" and name[1:2].isdigit():
+            row[name] = float(_column_sum(table, name))
+    return row
 
 
 def pc_sum(column):
@@ -376,11 +459,11 @@ def _weight_factors(weighted, frequency):
     return "w", "w"
 
 
-def _grouped(table, d, name, mean):
+def _grouped(table, d, name, mean, label="clusters"):
     """:class:`GroupedMoments` of a ``GROUP BY`` result about the overall
     ``mean``, each group corrected to its own means; sorted by label."""
     if table.column("g").null_count:
-        raise ColumnError("clusters", name, "has missing (NULL) values", remedy="missing")
+        raise ColumnError(label, name, "has missing (NULL) values", remedy="missing")
     labels = table.column("g").to_numpy(zero_copy_only=False)
     order = np.argsort(labels, kind="stable")
     column = {c: np.asarray(table.column(c).to_numpy(zero_copy_only=False))[order]

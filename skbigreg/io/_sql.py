@@ -87,6 +87,9 @@ class _Driver:
     marker = "?"
     # How a CTE whose columns feed many aggregates is computed once per row.
     once = ""
+    # The log-gamma function, when the engine has one (else sums of it are
+    # computed from a GROUP BY the argument).
+    lgamma = None
 
     def __init__(self, connection):
         self.connection = connection
@@ -119,6 +122,7 @@ class _Driver:
 class _DuckDB(_Driver):
     name = "DuckDB"
     marker = "?"
+    lgamma = "LGAMMA"
 
     @staticmethod
     def quote(name):

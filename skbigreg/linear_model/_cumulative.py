@@ -19,7 +19,7 @@ from ..base import (
     validate_chunk,
     with_design_spec,
 )
-from ..inference import COV_TYPES, PANEL_COV_TYPES, regression_results
+from ..inference import COV_TYPES, LEVERAGE_COV_TYPES, PANEL_COV_TYPES, regression_results
 from ..io import SparkSource, SqlPushdown, check_labels, iter_chunks, refuse_unread
 from ..parallel import (
     dask_map_reduce,
@@ -306,12 +306,15 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         if self.solver != "gram":
             raise ValueError("A SQL push-down computes Gram statistics: use solver='gram', "
                              "or pull the rows (fit_chunks(read_sql(...))) for solver='qr'.")
+        pushdown.require_labels(("clusters",), "Least-squares push-down fits")
         self._set_statistics(pushdown_statistics(pushdown), True, pushdown.feature_names)
         self.target_name_ = pushdown.target
         if self._needs_second_pass():
+            # HC0/HC1 of an unweighted fit need no leverages: a third of the sums
+            leverage = self.cov_type in LEVERAGE_COV_TYPES or pushdown.weighted
             self.score_pass_ = pushdown_score_pass(
                 pushdown, solution=self._solution, stats=self.stats_,
-                frequency=self.weight_type == "frequency")
+                frequency=self.weight_type == "frequency", leverage=leverage)
 
     def _merge_source(self, source, n_jobs):
         """The first chunk validated here; the others mapped by the module-level
@@ -470,7 +473,7 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         if cov_type in PANEL_COV_TYPES:
             period_sums = self._period_sums(target)
         elif self._needs_second_pass(cov_type):
-            hc_meat = self._hc_meat(target)
+            hc_meat = self._hc_meat(target, cov_type)
         if cov_type == "cluster" and not hasattr(self, "cluster_stats_"):
             raise MissingPassError(
                 "Cluster-robust errors need clusters= in fit/partial_fit."
@@ -505,8 +508,14 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         size = seen.sums.shape[1] // self.stats_.n_targets
         return ClusterSums(seen.labels, seen.sums[:, target * size:(target + 1) * size])
 
-    def _hc_meat(self, target):
+    def _hc_meat(self, target, cov_type=None):
         seen = self._checked_score_pass().extra
+        if not isinstance(seen, LeverageOuterProducts):  # an unweighted push-down HC0/HC1 pass
+            if cov_type in LEVERAGE_COV_TYPES:
+                raise MissingPassError(
+                    f"cov_type={cov_type!r} needs the rows' leverages, which a push-down "
+                    "gathers when the fit's cov_type is 'HC2' or 'HC3': fit again with it.")
+            return seen
         if seen.frequency != (self.weight_type == "frequency"):
             raise MissingPassError(
                 "The second pass was made for "

@@ -22,7 +22,7 @@ from ..base import (
 )
 from ..exceptions import MissingPassError
 from ..inference import RegressionResults
-from ..io import iter_chunks
+from ..io import SqlPushdown, iter_chunks
 from ..inference._covariance import (
     driscoll_kraay_meat,
     driscoll_kraay_note,
@@ -31,7 +31,7 @@ from ..inference._covariance import (
     small_sample_factor,
     warn_if_no_residual_dof,
 )
-from ..passes import demeaned_scores
+from ..passes import demeaned_scores, pushdown_within_score_pass, pushdown_within_statistics
 from ..solvers import solve_least_squares
 from ..solvers._fixed_effects import (
     nested_cluster_scores,
@@ -379,7 +379,11 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
             "clusters": labels}``, a callable returning a fresh iterator of
             them -- or a file source from :func:`skbigreg.io.read_files`.
             Chunks carrying other labels are refused. A second pass needs a
-            re-iterable source; a one-shot generator is refused then.
+            re-iterable source; a one-shot generator is refused then. A
+            :class:`~skbigreg.io.SqlPushdown` (``read_sql(..., entities=)
+            .pushdown()``, one factor) has the database compute the totals,
+            each level's weight and means, and the score pass: no row
+            leaves it.
 
         Returns
         -------
@@ -403,7 +407,24 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         x0    0.037
         dtype: float64
         """
+        if isinstance(chunks, SqlPushdown):
+            return fit_source(self, (), lambda _: self._fit_pushdown(chunks))
         return fit_source(self, chunks, self._chunk_passes)
+
+    def _fit_pushdown(self, pushdown):
+        """Totals and level means computed by the database (and the score pass)."""
+        pushdown.require_labels(("entities", "clusters"), "Fixed-effects push-down fits")
+        if pushdown.entities is None:
+            raise ValueError("A fixed-effects push-down needs entities=: the column of the "
+                             "absorbed factor's levels.")
+        if self.cov_type == "driscoll-kraay":
+            raise ValueError("Driscoll-Kraay errors are not computed by a SQL push-down; "
+                             "pull the rows (fit_chunks(read_sql(...))) instead.")
+        self._set_statistics(pushdown_within_statistics(pushdown), True, pushdown.feature_names)
+        self.target_name_ = pushdown.target
+        if self._needs_second_pass():
+            self.score_pass_ = pushdown_within_score_pass(pushdown, coef=self.coef_,
+                                                          stats=self.stats_)
 
     def _chunk_passes(self, source):
         """Multi-way passes when the first chunk's entities have several columns."""

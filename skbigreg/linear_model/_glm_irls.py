@@ -31,9 +31,9 @@ from ..inference._covariance import (
     warn_if_no_residual_dof,
 )
 from ..inference._likelihood import glm_likelihood
-from ..io import SparkSource, refuse_unread
+from ..io import SparkSource, SqlPushdown, refuse_unread
 from ..parallel import map_reduce, single_blas_thread, spark_map_reduce
-from ..passes import irls_chunk_pass, subsample_start
+from ..passes import PushdownIRLS, irls_chunk_pass, subsample_start
 from ..passes._irls import START_ROWS
 from ..stats import decode_statistics, encode_statistics
 from ..solvers import ScoringSettings, ScoringState, identified_columns, scoring_step
@@ -221,7 +221,10 @@ class CumulativeGLM(RegressorMixin, BaseEstimator):
             Anything :func:`skbigreg.io.iter_chunks` reads; a one-shot
             generator is refused at the second pass. A Spark source
             (:func:`skbigreg.io.read_spark`) has each pass mapped on its
-            executors.
+            executors. A :class:`~skbigreg.io.SqlPushdown`
+            (``read_sql(...).pushdown()``; logistic and Poisson regression
+            with their canonical links) has the database compute each pass:
+            one query per iteration, no row leaves it.
 
         Returns
         -------
@@ -232,6 +235,8 @@ class CumulativeGLM(RegressorMixin, BaseEstimator):
     def _fit_chunks(self, chunks, classes):
         if isinstance(chunks, SparkSource):
             return fit_source(self, (), lambda _: self._fit_spark(chunks, classes))
+        if isinstance(chunks, SqlPushdown):
+            return fit_source(self, (), lambda _: self._fit_pushdown(chunks, classes))
         return fit_source(self, chunks, lambda source: self._fit_passes(source, classes))
 
     def _fit_spark(self, source, classes=None):
@@ -258,6 +263,22 @@ class CumulativeGLM(RegressorMixin, BaseEstimator):
 
         self._iterate(one_pass)
         self.target_name_ = source.target
+
+    def _fit_pushdown(self, pushdown, classes):
+        """Fisher scoring with one query per step: the database computes each pass."""
+        pushdown.require_labels(("clusters",), "GLM push-down fits")
+        self._begin(classes, None)
+        binary = hasattr(self, "classes_")
+        if binary and not (np.array_equal(self.classes_, [0, 1])
+                           and self.classes_.dtype.kind in "iu"):
+            raise ValueError("A push-down logistic fit reads the target coded 0/1 (1 = the "
+                             "event); classes= other than [0, 1] need the rows pulled.")
+        family, link = self._family_link()
+        one_pass = PushdownIRLS(pushdown, family, link, self.fit_intercept, binary)
+        self.n_features_in_ = len(pushdown.feature_names)
+        self.feature_names_in_ = np.asarray(pushdown.feature_names, dtype=object)
+        self._iterate(one_pass)
+        self.target_name_ = pushdown.target
 
     def _fit_passes(self, source, classes):
         """Fisher scoring with one pass over ``source`` per step."""

@@ -26,8 +26,14 @@ from ..base import (
 from ..exceptions import MissingPassError
 from ..inference import COV_TYPES, LEVERAGE_COV_TYPES, regression_results, small_sample_factor
 from ..inference._covariance import multiway_sandwich, residual_cluster_scores
-from ..io import iter_chunks
-from ..passes import residual_row_scores, row_level_means
+from ..io import SqlPushdown, iter_chunks
+from ..passes import (
+    pushdown_linear_score_pass,
+    pushdown_statistics,
+    pushdown_within_statistics,
+    residual_row_scores,
+    row_level_means,
+)
 from ..solvers import solve_least_squares
 from ..solvers._fixed_effects import absorbed_columns, within_cluster_scores, within_stats
 from ..solvers._iv import IVColumns, regressor_stats, solve_iv
@@ -289,6 +295,41 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         self
         """
         return self._accumulate(X, y, sample_weight, clusters=clusters, entities=entities)
+
+    def fit_chunks(self, chunks, n_jobs=None):
+        """Fit from a chunk source, making the score pass too when ``cov_type`` needs it.
+
+        As :meth:`CumulativeLinearRegression.fit_chunks
+        <skbigreg.linear_model.CumulativeLinearRegression.fit_chunks>`; a
+        :class:`~skbigreg.io.SqlPushdown` (``read_sql(...).pushdown()``, with
+        ``entities=`` to absorb one factor) has the database compute the
+        moments of ``[X, y]`` (per cluster, per level) and the score pass of
+        the structural and first-stage residuals: no row leaves it.
+
+        Returns
+        -------
+        self
+        """
+        if isinstance(chunks, SqlPushdown):
+            self._validate_params()
+            return fit_source(self, (), lambda _: self._fit_pushdown(chunks))
+        return super().fit_chunks(chunks, n_jobs)
+
+    def _fit_pushdown(self, pushdown):
+        """Moments computed by the database (and the score pass at the fit)."""
+        pushdown.require_labels(("clusters", "entities"), "IV push-down fits")
+        absorbs = pushdown.entities is not None
+        if absorbs and not self.fit_intercept:
+            raise ValueError("fit_intercept=False cannot be combined with entities: the "
+                             "absorbed effects hold the constant.")
+        first = pushdown_within_statistics(pushdown) if absorbs else pushdown_statistics(pushdown)
+        self._set_statistics(first, True, pushdown.feature_names)
+        self.target_name_ = pushdown.target
+        if self._needs_second_pass():
+            shift = ("levels", self.stats_.mean) if absorbs else self._shift()
+            self.score_pass_ = pushdown_linear_score_pass(
+                pushdown, self._residual_forms(), stats=self.stats_, shift=shift,
+                center=self._center())
 
     _label_names = ("clusters", "entities")
     _score_label_names = ("entities", "clusters")

@@ -12,8 +12,12 @@ import numpy as np
 from sklearn.base import RegressorMixin
 
 from .._compat import _fit_context
-from ..base import CumulativeMixin
+from ..base import CumulativeMixin, fit_source
+from ..io import SqlPushdown
+from ..model_selection import hash_folds
 from ..model_selection._accumulation import FoldAccumulationMixin
+from ..model_selection._folds import n_splits_of
+from ..passes import pushdown_fold_statistics, pushdown_statistics
 from ..model_selection._scoring import Stopwatch, cv_results, fold_scores
 
 
@@ -45,6 +49,56 @@ class PenalizedRegressorMixin(CumulativeMixin, RegressorMixin):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
+
+    def fit_chunks(self, chunks, n_jobs=None):
+        """Fit from a chunk source, as :meth:`CumulativeMixin.fit_chunks
+        <skbigreg.base.CumulativeMixin.fit_chunks>`.
+
+        A :class:`~skbigreg.io.SqlPushdown` (``read_sql(...).pushdown()``)
+        has the database compute the statistics: the totals, and for the
+        cross-validated estimators each ``groups`` label's statistics (one
+        ``GROUP BY``), merged into the folds that ``hash_folds(groups=...)``
+        gives them -- the folds of a pulled fit. No row leaves the database.
+
+        Returns
+        -------
+        self
+        """
+        if isinstance(chunks, SqlPushdown):
+            self._validate_params()
+            return fit_source(self, (), lambda _: self._fit_pushdown(chunks))
+        return super().fit_chunks(chunks, n_jobs)
+
+    def _fit_pushdown(self, pushdown):
+        name = type(self).__name__
+        if self.solver != "gram":
+            raise ValueError("A SQL push-down computes Gram statistics: use solver='gram', "
+                             "or pull the rows (fit_chunks(read_sql(...))) for solver='qr'.")
+        if isinstance(self, FoldAccumulationMixin):
+            stats = self._pushdown_folds(pushdown, name)
+        else:
+            pushdown.require_labels((), f"{name} push-down fits")
+            stats = pushdown_statistics(pushdown)
+        self._set_statistics(stats, True, pushdown.feature_names)
+        self.target_name_ = pushdown.target
+
+    def _pushdown_folds(self, pushdown, name):
+        pushdown.require_labels(("groups",), f"{name} push-down fits")
+        n_splits = n_splits_of(self.cv)
+        if n_splits is None:
+            raise ValueError(f"A push-down {name} needs cv=None or an int (folds hashed from "
+                             f"the groups label), got cv={self.cv!r}.")
+        if pushdown.groups is None:
+            raise ValueError(
+                f"A push-down {name} needs groups= in read_sql: each group's statistics "
+                "are computed by the database and hashed into folds as hash_folds(groups=) "
+                "does. The folds of rows without groups hash each value's IEEE-754 bits, "
+                "which SQL cannot reproduce on every engine; give a key column (an id, a "
+                "date) as groups=, or pull the rows.")
+        def fold_of(labels):
+            return hash_folds(None, None, n_splits, self.random_state, groups=labels)
+
+        return pushdown_fold_statistics(pushdown, fold_of, n_splits)
 
 
 class ChunkedFitMixin:

@@ -29,7 +29,15 @@ from ._demean import (
 from ._irls import irls_chunk_pass, irls_pass, subsample_start
 from ._local import fit_partition, map_partition_stream, map_partitions, nodewise_rows
 from ._partitions import BlockCentres, PartitionSpec, partition_labels
-from ._pushdown import pushdown_score_pass, pushdown_statistics
+from ._pushdown import (
+    PushdownIRLS,
+    pushdown_fold_statistics,
+    pushdown_linear_score_pass,
+    pushdown_score_pass,
+    pushdown_statistics,
+    pushdown_within_score_pass,
+    pushdown_within_statistics,
+)
 from ._scores import (
     demeaned_scores,
     hc_scores,
@@ -40,8 +48,13 @@ from ._scores import (
 )
 
 __all__ = [
+    "PushdownIRLS",
+    "pushdown_fold_statistics",
+    "pushdown_linear_score_pass",
     "pushdown_score_pass",
     "pushdown_statistics",
+    "pushdown_within_score_pass",
+    "pushdown_within_statistics",
     "PartitionSpec",
     "BlockCentres",
     "RepresentativeTask",

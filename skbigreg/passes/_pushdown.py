@@ -9,9 +9,23 @@ pulled rows.
 from __future__ import annotations
 
 import numpy as np
+from scipy.linalg import block_diag
 
 from ..io._pushdown import ScorePoint
-from ..stats import ChunkStatistics, GramStats, GroupedGramStats, LeverageOuterProducts
+from ..io._pushdown import _same_rows as same_rows
+from ..stats import (
+    ChunkStatistics,
+    ClusterSums,
+    FoldStatistics,
+    GramStats,
+    GroupedGramStats,
+    IRLSPass,
+    LevelMeans,
+    LeverageOuterProducts,
+    LikelihoodSums,
+    OuterProductStats,
+)
+from ..stats._irls import LIKELIHOOD_SUMS
 from ._scores import residual_shift
 
 
@@ -33,15 +47,24 @@ def pushdown_statistics(pushdown):
     return ChunkStatistics(clusters.total(), clusters, None, log_w)
 
 
-def pushdown_score_pass(pushdown, *, solution, stats, frequency=False):
+def pushdown_score_pass(pushdown, *, solution, stats, frequency=False, leverage=True):
     """The HC pass in the database at ``solution``, as ``score_pass_statistics`` gives it.
+
+    ``leverage=False`` (an unweighted fit, whose scores do not depend on the
+    weights' convention) gathers only ``sum s s'`` (HC0, HC1): a third of
+    the sums and no leverage per row.
 
     Returns
     -------
     ChunkStatistics
         The pass's rows' statistics in ``stats`` (the proof it saw the fit's
-        rows) and the HC meats in ``extra``.
+        rows) and the HC meats in ``extra``: a
+        :class:`~skbigreg.stats.LeverageOuterProducts`, or without
+        ``leverage`` an :class:`~skbigreg.stats.OuterProductStats`.
     """
+    if not leverage and pushdown.weighted:
+        raise ValueError("A weighted fit's score pass keeps the leverages (and the weights' "
+                         "convention): leverage=False is for unweighted fits.")
     shift_x, shift_y = residual_shift(solution, stats)
     point = ScorePoint(
         coef=solution.coef[:, 0], shift_x=shift_x, shift_y=float(shift_y[0]),
@@ -49,9 +72,206 @@ def pushdown_score_pass(pushdown, *, solution, stats, frequency=False):
         inverse_weight=1.0 / stats.weight_sum, frequency=frequency,
         unit_tolerance=LeverageOuterProducts.unit_tolerance,
     )
-    sums = pushdown.score_sums(point, np.asarray(stats.mean, dtype=float))
+    sums = pushdown.score_sums(point, np.asarray(stats.mean, dtype=float), leverage)
     rows = sums.rows
+    same_rows(stats.n_rows, stats.weight_sum, rows.n_rows, rows.weight_sum)
     seen = GramStats(stats.n_features, 1, rows.n_rows, rows.weight_sum, rows.mean, rows.comoment)
+    if not leverage:
+        return ChunkStatistics(seen, None, OuterProductStats(sums.n_rows, sums.hc0))
     meats = LeverageOuterProducts(sums.n_rows, sums.hc0, sums.hc2, sums.hc3,
                                   sums.n_unit_leverage, frequency)
     return ChunkStatistics(seen, None, meats)
+
+
+def pushdown_within_statistics(pushdown):
+    """The first pass of the within estimator in the database.
+
+    Returns
+    -------
+    ChunkStatistics
+        Totals (per cluster when it names clusters) and, in ``extra``, the
+        :class:`~skbigreg.stats.LevelMeans` of the absorbed factor.
+    """
+    from ..io._pushdown_within import level_moments
+
+    first = pushdown_statistics(pushdown)
+    stats = first.stats
+    # The level query centres about query 1's means, which moments() refined:
+    # any fixed centre is exact (the per-level sums are of deviations from it).
+    levels = level_moments(pushdown, np.asarray(stats.mean, dtype=float), stats.n_rows,
+                           stats.weight_sum)
+    level_stats = LevelMeans(levels.labels, levels.n_rows, levels.weight_sum, levels.mean,
+                             levels.cluster, levels.nested)
+    return ChunkStatistics(stats, first.clusters, level_stats, first.log_weight_sum)
+
+
+def pushdown_within_score_pass(pushdown, *, coef, stats):
+    """The within score pass in the database at ``coef`` (HC1, clusters across levels).
+
+    Returns
+    -------
+    ChunkStatistics
+        The pass's rows' statistics, the per-cluster score sums (with
+        clusters) and ``sum s s'`` in ``extra``, as
+        ``CumulativeFixedEffectsRegression.partial_fit_scores`` gathers them.
+    """
+    k = len(coef)
+    residual = np.append(-np.asarray(coef, dtype=float), 1.0)
+    return pushdown_linear_score_pass(pushdown, [(residual, np.eye(k + 1, k))], stats=stats,
+                                      shift=("levels", stats.mean), center=False)
+
+
+def pushdown_linear_score_pass(pushdown, forms, *, stats, shift, center):
+    """A score pass in the database for residuals linear in ``z = [X, y]``.
+
+    ``forms`` are ``(coef, projection)`` pairs: the residual
+    ``e = (z - shift)' coef`` and the map of its scores ``w e [1, z - shift]``
+    (the one when ``center``) onto the model's own design, as
+    ``residual_row_scores`` and IV's ``_residual_forms`` define them;
+    ``shift`` is a vector or ``("levels", mean)`` (each row's level means).
+
+    Returns
+    -------
+    ChunkStatistics
+        The pass's rows' statistics, per-cluster projected score sums (with
+        clusters) and their ``sum s s'`` in ``extra``.
+    """
+    from ..io._pushdown_within import linear_score_sums
+
+    coefs = np.array([coef for coef, _ in forms])
+    projections = [np.asarray(projection, dtype=float) for _, projection in forms]
+    # Only the columns of u that some projection reads are summed in SQL.
+    used = np.flatnonzero(np.any([p[int(center):].any(axis=1) for p in projections], axis=0))
+    keep = np.r_[np.arange(int(center)), int(center) + used]
+    block = block_diag(*[p[keep] for p in projections])
+    mean = np.asarray(stats.mean, dtype=float)
+    sums = linear_score_sums(pushdown, coefs, mean, shift=shift, columns=used, center=center)
+    rows = sums.rows
+    seen = GramStats(stats.n_features, 1, rows.n_rows, rows.weight_sum, rows.mean, rows.comoment)
+    clusters = None
+    if sums.cluster_labels is not None:
+        clusters = ClusterSums(sums.cluster_labels, sums.cluster_sums @ block)
+    return ChunkStatistics(seen, clusters,
+                           OuterProductStats(sums.n_rows, block.T @ sums.outer @ block))
+
+
+
+class PushdownIRLS:
+    """IRLS passes computed by the database, for ``CumulativeGLM._iterate``.
+
+    Calling it with ``(state, columns, complete)`` makes one pass at the
+    state's coefficients (one query) and returns the
+    :class:`~skbigreg.stats.IRLSPass` that :func:`irls_pass` would give on
+    the rows. The first query (weighted means, NULL and weight checks) and
+    the response's support check run once, when it is made. Each pass
+    centres its co-moments about the previous pass's means (query 1's for
+    the first), corrected exactly to its own.
+    """
+
+    def __init__(self, pushdown, family, link, fit_intercept, binary=False):
+        from ..io._pushdown_glm import check_family, check_response
+
+        check_family(family, link)
+        self.pushdown, self.family, self.fit_intercept = pushdown, family, fit_intercept
+        self.n_rows, _, self.mean, _ = pushdown.first_moments()
+        check_response(pushdown, family, binary)
+        self._shift = {}  # columns -> the last pass's means of [x[columns], z]
+        self._constant = None
+
+    def __call__(self, state, columns, complete):
+        from ..io._pushdown_glm import irls_sums
+
+        k = len(self.pushdown.feature_names)
+        columns = np.arange(k) if columns is None else np.asarray(columns)
+        key = tuple(columns)
+        shift = self._shift.get(key)
+        if shift is None:
+            shift = np.append(self.mean[columns], 0.0)
+        sums = irls_sums(self.pushdown, self.family, coef=state.coef, intercept=state.intercept,
+                         columns=columns, shift=shift, fit_intercept=self.fit_intercept,
+                         complete=complete, response_mean=float(self.mean[-1]))
+        if sums.n_rows != self.n_rows:  # every pass must see the rows of the first
+            same_rows(self.n_rows, 0.0, sums.n_rows, 0.0)
+        if sums.weight_sum > 0:
+            self._shift[key] = sums.mean
+        gram = GramStats(len(columns), 1, sums.n_rows, sums.weight_sum, sums.mean, sums.comoment)
+        if not complete:
+            return IRLSPass.light(gram, sums.n_saturated)
+        return self._complete(gram, sums)
+
+    def _complete(self, gram, sums):
+        extra = sums.complete
+        n = sums.n_rows
+        center = self.fit_intercept
+        # The observed information (canonical links: the Fisher weights) from the
+        # Gram: sum W d d' with d = [1, x] is [[W, W m'], [W m, C + W m m']].
+        k = gram.n_features
+        m, W = gram.mean[:k], gram.weight_sum
+        information = gram.comoment[:k, :k] + W * np.outer(m, m)
+        if center:
+            information = np.block([[np.array([[W]]), W * m[None, :]],
+                                    [W * m[:, None], information]])
+        clusters = None
+        if extra["cluster_labels"] is not None:
+            clusters = ClusterSums(extra["cluster_labels"], extra["cluster_sums"])
+        return IRLSPass(
+            gram=gram, deviance=extra["deviance"], pearson=extra["pearson"],
+            meat=OuterProductStats(n, extra["meat"]),
+            observed=OuterProductStats(n, information), cluster_sums=clusters,
+            n_saturated=sums.n_saturated, likelihood=self._likelihood(n, extra),
+        )
+
+    def _likelihood(self, n, extra):
+        from ..io._pushdown_glm import response_constant
+
+        terms = extra["likelihood"]
+        if terms["w_const"] is None:  # an engine without LGAMMA: once, by GROUP BY y
+            if self._constant is None:
+                self._constant = response_constant(self.pushdown, self.family)
+            terms = {**terms, "w_const": self._constant}
+        sign = -1.0 if self.family.name == "poisson" else 1.0  # loglike holds c(y)
+        values = dict.fromkeys(LIKELIHOOD_SUMS, 0.0)
+        values.update(
+            log_w=-np.inf if terms["wmin"] <= 0 else terms["log_w"], w_log_w=terms["w_log_w"],
+            loglike=terms["loglike"] + sign * terms["w_const"], w_const=terms["w_const"])
+        weight_sum, deviation, square = extra["response"]
+        shift = deviation / weight_sum if weight_sum > 0 else 0.0
+        response = GramStats(0, 1, n, weight_sum, np.array([self.mean[-1] + shift]),
+                             np.array([[square - weight_sum * shift * shift]]))
+        sums = np.array([float(values[name]) for name in LIKELIHOOD_SUMS])
+        return LikelihoodSums(sums, response, (terms["wmin"], terms["wmax"]))
+
+
+def pushdown_fold_statistics(pushdown, fold_of, n_splits):
+    """Totals and per-fold statistics, from one ``GROUP BY`` the ``groups`` label.
+
+    Each group's centred statistics come from the database; ``fold_of``
+    maps the sorted group labels to their folds (the caller's hash, as
+    ``hash_folds(groups=...)`` gives it, so every group lands where a
+    pulled fit puts it), and the groups of each fold are merged exactly:
+    ``C_f = sum_g C_g + W_g (m_g - m_f)(m_g - m_f)'``.
+
+    Returns
+    -------
+    ChunkStatistics
+        The totals, and the :class:`~skbigreg.stats.FoldStatistics` in ``extra``.
+    """
+    k = len(pushdown.feature_names)
+    grouped, log_w = pushdown.grouped_moments("groups")
+    fold = np.asarray(fold_of(grouped.labels), dtype=np.int64)
+    folds = []
+    for f in range(n_splits):
+        members = fold == f
+        if not members.any():
+            folds.append(GramStats.empty(k, 1))
+            continue
+        weight = grouped.weight_sum[members]
+        weight_sum = float(weight.sum())
+        means = grouped.mean[members]
+        mean = weight @ means / weight_sum if weight_sum > 0 else np.zeros(k + 1)
+        offset = means - mean
+        comoment = grouped.comoment[members].sum(axis=0) + (offset * weight[:, None]).T @ offset
+        folds.append(GramStats(k, 1, int(grouped.n_rows[members].sum()), weight_sum, mean,
+                               comoment))
+    folds = FoldStatistics(tuple(folds))
+    return ChunkStatistics(folds.total(), None, folds, log_w)

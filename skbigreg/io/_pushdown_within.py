@@ -1,0 +1,156 @@
+"""SQL push-down of one absorbed factor (the within estimator).
+
+The within estimator solves from the total co-moments and each level's
+weight and means (``C_within = C - sum_e W_e (m_e - m)(m_e - m)'``), so the
+database gives, besides the queries of :class:`SqlPushdown`, one ``GROUP
+BY`` the entity: each level's weight and its centred sums about the overall
+means ``m`` (``m_e = m + sum_e w (z - m) / W_e`` -- never raw sums), and
+whether it lies in one cluster (``MIN``/``MAX`` of the cluster per level).
+
+The second pass (HC1, clusters that cut across levels) demeans each row by
+its level's means computed in the same query (a ``GROUP BY`` joined back on
+the entity, so no per-level number travels to the database) and sums the
+scores ``s = w e (x - m_level)``: their outer products, per cluster, and the
+pass's own centred moments (the proof it saw the fit's rows). The same pass
+serves IV/2SLS, whose structural and first-stage residuals are linear in
+``z`` too (about the overall means, or the level means when it absorbs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._file_columns import ColumnError
+from ._pushdown import Moments, _corrected, _params, _same_rows, _symmetric
+
+
+@dataclass(frozen=True)
+class LevelMoments:
+    """Weight, row count and means of ``z = [x, y]`` per level (sorted labels)."""
+
+    labels: np.ndarray
+    n_rows: np.ndarray
+    weight_sum: np.ndarray
+    mean: np.ndarray
+    cluster: np.ndarray | None
+    nested: bool
+
+
+@dataclass(frozen=True)
+class LinearScoreSums:
+    """Sums of a score pass of residuals linear in ``z``: ``sum s s'``, per cluster
+    ``sum s`` (``s`` stacks ``w e_f u`` over the residual forms ``f``), its rows."""
+
+    n_rows: int
+    outer: np.ndarray
+    cluster_labels: np.ndarray | None
+    cluster_sums: np.ndarray | None
+    rows: Moments
+
+
+def level_moments(pushdown, mean, n_rows, weight_sum):
+    """One ``GROUP BY`` the entity: each level's count, weight and means.
+
+    ``mean`` are the overall means (query 1); ``n_rows`` and ``weight_sum``
+    its totals, which this query must see again.
+    """
+    d = pushdown._size()
+    clustered = pushdown.clusters is not None
+    items = ["e", "COUNT(*) AS n", "SUM(w) AS sw"]
+    items += [f"SUM(w * (z{j} - p.m{j})) AS d{j}" for j in range(d)]
+    if clustered:
+        items += ["MIN(g) AS gmin", "MAX(g) AS gmax"]
+    sql = ("WITH " + pushdown._src(with_clusters=clustered, with_entities=True) + ", "
+           + _params("p", "m", mean) + " SELECT " + ", ".join(items)
+           + " FROM src CROSS JOIN p GROUP BY e")
+    table = pushdown.relation.run(sql)
+    if table.column("e").null_count:
+        raise ColumnError("entities", pushdown.entities, "has missing (NULL) values",
+                          remedy="missing")
+    column = _sorted_columns(table, "e")
+    _same_rows(n_rows, weight_sum, int(column["n"].sum()), float(column["sw"].sum()))
+    level_weight = column["sw"].astype(float)
+    deviation = np.column_stack([column[f"d{j}"].astype(float) for j in range(d)])
+    positive = level_weight > 0
+    means = np.zeros_like(deviation)  # a level of weight 0 has mean 0, as LevelMeans has it
+    means[positive] = mean + deviation[positive] / level_weight[positive, None]
+    cluster, nested = None, False
+    if clustered:
+        nested = bool(np.all(column["gmin"] == column["gmax"]))
+        cluster = column["gmin"] if nested else None
+    return LevelMoments(column["e"], column["n"].astype(np.int64), level_weight, means,
+                        cluster, nested)
+
+
+def linear_score_sums(pushdown, forms, rows_mean, *, shift, columns, center=False):
+    """The score pass of residuals ``e_f = (z - shift)' forms[f]`` at given coefficients.
+
+    Each row's scores are ``w e_f u`` with ``u = [1, (z - shift)[columns]]``
+    (the leading one only when ``center``), stacked over the forms; the query
+    returns their outer products summed, their sums per cluster (when the
+    push-down names clusters) and the pass's own moments about ``rows_mean``.
+
+    ``shift`` is a vector (one centre for every row), or ``("levels", mean)``:
+    each row demeaned by its level's means, computed in the query about
+    ``mean`` (a ``GROUP BY`` the entity joined back on it).
+    """
+    d = pushdown._size()
+    forms = np.atleast_2d(np.asarray(forms, dtype=float))
+    by_level = isinstance(shift, tuple)
+    centre = np.asarray(shift[1] if by_level else shift, dtype=float)
+    clustered = pushdown.clusters is not None
+    values = np.concatenate([centre, forms.ravel(), rows_mean])
+    names = ([f"m{j}" for j in range(d)]
+             + [f"b{f}_{j}" for f in range(len(forms)) for j in range(d)]
+             + [f"r{j}" for j in range(d)])
+    sql = "WITH " + pushdown._src(with_clusters=clustered, with_entities=by_level) + ", "
+    sql += _params("p", None, values, names)
+    if by_level:
+        offsets = ", ".join(f"COALESCE(SUM(w * (z{j} - p.m{j})) / NULLIF(SUM(w), 0), 0) AS a{j}"
+                            for j in range(d))
+        sql += f", lm AS (SELECT e, {offsets} FROM src CROSS JOIN p GROUP BY e)"
+        rows, level = " FROM src JOIN lm ON src.e = lm.e CROSS JOIN p", " - lm.a{j}"
+    else:
+        rows, level = " FROM src CROSS JOIN p", ""
+    shifted = ", ".join([f"src.z{j} - p.m{j}{level.format(j=j)} AS t{j}" for j in range(d)]
+                        + [f"src.z{j} - p.r{j} AS v{j}" for j in range(d)])
+    sql += f", x AS (SELECT src.w{', src.g' if clustered else ''}, {shifted}{rows})"
+    residuals = ", ".join(
+        "w * (" + " + ".join(f"t{j} * p.b{f}_{j}" for j in range(d) if forms[f, j]) + f") AS f{f}"
+        if forms[f].any() else f"0.0 AS f{f}" for f in range(len(forms)))
+    sql += f", q AS {pushdown.relation.driver.once}(SELECT x.*, {residuals} FROM x CROSS JOIN p)"
+    u = (["1"] if center else []) + [f"t{j}" for j in columns]
+    scores = [(f, i) for f in range(len(forms)) for i in range(len(u))]
+    items = ["COUNT(*) AS n", "SUM(w) AS sw"]
+    items += [f"SUM(f{f} * {u[i]}) AS s{a}" for a, (f, i) in enumerate(scores)]
+    items += [f"SUM(f{f} * f{g} * {u[i]} * {u[j]}) AS h{a}_{b}"
+              for a, b in zip(*np.triu_indices(len(scores)))
+              for (f, i), (g, j) in [(scores[a], scores[b])]]
+    items += [f"SUM(w * v{j}) AS d{j}" for j in range(d)]
+    items += [f"SUM(w * v{i} * v{j}) AS c{i}_{j}" for i, j in zip(*np.triu_indices(d))]
+    sql += (" SELECT " + ("g, " if clustered else "") + ", ".join(items) + " FROM q"
+            + (" GROUP BY g" if clustered else ""))
+    column = _sorted_columns(pushdown.relation.run(sql), "g" if clustered else None)
+    total = {name: values.sum() for name, values in column.items() if name != "g"}
+    shift_rows, comoment = _corrected(total, d, float(total["sw"]))
+    moments = Moments(int(total["n"]), float(total["sw"]), rows_mean + shift_rows, comoment)
+    sums = None
+    if clustered:
+        sums = np.column_stack([column[f"s{a}"].astype(float) for a in range(len(scores))])
+    return LinearScoreSums(moments.n_rows, _symmetric(total, "h", len(scores)),
+                           column["g"] if clustered else None, sums, moments)
+
+
+def _sorted_columns(table, key):
+    """A ``GROUP BY`` result as numpy columns, rows sorted by ``key`` (NULL sums as 0)."""
+    column = {name: table.column(name).to_numpy(zero_copy_only=False)
+              for name in table.column_names}
+    for name, values in column.items():
+        if name not in ("e", "g", "gmin", "gmax") and values.dtype == object:
+            column[name] = np.array([0.0 if v is None else v for v in values], dtype=float)
+    if key is None:
+        return column
+    order = np.argsort(column[key], kind="stable")
+    return {name: values[order] for name, values in column.items()}
