@@ -33,8 +33,12 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
+
+# Measure the checkout this script sits in, not whichever skbigreg is installed.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 N_DENSE = 10
 N_LEVELS = 2_000
@@ -134,7 +138,7 @@ def main():
         return
     modes = [mode for mode in MODES if mode in args.modes.split(",")]
     print(f"N = {n:,}: {N_DENSE} dense columns + a {N_LEVELS:,}-level one-hot factor; "
-          f"medians of {args.repeat} runs, each in a fresh process")
+          f"medians of {args.repeat} runs, each in a fresh process", flush=True)
     if "densified" in modes and not _fits_in_memory(n):
         print(f"  densified: skipped, the {n * N_LEVELS * 8 / 2**30:.0f} GB dense design does not "
               "fit in the available memory")
@@ -143,6 +147,9 @@ def main():
     for _ in range(args.repeat):  # interleaved: machine load hits every mode alike
         for mode in modes:
             runs[mode].append(run(mode, n))
+            last = runs[mode][-1]
+            print(f"    run: {mode:<9} {last['seconds']:8.2f} s  peak {last['peak_mib']:6.0f} MiB  "
+                  f"fit {last['fit_mib']:6.0f} MiB", flush=True)
     med = {mode: {key: statistics.median(r[key] for r in rs) for key in ("seconds", "peak_mib", "fit_mib")}
            for mode, rs in runs.items()}
     for mode in modes:
