@@ -125,13 +125,15 @@ def sparse_gram_moments(X, y, sample_weight=None):
             raise_not_finite(X.data, y, sample_weight)
         return n, weight_sum, np.zeros(size), np.zeros((size, size))
     dense = dense_columns(X, None if sample_weight is None else w)
-    split = SplitColumns(np.flatnonzero(~dense), np.concatenate([np.flatnonzero(dense), k + np.arange(y.shape[1])]))
+    targets = k + np.arange(y.shape[1])
+    split = SplitColumns(np.flatnonzero(~dense), np.concatenate([np.flatnonzero(dense), targets]))
+    column_means = np.concatenate([X.T @ w, w @ y]) / weight_sum
     # Reference of the dense columns and targets: the chunk's mean.
-    reference = np.concatenate([X.T @ w, w @ y])[split.shifted] / weight_sum
+    reference = column_means[split.shifted]
     comoment, shifted_sum = _shifted_products(X, y, w, split, reference)
     # Mean of the columns as they entered the products, then centre in place.
     shift_mean = np.empty(size)
-    shift_mean[split.sparse] = (X.T @ w)[split.sparse] / weight_sum
+    shift_mean[split.sparse] = column_means[split.sparse]
     shift_mean[split.shifted] = shifted_sum / weight_sum
     _subtract_outer(comoment, weight_sum, shift_mean)
     mean = shift_mean
