@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._compat import _check_sample_weight, _num_samples, validate_data
-from ..io import check_cluster_columns, check_label, cluster_columns
+from ..io import check_cluster_columns, check_dense_target, check_label, cluster_columns
 from ..stats import (
     ChunkStatistics,
     accumulator_for,
@@ -36,6 +36,8 @@ def validate_chunk(estimator, X, y, sample_weight, reset):
     ``X`` may be scipy.sparse (a matrix or an array, any format): it is
     kept sparse (CSR or CSC, float64), and an explicitly stored NaN or
     infinity is refused here, reading the ``nnz`` stored values only.
+    ``y`` must be dense: a sparse ``y`` raises scikit-learn's ``TypeError``
+    (:func:`skbigreg.io.check_dense_target`).
 
     Returns
     -------
@@ -45,6 +47,7 @@ def validate_chunk(estimator, X, y, sample_weight, reset):
     y_1d : bool
         Whether ``y`` was given 1-D.
     """
+    check_dense_target(y)  # before validate_data, which would take a sparse y apart
     if not reset and _num_samples(X) == 0:
         return _validate_empty(estimator, X, y, sample_weight)
     if not reset and _passes_as_is(estimator, X, y):
@@ -258,6 +261,7 @@ def linear_chunk_statistics(X, y, sample_weight=None, clusters=None, *, spec):
                 f"Chunk has feature names {list(names)}, expected {list(spec.feature_names)}."
             )
     X = _worker_rows(X)
+    check_dense_target(y)
     y = np.asarray(y, dtype=np.float64)
     y = y.reshape(-1, 1) if y.ndim == 1 else y
     if X.ndim != 2 or X.shape[1] != spec.n_features:

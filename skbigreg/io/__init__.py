@@ -7,7 +7,15 @@ its :meth:`~SqlSource.pushdown` computes the statistics in the database;
 :func:`iter_partitions` gathers each partition's rows across chunks.
 """
 
-from ._chunks import LABEL_NAMES, Chunk, ChunkSource, as_chunk, check_chunk, iter_chunks
+from ._chunks import (
+    LABEL_NAMES,
+    Chunk,
+    ChunkSource,
+    as_chunk,
+    check_chunk,
+    check_dense_target,
+    iter_chunks,
+)
 from ._dask import dask_partitions, is_dask_collection
 from ._file_columns import ColumnError
 from ._files import FileSource, ScanReport, read_files
@@ -34,6 +42,7 @@ __all__ = [
     "ScanReport",
     "as_chunk",
     "check_chunk",
+    "check_dense_target",
     "ChunkLabels",
     "check_cluster_columns",
     "check_label",

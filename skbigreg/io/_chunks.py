@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import sparse
 
 #: The row labels, each with one meaning: ``clusters`` (robust inference,
 #: bootstrap), ``partitions`` (natural blocks, sites), ``groups`` (CV
@@ -132,6 +133,31 @@ def as_chunk(item):
     return check_chunk(*item)
 
 
+def check_dense_target(y):
+    """Refuse a scipy.sparse ``y`` with scikit-learn's ``TypeError`` (it names ``y``).
+
+    ``X`` may be sparse; ``y`` is one dense column per target, as in
+    scikit-learn's ``LinearRegression``, which refuses a sparse ``y`` with
+    this message. Every estimator and chunk source calls this one check.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy import sparse
+    >>> from skbigreg.io import check_dense_target
+    >>> check_dense_target(np.zeros(3))
+    >>> check_dense_target(sparse.csr_array(np.ones((3, 1))))
+    Traceback (most recent call last):
+    ...
+    TypeError: Sparse data was passed for y, but dense data is required. Use '.toarray()' to convert to a dense numpy array.
+    """
+    if sparse.issparse(y):
+        raise TypeError(
+            "Sparse data was passed for y, but dense data is required. "
+            "Use '.toarray()' to convert to a dense numpy array."
+        )
+
+
 def check_chunk(X, y, sample_weight=None, labels=None):
     """Check that the pieces of a chunk agree in length and name known labels.
 
@@ -140,6 +166,7 @@ def check_chunk(X, y, sample_weight=None, labels=None):
     :func:`check_labels` for labels); this checks what only the chunk knows.
     """
     n = _n_rows(X)
+    check_dense_target(y)
     if y is not None and _n_rows(y) != n:
         raise ValueError(f"X has {n} rows but y has {_n_rows(y)}.")
     if sample_weight is not None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..stats import GramStats, LeverageOuterProducts
-from ..stats._sparse import as_csr, dense_columns
+from ..stats._sparse import as_csr, dense_columns, entry_blocks
 
 # Pairs of stored values handled at once when summing x_i' B x_i (bounded memory).
 _PAIR_BLOCK = 1 << 21
@@ -37,18 +37,22 @@ def moment_about(X, weights, centre, with_intercept):
         return np.zeros((size, size))
     offset = stats.mean_x - centre
     total = stats.weight_sum
-    inner = stats.cxx + total * np.outer(offset, offset)
-    if not with_intercept:
-        return inner
-    out = np.empty((k + 1, k + 1))
-    out[0, 0] = total
-    out[0, 1:] = out[1:, 0] = total * offset
-    out[1:, 1:] = inner
+    out = np.empty((k + with_intercept,) * 2)
+    inner = out[with_intercept:, with_intercept:]
+    np.multiply.outer(total * offset, offset, out=inner)  # no (K, K) temporary
+    inner += stats.cxx
+    if with_intercept:
+        out[0, 0] = total
+        out[0, 1:] = out[1:, 0] = total * offset
     return out
 
 
-def _pair_sums(X, B):
-    """``x_i' B x_i`` of each row of CSR ``X``, over pairs of its stored values."""
+def _pair_sums(X, B, columns):
+    """``x_i' B_cc x_i`` of each row of CSR ``X``, over pairs of its stored values.
+
+    ``X``'s column ``j`` is column ``columns[j]`` of ``B``: ``B_cc`` is read
+    entry by entry, never copied.
+    """
     counts = np.diff(X.indptr)
     out = np.zeros(X.shape[0])
     start = 0
@@ -64,7 +68,8 @@ def _pair_sums(X, B):
         # The partner of pair p is the (p - first pair of its entry)-th value of the row.
         first = np.repeat(np.cumsum(partners) - partners, partners)
         right = block.indptr[row[left]] + (np.arange(len(left)) - first)
-        values = block.data[left] * block.data[right] * B[block.indices[left], block.indices[right]]
+        entries = B[columns[block.indices[left]], columns[block.indices[right]]]
+        values = block.data[left] * block.data[right] * entries
         out[start:stop] = np.bincount(row[left], weights=values, minlength=stop - start)
         start = stop
     return out
@@ -90,23 +95,72 @@ class ShiftedRows:
         d, s = self.dense_columns, self.sparse_columns
         return self.dense @ b[d] + (self.sparse @ b[s] - self.offset @ b[s])
 
-    def quadratic(self, B):
-        """``(x_i - c)' B (x_i - c)`` of each row."""
-        d, s = self.dense_columns, self.sparse_columns
-        B_dd, B_ds, B_ss = B[np.ix_(d, d)], B[np.ix_(d, s)], B[np.ix_(s, s)]
-        out = np.einsum("ij,ij->i", self.dense @ B_dd, self.dense)
-        out += 2 * np.einsum("ij,ij->i", self.sparse @ B_ds.T, self.dense)
-        out += _pair_sums(self.sparse, B_ss)
+    def quadratic(self, bread):
+        """``(x_i - c)' B (x_i - c)`` of each row, for ``bread`` :func:`split_bread` of ``B``."""
+        out = np.einsum("ij,ij->i", self.dense @ bread.dense, self.dense)
+        out += 2 * np.einsum("ij,ij->i", self.sparse @ bread.cross.T, self.dense)
+        out += _pair_sums(self.sparse, bread.full, self.sparse_columns)
         # The sparse columns' centre: -2 z'B offset + offset'B offset.
-        out -= 2 * (self.dense @ (B_ds @ self.offset) + self.sparse @ (B_ss @ self.offset))
-        return out + self.offset @ B_ss @ self.offset
+        out -= 2 * (self.dense @ bread.cross_offset + self.sparse @ bread.sparse_offset)
+        return out + bread.offset_form
 
 
-def shifted_rows(X, centre):
-    """:class:`ShiftedRows` of CSR ``X``: columns in over half the rows are shifted."""
-    dense = dense_columns(X)
+@dataclass(frozen=True)
+class SplitBread:
+    """The blocks of ``B`` that :meth:`ShiftedRows.quadratic` reads, made once per pass.
+
+    ``dense`` is ``B_dd``, ``cross`` is ``B_ds``; the sparse-sparse block
+    ``B_ss`` is only read entry by entry from ``full``, and through
+    ``sparse_offset = B_ss o`` and ``offset_form = o' B_ss o`` for the
+    sparse columns' centre ``o``.
+    """
+
+    full: np.ndarray
+    dense: np.ndarray
+    cross: np.ndarray
+    cross_offset: np.ndarray
+    sparse_offset: np.ndarray
+    offset_form: float
+
+
+def split_bread(B, dense, centre):
+    """:class:`SplitBread` of ``B`` for the columns of the mask ``dense`` and ``centre``."""
+    d, s = np.flatnonzero(dense), np.flatnonzero(~dense)
+    offset = np.where(dense, 0.0, centre)  # o on the sparse columns, 0 elsewhere
+    sparse_offset = (B @ offset)[s]
+    cross = B[np.ix_(d, s)]
+    return SplitBread(B, B[np.ix_(d, d)], cross, cross @ centre[s], sparse_offset,
+                      float(centre[s] @ sparse_offset))
+
+
+def shifted_rows(X, centre, dense):
+    """:class:`ShiftedRows` of CSR ``X``: the columns of the mask ``dense`` are shifted."""
     d, s = np.flatnonzero(dense), np.flatnonzero(~dense)
     return ShiftedRows(d, s, X[:, d].toarray() - centre[d], X[:, s], centre[s])
+
+
+@dataclass(frozen=True)
+class RowTerms:
+    """Per-row residuals ``e_i`` and quadratic forms ``(x_i - c)' B (x_i - c)``."""
+
+    residual: np.ndarray
+    quadratic: np.ndarray
+
+
+def row_terms(X, y, centre, coef, bread):
+    """:class:`RowTerms` of CSR ``X`` about ``centre``, one block of rows at a time.
+
+    ``y`` is the shifted target ``y - c_y``. Memory: one densified block
+    of the shifted columns, never an (n, d) copy of the chunk.
+    """
+    dense = dense_columns(X)
+    split = split_bread(bread, dense, centre)
+    residual, quadratic = np.empty(X.shape[0]), np.empty(X.shape[0])
+    for rows in entry_blocks(X, int(dense.sum())):
+        block = shifted_rows(X[rows], centre, dense)
+        residual[rows] = y[rows] - block.times(coef)
+        quadratic[rows] = block.quadratic(split)
+    return RowTerms(residual, quadratic)
 
 
 def sparse_score_pass(X, y, w, solution, stats, frequency, shift):
@@ -117,14 +171,12 @@ def sparse_score_pass(X, y, w, solution, stats, frequency, shift):
     """
     X = as_csr(X)
     c_x, c_y = shift
-    coef = solution.coef[:, 0]
-    rows = shifted_rows(X, c_x)
-    residual = (y[:, 0] - c_y[0]) - rows.times(coef)
+    terms = row_terms(X, y[:, 0] - c_y[0], c_x, solution.coef[:, 0], solution.bread)
     per_row = None if frequency else w
     # Scores s_i = a_i e_i u_i: a_i = w_i (analytic) or sqrt(w_i) (frequency).
-    scale = np.ones(len(residual)) if w is None else (np.sqrt(w) if frequency else w)
-    squared = (scale * residual) ** 2
-    h = rows.quadratic(solution.bread)
+    scale = np.ones(X.shape[0]) if w is None else (np.sqrt(w) if frequency else w)
+    squared = (scale * terms.residual) ** 2
+    h = terms.quadratic
     if solution.center:
         h = h + 1.0 / stats.weight_sum
     if per_row is not None:

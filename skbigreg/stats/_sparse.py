@@ -30,6 +30,10 @@ from scipy import sparse
 
 from ._moments import block_rows, raise_not_finite
 
+# Stored (or densified) values per block of rows: copies of a block stay near
+# 8 MiB of values and indices, so a chunk's map never holds a second copy of X.
+_BLOCK_ENTRIES = 2**19
+
 
 def is_sparse(X):
     """Whether ``X`` is a scipy.sparse matrix or array."""
@@ -81,70 +85,119 @@ def dense_columns(X, weights=None):
     if weights is None:  # counts only: no per-entry array
         share, total = np.bincount(X.indices, minlength=X.shape[1]), X.shape[0]
     else:
-        entry_weights = np.repeat(weights, np.diff(X.indptr))
-        share = np.bincount(X.indices, weights=entry_weights, minlength=X.shape[1])
+        share = np.zeros(X.shape[1])
+        for rows in entry_blocks(X):  # per-entry weights one block at a time
+            entry_weights = np.repeat(weights[rows], np.diff(X.indptr[rows.start : rows.stop + 1]))
+            entries = slice(X.indptr[rows.start], X.indptr[rows.stop])
+            share += np.bincount(X.indices[entries], weights=entry_weights, minlength=X.shape[1])
         total = weights.sum()
     return share > 0.5 * total
+
+
+def entry_blocks(X, n_dense=0):
+    """Slices of consecutive rows of CSR ``X``, each holding about ``_BLOCK_ENTRIES`` values.
+
+    ``n_dense`` columns densified per row count towards a block's values, so
+    a block's copies stay a few MiB whatever the shape of ``X``.
+    """
+    n = X.shape[0]
+    per_row = X.nnz / max(n, 1) + n_dense
+    step = max(64, int(_BLOCK_ENTRIES / max(per_row, 1.0)))
+    for start in range(0, n, step):
+        yield slice(start, min(start + step, n))
 
 
 def sparse_gram_moments(X, y, sample_weight=None):
     """``(n_rows, weight_sum, mean, comoment)`` of ``Z = [X, y]`` for sparse ``X``.
 
     ``X`` (n, K) is any scipy.sparse matrix, ``y`` (n, T) dense, both float64.
-    The co-moment is centred as described in the module notes.
+    The co-moment is centred as described in the module notes. Memory: the
+    (K+T)^2 co-moment and copies of one block of rows, never a column-sliced
+    copy of ``X`` nor a second (K+T)^2 matrix.
     """
     X = as_csr(X)
     n, k = X.shape
-    t = y.shape[1]
+    size = k + y.shape[1]
     w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     weight_sum = float(w.sum())
-    size = k + t
     if not weight_sum > 0:
         if np.isnan(weight_sum):
             raise_not_finite(X.data, y, sample_weight)
         return n, weight_sum, np.zeros(size), np.zeros((size, size))
     dense = dense_columns(X, None if sample_weight is None else w)
-    X_dense, X_sparse = X[:, np.flatnonzero(dense)], X[:, np.flatnonzero(~dense)]
+    targets = k + np.arange(y.shape[1])
+    split = SplitColumns(np.flatnonzero(~dense), np.concatenate([np.flatnonzero(dense), targets]))
+    column_means = np.concatenate([X.T @ w, w @ y]) / weight_sum
     # Reference of the dense columns and targets: the chunk's mean.
-    reference = np.concatenate([X_dense.T @ w, w @ y]) / weight_sum
-    raw, shifted_sum = _shifted_products(X_sparse, X_dense, y, w, reference)
-    n_sparse = X_sparse.shape[1]
-    shift_mean = np.concatenate([X_sparse.T @ w, shifted_sum]) / weight_sum
-    comoment = raw - weight_sum * np.outer(shift_mean, shift_mean)
-    mean = shift_mean + np.concatenate([np.zeros(n_sparse), reference])
-    # Back to the column order of [X, y].
-    order = np.concatenate([np.flatnonzero(~dense), np.flatnonzero(dense), k + np.arange(t)])
-    position = np.argsort(order)
-    comoment = comoment[np.ix_(position, position)]
-    mean = mean[position]
+    reference = column_means[split.shifted]
+    comoment, shifted_sum = _shifted_products(X, y, w, split, reference)
+    # Mean of the columns as they entered the products, then centre in place.
+    shift_mean = np.empty(size)
+    shift_mean[split.sparse] = column_means[split.sparse]
+    shift_mean[split.shifted] = shifted_sum / weight_sum
+    _subtract_outer(comoment, weight_sum, shift_mean)
+    mean = shift_mean
+    mean[split.shifted] += reference
     if not (np.isfinite(mean).all() and np.isfinite(comoment).all()):
         raise_not_finite(X.data, y, sample_weight)
     return n, weight_sum, mean, comoment
 
 
-def _shifted_products(X_sparse, X_dense, y, w, reference):
-    """``Z'WZ`` of ``Z = [X_sparse, X_dense - r_x, y - r_y]`` and the shifted sums ``w'(Z - r)``.
+@dataclass(frozen=True)
+class SplitColumns:
+    """Positions in ``[X, y]`` of the columns left sparse and of those shifted first."""
 
-    The dense columns and targets are shifted in cache-sized blocks before
-    any product; the sparse columns enter as stored (one sparse product).
+    sparse: np.ndarray
+    shifted: np.ndarray
+
+
+def _shifted_products(X, y, w, split, reference):
+    """``Z'WZ`` of ``Z = [X, y]`` with the shifted columns less ``reference``, and their sums.
+
+    Returned in the column order of ``[X, y]``, with the shifted sums
+    ``w'(Z_shifted - reference)``. One block of rows at a time: the shifted
+    columns are densified and shifted before any product; the sparse columns
+    enter as stored, through sparse products whose entries are added to the
+    dense result where they fall.
     """
-    n_sparse, n_shifted = X_sparse.shape[1], len(reference)
-    size = n_sparse + n_shifted
-    raw = np.zeros((size, size))
-    shifted_sum = np.zeros(n_shifted)
-    cross = np.zeros((n_sparse, n_shifted))
-    step = block_rows(n_shifted)
-    for start in range(0, X_sparse.shape[0], step):
-        rows = slice(start, start + step)
-        Zb = np.hstack([X_dense[rows].toarray(), y[rows]]) - reference
-        weighted = Zb * w[rows, None]
+    s, d = split.sparse, split.shifted
+    n_x = X.shape[1]
+    dense_x = d[d < n_x]
+    out = np.zeros((n_x + y.shape[1],) * 2)
+    cross = np.zeros((len(s), len(d)))
+    shifted_sum = np.zeros(len(d))
+    for rows in entry_blocks(X, len(d)):
+        block = X[rows]
+        Zb = np.hstack([block[:, dense_x].toarray(), y[rows]]) - reference
+        # Z'WZ = S'S with S = sqrt(W) Z: numpy gives S.T @ S to BLAS syrk.
+        root = np.sqrt(w[rows, None])
+        scaled = Zb * root
+        weighted = scaled * root
         shifted_sum += weighted.sum(axis=0)
-        raw[n_sparse:, n_sparse:] += Zb.T @ weighted
-        cross += X_sparse[rows].T @ weighted
-    raw[:n_sparse, n_sparse:] = cross
-    raw[n_sparse:, :n_sparse] = cross.T
-    raw[:n_sparse, :n_sparse] = (X_sparse.T @ (sparse.diags_array(w) @ X_sparse)).toarray()
-    return raw, shifted_sum
+        out[np.ix_(d, d)] += scaled.T @ scaled
+        if not len(s):
+            continue
+        Xs = block[:, s]
+        cross += Xs.T @ weighted
+        _add_sparse(out, s, Xs.T @ (Xs * w[rows, None]))
+    out[np.ix_(s, d)] = cross
+    out[np.ix_(d, s)] = cross.T
+    return out, shifted_sum
+
+
+def _add_sparse(out, positions, product):
+    """``out[positions, positions] += product`` for a sparse ``product``, entry by entry."""
+    product = sparse.coo_array(product)
+    product.sum_duplicates()
+    out[positions[product.row], positions[product.col]] += product.data
+
+
+def _subtract_outer(comoment, weight, mean):
+    """``comoment -= weight * mean mean'`` in place, a band of rows at a time."""
+    step = max(1, _BLOCK_ENTRIES // max(len(mean), 1))
+    for start in range(0, len(mean), step):
+        band = slice(start, start + step)
+        comoment[band] -= np.outer(weight * mean[band], mean)
 
 
 @dataclass(frozen=True)
