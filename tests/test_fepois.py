@@ -21,7 +21,9 @@ from skbigreg.linear_model import CumulativePoissonFixedEffects
 from skbigreg.passes._fepois import EffectsRows, poisson_effects_pass
 from skbigreg.solvers._fepois import PoissonIterate
 from skbigreg.stats import PoissonEffectsPass
+from scipy import sparse
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 pf = pytest.importorskip("pyfixest")
 
@@ -405,3 +407,23 @@ def test_pass_statistics_merge_in_any_order_and_grouping():
     demeaned = Z - means[np.searchsorted(labels, df["fe"])]
     np.testing.assert_allclose(within_stats(whole.gram, whole.levels).comoment,
                                (demeaned * w[:, None]).T @ demeaned, rtol=1e-9, atol=1e-9)
+
+
+# -- scikit-learn's estimator checks ---------------------------------------------------
+@parametrize_with_checks([CumulativePoissonFixedEffects(),
+                          CumulativePoissonFixedEffects(cov_type="HC1")])
+def test_sklearn_compatible(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CollinearityWarning)
+        check(estimator)
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc", "coo", "dia", "bsr", "lil"])
+def test_sparse_rows_equal_the_dense_fit(fmt):
+    rng = np.random.default_rng(3)
+    X = sparse.random(300, 4, density=0.4, format=fmt, random_state=3)
+    entities = rng.integers(0, 6, 300)
+    y = rng.poisson(np.exp(0.3 * X.toarray()[:, 0] + 0.1 * entities)).astype(float)
+    ours = CumulativePoissonFixedEffects().fit(X, y, entities=entities)
+    dense = CumulativePoissonFixedEffects().fit(X.toarray(), y, entities=entities)
+    np.testing.assert_array_equal(ours.coef_, dense.coef_)

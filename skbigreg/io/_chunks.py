@@ -241,6 +241,10 @@ def iter_chunks(X, y=None, sample_weight=None, *, chunk_rows=None, **labels):
     if callable(X) and not hasattr(X, "shape"):
         return ChunkSource(X, reiterable=True)
     if _is_in_memory(X):
+        X, y, sample_weight = (np.asarray(v) if _array_only(v) else v
+                               for v in (X, y, sample_weight))
+        if sparse.issparse(X) and X.format not in ("csr", "csc"):
+            X = X.tocsr()  # COO, DIA, BSR, ...: the row slices need CSR
         chunk = check_chunk(X, y, sample_weight, labels)
         rows = chunk.n_rows if chunk_rows is None else int(chunk_rows)
         if rows < 1:
@@ -284,9 +288,15 @@ def native(data):
 
 
 def _is_in_memory(X):
-    return hasattr(X, "shape") or (
+    # an object exposing ``__array__`` (without ``shape``) is rows, not a chunk iterable
+    return hasattr(X, "shape") or hasattr(X, "__array__") or (
         isinstance(X, (list, tuple)) and len(X) > 0 and not isinstance(X[0], (tuple, Mapping, Chunk))
     )
+
+
+def _array_only(data):
+    """Array-like only through ``__array__`` (no ``shape`` or ``len``)."""
+    return hasattr(data, "__array__") and not hasattr(data, "shape")
 
 
 def _n_rows(data):

@@ -11,6 +11,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import d2_tweedie_score
+from sklearn.utils import column_or_1d
 from sklearn.utils.validation import check_is_fitted
 
 from .._compat import Interval, StrOptions, _fit_context, validate_data
@@ -292,9 +293,11 @@ class CumulativePoissonFixedEffects(RegressorMixin, BaseEstimator):
                 if not first:
                     validate_chunk(self, chunk.X, chunk.y, chunk.sample_weight, False)
                 continue
+            y = chunk.y
             if first:
-                self.target_name_ = target_name(chunk.y)
-            X, y, w, y_1d = validate_chunk(self, chunk.X, chunk.y, chunk.sample_weight, first)
+                self.target_name_ = target_name(y)
+                y = column_or_1d(y, warn=True)  # one target: warn of a column vector
+            X, y, w, y_1d = validate_chunk(self, chunk.X, y, chunk.sample_weight, first)
             if not y_1d and y.shape[1] != 1:
                 raise ValueError(f"{type(self).__name__} supports a single target; y has "
                                  f"{y.shape[1]} columns.")
@@ -497,4 +500,5 @@ class CumulativePoissonFixedEffects(RegressorMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.positive_only = True
+        tags.input_tags.sparse = True  # each chunk is densified (as_dense) after its checks
         return tags
