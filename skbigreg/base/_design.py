@@ -103,6 +103,30 @@ def partitionwise(method):
     partitions and index; a missing column or an unseen level raises the
     fit's ValueError when it is computed. Any other input goes to ``method``
     unchanged.
+
+    Parameters
+    ----------
+    method : callable
+        A prediction method ``method(self, X, **labels)`` that takes raw rows
+        in memory (through :func:`design_rows` and :func:`raw_labels`).
+
+    Returns
+    -------
+    callable
+        The method, taking Dask DataFrames of raw rows too.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> import dask.dataframe as dd
+    >>> from skbigreg.formula import ols
+    >>> df = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0, 5.0], "y": [0.1, 0.8, 1.0, 1.5, 1.6]})
+    >>> model = ols("y ~ np.log(x)", df)  # its predict is partitionwise
+    >>> lazy = model.predict(dd.from_pandas(df[["x"]], npartitions=2))
+    >>> lazy.npartitions
+    2
+    >>> bool(np.allclose(lazy.compute(), model.predict(df[["x"]]), rtol=1e-12))
+    True
     """
 
     @functools.wraps(method)
