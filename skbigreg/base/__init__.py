@@ -8,7 +8,7 @@ once.
 
 from ..io import ChunkLabels, check_label, check_labels, refuse_unread
 from ._cumulative import CumulativeMixin
-from ._design import design_rows, raw_labels, with_design_spec
+from ._design import design_rows, partitionwise, raw_labels, with_design_spec
 from ._rows import (
     SPARSE_FORMATS,
     ChunkSpec,
@@ -42,6 +42,7 @@ __all__ = [
     "estimator_statistics",
     "fit_source",
     "linear_chunk_statistics",
+    "partitionwise",
     "raw_labels",
     "refuse_unread",
     "reset",

@@ -23,7 +23,7 @@ from ..parallel import single_blas_thread, spark_map_reduce
 from ..io import check_cluster_columns, check_labels, cluster_columns, refuse_unread
 from ..stats import (ChunkStatistics, accumulator_for, cluster_statistics, decode_statistics,
                      encode_statistics, label_kind)
-from ._design import design_rows, raw_labels
+from ._design import design_rows, partitionwise, raw_labels
 from ._rows import SPARSE_FORMATS, check_weight_sum, log_weight_sum, rows_differ, target_name, validate_chunk
 from ._source import fit_source
 from ._state import PRIVATE_STATE, reset, rollback_on_error
@@ -383,6 +383,7 @@ class CumulativeMixin:
         return seen
 
     # -- prediction --------------------------------------------------------------
+    @partitionwise
     def predict(self, X):
         """Predict ``X @ coef_.T + intercept_``.
 

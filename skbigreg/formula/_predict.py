@@ -8,6 +8,8 @@ absorbed effects' columns.
 
 from __future__ import annotations
 
+from ..io import is_dask_collection
+
 
 def design(model, data):
     """The design matrix ``model`` was fitted on, made of new rows ``data`` (a DataFrame).
@@ -20,12 +22,13 @@ def design(model, data):
     model : estimator
         Fitted by a function of :mod:`skbigreg.formula`.
     data : DataFrame
-        New rows (pandas, polars or pyarrow) with the formula's columns.
+        New rows (pandas, polars, pyarrow or Dask) with the formula's columns.
 
     Returns
     -------
     pandas.DataFrame
-        One row per row of ``data``, the model's feature columns.
+        One row per row of ``data``, the model's feature columns; for a Dask
+        DataFrame ``data``, a lazy Dask DataFrame encoded partition by partition.
 
     Examples
     --------
@@ -37,7 +40,10 @@ def design(model, data):
          x  g[T.b]
     0  5.0     1.0
     """
-    return _spec(model).transform(data)
+    spec = _spec(model)
+    if is_dask_collection(data):
+        return data.map_partitions(spec.transform, meta=spec.transform(data._meta))
+    return spec.transform(data)
 
 
 def predict(model, data):
@@ -51,11 +57,13 @@ def predict(model, data):
     model : estimator
         Fitted by a function of :mod:`skbigreg.formula`.
     data : DataFrame
-        New rows with the formula's columns.
+        New rows with the formula's columns: pandas, polars, pyarrow, or Dask.
 
     Returns
     -------
     ndarray of shape (n_rows,)
+        For a Dask DataFrame ``data``, a lazy Dask Series on its partitions
+        and index, each partition encoded where it lies.
 
     Examples
     --------
@@ -66,6 +74,8 @@ def predict(model, data):
     array([2.964591])
     """
     spec = _spec(model)
+    if is_dask_collection(data):  # lazily, each partition read as below
+        return model.predict(data)
     entities = spec.label(data, "entities")
     if entities is None:
         return model.predict(spec.transform(data))
@@ -99,6 +109,9 @@ def get_prediction(model, data, **kwargs):
        mean  mean_se
     0  9.75   0.5809
     """
+    if is_dask_collection(data):
+        raise ValueError("get_prediction needs the new rows in memory (its standard errors "
+                         "are computed here): pass data.compute(), or predict() for lazy means.")
     return model.results().get_prediction(design(model, data), **kwargs)
 
 

@@ -10,6 +10,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from .._compat import Interval, StrOptions, _fit_context, _num_samples
 from ..exceptions import MissingPassError
 from ..base import (
+    partitionwise,
     ChunkSpec,
     CumulativeMixin,
     chunk_statistics,
@@ -532,6 +533,7 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         return self.results(cov_type, target, use_t, maxlags).summary(alpha)
 
     # -- prediction and merging ----------------------------------------------
+    @partitionwise
     def predict(self, X):
         """Predict ``X @ coef_.T + intercept_``."""
         self._check_fitted()

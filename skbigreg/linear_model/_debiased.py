@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._compat import StrOptions, _fit_context
 from ..inference import RegressionResults
-from ..base import binary_classes, encode_binary
+from ..base import binary_classes, encode_binary, partitionwise
 from ._debiased_base import BaseDebiasedDistributed, streamable
 
 __all__ = ["DebiasedDistributedLasso", "DebiasedDistributedLogisticRegression"]
@@ -322,6 +322,7 @@ class DebiasedDistributedLasso(DebiasedInferenceMixin, RegressorMixin,
         """
         return self._partial_fit(X, y, sample_weight)
 
+    @partitionwise
     def predict(self, X):
         """Mean response: ``X coef_ + intercept_`` (gaussian) or its exp (poisson)."""
         eta = self._linear_predictor(X)
@@ -469,15 +470,18 @@ class DebiasedDistributedLogisticRegression(DebiasedInferenceMixin, ClassifierMi
         """
         return self._fit_chunks(chunks, classes)
 
+    @partitionwise
     def decision_function(self, X):
         """Log-odds of ``classes_[1]``."""
         return self._linear_predictor(X)
 
+    @partitionwise
     def predict_proba(self, X):
         """Probabilities of ``classes_``, shape (n_samples, 2)."""
         prob = 1.0 / (1.0 + np.exp(-self.decision_function(X)))
         return np.column_stack([1.0 - prob, prob])
 
+    @partitionwise
     def predict(self, X):
         """The more probable class."""
         positive = self.decision_function(X) > 0

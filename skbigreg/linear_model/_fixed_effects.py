@@ -11,6 +11,7 @@ from sklearn.utils import column_or_1d
 
 from .._compat import Interval, StrOptions, _fit_context, _num_samples, validate_data
 from ..base import (
+    partitionwise,
     SPARSE_FORMATS,
     CumulativeMixin,
     check_weight_sum,
@@ -697,6 +698,7 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         """
         return self._structured_score(X, y, sample_weight, "entities", entities)
 
+    @partitionwise
     def predict(self, X, entities=None):
         """Predict ``x' b + a_e`` (``intercept_`` for rows without a known level).
 

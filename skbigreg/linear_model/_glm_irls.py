@@ -45,6 +45,7 @@ from ..solvers._irls_streamed import (
     select_columns,
 )
 from ..base import (
+    partitionwise,
     ChunkLabels,
     binary_classes,
     fit_source,
@@ -514,6 +515,7 @@ class CumulativeGLM(RegressorMixin, BaseEstimator):
         X = validate_data(self, X, reset=False, dtype=np.float64)
         return X @ self.coef_ + self.intercept_
 
+    @partitionwise
     def predict(self, X):
         """Predicted mean ``h(b0 + X b)``."""
         return self._family_link()[1].inverse(self._linear_predictor(X))
@@ -666,16 +668,19 @@ class CumulativeLogisticRegression(ClassifierMixin, CumulativeGLM):
                 "classes=[negative, event]."
             ) from None
 
+    @partitionwise
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, 2)."""
         eta = self._linear_predictor(X)
         _, link = self._family_link()
         return np.column_stack([link.inverse_complement(eta), link.inverse(eta)])
 
+    @partitionwise
     def decision_function(self, X):
         """The linear predictor ``b0 + X b``."""
         return self._linear_predictor(X)
 
+    @partitionwise
     def predict(self, X):
         """The more probable class."""
         event = self.predict_proba(X)[:, 1] > 0.5

@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 
 from .._compat import _fit_context, validate_data
-from ..base import SPARSE_FORMATS, CumulativeMixin, design_rows, raw_labels
+from ..base import SPARSE_FORMATS, CumulativeMixin, design_rows, raw_labels, partitionwise
 from ..exceptions import CollinearityWarning
 from ..solvers import solve_least_squares
 from ..solvers._grouped_least_squares import grouped_moments, solve_stacked
@@ -219,6 +219,7 @@ class GroupedLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
             stats, feature_names=names, fit_intercept=self.fit_intercept
         )
 
+    @partitionwise
     def predict(self, X, partitions=None):
         """Predict with the pooled model, or with each row's partition model.
 

@@ -14,6 +14,7 @@ from numbers import Integral, Real
 
 from .._compat import Interval, StrOptions, _fit_context, _num_samples, validate_data
 from ..base import (
+    partitionwise,
     SPARSE_FORMATS,
     CumulativeMixin,
     design_rows,
@@ -834,6 +835,7 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
             return factor_effects(self)
         return level_effects(self.level_stats_, self.coef_)
 
+    @partitionwise
     def predict(self, X, entities=None):
         """Predict ``X @ coef_ + intercept_`` (the instruments' coefficients are 0).
 

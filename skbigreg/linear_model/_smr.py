@@ -19,7 +19,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 
 from .._compat import StrOptions, _fit_context
 from ..glm import FAMILIES, LINKS, get_family_link
-from ..base import binary_classes, encode_binary, rollback_on_error
+from ..base import binary_classes, encode_binary, rollback_on_error, partitionwise
 from ._smr_base import _BaseSMR
 
 __all__ = ["SMRGLM", "SMRLogisticRegression", "SMRPoissonRegressor"]
@@ -250,20 +250,24 @@ class SMRLogisticRegression(ClassifierMixin, _BaseSMR):
         self.coef_ = slope.reshape(1, -1)
         self.intercept_ = np.array([coef[0] if self.fit_intercept else 0.0])
 
+    @partitionwise
     def decision_function(self, X):
         """Linear predictor ``X coef_' + intercept_`` (log-odds of ``classes_[1]``)."""
         return self._linear_predictor(X)
 
+    @partitionwise
     def predict_proba(self, X):
         """Probabilities of ``classes_[0]`` and ``classes_[1]``."""
         p = LINKS["logit"].inverse(self.decision_function(X))
         return np.column_stack([1 - p, p])
 
+    @partitionwise
     def predict_log_proba(self, X):
         """Log of :meth:`predict_proba`."""
         eta = self.decision_function(X)
         return np.column_stack([-np.logaddexp(0, eta), -np.logaddexp(0, -eta)])
 
+    @partitionwise
     def predict(self, X):
         """The class with the larger probability."""
         eta = self.decision_function(X)
@@ -289,6 +293,7 @@ class _SMRRegressor(RegressorMixin, _BaseSMR):
         self.coef_ = coef[1:] if self.fit_intercept else coef
         self.intercept_ = float(coef[0]) if self.fit_intercept else 0.0
 
+    @partitionwise
     def predict(self, X):
         """Predicted mean ``h(X coef_ + intercept_)``."""
         return self._family_link()[1].inverse(self._linear_predictor(X))

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import linalg
-from scipy.linalg import lapack
 
 from ..exceptions import CollinearityWarning, IllConditionedWarning
+from ..stats._inplace import inverse_from_cholesky, triangular_condition
 
 # Condition number (of the column-scaled cross-product matrix) above which a
 # solve keeps fewer than ~6 of float64's 16 digits: warn and name the QR solver.
@@ -80,7 +80,7 @@ def solve_least_squares(stats, fit_intercept=True):
     squared = not hasattr(stats, "r")  # the Gram squares the condition number
     try:
         system = stats.triangular(center=fit_intercept)
-        condition = _scaled_condition(system.r_xx) ** (2 if squared else 1)
+        condition = _condition(system) ** (2 if squared else 1)
     except np.linalg.LinAlgError:
         system, condition = None, np.inf
     if k == 0:
@@ -103,14 +103,13 @@ def solve_least_squares(stats, fit_intercept=True):
             stacklevel=3,
         )
     if squared:
-        _warn_unresolved_rss(system.rss, stats.moments(center=fit_intercept)[k:, k:], k)
+        _warn_unresolved_rss(system.rss, _target_moments(stats, fit_intercept), k)
     coef = linalg.solve_triangular(system.r_xx, system.r_xy, check_finite=False)
-    r_inv = linalg.solve_triangular(system.r_xx, np.eye(k), check_finite=False)
     return LeastSquaresSolution(
         coef=coef,
         intercept=_intercept(stats, coef, fit_intercept),
         rss=_clip_rss(system.rss),
-        bread=r_inv @ r_inv.T,
+        bread=_bread(system),
         rank=k,
         condition=float(condition if squared else condition**2),
         center=fit_intercept,
@@ -138,15 +137,39 @@ def _warn_unresolved_rss(rss, tss, k):
         )
 
 
+def _target_moments(stats, fit_intercept):
+    """The targets' block of the Gram's ``moments(center=fit_intercept)``, without the K x K rest."""
+    k = stats.n_features
+    C = stats.comoment[k:, k:]
+    if fit_intercept:
+        return C
+    return C + stats.weight_sum * np.outer(stats.mean_y, stats.mean_y)
+
+
+# B = r^-1 r^-T by LAPACK potri: the Gram's factor (32 MiB for a 2,000-column
+# one-hot design) is inverted where it lies, with no identity, r^-1 or product
+# beside it; a factor that may be the statistics' own is copied first.
+def _bread(system):
+    """``(r_xx'r_xx)^-1`` of the :class:`~skbigreg.stats.TriangularSystem`."""
+    r_xx = system.r_xx if system.own_factor else np.array(system.r_xx, order="F")
+    if r_xx.size == 0:
+        return r_xx
+    return inverse_from_cholesky(r_xx)
+
+
+def _condition(system):
+    """Scaled condition of ``system.r_xx``: the accumulator's own estimate, else computed."""
+    if system.scaled_condition is not None:
+        return system.scaled_condition
+    return _scaled_condition(system.r_xx)
+
+
 def _scaled_condition(r_xx):
     """1-norm condition estimate of ``r_xx`` with unit-norm columns (LAPACK trcon)."""
     norms = np.linalg.norm(r_xx, axis=0)
     if not np.all(norms > 0):
         raise np.linalg.LinAlgError("zero column")
-    rcond, info = lapack.dtrcon(np.asfortranarray(r_xx / norms), norm="1", uplo="U")
-    if info != 0 or rcond <= 0:
-        raise np.linalg.LinAlgError("singular triangular factor")
-    return 1.0 / rcond
+    return triangular_condition(np.divide(r_xx, norms, order="F"))
 
 
 def _intercept(stats, coef, fit_intercept):

@@ -24,6 +24,7 @@ from scipy import linalg
 
 from ._base import Field, Layout, Saved, check_same_shape, pack, unpack
 from ._checks import check_moments
+from ._inplace import cholesky_in_place, triangular_condition, unit_diagonal_copy
 from ._moments import block_rows, centre_block, centred_blocks, merged_mean, raise_not_finite
 from ._sparse import dense_row_blocks, is_sparse, sparse_gram_moments
 from ._tall_qr import block_r_factor, householder_r
@@ -61,11 +62,21 @@ class TriangularSystem:
     r_xy : ndarray of shape (K, T)
     rss : ndarray of shape (T, T)
         Residual cross-products; the diagonal holds each target's RSS.
+    scaled_condition : float or None
+        1-norm condition estimate of ``r_xx`` with unit-norm columns when the
+        accumulator had it at hand (the Gram factors the unit-diagonal
+        matrix), else None.
+    own_factor : bool
+        Whether ``r_xx`` is a Fortran-ordered working array of the system's
+        own, which a solver may overwrite (invert in place); otherwise it may
+        be a view of the statistics.
     """
 
     r_xx: np.ndarray
     r_xy: np.ndarray
     rss: np.ndarray
+    scaled_condition: float | None = None
+    own_factor: bool = False
 
 
 class _CentredStatistics(Saved):
@@ -206,7 +217,11 @@ class _CentredStatistics(Saved):
         C = self.comoment
         if center:
             return C
-        return C + self.weight_sum * np.outer(self.mean, self.mean)
+        # C + w m m', built in one array (no second K x K temporary).
+        raw = np.multiply.outer(self.mean, self.mean)
+        raw *= self.weight_sum
+        raw += C
+        return raw
 
     def allclose(self, other, rtol=1e-10, atol=0.0):
         """Equality within tolerance of counts, means and centred moments."""
@@ -385,8 +400,12 @@ class GramStats(_CentredStatistics):
         Returns ``TriangularSystem(r_xx, r_xy, rss)`` with ``r_xx'r_xx = X'WX``,
         ``r_xx'r_xy = X'Wy`` and ``rss = y'Wy - r_xy'r_xy`` (the Schur
         complement, a sum of squares rather than ``y'y - b'X'y``), centred or
-        raw. ``X'WX`` is scaled to unit diagonal before the factorisation.
-        Raises ``numpy.linalg.LinAlgError`` when it is not positive definite.
+        raw. ``X'WX`` is scaled to unit diagonal before the factorisation,
+        whose condition is returned too. Raises ``numpy.linalg.LinAlgError``
+        when it is not positive definite.
+
+        Memory: one K x K array besides the co-moment, factored, scaled and
+        (by the solver) inverted in place.
         """
         A = self.moments(center)
         k = self.n_features
@@ -394,10 +413,15 @@ class GramStats(_CentredStatistics):
         d = np.sqrt(np.diag(Axx))
         if not np.all(d > 0):
             raise np.linalg.LinAlgError("a feature has zero variance")
-        r_scaled = linalg.cholesky(Axx / np.outer(d, d), lower=False, check_finite=False)
-        r_xx = r_scaled * d
+        r_xx = cholesky_in_place(unit_diagonal_copy(Axx, d))
+        # The factor of the unit-diagonal matrix has unit-norm columns: its
+        # condition is the scaled one, read before r_xx is scaled in place.
+        condition = triangular_condition(r_xx)
+        r_xx *= d
         r_xy = linalg.solve_triangular(r_xx, Axy, trans="T", check_finite=False)
-        return TriangularSystem(r_xx, r_xy, Ayy - r_xy.T @ r_xy)
+        return TriangularSystem(
+            r_xx, r_xy, Ayy - r_xy.T @ r_xy, scaled_condition=condition, own_factor=True
+        )
 
 
 class QRStats(_CentredStatistics):
