@@ -28,6 +28,7 @@ from .._compat import (
     validate_data,
 )
 from ..inference import RegressionResults
+from ..parallel import single_blas_thread
 from ..passes import (
     BlockCentres,
     PartitionSpec,
@@ -215,6 +216,11 @@ class _BaseSMR(BaseEstimator):
         """
         X, y, weight = self._validate(X, y, sample_weight, reset=True)
         vars(self).pop("chunk_sums_", None)
+        with single_blas_thread():  # every BLAS call of a pass is a few ms: see _blas
+            self._fit_memory(X, y, weight, partitions)
+        return self
+
+    def _fit_memory(self, X, y, weight, partitions):
         config = self._config()
         given, self._label_kinds = check_labels(
             type(self).__name__, {"partitions": partitions}, X.shape[0])
@@ -227,7 +233,6 @@ class _BaseSMR(BaseEstimator):
         tasks = memory_tasks(X, y, weight, labels, config.n_jobs, boxes=hull)
         solution, rules = self._iterate(lambda: tasks, replace(config, fit_intercept=False))
         self._store(solution, rules, config)
-        return self
 
     def fit_chunks(self, chunks):
         """Fit from a re-iterable chunk source, one pass per SMR iteration.
@@ -261,8 +266,9 @@ class _BaseSMR(BaseEstimator):
         """The MR pass, then one pass per SMR iteration, over ``source``."""
         config = self._config()
         centres = {}  # a chunk's k-means centres, cut on the first pass only
-        solution, rules = self._iterate(lambda: self._stream_tasks(source, config.spec, centres),
-                                        config)
+        with single_blas_thread():
+            solution, rules = self._iterate(
+                lambda: self._stream_tasks(source, config.spec, centres), config)
         self._store(solution, rules, config)
 
     def _stream_tasks(self, source, spec, centres):
@@ -362,7 +368,7 @@ class _BaseSMR(BaseEstimator):
         -------
         self
         """
-        with rollback_on_error(self):
+        with rollback_on_error(self), single_blas_thread():
             self._partial_fit(X, y, sample_weight, partitions)
         return self
 
