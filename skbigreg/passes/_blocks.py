@@ -16,7 +16,7 @@ from joblib import effective_n_jobs
 from scipy import sparse
 
 from ..parallel import map_reduce
-from ..solvers._representatives import build_representatives
+from ..solvers._representatives import build_representatives, representatives_by_rule
 from ..stats._representatives import BlockSums, ChunkSums, RepresentativeSets
 from ._partitions import BlockCentres, partition_labels
 
@@ -306,11 +306,9 @@ def represent_task(task, beta, family, link, spec, fit_intercept, information=Tr
         spread=task.spread, information=beta is not None and want_information,
     )
     rules = ("hull", "no_root") if both else (sign_split,)
-    reps = [
-        replace(build_representatives(sums, beta, family, link, task.source, rule),
-                n_rows=int(task.y.size), information=information)
-        for rule in rules
-    ]
+    built = ([build_representatives(sums, None, family, link, task.source)] if beta is None
+             else representatives_by_rule(sums, beta, family, link, task.source, rules))
+    reps = [replace(r, n_rows=int(task.y.size), information=information) for r in built]
     return RepresentativeSets(*reps) if both else reps[0]
 
 
