@@ -126,3 +126,29 @@ def test_every_smr_pass_runs_on_one_blas_thread(monkeypatch):
     model = SMRLogisticRegression(partition="none").fit(design[:, 1:], y, partitions=labels)
     model.fit_chunks([(design[:2500, 1:], y[:2500]), (design[2500:, 1:], y[2500:])])
     assert len(seen) >= 2 * model.n_iter and set(seen) == {1}
+
+
+@pytest.mark.parametrize("partition", ["kmeans", "grid"])
+def test_streamed_fit_gathers_each_chunks_boxes_once_with_the_same_fit(monkeypatch, partition):
+    from skbigreg.linear_model import _smr_base
+
+    design, y, weight, labels = _rows(5, n=3000)
+    chunks = [dict(X=design[s:s + 1000, 1:], y=y[s:s + 1000], sample_weight=weight[s:s + 1000],
+                   partitions=labels[s:s + 1000] % 2) for s in range(0, 3000, 1000)]
+    params = dict(partition=partition, n_clusters=20, n_bins=2, random_state=0)
+    calls = []
+    original = _blocks.BlockBoxes.of.__func__
+
+    def counted(cls, *args):
+        calls.append(args[0].shape[0])
+        return original(cls, *args)
+
+    monkeypatch.setattr(_blocks.BlockBoxes, "of", classmethod(counted))
+    kept = SMRLogisticRegression(**params).fit_chunks(chunks)
+    assert calls == [1000, 1000, 1000]  # once per chunk, not once per pass
+    calls.clear()
+    monkeypatch.setattr(_smr_base, "with_kept_boxes", lambda task, *args: task)
+    fresh = SMRLogisticRegression(**params).fit_chunks(chunks)
+    assert len(calls) == 3 * kept.n_iter_  # gathered by every SMR pass
+    assert_array_equal(kept.coef_, fresh.coef_)
+    assert_array_equal(kept.bse_, fresh.bse_)

@@ -31,6 +31,7 @@ __all__ = [
     "represent_task",
     "representative_pass",
     "summarise_task",
+    "with_kept_boxes",
 ]
 
 
@@ -283,6 +284,24 @@ def _task_labels(task, spec):
     if task.centres is not None:
         return task.centres.labels(task.X, task.partitions)
     return partition_labels(task.X, spec, task.weight, task.partitions)
+
+
+def with_kept_boxes(task, spec, fit_intercept, kept):
+    """``task`` carrying its blocks' bounding boxes, kept in ``kept`` by its source.
+
+    A streamed chunk's boxes depend only on its rows and blocks: they are
+    gathered on the first pass (with the chunk's block labels, which the
+    task then carries) and reused by later passes, ``2 K p`` numbers per
+    chunk. The rows' spread is not kept (it is a number per row); it costs
+    one product per pass.
+    """
+    if task.source not in kept:
+        labels = _task_labels(task, spec)
+        n_blocks = int(labels.max()) + 1 if labels.size else 0
+        kept[task.source] = BlockBoxes.of(_design(task.X, fit_intercept), task.weight, labels,
+                                          n_blocks)
+        task = replace(task, labels=labels)
+    return replace(task, boxes=kept[task.source])
 
 
 def represent_task(task, beta, family, link, spec, fit_intercept, information=True,
