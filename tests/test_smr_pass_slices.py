@@ -128,7 +128,7 @@ def test_every_smr_pass_runs_on_one_blas_thread(monkeypatch):
     assert len(seen) >= 2 * model.n_iter and set(seen) == {1}
 
 
-@pytest.mark.parametrize("partition", ["kmeans", "grid"])
+@pytest.mark.parametrize("partition", ["none", "grid"])
 def test_streamed_fit_gathers_each_chunks_boxes_once_with_the_same_fit(monkeypatch, partition):
     from skbigreg.linear_model import _smr_base
 
