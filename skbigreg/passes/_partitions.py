@@ -19,7 +19,6 @@ from sklearn.metrics import pairwise_distances_argmin
 __all__ = [
     "BlockCentres",
     "PartitionSpec",
-    "dense_codes",
     "equal_depth_cells",
     "kmeans_cells",
     "kmeans_centres",
