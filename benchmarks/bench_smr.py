@@ -15,10 +15,23 @@ Wall time and process CPU time are both printed: on a shared machine the
 CPU time is the steadier measure (it adds up the threads' time).
 
     python benchmarks/bench_smr.py [--n 1000000] [--repeats 3]
+
+With ``--processes P``, instead: the SMR fit vs scikit-learn's
+``LogisticRegression`` (the ``bench_speed.py`` row, runs interleaved,
+medians of ``--repeats``) in each of ``P`` fresh Python processes, and the
+median over the processes (the target: SMR <= 1.2x scikit-learn's time).
+A fit's time can differ between processes (BLAS threads, memory), so one
+process's median is not enough.
+
+    python benchmarks/bench_smr.py --processes 5 [--n 1000000] [--repeats 3]
 """
 
 import argparse
+import json
+import subprocess
+import sys
 import time
+from pathlib import Path
 import warnings
 
 import numpy as np
@@ -94,9 +107,44 @@ def main(n, repeats):
           f"MR {m[13]:.2f}, sklearn {m[14]:.3f}")
 
 
+_ONE_PROCESS = """
+import json, sys
+sys.path.insert(0, {here!r})
+import bench_speed
+ours, theirs, _, _ = bench_speed.smr_and_sklearn_times({n}, {repeats})
+print(json.dumps([ours, theirs]))
+"""
+
+
+def across_processes(n, repeats, processes):
+    """SMR vs scikit-learn in ``processes`` fresh interpreters, one after another."""
+    here = str(Path(__file__).resolve().parent)
+    code = _ONE_PROCESS.format(here=here, n=n, repeats=repeats)
+    print(f"SMR (T = 3) vs LogisticRegression, N = {n:,}, d = 7, 1000 natural blocks: "
+          f"{processes} fresh processes, medians of {repeats} interleaved runs each")
+    rows = []
+    for i in range(processes):
+        out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                             text=True).stdout
+        ours, theirs = json.loads(out.strip().splitlines()[-1])
+        rows.append((ours, theirs))
+        print(f"  process {i + 1}: SMR {ours:.3f} s, scikit-learn {theirs:.3f} s, "
+              f"SMR / scikit-learn {ours / theirs:.2f}")
+    ours, theirs = np.median(rows, axis=0)
+    ratios = [a / b for a, b in rows]
+    print(f"median over processes: SMR {ours:.3f} s, scikit-learn {theirs:.3f} s; "
+          f"SMR / scikit-learn: median {np.median(ratios):.2f}, worst {max(ratios):.2f} "
+          f"(target <= 1.2)")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=1_000_000)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", "--repeat", type=int, default=3)
+    parser.add_argument("--processes", type=int, default=0,
+                        help="SMR vs scikit-learn in this many fresh processes")
     args = parser.parse_args()
-    main(args.n, args.repeats)
+    if args.processes:
+        across_processes(args.n, args.repeats, args.processes)
+    else:
+        main(args.n, args.repeats)

@@ -149,7 +149,8 @@ def bench_kmeans_partition(n, repeat):
           f"{ss['theirs']:,.0f} ({ss['ours'] / ss['theirs'] - 1:+.2%})")
 
 
-def bench_smr_vs_sklearn(n, repeat):
+def smr_and_sklearn_times(n, repeat):
+    """Median wall times of the SMR fit and of scikit-learn's, runs interleaved."""
     from sklearn.linear_model import LogisticRegression
 
     from skbigreg.linear_model import SMRLogisticRegression
@@ -157,17 +158,27 @@ def bench_smr_vs_sklearn(n, repeat):
 
     X, y = simulate(n, 0)
     sites = partition_labels(X, PartitionSpec("subset_kmeans", subset_size=min(n, 100_000)))
-    print(f"SMR vs scikit-learn: N = {n:,}, d = 7, {sites.max() + 1} natural blocks; "
-          f"median of {repeat}")
     smr = SMRLogisticRegression(partition="none")
-    ours = median_time(lambda: smr.fit(X, y, partitions=sites), repeat)
     skl = LogisticRegression(penalty=None, tol=1e-8, max_iter=1000)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        theirs = median_time(lambda: skl.fit(X, y), repeat)
+
+    def smr_fit():
+        smr.fit(X, y, partitions=sites)
+
+    def sklearn_fit():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            skl.fit(X, y)
+
+    ours, theirs = median_times([smr_fit, sklearn_fit], repeat)  # interleaved
+    return ours, theirs, int(sites.max()) + 1, float(np.max(np.abs(skl.coef_[0] - smr.coef_)))
+
+
+def bench_smr_vs_sklearn(n, repeat):
+    ours, theirs, blocks, gap = smr_and_sklearn_times(n, repeat)
+    print(f"SMR vs scikit-learn: N = {n:,}, d = 7, {blocks} natural blocks; median of {repeat}")
     report("SMR (T = 3, sign_split='auto') vs LogisticRegression", ours, theirs, 1 / 1.2)
-    gap = np.max(np.abs(skl.coef_[0] - smr.coef_))
     print(f"    largest slope difference to scikit-learn's: {gap:.1e}")
+    print("    (fresh processes: python benchmarks/bench_smr.py --processes 5)")
 
 
 def bench_ridgecv_vs_ols(n, repeat):

@@ -28,6 +28,7 @@ from .._compat import (
     validate_data,
 )
 from ..inference import RegressionResults
+from ..parallel import single_blas_thread
 from ..passes import (
     BlockCentres,
     PartitionSpec,
@@ -37,6 +38,7 @@ from ..passes import (
     partition_labels,
     representative_pass,
     summarise_task,
+    with_kept_boxes,
 )
 from ..solvers._representatives import SIGN_SPLITS
 from ..solvers._smr import (
@@ -215,6 +217,11 @@ class _BaseSMR(BaseEstimator):
         """
         X, y, weight = self._validate(X, y, sample_weight, reset=True)
         vars(self).pop("chunk_sums_", None)
+        with single_blas_thread():  # every BLAS call of a pass is a few ms: see _blas
+            self._fit_memory(X, y, weight, partitions)
+        return self
+
+    def _fit_memory(self, X, y, weight, partitions):
         config = self._config()
         given, self._label_kinds = check_labels(
             type(self).__name__, {"partitions": partitions}, X.shape[0])
@@ -227,7 +234,6 @@ class _BaseSMR(BaseEstimator):
         tasks = memory_tasks(X, y, weight, labels, config.n_jobs, boxes=hull)
         solution, rules = self._iterate(lambda: tasks, replace(config, fit_intercept=False))
         self._store(solution, rules, config)
-        return self
 
     def fit_chunks(self, chunks):
         """Fit from a re-iterable chunk source, one pass per SMR iteration.
@@ -261,17 +267,23 @@ class _BaseSMR(BaseEstimator):
         """The MR pass, then one pass per SMR iteration, over ``source``."""
         config = self._config()
         centres = {}  # a chunk's k-means centres, cut on the first pass only
-        solution, rules = self._iterate(lambda: self._stream_tasks(source, config.spec, centres),
-                                        config)
+        # and its blocks' bounding boxes, when the sign split reads them
+        hull = self.method == "smr" and config.settings.sign_split in ("hull", "auto")
+        boxes = {} if hull else None
+        with single_blas_thread():
+            solution, rules = self._iterate(
+                lambda: self._stream_tasks(source, config, centres, boxes), config)
         self._store(solution, rules, config)
 
-    def _stream_tasks(self, source, spec, centres):
+    def _stream_tasks(self, source, config, centres, boxes=None):
         """One task per chunk that holds weight; each is validated on every pass.
 
         Under a k-means partition each chunk is clustered once, on the first
         pass; ``centres`` keeps its centres (``K x d`` numbers per chunk) and
-        later passes assign its rows to them, giving the same blocks.
+        later passes assign its rows to them, giving the same blocks. A dict
+        ``boxes`` keeps each chunk's blocks' bounding boxes the same way.
         """
+        spec = config.spec
         index, total = 0, 0.0
         labels = ChunkLabels(self, ("partitions",))
         for chunk in source:
@@ -285,8 +297,11 @@ class _BaseSMR(BaseEstimator):
             total += weight.sum()
             if spec.scheme in ("kmeans", "subset_kmeans") and index not in centres:
                 centres[index] = BlockCentres.fit(X, spec, weight, partitions)
-            yield RepresentativeTask(X, y, weight, index, partitions=partitions,
-                                     centres=centres.get(index))
+            task = RepresentativeTask(X, y, weight, index, partitions=partitions,
+                                      centres=centres.get(index))
+            if boxes is not None:
+                task = with_kept_boxes(task, spec, config.fit_intercept, boxes)
+            yield task
             index += 1
         if not total > 0:
             raise ValueError("Every sample weight of the chunks is zero: there is nothing "
@@ -362,7 +377,7 @@ class _BaseSMR(BaseEstimator):
         -------
         self
         """
-        with rollback_on_error(self):
+        with rollback_on_error(self), single_blas_thread():
             self._partial_fit(X, y, sample_weight, partitions)
         return self
 

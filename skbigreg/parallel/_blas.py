@@ -28,6 +28,15 @@ def single_blas_thread():
     numpy's ``syrk`` on the next chunk (a 3x slowdown of a chunk stream on 2
     cores). K x K solves gain nothing from threads, so they run on one.
     Nested uses (a search solving many candidates) set the limit once.
+
+    Multi-pass models whose BLAS calls are each a few milliseconds (the SMR
+    passes: a matrix-vector product over the rows, small Gram blocks) run
+    wholly on one thread as well. A threaded call hands half its work to a
+    second thread and waits for it; on a machine whose other cores are busy
+    that thread waits for a time slice, so the wall time of a fit grows
+    far beyond its CPU time and varies between runs and processes
+    (measured on 2 loaded cores: an SMR fit at 2.5 s wall for 0.8 s of CPU
+    with numpy's OpenBLAS on two threads, 0.96 s for 0.74 s on one).
     """
     if getattr(_state, "active", False):
         yield

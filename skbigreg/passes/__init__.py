@@ -17,6 +17,7 @@ from ._blocks import (
     represent_task,
     representative_pass,
     summarise_task,
+    with_kept_boxes,
 )
 from ._demean import (
     demeaned_form_scores,
@@ -84,4 +85,5 @@ __all__ = [
     "representative_pass",
     "score_pass_statistics",
     "summarise_task",
+    "with_kept_boxes",
 ]

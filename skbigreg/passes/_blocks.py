@@ -16,7 +16,7 @@ from joblib import effective_n_jobs
 from scipy import sparse
 
 from ..parallel import map_reduce
-from ..solvers._representatives import build_representatives
+from ..solvers._representatives import build_representatives, representatives_by_rule
 from ..stats._representatives import BlockSums, ChunkSums, RepresentativeSets
 from ._partitions import BlockCentres, partition_labels
 
@@ -31,6 +31,7 @@ __all__ = [
     "represent_task",
     "representative_pass",
     "summarise_task",
+    "with_kept_boxes",
 ]
 
 
@@ -101,29 +102,36 @@ class BlockSpread:
 class RowTerms:
     """What the rows contribute at ``beta``, computed once per pass.
 
-    ``eta = x'beta``, ``mu = h(eta)``, ``nu = h'(eta) / V(mu)`` and the
-    working score ``e = (y - mu) nu``; shared by the block sums and the
-    rows' information.
+    ``eta = x'beta``, ``mu = h(eta)``, ``nu = h'(eta) / V(mu)``, the working
+    score ``e = (y - mu) nu`` and ``deriv = h'(eta)`` (from the same call as
+    ``mu``); shared by the block sums and the rows' information.
     """
 
     eta: np.ndarray
     mu: np.ndarray
     nu: np.ndarray
     e: np.ndarray
+    deriv: np.ndarray
 
     @classmethod
     def at(cls, design, y, beta, family, link):
         eta = design @ beta
-        mu = link.inverse(eta)
+        mu, deriv = link.inverse_and_deriv(eta)
         nu = family.nu(link, eta)
-        return cls(eta, mu, nu, (y - mu) * nu)
+        return cls(eta, mu, nu, (y - mu) * nu, deriv)
 
-    def information(self, design, weight, link):
-        """The rows' expected information ``sum w_i nu_i h'(eta_i) x_i x_i'``."""
+    def rows(self, index):
+        """The terms of the rows ``index`` (a slice)."""
+        return RowTerms(self.eta[index], self.mu[index], self.nu[index], self.e[index],
+                        self.deriv[index])
+
+    def information(self, design, weight, link=None, out=None):
+        """The rows' expected information ``sum w_i nu_i h'(eta_i) x_i x_i'``,
+        added into ``out`` when given."""
         # the Fisher weight nu h' of family.fisher_weight, from this pass's eta
-        fisher = weight * (self.nu * link.inverse_deriv(self.eta))
+        fisher = weight * (self.nu * self.deriv)
         p = design.shape[1]
-        information = np.zeros((p, p))
+        information = np.zeros((p, p)) if out is None else out
         # by blocks of rows, so the weighted copy of the design stays in cache
         for start in range(0, design.shape[0], _INFORMATION_ROWS):
             rows = design[start : start + _INFORMATION_ROWS]
@@ -132,6 +140,13 @@ class RowTerms:
 
 
 _INFORMATION_ROWS = 8192
+# Rows per slice of a pass (a multiple of _INFORMATION_ROWS, so that the
+# information is summed in the same order). Every per-row temporary of a
+# slice (~0.5 MiB a column) is freed and reused from the heap: a whole-task
+# temporary (8 MiB a column per million rows, 56 MiB for the seven piece
+# scalars) comes fresh from the kernel and is page-faulted in on every pass,
+# which cost more than the arithmetic.
+_PASS_ROWS = 8 * _INFORMATION_ROWS
 
 
 def block_sums(design, y, weight, labels, n_blocks, beta, family, link, boxes=True,
@@ -145,21 +160,77 @@ def block_sums(design, y, weight, labels, n_blocks, beta, family, link, boxes=Tr
     :class:`BlockSpread`, when the caller has them.
 
     With ``beta=None`` (the mean pass) every row goes to piece ``2k`` and
-    the score sums are zero. Every sum is a product with one sparse
+    the score sums are zero. The rows are summed in slices of
+    ``_PASS_ROWS``; in each, every sum is a product with one sparse
     (pieces x rows) indicator in CSC form: one entry per row, built without
     sorting, applied to all columns at once.
     """
+    return _pass_sums(design, y, weight, labels, n_blocks, beta, family, link, boxes,
+                      terms, spread)[0]
+
+
+def _pass_sums(design, y, weight, labels, n_blocks, beta, family, link, boxes=True,
+               terms=None, spread=None, information=False):
+    """:func:`block_sums`, and with ``information`` the rows' information at
+    ``beta`` (from the same slices' :class:`RowTerms`)."""
     n, p = design.shape
-    scalars = np.empty((n, 7))
+    if spread is None:
+        spread = BlockSpread.of(design, weight, labels, n_blocks)
+    pieces = 2 * n_blocks
+    scalars = np.zeros((pieces, _N_SCALARS))
+    x_sum, score, x_abs = np.zeros((pieces, p)), np.zeros((pieces, p)), np.zeros(pieces)
+    total_information = np.zeros((p, p)) if information else None
+    for start in range(0, n, _PASS_ROWS):
+        rows = slice(start, start + _PASS_ROWS)
+        part = None
+        if beta is not None:
+            part = (RowTerms.at(design[rows], y[rows], beta, family, link) if terms is None
+                    else terms.rows(rows))
+        _add_slice_sums(design[rows], y[rows], weight[rows], labels[rows], pieces, part,
+                        family, spread.deviation[rows], spread.magnitude[rows],
+                        (scalars, x_sum, score, x_abs))
+        if information:
+            part.information(design[rows], weight[rows], out=total_information)
+    if beta is None:
+        scalars[:, 3] = np.nan
+    if boxes is True:
+        boxes = BlockBoxes.of(design, weight, labels, n_blocks)
+    # both sign pieces carry their block's box: only the block's is read
+    x_min, x_max = ((np.repeat(boxes.lo, 2, axis=0), np.repeat(boxes.hi, 2, axis=0))
+                    if boxes else (None, None))
+    sums = BlockSums(
+        weight=scalars[:, 0],
+        y_sum=scalars[:, 1],
+        x_sum=x_sum,
+        score=score,
+        score_eta=scalars[:, 2],
+        pearson=scalars[:, 3],
+        abs_score=scalars[:, 4],
+        abs_scale=scalars[:, 5],
+        spread=scalars[:, 6],
+        x_abs=x_abs,
+        x_min=x_min,
+        x_max=x_max,
+    )
+    return sums, total_information
+
+
+# the per-row scalars summed per piece: 1, y, e eta, (y - mu)^2 / V(mu), |e|,
+# (|y| + |mu|) |nu| and the spread's deviation
+_N_SCALARS = 7
+
+
+def _add_slice_sums(design, y, weight, labels, pieces, terms, family, deviation, magnitude,
+                    totals):
+    """Add one slice's per-piece sums into ``totals`` (scalars, x_sum, score, x_abs)."""
+    n = design.shape[0]
+    scalars = np.empty((n, _N_SCALARS))
     scalars[:, 0] = 1.0
     scalars[:, 1] = y
-    if beta is None:
-        scalars[:, 2:] = 0.0
-        scalars[:, 3] = np.nan
+    if terms is None:
+        scalars[:, 2:6] = 0.0
         groups = 2 * labels
     else:
-        if terms is None:
-            terms = RowTerms.at(design, y, beta, family, link)
         eta, mu, nu, e = terms.eta, terms.mu, terms.nu, terms.e
         np.multiply(e, eta, out=scalars[:, 2])
         with np.errstate(divide="ignore", invalid="ignore"):  # mu on the boundary
@@ -170,38 +241,16 @@ def block_sums(design, y, weight, labels, n_blocks, beta, family, link, boxes=Tr
         np.add(np.abs(y), np.abs(mu), out=scalars[:, 5])
         scalars[:, 5] *= np.abs(nu)
         groups = 2 * labels + (e > 0)
-    indicator = sparse.csc_array((weight, groups, np.arange(n + 1)), shape=(2 * n_blocks, n))
-    x_sum = indicator @ design
-    if spread is None:
-        spread = BlockSpread.of(design, weight, labels, n_blocks)
-    scalars[:, 6] = spread.deviation
-    sums = indicator @ scalars
-    spread_scale = indicator @ spread.magnitude
-    if boxes is True:
-        boxes = BlockBoxes.of(design, weight, labels, n_blocks)
-    # both sign pieces carry their block's box: only the block's is read
-    x_min, x_max = ((np.repeat(boxes.lo, 2, axis=0), np.repeat(boxes.hi, 2, axis=0))
-                    if boxes else (None, None))
-    score = np.zeros_like(x_sum)
-    if beta is not None:
+    scalars[:, 6] = deviation
+    columns = np.arange(n + 1)
+    indicator = sparse.csc_array((weight, groups, columns), shape=(pieces, n))
+    total_scalars, x_sum, score, x_abs = totals
+    total_scalars += indicator @ scalars
+    x_sum += indicator @ design
+    x_abs += indicator @ magnitude
+    if terms is not None:
         # the same indicator carrying w_i e_i: no rows-by-p temporary
-        score = sparse.csc_array(
-            (weight * e, groups, np.arange(n + 1)), shape=indicator.shape
-        ) @ design
-    return BlockSums(
-        weight=sums[:, 0],
-        y_sum=sums[:, 1],
-        x_sum=x_sum,
-        score=score,
-        score_eta=sums[:, 2],
-        pearson=sums[:, 3],
-        abs_score=sums[:, 4],
-        abs_scale=sums[:, 5],
-        spread=sums[:, 6],
-        x_abs=spread_scale,
-        x_min=x_min,
-        x_max=x_max,
-    )
+        score += sparse.csc_array((weight * terms.e, groups, columns), shape=(pieces, n)) @ design
 
 
 @dataclass(frozen=True)
@@ -237,6 +286,24 @@ def _task_labels(task, spec):
     return partition_labels(task.X, spec, task.weight, task.partitions)
 
 
+def with_kept_boxes(task, spec, fit_intercept, kept):
+    """``task`` carrying its blocks' bounding boxes, kept in ``kept`` by its source.
+
+    A streamed chunk's boxes depend only on its rows and blocks: they are
+    gathered on the first pass (with the chunk's block labels, which the
+    task then carries) and reused by later passes, ``2 K p`` numbers per
+    chunk. The rows' spread is not kept (it is a number per row); it costs
+    one product per pass.
+    """
+    if task.source not in kept:
+        labels = _task_labels(task, spec)
+        n_blocks = int(labels.max()) + 1 if labels.size else 0
+        kept[task.source] = BlockBoxes.of(_design(task.X, fit_intercept), task.weight, labels,
+                                          n_blocks)
+        task = replace(task, labels=labels)
+    return replace(task, boxes=kept[task.source])
+
+
 def represent_task(task, beta, family, link, spec, fit_intercept, information=True,
                    sign_split="hull"):
     """Module-level worker: block labels, block sums and representatives of one task.
@@ -253,18 +320,14 @@ def represent_task(task, beta, family, link, spec, fit_intercept, information=Tr
     n_blocks = int(labels.max()) + 1 if labels.size else 0
     hull = beta is not None and sign_split in ("hull", "auto")
     boxes = (task.boxes or True) if hull else False  # gathered here unless the task has them
-    terms = None if beta is None else RowTerms.at(design, task.y, beta, family, link)
-    sums = block_sums(design, task.y, task.weight, labels, n_blocks, beta, family, link,
-                      boxes=boxes, terms=terms, spread=task.spread)
-    information = None
-    if beta is not None and want_information:
-        information = terms.information(design, task.weight, link)
+    sums, information = _pass_sums(
+        design, task.y, task.weight, labels, n_blocks, beta, family, link, boxes=boxes,
+        spread=task.spread, information=beta is not None and want_information,
+    )
     rules = ("hull", "no_root") if both else (sign_split,)
-    reps = [
-        replace(build_representatives(sums, beta, family, link, task.source, rule),
-                n_rows=int(task.y.size), information=information)
-        for rule in rules
-    ]
+    built = ([build_representatives(sums, None, family, link, task.source)] if beta is None
+             else representatives_by_rule(sums, beta, family, link, task.source, rules))
+    reps = [replace(r, n_rows=int(task.y.size), information=information) for r in built]
     return RepresentativeSets(*reps) if both else reps[0]
 
 

@@ -263,10 +263,27 @@ def partition_labels(X, spec, weight=None, partitions=None):
     """
     if spec.scheme in ("kmeans", "subset_kmeans"):
         return BlockCentres.fit(X, spec, weight, partitions).labels(X, partitions)
-    codes = None if partitions is None else np.unique(np.asarray(partitions), return_inverse=True)[1].ravel()
+    codes = None if partitions is None else dense_codes(partitions)
     if spec.scheme == "grid":
         return equal_depth_cells(X, spec.n_bins, weight, codes)
     return np.zeros(X.shape[0], dtype=np.intp) if codes is None else codes
+
+
+def dense_codes(labels):
+    """Codes ``0..G-1`` of ``labels`` in sorted label order (``np.unique``'s inverse).
+
+    Integer labels over a range not much wider than their count are coded
+    by a table of the values present, in O(n), instead of a sort.
+    """
+    labels = np.asarray(labels)
+    if labels.dtype.kind in "biu" and labels.size:
+        low, high = int(labels.min()), int(labels.max())
+        if high - low <= 2 * labels.size and high <= np.iinfo(np.intp).max:
+            offset = labels.astype(np.intp) - low
+            present = np.zeros(high - low + 1, dtype=bool)
+            present[offset] = True
+            return (np.cumsum(present) - 1)[offset]
+    return np.unique(labels, return_inverse=True)[1].ravel()
 
 
 def _kmeans_weight(weight):

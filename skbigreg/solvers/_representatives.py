@@ -35,7 +35,8 @@ import numpy as np
 from ..glm import GaussianFamily, IdentityLink
 from ..stats._representatives import Representatives
 
-__all__ = ["SIGN_SPLITS", "build_representatives", "chunk_representatives"]
+__all__ = ["SIGN_SPLITS", "build_representatives", "chunk_representatives",
+           "representatives_by_rule"]
 
 # Offsets (in units of max(|eta0|, 1), or |eta0| for links defined on eta > 0)
 # scanned on either side of the mean representative's eta0 for sign changes of
@@ -65,27 +66,43 @@ def build_representatives(piece_sums, beta, family, link, source=0, sign_split="
     """
     blocks = piece_sums.pieces_to_blocks()
     keep = np.flatnonzero(blocks.weight > 0)
-    pearson = float(np.sum(blocks.pearson)) if beta is not None else float("nan")
     if beta is None:
         X, y, w = _means(blocks, keep)
-        return _make(X, y, w, source, keep, "mean", pearson)
+        return _make(X, y, w, source, keep, "mean", float("nan"))
+    return representatives_by_rule(piece_sums, beta, family, link, source, (sign_split,))[0]
+
+
+def representatives_by_rule(piece_sums, beta, family, link, source, rules):
+    """:func:`build_representatives` at ``beta`` under each sign-split rule of
+    ``rules``: every block's and every piece's equation is solved once for all."""
+    blocks = piece_sums.pieces_to_blocks()
+    keep = np.flatnonzero(blocks.weight > 0)
+    pearson = float(np.sum(blocks.pearson))
     X, has_root = _score_matching(blocks, keep, beta, family, link)
-    split = ~has_root
-    if sign_split == "hull":
-        split |= ~_inside_box(X, blocks.x_min[keep], blocks.x_max[keep])
-    pieces = np.concatenate([2 * keep[split], 2 * keep[split] + 1])
+    splits = {"no_root": ~has_root}
+    if "hull" in rules:
+        splits["hull"] = ~has_root | ~_inside_box(X, blocks.x_min[keep], blocks.x_max[keep])
+    wanted = np.zeros(keep.size, dtype=bool)
+    for rule in rules:
+        wanted |= splits[rule]
+    pieces = np.concatenate([2 * keep[wanted], 2 * keep[wanted] + 1])
     pieces = np.sort(pieces[piece_sums.weight[pieces] > 0])
     piece_X, piece_ok = _score_matching(piece_sums, pieces, beta, family, link)
     # a block with a root is split only when every piece has one: a fallback
     # piece would lose the block's score, which the block's own row carries
-    split &= ~(has_root & np.isin(keep, pieces[~piece_ok] // 2))
-    taken = np.isin(pieces // 2, keep[split])
+    root_lost = has_root & np.isin(keep, pieces[~piece_ok] // 2)
     y, w = blocks.y_sum[keep] / blocks.weight[keep], blocks.weight[keep]
-    whole = ~split
-    reps = _make(X[whole], y[whole], w[whole], source, keep[whole], "score", pearson)
-    if taken.any():
-        reps = reps + _pieces(piece_sums, pieces[taken], piece_X[taken], piece_ok[taken], source)
-    return reps
+    out = []
+    for rule in rules:
+        split = splits[rule] & ~root_lost
+        taken = np.isin(pieces // 2, keep[split])
+        whole = ~split
+        reps = _make(X[whole], y[whole], w[whole], source, keep[whole], "score", pearson)
+        if taken.any():
+            reps = reps + _pieces(piece_sums, pieces[taken], piece_X[taken], piece_ok[taken],
+                                  source)
+        out.append(reps)
+    return out
 
 
 def _inside_box(X, lo, hi):
