@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._accumulators import GramStats, QRStats
+from ._accumulators import GramStats, QRStats, raw_block_statistics
 from ._base import Field, Layout, Saved, check_same_shape, pack, unpack
 from ._checks import check_moments
+from ._moments import block_rows
 
 _ACCUMULATORS = {cls._schema: cls for cls in (GramStats, QRStats)}
 
@@ -224,3 +225,98 @@ class SplitStatistics(Saved):
         """Rebuild from :meth:`to_dict` output, checking every array; never executes code."""
         train, test = _unpack(data, cls._layout, ["train_", "test_"])
         return cls(train, test)
+
+
+class SortedFoldGram:
+    """Per-fold Gram statistics of unweighted rows handed over sorted by fold.
+
+    # C_k = sum over blocks b of fold k of  Z_b'Z_b - n_b m_b m_b',  Z = [X, y]
+
+    Pieces of rows arrive sorted by fold (:meth:`add`). Each fold's raw
+    products ``[X, y, 1]'[X, y, 1]`` -- a ``syrk`` of its ``X`` rows and a
+    matrix-vector product per column of ``W = [y, 1]``, the ones giving the
+    row sums -- are summed over the pieces until the fold holds a block's
+    rows (:func:`~skbigreg.stats._moments.block_rows`, the blocks of a
+    chunk's own Gram). The block is then centred from its sums, exactly as
+    an unweighted block of :meth:`GramStats.from_arrays` is, and merged into
+    the fold. Where a block's offsets forbid the raw form (a column's mean
+    exceeds its spread), :meth:`add` and :meth:`result` say so and the
+    caller maps the chunk by explicitly centred blocks instead.
+
+    Parameters
+    ----------
+    n_splits, n_features, n_targets : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbigreg.stats import GramStats
+    >>> from skbigreg.stats._folds import SortedFoldGram
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.normal(size=(30, 2)), rng.normal(size=30)
+    >>> gram = SortedFoldGram(2, 2, 1)
+    >>> gram.add(X, np.vstack([y, np.ones(30)]), np.array([0, 10, 30]))
+    True
+    >>> gram.result().folds[1].allclose(GramStats.from_arrays(X[10:], y[10:]))
+    True
+    """
+
+    def __init__(self, n_splits, n_features, n_targets):
+        self.n_features, self.n_targets = n_features, n_targets
+        self._block_rows = block_rows(n_features + n_targets)
+        # Raw products of [X, W] with W = [y, 1], per fold: X'X, W'X, W'W.
+        self._xx = np.zeros((n_splits, n_features, n_features))
+        self._wx = np.zeros((n_splits, n_targets + 1, n_features))
+        self._ww = np.zeros((n_splits, n_targets + 1, n_targets + 1))
+        self._rows = np.zeros(n_splits, dtype=np.int64)
+        self._folds = [GramStats.empty(n_features, n_targets) for _ in range(n_splits)]
+        self._checked = False
+
+    def add(self, X_sorted, W_sorted, bounds):
+        """Add rows sorted by fold; False if their offsets forbid raw products.
+
+        ``X_sorted`` is (m, K); ``W_sorted`` is (T + 1, m), the rows of
+        ``[y, 1]`` transposed (C-ordered: each column of ``W`` is one
+        contiguous vector); the rows of fold ``k`` are ``bounds[k]:bounds[k + 1]``.
+        """
+        for k in np.flatnonzero(np.diff(bounds)):
+            rows = slice(bounds[k], bounds[k + 1])
+            a, w = X_sorted[rows], W_sorted[:, rows]
+            self._xx[k] += a.T @ a  # BLAS syrk straight on the sorted rows
+            for j, column in enumerate(w):  # gemv: twice as fast as a thin gemm here
+                self._wx[k, j] += column @ a
+            self._ww[k] += w @ w.T
+            self._rows[k] += len(a)
+        # The first piece already shows offsets that would force the centred
+        # path: stop there rather than after a whole block of every fold.
+        if not self._checked:
+            self._checked = True
+            if any(self._block(k) is None for k in np.flatnonzero(self._rows)):
+                return False
+        return all(self._close(k) for k in np.flatnonzero(self._rows >= self._block_rows))
+
+    def result(self):
+        """The :class:`FoldStatistics`, or None if a block's offsets forbid raw products."""
+        if not all(self._close(k) for k in np.flatnonzero(self._rows)):
+            return None
+        return FoldStatistics(tuple(self._folds))
+
+    def _block(self, k):
+        """Gram statistics of fold ``k``'s open block, or None (offsets)."""
+        t = self.n_targets
+        wx, ww = self._wx[k], self._ww[k]
+        raw = np.block([[self._xx[k], wx[:t].T], [wx[:t], ww[:t, :t]]])
+        sums = np.concatenate([wx[t], ww[t, :t]])
+        return raw_block_statistics(GramStats, self.n_features, int(self._rows[k]), sums, raw)
+
+    def _close(self, k):
+        """Merge fold ``k``'s open block into the fold; False if it cannot be kept raw."""
+        part = self._block(k)
+        if part is None:
+            return False
+        self._folds[k] = self._folds[k] + part
+        self._xx[k] = 0.0
+        self._wx[k] = 0.0
+        self._ww[k] = 0.0
+        self._rows[k] = 0
+        return True
