@@ -216,13 +216,17 @@ def _raw_fold_gram(X, y, fold_of, n_splits):
     gram = SortedFoldGram(n_splits, n_features, n_targets)
     piece = _piece_rows(X.shape[0], n_splits)
     X_sorted = np.empty((piece, n_features))
-    W_sorted = np.ones((n_targets + 1, piece))  # [y, 1]', one row per column; ones: row sums
+    # [X, y, 1]: one syrk per fold gives X'X, X'y, y'y, the sums and the count.
+    Z_sorted = np.ones((piece, n_features + n_targets + 1))
     for rows, order, bounds in _sorted_pieces(X.shape[0], fold_of, n_splits):
         m = len(order)
+        # take into a contiguous buffer, then one strided copy: faster than
+        # take's own buffering of a strided ``out``.
         np.take(X[rows], order, axis=0, out=X_sorted[:m], mode="clip")
+        Z_sorted[:m, :n_features] = X_sorted[:m]
         for j in range(n_targets):
-            np.take(y[rows, j], order, out=W_sorted[j, :m], mode="clip")
-        if not gram.add(X_sorted[:m], W_sorted[:, :m], bounds):
+            np.take(y[rows, j], order, out=Z_sorted[:m, n_features + j], mode="clip")
+        if not gram.add(Z_sorted[:m], bounds):
             return None
     return gram.result()
 

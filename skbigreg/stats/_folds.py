@@ -232,14 +232,14 @@ class SortedFoldGram:
 
     # C_k = sum over blocks b of fold k of  Z_b'Z_b - n_b m_b m_b',  Z = [X, y]
 
-    Pieces of rows arrive sorted by fold (:meth:`add`). Each fold's raw
-    products ``[X, y, 1]'[X, y, 1]`` -- a ``syrk`` of its ``X`` rows and a
-    matrix-vector product per column of ``W = [y, 1]``, the ones giving the
-    row sums -- are summed over the pieces until the fold holds a block's
-    rows (:func:`~skbigreg.stats._moments.block_rows`, the blocks of a
-    chunk's own Gram). The block is then centred from its sums, exactly as
-    an unweighted block of :meth:`GramStats.from_arrays` is, and merged into
-    the fold. Where a block's offsets forbid the raw form (a column's mean
+    Pieces of rows arrive sorted by fold, as ``[X, y, 1]`` (:meth:`add`).
+    Each fold's raw products ``[X, y, 1]'[X, y, 1]`` -- one ``syrk`` per fold
+    and piece, whose last column holds the row sums and count -- are summed
+    over the pieces until the fold holds a block's rows
+    (:func:`~skbigreg.stats._moments.block_rows`, the blocks of a chunk's
+    own Gram). The block is then centred from its sums, exactly as an
+    unweighted block of :meth:`GramStats.from_arrays` is, and merged into the
+    fold. Where a block's offsets forbid the raw form (a column's mean
     exceeds its spread), :meth:`add` and :meth:`result` say so and the
     caller maps the chunk by explicitly centred blocks instead.
 
@@ -255,7 +255,7 @@ class SortedFoldGram:
     >>> rng = np.random.default_rng(0)
     >>> X, y = rng.normal(size=(30, 2)), rng.normal(size=30)
     >>> gram = SortedFoldGram(2, 2, 1)
-    >>> gram.add(X, np.vstack([y, np.ones(30)]), np.array([0, 10, 30]))
+    >>> gram.add(np.column_stack([X, y, np.ones(30)]), np.array([0, 10, 30]))
     True
     >>> gram.result().folds[1].allclose(GramStats.from_arrays(X[10:], y[10:]))
     True
@@ -264,29 +264,23 @@ class SortedFoldGram:
     def __init__(self, n_splits, n_features, n_targets):
         self.n_features, self.n_targets = n_features, n_targets
         self._block_rows = block_rows(n_features + n_targets)
-        # Raw products of [X, W] with W = [y, 1], per fold: X'X, W'X, W'W.
-        self._xx = np.zeros((n_splits, n_features, n_features))
-        self._wx = np.zeros((n_splits, n_targets + 1, n_features))
-        self._ww = np.zeros((n_splits, n_targets + 1, n_targets + 1))
+        size = n_features + n_targets + 1
+        self._raw = np.zeros((n_splits, size, size))  # [X, y, 1]'[X, y, 1] of the open block
         self._rows = np.zeros(n_splits, dtype=np.int64)
         self._folds = [GramStats.empty(n_features, n_targets) for _ in range(n_splits)]
         self._checked = False
 
-    def add(self, X_sorted, W_sorted, bounds):
-        """Add rows sorted by fold; False if their offsets forbid raw products.
+    def add(self, Z_sorted, bounds):
+        """Add rows ``[X, y, 1]`` sorted by fold; False if offsets forbid raw products.
 
-        ``X_sorted`` is (m, K); ``W_sorted`` is (T + 1, m), the rows of
-        ``[y, 1]`` transposed (C-ordered: each column of ``W`` is one
-        contiguous vector); the rows of fold ``k`` are ``bounds[k]:bounds[k + 1]``.
+        The rows of fold ``k`` are ``Z_sorted[bounds[k]:bounds[k + 1]]``.
         """
-        for k in np.flatnonzero(np.diff(bounds)):
-            rows = slice(bounds[k], bounds[k + 1])
-            a, w = X_sorted[rows], W_sorted[:, rows]
-            self._xx[k] += a.T @ a  # BLAS syrk straight on the sorted rows
-            for j, column in enumerate(w):  # gemv: twice as fast as a thin gemm here
-                self._wx[k, j] += column @ a
-            self._ww[k] += w @ w.T
-            self._rows[k] += len(a)
+        counts = np.diff(bounds)
+        raw = self._raw
+        for k in np.flatnonzero(counts).tolist():
+            a = Z_sorted[bounds[k]:bounds[k + 1]]
+            raw[k] += a.T @ a  # BLAS syrk straight on the sorted rows
+        self._rows += counts
         # The first piece already shows offsets that would force the centred
         # path: stop there rather than after a whole block of every fold.
         if not self._checked:
@@ -303,11 +297,9 @@ class SortedFoldGram:
 
     def _block(self, k):
         """Gram statistics of fold ``k``'s open block, or None (offsets)."""
-        t = self.n_targets
-        wx, ww = self._wx[k], self._ww[k]
-        raw = np.block([[self._xx[k], wx[:t].T], [wx[:t], ww[:t, :t]]])
-        sums = np.concatenate([wx[t], ww[t, :t]])
-        return raw_block_statistics(GramStats, self.n_features, int(self._rows[k]), sums, raw)
+        raw = self._raw[k]
+        return raw_block_statistics(
+            GramStats, self.n_features, int(self._rows[k]), raw[:-1, -1], raw[:-1, :-1])
 
     def _close(self, k):
         """Merge fold ``k``'s open block into the fold; False if it cannot be kept raw."""
@@ -315,8 +307,6 @@ class SortedFoldGram:
         if part is None:
             return False
         self._folds[k] = self._folds[k] + part
-        self._xx[k] = 0.0
-        self._wx[k] = 0.0
-        self._ww[k] = 0.0
+        self._raw[k] = 0.0
         self._rows[k] = 0
         return True
