@@ -20,6 +20,7 @@ from sklearn.model_selection import check_cv
 
 from ..stats import FoldStatistics, GramStats, SplitStatistics, is_sparse
 from ..stats._folds import SortedFoldGram
+from ..stats._moments import raise_not_finite
 from ..stats._sparse import as_csr
 
 DEFAULT_N_SPLITS = 5
@@ -196,7 +197,7 @@ def _staged_fold_statistics(X, y, sample_weight, fold_of, n_splits, accumulator)
     piece = _piece_rows(X.shape[0], n_splits)
     X_sorted, y_sorted = np.empty((piece, n_features)), np.empty((piece, n_targets))
     w_sorted = None if sample_weight is None else np.empty(piece)
-    for rows, order, bounds in _sorted_pieces(X.shape[0], fold_of, n_splits):
+    for rows, _, order, bounds in _sorted_pieces(X.shape[0], fold_of, n_splits):
         m = len(order)
         np.take(X[rows], order, axis=0, out=X_sorted[:m], mode="clip")
         np.take(y[rows], order, axis=0, out=y_sorted[:m], mode="clip")
@@ -211,24 +212,43 @@ def _staged_fold_statistics(X, y, sample_weight, fold_of, n_splits, accumulator)
 
 
 def _raw_fold_gram(X, y, fold_of, n_splits):
-    """Unweighted per-fold Gram statistics from raw products, or None (offsets)."""
-    n_features, n_targets = X.shape[1], y.shape[1]
-    gram = SortedFoldGram(n_splits, n_features, n_targets)
-    piece = _piece_rows(X.shape[0], n_splits)
+    """Unweighted per-fold Gram statistics from raw products.
+
+    None if the first piece's offsets call for explicitly centred blocks
+    throughout (the caller's path); a later block whose offsets forbid raw
+    products is recomputed from its own rows.
+    """
+    n_rows, n_features, n_targets = X.shape[0], X.shape[1], y.shape[1]
+    fold = np.empty(n_rows, dtype=np.uint8 if n_splits <= 256 else np.uint32)
+
+    def refill(k, start, stop):
+        index = start + np.flatnonzero(fold[start:stop] == k)
+        return GramStats.from_arrays(X[index], y[index])
+
+    gram = SortedFoldGram(n_splits, n_features, n_targets, refill)
+    piece = _piece_rows(n_rows, n_splits)
     X_sorted = np.empty((piece, n_features))
     # [X, y, 1]: one syrk per fold gives X'X, X'y, y'y, the sums and the count.
     Z_sorted = np.ones((piece, n_features + n_targets + 1))
-    for rows, order, bounds in _sorted_pieces(X.shape[0], fold_of, n_splits):
-        m = len(order)
-        # take into a contiguous buffer, then one strided copy: faster than
-        # take's own buffering of a strided ``out``.
-        np.take(X[rows], order, axis=0, out=X_sorted[:m], mode="clip")
-        Z_sorted[:m, :n_features] = X_sorted[:m]
-        for j in range(n_targets):
-            np.take(y[rows, j], order, out=Z_sorted[:m, n_features + j], mode="clip")
-        if not gram.add(Z_sorted[:m], bounds):
-            return None
-    return gram.result()
+    # NaN/inf rows are reported from the non-finite result, not mid-loop.
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        for rows, ids, order, bounds in _sorted_pieces(n_rows, fold_of, n_splits):
+            m = len(order)
+            fold[rows] = ids
+            # take into a contiguous buffer, then one strided copy: faster
+            # than take's own buffering of a strided ``out``.
+            np.take(X[rows], order, axis=0, out=X_sorted[:m], mode="clip")
+            Z_sorted[:m, :n_features] = X_sorted[:m]
+            for j in range(n_targets):
+                np.take(y[rows, j], order, out=Z_sorted[:m, n_features + j], mode="clip")
+            gram.add(Z_sorted[:m], bounds, m)
+            if rows.start == 0 and not gram.pooled_offsets_fit():
+                return None
+            gram.close_full_blocks()
+        folds = gram.result()
+    if not all(stats.is_finite() for stats in folds.folds):
+        raise_not_finite(X, y)
+    return folds
 
 
 def _piece_rows(n_rows, n_splits):
@@ -236,8 +256,9 @@ def _piece_rows(n_rows, n_splits):
 
 
 def _sorted_pieces(n_rows, fold_of, n_splits):
-    """Yield ``(rows, order, bounds)`` per piece: its slice, the order that sorts
-    it by fold (stable), and where each fold's rows start in that order."""
+    """Yield ``(rows, ids, order, bounds)`` per piece: its slice, its fold ids,
+    the order that sorts it by fold (stable), and where each fold's rows
+    start in that order."""
     piece = _piece_rows(n_rows, n_splits)
     # Stable sort of small ids: numpy sorts 8/16-bit integers by radix.
     id_type = np.uint8 if n_splits <= 256 else np.uint32
@@ -246,7 +267,7 @@ def _sorted_pieces(n_rows, fold_of, n_splits):
         rows = slice(start, min(start + piece, n_rows))
         ids = np.asarray(fold_of(rows)).astype(id_type)
         order = np.argsort(ids, kind="stable")
-        yield rows, order, np.searchsorted(ids[order], splits)
+        yield rows, ids, order, np.searchsorted(ids[order], splits)
 
 
 def _subset(accumulator, X, y, sample_weight, index):

@@ -232,20 +232,23 @@ class SortedFoldGram:
 
     # C_k = sum over blocks b of fold k of  Z_b'Z_b - n_b m_b m_b',  Z = [X, y]
 
-    Pieces of rows arrive sorted by fold, as ``[X, y, 1]`` (:meth:`add`).
+    Pieces of rows arrive sorted by fold, as ``[X, y, 1]`` (:meth:`add`,
+    then :meth:`close_full_blocks`).
     Each fold's raw products ``[X, y, 1]'[X, y, 1]`` -- one ``syrk`` per fold
     and piece, whose last column holds the row sums and count -- are summed
     over the pieces until the fold holds a block's rows
     (:func:`~skbigreg.stats._moments.block_rows`, the blocks of a chunk's
     own Gram). The block is then centred from its sums, exactly as an
     unweighted block of :meth:`GramStats.from_arrays` is, and merged into the
-    fold. Where a block's offsets forbid the raw form (a column's mean
-    exceeds its spread), :meth:`add` and :meth:`result` say so and the
-    caller maps the chunk by explicitly centred blocks instead.
+    fold. A block whose offsets forbid the raw form (a column's mean exceeds
+    its spread) is recomputed from its rows instead: ``refill(k, start,
+    stop)`` returns the statistics of fold ``k``'s rows among rows
+    ``start:stop`` of the chunk.
 
     Parameters
     ----------
     n_splits, n_features, n_targets : int
+    refill : callable ``(k, start, stop) -> GramStats``
 
     Examples
     --------
@@ -254,24 +257,27 @@ class SortedFoldGram:
     >>> from skbigreg.stats._folds import SortedFoldGram
     >>> rng = np.random.default_rng(0)
     >>> X, y = rng.normal(size=(30, 2)), rng.normal(size=30)
-    >>> gram = SortedFoldGram(2, 2, 1)
-    >>> gram.add(np.column_stack([X, y, np.ones(30)]), np.array([0, 10, 30]))
+    >>> gram = SortedFoldGram(2, 2, 1, refill=None)
+    >>> gram.add(np.column_stack([X, y, np.ones(30)]), np.array([0, 10, 30]), 30)
+    >>> gram.pooled_offsets_fit()
     True
     >>> gram.result().folds[1].allclose(GramStats.from_arrays(X[10:], y[10:]))
     True
     """
 
-    def __init__(self, n_splits, n_features, n_targets):
+    def __init__(self, n_splits, n_features, n_targets, refill):
         self.n_features, self.n_targets = n_features, n_targets
+        self._refill = refill
         self._block_rows = block_rows(n_features + n_targets)
         size = n_features + n_targets + 1
         self._raw = np.zeros((n_splits, size, size))  # [X, y, 1]'[X, y, 1] of the open block
         self._rows = np.zeros(n_splits, dtype=np.int64)
+        self._start = np.zeros(n_splits, dtype=np.int64)  # chunk row where the open block began
+        self._seen = 0  # chunk rows added so far
         self._folds = [GramStats.empty(n_features, n_targets) for _ in range(n_splits)]
-        self._checked = False
 
-    def add(self, Z_sorted, bounds):
-        """Add rows ``[X, y, 1]`` sorted by fold; False if offsets forbid raw products.
+    def add(self, Z_sorted, bounds, n_rows):
+        """Add the chunk's next ``n_rows`` rows, as ``[X, y, 1]`` sorted by fold.
 
         The rows of fold ``k`` are ``Z_sorted[bounds[k]:bounds[k + 1]]``.
         """
@@ -281,32 +287,34 @@ class SortedFoldGram:
             a = Z_sorted[bounds[k]:bounds[k + 1]]
             raw[k] += a.T @ a  # BLAS syrk straight on the sorted rows
         self._rows += counts
-        # The first piece already shows offsets that would force the centred
-        # path: stop there rather than after a whole block of every fold.
-        if not self._checked:
-            self._checked = True
-            if any(self._block(k) is None for k in np.flatnonzero(self._rows)):
-                return False
-        return all(self._close(k) for k in np.flatnonzero(self._rows >= self._block_rows))
+        self._seen += n_rows
+
+    def close_full_blocks(self):
+        """Centre and merge every open block that holds a block's rows."""
+        for k in np.flatnonzero(self._rows >= self._block_rows):
+            self._close(k)
+
+    def pooled_offsets_fit(self):
+        """Whether the rows added so far, pooled over the folds, allow raw products."""
+        raw = self._raw.sum(axis=0)
+        return raw_block_statistics(
+            GramStats, self.n_features, int(self._rows.sum()), raw[:-1, -1], raw[:-1, :-1]
+        ) is not None
 
     def result(self):
-        """The :class:`FoldStatistics`, or None if a block's offsets forbid raw products."""
-        if not all(self._close(k) for k in np.flatnonzero(self._rows)):
-            return None
+        """The :class:`FoldStatistics` of every row added."""
+        for k in np.flatnonzero(self._rows):
+            self._close(k)
         return FoldStatistics(tuple(self._folds))
 
-    def _block(self, k):
-        """Gram statistics of fold ``k``'s open block, or None (offsets)."""
-        raw = self._raw[k]
-        return raw_block_statistics(
-            GramStats, self.n_features, int(self._rows[k]), raw[:-1, -1], raw[:-1, :-1])
-
     def _close(self, k):
-        """Merge fold ``k``'s open block into the fold; False if it cannot be kept raw."""
-        part = self._block(k)
-        if part is None:
-            return False
+        """Merge fold ``k``'s open block into the fold and open a new one."""
+        raw = self._raw[k]
+        part = raw_block_statistics(
+            GramStats, self.n_features, int(self._rows[k]), raw[:-1, -1], raw[:-1, :-1])
+        if part is None:  # offsets (or non-finite values): from the block's rows
+            part = self._refill(k, int(self._start[k]), self._seen)
         self._folds[k] = self._folds[k] + part
         self._raw[k] = 0.0
         self._rows[k] = 0
-        return True
+        self._start[k] = self._seen
