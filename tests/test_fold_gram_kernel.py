@@ -117,7 +117,7 @@ def test_raw_fold_gram_equals_numpy_per_fold(monkeypatch, n_splits, n_targets, s
 
 def test_raw_fold_gram_equals_the_chunk_accumulator_on_each_fold():
     # The numbers are those of GramStats.from_arrays on each fold's own rows.
-    X, y = _rows(60_000, 50, 1, seed=3)  # two to three blocks per fold
+    X, y = _rows(120_000, 50, 1, seed=3)  # one or two raw blocks per fold
     fold = hash_folds(X, y, 5)
     folds = chunk_fold_statistics(X, y, None, None, 5, None, GramStats)
     for k, stats in enumerate(folds.folds):
@@ -153,6 +153,7 @@ def test_a_block_with_offsets_is_recomputed_from_its_rows(monkeypatch, offset_fr
     monkeypatch.setattr(_folds, "_PIECE_ROWS", 512)
     monkeypatch.setattr(_folds, "_ROWS_PER_FOLD", 1)
     monkeypatch.setattr("skbigreg.stats._folds.block_rows", lambda n_columns: 50)
+    monkeypatch.setattr("skbigreg.stats._folds._RAW_BLOCKS", 1)
     X, y = _rows(40_000, 4, 1, seed=5)
     X[offset_from:, 2] = 1e4 + 1e-3 * X[offset_from:, 2]
     refilled = []

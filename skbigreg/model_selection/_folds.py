@@ -20,13 +20,14 @@ from sklearn.model_selection import check_cv
 
 from ..stats import FoldStatistics, GramStats, SplitStatistics, is_sparse
 from ..stats._folds import SortedFoldGram
-from ..stats._moments import raise_not_finite
+from ..stats._moments import block_rows, raise_not_finite
 from ..stats._sparse import as_csr
 
 DEFAULT_N_SPLITS = 5
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 # Rows per piece when sorting rows into folds: the sorted copy stays in cache
-# while each fold's slice keeps enough rows for efficient products and few merges.
+# while each fold's slice keeps enough rows for efficient products and few merges
+# (the raw Gram path takes the smaller cache block of its rows, see _raw_fold_gram).
 _PIECE_ROWS = 1 << 14
 # Fewest rows per fold in a piece, on average, however many folds.
 _ROWS_PER_FOLD = 256
@@ -197,7 +198,7 @@ def _staged_fold_statistics(X, y, sample_weight, fold_of, n_splits, accumulator)
     piece = _piece_rows(X.shape[0], n_splits)
     X_sorted, y_sorted = np.empty((piece, n_features)), np.empty((piece, n_targets))
     w_sorted = None if sample_weight is None else np.empty(piece)
-    for rows, _, order, bounds in _sorted_pieces(X.shape[0], fold_of, n_splits):
+    for rows, _, order, bounds in _sorted_pieces(X.shape[0], fold_of, n_splits, piece):
         m = len(order)
         np.take(X[rows], order, axis=0, out=X_sorted[:m], mode="clip")
         np.take(y[rows], order, axis=0, out=y_sorted[:m], mode="clip")
@@ -226,13 +227,14 @@ def _raw_fold_gram(X, y, fold_of, n_splits):
         return GramStats.from_arrays(X[index], y[index])
 
     gram = SortedFoldGram(n_splits, n_features, n_targets, refill)
-    piece = _piece_rows(n_rows, n_splits)
+    # A piece of a cache block's rows: gathered, sorted and multiplied while in cache.
+    piece = _piece_rows(n_rows, n_splits, block_rows(n_features + n_targets + 1))
     X_sorted = np.empty((piece, n_features))
     # [X, y, 1]: one syrk per fold gives X'X, X'y, y'y, the sums and the count.
     Z_sorted = np.ones((piece, n_features + n_targets + 1))
     # NaN/inf rows are reported from the non-finite result, not mid-loop.
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        for rows, ids, order, bounds in _sorted_pieces(n_rows, fold_of, n_splits):
+        for rows, ids, order, bounds in _sorted_pieces(n_rows, fold_of, n_splits, piece):
             m = len(order)
             fold[rows] = ids
             # take into a contiguous buffer, then one strided copy: faster
@@ -251,15 +253,16 @@ def _raw_fold_gram(X, y, fold_of, n_splits):
     return folds
 
 
-def _piece_rows(n_rows, n_splits):
-    return min(n_rows, max(_PIECE_ROWS, _ROWS_PER_FOLD * n_splits))
+def _piece_rows(n_rows, n_splits, largest=None):
+    """Rows per piece: ``_PIECE_ROWS`` (or ``largest`` if smaller), but enough for every fold."""
+    largest = _PIECE_ROWS if largest is None else min(largest, _PIECE_ROWS)
+    return min(n_rows, max(largest, _ROWS_PER_FOLD * n_splits))
 
 
-def _sorted_pieces(n_rows, fold_of, n_splits):
-    """Yield ``(rows, ids, order, bounds)`` per piece: its slice, its fold ids,
-    the order that sorts it by fold (stable), and where each fold's rows
-    start in that order."""
-    piece = _piece_rows(n_rows, n_splits)
+def _sorted_pieces(n_rows, fold_of, n_splits, piece):
+    """Yield ``(rows, ids, order, bounds)`` per piece of ``piece`` rows: its
+    slice, its fold ids, the order that sorts it by fold (stable), and where
+    each fold's rows start in that order."""
     # Stable sort of small ids: numpy sorts 8/16-bit integers by radix.
     id_type = np.uint8 if n_splits <= 256 else np.uint32
     splits = np.arange(n_splits + 1)

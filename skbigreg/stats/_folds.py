@@ -19,6 +19,8 @@ from ._checks import check_moments
 from ._moments import block_rows
 
 _ACCUMULATORS = {cls._schema: cls for cls in (GramStats, QRStats)}
+# Cache-sized row blocks per raw block of a fold (see SortedFoldGram).
+_RAW_BLOCKS = 4
 
 
 def _stacked_fields(prefix, dim):
@@ -268,7 +270,9 @@ class SortedFoldGram:
     def __init__(self, n_splits, n_features, n_targets, refill):
         self.n_features, self.n_targets = n_features, n_targets
         self._refill = refill
-        self._block_rows = block_rows(n_features + n_targets)
+        # Raw sums need no cache-sized block (nothing is centred in place): blocks
+        # of several cache blocks spare merges, the offset check stays per block.
+        self._block_rows = _RAW_BLOCKS * block_rows(n_features + n_targets)
         size = n_features + n_targets + 1
         self._raw = np.zeros((n_splits, size, size))  # [X, y, 1]'[X, y, 1] of the open block
         self._rows = np.zeros(n_splits, dtype=np.int64)
