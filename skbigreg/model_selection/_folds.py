@@ -18,13 +18,16 @@ from numbers import Integral
 import numpy as np
 from sklearn.model_selection import check_cv
 
-from ..stats import FoldStatistics, SplitStatistics, is_sparse
+from ..stats import FoldStatistics, GramStats, SplitStatistics, is_sparse
+from ..stats._folds import SortedFoldGram
+from ..stats._moments import block_rows, raise_not_finite
 from ..stats._sparse import as_csr
 
 DEFAULT_N_SPLITS = 5
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 # Rows per piece when sorting rows into folds: the sorted copy stays in cache
-# while each fold's slice keeps enough rows for efficient products and few merges.
+# while each fold's slice keeps enough rows for efficient products and few merges
+# (the raw Gram path takes the smaller cache block of its rows, see _raw_fold_gram).
 _PIECE_ROWS = 1 << 14
 # Fewest rows per fold in a piece, on average, however many folds.
 _ROWS_PER_FOLD = 256
@@ -56,13 +59,25 @@ def row_hashes(X, y, random_state=None):
     """
     y = y.reshape(len(y), -1)
     seed = _seed_key(random_state)
-    columns = np.arange(1, X.shape[1] + y.shape[1] + 1, dtype=np.uint64)
+    return _row_hashes(X, y, seed, _multipliers(X.shape[1] + y.shape[1], seed))
+
+
+def _multipliers(n_columns, seed):
+    """The odd seeded multiplier ``m_j`` of each column of ``[X, y]``."""
+    columns = np.arange(1, n_columns + 1, dtype=np.uint64)
     with np.errstate(over="ignore"):
-        multipliers = _mix(columns * _GOLDEN + seed) | np.uint64(1)
+        return _mix(columns * _GOLDEN + seed) | np.uint64(1)
+
+
+def _row_hashes(X, y, seed, multipliers):
+    """:func:`row_hashes` of 2-D ``y``, given the seed and the multipliers."""
+    with np.errstate(over="ignore"):
         if is_sparse(X):
             h = _sparse_row_sums(X, multipliers[: X.shape[1]])
         else:
-            # einsum's integer loop is faster than matmul's; both wrap mod 2^64.
+            # einsum's integer loop is faster than matmul's, and than a float64
+            # product of 16-bit limbs (converting the limbs alone costs more);
+            # both wrap mod 2^64.
             h = np.einsum("ij,j->i", _bits(X), multipliers[: X.shape[1]])
         h += np.einsum("ij,j->i", _bits(y), multipliers[X.shape[1]:])
         return _mix(h ^ seed)
@@ -124,9 +139,21 @@ def hash_folds(X, y, n_splits, random_state=None, groups=None):
         h = label_hashes(groups, random_state)
     else:
         h = row_hashes(X, y, random_state)
-    # Multiply-shift maps the top 32 bits uniformly onto [0, n_splits).
+    return _fold_of_hash(h, n_splits).astype(np.int64)
+
+
+def _fold_of_hash(h, n_splits):
+    """Fold ids (uint64) of 64-bit hashes: multiply-shift maps the top 32 bits
+    uniformly onto ``[0, n_splits)``."""
     top = h >> np.uint64(32)
-    return ((top * np.uint64(n_splits)) >> np.uint64(32)).astype(np.int64)
+    return (top * np.uint64(n_splits)) >> np.uint64(32)
+
+
+def _row_folds(X, y, n_splits, random_state):
+    """``fold_of(rows)``: :func:`hash_folds` of a slice of rows, multipliers made once."""
+    seed = _seed_key(random_state)
+    multipliers = _multipliers(X.shape[1] + y.shape[1], seed)
+    return lambda rows: _fold_of_hash(_row_hashes(X[rows], y[rows], seed, multipliers), n_splits)
 
 
 def fold_statistics(X, y, sample_weight, fold, n_splits, accumulator):
@@ -158,20 +185,20 @@ def _staged_fold_statistics(X, y, sample_weight, fold_of, n_splits, accumulator)
     ``take``), and each fold's contiguous slice of that buffer is
     accumulated where it lies. No per-fold staging copy of the chunk is
     made, and the buffer is rewritten while it is still in cache.
+    Unweighted Gram statistics sum each fold's raw products over the pieces
+    (:class:`~skbigreg.stats._folds.SortedFoldGram`) unless the offsets of
+    the data call for explicitly centred blocks.
     """
-    n_rows, n_features, n_targets = X.shape[0], X.shape[1], y.shape[1]
+    if accumulator is GramStats and sample_weight is None:
+        folds = _raw_fold_gram(X, y, fold_of, n_splits)
+        if folds is not None:
+            return folds
+    n_features, n_targets = X.shape[1], y.shape[1]
     folds = [accumulator.empty(n_features, n_targets) for _ in range(n_splits)]
-    piece = min(n_rows, max(_PIECE_ROWS, _ROWS_PER_FOLD * n_splits))
+    piece = _piece_rows(X.shape[0], n_splits)
     X_sorted, y_sorted = np.empty((piece, n_features)), np.empty((piece, n_targets))
     w_sorted = None if sample_weight is None else np.empty(piece)
-    # Stable sort of small ids: numpy sorts 8/16-bit integers by radix.
-    id_type = np.uint8 if n_splits <= 256 else np.uint32
-    splits = np.arange(n_splits + 1)
-    for start in range(0, n_rows, piece):
-        rows = slice(start, min(start + piece, n_rows))
-        ids = np.asarray(fold_of(rows)).astype(id_type)
-        order = np.argsort(ids, kind="stable")
-        bounds = np.searchsorted(ids[order], splits)
+    for rows, _, order, bounds in _sorted_pieces(X.shape[0], fold_of, n_splits, piece):
         m = len(order)
         np.take(X[rows], order, axis=0, out=X_sorted[:m], mode="clip")
         np.take(y[rows], order, axis=0, out=y_sorted[:m], mode="clip")
@@ -183,6 +210,67 @@ def _staged_fold_statistics(X, y, sample_weight, fold_of, n_splits, accumulator)
             folds[k] = folds[k] + accumulator.from_arrays(
                 X_sorted[fold_rows], y_sorted[fold_rows], w)
     return FoldStatistics(tuple(folds))
+
+
+def _raw_fold_gram(X, y, fold_of, n_splits):
+    """Unweighted per-fold Gram statistics from raw products.
+
+    None if the first piece's offsets call for explicitly centred blocks
+    throughout (the caller's path); a later block whose offsets forbid raw
+    products is recomputed from its own rows.
+    """
+    n_rows, n_features, n_targets = X.shape[0], X.shape[1], y.shape[1]
+    fold = np.empty(n_rows, dtype=np.uint8 if n_splits <= 256 else np.uint32)
+
+    def refill(k, start, stop):
+        index = start + np.flatnonzero(fold[start:stop] == k)
+        return GramStats.from_arrays(X[index], y[index])
+
+    gram = SortedFoldGram(n_splits, n_features, n_targets, refill)
+    # A piece of a cache block's rows: gathered, sorted and multiplied while in cache.
+    piece = _piece_rows(n_rows, n_splits, block_rows(n_features + n_targets + 1))
+    X_sorted = np.empty((piece, n_features))
+    # [X, y, 1]: one syrk per fold gives X'X, X'y, y'y, the sums and the count.
+    Z_sorted = np.ones((piece, n_features + n_targets + 1))
+    # NaN/inf rows are reported from the non-finite result, not mid-loop.
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        for rows, ids, order, bounds in _sorted_pieces(n_rows, fold_of, n_splits, piece):
+            m = len(order)
+            fold[rows] = ids
+            # take into a contiguous buffer, then one strided copy: faster
+            # than take's own buffering of a strided ``out``.
+            np.take(X[rows], order, axis=0, out=X_sorted[:m], mode="clip")
+            Z_sorted[:m, :n_features] = X_sorted[:m]
+            for j in range(n_targets):
+                np.take(y[rows, j], order, out=Z_sorted[:m, n_features + j], mode="clip")
+            gram.add(Z_sorted[:m], bounds, m)
+            if rows.start == 0 and not gram.pooled_offsets_fit():
+                return None
+            gram.close_full_blocks()
+        folds = gram.result()
+    if not all(stats.is_finite() for stats in folds.folds):
+        raise_not_finite(X, y)
+    return folds
+
+
+def _piece_rows(n_rows, n_splits, largest=None):
+    """Rows per piece: ``_PIECE_ROWS`` (or ``largest`` if smaller), but enough for every fold."""
+    largest = _PIECE_ROWS if largest is None else min(largest, _PIECE_ROWS)
+    return min(n_rows, max(largest, _ROWS_PER_FOLD * n_splits))
+
+
+def _sorted_pieces(n_rows, fold_of, n_splits, piece):
+    """Yield ``(rows, ids, order, bounds)`` per piece of ``piece`` rows: its
+    slice, its fold ids, the order that sorts it by fold (stable), and where
+    each fold's rows start in that order."""
+    # Stable sort of small ids: numpy sorts 8/16-bit integers by radix.
+    id_type = np.uint8 if n_splits <= 256 else np.uint32
+    splits = np.arange(n_splits + 1)
+    for start in range(0, n_rows, piece):
+        rows = slice(start, min(start + piece, n_rows))
+        ids = np.asarray(fold_of(rows)).astype(id_type)
+        order = np.argsort(ids, kind="stable")
+        yield rows, ids, order, np.searchsorted(ids[order], splits)
 
 
 def _subset(accumulator, X, y, sample_weight, index):
@@ -219,9 +307,7 @@ def chunk_fold_statistics(X, y, sample_weight, groups, cv, random_state, accumul
             fold = hash_folds(X, y, n_splits, random_state)
             return fold_statistics(X, y, sample_weight, fold, n_splits, accumulator)
         return _staged_fold_statistics(
-            X, y, sample_weight,
-            lambda rows: hash_folds(X[rows], y[rows], n_splits, random_state),
-            n_splits, accumulator,
+            X, y, sample_weight, _row_folds(X, y, n_splits, random_state), n_splits, accumulator
         )
     y_split = y[:, 0] if y.shape[1] == 1 else y
     splits = list(check_cv(cv).split(X, y_split, groups))

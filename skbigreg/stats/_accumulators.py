@@ -530,15 +530,25 @@ class QRStats(_CentredStatistics):
 
 def _raw_block(cls, Xb, yb):
     """Gram statistics of a block from raw products, or None if offsets forbid it."""
-    n = len(Xb)
     k = Xb.shape[1]
-    mean = np.concatenate([Xb.sum(axis=0), yb.sum(axis=0)]) / n
+    sums = np.concatenate([Xb.sum(axis=0), yb.sum(axis=0)])
     size = k + yb.shape[1]
     raw = np.empty((size, size))
     raw[:k, :k] = Xb.T @ Xb  # BLAS syrk on the input itself: no copy
     raw[:k, k:] = Xb.T @ yb
     raw[k:, :k] = raw[:k, k:].T
     raw[k:, k:] = yb.T @ yb
+    return raw_block_statistics(cls, k, len(Xb), sums, raw)
+
+
+def raw_block_statistics(cls, n_features, n, sums, raw):
+    """Gram statistics of ``n`` unweighted rows of ``Z = [X, y]`` from ``sum z`` and ``Z'Z``.
+
+    None if some column's offset exceeds its spread: the block must then be
+    centred explicitly (see ``GramStats._block_statistics``).
+    """
+    k = n_features
+    mean = sums / n
     comoment = raw - n * np.outer(mean, mean)
     spread = np.diag(comoment) / n
     offset = mean**2
@@ -546,4 +556,4 @@ def _raw_block(cls, Xb, yb):
     # (a zero-mean column is exact as it is); NaN spreads fall back too.
     if np.any((offset > 0) & ~(offset <= spread)):
         return None
-    return cls(k, yb.shape[1], n, float(n), mean, comoment)
+    return cls(k, len(mean) - k, n, float(n), mean, comoment)

@@ -13,11 +13,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._accumulators import GramStats, QRStats
+from ._accumulators import GramStats, QRStats, raw_block_statistics
 from ._base import Field, Layout, Saved, check_same_shape, pack, unpack
 from ._checks import check_moments
+from ._moments import block_rows
 
 _ACCUMULATORS = {cls._schema: cls for cls in (GramStats, QRStats)}
+# Cache-sized row blocks per raw block of a fold (see SortedFoldGram).
+_RAW_BLOCKS = 4
 
 
 def _stacked_fields(prefix, dim):
@@ -224,3 +227,98 @@ class SplitStatistics(Saved):
         """Rebuild from :meth:`to_dict` output, checking every array; never executes code."""
         train, test = _unpack(data, cls._layout, ["train_", "test_"])
         return cls(train, test)
+
+
+class SortedFoldGram:
+    """Per-fold Gram statistics of unweighted rows handed over sorted by fold.
+
+    # C_k = sum over blocks b of fold k of  Z_b'Z_b - n_b m_b m_b',  Z = [X, y]
+
+    Pieces of rows arrive sorted by fold, as ``[X, y, 1]`` (:meth:`add`,
+    then :meth:`close_full_blocks`).
+    Each fold's raw products ``[X, y, 1]'[X, y, 1]`` -- one ``syrk`` per fold
+    and piece, whose last column holds the row sums and count -- are summed
+    over the pieces until the fold holds a block's rows
+    (:func:`~skbigreg.stats._moments.block_rows`, the blocks of a chunk's
+    own Gram). The block is then centred from its sums, exactly as an
+    unweighted block of :meth:`GramStats.from_arrays` is, and merged into the
+    fold. A block whose offsets forbid the raw form (a column's mean exceeds
+    its spread) is recomputed from its rows instead: ``refill(k, start,
+    stop)`` returns the statistics of fold ``k``'s rows among rows
+    ``start:stop`` of the chunk.
+
+    Parameters
+    ----------
+    n_splits, n_features, n_targets : int
+    refill : callable ``(k, start, stop) -> GramStats``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbigreg.stats import GramStats
+    >>> from skbigreg.stats._folds import SortedFoldGram
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.normal(size=(30, 2)), rng.normal(size=30)
+    >>> gram = SortedFoldGram(2, 2, 1, refill=None)
+    >>> gram.add(np.column_stack([X, y, np.ones(30)]), np.array([0, 10, 30]), 30)
+    >>> gram.pooled_offsets_fit()
+    True
+    >>> gram.result().folds[1].allclose(GramStats.from_arrays(X[10:], y[10:]))
+    True
+    """
+
+    def __init__(self, n_splits, n_features, n_targets, refill):
+        self.n_features, self.n_targets = n_features, n_targets
+        self._refill = refill
+        # Raw sums need no cache-sized block (nothing is centred in place): blocks
+        # of several cache blocks spare merges, the offset check stays per block.
+        self._block_rows = _RAW_BLOCKS * block_rows(n_features + n_targets)
+        size = n_features + n_targets + 1
+        self._raw = np.zeros((n_splits, size, size))  # [X, y, 1]'[X, y, 1] of the open block
+        self._rows = np.zeros(n_splits, dtype=np.int64)
+        self._start = np.zeros(n_splits, dtype=np.int64)  # chunk row where the open block began
+        self._seen = 0  # chunk rows added so far
+        self._folds = [GramStats.empty(n_features, n_targets) for _ in range(n_splits)]
+
+    def add(self, Z_sorted, bounds, n_rows):
+        """Add the chunk's next ``n_rows`` rows, as ``[X, y, 1]`` sorted by fold.
+
+        The rows of fold ``k`` are ``Z_sorted[bounds[k]:bounds[k + 1]]``.
+        """
+        counts = np.diff(bounds)
+        raw = self._raw
+        for k in np.flatnonzero(counts).tolist():
+            a = Z_sorted[bounds[k]:bounds[k + 1]]
+            raw[k] += a.T @ a  # BLAS syrk straight on the sorted rows
+        self._rows += counts
+        self._seen += n_rows
+
+    def close_full_blocks(self):
+        """Centre and merge every open block that holds a block's rows."""
+        for k in np.flatnonzero(self._rows >= self._block_rows):
+            self._close(k)
+
+    def pooled_offsets_fit(self):
+        """Whether the rows added so far, pooled over the folds, allow raw products."""
+        raw = self._raw.sum(axis=0)
+        return raw_block_statistics(
+            GramStats, self.n_features, int(self._rows.sum()), raw[:-1, -1], raw[:-1, :-1]
+        ) is not None
+
+    def result(self):
+        """The :class:`FoldStatistics` of every row added."""
+        for k in np.flatnonzero(self._rows):
+            self._close(k)
+        return FoldStatistics(tuple(self._folds))
+
+    def _close(self, k):
+        """Merge fold ``k``'s open block into the fold and open a new one."""
+        raw = self._raw[k]
+        part = raw_block_statistics(
+            GramStats, self.n_features, int(self._rows[k]), raw[:-1, -1], raw[:-1, :-1])
+        if part is None:  # offsets (or non-finite values): from the block's rows
+            part = self._refill(k, int(self._start[k]), self._seen)
+        self._folds[k] = self._folds[k] + part
+        self._raw[k] = 0.0
+        self._rows[k] = 0
+        self._start[k] = self._seen
