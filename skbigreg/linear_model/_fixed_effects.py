@@ -77,10 +77,12 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
 
     Minimises ``sum_i w_i (y_i - a_e(i) - x_i' b)^2`` over ``b`` and one
     effect ``a_e`` per level of ``entities`` (e.g. person, firm) by the
-    within estimator: ``b = Cw_xx^-1 Cw_xy`` with the co-moments of the
-    level-demeaned rows ``Cw = C - sum_e W_e (m_e - m)(m_e - m)'``, gathered
-    in one pass from the total co-moments and each level's weight and means
-    (memory ``O(G (K + 1))``). The effects are ``a_e = m_y,e - m_x,e' b``.
+    within estimator: ``b = Cw_xx^-1 Cw_xy`` with the co-moments ``Cw`` of
+    the level-demeaned rows, gathered in one pass with each level's weight
+    and means (memory ``O(G (K + 1))``): each chunk's rows centred at its
+    own level means, merged exactly per level, so a regressor with large
+    offsets between levels keeps every digit of its spread within them.
+    The effects are ``a_e = m_y,e - m_x,e' b``.
 
     A second, small factor (years, say) is absorbed exactly, still in one
     pass, by giving its indicator columns (all levels but one) as columns
