@@ -10,6 +10,7 @@ a row of its level -- exact for values this close -- then less the level
 mean of those differences), streamed in small chunks, sorted and shuffled.
 """
 
+import os
 import warnings
 
 import numpy as np
@@ -175,16 +176,11 @@ def test_iv_with_one_absorbed_factor_and_large_offsets_equals_pyfixest():
         np.testing.assert_allclose(res.bse[["w", "x"]], ref.se()[["w", "x"]], rtol=1e-8)
 
 
-def test_sql_pushdown_gathers_the_within_comoment_in_the_database():
-    duckdb = pytest.importorskip("duckdb")
+def _pushdown_equals_pyfixest(connection, table, data):
     from skbigreg.io import read_sql
 
-    data = _offset_data(1e8)
-    connection = duckdb.connect()
-    connection.register("frame", data)
-    connection.execute("CREATE TABLE t AS SELECT * FROM frame")
     for vcov, cov_type in VCOVS:
-        source = read_sql("t", connection, target="y", features=["x", "w"], entities="f",
+        source = read_sql(table, connection, target="y", features=["x", "w"], entities="f",
                           clusters="f" if cov_type == "cluster" else None)
         with warnings.catch_warnings():
             warnings.simplefilter("error", CollinearityWarning)
@@ -195,3 +191,33 @@ def test_sql_pushdown_gathers_the_within_comoment_in_the_database():
         ref = pf.feols("y ~ x + w | f", data, vcov=vcov)
         np.testing.assert_allclose(res.params[["x", "w"]], ref.coef()[["x", "w"]], rtol=1e-8)
         np.testing.assert_allclose(res.bse[["x", "w"]], ref.se()[["x", "w"]], rtol=1e-8)
+
+
+def test_sql_pushdown_gathers_the_within_comoment_in_the_database():
+    duckdb = pytest.importorskip("duckdb")
+    data = _offset_data(1e8)
+    connection = duckdb.connect()
+    connection.register("frame", data)
+    connection.execute("CREATE TABLE t AS SELECT * FROM frame")
+    _pushdown_equals_pyfixest(connection, "t", data)
+
+
+@pytest.mark.skipif(not os.environ.get("SKBIGREG_PG_DSN"),
+                    reason="no PostgreSQL server: set SKBIGREG_PG_DSN (.ci/start_postgres starts one)")
+def test_postgres_pushdown_gathers_the_within_comoment_in_the_database():
+    psycopg = pytest.importorskip("psycopg")
+    data = _offset_data(1e8)
+    table = f"fe_offsets_{os.getpid()}"
+    connection = psycopg.connect(os.environ["SKBIGREG_PG_DSN"], autocommit=True)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {table}")
+            cursor.execute(f"CREATE TABLE {table} (y float8, x float8, w float8, f int)")
+            with cursor.copy(f"COPY {table} FROM STDIN") as copy:
+                for row in data[["y", "x", "w", "f"]].itertuples(index=False):
+                    copy.write_row([float(row.y), float(row.x), float(row.w), int(row.f)])
+        _pushdown_equals_pyfixest(connection, table, data)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {table}")
+        connection.close()
