@@ -136,6 +136,27 @@ def test_columns_constant_within_levels_are_still_absorbed():
     assert est.coef_[1] == 0.0
 
 
+def test_cluster_bootstrap_with_large_offsets_equals_row_level_resamples():
+    from skbigreg.inference import cluster_bootstrap, resample_clusters
+
+    data = _offset_data(1e6)
+    data["g"] = data.f // 3  # the levels nest in 10 clusters
+    shuffled = data.sample(frac=1.0, random_state=5)
+    est = CumulativeFixedEffectsRegression().fit_chunks(
+        [{"X": part[["x", "w"]], "y": part.y, "entities": part.f, "clusters": part.g}
+         for part in (shuffled.iloc[i:i + 40] for i in range(0, len(data), 40))])
+    indices = resample_clusters(10, n_resamples=20, random_state=0)
+    boot = cluster_bootstrap(est, indices=indices)
+    expected = []
+    for draw in indices:  # each drawn cluster's levels count as new levels
+        parts = [data[data.g == g].assign(f=data.f[data.g == g] + 1000 * j)
+                 for j, g in enumerate(draw)]
+        rows = pd.concat(parts, ignore_index=True)
+        X = np.column_stack([_demeaned(rows[c], rows.f) for c in ("x", "w")])
+        expected.append(np.linalg.lstsq(X, _demeaned(rows.y, rows.f), rcond=None)[0])
+    np.testing.assert_allclose(boot.replicates, expected, rtol=1e-8)
+
+
 def _version_1(levels):
     """Saved as version 1: the same arrays without the within co-moments."""
     saved = levels.to_dict()
