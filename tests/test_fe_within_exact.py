@@ -157,6 +157,28 @@ def test_cluster_bootstrap_with_large_offsets_equals_row_level_resamples():
     np.testing.assert_allclose(boot.replicates, expected, rtol=1e-8)
 
 
+def test_wild_bootstrap_with_large_offsets_equals_it_on_exactly_demeaned_rows():
+    """Same draws; on rows demeaned beforehand no digit is at stake (the wild
+    bootstrap itself is checked against wildboottest in test_wild_bootstrap)."""
+    from skbigreg.inference import wild_cluster_bootstrap
+
+    data = _offset_data(1e6)
+    data["g"] = data.f // 3  # the levels nest in 10 clusters
+    est = CumulativeFixedEffectsRegression().fit_chunks(
+        [{"X": data[["x", "w"]].iloc[i:i + 50], "y": data.y.iloc[i:i + 50],
+          "entities": data.f.iloc[i:i + 50], "clusters": data.g.iloc[i:i + 50]}
+         for i in range(0, len(data), 50)])
+    boot = wild_cluster_bootstrap(est, "x = 1.5", n_resamples=99, random_state=0)
+    X = pd.DataFrame({c: _demeaned(data[c], data.f) for c in ("x", "w")})
+    plain = CumulativeFixedEffectsRegression().fit(X, _demeaned(data.y, data.f),
+                                                   entities=data.f, clusters=data.g)
+    ref = wild_cluster_bootstrap(plain, "x = 1.5", draws=boot.draws)
+    np.testing.assert_allclose(boot.t_boot, ref.t_boot, rtol=1e-8)
+    fixest = pf.feols("y ~ x + w | f", data, vcov={"CRV1": "g"})
+    assert boot.statistic == pytest.approx((fixest.coef()["x"] - 1.5) / fixest.se()["x"],
+                                           rel=1e-8)
+
+
 def _version_1(levels):
     """Saved as version 1: the same arrays without the within co-moments."""
     saved = levels.to_dict()
