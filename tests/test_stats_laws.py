@@ -88,6 +88,18 @@ def _levels_oracle(rows):
     return {"labels": labels, **out, "cluster": labels // 2}
 
 
+def _levels_within_oracle(rows):
+    """The level means, and the co-moments of the rows demeaned by level: in
+    all and per cluster (clusters = level // 2, in which the levels nest)."""
+    labels = np.unique(rows.groups)
+    out = _per_label(rows, rows.groups, labels, _gram_oracle)
+    spread = out.pop("comoment")
+    clusters = np.unique(labels // 2)
+    per_cluster = np.array([spread[labels // 2 == c].sum(axis=0) for c in clusters])
+    return {"labels": labels, **out, "cluster": labels // 2, "within": spread.sum(axis=0),
+            "cluster_within": per_cluster}
+
+
 def _multiway_oracle(rows):
     """Per-cluster moments of the groups, the folds and each (group, fold) pair."""
     out = {}
@@ -122,6 +134,10 @@ def _grouped_view(s):
 def _levels_view(s):
     return {"labels": s.labels, "n_rows": s.n_rows, "weight_sum": s.weight_sum,
             "mean": s.mean, "cluster": s.cluster}
+
+
+def _levels_within_view(s):
+    return {**_levels_view(s), "within": s.within, "cluster_within": s.cluster_within}
 
 
 def _multiway_view(s):
@@ -174,6 +190,9 @@ REGISTRY = [
           lambda: GroupedGramStats.empty(K, T), _grouped_oracle, _grouped_view),
     Entry(LevelMeans, lambda r: LevelMeans.from_arrays(r.Z, r.groups, r.w, r.groups // 2),
           lambda: LevelMeans.empty(K + T), _levels_oracle, _levels_view),
+    Entry(LevelMeans,
+          lambda r: LevelMeans.from_arrays(r.Z, r.groups, r.w, r.groups // 2, within=True),
+          lambda: LevelMeans.empty(K + T), _levels_within_oracle, _levels_within_view),
     Entry(MultiwayGroupedStats,
           lambda r: MultiwayGroupedStats.from_arrays(r.X, r.y, (r.groups, r.fold), r.w),
           lambda: MultiwayGroupedStats.empty(K, T), _multiway_oracle, _multiway_view),
@@ -185,7 +204,7 @@ REGISTRY = [
           lambda r: OuterProductStats.from_rows(r.X * (r.w * r.y[:, 0])[:, None]),
           lambda: OuterProductStats.empty(K), _outer_oracle, _outer_view),
 ]
-IDS = ["gram", "qr", "grouped", "levels", "multiway", "folds-gram", "folds-qr", "outer"]
+IDS = ["gram", "qr", "grouped", "levels", "levels-within", "multiway", "folds-gram", "folds-qr", "outer"]
 laws = pytest.mark.parametrize("entry", REGISTRY, ids=IDS)
 
 
@@ -359,3 +378,26 @@ def test_chunk_statistics_merge_laws():
         a + ChunkStatistics(b.stats, None, b.extra)
     with pytest.raises(TypeError, match="Cannot merge ChunkStatistics with GramStats"):
         a + b.stats
+
+
+def test_level_within_comoments_without_nesting_and_from_version_1():
+    rows = _rows(8)
+    first = LevelMeans.from_arrays(rows.Z[:60], rows.groups[:60], rows.w[:60],
+                                   rows.groups[:60] // 2, within=True)
+    second = LevelMeans.from_arrays(rows.Z[60:], rows.groups[60:], rows.w[60:],
+                                    rows.groups[60:] // 2 + 1, within=True)
+    merged = first + second  # the clusters cut across levels: no per-cluster co-moments
+    assert not merged.nested and merged.cluster_within is None
+    expected = _levels_within_oracle(rows)["within"]
+    np.testing.assert_allclose(merged.within, expected, rtol=1e-10)
+    # without the within co-moment on one side, the merge has none (never a wrong one)
+    assert (first + LevelMeans.from_arrays(rows.Z[60:], rows.groups[60:])).within is None
+    saved = merged.to_dict()
+    saved.pop("within")
+    saved["__version__"] = np.asarray(1)
+    old = LevelMeans.from_dict(saved)
+    assert old.within is None
+    np.testing.assert_array_equal(old.mean, merged.mean)
+    saved["__version__"] = np.asarray(3)
+    with pytest.raises(ValueError, match="schema version 3 is not supported"):
+        LevelMeans.from_dict(saved)

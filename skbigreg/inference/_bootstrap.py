@@ -205,7 +205,7 @@ def _within_replicates(estimator, grouped, counts):
             out.append(solve_iv(stats, columns, fit_intercept=False).coef[:, 0])
         return np.asarray(out)
     k = size - 1
-    absorbed = absorbed_columns(within_stats(estimator.stats_, levels), estimator.stats_)
+    absorbed = absorbed_columns(within_stats(estimator.stats_, levels), estimator.stats_, levels)
     keep = np.append(np.setdiff1d(np.arange(k), absorbed), k)
     moments = StackedMoments(weight, np.zeros((len(weight), len(keep))),
                              comoment[:, keep[:, None], keep], len(keep) - 1)

@@ -6,6 +6,11 @@ database gives, besides the queries of :class:`SqlPushdown`, one ``GROUP
 BY`` the entity: each level's weight and its centred sums about the overall
 means ``m`` (``m_e = m + sum_e w (z - m) / W_e`` -- never raw sums), and
 whether it lies in one cluster (``MIN``/``MAX`` of the cluster per level).
+A third query sums the co-moments of the rows demeaned by level (each
+row less its level's means, computed in the query and joined back): the
+within co-moment directly, per cluster when the levels nest in clusters.
+The total less the between-level part would lose the digits of a column
+with large level offsets and a small spread within levels.
 
 The second pass (HC1, clusters that cut across levels) demeans each row by
 its level's means computed in the same query (a ``GROUP BY`` joined back on
@@ -82,6 +87,36 @@ def level_moments(pushdown, mean, n_rows, weight_sum):
         cluster = column["gmin"] if nested else None
     return LevelMoments(column["e"], column["n"].astype(np.int64), level_weight, means,
                         cluster, nested)
+
+
+def within_moments(pushdown, mean, by_cluster):
+    """The co-moments of ``z`` demeaned by level: (D, D), or per cluster (C, D, D).
+
+    Each row less its level's means (computed about the overall ``mean``
+    in a ``GROUP BY`` the entity joined back, so no per-level number
+    travels); ``by_cluster`` sums them per cluster (levels nested in the
+    clusters), sorted by cluster. Returns ``(labels or None, co-moments)``.
+    """
+    d = pushdown._size()
+    sql = ("WITH " + pushdown._src(with_clusters=by_cluster, with_entities=True) + ", "
+           + _params("p", "m", mean))
+    offsets = ", ".join(f"COALESCE(SUM(w * (z{j} - p.m{j})) / NULLIF(SUM(w), 0), 0) AS a{j}"
+                        for j in range(d))
+    sql += f", lm AS (SELECT e, {offsets} FROM src CROSS JOIN p GROUP BY e)"
+    shifted = ", ".join(f"(src.z{j} - p.m{j}) - lm.a{j} AS t{j}" for j in range(d))
+    sql += (f", x AS (SELECT src.w{', src.g' if by_cluster else ''}, {shifted} FROM src "
+            "JOIN lm ON src.e = lm.e CROSS JOIN p)")
+    items = [f"SUM(w * t{i} * t{j}) AS c{i}_{j}" for i, j in zip(*np.triu_indices(d))]
+    sql += (" SELECT " + ("g, " if by_cluster else "") + ", ".join(items) + " FROM x"
+            + (" GROUP BY g" if by_cluster else ""))
+    column = _sorted_columns(pushdown.relation.run(sql), "g" if by_cluster else None)
+    rows = len(column["c0_0"])
+    comoments = np.zeros((rows, d, d))
+    for r in range(rows):
+        comoments[r] = _symmetric({name: values[r] for name, values in column.items()}, "c", d)
+    if by_cluster:
+        return column["g"], comoments
+    return None, comoments[0]
 
 
 def linear_score_sums(pushdown, forms, rows_mean, *, shift, columns, center=False):

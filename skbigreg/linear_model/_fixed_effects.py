@@ -35,6 +35,8 @@ from ..inference._covariance import (
 from ..passes import demeaned_scores, pushdown_within_score_pass, pushdown_within_statistics
 from ..solvers import solve_least_squares
 from ..solvers._fixed_effects import (
+    ABSORBED,
+    absorbed_mask,
     nested_cluster_scores,
     within_comoment,
 )
@@ -61,11 +63,6 @@ from ._hdfe import (
     uncentred_within,
 )
 
-# Within-level variance below this fraction of the total marks a column as
-# constant within every level (collinear with the absorbed effects).
-_ABSORBED = 1e-10
-
-
 # Why results().get_prediction is refused (pyfixest refuses prediction errors
 # with fixed effects too).
 _NO_PREDICTION = (
@@ -81,10 +78,12 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
 
     Minimises ``sum_i w_i (y_i - a_e(i) - x_i' b)^2`` over ``b`` and one
     effect ``a_e`` per level of ``entities`` (e.g. person, firm) by the
-    within estimator: ``b = Cw_xx^-1 Cw_xy`` with the co-moments of the
-    level-demeaned rows ``Cw = C - sum_e W_e (m_e - m)(m_e - m)'``, gathered
-    in one pass from the total co-moments and each level's weight and means
-    (memory ``O(G (K + 1))``). The effects are ``a_e = m_y,e - m_x,e' b``.
+    within estimator: ``b = Cw_xx^-1 Cw_xy`` with the co-moments ``Cw`` of
+    the level-demeaned rows, gathered in one pass with each level's weight
+    and means (memory ``O(G (K + 1))``): each chunk's rows centred at its
+    own level means, merged exactly per level, so a regressor with large
+    offsets between levels keeps every digit of its spread within them.
+    The effects are ``a_e = m_y,e - m_x,e' b``.
 
     A second, small factor (years, say) is absorbed exactly, still in one
     pass, by giving its indicator columns (all levels but one) as columns
@@ -498,7 +497,7 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         if isinstance(clusters, tuple):  # multi-way: nesting is read in the second pass
             clusters = None
         level_stats = LevelMeans.from_arrays(np.hstack([as_dense(X), y]), levels, sample_weight,
-                                             clusters)
+                                             clusters, within=True)
         return stats, level_stats
 
     def _solve(self):
@@ -507,14 +506,21 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
                 "A fit of two or more absorbed factors is solved by passes over its rows "
                 "(fit or fit_chunks); its statistics cannot be merged or solved without them."
             )
-        self._solve_within(within_comoment(self.stats_, self.level_stats_))
+        within = within_comoment(self.stats_, self.level_stats_, warn=True)
+        self._solve_within(within, absorbed_mask(within, self.stats_, self.level_stats_))
         self.n_levels_ = len(self.level_stats_.labels)
         self.n_iter_ = 1  # one factor is absorbed exactly, in the one pass
 
-    def _solve_within(self, within):
-        """Least squares on the co-moments ``within`` of the demeaned ``[X, y]``."""
+    def _solve_within(self, within, absorbed=None):
+        """Least squares on the co-moments ``within`` of the demeaned ``[X, y]``.
+
+        ``absorbed`` marks the columns constant within every level; by
+        default those of within variance at most ``ABSORBED`` of the total.
+        """
         k = self.n_features_in_
-        absorbed = np.diag(within)[:k] <= _ABSORBED * np.maximum(np.diag(self.stats_.comoment)[:k], 1e-300)
+        if absorbed is None:
+            absorbed = np.diag(within)[:k] <= ABSORBED * np.maximum(
+                np.diag(self.stats_.comoment)[:k], 1e-300)
         within[:k][absorbed] = 0.0
         within[:, :k][:, absorbed] = 0.0
         self._within = GramStats(k, 1, self.stats_.n_rows, self.stats_.weight_sum,

@@ -496,7 +496,8 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         clusters = labels.get("clusters")
         if isinstance(clusters, tuple):  # multi-way: nesting is read in the second pass
             clusters = None
-        return stats, LevelMeans.from_arrays(np.hstack([X, y]), levels, sample_weight, clusters)
+        return stats, LevelMeans.from_arrays(np.hstack([X, y]), levels, sample_weight, clusters,
+                                             within=True)
 
     def _solve(self):
         stats, columns = self.stats_, self._columns()
@@ -514,8 +515,8 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         else:
             self.n_iter_ = 1  # one pass: no effects, or one factor absorbed exactly
         if self._absorbs() and not self._is_multiway():
-            stats = self._within = within_stats(self.stats_, self.level_stats_)
-            self.absorbed_ = absorbed_columns(stats, self.stats_)
+            stats = self._within = within_stats(self.stats_, self.level_stats_, warn=True)
+            self.absorbed_ = absorbed_columns(stats, self.stats_, self.level_stats_)
             self.n_levels_ = len(self.level_stats_.labels)
             columns = self._active_columns()
             warn_absorbed(self._names()[self.absorbed_], columns)

@@ -92,16 +92,20 @@ def pushdown_within_statistics(pushdown):
         Totals (per cluster when it names clusters) and, in ``extra``, the
         :class:`~skbigreg.stats.LevelMeans` of the absorbed factor.
     """
-    from ..io._pushdown_within import level_moments
+    from ..io._pushdown_within import level_moments, within_moments
 
     first = pushdown_statistics(pushdown)
     stats = first.stats
     # The level query centres about query 1's means, which moments() refined:
     # any fixed centre is exact (the per-level sums are of deviations from it).
-    levels = level_moments(pushdown, np.asarray(stats.mean, dtype=float), stats.n_rows,
-                           stats.weight_sum)
+    mean = np.asarray(stats.mean, dtype=float)
+    levels = level_moments(pushdown, mean, stats.n_rows, stats.weight_sum)
+    # The within co-moment summed in the database (per cluster when nested),
+    # never the total less the between-level part.
+    _, spread = within_moments(pushdown, mean, levels.nested)
+    within, cluster_within = (spread.sum(axis=0), spread) if levels.nested else (spread, None)
     level_stats = LevelMeans(levels.labels, levels.n_rows, levels.weight_sum, levels.mean,
-                             levels.cluster, levels.nested)
+                             levels.cluster, levels.nested, within, cluster_within)
     return ChunkStatistics(stats, first.clusters, level_stats, first.log_weight_sum)
 
 

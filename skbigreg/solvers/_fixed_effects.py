@@ -1,49 +1,110 @@
-"""The within (absorbed fixed-effects) estimator from per-level means.
+"""The within (absorbed fixed-effects) estimator from per-level statistics.
 
-# C_within = C - sum_e W_e (m_e - m)(m_e - m)' ;  beta = C_within,xx^-1 C_within,xy
+# C_within = sum_e sum_{i in e} w_i (z_i - m_e)(z_i - m_e)' ;  beta = C_within,xx^-1 C_within,xy
 
-Demeaning every row by its level's mean is a projection, so its
-cross-products are the total centred co-moments minus the between-level
-part, which needs only each level's weight and means: O(G (K + T)) numbers,
-one pass, merged by the weighted-mean update (the mergeable
-:class:`~skbigreg.stats.LevelMeans`). Any estimator that reads co-moments
-(least squares, 2SLS) becomes its within version by reading these instead.
+The co-moments of the rows demeaned by level are gathered directly, chunk by
+chunk, and merged exactly (:class:`~skbigreg.stats.LevelMeans` built with
+``within=True``): O(G (K + T)) numbers for the means, O((K + T)^2) for the
+co-moment, one pass. Statistics without it (saved by an older version, or
+built without it) give it as the total co-moment less the between-level
+part ``sum_e W_e (m_e - m)(m_e - m)'``, which cancels when a column has
+large level offsets and a small spread within levels: that is detected and
+warned about. Any estimator that reads co-moments (least squares, 2SLS)
+becomes its within version by reading these instead.
 """
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
+from ..exceptions import IllConditionedWarning
 from ..stats import GramStats
 
-# Within-level variance below this fraction of the total marks a column as
-# constant within every level (collinear with the absorbed effects).
+# Statistics without the within co-moment (subtracted from the total):
+# within-level variance below this fraction of the total marks a column as
+# constant within every level (collinear with the absorbed effects) ...
 ABSORBED = 1e-10
+# ... and below this fraction, above ABSORBED, most of its digits are lost.
+CANCELLED = 1e-8
+# Gathered within co-moment: a column constant within every level has a
+# within variance of exactly 0 (the levels' rows are summed about one of
+# them), or ~eps^2 of its raw second moment ``sum w x^2`` when its values
+# differ by rounding; below this fraction (a spread under 1e-12 of the
+# values' size) it is absorbed. A large offset between levels costs no digit.
+ABSORBED_RAW = 1e-24
 
 
-def within_comoment(total, levels):
-    """Co-moments of ``[X, y]`` after demeaning by level, shape (D, D)."""
+def within_comoment(total, levels, warn=False):
+    """Co-moments of ``[X, y]`` after demeaning by level, shape (D, D).
+
+    The gathered ``levels.within`` when present; otherwise the total less
+    the between-level part, with a :class:`IllConditionedWarning` when
+    ``warn`` and a column of ``X`` lost most of its digits to the subtraction.
+    """
+    if levels.within is not None:
+        return levels.within.copy()
     offset = levels.mean - total.mean
     between = (offset * levels.weight_sum[:, None]).T @ offset
-    return total.comoment - between
+    within = total.comoment - between
+    if warn:
+        warn_if_cancelled(within, total)
+    return within
 
 
-def within_stats(total, levels):
+def warn_if_cancelled(within, total):
+    """Warn when a column's within variance, subtracted, kept few digits."""
+    k = total.n_features
+    ratio = np.diag(within)[:k] / np.maximum(np.diag(total.comoment)[:k], 1e-300)
+    lost = np.flatnonzero((ratio > ABSORBED) & (ratio <= CANCELLED))
+    if len(lost):
+        digits = max(0, int(np.floor(16 + np.log10(ratio[lost].min()))))
+        warnings.warn(
+            f"Columns {lost.tolist()} of X vary little within the levels of entities "
+            "compared with between them: their within co-moments, computed as the total "
+            "less the between-level part (statistics without the gathered within "
+            f"co-moment), keep about {digits} digits. Gather the level statistics from "
+            "the rows (LevelMeans.from_arrays(..., within=True)) for an exact fit.",
+            IllConditionedWarning,
+            stacklevel=4,
+        )
+
+
+def absorbed_mask(within, total, levels):
+    """Whether each column of ``X`` is constant within every level (absorbed).
+
+    ``within`` is the (D, D) within co-moment; see ``ABSORBED_RAW`` (gathered)
+    and ``ABSORBED`` (subtracted) for the thresholds.
+    """
+    k = total.n_features
+    spread = np.diag(within)[:k]
+    if levels.within is not None:
+        raw = np.diag(total.comoment)[:k] + total.weight_sum * np.asarray(total.mean)[:k] ** 2
+        return spread <= ABSORBED_RAW * np.maximum(raw, 1e-300)
+    return spread <= ABSORBED * np.maximum(np.diag(total.comoment)[:k], 1e-300)
+
+
+def within_stats(total, levels, warn=False):
     """:class:`GramStats` of the level-demeaned rows (means 0, within co-moments).
 
     Solvers read them without an intercept (the effects absorb it).
     """
-    within = within_comoment(total, levels)
+    within = within_comoment(total, levels, warn)
     return GramStats(total.n_features, total.n_targets, total.n_rows, total.weight_sum,
                      np.zeros(within.shape[0]), within)
 
 
-def absorbed_columns(within, total):
+def absorbed_columns(within, total, levels=None):
     """Positions of the columns of ``X`` constant within every level.
 
-    A column is absorbed when its within-level variance is at most
-    ``ABSORBED`` times its total variance: the effects explain it.
+    ``within`` are :func:`within_stats`; with the ``levels`` they came from,
+    the threshold follows how they were formed (:func:`absorbed_mask`);
+    without, a column is absorbed when its within-level variance is at most
+    ``ABSORBED`` times its total variance.
     """
+    if levels is not None:
+        return np.flatnonzero(absorbed_mask(within.comoment, total, levels))
     k = total.n_features
     scale = np.maximum(np.diag(total.comoment)[:k], 1e-300)
     return np.flatnonzero(np.diag(within.comoment)[:k] <= ABSORBED * scale)
@@ -55,8 +116,12 @@ def within_cluster_scores(clusters, levels, coef):
     ``coef`` is the residual's linear form over ``[X, y]`` (``(-beta, 1)``
     for least squares); cluster ``c``'s within-level co-moment is its own
     centred co-moment minus the between-level part of its levels around the
-    cluster mean. Returns an array of shape (G, D).
+    cluster mean -- or, when gathered, the sum of its levels' within
+    co-moments (``levels.cluster_within``), exact. Returns an array of shape (G, D).
     """
+    gathered = gathered_cluster_within(clusters, levels)
+    if gathered is not None:
+        return gathered @ coef
     position = np.searchsorted(clusters.labels, levels.cluster)
     offset = levels.mean - clusters.mean[position]
     residual = levels.weight_sum * (offset @ coef)
@@ -88,6 +153,9 @@ def cluster_within_comoments(clusters, levels):
             "a resample of clusters are then not sums of per-cluster statistics. "
             "Cluster by the entities or by a factor that contains them."
         )
+    gathered = gathered_cluster_within(clusters, levels)
+    if gathered is not None:
+        return gathered
     position = np.searchsorted(clusters.labels, levels.cluster)
     offset = levels.mean - clusters.mean[position]
     weighted = offset * levels.weight_sum[:, None]
@@ -98,3 +166,17 @@ def cluster_within_comoments(clusters, levels):
         rows = order[start:stop]
         between[position[rows[0]]] = weighted[rows].T @ offset[rows]
     return clusters.comoment - between
+
+
+def gathered_cluster_within(clusters, levels):
+    """``levels.cluster_within`` in the order of ``clusters.labels``, or None.
+
+    None when not gathered, or when the clusters are not those the levels
+    nest in (statistics assembled from different sources).
+    """
+    if levels.cluster_within is None or not levels.nested:
+        return None
+    names = np.unique(levels.cluster)
+    if len(names) != len(clusters.labels) or np.any(names != clusters.labels):
+        return None
+    return levels.cluster_within

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg
 
+from ._fixed_effects import gathered_cluster_within
+
 # Scaled condition number above which the design is declared rank deficient.
 _SINGULAR = 1e12
 # Draws handled per block (bounds the (block, G) work arrays to ~16 MiB).
@@ -100,8 +102,13 @@ def within_cross_products(grouped, levels):
     Every level lies in one cluster, so a cluster's demeaned rows sum to
     zero and their cross-products are its centred co-moments less the
     between-level part of its levels (``levels.cluster`` names each level's
-    cluster).
+    cluster). When the first pass gathered each cluster's within co-moment
+    (``levels.cluster_within``), that is used instead: exact, where the
+    difference cancels for regressors with large offsets between levels.
     """
+    gathered = gathered_cluster_within(grouped, levels)
+    if gathered is not None:
+        return ClusterCrossProducts(gathered)
     position = np.searchsorted(grouped.labels, levels.cluster)
     offset = levels.mean - grouped.mean[position]
     between = np.zeros_like(grouped.comoment)

@@ -101,12 +101,16 @@ class Layout:
     dims : callable or None
         ``dims(values)`` maps the already checked fixed-shape arrays (e.g.
         ``shape``) to dimension sizes (e.g. ``{"D": K + T}``).
+    older : tuple of int
+        Earlier versions still read: their data are this version's without
+        some optional fields.
     """
 
     schema: str
     version: int
     fields: dict = field(default_factory=dict)
     dims: object = None
+    older: tuple = ()
 
     def fixed(self):
         """Names of the fields whose shape is known without any dimension."""
@@ -164,7 +168,7 @@ def check_schema(layout, schema, version, source):
         found_version = int(np.asarray(version if version is not None else -1))
     except (TypeError, ValueError):
         found_version = repr(version)
-    if found_version != layout.version:
+    if found_version != layout.version and found_version not in layout.older:
         raise ValueError(
             f"{source}: {layout.schema} schema version {found_version} is not supported "
             f"(this skbigreg reads version {layout.version})."
