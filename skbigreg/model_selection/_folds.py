@@ -18,6 +18,7 @@ from numbers import Integral
 import numpy as np
 from sklearn.model_selection import check_cv
 
+from ..io._sql_hash import RowHash
 from ..stats import FoldStatistics, SplitStatistics, is_sparse
 from ..stats._sparse import as_csr
 
@@ -30,14 +31,19 @@ _PIECE_ROWS = 1 << 14
 _ROWS_PER_FOLD = 256
 
 
+# splitmix64's finaliser: (shift, multiplier) of its xorshift-multiply steps, and
+# its closing shift (the SQL row hash of ``io._sql_hash`` compiles the same steps).
+_MIX_STEPS = ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB))
+_MIX_LAST_SHIFT = 31
+
+
 def _mix(h):
     """splitmix64 finaliser: an avalanche of the 64 bits of ``h`` (uint64 array)."""
     with np.errstate(over="ignore"):
-        h = h ^ (h >> np.uint64(30))
-        h = h * np.uint64(0xBF58476D1CE4E5B9)
-        h = h ^ (h >> np.uint64(27))
-        h = h * np.uint64(0x94D049BB133111EB)
-        return h ^ (h >> np.uint64(31))
+        for shift, multiplier in _MIX_STEPS:
+            h = h ^ (h >> np.uint64(shift))
+            h = h * np.uint64(multiplier)
+        return h ^ (h >> np.uint64(_MIX_LAST_SHIFT))
 
 
 def _seed_key(random_state):
@@ -56,9 +62,8 @@ def row_hashes(X, y, random_state=None):
     """
     y = y.reshape(len(y), -1)
     seed = _seed_key(random_state)
-    columns = np.arange(1, X.shape[1] + y.shape[1] + 1, dtype=np.uint64)
+    multipliers = _multipliers(X.shape[1] + y.shape[1], seed)
     with np.errstate(over="ignore"):
-        multipliers = _mix(columns * _GOLDEN + seed) | np.uint64(1)
         if is_sparse(X):
             h = _sparse_row_sums(X, multipliers[: X.shape[1]])
         else:
@@ -66,6 +71,28 @@ def row_hashes(X, y, random_state=None):
             h = np.einsum("ij,j->i", _bits(X), multipliers[: X.shape[1]])
         h += np.einsum("ij,j->i", _bits(y), multipliers[X.shape[1]:])
         return _mix(h ^ seed)
+
+
+def _multipliers(n_columns, seed):
+    """The odd seeded multiplier of each column of ``[X, y]`` (uint64)."""
+    columns = np.arange(1, n_columns + 1, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        return _mix(columns * _GOLDEN + seed) | np.uint64(1)
+
+
+def row_hash_spec(n_columns, n_splits, random_state=None):
+    """The integers of :func:`hash_folds` on rows of ``n_columns`` values, for SQL.
+
+    Returns
+    -------
+    skbigreg.io._sql_hash.RowHash
+        Seed, per-column multipliers, the finaliser's steps and ``n_splits``:
+        what a database needs to give each row the fold :func:`hash_folds`
+        gives it.
+    """
+    seed = _seed_key(random_state)
+    return RowHash(int(seed), tuple(int(m) for m in _multipliers(n_columns, seed)),
+                   _MIX_STEPS, _MIX_LAST_SHIFT, int(n_splits))
 
 
 def _bits(A):
