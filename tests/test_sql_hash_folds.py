@@ -15,6 +15,7 @@ import os
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import clone
 from sklearn.linear_model import Ridge
 from sklearn.metrics import mean_squared_error
 
@@ -276,3 +277,28 @@ def test_postgres_hostile_name_and_null():
         assert est.alpha_ == alpha
     finally:
         _drop(connection, table)
+
+
+def test_fold_grid_search_pushdown_equals_pull():
+    from skbigreg.linear_model import CumulativeRidge
+    from skbigreg.model_selection import FoldGridSearchCV
+
+    connection = _duckdb_table(_regression_frame(n=1500, seed=6))
+    for weight in (None, "w"):
+        source = read_sql("t", connection, target="y", features=FEATURES, sample_weight=weight)
+        search = FoldGridSearchCV(CumulativeRidge(), {"alpha": list(ALPHAS)}, cv=4,
+                                  random_state=5, scoring="neg_mean_squared_error")
+        pushed = clone(search).fit_chunks(source.pushdown())
+        pulled = clone(search).fit_chunks(source)
+        assert pushed.best_params_ == pulled.best_params_
+        np.testing.assert_allclose(pushed.cv_results_["mean_test_score"],
+                                   pulled.cv_results_["mean_test_score"], rtol=1e-10)
+        np.testing.assert_allclose(pushed.best_estimator_.coef_, pulled.best_estimator_.coef_,
+                                   rtol=1e-10)
+        for mine, theirs in zip(pushed.fold_stats_.folds, pulled.fold_stats_.folds):
+            assert mine.n_rows == theirs.n_rows
+            np.testing.assert_allclose(mine.comoment, theirs.comoment, rtol=1e-10, atol=1e-9)
+    qr = FoldGridSearchCV(CumulativeRidge(solver="qr"), {"alpha": [1.0]})
+    with pytest.raises(ValueError, match="solver='gram'"):
+        qr.fit_chunks(source.pushdown())
+    assert not hasattr(qr, "best_estimator_")

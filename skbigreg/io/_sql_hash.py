@@ -142,7 +142,7 @@ class _Postgres:
     def _wrap(numeric, bound):
         """The signed BIGINT of ``numeric`` modulo 2^64, for ``|numeric| < bound``."""
         offset = _TWO63 + _TWO64 * -(-bound // _TWO64)  # 2^63 mod 2^64, above the bound
-        return (f"CAST(MOD(" + numeric + f" + {offset}, {_TWO64}) - {_TWO63} AS BIGINT)")
+        return ("CAST(MOD(" + numeric + f" + {offset}, {_TWO64}) - {_TWO63} AS BIGINT)")
 
     @classmethod
     def seeded_sum(cls, columns, spec):

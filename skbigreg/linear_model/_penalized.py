@@ -14,10 +14,8 @@ from sklearn.base import RegressorMixin
 from .._compat import _fit_context
 from ..base import CumulativeMixin, fit_source
 from ..io import SqlPushdown
-from ..model_selection import hash_folds
 from ..model_selection._accumulation import FoldAccumulationMixin
-from ..model_selection._folds import n_splits_of, row_hash_spec
-from ..passes import pushdown_fold_statistics, pushdown_statistics
+from ..passes import pushdown_statistics
 from ..model_selection._scoring import Stopwatch, cv_results, fold_scores
 
 
@@ -84,23 +82,6 @@ class PenalizedRegressorMixin(CumulativeMixin, RegressorMixin):
             stats = pushdown_statistics(pushdown)
         self._set_statistics(stats, True, pushdown.feature_names)
         self.target_name_ = pushdown.target
-
-    def _pushdown_folds(self, pushdown, name):
-        pushdown.require_labels(("groups",), f"{name} push-down fits")
-        n_splits = n_splits_of(self.cv)
-        if n_splits is None:
-            raise ValueError(f"A push-down {name} needs cv=None or an int (folds hashed from "
-                             f"the rows or the groups label), got cv={self.cv!r}.")
-        if pushdown.groups is None:
-            # Each row's fold is hashed from its values in the query, as
-            # hash_folds hashes the pulled rows: the folds of a pulled fit.
-            spec = row_hash_spec(len(pushdown.feature_names) + 1, n_splits, self.random_state)
-            return pushdown_fold_statistics(pushdown, None, n_splits, row_hash=spec)
-
-        def fold_of(labels):
-            return hash_folds(None, None, n_splits, self.random_state, groups=labels)
-
-        return pushdown_fold_statistics(pushdown, fold_of, n_splits)
 
 
 class ChunkedFitMixin:
