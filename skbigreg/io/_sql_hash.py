@@ -11,8 +11,8 @@ integers, so each engine gets an exact construction of its own:
 
 - DuckDB casts a DOUBLE to a 64-bit BIT string (its IEEE pattern) and that
   to UBIGINT; a product of two 64-bit numbers is exact in UHUGEINT (it is
-  below 2^128) and is reduced modulo 2^64; ``xor`` and ``>>`` act on
-  UBIGINT as on uint64.
+  below 2^128) and is reduced modulo 2^64 by keeping its low 64 bits;
+  ``xor`` and ``>>`` act on UBIGINT as on uint64.
 - PostgreSQL's ``float8send`` gives the big-endian IEEE bytes, read as a
   (signed) BIGINT through ``bit(64)``. Products are exact in NUMERIC and
   reduced modulo 2^64 back to the signed BIGINT of the same 64 bits
@@ -103,6 +103,11 @@ def fold_ctes(driver_name, columns, spec, source="src", name="keyed"):
     return Sql.join(", ", ctes)
 
 
+# The low 64 bits of a UHUGEINT: a mask, far faster in DuckDB than ``% 2^64``
+# (a 128-bit division per value).
+_LOW64 = f"CAST('{_TWO64 - 1}' AS UHUGEINT)"
+
+
 class _DuckDB:
     """UBIGINT for the bits, xor and shifts; UHUGEINT for exact products."""
 
@@ -112,11 +117,10 @@ class _DuckDB:
 
     @classmethod
     def seeded_sum(cls, columns, spec):
-        modulus = f"CAST('{_TWO64}' AS UHUGEINT)"
-        terms = [Sql(f"CAST(CAST(CAST(CAST({column} AS DOUBLE) AS BIT) AS UBIGINT) AS UHUGEINT) * ")
-                 + cls._wide(m) + f" % {modulus}"
+        terms = [Sql(f"(CAST(CAST(CAST(CAST({column} AS DOUBLE) AS BIT) AS UBIGINT) AS UHUGEINT) * ")
+                 + cls._wide(m) + f" & {_LOW64})"
                  for column, m in zip(columns, spec.multipliers)]
-        total = "CAST((" + Sql.join(" + ", terms) + f") % {modulus} AS UBIGINT)"
+        total = "CAST((" + Sql.join(" + ", terms) + f") & {_LOW64} AS UBIGINT)"
         seed = Sql("CAST(") + param(str(int(spec.seed))) + " AS UBIGINT)"
         return "xor(" + total + ", " + seed + ")"
 
@@ -127,7 +131,7 @@ class _DuckDB:
     @staticmethod
     def multiply(value, multiplier):
         return ("CAST(CAST(" + value + f" AS UHUGEINT) * CAST('{int(multiplier)}' AS UHUGEINT) "
-                f"% CAST('{_TWO64}' AS UHUGEINT) AS UBIGINT)")
+                f"& {_LOW64} AS UBIGINT)")
 
     @staticmethod
     def fold(value, n_splits):
