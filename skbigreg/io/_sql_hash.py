@@ -135,8 +135,8 @@ class _DuckDB:
 
     @staticmethod
     def fold(value, n_splits):
-        return ("((" + value + ") >> 32) * CAST(" + param(int(n_splits))
-                + " AS UBIGINT) >> 32")
+        return ("(((" + value + ") >> 32) * CAST(" + param(int(n_splits))
+                + " AS UBIGINT)) >> 32")
 
 
 class _Postgres:

@@ -89,6 +89,20 @@ def row_hash_spec(n_columns, n_splits, random_state=None):
         Seed, per-column multipliers, the finaliser's steps and ``n_splits``:
         what a database needs to give each row the fold :func:`hash_folds`
         gives it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbigreg.model_selection._folds import _mix, row_hash_spec
+    >>> spec = row_hash_spec(3, 5, random_state=7)
+    >>> len(spec.multipliers), spec.n_splits, all(m % 2 == 1 for m in spec.multipliers)
+    (3, 5, True)
+    >>> z = np.array([[0.5, -0.0, 2.0]])  # one row of [X, y], hashed by hand
+    >>> bits = [int(b) for b in z.view(np.uint64)[0]]
+    >>> h = (sum(b * m for b, m in zip(bits, spec.multipliers)) % 2**64) ^ spec.seed
+    >>> h = int(_mix(np.array([h], dtype=np.uint64))[0])
+    >>> ((h >> 32) * spec.n_splits) >> 32 == int(hash_folds(z[:, :2], z[:, 2], 5, 7)[0])
+    True
     """
     seed = _seed_key(random_state)
     return RowHash(int(seed), tuple(int(m) for m in _multipliers(n_columns, seed)),
