@@ -10,7 +10,12 @@ features in parquet, by three paths measured in the same run:
 - ``pull``: ``read_sql`` streams DuckDB's result as Arrow batches.
 
 Then the same table in PostgreSQL (``--pg-rows`` rows, loaded with COPY):
-push-down vs pull. Each path runs in a child process (peak RSS = its
+push-down vs pull.
+
+With ``--cv`` the model is ``CumulativeRidgeCV`` (5 folds, 20 alphas) instead,
+without ``groups=``: the push-down hashes each row's fold in SQL (as
+``hash_folds`` does in Python) and sums each fold's statistics with one
+``GROUP BY``; the pulled paths hash the rows in numpy. Each path runs in a child process (peak RSS = its
 VmHWM), ``--repeat`` times, the paths interleaved; the median is reported,
 with rows/s. The parquet files are written once into ``--folder`` (default
 ``/tmp/skbigreg-bench-sql-<rows>``) and reused by later runs.
@@ -22,6 +27,7 @@ connection of its own, so these are the user's settings.
 
     flock /tmp/bench.lock python benchmarks/bench_sql.py --rows 20000000 --pg-rows 1000000
     python benchmarks/bench_sql.py --rows 200000 --pg-rows 0 --repeat 1   # a quick check
+    flock /tmp/bench.lock python benchmarks/bench_sql.py --cv --rows 2000000 --pg-rows 2000000
     SKBIGREG_PG_DSN=... (else .ci/start_postgres is run for a throwaway server)
 """
 
@@ -44,14 +50,18 @@ N_CLUSTERS = 1000
 
 _CHILD = r"""
 import json, re, sys, time
-mode, where, settings = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+mode, where, settings, model = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4]
+import numpy as np
 from skbigreg.io import read_files, read_sql
-from skbigreg.linear_model import CumulativeLinearRegression
+from skbigreg.linear_model import CumulativeLinearRegression, CumulativeRidgeCV
 features = [f"x{j}" for j in range(10)]
 start = time.perf_counter()
-est = CumulativeLinearRegression(cov_type="HC1")
+if model == "cv":  # folds hashed from the rows: no label column is read
+    est, labels = CumulativeRidgeCV(alphas=np.logspace(-3, 4, 20), cv=5), {}
+else:
+    est, labels = CumulativeLinearRegression(cov_type="HC1"), {"clusters": "g"}
 if mode == "files":
-    est.fit_chunks(read_files(where + "/*.parquet", target="y", features=features, clusters="g"))
+    est.fit_chunks(read_files(where + "/*.parquet", target="y", features=features, **labels))
 else:
     if mode.startswith("duckdb"):
         import duckdb
@@ -63,13 +73,16 @@ else:
         import psycopg
         con = psycopg.connect(where)
         query = "bench"
-    source = read_sql(query, con, target="y", features=features, clusters="g")
+    source = read_sql(query, con, target="y", features=features, **labels)
     est.fit_chunks(source.pushdown() if mode.endswith("pushdown") else source)
-hc1, crv1 = est.results().bse.to_numpy(), est.results(cov_type="cluster").bse.to_numpy()
+if model == "cv":
+    errors = {"mse": est.mse_path_.ravel().tolist()}
+else:
+    errors = {"hc1": est.results().bse.to_numpy().tolist(),
+              "crv1": est.results(cov_type="cluster").bse.to_numpy().tolist()}
 seconds = time.perf_counter() - start
 print(json.dumps({"rows": int(est.n_samples_seen_), "seconds": seconds,
-                  "coef": [float(est.intercept_), *map(float, est.coef_)],
-                  "hc1": hc1.tolist(), "crv1": crv1.tolist(),
+                  "coef": [float(est.intercept_), *map(float, est.coef_)], **errors,
                   "peak_mib": int(re.search(r"VmHWM:\s+(\d+)", open("/proc/self/status").read()).group(1)) / 1024}))
 """
 
@@ -109,18 +122,18 @@ def load_postgres(dsn, folder, rows):
     csv.unlink()
 
 
-def run_once(mode, where, settings):
-    done = subprocess.run([sys.executable, "-c", _CHILD, mode, where, json.dumps(settings)],
+def run_once(mode, where, settings, model):
+    done = subprocess.run([sys.executable, "-c", _CHILD, mode, where, json.dumps(settings), model],
                           check=True, capture_output=True, text=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run_interleaved(modes, repeats, settings):
+def run_interleaved(modes, repeats, settings, model="ols"):
     """``{mode: median result}`` of ``repeats`` rounds, each round running every mode."""
     outputs = {mode: [] for mode in modes}
     for _ in range(repeats):
         for mode, where in modes.items():
-            outputs[mode].append(run_once(mode, where, settings))
+            outputs[mode].append(run_once(mode, where, settings, model))
     return {mode: _median(results) for mode, results in outputs.items()}
 
 
@@ -138,7 +151,9 @@ def report(name, result, reference=None):
             f"{rows_per_s / 1e6:6.2f} M rows/s, peak RSS {result['peak_mib']:6.0f} MiB")
     if reference is not None:
         line += f", {result['seconds'] / reference['seconds']:.2f}x"
-        for key in ("coef", "hc1", "crv1"):
+        for key in ("coef", "hc1", "crv1", "mse"):
+            if key not in result:
+                continue
             a, b = np.array(result[key]), np.array(reference[key])
             line += f", {key} rel. diff {np.max(np.abs(a - b) / np.abs(b)):.1e}"
     print(line, flush=True)
@@ -180,15 +195,20 @@ def main():
     parser.add_argument("--folder", default=None, help="where the parquet files are kept")
     parser.add_argument("--duckdb-threads", type=int, default=None)
     parser.add_argument("--duckdb-memory", default=None, help="e.g. 256MB")
+    parser.add_argument("--cv", action="store_true",
+                        help="RidgeCV with row-hashed folds instead of OLS + HC1/CRV1")
     args = parser.parse_args()
+    model = "cv" if args.cv else "ols"
     settings = {name: value for name, value in
                 (("threads", args.duckdb_threads), ("memory_limit", args.duckdb_memory))
                 if value is not None}
     folder = parquet_folder(args.folder, args.rows)
-    print(f"{args.rows:,} rows x {K} features, {N_CLUSTERS} clusters; OLS with HC1 + CRV1; "
-          f"DuckDB settings {settings or 'default'}", flush=True)
+    what = ("RidgeCV, 5 row-hashed folds x 20 alphas" if args.cv
+            else f"{N_CLUSTERS} clusters; OLS with HC1 + CRV1")
+    print(f"{args.rows:,} rows x {K} features, {what}; DuckDB settings {settings or 'default'}",
+          flush=True)
     results = run_interleaved({"files": folder, "duckdb-pushdown": folder, "duckdb-pull": folder},
-                              args.repeat, settings)
+                              args.repeat, settings, model)
     report("read_files", results["files"])
     report("DuckDB push-down", results["duckdb-pushdown"], results["files"])
     report("DuckDB pull", results["duckdb-pull"], results["files"])
@@ -201,7 +221,7 @@ def main():
                 load_postgres(dsn, folder, min(args.pg_rows, args.rows))
                 print(f"PostgreSQL, {min(args.pg_rows, args.rows):,} rows", flush=True)
                 pg = run_interleaved({"postgres-pull": dsn, "postgres-pushdown": dsn},
-                                     args.repeat, settings)
+                                     args.repeat, settings, model)
                 report("PostgreSQL pull", pg["postgres-pull"])
                 report("PostgreSQL push-down", pg["postgres-pushdown"], pg["postgres-pull"])
             finally:

@@ -114,14 +114,15 @@ def test_penalized_fits_without_folds(con):
         np.testing.assert_allclose(pushed.coef_, pulled.coef_, rtol=1e-10, atol=1e-13)
 
 
-def test_folds_need_groups_and_hashed_cv(con):
+def test_folds_need_hashed_cv(con):
     connection, _ = con
     plain = read_sql("t", connection, target="y", features=FEATURES)
+    # Without groups= each row's fold is hashed in the query (tests/test_sql_hash_folds.py).
+    _same_cv(CumulativeRidgeCV(alphas=ALPHAS).fit_chunks(plain.pushdown()),
+             CumulativeRidgeCV(alphas=ALPHAS).fit_chunks(plain))
     est = CumulativeRidgeCV(alphas=ALPHAS).fit_chunks(
         read_sql("t", connection, target="y", features=FEATURES, groups="site").pushdown())
     alpha = est.alpha_
-    with pytest.raises(ValueError, match="needs groups= in read_sql.*IEEE-754 bits"):
-        est.fit_chunks(plain.pushdown())
     grouped = read_sql("t", connection, target="y", features=FEATURES, groups="site")
     with pytest.raises(ValueError, match="needs cv=None or an int"):
         CumulativeRidgeCV(cv=PredefinedSplit(np.zeros(3))).fit_chunks(grouped.pushdown())

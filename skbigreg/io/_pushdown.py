@@ -241,17 +241,26 @@ class SqlPushdown:
         shift_out, comoment = _corrected(row, self._size(), row["sw"])
         return Moments(row["n"], row["sw"], shift + shift_out, comoment, row["log_w"])
 
-    def grouped_moments(self, label="clusters"):
+    def grouped_moments(self, label="clusters", row_hash=None):
         """:meth:`moments` ``GROUP BY`` ``label``'s column: each group's
         cross-products about the shift, corrected to its own means; and the
-        weighted log-sum of the weights (for likelihoods)."""
-        column = self.relation.columns.labels[label]
-        table, shift = self._scan(column)
+        weighted log-sum of the weights (for likelihoods). With ``row_hash``
+        (a :class:`~skbigreg.io._sql_hash.RowHash`) the groups are the
+        rows' hashed folds instead, computed in the query."""
+        if row_hash is not None:
+            table, shift = self._scan(row_hash=row_hash)
+            label, column = "folds", "the row hash"
+        else:
+            column = self.relation.columns.labels[label]
+            table, shift = self._scan(column)
         row = _totals(table, self._size())
         return _grouped(table, self._size(), column, shift, label), row["log_w"]
 
-    def _scan(self, group_column=None):
-        """The one scan of :meth:`moments`; its totals checked as query 1's."""
+    def _scan(self, group_column=None, row_hash=None):
+        """The one scan of :meth:`moments`; its totals checked as query 1's.
+        Grouped by a label's column, or by the fold ``row_hash`` gives each row."""
+        from ._sql_hash import fold_ctes
+
         shift = self._sample_shift()
         d, used = self._size(), self.relation.columns.used()
         items = ["COUNT(*) AS n", "SUM(w) AS sw", "MIN(w) AS wmin",
@@ -259,12 +268,18 @@ class SqlPushdown:
                  "SUM(CASE WHEN w = 0 THEN 1 ELSE 0 END) AS wzero"]
         items += [f"SUM(null{i}) AS null{i}" for i in range(len(used))]
         items += _centred_items(d)
-        grouped = group_column is not None
+        grouped = group_column is not None or row_hash is not None
+        rows = "src"
+        with_src = self._src(with_nulls=True, with_clusters=group_column or False)
+        if row_hash is not None:  # each row's fold, g, computed from its z
+            rows = "keyed"
+            with_src = with_src + ", " + fold_ctes(
+                self.relation.driver.name, [f"z{j}" for j in range(d)], row_hash, name=rows)
         nulls = "".join(f", null{i}" for i in range(len(used)))
-        sql = ("WITH " + self._src(with_nulls=True, with_clusters=group_column or False) + ", "
+        sql = ("WITH " + with_src + ", "
                + _params("p", "m", shift) + ", dev AS (SELECT w" + (", g" if grouped else "")
                + nulls + ", " + ", ".join(f"z{j} - p.m{j} AS u{j}" for j in range(d))
-               + " FROM src CROSS JOIN p) SELECT " + ("g, " if grouped else "")
+               + f" FROM {rows} CROSS JOIN p) SELECT " + ("g, " if grouped else "")
                + ", ".join(items) + " FROM dev" + (" GROUP BY g" if grouped else ""))
         table = self.relation.run(Sql(sql) if isinstance(sql, str) else sql)
         row = _totals(table, d)

@@ -14,10 +14,8 @@ from sklearn.base import RegressorMixin
 from .._compat import _fit_context
 from ..base import CumulativeMixin, fit_source
 from ..io import SqlPushdown
-from ..model_selection import hash_folds
 from ..model_selection._accumulation import FoldAccumulationMixin
-from ..model_selection._folds import n_splits_of
-from ..passes import pushdown_fold_statistics, pushdown_statistics
+from ..passes import pushdown_statistics
 from ..model_selection._scoring import Stopwatch, cv_results, fold_scores
 
 
@@ -56,9 +54,12 @@ class PenalizedRegressorMixin(CumulativeMixin, RegressorMixin):
 
         A :class:`~skbigreg.io.SqlPushdown` (``read_sql(...).pushdown()``)
         has the database compute the statistics: the totals, and for the
-        cross-validated estimators each ``groups`` label's statistics (one
-        ``GROUP BY``), merged into the folds that ``hash_folds(groups=...)``
-        gives them -- the folds of a pulled fit. No row leaves the database.
+        cross-validated estimators the statistics of each fold (one
+        ``GROUP BY``): each row's fold hashed from its values in the query,
+        bit for bit as ``hash_folds`` hashes the pulled rows, or with
+        ``groups=`` each label's statistics merged into the folds that
+        ``hash_folds(groups=...)`` gives them -- the folds of a pulled fit
+        either way. No row leaves the database.
 
         Returns
         -------
@@ -81,24 +82,6 @@ class PenalizedRegressorMixin(CumulativeMixin, RegressorMixin):
             stats = pushdown_statistics(pushdown)
         self._set_statistics(stats, True, pushdown.feature_names)
         self.target_name_ = pushdown.target
-
-    def _pushdown_folds(self, pushdown, name):
-        pushdown.require_labels(("groups",), f"{name} push-down fits")
-        n_splits = n_splits_of(self.cv)
-        if n_splits is None:
-            raise ValueError(f"A push-down {name} needs cv=None or an int (folds hashed from "
-                             f"the groups label), got cv={self.cv!r}.")
-        if pushdown.groups is None:
-            raise ValueError(
-                f"A push-down {name} needs groups= in read_sql: each group's statistics "
-                "are computed by the database and hashed into folds as hash_folds(groups=) "
-                "does. The folds of rows without groups hash each value's IEEE-754 bits, "
-                "which SQL cannot reproduce on every engine; give a key column (an id, a "
-                "date) as groups=, or pull the rows.")
-        def fold_of(labels):
-            return hash_folds(None, None, n_splits, self.random_state, groups=labels)
-
-        return pushdown_fold_statistics(pushdown, fold_of, n_splits)
 
 
 class ChunkedFitMixin:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from ..stats import accumulator_for
-from ._folds import chunk_fold_statistics, n_splits_of
+from ..passes import pushdown_fold_statistics
+from ..stats import GramStats, accumulator_for
+from ._folds import chunk_fold_statistics, hash_folds, n_splits_of, row_hash_spec
 
 
 class FoldAccumulationMixin:
@@ -38,6 +39,32 @@ class FoldAccumulationMixin:
         if hasattr(folds, "total"):
             return folds.total(), folds
         return accumulator.from_arrays(X, y, sample_weight), folds
+
+    def _pushdown_folds(self, pushdown, name):
+        """Totals and per-fold statistics computed by the database (one ``GROUP BY``).
+
+        Without ``groups=`` each row's fold is hashed from its values in
+        the query, bit for bit as :func:`hash_folds` hashes the pulled rows;
+        with it each label's statistics are merged into the folds
+        ``hash_folds(groups=...)`` gives the labels. Either way the folds
+        of a pulled fit.
+        """
+        pushdown.require_labels(("groups",), f"{name} push-down fits")
+        n_splits = n_splits_of(self.cv)
+        if n_splits is None:
+            raise ValueError(f"A push-down {name} needs cv=None or an int (folds hashed from "
+                             f"the rows or the groups label), got cv={self.cv!r}.")
+        if self._fold_accumulator() is not GramStats:
+            raise ValueError("A SQL push-down computes Gram statistics: use solver='gram', "
+                             "or pull the rows (fit_chunks(read_sql(...))) for solver='qr'.")
+        if pushdown.groups is None:
+            spec = row_hash_spec(len(pushdown.feature_names) + 1, n_splits, self.random_state)
+            return pushdown_fold_statistics(pushdown, None, n_splits, row_hash=spec)
+
+        def fold_of(labels):
+            return hash_folds(None, None, n_splits, self.random_state, groups=labels)
+
+        return pushdown_fold_statistics(pushdown, fold_of, n_splits)
 
     def _usable_splits(self):
         """``[(train, test)]`` of every fold and which have rows on both sides."""

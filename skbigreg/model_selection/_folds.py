@@ -18,6 +18,7 @@ from numbers import Integral
 import numpy as np
 from sklearn.model_selection import check_cv
 
+from ..io._sql_hash import RowHash
 from ..stats import FoldStatistics, GramStats, SplitStatistics, is_sparse
 from ..stats._folds import SortedFoldGram
 from ..stats._moments import block_rows, raise_not_finite
@@ -33,14 +34,19 @@ _PIECE_ROWS = 1 << 14
 _ROWS_PER_FOLD = 256
 
 
+# splitmix64's finaliser: (shift, multiplier) of its xorshift-multiply steps, and
+# its closing shift (the SQL row hash of ``io._sql_hash`` compiles the same steps).
+_MIX_STEPS = ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB))
+_MIX_LAST_SHIFT = 31
+
+
 def _mix(h):
     """splitmix64 finaliser: an avalanche of the 64 bits of ``h`` (uint64 array)."""
     with np.errstate(over="ignore"):
-        h = h ^ (h >> np.uint64(30))
-        h = h * np.uint64(0xBF58476D1CE4E5B9)
-        h = h ^ (h >> np.uint64(27))
-        h = h * np.uint64(0x94D049BB133111EB)
-        return h ^ (h >> np.uint64(31))
+        for shift, multiplier in _MIX_STEPS:
+            h = h ^ (h >> np.uint64(shift))
+            h = h * np.uint64(multiplier)
+        return h ^ (h >> np.uint64(_MIX_LAST_SHIFT))
 
 
 def _seed_key(random_state):
@@ -81,6 +87,35 @@ def _row_hashes(X, y, seed, multipliers):
             h = np.einsum("ij,j->i", _bits(X), multipliers[: X.shape[1]])
         h += np.einsum("ij,j->i", _bits(y), multipliers[X.shape[1]:])
         return _mix(h ^ seed)
+
+
+def row_hash_spec(n_columns, n_splits, random_state=None):
+    """The integers of :func:`hash_folds` on rows of ``n_columns`` values, for SQL.
+
+    Returns
+    -------
+    skbigreg.io._sql_hash.RowHash
+        Seed, per-column multipliers, the finaliser's steps and ``n_splits``:
+        what a database needs to give each row the fold :func:`hash_folds`
+        gives it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbigreg.model_selection._folds import _mix, row_hash_spec
+    >>> spec = row_hash_spec(3, 5, random_state=7)
+    >>> len(spec.multipliers), spec.n_splits, all(m % 2 == 1 for m in spec.multipliers)
+    (3, 5, True)
+    >>> z = np.array([[0.5, -0.0, 2.0]])  # one row of [X, y], hashed by hand
+    >>> bits = [int(b) for b in z.view(np.uint64)[0]]
+    >>> h = (sum(b * m for b, m in zip(bits, spec.multipliers)) % 2**64) ^ spec.seed
+    >>> h = int(_mix(np.array([h], dtype=np.uint64))[0])
+    >>> ((h >> 32) * spec.n_splits) >> 32 == int(hash_folds(z[:, :2], z[:, 2], 5, 7)[0])
+    True
+    """
+    seed = _seed_key(random_state)
+    return RowHash(int(seed), tuple(int(m) for m in _multipliers(n_columns, seed)),
+                   _MIX_STEPS, _MIX_LAST_SHIFT, int(n_splits))
 
 
 def _bits(A):

@@ -10,7 +10,8 @@ from sklearn.model_selection import ParameterGrid
 from sklearn.utils import get_tags
 
 from .._compat import HasMethods, Interval, StrOptions, _fit_context
-from ..base import CumulativeMixin
+from ..base import CumulativeMixin, fit_source
+from ..io import SqlPushdown
 from ..parallel import single_blas_thread
 from ._accumulation import FoldAccumulationMixin
 from ..stats import accumulator_for
@@ -159,6 +160,33 @@ default=None
         self._check_search()
         self._check_streamable()
         return self._accumulate(X, y, sample_weight, groups=groups)
+
+    def fit_chunks(self, chunks, n_jobs=None):
+        """Fit from a chunk source, as :meth:`CumulativeMixin.fit_chunks
+        <skbigreg.base.CumulativeMixin.fit_chunks>`.
+
+        A :class:`~skbigreg.io.SqlPushdown` (``read_sql(...).pushdown()``)
+        has the database compute the totals and each fold's Gram statistics
+        (one ``GROUP BY``; each row's fold hashed from its values in SQL as
+        :func:`~skbigreg.model_selection.hash_folds` hashes pulled rows, or
+        from ``groups=``): the search and the refit then equal those of the
+        pulled fit, and no row leaves the database. The estimator must solve
+        from Gram statistics (``solver="gram"``).
+
+        Returns
+        -------
+        self
+        """
+        if isinstance(chunks, SqlPushdown):
+            self._validate_params()
+            self._check_search()
+            return fit_source(self, (), lambda _: self._fit_pushdown(chunks))
+        return super().fit_chunks(chunks, n_jobs)
+
+    def _fit_pushdown(self, pushdown):
+        stats = self._pushdown_folds(pushdown, type(self).__name__)
+        self._set_statistics(stats, True, pushdown.feature_names)
+        self.target_name_ = pushdown.target
 
     def _check_search(self):
         check_scoring(self.scoring)

@@ -246,14 +246,18 @@ class PushdownIRLS:
         return LikelihoodSums(sums, response, (terms["wmin"], terms["wmax"]))
 
 
-def pushdown_fold_statistics(pushdown, fold_of, n_splits):
-    """Totals and per-fold statistics, from one ``GROUP BY`` the ``groups`` label.
+def pushdown_fold_statistics(pushdown, fold_of, n_splits, row_hash=None):
+    """Totals and per-fold statistics, from one ``GROUP BY`` the ``groups`` label,
+    or (with ``row_hash``) ``GROUP BY`` each row's fold, hashed in the query.
 
     Each group's centred statistics come from the database; ``fold_of``
     maps the sorted group labels to their folds (the caller's hash, as
     ``hash_folds(groups=...)`` gives it, so every group lands where a
     pulled fit puts it), and the groups of each fold are merged exactly:
-    ``C_f = sum_g C_g + W_g (m_g - m_f)(m_g - m_f)'``.
+    ``C_f = sum_g C_g + W_g (m_g - m_f)(m_g - m_f)'``. A ``row_hash``
+    (:func:`~skbigreg.model_selection._folds.row_hash_spec`) has the
+    database give each row the fold ``hash_folds`` gives it, so the groups
+    are the folds themselves (``fold_of`` is then not used).
 
     Returns
     -------
@@ -261,8 +265,12 @@ def pushdown_fold_statistics(pushdown, fold_of, n_splits):
         The totals, and the :class:`~skbigreg.stats.FoldStatistics` in ``extra``.
     """
     k = len(pushdown.feature_names)
-    grouped, log_w = pushdown.grouped_moments("groups")
-    fold = np.asarray(fold_of(grouped.labels), dtype=np.int64)
+    if row_hash is not None:
+        grouped, log_w = pushdown.grouped_moments(row_hash=row_hash)
+        fold = np.asarray(grouped.labels, dtype=np.int64)
+    else:
+        grouped, log_w = pushdown.grouped_moments("groups")
+        fold = np.asarray(fold_of(grouped.labels), dtype=np.int64)
     folds = []
     for f in range(n_splits):
         members = fold == f
