@@ -120,10 +120,14 @@ def main():
                         help="measure peak RSS per process (one fit per family) instead of time")
     parser.add_argument("--driver-memory", default="1g",
                         help="spark.driver.memory: the JVM's heap (local mode: driver and executors)")
+    parser.add_argument("--folder", default=None,
+                        help="parquet folder to reuse (written there if empty, kept afterwards)")
     args = parser.parse_args()
 
-    import skbigreg
+    import pyarrow.parquet as pq
     from pyspark.sql import SparkSession
+
+    import skbigreg
 
     from skbigreg.io import read_files, read_spark
 
@@ -135,8 +139,11 @@ def main():
     spark.sparkContext.setLogLevel("ERROR")
     features = [f"x{j}" for j in range(K)]
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        write_parquet(folder, args.rows)
+        folder = Path(args.folder or tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        if not any(folder.glob("*.parquet")):
+            write_parquet(folder, args.rows)
+        args.rows = sum(pq.ParquetFile(path).metadata.num_rows for path in folder.glob("*.parquet"))
         frame = spark.read.parquet(str(folder))
         what = ("peak RSS of one fit per family, driver-memory " + args.driver_memory
                 if args.memory else f"medians of {args.repeat} interleaved runs")

@@ -37,6 +37,8 @@ def spark_session():
         .appName("skbigreg-tests")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
+        # Workers forked with skbigreg imported: a replaced worker starts at once.
+        .config("spark.python.daemon.module", "skbigreg.spark_daemon")
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")
