@@ -120,6 +120,8 @@ def main():
                         help="measure peak RSS per process (one fit per family) instead of time")
     parser.add_argument("--driver-memory", default="1g",
                         help="spark.driver.memory: the JVM's heap (local mode: driver and executors)")
+    parser.add_argument("--java-options", default=None,
+                        help="spark.driver.extraJavaOptions, e.g. '-XX:MaxMetaspaceSize=128m'")
     parser.add_argument("--folder", default=None,
                         help="parquet folder to reuse (written there if empty, kept afterwards)")
     args = parser.parse_args()
@@ -133,9 +135,12 @@ def main():
 
     os.environ["PYSPARK_PYTHON"] = sys.executable
     os.environ["PYTHONPATH"] = str(Path(skbigreg.__file__).parent.parent)
-    spark = (SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false")
-             .config("spark.ui.showConsoleProgress", "false")
-             .config("spark.driver.memory", args.driver_memory).getOrCreate())
+    builder = (SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false")
+               .config("spark.ui.showConsoleProgress", "false")
+               .config("spark.driver.memory", args.driver_memory))
+    if args.java_options:
+        builder = builder.config("spark.driver.extraJavaOptions", args.java_options)
+    spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     features = [f"x{j}" for j in range(K)]
     with tempfile.TemporaryDirectory() as tmp:
@@ -145,7 +150,8 @@ def main():
             write_parquet(folder, args.rows)
         args.rows = sum(pq.ParquetFile(path).metadata.num_rows for path in folder.glob("*.parquet"))
         frame = spark.read.parquet(str(folder))
-        what = ("peak RSS of one fit per family, driver-memory " + args.driver_memory
+        what = (f"peak RSS of one fit per family, driver-memory {args.driver_memory} "
+                f"{args.java_options or ''}"
                 if args.memory else f"medians of {args.repeat} interleaved runs")
         print(f"{args.rows:,} rows x {K} features, parquet ({frame.rdd.getNumPartitions()} "
               f"Spark partitions), {what}:")

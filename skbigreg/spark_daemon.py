@@ -15,7 +15,7 @@ skbigreg.spark_daemon``, as Spark does) preloads and starts the daemon.
 """
 
 
-def main():
+def _main():
     """Import what the workers' maps need, then run PySpark's daemon loop (forks workers)."""
     import pyspark.worker  # noqa: F401  -- the worker's own code
     from pyspark.daemon import manager
@@ -27,4 +27,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    _main()
