@@ -11,8 +11,18 @@ medians of ``--repeat`` interleaved runs after one warm-up each) and checks
 that both sides give the same coefficients (1e-10; 1e-9 for IRLS, whose
 passes start from different points).
 
+With ``--memory`` it measures peak memory instead of time: one fit per
+family on each side, and the peak resident set (kernel high-water mark, reset
+before each fit) of the driver's Python process, of Spark's JVM and of each
+Python worker process (``pyspark.daemon`` and its forks), each reported on
+its own. The JVM's heap is set by ``--driver-memory`` (Spark's
+``spark.driver.memory``; in local mode the executors live in the driver's
+JVM), default Spark's own ``1g``.
+
     flock /tmp/bench.lock python benchmarks/bench_spark.py              # 2M x 10
     flock /tmp/bench.lock python benchmarks/bench_spark.py --rows 200000 --repeat 3
+    flock /tmp/bench.lock python benchmarks/bench_spark.py --rows 20000000 --memory \
+        --driver-memory 512m
 """
 
 from __future__ import annotations
@@ -71,48 +81,96 @@ def families():
     ]
 
 
+def time_family(make_local, make_spark, rows, repeat):
+    """Median times of both sides (interleaved, after a warm-up), printed as rates and the overhead."""
+    fits = {}
+
+    def local():
+        fits["local"] = make_local()
+
+    def on_spark():
+        fits["spark"] = make_spark()
+
+    local(), on_spark()  # warm-up: imports, Spark's plans, the Python workers
+    t_local, t_spark = median_times([local, on_spark], repeat)
+    print(f"local {t_local:7.3f} s ({rows / t_local / 1e6:5.2f} M rows/s)"
+          f"  Spark {t_spark:7.3f} s ({rows / t_spark / 1e6:5.2f} M rows/s)"
+          f"  overhead {t_spark / t_local:5.2f}x")
+    return fits["local"], fits["spark"]
+
+
+def measure_family(make_local, make_spark):
+    """One fit on each side inside :class:`ProcessTreePeaks`; the peaks printed."""
+    from _process_memory import MIB, ProcessTreePeaks
+
+    with ProcessTreePeaks() as local_peaks:
+        fit_local = make_local()
+    with ProcessTreePeaks() as spark_peaks:
+        fit_spark = make_spark()
+    print(f"local stream: driver {local_peaks.process['driver (Python)'] / MIB:5.0f} MiB;"
+          f"  Spark: {spark_peaks.line()}")
+    return fit_local, fit_spark
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=2_000_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--memory", action="store_true",
+                        help="measure peak RSS per process (one fit per family) instead of time")
+    parser.add_argument("--driver-memory", default="1g",
+                        help="spark.driver.memory: the JVM's heap (local mode: driver and executors)")
+    parser.add_argument("--java-options", default=None,
+                        help="spark.driver.extraJavaOptions, e.g. '-XX:MaxMetaspaceSize=128m'")
+    parser.add_argument("--folder", default=None,
+                        help="parquet folder to reuse (written there if empty, kept afterwards)")
     args = parser.parse_args()
 
-    import skbigreg
+    import pyarrow.parquet as pq
     from pyspark.sql import SparkSession
+
+    import skbigreg
 
     from skbigreg.io import read_files, read_spark
 
     os.environ["PYSPARK_PYTHON"] = sys.executable
     os.environ["PYTHONPATH"] = str(Path(skbigreg.__file__).parent.parent)
-    spark = (SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false")
-             .config("spark.ui.showConsoleProgress", "false")
-             .config("spark.driver.memory", "1g").getOrCreate())
+    builder = (SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false")
+               .config("spark.ui.showConsoleProgress", "false")
+               .config("spark.driver.memory", args.driver_memory))
+    if args.java_options:
+        builder = builder.config("spark.driver.extraJavaOptions", args.java_options)
+    spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     features = [f"x{j}" for j in range(K)]
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        write_parquet(folder, args.rows)
+        folder = Path(args.folder or tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        if not any(folder.glob("*.parquet")):
+            write_parquet(folder, args.rows)
+        args.rows = sum(pq.ParquetFile(path).metadata.num_rows for path in folder.glob("*.parquet"))
         frame = spark.read.parquet(str(folder))
+        what = (f"peak RSS of one fit per family, driver-memory {args.driver_memory} "
+                f"{args.java_options or ''}"
+                if args.memory else f"medians of {args.repeat} interleaved runs")
         print(f"{args.rows:,} rows x {K} features, parquet ({frame.rdd.getNumPartitions()} "
-              f"Spark partitions), medians of {args.repeat} interleaved runs:")
+              f"Spark partitions), {what}:")
         for name, make, target, labels, rtol in families():
-            fits = {}
-
-            def local():
-                fits["local"] = make().fit_chunks(
+            def make_local():
+                return make().fit_chunks(
                     read_files(str(folder), target=target, features=features, **labels))
 
-            def on_spark():
-                fits["spark"] = make().fit_chunks(
+            def make_spark():
+                return make().fit_chunks(
                     read_spark(frame, target=target, features=features, **labels))
 
-            local(), on_spark()  # warm-up: imports, Spark's plans, the Python workers
-            t_local, t_spark = median_times([local, on_spark], args.repeat)
-            np.testing.assert_allclose(fits["spark"].coef_, fits["local"].coef_, rtol=rtol,
-                                       atol=rtol * np.max(np.abs(fits["local"].coef_)))
-            print(f"  {name:<38} local {t_local:7.3f} s ({args.rows / t_local / 1e6:5.2f} M rows/s)"
-                  f"  Spark {t_spark:7.3f} s ({args.rows / t_spark / 1e6:5.2f} M rows/s)"
-                  f"  overhead {t_spark / t_local:5.2f}x")
+            print(f"  {name:<38} ", end="", flush=True)
+            if args.memory:
+                fit_local, fit_spark = measure_family(make_local, make_spark)
+            else:
+                fit_local, fit_spark = time_family(make_local, make_spark, args.rows, args.repeat)
+            np.testing.assert_allclose(fit_spark.coef_, fit_local.coef_, rtol=rtol,
+                                       atol=rtol * np.max(np.abs(fit_local.coef_)))
     spark.stop()
 
 

@@ -1,14 +1,13 @@
 """The chunk maps of ``fit_chunks(..., n_jobs=)`` on the joblib backends of other engines.
 
-joblibspark's ``"spark"`` backend (each call a Spark job on a local
-``SparkSession``) and ipyparallel's (a local cluster of two engines, started
+joblibspark's ``"spark"`` backend (each call a Spark job on the local
+Spark shared by the test modules, ``conftest.py``) and ipyparallel's (a local cluster of two engines, started
 and stopped here). Oracle: the in-memory fit of the same rows (1e-10); the
 engines' own records prove that the maps ran there.
 """
 
 import os
-import shutil
-import sys
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -44,35 +43,37 @@ def _assert_same_fit(est, X, y):
     np.testing.assert_allclose(est.results().bse, ref.results().bse, rtol=1e-10)
 
 
+def _next_job_id(context):
+    """The id Spark gives its next job, found by running a marked one-task job.
+
+    Job ids count up from 0 over the context's life; the context is shared
+    by every Spark test, so the jobs of a call are counted between two marks.
+    """
+    group = f"skbigreg-mark-{uuid.uuid4()}"
+    context.setJobGroup(group, "a mark between jobs")
+    try:
+        context.parallelize([0], 1).count()
+    finally:
+        context.setLocalProperty("spark.jobGroup.id", None)
+    (mark,) = context.statusTracker().getJobIdsForGroup(group)
+    return mark + 1
+
+
 # joblibspark notes that local mode has no stage-level scheduling.
 @pytest.mark.filterwarnings("ignore::UserWarning:joblibspark")
 @pytest.mark.filterwarnings("ignore::UserWarning:pyspark")
-def test_joblibspark_backend_runs_the_chunk_maps_as_spark_jobs(rows):
-    pytest.importorskip("pyspark", reason="pyspark is not installed (the spark extra)")
+def test_joblibspark_backend_runs_the_chunk_maps_as_spark_jobs(rows, spark_session):
     joblibspark = pytest.importorskip("joblibspark", reason="joblibspark is not installed")
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        pytest.skip("Spark needs Java (no java on PATH, no JAVA_HOME)")
-    from pyspark.sql import SparkSession
-
-    _importable_package()
-    os.environ["PYSPARK_PYTHON"] = sys.executable
-    spark = (SparkSession.builder.master("local[2]").appName("skbigreg-joblibspark")
-             .config("spark.ui.enabled", "false")
-             .config("spark.ui.showConsoleProgress", "false").getOrCreate())
-    try:
-        spark.sparkContext.setLogLevel("ERROR")
-        joblibspark.register_spark()
-        X, y, chunks = rows
-        tracker = spark.sparkContext.statusTracker()
-        jobs_before = sum(tracker.getJobInfo(i) is not None for i in range(100))
-        with parallel_config(backend="spark", n_jobs=2):
-            est = CumulativeLinearRegression(cov_type="HC1").fit_chunks(chunks, n_jobs=2)
-        jobs = sum(tracker.getJobInfo(i) is not None for i in range(100)) - jobs_before
-        # The first chunk is validated in this process; every other one is a Spark job.
-        assert jobs == N_CHUNKS - 1
-        _assert_same_fit(est, X, y)
-    finally:
-        spark.stop()
+    joblibspark.register_spark()
+    X, y, chunks = rows
+    context = spark_session.sparkContext
+    first = _next_job_id(context)
+    with parallel_config(backend="spark", n_jobs=2):
+        est = CumulativeLinearRegression(cov_type="HC1").fit_chunks(chunks, n_jobs=2)
+    jobs = _next_job_id(context) - 1 - first
+    # The first chunk is validated in this process; every other one is a Spark job.
+    assert jobs == N_CHUNKS - 1
+    _assert_same_fit(est, X, y)
 
 
 def test_ipyparallel_backend_maps_chunks_on_two_engines(rows):

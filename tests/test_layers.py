@@ -19,7 +19,7 @@ PACKAGE = Path(skbigreg.__file__).parent
 # package's own ``__init__`` holds metadata only, at the bottom with the
 # modules anyone may import.
 LAYERS = [
-    ("_cli", "__main__"),
+    ("_cli", "__main__", "spark_daemon"),
     ("formula",),
     ("linear_model",),
     ("model_selection",),

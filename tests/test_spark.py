@@ -1,20 +1,18 @@
 """Fits on a Spark DataFrame: partitions mapped on the executors, statistics merged on the driver.
 
-One local ``SparkSession`` (``local[2]``) per module. Oracles: the in-memory
-fit of the same rows (to 1e-10) and statsmodels (OLS/WLS with HC1 and CRV1).
+One local Spark (``local[2,2]``), shared by the test modules (``conftest.py``).
+Oracles: the in-memory fit of the same rows (to 1e-10) and statsmodels
+(OLS/WLS with HC1 and CRV1).
 """
 
 import os
-import shutil
 import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-import skbigreg
 
 from skbigreg.base import ChunkSpec, chunk_statistics, linear_chunk_statistics
 from skbigreg.io import read_spark
@@ -28,28 +26,13 @@ FEATURES = ["x0", "x1", "x2"]
 
 
 @pytest.fixture(scope="module")
-def spark():
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        pytest.skip("Spark needs Java (no java on PATH, no JAVA_HOME)")
-    from pyspark.sql import SparkSession
-
-    # The executors' Python workers: this interpreter, importing this skbigreg.
-    os.environ["PYSPARK_PYTHON"] = sys.executable
-    package_root = str(Path(skbigreg.__file__).parent.parent)
-    os.environ["PYTHONPATH"] = os.pathsep.join(
-        p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
-
-    session = (
-        SparkSession.builder.master("local[2,2]")  # 2 threads, a task tried twice
-        .appName("skbigreg-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .config("spark.sql.execution.arrow.maxRecordsPerBatch", "300")  # several batches a partition
-        .getOrCreate()
-    )
-    yield session
-    session.stop()
+def spark(spark_session):
+    # The shared local[2,2] Spark (tests/conftest.py), with this module's SQL settings.
+    session = spark_session.newSession()
+    session.conf.set("spark.sql.shuffle.partitions", "4")
+    session.conf.set("spark.sql.execution.arrow.pyspark.enabled", "true")
+    session.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "300")  # several batches a partition
+    return session
 
 
 def _frame(n=1500, seed=0):

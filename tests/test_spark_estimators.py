@@ -1,8 +1,8 @@
 """Every estimator family on a Spark DataFrame: its own chunk map run on the executors.
 
-One local ``SparkSession`` per module. Each family is fitted once from
-:func:`skbigreg.io.read_spark` and compared with the same estimator fitted
-in memory on the same rows (1e-10): penalised regression with fold
+One local Spark, shared by the test modules (``conftest.py``). Each family
+is fitted once from :func:`skbigreg.io.read_spark` and compared with the
+same estimator fitted in memory on the same rows (1e-10): penalised regression with fold
 cross-validation (hashed folds, CV groups), IV with a second (HC) pass,
 one absorbed factor with clusters and an HC pass, per-partition models, and
 GLMs by IRLS (a Spark job per pass; statsmodels as a second oracle). Then a
@@ -11,16 +11,13 @@ every attempt, a clear error and the previous fit kept.
 """
 
 import os
-import shutil
 import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-import skbigreg
 from skbigreg.io import read_spark
 from skbigreg.linear_model import (
     CumulativeElasticNetCV,
@@ -40,28 +37,12 @@ TIGHT = 1e-10
 
 
 @pytest.fixture(scope="module")
-def spark():
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        pytest.skip("Spark needs Java (no java on PATH, no JAVA_HOME)")
-    from pyspark.sql import SparkSession
-
-    # The executors' Python workers: this interpreter, importing this skbigreg.
-    os.environ["PYSPARK_PYTHON"] = sys.executable
-    package_root = str(Path(skbigreg.__file__).parent.parent)
-    os.environ["PYTHONPATH"] = os.pathsep.join(
-        p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
-    session = (
-        SparkSession.builder.master("local[2,2]")  # 2 threads, a task tried twice
-        .appName("skbigreg-estimator-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.shuffle.partitions", "3")
-        .config("spark.sql.execution.arrow.maxRecordsPerBatch", "250")  # several batches a partition
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
+def spark(spark_session):
+    # The shared local[2,2] Spark (tests/conftest.py), with this module's SQL settings.
+    session = spark_session.newSession()
+    session.conf.set("spark.sql.shuffle.partitions", "3")
+    session.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "250")  # several batches a partition
+    return session
 
 
 def _frame(n=1200, seed=1):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -58,26 +59,26 @@ class _Layout:
     labels: tuple
 
 
-def _partition_mapper(func, encode, layout, kwargs):
-    """The function ``mapInArrow`` runs on each partition: one blob per partition.
+def _map_partition(batches, *, func, encode, layout, kwargs):
+    """What ``mapInArrow`` runs on each partition: its batches mapped, summed, one blob out.
 
     ``func(chunk, **kwargs)`` maps each Arrow batch, as a
     :class:`~skbigreg.io.Chunk`, to a mergeable object; a partition's results
-    are summed there, so one blob per non-empty partition travels.
+    are summed there, so one blob per non-empty partition travels. A
+    module-level function: Spark ships ``functools.partial(_map_partition,
+    ...)``, its parameters pickled by value, no closure.
     """
-    def mapper(batches):
-        import pyarrow as pa
+    import pyarrow as pa
 
-        total = None
-        for batch in batches:
-            if batch.num_rows == 0:
-                continue
-            part = func(_batch_chunk(batch, layout), **kwargs)
-            total = part if total is None else total + part
-        if total is not None:
-            yield pa.RecordBatch.from_pydict({"stats": [encode(total)]},
-                                             schema=pa.schema([("stats", pa.binary())]))
-    return mapper
+    total = None
+    for batch in batches:
+        if batch.num_rows == 0:
+            continue
+        part = func(_batch_chunk(batch, layout), **kwargs)
+        total = part if total is None else total + part
+    if total is not None:
+        yield pa.RecordBatch.from_pydict({"stats": [encode(total)]},
+                                         schema=pa.schema([("stats", pa.binary())]))
 
 
 # What Spark says when a task's Python worker process is gone (killed, crashed).
@@ -131,7 +132,7 @@ def spark_map_reduce(func, source, *, encode, decode, labels=None, **kwargs):
     labels = tuple(source.labels if labels is None else labels)
     layout = _Layout(tuple(source.columns(labels)), tuple(source.features),
                      source.sample_weight is not None, labels)
-    mapper = _partition_mapper(func, encode, layout, kwargs)
+    mapper = partial(_map_partition, func=func, encode=encode, layout=layout, kwargs=kwargs)
     try:
         rows = source.selected(labels).mapInArrow(mapper, "stats binary").collect()
     except Exception as exc:
