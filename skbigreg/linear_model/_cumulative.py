@@ -13,14 +13,13 @@ from ..base import (
     ChunkSpec,
     CumulativeMixin,
     chunk_statistics,
-    fit_source,
     linear_chunk_statistics,
     rollback_on_error,
     validate_chunk,
     with_design_spec,
 )
 from ..inference import COV_TYPES, LEVERAGE_COV_TYPES, PANEL_COV_TYPES, regression_results
-from ..io import SparkSource, SqlPushdown, check_labels, iter_chunks, refuse_unread
+from ..io import check_labels, iter_chunks, refuse_unread
 from ..parallel import (
     dask_map_reduce,
     dask_partitions,
@@ -272,12 +271,6 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         -------
         self
         """
-        if isinstance(chunks, SqlPushdown):
-            self._validate_params()
-            return fit_source(self, (), lambda _: self._fit_pushdown(chunks))
-        if isinstance(chunks, SparkSource):
-            self._validate_params()
-            return fit_source(self, (), lambda _: self._fit_spark(chunks))
         return super().fit_chunks(chunks, n_jobs)
 
     def _fit_spark(self, source):

@@ -22,7 +22,7 @@ from ..base import (
 )
 from ..exceptions import MissingPassError
 from ..inference import RegressionResults
-from ..io import SqlPushdown, iter_chunks
+from ..io import iter_chunks
 from ..inference._covariance import (
     driscoll_kraay_meat,
     driscoll_kraay_note,
@@ -407,8 +407,6 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         x0    0.037
         dtype: float64
         """
-        if isinstance(chunks, SqlPushdown):
-            return fit_source(self, (), lambda _: self._fit_pushdown(chunks))
         return fit_source(self, chunks, self._chunk_passes)
 
     def _fit_pushdown(self, pushdown):

@@ -26,7 +26,7 @@ from ..base import (
 from ..exceptions import MissingPassError
 from ..inference import COV_TYPES, LEVERAGE_COV_TYPES, regression_results, small_sample_factor
 from ..inference._covariance import multiway_sandwich, residual_cluster_scores
-from ..io import SqlPushdown, iter_chunks
+from ..io import iter_chunks
 from ..passes import (
     pushdown_linear_score_pass,
     pushdown_statistics,
@@ -310,9 +310,6 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         -------
         self
         """
-        if isinstance(chunks, SqlPushdown):
-            self._validate_params()
-            return fit_source(self, (), lambda _: self._fit_pushdown(chunks))
         return super().fit_chunks(chunks, n_jobs)
 
     def _fit_pushdown(self, pushdown):

@@ -12,8 +12,7 @@ import numpy as np
 from sklearn.base import RegressorMixin
 
 from .._compat import _fit_context
-from ..base import CumulativeMixin, fit_source
-from ..io import SqlPushdown
+from ..base import CumulativeMixin
 from ..model_selection import hash_folds
 from ..model_selection._accumulation import FoldAccumulationMixin
 from ..model_selection._folds import n_splits_of
@@ -64,9 +63,6 @@ class PenalizedRegressorMixin(CumulativeMixin, RegressorMixin):
         -------
         self
         """
-        if isinstance(chunks, SqlPushdown):
-            self._validate_params()
-            return fit_source(self, (), lambda _: self._fit_pushdown(chunks))
         return super().fit_chunks(chunks, n_jobs)
 
     def _fit_pushdown(self, pushdown):
