@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from numbers import Integral
 
 import numpy as np
@@ -28,7 +29,12 @@ from ..parallel import (
     single_blas_thread,
     spark_map_reduce,
 )
-from ..passes import pushdown_score_pass, pushdown_statistics, score_pass_statistics
+from ..passes import (
+    pushdown_period_sums,
+    pushdown_score_pass,
+    pushdown_statistics,
+    score_pass_statistics,
+)
 from ..solvers import solve_least_squares
 from ..stats import ClusterSums, LeverageOuterProducts, decode_statistics, encode_statistics
 
@@ -295,19 +301,31 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
                 stats=self.stats_, frequency=self.weight_type == "frequency", **codec)
 
     def _fit_pushdown(self, pushdown):
-        """Statistics computed by the database (and the HC pass): only they travel."""
+        """Statistics computed by the database (and the HC pass): only they travel.
+
+        Multi-way clusters take one ``GROUPING SETS`` scan (each dimension
+        and intersection); Driscoll-Kraay errors one ``GROUP BY`` the
+        periods, after the HC pass, for the per-period score sums.
+        """
         if self.solver != "gram":
             raise ValueError("A SQL push-down computes Gram statistics: use solver='gram', "
                              "or pull the rows (fit_chunks(read_sql(...))) for solver='qr'.")
-        pushdown.require_labels(("clusters",), "Least-squares push-down fits")
+        pushdown.require_labels(("clusters", "periods"), "Least-squares push-down fits")
+        if self.cov_type in PANEL_COV_TYPES and pushdown.periods is None:
+            raise ValueError(f"{type(self).__name__} with cov_type={self.cov_type!r} needs "
+                             "periods labels: read_sql(..., periods=column).")
         self._set_statistics(pushdown_statistics(pushdown), True, pushdown.feature_names)
         self.target_name_ = pushdown.target
         if self._needs_second_pass():
             # HC0/HC1 of an unweighted fit need no leverages: a third of the sums
             leverage = self.cov_type in LEVERAGE_COV_TYPES or pushdown.weighted
-            self.score_pass_ = pushdown_score_pass(
+            score_pass = pushdown_score_pass(
                 pushdown, solution=self._solution, stats=self.stats_,
                 frequency=self.weight_type == "frequency", leverage=leverage)
+            if pushdown.periods is not None:
+                score_pass = replace(score_pass, periods=pushdown_period_sums(
+                    pushdown, solution=self._solution, stats=self.stats_))
+            self.score_pass_ = score_pass
 
     def _merge_source(self, source, n_jobs):
         """The first chunk validated here; the others mapped by the module-level

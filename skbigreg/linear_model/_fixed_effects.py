@@ -412,6 +412,7 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
     def _fit_pushdown(self, pushdown):
         """Totals and level means computed by the database (and the score pass)."""
         pushdown.require_labels(("entities", "clusters"), "Fixed-effects push-down fits")
+        pushdown.refuse_multiway("Fixed-effects push-down fits")
         if pushdown.entities is None:
             raise ValueError("A fixed-effects push-down needs entities=: the column of the "
                              "absorbed factor's levels.")

@@ -264,6 +264,7 @@ class CumulativeGLM(RegressorMixin, BaseEstimator):
     def _fit_pushdown(self, pushdown, classes):
         """Fisher scoring with one query per step: the database computes each pass."""
         pushdown.require_labels(("clusters",), "GLM push-down fits")
+        pushdown.refuse_multiway("GLM push-down fits")
         self._begin(classes, None)
         binary = hasattr(self, "classes_")
         if binary and not (np.array_equal(self.classes_, [0, 1])

@@ -23,8 +23,10 @@ from ..stats import (
     LevelMeans,
     LeverageOuterProducts,
     LikelihoodSums,
+    MultiwayGroupedStats,
     OuterProductStats,
 )
+from ..stats._multiway import intersection_codes, subsets
 from ..stats._irls import LIKELIHOOD_SUMS
 from ._scores import residual_shift
 
@@ -41,10 +43,36 @@ def pushdown_statistics(pushdown):
         m = pushdown.moments()
         stats = GramStats(k, 1, m.n_rows, m.weight_sum, m.mean, m.comoment)
         return ChunkStatistics(stats, None, None, m.log_weight_sum)
+    if pushdown.multiway:
+        return _multiway_statistics(pushdown, k)
     grouped, log_w = pushdown.grouped_moments()
-    clusters = GroupedGramStats(grouped.labels, grouped.n_rows, grouped.weight_sum,
-                                grouped.mean, grouped.comoment, k)
+    clusters = _grouped_stats(grouped, k)
     return ChunkStatistics(clusters.total(), clusters, None, log_w)
+
+
+def _grouped_stats(grouped, k):
+    return GroupedGramStats(grouped.labels, grouped.n_rows, grouped.weight_sum, grouped.mean,
+                            grouped.comoment, k)
+
+
+def _multiway_statistics(pushdown, k):
+    """Per-cluster statistics of every dimension and intersection (one scan), as
+    :meth:`MultiwayGroupedStats.from_arrays` gives them for the rows."""
+    ways = subsets(len(pushdown.clusters))
+    found, log_w = pushdown.multiway_moments(ways)
+    grouped = []
+    for way, moments in zip(ways, found):
+        if len(way) == 1:
+            grouped.append(_grouped_stats(moments, k))
+            continue
+        # each row is one intersection: its record label, sorted as the rows' are
+        labels, position = intersection_codes(list(moments.labels))
+        order = np.argsort(position, kind="stable")
+        grouped.append(GroupedGramStats(labels, moments.n_rows[order],
+                                        moments.weight_sum[order], moments.mean[order],
+                                        moments.comoment[order], k))
+    clusters = MultiwayGroupedStats(ways, grouped)
+    return ChunkStatistics(grouped[0].total(), clusters, None, log_w)
 
 
 def pushdown_score_pass(pushdown, *, solution, stats, frequency=False, leverage=True):
@@ -81,6 +109,37 @@ def pushdown_score_pass(pushdown, *, solution, stats, frequency=False, leverage=
     meats = LeverageOuterProducts(sums.n_rows, sums.hc0, sums.hc2, sums.hc3,
                                   sums.n_unit_leverage, frequency)
     return ChunkStatistics(seen, None, meats)
+
+
+def pushdown_period_sums(pushdown, *, solution, stats):
+    """Per-period sums of the scores ``w e u`` at ``solution``, for Driscoll-Kraay errors.
+
+    One ``GROUP BY`` the ``periods`` column gives each period's weight,
+    means and centred co-moments of ``z = [x, y]``; the residual is linear
+    in ``z`` (``e = (z - c)' a`` with ``a = [-coef, 1]``), so each period's
+    score sum follows exactly, as ``score_pass_statistics(periods=)`` sums
+    it over the rows::
+
+        sum_t w e       = W_t (m_t - c)' a
+        sum_t w (x-c) e = (C_t a)[:k] + (m_t - c)[:k] sum_t w e
+
+    Returns
+    -------
+    ClusterSums
+        Keyed by period (sorted), one row of ``[sum w e, sum w (x - c) e]``
+        (the first only with an intercept) per period.
+    """
+    grouped, _ = pushdown.grouped_moments("periods")
+    same_rows(stats.n_rows, stats.weight_sum, int(grouped.n_rows.sum()),
+              float(grouped.weight_sum.sum()))
+    shift_x, shift_y = residual_shift(solution, stats)
+    residual = np.append(-solution.coef[:, 0], 1.0)
+    offset = grouped.mean - np.append(shift_x, shift_y[0])
+    sum_e = grouped.weight_sum * (offset @ residual)
+    k = stats.n_features
+    sum_ue = (grouped.comoment @ residual + offset * sum_e[:, None])[:, :k]
+    scores = np.hstack([sum_e[:, None], sum_ue]) if solution.center else sum_ue
+    return ClusterSums(grouped.labels, scores)
 
 
 def pushdown_within_statistics(pushdown):
