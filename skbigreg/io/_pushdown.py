@@ -244,7 +244,7 @@ class SqlPushdown:
         if name in cols.features:
             return "features"
         return next(label for label, col in cols.labels.items()
-                    if col == name or (not isinstance(col, str) and name in col))
+                    if col == name or (isinstance(col, tuple) and name in col))
 
     def moments(self):
         """One scan: weighted count, means and centred co-moments, with the checks.
