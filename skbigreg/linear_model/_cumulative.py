@@ -263,8 +263,11 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
             for them. A chunk that fails leaves the estimator as it was
             before the call. A :class:`~skbigreg.io.SqlPushdown`
             (``read_sql(...).pushdown()``) has the database compute the
-            statistics (and the HC pass): no row leaves it. A
-            :class:`~skbigreg.io.SparkSource` (:func:`~skbigreg.io.read_spark`)
+            statistics (and the HC pass): no row leaves it -- per cluster of
+            each dimension and intersection for multi-way clusters
+            (``read_sql(..., clusters=[...])``, one ``GROUPING SETS`` scan),
+            and each period's score sums for Driscoll-Kraay errors
+            (``periods=``). A :class:`~skbigreg.io.SparkSource` (:func:`~skbigreg.io.read_spark`)
             has the Spark executors map their partitions: only statistics
             reach the driver.
         n_jobs : int, optional
