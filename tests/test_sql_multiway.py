@@ -11,6 +11,7 @@ SKBIGREG_PG_DSN names a server.
 """
 
 import os
+import warnings
 from itertools import combinations
 
 import numpy as np
@@ -46,6 +47,7 @@ def _frame(n=3000, seed=0):
         "site": np.array(["n", "s", "e", "w", "c", "o"])[region],
         "w": rng.uniform(0.5, 2.0, n),
     })
+    frame["z"] = frame["x2"] + rng.normal(size=n)  # an instrument of x2
     frame["y"] = (1 + 0.5 * (frame["x1"] - 30) - frame["x2"] + rng.normal(size=n)
                   + rng.normal(size=40)[firm] + rng.normal(size=12)[year]
                   + rng.normal(size=6)[region])
@@ -245,13 +247,35 @@ def test_only_clusters_take_a_list_of_columns(con):
         read_sql("t", connection, target="y", features=["x1"], periods=["year", "firm"])
 
 
+@pytest.mark.parametrize("weights", [None, "w"])
+def test_iv_two_way_pushdown_equals_pull_and_pyfixest(con, weights):
+    """Two-way CRV1 of 2SLS (and its first stage) from the first pass's statistics
+    per cluster of each dimension and intersection; pyfixest's G_df="conventional"."""
+    pf = pytest.importorskip("pyfixest")
+    connection, frame = con
+    source = read_sql("t", connection, target="y", features=["x1", "x2", "z"],
+                      clusters=["firm", "year"], sample_weight=weights, batch_rows=300)
+    spec = {"endogenous": ["x2"], "instruments": ["z"], "cov_type": "cluster"}
+    pushed = CumulativeIVRegression(**spec).fit_chunks(source.pushdown())
+    pulled = CumulativeIVRegression(**spec).fit_chunks(source)
+    _same(pushed.results(), pulled.results())
+    pd.testing.assert_frame_equal(pushed.first_stage(), pulled.first_stage(), rtol=1e-10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = pf.feols("y ~ x1 | x2 ~ z", data=frame, weights=weights,
+                       vcov={"CRV1": "firm+year"}, ssc=pf.ssc(G_df="conventional"))
+    np.testing.assert_allclose(pushed.results().bse[["const", "x1", "x2"]].to_numpy(),
+                               ref.se()[["Intercept", "x1", "x2"]].to_numpy(), rtol=1e-10)
+
+
 def test_models_that_do_not_push_multiway_clusters_down_refuse_them(con):
     connection, _ = con
-    source = read_sql("t", connection, target="y", features=["x1", "x2"],
+    source = read_sql("t", connection, target="y", features=["x1", "x2", "z"],
                       clusters=["firm", "year"], entities="site")
-    for est, name in ((CumulativeFixedEffectsRegression(cov_type="cluster"), "Fixed-effects"),
-                      (CumulativeIVRegression(endogenous=["x2"], instruments=["x1"]), "IV")):
-        with pytest.raises(ValueError, match=f"{name} push-down fits push down one cluster"):
+    iv = CumulativeIVRegression(endogenous=["x2"], instruments=["z"])
+    for est, name in ((CumulativeFixedEffectsRegression(cov_type="cluster"), "Fixed-effects push-down fits"),
+                      (iv, "IV push-down fits with entities=")):
+        with pytest.raises(ValueError, match=f"{name} push down one cluster"):
             est.fit_chunks(source.pushdown())
     connection.execute("CREATE TABLE b AS SELECT *, CAST(y > 1 AS INTEGER) AS event FROM t")
     binary = read_sql("b", connection, target="event", features=["x1", "x2"],

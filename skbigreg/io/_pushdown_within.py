@@ -100,7 +100,8 @@ def linear_score_sums(pushdown, forms, rows_mean, *, shift, columns, center=Fals
     forms = np.atleast_2d(np.asarray(forms, dtype=float))
     by_level = isinstance(shift, tuple)
     centre = np.asarray(shift[1] if by_level else shift, dtype=float)
-    clustered = pushdown.clusters is not None
+    # multi-way clusters' errors come from the first pass's per-cluster statistics
+    clustered = pushdown.clusters is not None and not pushdown.multiway
     values = np.concatenate([centre, forms.ravel(), rows_mean])
     names = ([f"m{j}" for j in range(d)]
              + [f"b{f}_{j}" for f in range(len(forms)) for j in range(d)]

@@ -315,8 +315,9 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
     def _fit_pushdown(self, pushdown):
         """Moments computed by the database (and the score pass at the fit)."""
         pushdown.require_labels(("clusters", "entities"), "IV push-down fits")
-        pushdown.refuse_multiway("IV push-down fits")
         absorbs = pushdown.entities is not None
+        if absorbs:  # multi-way clusters with absorbed levels need multi-way score sums
+            pushdown.refuse_multiway("IV push-down fits with entities=")
         if absorbs and not self.fit_intercept:
             raise ValueError("fit_intercept=False cannot be combined with entities: the "
                              "absorbed effects hold the constant.")
