@@ -24,7 +24,6 @@ from skbigreg.linear_model import (
     CumulativeIVRegression,
     CumulativeLinearRegression,
     CumulativeLogisticRegression,
-    SMRPoissonRegressor,
 )
 
 duckdb = pytest.importorskip("duckdb")
@@ -282,14 +281,6 @@ def test_models_that_do_not_push_multiway_clusters_down_refuse_them(con):
                       clusters=["firm", "year"])
     with pytest.raises(ValueError, match="GLM push-down fits push down one cluster"):
         CumulativeLogisticRegression().fit_chunks(binary.pushdown())
-
-
-def test_an_estimator_without_a_pushdown_refuses_it_by_name(con):
-    connection, _ = con
-    source = read_sql("t", connection, target="y", features=["x1", "x2"])
-    with pytest.raises(TypeError, match="SMRPoissonRegressor cannot be fitted on a SQL "
-                                        "push-down"):
-        SMRPoissonRegressor().fit_chunks(source.pushdown())
 
 
 # -- PostgreSQL ----------------------------------------------------------------------------

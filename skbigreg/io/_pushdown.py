@@ -35,6 +35,18 @@ class Moments:
 
 
 @dataclass(frozen=True)
+class FirstMoments:
+    """Query 1's weighted count and means (no co-moments), and the rows counted
+    for each of the caller's conditions."""
+
+    n_rows: int
+    weight_sum: float
+    mean: np.ndarray
+    log_weight_sum: float
+    counts: dict
+
+
+@dataclass(frozen=True)
 class GroupedMoments:
     """:class:`Moments` per group label (sorted as :func:`numpy.unique` sorts)."""
 
@@ -198,21 +210,34 @@ class SqlPushdown:
         return len(self.feature_names) + 1
 
     # -- queries -----------------------------------------------------------------
-    def first_moments(self):
-        """Query 1: weighted count and means; NULL counts and weight checks."""
+    def first_moments(self, counts=None):
+        """Query 1: weighted count and means; NULL counts and weight checks.
+
+        ``counts`` maps names to SQL conditions on the ``src`` columns
+        (``z0..``, ``w``): the same scan counts the rows meeting each (a
+        caller's own checks, e.g. the response's support), once the NULL
+        and weight checks have passed.
+
+        Returns
+        -------
+        FirstMoments
+        """
         d, used = self._size(), self.relation.columns.used()
+        counts = counts or {}
         items = ["COUNT(*) AS n", "SUM(w) AS sw", "MIN(w) AS wmin",
                  "SUM(CASE WHEN w > 0 THEN LN(w) ELSE 0 END) AS lw",
                  "SUM(CASE WHEN w = 0 THEN 1 ELSE 0 END) AS wzero"]
         items += [f"SUM(w * z{j}) / NULLIF(SUM(w), 0) AS m{j}" for j in range(d)]
         items += [f"SUM(null{i}) AS null{i}" for i in range(len(used))]
+        items += [f"SUM(CASE WHEN {condition} THEN 1 ELSE 0 END) AS count{i}"
+                  for i, condition in enumerate(counts.values())]
         row = self._one_row("WITH " + self._src(with_nulls=True) + " SELECT " + ", ".join(items)
                             + " FROM src")
         self._check_first(row, used)
-        n = int(row["n"])
         log_w = 0.0 if not self.weighted else (-np.inf if row["wzero"] else float(row["lw"]))
         mean = np.array([row[f"m{j}"] for j in range(d)], dtype=float)
-        return n, float(row["sw"] or 0.0), mean, log_w
+        found = {name: int(row[f"count{i}"] or 0) for i, name in enumerate(counts)}
+        return FirstMoments(int(row["n"]), float(row["sw"] or 0.0), mean, log_w, found)
 
     def _check_first(self, row, used):
         for i, name in enumerate(used):

@@ -221,19 +221,21 @@ class PushdownIRLS:
     Calling it with ``(state, columns, complete)`` makes one pass at the
     state's coefficients (one query) and returns the
     :class:`~skbigreg.stats.IRLSPass` that :func:`irls_pass` would give on
-    the rows. The first query (weighted means, NULL and weight checks) and
-    the response's support check run once, when it is made. Each pass
+    the rows. The first query (weighted means, NULL and weight checks, and
+    the response's support check in the same scan) runs once, when it is
+    made. Each pass
     centres its co-moments about the previous pass's means (query 1's for
     the first), corrected exactly to its own.
     """
 
     def __init__(self, pushdown, family, link, fit_intercept, binary=False):
-        from ..io._pushdown_glm import check_family, check_response
+        from ..io._pushdown_glm import check_family, check_response, response_outside
 
         check_family(family, link)
         self.pushdown, self.family, self.fit_intercept = pushdown, family, fit_intercept
-        self.n_rows, _, self.mean, _ = pushdown.first_moments()
-        check_response(pushdown, family, binary)
+        first = pushdown.first_moments({"outside": response_outside(pushdown, family, binary)})
+        self.n_rows, self.mean = first.n_rows, first.mean
+        check_response(pushdown, family, binary, first.counts["outside"])
         self._shift = {}  # columns -> the last pass's means of [x[columns], z]
         self._constant = None
 
