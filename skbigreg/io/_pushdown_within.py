@@ -84,7 +84,8 @@ def level_moments(pushdown, mean, n_rows, weight_sum):
                         cluster, nested)
 
 
-def linear_score_sums(pushdown, forms, rows_mean, *, shift, columns, center=False):
+def linear_score_sums(pushdown, forms, rows_mean, *, shift, columns, center=False,
+                      group="clusters"):
     """The score pass of residuals ``e_f = (z - shift)' forms[f]`` at given coefficients.
 
     Each row's scores are ``w e_f u`` with ``u = [1, (z - shift)[columns]]``
@@ -94,19 +95,22 @@ def linear_score_sums(pushdown, forms, rows_mean, *, shift, columns, center=Fals
 
     ``shift`` is a vector (one centre for every row), or ``("levels", mean)``:
     each row demeaned by its level's means, computed in the query about
-    ``mean`` (a ``GROUP BY`` the entity joined back on it).
+    ``mean`` (a ``GROUP BY`` the entity joined back on it). ``group`` names
+    the label whose groups get the sums (``"periods"``: Driscoll-Kraay).
     """
     d = pushdown._size()
     forms = np.atleast_2d(np.asarray(forms, dtype=float))
     by_level = isinstance(shift, tuple)
     centre = np.asarray(shift[1] if by_level else shift, dtype=float)
     # multi-way clusters' errors come from the first pass's per-cluster statistics
-    clustered = pushdown.clusters is not None and not pushdown.multiway
+    column = pushdown.relation.columns.labels.get(group)
+    clustered = isinstance(column, str)
     values = np.concatenate([centre, forms.ravel(), rows_mean])
     names = ([f"m{j}" for j in range(d)]
              + [f"b{f}_{j}" for f in range(len(forms)) for j in range(d)]
              + [f"r{j}" for j in range(d)])
-    sql = "WITH " + pushdown._src(with_clusters=clustered, with_entities=by_level) + ", "
+    sql = "WITH " + pushdown._src(with_clusters=clustered and column,
+                                  with_entities=by_level) + ", "
     sql += _params("p", None, values, names)
     if by_level:
         offsets = ", ".join(f"COALESCE(SUM(w * (z{j} - p.m{j})) / NULLIF(SUM(w), 0), 0) AS a{j}"

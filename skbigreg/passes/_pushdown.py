@@ -164,8 +164,11 @@ def pushdown_within_statistics(pushdown):
     return ChunkStatistics(stats, first.clusters, level_stats, first.log_weight_sum)
 
 
-def pushdown_within_score_pass(pushdown, *, coef, stats):
+def pushdown_within_score_pass(pushdown, *, coef, stats, group="clusters"):
     """The within score pass in the database at ``coef`` (HC1, clusters across levels).
+
+    ``group="periods"`` sums the scores per period instead of per cluster
+    (Driscoll-Kraay errors), in ``clusters`` of the result.
 
     Returns
     -------
@@ -177,10 +180,10 @@ def pushdown_within_score_pass(pushdown, *, coef, stats):
     k = len(coef)
     residual = np.append(-np.asarray(coef, dtype=float), 1.0)
     return pushdown_linear_score_pass(pushdown, [(residual, np.eye(k + 1, k))], stats=stats,
-                                      shift=("levels", stats.mean), center=False)
+                                      shift=("levels", stats.mean), center=False, group=group)
 
 
-def pushdown_linear_score_pass(pushdown, forms, *, stats, shift, center):
+def pushdown_linear_score_pass(pushdown, forms, *, stats, shift, center, group="clusters"):
     """A score pass in the database for residuals linear in ``z = [X, y]``.
 
     ``forms`` are ``(coef, projection)`` pairs: the residual
@@ -204,7 +207,8 @@ def pushdown_linear_score_pass(pushdown, forms, *, stats, shift, center):
     keep = np.r_[np.arange(int(center)), int(center) + used]
     block = block_diag(*[p[keep] for p in projections])
     mean = np.asarray(stats.mean, dtype=float)
-    sums = linear_score_sums(pushdown, coefs, mean, shift=shift, columns=used, center=center)
+    sums = linear_score_sums(pushdown, coefs, mean, shift=shift, columns=used, center=center,
+                             group=group)
     rows = sums.rows
     seen = GramStats(stats.n_features, 1, rows.n_rows, rows.weight_sum, rows.mean, rows.comoment)
     clusters = None
