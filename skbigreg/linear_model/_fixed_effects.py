@@ -384,7 +384,8 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
             :class:`~skbigreg.io.SqlPushdown` (``read_sql(..., entities=)
             .pushdown()``, one factor) has the database compute the totals,
             each level's weight and means, and the score pass (per cluster,
-            and per period for Driscoll-Kraay errors): no row leaves it.
+            of every dimension and intersection for multi-way clusters, and
+            per period for Driscoll-Kraay errors): no row leaves it.
 
         Returns
         -------
@@ -414,7 +415,6 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         """Totals and level means computed by the database (and the score pass)."""
         pushdown.require_labels(("entities", "clusters", "periods"),
                                 "Fixed-effects push-down fits")
-        pushdown.refuse_multiway("Fixed-effects push-down fits")
         if pushdown.entities is None:
             raise ValueError("A fixed-effects push-down needs entities=: the column of the "
                              "absorbed factor's levels.")
@@ -439,7 +439,7 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
 
     def _pushdown_scores(self, pushdown, group):
         return pushdown_within_score_pass(pushdown, coef=self.coef_, stats=self.stats_,
-                                          group=group)
+                                          group=group, levels=self.level_stats_)
 
     def _chunk_passes(self, source):
         """Multi-way passes when the first chunk's entities have several columns."""

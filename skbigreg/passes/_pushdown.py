@@ -164,11 +164,15 @@ def pushdown_within_statistics(pushdown):
     return ChunkStatistics(stats, first.clusters, level_stats, first.log_weight_sum)
 
 
-def pushdown_within_score_pass(pushdown, *, coef, stats, group="clusters"):
+def pushdown_within_score_pass(pushdown, *, coef, stats, group="clusters", levels=None):
     """The within score pass in the database at ``coef`` (HC1, clusters across levels).
 
     ``group="periods"`` sums the scores per period instead of per cluster
-    (Driscoll-Kraay errors), in ``clusters`` of the result.
+    (Driscoll-Kraay errors), in ``clusters`` of the result. Multi-way
+    clusters get them per cluster of every dimension and intersection (a
+    :class:`~skbigreg.stats.MultiwayGroupedStats`), with whether the levels
+    of the fit's ``levels`` (its :class:`~skbigreg.stats.LevelMeans`) nest
+    in each subset's clusters, as ``partial_fit_scores`` gathers them.
 
     Returns
     -------
@@ -179,11 +183,28 @@ def pushdown_within_score_pass(pushdown, *, coef, stats, group="clusters"):
     """
     k = len(coef)
     residual = np.append(-np.asarray(coef, dtype=float), 1.0)
+    nesting = None
+    if group == "clusters" and pushdown.multiway:
+        nesting = _multiway_nesting(pushdown, levels)
     return pushdown_linear_score_pass(pushdown, [(residual, np.eye(k + 1, k))], stats=stats,
-                                      shift=("levels", stats.mean), center=False, group=group)
+                                      shift=("levels", stats.mean), center=False, group=group,
+                                      nesting=nesting)
 
 
-def pushdown_linear_score_pass(pushdown, forms, *, stats, shift, center, group="clusters"):
+def _multiway_nesting(pushdown, levels):
+    """Per subset of the cluster columns, the fit's levels flagged nested when each
+    lies in one cluster of the subset (so in one of each of its columns)."""
+    from ..io._pushdown_within import level_nesting
+
+    nested = level_nesting(pushdown)
+    ways = subsets(len(pushdown.clusters))
+    blank = np.zeros((len(levels.labels), 1))  # the nesting flags are what is read
+    return {way: LevelMeans(levels.labels, levels.n_rows, levels.weight_sum, blank, None,
+                            all(nested[j] for j in way)) for way in ways}
+
+
+def pushdown_linear_score_pass(pushdown, forms, *, stats, shift, center, group="clusters",
+                               nesting=None):
     """A score pass in the database for residuals linear in ``z = [X, y]``.
 
     ``forms`` are ``(coef, projection)`` pairs: the residual
@@ -191,6 +212,8 @@ def pushdown_linear_score_pass(pushdown, forms, *, stats, shift, center, group="
     (the one when ``center``) onto the model's own design, as
     ``residual_row_scores`` and IV's ``_residual_forms`` define them;
     ``shift`` is a vector or ``("levels", mean)`` (each row's level means).
+    ``nesting`` (per subset of multi-way clusters, its levels' nesting)
+    asks for the score sums per cluster of every subset.
 
     Returns
     -------
@@ -208,15 +231,29 @@ def pushdown_linear_score_pass(pushdown, forms, *, stats, shift, center, group="
     block = block_diag(*[p[keep] for p in projections])
     mean = np.asarray(stats.mean, dtype=float)
     sums = linear_score_sums(pushdown, coefs, mean, shift=shift, columns=used, center=center,
-                             group=group)
+                             group=group, ways=None if nesting is None else tuple(nesting))
     rows = sums.rows
     seen = GramStats(stats.n_features, 1, rows.n_rows, rows.weight_sum, rows.mean, rows.comoment)
     clusters = None
     if sums.cluster_labels is not None:
         clusters = ClusterSums(sums.cluster_labels, sums.cluster_sums @ block)
+    if sums.multiway is not None:
+        clusters = MultiwayGroupedStats(
+            tuple(nesting), [_sorted_sums(labels, way_sums @ block)
+                             for labels, way_sums in sums.multiway], tuple(nesting.values()))
     return ChunkStatistics(seen, clusters,
                            OuterProductStats(sums.n_rows, block.T @ sums.outer @ block))
 
+
+
+def _sorted_sums(labels, sums):
+    """:class:`ClusterSums` of one subset's groups (one label array per column),
+    sorted by label as :meth:`MultiwayGroupedStats.from_rows` sorts them."""
+    if len(labels) == 1:
+        order = np.argsort(labels[0], kind="stable")
+        return ClusterSums(labels[0][order], sums[order])
+    records, position = intersection_codes(list(labels))
+    return ClusterSums(records, sums[np.argsort(position, kind="stable")])
 
 
 class PushdownIRLS:
