@@ -371,8 +371,9 @@ def test_rows_written_between_the_queries_are_refused(con, monkeypatch):
 
 
 def test_periods_are_read_from_a_query_and_refused_by_push_down(con):
-    """Driscoll-Kraay errors from a pulled query equal the in-memory fit; push-down,
-    which gathers no period sums, refuses the label instead of ignoring it."""
+    """Driscoll-Kraay errors from a pulled query equal the in-memory fit; the
+    push-down sums the scores by period and equals both (tests/test_sql_multiway.py
+    compares it with linearmodels)."""
     connection, frame = con
     source = read_sql("t", connection, target="y", features=["x1", "x2"], periods="k",
                       batch_rows=700)
@@ -380,5 +381,5 @@ def test_periods_are_read_from_a_query_and_refused_by_push_down(con):
     memory = CumulativeLinearRegression(cov_type="driscoll-kraay", maxlags=1).fit(
         frame[["x1", "x2"]], frame["y"], periods=frame["k"].to_numpy(float))
     _assert_same_fit(pulled, memory, "driscoll-kraay")
-    with pytest.raises(ValueError, match="periods"):
-        CumulativeLinearRegression(cov_type="HC1").fit_chunks(source.pushdown())
+    pushed = CumulativeLinearRegression(cov_type="HC1", maxlags=1).fit_chunks(source.pushdown())
+    _assert_same_fit(pushed, memory, "driscoll-kraay")

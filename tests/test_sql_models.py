@@ -242,8 +242,8 @@ def test_failing_query_and_missing_column_keep_the_fit(con):
 def test_labels_a_model_does_not_read_are_refused(con):
     connection, _ = con
     source = read_sql("t", connection, target="y", features=["x1", "x2"], entities="ent")
-    with pytest.raises(ValueError, match="Least-squares push-down fits read clusters= only; "
-                                         "entities="):
+    with pytest.raises(ValueError, match="Least-squares push-down fits read clusters= and "
+                                         "periods= only; entities="):
         CumulativeLinearRegression().fit_chunks(source.pushdown())
     plain = read_sql("t", connection, target="y", features=["x1", "x2"])
     with pytest.raises(ValueError, match="needs entities="):

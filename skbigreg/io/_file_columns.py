@@ -22,11 +22,31 @@ class FileColumns:
     labels: dict
     categorical: object
 
+    def __post_init__(self):
+        self.labels = {name: _label_column(name, column) for name, column in self.labels.items()}
+
+    def used_labels(self):
+        """Every label column (each of multi-way clusters' columns)."""
+        return [name for column in self.labels.values() if column is not None
+                for name in ((column,) if isinstance(column, str) else column)]
+
     def used(self):
-        labels = [c for c in self.labels.values() if c is not None]
         names = [*self.features, *([self.target] if self.target else []),
-                 *([self.weight] if self.weight else []), *labels]
+                 *([self.weight] if self.weight else []), *self.used_labels()]
         return list(dict.fromkeys(names))  # a column may be a feature and a label
+
+
+def _label_column(argument, column):
+    """A label's column name; for ``clusters`` a list of two or more names is a
+    tuple (multi-way clusters), and a list of one its name."""
+    if column is None or isinstance(column, str):
+        return column
+    names = list(column)
+    if argument != "clusters" or not names or not all(isinstance(n, str) for n in names):
+        raise ValueError(f"{argument}: give one column name (a str), got {column!r}"
+                         + ("; clusters= alone takes a list of column names (multi-way "
+                            "clusters)." if argument != "clusters" else "."))
+    return names[0] if len(names) == 1 else tuple(names)
 
 
 def csv_schema(dataset, types):
@@ -59,7 +79,7 @@ def check_schemas(columns, schemas):
     first_path, first = schemas[0]
     _require_present(columns, first_path, first.names)
     if columns.features is None:
-        taken = {columns.target, columns.weight, *columns.labels.values()}
+        taken = {columns.target, columns.weight, *columns.used_labels()}
         columns.features = [c for c in first.names if c not in taken]
     _check_roles(columns)
     for path, schema in schemas[1:]:
@@ -100,7 +120,9 @@ def _check_roles(columns):
 def _roles(columns):
     """``(argument, column)`` for every named column, once the features are known."""
     categorical = columns.categorical or []
-    named = [("target", columns.target), ("sample_weight", columns.weight), *columns.labels.items()]
+    named = [("target", columns.target), ("sample_weight", columns.weight),
+             *((argument, name) for argument, column in columns.labels.items()
+               for name in ((column,) if column is None or isinstance(column, str) else column))]
     features = [("categorical" if c in categorical else "features", c) for c in columns.features]
     return [(argument, column) for argument, column in named if column is not None] + features
 

@@ -62,7 +62,9 @@ def read_files(
     sample_weight, clusters, partitions, groups, entities, periods : str, optional
         Columns holding weights and row labels (``entities``: the levels of an
         absorbed fixed effect; ``periods``: each row's time period, numbers
-        or dates, for Driscoll-Kraay errors).
+        or dates, for Driscoll-Kraay errors). ``clusters`` may be a list of
+        two or more columns: multi-way clusters (each chunk's clusters are
+        then a DataFrame of them).
     categorical : list of str or dict, optional
         Columns to one-hot encode. A dict ``{column: [levels]}`` declares the
         levels; a list discovers them in a first pass over those columns
@@ -120,6 +122,13 @@ def read_files(
                            "entities": entities, "periods": periods},
                           categorical)
     return FileSource(paths, file_format, columns, drop_first, int(batch_rows), missing, verbose)
+
+
+def _label_values(batch, column):
+    """A label's values; multi-way clusters (a tuple of columns) as a DataFrame."""
+    if isinstance(column, str):
+        return np.asarray(batch.column(column).to_numpy(zero_copy_only=False))
+    return pd.DataFrame({name: _label_values(batch, name) for name in column}, copy=False)
 
 
 def _resolve_paths(path, file_format):
@@ -219,8 +228,8 @@ class FileSource(ChunkSource):
         X = self._design(batch)
         y = _numeric(batch.column(cols.target)) if cols.target else None
         w = _numeric(batch.column(cols.weight)) if cols.weight else None
-        labels = {key: np.asarray(batch.column(col).to_numpy(zero_copy_only=False))
-                  for key, col in cols.labels.items() if col is not None}
+        labels = {key: _label_values(batch, col) for key, col in cols.labels.items()
+                  if col is not None}
         frame = pd.DataFrame(X, columns=self.feature_names, copy=False)
         return Chunk(frame, y, w, labels)
 

@@ -35,6 +35,18 @@ class Moments:
 
 
 @dataclass(frozen=True)
+class FirstMoments:
+    """Query 1's weighted count and means (no co-moments), and the rows counted
+    for each of the caller's conditions."""
+
+    n_rows: int
+    weight_sum: float
+    mean: np.ndarray
+    log_weight_sum: float
+    counts: dict
+
+
+@dataclass(frozen=True)
 class GroupedMoments:
     """:class:`Moments` per group label (sorted as :func:`numpy.unique` sorts)."""
 
@@ -111,10 +123,26 @@ class SqlPushdown:
         self.feature_names = _feature_names(columns, relation.categories, drop_first)
         self.target = columns.target
         self.weighted = columns.weight is not None
-        self.clusters = columns.labels.get("clusters")
+        clusters = columns.labels.get("clusters")
+        # a column name, or a tuple of two or more names (multi-way clusters)
+        self.clusters = clusters if clusters is None or isinstance(clusters, str) \
+            else tuple(clusters)
         self.entities = columns.labels.get("entities")
         self.groups = columns.labels.get("groups")
-        self.require_labels(("clusters", "entities", "groups"), "Push-down fits")
+        self.periods = columns.labels.get("periods")
+        self.require_labels(("clusters", "entities", "groups", "periods"), "Push-down fits")
+
+    @property
+    def multiway(self):
+        """Whether ``clusters=`` names two or more columns (multi-way clusters)."""
+        return isinstance(self.clusters, tuple)
+
+    def refuse_multiway(self, model):
+        """Refuse multi-way clusters where ``model`` (its name) does not push them down."""
+        if self.multiway:
+            raise ValueError(f"{model} push down one cluster column; clusters= names "
+                             f"{len(self.clusters)}: pull the rows (fit_chunks(read_sql(...))) "
+                             "for multi-way clusters.")
 
     def require_labels(self, allowed, model):
         """Refuse a row label that ``model`` (its name, for the message) does not read."""
@@ -163,9 +191,12 @@ class SqlPushdown:
         rel = self.relation
         items = [part + f" AS z{j}" for j, part in enumerate(self._design())]
         items.append((rel.value(rel.columns.weight) if self.weighted else Sql("1.0")) + " AS w")
-        if with_clusters:  # the clusters, or the label column named
-            column = with_clusters if isinstance(with_clusters, str) else self.clusters
-            items.append(Sql(rel.quoted(column)) + " AS g")
+        if with_clusters:  # the clusters, or the label column(s) named
+            column = self.clusters if with_clusters is True else with_clusters
+            if isinstance(column, str):
+                items.append(Sql(rel.quoted(column)) + " AS g")
+            else:  # multi-way: one column g0, g1, ... per dimension
+                items += [Sql(rel.quoted(name)) + f" AS g{j}" for j, name in enumerate(column)]
         if with_entities:
             items.append(Sql(rel.quoted(self.entities)) + " AS e")
         if with_nulls:
@@ -179,21 +210,34 @@ class SqlPushdown:
         return len(self.feature_names) + 1
 
     # -- queries -----------------------------------------------------------------
-    def first_moments(self):
-        """Query 1: weighted count and means; NULL counts and weight checks."""
+    def first_moments(self, counts=None):
+        """Query 1: weighted count and means; NULL counts and weight checks.
+
+        ``counts`` maps names to SQL conditions on the ``src`` columns
+        (``z0..``, ``w``): the same scan counts the rows meeting each (a
+        caller's own checks, e.g. the response's support), once the NULL
+        and weight checks have passed.
+
+        Returns
+        -------
+        FirstMoments
+        """
         d, used = self._size(), self.relation.columns.used()
+        counts = counts or {}
         items = ["COUNT(*) AS n", "SUM(w) AS sw", "MIN(w) AS wmin",
                  "SUM(CASE WHEN w > 0 THEN LN(w) ELSE 0 END) AS lw",
                  "SUM(CASE WHEN w = 0 THEN 1 ELSE 0 END) AS wzero"]
         items += [f"SUM(w * z{j}) / NULLIF(SUM(w), 0) AS m{j}" for j in range(d)]
         items += [f"SUM(null{i}) AS null{i}" for i in range(len(used))]
+        items += [f"SUM(CASE WHEN {condition} THEN 1 ELSE 0 END) AS count{i}"
+                  for i, condition in enumerate(counts.values())]
         row = self._one_row("WITH " + self._src(with_nulls=True) + " SELECT " + ", ".join(items)
                             + " FROM src")
         self._check_first(row, used)
-        n = int(row["n"])
         log_w = 0.0 if not self.weighted else (-np.inf if row["wzero"] else float(row["lw"]))
         mean = np.array([row[f"m{j}"] for j in range(d)], dtype=float)
-        return n, float(row["sw"] or 0.0), mean, log_w
+        found = {name: int(row[f"count{i}"] or 0) for i, name in enumerate(counts)}
+        return FirstMoments(int(row["n"]), float(row["sw"] or 0.0), mean, log_w, found)
 
     def _check_first(self, row, used):
         for i, name in enumerate(used):
@@ -224,7 +268,8 @@ class SqlPushdown:
             return "sample_weight"
         if name in cols.features:
             return "features"
-        return next(label for label, col in cols.labels.items() if col == name)
+        return next(label for label, col in cols.labels.items()
+                    if col == name or (isinstance(col, tuple) and name in col))
 
     def moments(self):
         """One scan: weighted count, means and centred co-moments, with the checks.
@@ -256,9 +301,44 @@ class SqlPushdown:
         row = _totals(table, self._size())
         return _grouped(table, self._size(), column, shift, label), row["log_w"]
 
-    def _scan(self, group_column=None, row_hash=None):
+    def multiway_moments(self, ways):
+        """:meth:`grouped_moments` for multi-way clusters, in one scan.
+
+        ``ways`` are subsets of the cluster columns (tuples of their
+        positions, as :func:`~skbigreg.stats.MultiwayGroupedStats` orders
+        them); one ``GROUP BY GROUPING SETS`` gives the groups of each: each
+        dimension's clusters and each intersection's.
+
+        Returns
+        -------
+        list of GroupedMoments
+            One per way, in the order of ``ways``; an intersection's
+            ``labels`` is a tuple of label arrays (one per column of the
+            way, in the query's order), a dimension's its sorted labels.
+        float
+            The weighted log-sum of the weights.
+        """
+        d, names = self._size(), self.clusters
+        table, shift = self._scan(names, ways)
+        found = []
+        for way in ways:
+            part = _way_rows(table, way, len(names))
+            if len(way) == 1:
+                key = f"g{way[0]}"
+                part = part.rename_columns(["g" if c == key else c for c in part.column_names])
+                found.append(_grouped(part, d, names[way[0]], shift))
+            else:
+                found.append(_intersections(part, d, way, [names[j] for j in way], shift))
+        return found, _totals(_way_rows(table, ways[0], len(names)), d)["log_w"]
+
+    def _scan(self, group_column=None, ways=None, row_hash=None):
         """The one scan of :meth:`moments`; its totals checked as query 1's.
-        Grouped by a label's column, or by the fold ``row_hash`` gives each row."""
+
+        ``group_column`` names a label column to ``GROUP BY``; a tuple of
+        them with ``ways`` (subsets of their positions) groups by each
+        subset (``GROUPING SETS``), the totals read off the first subset.
+        With ``row_hash`` the rows are grouped by the fold it gives each row.
+        """
         from ._sql_hash import fold_ctes
 
         shift = self._sample_shift()
@@ -268,27 +348,32 @@ class SqlPushdown:
                  "SUM(CASE WHEN w = 0 THEN 1 ELSE 0 END) AS wzero"]
         items += [f"SUM(null{i}) AS null{i}" for i in range(len(used))]
         items += _centred_items(d)
-        grouped = group_column is not None or row_hash is not None
+        if row_hash is not None:  # each row's fold, g, computed from its z
+            keys, group_by = ["g"], " GROUP BY g"
+        else:
+            keys, group_by = _group_keys(group_column, ways)
         rows = "src"
         with_src = self._src(with_nulls=True, with_clusters=group_column or False)
-        if row_hash is not None:  # each row's fold, g, computed from its z
+        if row_hash is not None:
             rows = "keyed"
             with_src = with_src + ", " + fold_ctes(
                 self.relation.driver.name, [f"z{j}" for j in range(d)], row_hash, name=rows)
         nulls = "".join(f", null{i}" for i in range(len(used)))
         sql = ("WITH " + with_src + ", "
-               + _params("p", "m", shift) + ", dev AS (SELECT w" + (", g" if grouped else "")
+               + _params("p", "m", shift) + ", dev AS (SELECT w" + "".join(", " + k for k in keys)
                + nulls + ", " + ", ".join(f"z{j} - p.m{j} AS u{j}" for j in range(d))
-               + f" FROM {rows} CROSS JOIN p) SELECT " + ("g, " if grouped else "")
-               + ", ".join(items) + " FROM dev" + (" GROUP BY g" if grouped else ""))
+               + f" FROM {rows} CROSS JOIN p) SELECT " + _grouping_items(keys, ways)
+               + ", ".join(items) + " FROM dev" + group_by)
         table = self.relation.run(Sql(sql) if isinstance(sql, str) else sql)
+        if ways is not None:  # every set holds every row: check the totals of one
+            table_all, table = table, _way_rows(table, ways[0], len(keys))
         row = _totals(table, d)
         for i in range(len(used)):
             row[f"null{i}"] = _column_sum(table, f"null{i}")
         for j in range(d):  # the means, for the finiteness check
             row[f"m{j}"] = shift[j] + row[f"d{j}"] / row["sw"] if row["sw"] else None
         self._check_first(row, used)
-        return table, shift
+        return (table_all if ways is not None else table), shift
 
     def _sample_shift(self):
         """Means of the first rows the query gives (a cheap ``LIMIT``): a centre
@@ -401,6 +486,39 @@ def _totals(table, d):
     return row
 
 
+def _group_keys(group_column, ways):
+    """The grouping columns of a scan (``g``, or ``g0, g1, ...``) and its ``GROUP BY``."""
+    if group_column is None:
+        return [], ""
+    if ways is None:
+        return ["g"], " GROUP BY g"
+    keys = [f"g{j}" for j in range(len(group_column))]
+    sets = ", ".join("(" + ", ".join(keys[j] for j in way) + ")" for way in ways)
+    return keys, f" GROUP BY GROUPING SETS ({sets})"
+
+
+def _grouping_items(keys, ways):
+    """The key columns selected, and with grouping sets which set a row belongs to."""
+    if not keys:
+        return ""
+    if ways is None:
+        return "g, "
+    return f"GROUPING({', '.join(keys)}) AS way, " + "".join(k + ", " for k in keys)
+
+
+def _way_mask(way, n_keys):
+    """``GROUPING(g0, ..)`` of the rows of subset ``way``: a bit per column left out,
+    the first column's the most significant (so in DuckDB and PostgreSQL)."""
+    return sum(1 << (n_keys - 1 - j) for j in range(n_keys) if j not in way)
+
+
+def _way_rows(table, way, n_keys):
+    """The rows of a ``GROUPING SETS`` result that belong to subset ``way``."""
+    import pyarrow.compute as pc
+
+    return table.filter(pc.equal(table.column("way"), _way_mask(way, n_keys)))
+
+
 def pc_sum(column):
     import pyarrow.compute as pc
 
@@ -472,6 +590,19 @@ def _weight_factors(weighted, frequency):
     if frequency:
         return "SQRT(w)", "(CASE WHEN w > 0 THEN 1 ELSE 0 END)"
     return "w", "w"
+
+
+def _intersections(table, d, way, names, mean):
+    """:class:`GroupedMoments` of the intersections of subset ``way`` (query order);
+    ``labels`` holds one array per column of the way."""
+    keys = [f"g{j}" for j in way]
+    for key, name in zip(keys, names):
+        if table.column(key).null_count:
+            raise ColumnError("clusters", name, "has missing (NULL) values", remedy="missing")
+    labels = tuple(table.column(key).to_numpy(zero_copy_only=False) for key in keys)
+    moments = _grouped(table.append_column("g", [np.arange(table.num_rows)]), d, names, mean)
+    return GroupedMoments(labels, moments.n_rows, moments.weight_sum, moments.mean,
+                          moments.comoment)
 
 
 def _grouped(table, d, name, mean, label="clusters"):

@@ -55,22 +55,25 @@ def check_family(family, link):
         )
 
 
-def check_response(pushdown, family, binary):
-    """Refuse responses outside the family's support (one query), as ``check_y`` does."""
+def response_outside(pushdown, family, binary):
+    """The SQL condition of a response outside the family's support (as ``check_y``)."""
     y = f"z{pushdown._size() - 1}"
-    outside = {"poisson": f"{y} < 0", "binomial": f"{y} < 0 OR {y} > 1"}[family.name]
     if binary:
-        outside = f"{y} <> 0 AND {y} <> 1"
-    row = pushdown._one_row("WITH " + pushdown._src() + " SELECT SUM(CASE WHEN " + outside
-                            + " THEN 1 ELSE 0 END) AS bad FROM src")
-    if row["bad"]:
+        return f"{y} <> 0 AND {y} <> 1"
+    return {"poisson": f"{y} < 0", "binomial": f"{y} < 0 OR {y} > 1"}[family.name]
+
+
+def check_response(pushdown, family, binary, n_outside):
+    """Refuse responses outside the family's support: ``n_outside`` rows meet
+    :func:`response_outside` (counted by the first query's scan)."""
+    if n_outside:
         target = pushdown.target
         if binary:
-            raise ValueError(f"target: column {target!r} has {int(row['bad'])} value(s) other "
+            raise ValueError(f"target: column {target!r} has {n_outside} value(s) other "
                              "than 0 and 1; a push-down logistic fit needs the event coded 1.")
         support = {"poisson": "non-negative responses (y >= 0)",
                    "binomial": "responses in [0, 1] (proportions)"}[family.name]
-        raise ValueError(f"target: column {target!r} has {int(row['bad'])} value(s) outside "
+        raise ValueError(f"target: column {target!r} has {n_outside} value(s) outside "
                          f"the support: the {family.name} family needs {support}.")
 
 

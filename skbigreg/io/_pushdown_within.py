@@ -28,7 +28,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._file_columns import ColumnError
-from ._pushdown import Moments, _corrected, _params, _same_rows, _symmetric
+from ._pushdown import (
+    Moments,
+    _corrected,
+    _group_keys,
+    _grouping_items,
+    _params,
+    _same_rows,
+    _symmetric,
+    _way_rows,
+)
 
 
 @dataclass(frozen=True)
@@ -46,13 +55,15 @@ class LevelMoments:
 @dataclass(frozen=True)
 class LinearScoreSums:
     """Sums of a score pass of residuals linear in ``z``: ``sum s s'``, per cluster
-    ``sum s`` (``s`` stacks ``w e_f u`` over the residual forms ``f``), its rows."""
+    ``sum s`` (``s`` stacks ``w e_f u`` over the residual forms ``f``), its rows;
+    for multi-way clusters ``(labels, sums)`` per subset of their columns."""
 
     n_rows: int
     outer: np.ndarray
     cluster_labels: np.ndarray | None
     cluster_sums: np.ndarray | None
     rows: Moments
+    multiway: tuple | None = None
 
 
 def level_moments(pushdown, mean, n_rows, weight_sum):
@@ -62,7 +73,7 @@ def level_moments(pushdown, mean, n_rows, weight_sum):
     its totals, which this query must see again.
     """
     d = pushdown._size()
-    clustered = pushdown.clusters is not None
+    clustered = isinstance(pushdown.clusters, str)  # multi-way: see level_nesting
     items = ["e", "COUNT(*) AS n", "SUM(w) AS sw"]
     items += [f"SUM(w * (z{j} - p.m{j})) AS d{j}" for j in range(d)]
     if clustered:
@@ -119,7 +130,8 @@ def within_moments(pushdown, mean, by_cluster):
     return None, comoments[0]
 
 
-def linear_score_sums(pushdown, forms, rows_mean, *, shift, columns, center=False):
+def linear_score_sums(pushdown, forms, rows_mean, *, shift, columns, center=False,
+                      group="clusters", ways=None):
     """The score pass of residuals ``e_f = (z - shift)' forms[f]`` at given coefficients.
 
     Each row's scores are ``w e_f u`` with ``u = [1, (z - shift)[columns]]``
@@ -129,18 +141,27 @@ def linear_score_sums(pushdown, forms, rows_mean, *, shift, columns, center=Fals
 
     ``shift`` is a vector (one centre for every row), or ``("levels", mean)``:
     each row demeaned by its level's means, computed in the query about
-    ``mean`` (a ``GROUP BY`` the entity joined back on it).
+    ``mean`` (a ``GROUP BY`` the entity joined back on it). ``group`` names
+    the label whose groups get the sums (``"periods"``: Driscoll-Kraay).
+    Multi-way clusters get them with ``ways`` (subsets of their columns,
+    one ``GROUPING SETS`` query), in ``multiway``; without, none.
     """
     d = pushdown._size()
     forms = np.atleast_2d(np.asarray(forms, dtype=float))
     by_level = isinstance(shift, tuple)
     centre = np.asarray(shift[1] if by_level else shift, dtype=float)
-    clustered = pushdown.clusters is not None
+    column = pushdown.relation.columns.labels.get(group)
+    # multi-way clusters only when asked: least squares and IV read their
+    # first pass's per-cluster statistics instead
+    clustered = isinstance(column, str) or (column is not None and ways is not None)
+    keys, group_by = _group_keys(column if clustered else None,
+                                 None if isinstance(column, str) else ways)
     values = np.concatenate([centre, forms.ravel(), rows_mean])
     names = ([f"m{j}" for j in range(d)]
              + [f"b{f}_{j}" for f in range(len(forms)) for j in range(d)]
              + [f"r{j}" for j in range(d)])
-    sql = "WITH " + pushdown._src(with_clusters=clustered, with_entities=by_level) + ", "
+    sql = "WITH " + pushdown._src(with_clusters=clustered and column,
+                                  with_entities=by_level) + ", "
     sql += _params("p", None, values, names)
     if by_level:
         offsets = ", ".join(f"COALESCE(SUM(w * (z{j} - p.m{j})) / NULLIF(SUM(w), 0), 0) AS a{j}"
@@ -151,7 +172,7 @@ def linear_score_sums(pushdown, forms, rows_mean, *, shift, columns, center=Fals
         rows, level = " FROM src CROSS JOIN p", ""
     shifted = ", ".join([f"src.z{j} - p.m{j}{level.format(j=j)} AS t{j}" for j in range(d)]
                         + [f"src.z{j} - p.r{j} AS v{j}" for j in range(d)])
-    sql += f", x AS (SELECT src.w{', src.g' if clustered else ''}, {shifted}{rows})"
+    sql += f", x AS (SELECT src.w{''.join(', src.' + key for key in keys)}, {shifted}{rows})"
     residuals = ", ".join(
         "w * (" + " + ".join(f"t{j} * p.b{f}_{j}" for j in range(d) if forms[f, j]) + f") AS f{f}"
         if forms[f].any() else f"0.0 AS f{f}" for f in range(len(forms)))
@@ -165,17 +186,66 @@ def linear_score_sums(pushdown, forms, rows_mean, *, shift, columns, center=Fals
               for (f, i), (g, j) in [(scores[a], scores[b])]]
     items += [f"SUM(w * v{j}) AS d{j}" for j in range(d)]
     items += [f"SUM(w * v{i} * v{j}) AS c{i}_{j}" for i, j in zip(*np.triu_indices(d))]
-    sql += (" SELECT " + ("g, " if clustered else "") + ", ".join(items) + " FROM q"
-            + (" GROUP BY g" if clustered else ""))
-    column = _sorted_columns(pushdown.relation.run(sql), "g" if clustered else None)
+    sql += (" SELECT " + _grouping_items(keys, None if keys == ["g"] else ways)
+            + ", ".join(items) + " FROM q" + group_by)
+    table = pushdown.relation.run(sql)
+    if len(keys) > 1:
+        return _multiway_score_sums(table, ways, len(scores), d, rows_mean)
+    column = _sorted_columns(table, "g" if clustered else None)
     total = {name: values.sum() for name, values in column.items() if name != "g"}
-    shift_rows, comoment = _corrected(total, d, float(total["sw"]))
-    moments = Moments(int(total["n"]), float(total["sw"]), rows_mean + shift_rows, comoment)
+    moments = _pass_moments(total, d, rows_mean)
     sums = None
     if clustered:
         sums = np.column_stack([column[f"s{a}"].astype(float) for a in range(len(scores))])
     return LinearScoreSums(moments.n_rows, _symmetric(total, "h", len(scores)),
                            column["g"] if clustered else None, sums, moments)
+
+
+def _pass_moments(total, d, rows_mean):
+    shift_rows, comoment = _corrected(total, d, float(total["sw"]))
+    return Moments(int(total["n"]), float(total["sw"]), rows_mean + shift_rows, comoment)
+
+
+def _multiway_score_sums(table, ways, n_scores, d, rows_mean):
+    """:class:`LinearScoreSums` of a ``GROUPING SETS`` score pass: the totals from
+    the first subset's groups, and per subset its labels (one array per
+    column of the subset, query order) and score sums, in ``multiway``."""
+    n_keys = sum(len(way) == 1 for way in ways)
+    found = []
+    for way in ways:
+        part = _way_rows(table, way, n_keys)
+        labels = tuple(part.column(f"g{j}").to_numpy(zero_copy_only=False) for j in way)
+        sums = np.column_stack([_floats(part, f"s{a}") for a in range(n_scores)])
+        found.append((labels, sums))
+    first = _way_rows(table, ways[0], n_keys)
+    total = {name: _floats(first, name).sum() for name in first.column_names
+             if name != "way" and not (name[0] == "g" and name[1:].isdigit())}
+    moments = _pass_moments(total, d, rows_mean)
+    return LinearScoreSums(moments.n_rows, _symmetric(total, "h", n_scores), None, None,
+                           moments, tuple(found))
+
+
+def _floats(table, name):
+    """A column of sums as floats (a NULL sum, of no rows, as 0)."""
+    values = table.column(name).to_numpy(zero_copy_only=False)
+    return np.array([0.0 if v is None else v for v in values], dtype=float) \
+        if values.dtype == object else values.astype(float)
+
+
+def level_nesting(pushdown):
+    """Per cluster column, whether every level of the entity lies in one of its
+    clusters (one scan: ``MIN``/``MAX`` of each column per level).
+
+    A level lies in one cluster of a subset of the columns exactly when it
+    does in each column of the subset.
+    """
+    columns = pushdown.clusters
+    checks = ", ".join(f"CASE WHEN MIN(g{j}) = MAX(g{j}) THEN 0 ELSE 1 END AS s{j}"
+                       for j in range(len(columns)))
+    sums = ", ".join(f"SUM(s{j}) AS s{j}" for j in range(len(columns)))
+    row = pushdown._one_row("WITH " + pushdown._src(with_clusters=columns, with_entities=True)
+                            + f" SELECT {sums} FROM (SELECT e, {checks} FROM src GROUP BY e) AS lv")
+    return tuple(not row[f"s{j}"] for j in range(len(columns)))
 
 
 def _sorted_columns(table, key):

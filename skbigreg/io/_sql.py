@@ -394,7 +394,9 @@ def read_sql(
     features : list of str, optional
         Feature columns; default: every column not used otherwise.
     sample_weight, clusters, partitions, groups, entities, periods : str, optional
-        Columns holding weights and row labels.
+        Columns holding weights and row labels. ``clusters`` may be a list
+        of two or more columns: multi-way clusters (each chunk's clusters
+        are then a DataFrame of them).
     categorical : list of str or dict, optional
         Columns to one-hot encode, as in :func:`read_files`; listed levels
         are discovered with ``SELECT DISTINCT`` (sorted).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from numbers import Integral
 
 import numpy as np
@@ -14,14 +15,13 @@ from ..base import (
     ChunkSpec,
     CumulativeMixin,
     chunk_statistics,
-    fit_source,
     linear_chunk_statistics,
     rollback_on_error,
     validate_chunk,
     with_design_spec,
 )
 from ..inference import COV_TYPES, LEVERAGE_COV_TYPES, PANEL_COV_TYPES, regression_results
-from ..io import SparkSource, SqlPushdown, check_labels, iter_chunks, refuse_unread
+from ..io import check_labels, iter_chunks, refuse_unread
 from ..parallel import (
     dask_map_reduce,
     dask_partitions,
@@ -30,7 +30,12 @@ from ..parallel import (
     single_blas_thread,
     spark_map_reduce,
 )
-from ..passes import pushdown_score_pass, pushdown_statistics, score_pass_statistics
+from ..passes import (
+    pushdown_period_sums,
+    pushdown_score_pass,
+    pushdown_statistics,
+    score_pass_statistics,
+)
 from ..solvers import solve_least_squares
 from ..stats import ClusterSums, LeverageOuterProducts, decode_statistics, encode_statistics
 
@@ -259,8 +264,11 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
             for them. A chunk that fails leaves the estimator as it was
             before the call. A :class:`~skbigreg.io.SqlPushdown`
             (``read_sql(...).pushdown()``) has the database compute the
-            statistics (and the HC pass): no row leaves it. A
-            :class:`~skbigreg.io.SparkSource` (:func:`~skbigreg.io.read_spark`)
+            statistics (and the HC pass): no row leaves it -- per cluster of
+            each dimension and intersection for multi-way clusters
+            (``read_sql(..., clusters=[...])``, one ``GROUPING SETS`` scan),
+            and each period's score sums for Driscoll-Kraay errors
+            (``periods=``). A :class:`~skbigreg.io.SparkSource` (:func:`~skbigreg.io.read_spark`)
             has the Spark executors map their partitions: only statistics
             reach the driver.
         n_jobs : int, optional
@@ -273,12 +281,6 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
         -------
         self
         """
-        if isinstance(chunks, SqlPushdown):
-            self._validate_params()
-            return fit_source(self, (), lambda _: self._fit_pushdown(chunks))
-        if isinstance(chunks, SparkSource):
-            self._validate_params()
-            return fit_source(self, (), lambda _: self._fit_spark(chunks))
         return super().fit_chunks(chunks, n_jobs)
 
     def _fit_spark(self, source):
@@ -303,19 +305,31 @@ class CumulativeLinearRegression(CumulativeMixin, RegressorMixin, BaseEstimator)
                 stats=self.stats_, frequency=self.weight_type == "frequency", **codec)
 
     def _fit_pushdown(self, pushdown):
-        """Statistics computed by the database (and the HC pass): only they travel."""
+        """Statistics computed by the database (and the HC pass): only they travel.
+
+        Multi-way clusters take one ``GROUPING SETS`` scan (each dimension
+        and intersection); Driscoll-Kraay errors one ``GROUP BY`` the
+        periods, after the HC pass, for the per-period score sums.
+        """
         if self.solver != "gram":
             raise ValueError("A SQL push-down computes Gram statistics: use solver='gram', "
                              "or pull the rows (fit_chunks(read_sql(...))) for solver='qr'.")
-        pushdown.require_labels(("clusters",), "Least-squares push-down fits")
+        pushdown.require_labels(("clusters", "periods"), "Least-squares push-down fits")
+        if self.cov_type in PANEL_COV_TYPES and pushdown.periods is None:
+            raise ValueError(f"{type(self).__name__} with cov_type={self.cov_type!r} needs "
+                             "periods labels: read_sql(..., periods=column).")
         self._set_statistics(pushdown_statistics(pushdown), True, pushdown.feature_names)
         self.target_name_ = pushdown.target
         if self._needs_second_pass():
             # HC0/HC1 of an unweighted fit need no leverages: a third of the sums
             leverage = self.cov_type in LEVERAGE_COV_TYPES or pushdown.weighted
-            self.score_pass_ = pushdown_score_pass(
+            score_pass = pushdown_score_pass(
                 pushdown, solution=self._solution, stats=self.stats_,
                 frequency=self.weight_type == "frequency", leverage=leverage)
+            if pushdown.periods is not None:
+                score_pass = replace(score_pass, periods=pushdown_period_sums(
+                    pushdown, solution=self._solution, stats=self.stats_))
+            self.score_pass_ = score_pass
 
     def _merge_source(self, source, n_jobs):
         """The first chunk validated here; the others mapped by the module-level

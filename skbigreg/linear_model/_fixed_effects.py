@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from numbers import Integral, Real
 
 import numpy as np
@@ -23,7 +24,7 @@ from ..base import (
 )
 from ..exceptions import MissingPassError
 from ..inference import RegressionResults
-from ..io import SqlPushdown, iter_chunks
+from ..io import iter_chunks
 from ..inference._covariance import (
     driscoll_kraay_meat,
     driscoll_kraay_note,
@@ -382,8 +383,9 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
             re-iterable source; a one-shot generator is refused then. A
             :class:`~skbigreg.io.SqlPushdown` (``read_sql(..., entities=)
             .pushdown()``, one factor) has the database compute the totals,
-            each level's weight and means, and the score pass: no row
-            leaves it.
+            each level's weight and means, and the score pass (per cluster,
+            of every dimension and intersection for multi-way clusters, and
+            per period for Driscoll-Kraay errors): no row leaves it.
 
         Returns
         -------
@@ -407,24 +409,37 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         x0    0.037
         dtype: float64
         """
-        if isinstance(chunks, SqlPushdown):
-            return fit_source(self, (), lambda _: self._fit_pushdown(chunks))
         return fit_source(self, chunks, self._chunk_passes)
 
     def _fit_pushdown(self, pushdown):
         """Totals and level means computed by the database (and the score pass)."""
-        pushdown.require_labels(("entities", "clusters"), "Fixed-effects push-down fits")
+        pushdown.require_labels(("entities", "clusters", "periods"),
+                                "Fixed-effects push-down fits")
         if pushdown.entities is None:
             raise ValueError("A fixed-effects push-down needs entities=: the column of the "
                              "absorbed factor's levels.")
-        if self.cov_type == "driscoll-kraay":
-            raise ValueError("Driscoll-Kraay errors are not computed by a SQL push-down; "
-                             "pull the rows (fit_chunks(read_sql(...))) instead.")
+        if self.cov_type == "driscoll-kraay" and pushdown.periods is None:
+            raise ValueError(f"{type(self).__name__} with cov_type='driscoll-kraay' needs "
+                             "periods labels: read_sql(..., periods=column).")
         self._set_statistics(pushdown_within_statistics(pushdown), True, pushdown.feature_names)
         self.target_name_ = pushdown.target
         if self._needs_second_pass():
-            self.score_pass_ = pushdown_within_score_pass(pushdown, coef=self.coef_,
-                                                          stats=self.stats_)
+            self.score_pass_ = self._pushdown_score_pass(pushdown)
+
+    def _pushdown_score_pass(self, pushdown):
+        """The score pass in the database: per cluster, and with ``periods`` per
+        period (a second query; the only one when there are no clusters)."""
+        if pushdown.periods is None:
+            return self._pushdown_scores(pushdown, "clusters")
+        by_period = self._pushdown_scores(pushdown, "periods")
+        clusters = None
+        if pushdown.clusters is not None:
+            clusters = self._pushdown_scores(pushdown, "clusters").clusters
+        return replace(by_period, clusters=clusters, periods=by_period.clusters)
+
+    def _pushdown_scores(self, pushdown, group):
+        return pushdown_within_score_pass(pushdown, coef=self.coef_, stats=self.stats_,
+                                          group=group, levels=self.level_stats_)
 
     def _chunk_passes(self, source):
         """Multi-way passes when the first chunk's entities have several columns."""

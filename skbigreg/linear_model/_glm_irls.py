@@ -31,7 +31,7 @@ from ..inference._covariance import (
     warn_if_no_residual_dof,
 )
 from ..inference._likelihood import glm_likelihood
-from ..io import SparkSource, SqlPushdown, refuse_unread
+from ..io import refuse_unread
 from ..parallel import map_reduce, single_blas_thread, spark_map_reduce
 from ..passes import PushdownIRLS, irls_chunk_pass, subsample_start
 from ..passes._irls import START_ROWS
@@ -234,11 +234,8 @@ class CumulativeGLM(RegressorMixin, BaseEstimator):
         return self._fit_chunks(chunks, None)
 
     def _fit_chunks(self, chunks, classes):
-        if isinstance(chunks, SparkSource):
-            return fit_source(self, (), lambda _: self._fit_spark(chunks, classes))
-        if isinstance(chunks, SqlPushdown):
-            return fit_source(self, (), lambda _: self._fit_pushdown(chunks, classes))
-        return fit_source(self, chunks, lambda source: self._fit_passes(source, classes))
+        return fit_source(self, chunks, lambda source: self._fit_passes(source, classes),
+                          engine_args=(classes,))
 
     def _fit_spark(self, source, classes=None):
         """Fisher scoring with each pass mapped on the Spark executors.
@@ -268,6 +265,7 @@ class CumulativeGLM(RegressorMixin, BaseEstimator):
     def _fit_pushdown(self, pushdown, classes):
         """Fisher scoring with one query per step: the database computes each pass."""
         pushdown.require_labels(("clusters",), "GLM push-down fits")
+        pushdown.refuse_multiway("GLM push-down fits")
         self._begin(classes, None)
         binary = hasattr(self, "classes_")
         if binary and not (np.array_equal(self.classes_, [0, 1])

@@ -27,7 +27,7 @@ from ..base import (
 from ..exceptions import MissingPassError
 from ..inference import COV_TYPES, LEVERAGE_COV_TYPES, regression_results, small_sample_factor
 from ..inference._covariance import multiway_sandwich, residual_cluster_scores
-from ..io import SqlPushdown, iter_chunks
+from ..io import iter_chunks
 from ..passes import (
     pushdown_linear_score_pass,
     pushdown_statistics,
@@ -311,15 +311,14 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         -------
         self
         """
-        if isinstance(chunks, SqlPushdown):
-            self._validate_params()
-            return fit_source(self, (), lambda _: self._fit_pushdown(chunks))
         return super().fit_chunks(chunks, n_jobs)
 
     def _fit_pushdown(self, pushdown):
         """Moments computed by the database (and the score pass at the fit)."""
         pushdown.require_labels(("clusters", "entities"), "IV push-down fits")
         absorbs = pushdown.entities is not None
+        if absorbs:  # multi-way clusters with absorbed levels need multi-way score sums
+            pushdown.refuse_multiway("IV push-down fits with entities=")
         if absorbs and not self.fit_intercept:
             raise ValueError("fit_intercept=False cannot be combined with entities: the "
                              "absorbed effects hold the constant.")

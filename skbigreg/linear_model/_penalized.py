@@ -12,8 +12,7 @@ import numpy as np
 from sklearn.base import RegressorMixin
 
 from .._compat import _fit_context
-from ..base import CumulativeMixin, fit_source
-from ..io import SqlPushdown
+from ..base import CumulativeMixin
 from ..model_selection._accumulation import FoldAccumulationMixin
 from ..passes import pushdown_statistics
 from ..model_selection._scoring import Stopwatch, cv_results, fold_scores
@@ -65,9 +64,6 @@ class PenalizedRegressorMixin(CumulativeMixin, RegressorMixin):
         -------
         self
         """
-        if isinstance(chunks, SqlPushdown):
-            self._validate_params()
-            return fit_source(self, (), lambda _: self._fit_pushdown(chunks))
         return super().fit_chunks(chunks, n_jobs)
 
     def _fit_pushdown(self, pushdown):

@@ -23,8 +23,10 @@ from ..stats import (
     LevelMeans,
     LeverageOuterProducts,
     LikelihoodSums,
+    MultiwayGroupedStats,
     OuterProductStats,
 )
+from ..stats._multiway import intersection_codes, subsets
 from ..stats._irls import LIKELIHOOD_SUMS
 from ._scores import residual_shift
 
@@ -41,10 +43,36 @@ def pushdown_statistics(pushdown):
         m = pushdown.moments()
         stats = GramStats(k, 1, m.n_rows, m.weight_sum, m.mean, m.comoment)
         return ChunkStatistics(stats, None, None, m.log_weight_sum)
+    if pushdown.multiway:
+        return _multiway_statistics(pushdown, k)
     grouped, log_w = pushdown.grouped_moments()
-    clusters = GroupedGramStats(grouped.labels, grouped.n_rows, grouped.weight_sum,
-                                grouped.mean, grouped.comoment, k)
+    clusters = _grouped_stats(grouped, k)
     return ChunkStatistics(clusters.total(), clusters, None, log_w)
+
+
+def _grouped_stats(grouped, k):
+    return GroupedGramStats(grouped.labels, grouped.n_rows, grouped.weight_sum, grouped.mean,
+                            grouped.comoment, k)
+
+
+def _multiway_statistics(pushdown, k):
+    """Per-cluster statistics of every dimension and intersection (one scan), as
+    :meth:`MultiwayGroupedStats.from_arrays` gives them for the rows."""
+    ways = subsets(len(pushdown.clusters))
+    found, log_w = pushdown.multiway_moments(ways)
+    grouped = []
+    for way, moments in zip(ways, found):
+        if len(way) == 1:
+            grouped.append(_grouped_stats(moments, k))
+            continue
+        # each row is one intersection: its record label, sorted as the rows' are
+        labels, position = intersection_codes(list(moments.labels))
+        order = np.argsort(position, kind="stable")
+        grouped.append(GroupedGramStats(labels, moments.n_rows[order],
+                                        moments.weight_sum[order], moments.mean[order],
+                                        moments.comoment[order], k))
+    clusters = MultiwayGroupedStats(ways, grouped)
+    return ChunkStatistics(grouped[0].total(), clusters, None, log_w)
 
 
 def pushdown_score_pass(pushdown, *, solution, stats, frequency=False, leverage=True):
@@ -83,6 +111,37 @@ def pushdown_score_pass(pushdown, *, solution, stats, frequency=False, leverage=
     return ChunkStatistics(seen, None, meats)
 
 
+def pushdown_period_sums(pushdown, *, solution, stats):
+    """Per-period sums of the scores ``w e u`` at ``solution``, for Driscoll-Kraay errors.
+
+    One ``GROUP BY`` the ``periods`` column gives each period's weight,
+    means and centred co-moments of ``z = [x, y]``; the residual is linear
+    in ``z`` (``e = (z - c)' a`` with ``a = [-coef, 1]``), so each period's
+    score sum follows exactly, as ``score_pass_statistics(periods=)`` sums
+    it over the rows::
+
+        sum_t w e       = W_t (m_t - c)' a
+        sum_t w (x-c) e = (C_t a)[:k] + (m_t - c)[:k] sum_t w e
+
+    Returns
+    -------
+    ClusterSums
+        Keyed by period (sorted), one row of ``[sum w e, sum w (x - c) e]``
+        (the first only with an intercept) per period.
+    """
+    grouped, _ = pushdown.grouped_moments("periods")
+    same_rows(stats.n_rows, stats.weight_sum, int(grouped.n_rows.sum()),
+              float(grouped.weight_sum.sum()))
+    shift_x, shift_y = residual_shift(solution, stats)
+    residual = np.append(-solution.coef[:, 0], 1.0)
+    offset = grouped.mean - np.append(shift_x, shift_y[0])
+    sum_e = grouped.weight_sum * (offset @ residual)
+    k = stats.n_features
+    sum_ue = (grouped.comoment @ residual + offset * sum_e[:, None])[:, :k]
+    scores = np.hstack([sum_e[:, None], sum_ue]) if solution.center else sum_ue
+    return ClusterSums(grouped.labels, scores)
+
+
 def pushdown_within_statistics(pushdown):
     """The first pass of the within estimator in the database.
 
@@ -109,8 +168,15 @@ def pushdown_within_statistics(pushdown):
     return ChunkStatistics(stats, first.clusters, level_stats, first.log_weight_sum)
 
 
-def pushdown_within_score_pass(pushdown, *, coef, stats):
+def pushdown_within_score_pass(pushdown, *, coef, stats, group="clusters", levels=None):
     """The within score pass in the database at ``coef`` (HC1, clusters across levels).
+
+    ``group="periods"`` sums the scores per period instead of per cluster
+    (Driscoll-Kraay errors), in ``clusters`` of the result. Multi-way
+    clusters get them per cluster of every dimension and intersection (a
+    :class:`~skbigreg.stats.MultiwayGroupedStats`), with whether the levels
+    of the fit's ``levels`` (its :class:`~skbigreg.stats.LevelMeans`) nest
+    in each subset's clusters, as ``partial_fit_scores`` gathers them.
 
     Returns
     -------
@@ -121,11 +187,28 @@ def pushdown_within_score_pass(pushdown, *, coef, stats):
     """
     k = len(coef)
     residual = np.append(-np.asarray(coef, dtype=float), 1.0)
+    nesting = None
+    if group == "clusters" and pushdown.multiway:
+        nesting = _multiway_nesting(pushdown, levels)
     return pushdown_linear_score_pass(pushdown, [(residual, np.eye(k + 1, k))], stats=stats,
-                                      shift=("levels", stats.mean), center=False)
+                                      shift=("levels", stats.mean), center=False, group=group,
+                                      nesting=nesting)
 
 
-def pushdown_linear_score_pass(pushdown, forms, *, stats, shift, center):
+def _multiway_nesting(pushdown, levels):
+    """Per subset of the cluster columns, the fit's levels flagged nested when each
+    lies in one cluster of the subset (so in one of each of its columns)."""
+    from ..io._pushdown_within import level_nesting
+
+    nested = level_nesting(pushdown)
+    ways = subsets(len(pushdown.clusters))
+    blank = np.zeros((len(levels.labels), 1))  # the nesting flags are what is read
+    return {way: LevelMeans(levels.labels, levels.n_rows, levels.weight_sum, blank, None,
+                            all(nested[j] for j in way)) for way in ways}
+
+
+def pushdown_linear_score_pass(pushdown, forms, *, stats, shift, center, group="clusters",
+                               nesting=None):
     """A score pass in the database for residuals linear in ``z = [X, y]``.
 
     ``forms`` are ``(coef, projection)`` pairs: the residual
@@ -133,6 +216,8 @@ def pushdown_linear_score_pass(pushdown, forms, *, stats, shift, center):
     (the one when ``center``) onto the model's own design, as
     ``residual_row_scores`` and IV's ``_residual_forms`` define them;
     ``shift`` is a vector or ``("levels", mean)`` (each row's level means).
+    ``nesting`` (per subset of multi-way clusters, its levels' nesting)
+    asks for the score sums per cluster of every subset.
 
     Returns
     -------
@@ -149,15 +234,30 @@ def pushdown_linear_score_pass(pushdown, forms, *, stats, shift, center):
     keep = np.r_[np.arange(int(center)), int(center) + used]
     block = block_diag(*[p[keep] for p in projections])
     mean = np.asarray(stats.mean, dtype=float)
-    sums = linear_score_sums(pushdown, coefs, mean, shift=shift, columns=used, center=center)
+    sums = linear_score_sums(pushdown, coefs, mean, shift=shift, columns=used, center=center,
+                             group=group, ways=None if nesting is None else tuple(nesting))
     rows = sums.rows
     seen = GramStats(stats.n_features, 1, rows.n_rows, rows.weight_sum, rows.mean, rows.comoment)
     clusters = None
     if sums.cluster_labels is not None:
         clusters = ClusterSums(sums.cluster_labels, sums.cluster_sums @ block)
+    if sums.multiway is not None:
+        clusters = MultiwayGroupedStats(
+            tuple(nesting), [_sorted_sums(labels, way_sums @ block)
+                             for labels, way_sums in sums.multiway], tuple(nesting.values()))
     return ChunkStatistics(seen, clusters,
                            OuterProductStats(sums.n_rows, block.T @ sums.outer @ block))
 
+
+
+def _sorted_sums(labels, sums):
+    """:class:`ClusterSums` of one subset's groups (one label array per column),
+    sorted by label as :meth:`MultiwayGroupedStats.from_rows` sorts them."""
+    if len(labels) == 1:
+        order = np.argsort(labels[0], kind="stable")
+        return ClusterSums(labels[0][order], sums[order])
+    records, position = intersection_codes(list(labels))
+    return ClusterSums(records, sums[np.argsort(position, kind="stable")])
 
 
 class PushdownIRLS:
@@ -166,19 +266,21 @@ class PushdownIRLS:
     Calling it with ``(state, columns, complete)`` makes one pass at the
     state's coefficients (one query) and returns the
     :class:`~skbigreg.stats.IRLSPass` that :func:`irls_pass` would give on
-    the rows. The first query (weighted means, NULL and weight checks) and
-    the response's support check run once, when it is made. Each pass
+    the rows. The first query (weighted means, NULL and weight checks, and
+    the response's support check in the same scan) runs once, when it is
+    made. Each pass
     centres its co-moments about the previous pass's means (query 1's for
     the first), corrected exactly to its own.
     """
 
     def __init__(self, pushdown, family, link, fit_intercept, binary=False):
-        from ..io._pushdown_glm import check_family, check_response
+        from ..io._pushdown_glm import check_family, check_response, response_outside
 
         check_family(family, link)
         self.pushdown, self.family, self.fit_intercept = pushdown, family, fit_intercept
-        self.n_rows, _, self.mean, _ = pushdown.first_moments()
-        check_response(pushdown, family, binary)
+        first = pushdown.first_moments({"outside": response_outside(pushdown, family, binary)})
+        self.n_rows, self.mean = first.n_rows, first.mean
+        check_response(pushdown, family, binary, first.counts["outside"])
         self._shift = {}  # columns -> the last pass's means of [x[columns], z]
         self._constant = None
 
