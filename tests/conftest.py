@@ -1,4 +1,5 @@
-"""Fixtures shared by test modules: one local Spark for every Spark test of a process."""
+"""Fixtures shared by test modules: one local Spark for every Spark test of a process,
+and a DuckDB table of a module's data for the SQL tests."""
 
 import os
 import shutil
@@ -45,3 +46,16 @@ def spark_session():
     yield session
     session.stop()
 
+
+
+@pytest.fixture()
+def con(request):
+    """A DuckDB connection holding the module's ``_frame()`` as table ``t``, and the frame."""
+    duckdb = pytest.importorskip("duckdb", reason="duckdb is not installed (the sql extra)")
+    connection = duckdb.connect()
+    frame = request.module._frame()
+    connection.register("frame_view", frame)
+    connection.execute("CREATE TABLE t AS SELECT * FROM frame_view")
+    connection.unregister("frame_view")
+    yield connection, frame
+    connection.close()

@@ -42,17 +42,6 @@ def _frame(n=3000, seed=0):
     return frame
 
 
-@pytest.fixture()
-def con():
-    connection = duckdb.connect()
-    frame = _frame()
-    connection.register("frame_view", frame)
-    connection.execute("CREATE TABLE t AS SELECT * FROM frame_view")
-    connection.unregister("frame_view")
-    yield connection, frame
-    connection.close()
-
-
 def _same_cv(a, b, rtol=1e-10):
     np.testing.assert_allclose(a.alphas_, b.alphas_, rtol=rtol)
     np.testing.assert_allclose(a.mse_path_, b.mse_path_, rtol=rtol)

@@ -41,17 +41,6 @@ def _frame(n=2000, seed=0):
     return frame
 
 
-@pytest.fixture()
-def con():
-    connection = duckdb.connect()
-    frame = _frame()
-    connection.register("frame_view", frame)
-    connection.execute("CREATE TABLE t AS SELECT * FROM frame_view")
-    connection.unregister("frame_view")
-    yield connection, frame
-    connection.close()
-
-
 def _same(a, b, cov_type, rtol=1e-10):
     ra, rb = a.results(cov_type=cov_type), b.results(cov_type=cov_type)
     np.testing.assert_allclose(ra.params, rb.params, rtol=rtol)

@@ -53,17 +53,6 @@ def _frame(n=3000, seed=0):
     return frame
 
 
-@pytest.fixture()
-def con():
-    connection = duckdb.connect()
-    frame = _frame()
-    connection.register("frame_view", frame)
-    connection.execute("CREATE TABLE t AS SELECT * FROM frame_view")
-    connection.unregister("frame_view")
-    yield connection, frame
-    connection.close()
-
-
 def _fits(source, cov_type, **params):
     """The push-down fit and the pulled fit of one query."""
     pushed = CumulativeLinearRegression(cov_type=cov_type, **params).fit_chunks(source.pushdown())
