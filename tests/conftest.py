@@ -1,5 +1,5 @@
 """Fixtures shared by test modules: one local Spark for every Spark test of a process,
-and a DuckDB table of a module's data for the SQL tests."""
+a DuckDB table of a module's data for the SQL tests, and a threaded Dask cluster."""
 
 import os
 import shutil
@@ -59,3 +59,13 @@ def con(request):
     connection.unregister("frame_view")
     yield connection, frame
     connection.close()
+
+
+@pytest.fixture(scope="module")
+def client():
+    """A Dask ``Client`` of a local cluster of two single-threaded in-process workers."""
+    distributed = pytest.importorskip("distributed", reason="distributed is not installed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as dask_client:
+            yield dask_client

@@ -22,14 +22,6 @@ EXACT = 1e-12
 
 
 @pytest.fixture(scope="module")
-def client():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as cluster:
-        with distributed.Client(cluster) as client:
-            yield client
-
-
-@pytest.fixture(scope="module")
 def data():
     rng = np.random.default_rng(7)
     n = 400

@@ -28,14 +28,6 @@ ROWS = 97  # partitions of 97 rows: uneven, the last one short
 
 
 @pytest.fixture(scope="module")
-def client():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as cluster:
-        with distributed.Client(cluster) as client:
-            yield client
-
-
-@pytest.fixture(scope="module")
 def data():
     X, y, extra = _design(seed=3, n=600)
     return X, y, extra["w"], extra["clusters"], extra["site"]
