@@ -10,10 +10,10 @@ from threadpoolctl import ThreadpoolController
 
 
 @lru_cache(maxsize=1)
-def _controller():
-    # Built once (inspecting the loaded libraries costs ~1 ms); by the first
+def _blas_libraries():
+    # Found once (inspecting the loaded libraries costs ~1 ms); by the first
     # solve both numpy's and scipy's OpenBLAS are loaded.
-    return ThreadpoolController()
+    return tuple(lib for lib in ThreadpoolController().lib_controllers if lib.user_api == "blas")
 
 
 _state = threading.local()
@@ -42,8 +42,18 @@ def single_blas_thread():
         yield
         return
     _state.active = True
+    # Each library's own get/set calls, not threadpoolctl's generic limiter:
+    # a partial_fit loop enters this once per chunk, and the limiter's
+    # bookkeeping cost about a tenth of a small chunk's map.
+    libraries = _blas_libraries()
+    previous = [lib.num_threads for lib in libraries]
     try:
-        with _controller().limit(limits=1, user_api="blas"):
-            yield
+        for lib, threads in zip(libraries, previous):
+            if threads != 1:
+                lib.set_num_threads(1)
+        yield
     finally:
+        for lib, threads in zip(libraries, previous):
+            if threads != 1:
+                lib.set_num_threads(threads)
         _state.active = False
