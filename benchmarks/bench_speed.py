@@ -148,7 +148,11 @@ def bench_kmeans_partition(n, repeat):
 
     ours = median_time(ours_fit, repeat)
     theirs = median_time(theirs_fit, repeat)
-    report("partition='kmeans' vs scikit-learn KMeans(n_init=1)", ours, theirs, 18.9 / 3)
+    report("partition='kmeans' vs scikit-learn KMeans(n_init=1)", ours, theirs)
+    # The target is a time, not a ratio: the partition took 18.9 s before, and
+    # must take at most 3 s on the same 2-core machine (at the full N).
+    verdict = f" (target <= 3 s: {'met' if ours <= 3.0 else 'MISSED'})" if n == 100_000 else ""
+    print(f"    partition time {ours:.2f} s{verdict}")
     ss = {name: _within_block_ss(X, lab) for name, lab in labels.items()}
     print(f"    within-block sum of squares: ours {ss['ours']:,.0f}, scikit-learn's "
           f"{ss['theirs']:,.0f} ({ss['ours'] / ss['theirs'] - 1:+.2%})")
