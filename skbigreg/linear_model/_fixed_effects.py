@@ -454,14 +454,7 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         """Fit two or more absorbed factors from ``source`` (see ``_hdfe``)."""
         passes = MultiwayPasses(self, source)
         fit = passes.fit()
-        self.stats_, self.level_stats_ = fit.first.stats, fit.first.levels
-        self._y_1d, self._label_kinds = fit.first.y_1d, {"entities": "table", **fit.kinds}
-        self.n_samples_seen_ = self.stats_.n_rows
-        self.log_weight_sum_ = None
-        self.column_effects_, self.n_iter_, self.entity_names_ = fit.effects, fit.n_iter, fit.names
-        self.df_absorbed_, self.n_singletons_ = fit.n_absorbed, fit.n_singletons
-        if fit.first.nesting is not None:  # multi-way clusters
-            self.cluster_nesting_ = fit.first.nesting
+        fit.set_fitted(self)
         check_weight_sum(self.stats_)
         self._solve_within(uncentred_within(fit.within, self.stats_).comoment)
         self.n_levels_ = self.level_stats_.sizes

@@ -404,6 +404,20 @@ class MultiwayFit:
     n_absorbed: int
     n_singletons: int = 0
 
+    def set_fitted(self, estimator):
+        """Set the fitted attributes the passes give every multi-way model
+        (statistics, labels, effects, counts); the estimator then solves."""
+        estimator.stats_, estimator.level_stats_ = self.first.stats, self.first.levels
+        estimator._y_1d = self.first.y_1d
+        estimator._label_kinds = {"entities": "table", **self.kinds}
+        estimator.n_samples_seen_ = self.first.stats.n_rows
+        estimator.log_weight_sum_ = None
+        estimator.column_effects_, estimator.n_iter_ = self.effects, self.n_iter
+        estimator.entity_names_ = self.names
+        estimator.df_absorbed_, estimator.n_singletons_ = self.n_absorbed, self.n_singletons
+        if self.first.nesting is not None:  # multi-way clusters
+            estimator.cluster_nesting_ = self.first.nesting
+
 
 def absorbed_count(sizes, n_components):
     """Effects counted in the degrees of freedom: the rank of the level indicators.

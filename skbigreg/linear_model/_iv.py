@@ -423,15 +423,8 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         """
         passes = MultiwayPasses(self, source)
         fit = passes.fit()
-        self.stats_, self.level_stats_ = fit.first.stats, fit.first.levels
-        self._y_1d, self._label_kinds = fit.first.y_1d, {"entities": "table", **fit.kinds}
-        self.n_samples_seen_ = self.stats_.n_rows
-        self.log_weight_sum_ = None
-        self.column_effects_, self.n_iter_, self.entity_names_ = fit.effects, fit.n_iter, fit.names
-        self.df_absorbed_, self.n_singletons_ = fit.n_absorbed, fit.n_singletons
+        fit.set_fitted(self)
         self.within_stats_ = uncentred_within(fit.within, self.stats_)
-        if fit.first.nesting is not None:  # multi-way clusters
-            self.cluster_nesting_ = fit.first.nesting
         self._solve_merged()
         if self._needs_second_pass():
             self.score_pass_ = passes.form_scores(fit.effects, self._residual_forms())
