@@ -171,8 +171,9 @@ class CumulativeLasso(CumulativeElasticNet):
     """
 
     _parameter_constraints: dict = {
-        "alpha": [Interval(Real, 0, None, closed="left")],
-        **_COMMON_CONSTRAINTS,
+        key: value
+        for key, value in CumulativeElasticNet._parameter_constraints.items()
+        if key != "l1_ratio"
     }
 
     def __init__(
