@@ -9,13 +9,19 @@ import time
 
 def median_time(func, repeat):
     """Median wall time of ``repeat`` calls of ``func`` (garbage collected before each)."""
+    return median_time_and_result(func, repeat)[0]
+
+
+def median_time_and_result(func, repeat):
+    """:func:`median_time`, and what the last call returned (to check the answers)."""
     times = []
     for _ in range(repeat):
+        result = None  # the previous run's result is freed before the next run
         gc.collect()
         start = time.perf_counter()
-        func()
+        result = func()
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistics.median(times), result
 
 
 def median_times(funcs, repeat):

@@ -24,6 +24,7 @@ import warnings
 from functools import partial
 
 import numpy as np
+from _timing import median_time
 
 
 def make_data(n, p, seed=0):
@@ -32,15 +33,6 @@ def make_data(n, p, seed=0):
     beta[:5] = [1.0, -1.0, 0.5, -0.5, 0.8]
     X = rng.standard_normal((n, p))
     return X, X @ beta + rng.standard_normal(n)
-
-
-def median_time(func, repeats):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
 
 
 def run_statsmodels(X, y, m, alpha):

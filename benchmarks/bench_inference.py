@@ -33,9 +33,9 @@ firm-year intersections (many groups of a few rows) and their merges.
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
+from _timing import median_time_and_result
 
 
 def make_data(n, k, seed=0):
@@ -43,15 +43,6 @@ def make_data(n, k, seed=0):
     X = rng.standard_normal((n, k))
     noise = rng.standard_normal(n) * (1.0 + np.abs(X[:, 0]))
     return X, 1.0 + X @ rng.standard_normal(k) + noise
-
-
-def median_time(func, repeats):
-    times, value = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        value = func()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times)), value
 
 
 def skbigreg_hc3(X, y, chunk_rows):
@@ -100,8 +91,8 @@ def pyfixest_two_way(frame, formula):
 
 def run_hc3(args):
     X, y = make_data(args.n, args.k)
-    ours, bse = median_time(lambda: skbigreg_hc3(X, y, args.chunk_rows), args.repeats)
-    theirs, reference = median_time(lambda: statsmodels_hc3(X, y), args.repeats)
+    ours, bse = median_time_and_result(lambda: skbigreg_hc3(X, y, args.chunk_rows), args.repeats)
+    theirs, reference = median_time_and_result(lambda: statsmodels_hc3(X, y), args.repeats)
     print(f"HC3, N = {args.n:,}, K = {args.k}, chunks of {args.chunk_rows:,} rows, "
           f"median of {args.repeats}")
     print(f"  skbigreg streamed (two passes): {ours:8.3f} s")
@@ -118,9 +109,9 @@ def run_crv1(args):
     frame = pd.DataFrame(X, columns=names).assign(y=y, firm=clusters[:, 0],
                                                   year=clusters[:, 1])
     formula = "y ~ " + " + ".join(names)
-    ours, bse = median_time(lambda: skbigreg_two_way(X, y, clusters, args.chunk_rows),
+    ours, bse = median_time_and_result(lambda: skbigreg_two_way(X, y, clusters, args.chunk_rows),
                             args.repeats)
-    theirs, reference = median_time(lambda: pyfixest_two_way(frame, formula), args.repeats)
+    theirs, reference = median_time_and_result(lambda: pyfixest_two_way(frame, formula), args.repeats)
     print(f"Two-way CRV1 (1,000 firms x 40 years), N = {args.n:,}, K = {args.k}, "
           f"chunks of {args.chunk_rows:,} rows, median of {args.repeats}")
     print(f"  skbigreg streamed (one pass):   {ours:8.3f} s")

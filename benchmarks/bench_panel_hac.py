@@ -15,9 +15,9 @@ one run; the standard errors are checked to agree.
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
+from _timing import median_time_and_result
 
 
 def make_panel(n, k, n_periods, seed=0):
@@ -27,15 +27,6 @@ def make_panel(n, k, n_periods, seed=0):
     X = rng.standard_normal((n, k)) + shock[:, None]
     y = X @ np.linspace(-1.0, 1.0, k) + shock + rng.standard_normal(n)
     return X, y, period
-
-
-def median_time(func, repeats):
-    times, out = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = func()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times)), out
 
 
 def chunks_of(X, y, period, rows, with_periods):
@@ -81,11 +72,11 @@ def main():
     X, y, period = make_panel(args.n, args.k, args.periods)
     print(f"n={args.n:,} k={args.k} T={args.periods} maxlags={args.maxlags} "
           f"chunks of {args.chunk_rows:,} rows, median of {args.repeats}")
-    t_dk, bse_dk = median_time(lambda: run_skbigreg(X, y, period, args.chunk_rows,
+    t_dk, bse_dk = median_time_and_result(lambda: run_skbigreg(X, y, period, args.chunk_rows,
                                                     "driscoll-kraay", args.maxlags), args.repeats)
-    t_hc, _ = median_time(lambda: run_skbigreg(X, y, period, args.chunk_rows, "HC1",
+    t_hc, _ = median_time_and_result(lambda: run_skbigreg(X, y, period, args.chunk_rows, "HC1",
                                                args.maxlags), args.repeats)
-    t_sm, bse_sm = median_time(lambda: run_statsmodels(X, y, period, args.maxlags), args.repeats)
+    t_sm, bse_sm = median_time_and_result(lambda: run_statsmodels(X, y, period, args.maxlags), args.repeats)
     print(f"{'skbigreg Driscoll-Kraay (2 passes, streamed)':48s} {t_dk:8.3f} s")
     print(f"{'skbigreg HC1 (the same 2 passes, no periods)':48s} {t_hc:8.3f} s"
           f"   DK / HC1 = {t_dk / t_hc:.2f}")

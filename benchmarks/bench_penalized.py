@@ -23,16 +23,7 @@ import statistics
 import time
 
 import numpy as np
-
-
-def median_time(func, repeat):
-    times, result = [], None
-    for _ in range(repeat):
-        gc.collect()
-        start = time.perf_counter()
-        result = func()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
+from _timing import median_time_and_result
 
 
 def interleaved_times(funcs, repeat):
@@ -78,7 +69,7 @@ def bench_ridge(X, y, splits, repeat, full):
         max(repeat, 5),
     )
     subset = alphas if full else alphas[::10]
-    t_sk, ref = median_time(lambda: RidgeCV(alphas=subset, cv=splits).fit(X, y), 1)
+    t_sk, ref = median_time_and_result(lambda: RidgeCV(alphas=subset, cv=splits).fit(X, y), 1)
     t_sk *= len(alphas) / len(subset)
     line("CumulativeLinearRegression().fit", t_ols)
     line("CumulativeRidgeCV(alphas=100, cv=5).fit", t_ours)
@@ -96,8 +87,8 @@ def bench_lasso(X, y, splits, repeat):
     from skbigreg.linear_model import CumulativeLassoCV
 
     print("\nCumulativeLassoCV, 5 folds x 100 alphas (default tol)")
-    t_ours, ours = median_time(lambda: CumulativeLassoCV(cv=5).fit(X, y), repeat)
-    t_sk, ref = median_time(
+    t_ours, ours = median_time_and_result(lambda: CumulativeLassoCV(cv=5).fit(X, y), repeat)
+    t_sk, ref = median_time_and_result(
         lambda: LassoCV(alphas=ours.alphas_, cv=splits).fit(X, y), 1
     )
     line("CumulativeLassoCV(cv=5).fit", t_ours)
@@ -116,10 +107,10 @@ def bench_search(X, y, splits, repeat):
 
     grid = {"alpha": list(np.logspace(-3, 3, 20))}
     print("\nFoldGridSearchCV, 20 alphas x 5 folds")
-    t_ours, ours = median_time(
+    t_ours, ours = median_time_and_result(
         lambda: FoldGridSearchCV(CumulativeRidge(), grid, cv=5).fit(X, y), repeat
     )
-    t_sk, ref = median_time(lambda: GridSearchCV(Ridge(), grid, cv=splits).fit(X, y), 1)
+    t_sk, ref = median_time_and_result(lambda: GridSearchCV(Ridge(), grid, cv=splits).fit(X, y), 1)
     line("FoldGridSearchCV(CumulativeRidge(), 20 alphas, cv=5).fit", t_ours)
     line("sklearn GridSearchCV(Ridge(), 20 alphas, cv=same folds).fit", t_sk)
     verdict("speed-up over GridSearchCV", t_sk / t_ours, 100, True)

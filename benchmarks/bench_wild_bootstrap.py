@@ -24,9 +24,9 @@ t statistics equal to 4e-15.
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
+from _timing import median_time_and_result
 
 
 def make_data(n, k, n_clusters, seed=0):
@@ -37,15 +37,6 @@ def make_data(n, k, n_clusters, seed=0):
     beta[0] = 0.0  # the tested coefficient: the null holds
     y = 1.0 + X @ beta + rng.standard_normal(n_clusters)[g] + rng.standard_normal(n)
     return X, y, g
-
-
-def median_time(func, repeats):
-    times, value = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        value = func()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times)), value
 
 
 def skbigreg_pass(X, y, g, chunk_rows):
@@ -89,10 +80,10 @@ def main(argv=None):
     import wildboottest.wildboottest  # noqa: F401
 
     X, y, g = make_data(args.n, args.k, args.clusters)
-    fitted, model = median_time(lambda: skbigreg_pass(X, y, g, args.chunk_rows), args.repeats)
-    after, (ours, t_ours) = median_time(
+    fitted, model = median_time_and_result(lambda: skbigreg_pass(X, y, g, args.chunk_rows), args.repeats)
+    after, (ours, t_ours) = median_time_and_result(
         lambda: skbigreg_wild(model, args.resamples, args.seed), args.repeats)
-    theirs_time, (theirs, t_theirs) = median_time(
+    theirs_time, (theirs, t_theirs) = median_time_and_result(
         lambda: wildboottest_wild(X, y, g, args.resamples, args.seed), args.repeats)
     print(f"Wild cluster bootstrap (WCR, Rademacher), N = {args.n:,}, K = {args.k}, "
           f"G = {args.clusters}, B = {args.resamples:,}, median of {args.repeats}")

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from formula_helpers import same_by_name, write_parquet_parts
 from skbigreg.formula import (
     design,
     feols,
@@ -31,14 +32,6 @@ pq = pytest.importorskip("pyarrow.parquet")
 pa = pytest.importorskip("pyarrow")
 
 RTOL = 1e-10
-
-
-def _same(ours, theirs, rtol=RTOL):
-    """Equal by name: formulaic orders terms as written, patsy by degree."""
-    theirs = theirs.rename({"Intercept": "const"})
-    assert sorted(ours.index) == sorted(theirs.index)
-    np.testing.assert_allclose(ours.to_numpy(), theirs[ours.index].to_numpy(), rtol=rtol,
-                               atol=rtol * np.abs(theirs.to_numpy()).max())
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +62,8 @@ def test_ols_equals_statsmodels_with_interactions_treatment_logs_centering_and_m
     model = ols(FORMULA, frame, chunk_rows=37)
     theirs = smf.ols(FORMULA, frame).fit()
     ours = model.results()
-    _same(ours.params, theirs.params)
-    _same(ours.bse, theirs.bse)
+    same_by_name(ours.params, theirs.params)
+    same_by_name(ours.bse, theirs.bse)
     assert ours.nobs == theirs.nobs == len(frame) - 4
     assert model.formula_report_.rows_dropped == 4
     assert model.formula_report_.dropped_by_column == {"z": 3, "g": 1}
@@ -83,16 +76,16 @@ def test_wls_robust_and_clustered_equal_statsmodels(frame, cov_type):
     theirs = smf.wls("y ~ x + C(g)", data, weights=data["w"]).fit(cov_type=cov_type, cov_kwds=kwargs)
     model = ols("y ~ x + C(g)", data, weights="w", cov_type=cov_type,
                 clusters="firm" if cov_type == "cluster" else None, chunk_rows=50)
-    _same(model.results().params, theirs.params)
-    _same(model.results().bse, theirs.bse)
+    same_by_name(model.results().params, theirs.params)
+    same_by_name(model.results().bse, theirs.bse)
 
 
 def test_results_do_not_depend_on_chunking_or_order(frame):
     one = ols(FORMULA, frame).results()
     shuffled = frame.sample(frac=1.0, random_state=3)
     many = ols(FORMULA, shuffled, chunk_rows=23).results()
-    _same(many.params, one.params)
-    _same(many.bse, one.bse)
+    same_by_name(many.params, one.params)
+    same_by_name(many.bse, one.bse)
 
 
 def test_glm_poisson_and_logit_equal_statsmodels(frame):
@@ -101,11 +94,11 @@ def test_glm_poisson_and_logit_equal_statsmodels(frame):
     data = frame.dropna()
     ours = glm("count ~ z + g + np.log(x)", frame, family="poisson", chunk_rows=64).results()
     theirs = smf.glm("count ~ z + g + np.log(x)", data, family=sm.families.Poisson()).fit(tol=1e-14)
-    _same(ours.params, theirs.params, rtol=1e-8)
-    _same(ours.bse, theirs.bse, rtol=1e-8)
+    same_by_name(ours.params, theirs.params, rtol=1e-8)
+    same_by_name(ours.bse, theirs.bse, rtol=1e-8)
     ours = logit("bought ~ z + C(h)", frame, chunk_rows=64).results()
     theirs = smf.logit("bought ~ z + C(h)", frame).fit(disp=0, tol=1e-14)
-    _same(ours.params, theirs.params, rtol=1e-8)
+    same_by_name(ours.params, theirs.params, rtol=1e-8)
 
 
 def test_poisson_with_effect_dummies_equals_pyfixest_fepois(frame):
@@ -113,7 +106,7 @@ def test_poisson_with_effect_dummies_equals_pyfixest_fepois(frame):
     ours = glm("count ~ z + g + C(firm)", data, family="poisson", chunk_rows=90).results()
     theirs = pyfixest.fepois("count ~ z + g | firm", data, fixef_tol=1e-14)
     # pyfixest stops at its convergence tolerance: agreement to 1e-8, not 1e-10
-    _same(ours.params[["z", "g[T.b]", "g[T.c]"]], theirs.coef(), rtol=1e-8)
+    same_by_name(ours.params[["z", "g[T.b]", "g[T.c]"]], theirs.coef(), rtol=1e-8)
 
 
 def test_feols_equals_pyfixest_with_clusters(frame):
@@ -123,8 +116,8 @@ def test_feols_equals_pyfixest_with_clusters(frame):
     data["log_x"] = np.log(data["x"])
     theirs = pyfixest.feols("y ~ log_x + z + C(g) | firm", data, vcov={"CRV1": "firm"})
     names = {"log_x": "np.log(x)"}
-    _same(model.results().params, theirs.coef().rename(names))
-    _same(model.results().bse, theirs.se().rename(names))
+    same_by_name(model.results().params, theirs.coef().rename(names))
+    same_by_name(model.results().bse, theirs.se().rename(names))
 
 
 def test_iv_equals_pyfixest(frame):
@@ -137,8 +130,8 @@ def test_iv_equals_pyfixest(frame):
     model = iv("y2 ~ x + C(g) | d ~ inst", data, chunk_rows=60)
     theirs = pyfixest.feols("y2 ~ x + C(g) | d ~ inst", data)
     assert list(model.results().params.index) == ["const", "x", "C(g)[T.b]", "C(g)[T.c]", "d"]
-    _same(model.results().params, theirs.coef())
-    _same(model.results().bse, theirs.se())
+    same_by_name(model.results().params, theirs.coef())
+    same_by_name(model.results().bse, theirs.se())
 
 
 def test_fit_formula_ridge_equals_sklearn_on_the_design(frame):
@@ -192,14 +185,14 @@ def test_polars_generator_and_dask_sources(frame):
     dd = pytest.importorskip("dask.dataframe")
     data = frame.dropna().reset_index(drop=True)
     reference = ols("y ~ x + g", data).results().params
-    _same(ols("y ~ x + g", polars.from_pandas(data), chunk_rows=70).results().params, reference)
-    _same(ols("y ~ x + g", pa.Table.from_pandas(data), chunk_rows=70).results().params, reference)
+    same_by_name(ols("y ~ x + g", polars.from_pandas(data), chunk_rows=70).results().params, reference)
+    same_by_name(ols("y ~ x + g", pa.Table.from_pandas(data), chunk_rows=70).results().params, reference)
     pieces = [data.iloc[i:i + 100] for i in range(0, len(data), 100)]
-    _same(ols("y ~ x + g", pieces).results().params, reference)
-    _same(ols("y ~ x + g", dd.from_pandas(data, npartitions=4)).results().params, reference)
+    same_by_name(ols("y ~ x + g", pieces).results().params, reference)
+    same_by_name(ols("y ~ x + g", dd.from_pandas(data, npartitions=4)).results().params, reference)
     # one pass is all a one-shot generator gives: enough once the levels are declared
     declared = {"g": ["a", "b", "c"]}
-    _same(ols("y ~ x + g", iter(pieces), levels=declared).results().params, reference)
+    same_by_name(ols("y ~ x + g", iter(pieces), levels=declared).results().params, reference)
     with pytest.raises(ValueError, match="one-shot iterator"):
         ols("y ~ x + g", iter(pieces))
 
@@ -208,13 +201,7 @@ def test_polars_generator_and_dask_sources(frame):
 def _write_parts(data, folder, order_by, n_files=3, row_group=2_000):
     """Parquet files in several row groups; the sort puts some levels in the last file only."""
     data = data.sort_values(order_by, kind="stable").reset_index(drop=True)
-    paths = []
-    for i, part in enumerate(np.array_split(np.arange(len(data)), n_files)):
-        path = folder / f"part{i}.parquet"
-        pq.write_table(pa.Table.from_pandas(data.iloc[part], preserve_index=False), path,
-                       row_group_size=row_group)
-        paths.append(path)
-    return data, paths
+    return data, write_parquet_parts(data, folder, n_files, row_group)
 
 
 def test_nycflights_from_parquet_with_late_levels_equals_statsmodels(tmp_path):
@@ -230,8 +217,8 @@ def test_nycflights_from_parquet_with_late_levels_equals_statsmodels(tmp_path):
     complete = data.dropna(subset=["arr_delay", "dep_delay"])
     theirs = smf.ols(formula, complete).fit(cov_type="cluster",
                                             cov_kwds={"groups": complete["origin"]})
-    _same(model.results().params, theirs.params, rtol=1e-9)
-    _same(model.results().bse, theirs.bse, rtol=1e-9)
+    same_by_name(model.results().params, theirs.params, rtol=1e-9)
+    same_by_name(model.results().bse, theirs.bse, rtol=1e-9)
     assert model.results().nobs == theirs.nobs
     assert model.formula_report_.rows_dropped == len(data) - len(complete)
 
@@ -244,8 +231,8 @@ def test_wagepan_feols_from_parquet_equals_pyfixest(tmp_path):
                   cov_type="cluster", clusters="nr", chunk_rows=900)
     theirs = pyfixest.feols("lwage ~ expersq + union + married + C(year) | nr", data,
                             vcov={"CRV1": "nr"})
-    _same(model.results().params, theirs.coef(), rtol=1e-9)
-    _same(model.results().bse, theirs.se(), rtol=1e-9)
+    same_by_name(model.results().params, theirs.coef(), rtol=1e-9)
+    same_by_name(model.results().bse, theirs.se(), rtol=1e-9)
 
 
 @pytest.mark.parametrize("cov_type, vcov, cluster", [
@@ -271,8 +258,8 @@ def test_wagepan_two_absorbed_factors_from_parquet_equal_pyfixest(tmp_path, cov_
         theirs = pyfixest.feols(formula, data, vcov=vcov, fixef_rm="none", fixef_tol=1e-12)
     ours = model.results()
     # the effects solve by iteration to 1e-8 (tests/test_hdfe.py's agreement)
-    _same(ours.params, theirs.coef(), rtol=1e-8)
-    _same(ours.bse, theirs.se(), rtol=1e-6)
+    same_by_name(ours.params, theirs.coef(), rtol=1e-8)
+    same_by_name(ours.bse, theirs.se(), rtol=1e-6)
     assert model.n_levels_ == (8, 545) and sorted(model.effects()) == ["nr", "year"]
     assert ours.nobs == len(data) and model.formula_report_.rows_read == len(data)
     np.testing.assert_allclose(predict(model, data), theirs.predict(), rtol=1e-6)
@@ -282,7 +269,7 @@ def test_two_absorbed_factors_need_data_read_again(frame):
     data = frame.dropna().reset_index(drop=True)
     pieces = [data.iloc[i:i + 100] for i in range(0, len(data), 100)]
     reference = feols("y ~ x + z | firm + h", data).results().params
-    _same(feols("y ~ x + z | firm + h", pieces).results().params, reference, rtol=1e-8)
+    same_by_name(feols("y ~ x + z | firm + h", pieces).results().params, reference, rtol=1e-8)
     with pytest.raises(ValueError, match="one-shot"):
         feols("y ~ x + z | firm + h", iter(pieces), levels={})
 
@@ -299,8 +286,8 @@ def test_levels_discovered_in_arrow_equal_the_in_memory_fit_and_statsmodels(tmp_
     ours = ols(formula, str(tmp_path), chunk_rows=80).results()
     in_memory = ols(formula, data, chunk_rows=80).results()
     assert list(ours.params.index) == list(in_memory.params.index)
-    _same(ours.params, in_memory.params)
-    _same(ours.params, smf.ols(formula, data).fit().params)
+    same_by_name(ours.params, in_memory.params)
+    same_by_name(ours.params, smf.ols(formula, data).fit().params)
 
 
 # -- bad input: a clear error naming the column, term or level --------------------------
@@ -318,7 +305,7 @@ def test_an_undeclared_level_is_an_error_or_the_other_level(frame):
     model = ols("y ~ x + g", data, levels={"g": ["a", "b"]}, unseen="other")
     assert "g[T.other]" in model.results().params.index
     merged = data.assign(g=data["g"].where(data["g"] != "c", "other"))
-    _same(model.results().params,
+    same_by_name(model.results().params,
           smf.ols("y ~ x + C(g, levels=['a', 'b', 'other'])", merged).fit().params.rename(
               lambda name: name.replace("C(g, levels=['a', 'b', 'other'])", "g")))
 
@@ -350,7 +337,7 @@ def test_constant_term_warns_naming_it(frame):
     with pytest.warns(CollinearityWarning, match=r"term\(s\) \['one'\] are constant"):
         model = ols("y ~ x + one", data, chunk_rows=100)
     reference = ols("y ~ x", data).results().params
-    _same(model.results().params.drop("one"), reference)
+    same_by_name(model.results().params.drop("one"), reference)
 
 
 def test_a_late_undeclared_level_in_a_file_fails_the_fit_and_changes_nothing(tmp_path, frame):
@@ -423,7 +410,7 @@ def test_the_first_pass_reads_only_the_columns_that_need_it(frame):
 
     model = ols("y ~ x + center(z) + g", FrameSource(frames, list(data.columns), True))
     assert asked == [["y", "x", "z", "g"], ["g", "z"], ["y", "x", "z", "g"]]  # head, freeze, fit
-    _same(model.results().params, smf.ols("y ~ x + center(z) + g", data).fit().params)
+    same_by_name(model.results().params, smf.ols("y ~ x + center(z) + g", data).fit().params)
     assert ols("y ~ x", FrameSource(frames, list(data.columns), True)) is not None
     assert asked[-2:] == [["y", "x"], ["y", "x"]]  # nothing to freeze: the first chunk only
 
@@ -440,5 +427,5 @@ def test_iv_with_absorbed_effects_equals_pyfixest(frame):
     model = iv("y2 ~ x | firm | d ~ inst", data, cov_type="cluster", clusters="firm",
                chunk_rows=60)
     theirs = pyfixest.feols("y2 ~ x | firm | d ~ inst", data, vcov={"CRV1": "firm"})
-    _same(model.results().params.drop("const", errors="ignore"), theirs.coef())
-    _same(model.results().bse.drop("const", errors="ignore"), theirs.se())
+    same_by_name(model.results().params.drop("const", errors="ignore"), theirs.coef())
+    same_by_name(model.results().bse.drop("const", errors="ignore"), theirs.se())

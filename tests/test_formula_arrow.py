@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from formula_helpers import same_by_name, write_parquet_parts
 from skbigreg.formula import fit_formula, ols
 from skbigreg.formula._spec import FormulaSpec
 from skbigreg.linear_model import CumulativeRidge
@@ -20,13 +21,6 @@ pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 
 RTOL = 1e-10
-
-
-def _same(ours, theirs, rtol=RTOL):
-    theirs = theirs.rename({"Intercept": "const"})
-    assert sorted(ours.index) == sorted(theirs.index)
-    np.testing.assert_allclose(ours.to_numpy(), theirs[ours.index].to_numpy(), rtol=rtol,
-                               atol=rtol * np.abs(theirs.to_numpy()).max())
 
 
 @pytest.fixture(scope="module")
@@ -54,9 +48,7 @@ def data():
 
 
 def _write(df, folder, n_files=3, row_group=128):
-    for i, rows in enumerate(np.array_split(np.arange(len(df)), n_files)):
-        pq.write_table(pa.Table.from_pandas(df.iloc[rows], preserve_index=False),
-                       folder / f"part{i}.parquet", row_group_size=row_group)
+    write_parquet_parts(df, folder, n_files, row_group)
     return str(folder / "*.parquet")
 
 
@@ -87,14 +79,14 @@ def test_files_encoded_in_arrow_equal_the_pandas_encoding_and_statsmodels(tmp_pa
                     chunk_rows=100)
     assert arrow_calls == []  # pandas chunks: the pandas encoding
     assert list(ours.results().params.index) == list(in_memory.results().params.index)
-    _same(ours.results().params, in_memory.results().params)
-    _same(ours.results().bse, in_memory.results().bse)
+    same_by_name(ours.results().params, in_memory.results().params)
+    same_by_name(ours.results().bse, in_memory.results().bse)
     assert ours.formula_report_.rows_dropped == in_memory.formula_report_.rows_dropped == 8
     assert ours.formula_report_.dropped_by_column == in_memory.formula_report_.dropped_by_column
     # center(x) learns from every row with x, as statsmodels on the whole frame
     theirs = smf.wls(FORMULA, data, weights=data["w"]).fit()
-    _same(ours.results().params, theirs.params)
-    _same(ours.results("nonrobust").bse, theirs.bse)
+    same_by_name(ours.results().params, theirs.params)
+    same_by_name(ours.results("nonrobust").bse, theirs.bse)
 
 
 def test_arrow_tables_and_integer_factors_take_the_arrow_encoding(data, arrow_calls):
@@ -102,10 +94,10 @@ def test_arrow_tables_and_integer_factors_take_the_arrow_encoding(data, arrow_ca
     formula = "y ~ x + C(h) + g + flag"
     ours = ols(formula, pa.Table.from_pandas(frame), chunk_rows=64)
     assert arrow_calls
-    _same(ours.results().params, smf.ols(formula, frame).fit().params)
+    same_by_name(ours.results().params, smf.ols(formula, frame).fit().params)
     declared = ols(formula, pa.Table.from_pandas(frame), chunk_rows=64,
                    levels={"h": [0, 1, 2, 3], "g": ["a", "b", "c"]})
-    _same(declared.results().params, ours.results().params)
+    same_by_name(declared.results().params, ours.results().params)
 
 
 def test_column_types_arrow_cannot_look_up_go_through_pandas(data, arrow_calls):
@@ -116,11 +108,11 @@ def test_column_types_arrow_cannot_look_up_go_through_pandas(data, arrow_calls):
                              table.column("g").cast(pa.string_view()))
     ours = ols("y ~ x + g", table, chunk_rows=100)
     assert arrow_calls == []
-    _same(ours.results().params, smf.ols("y ~ x + g", frame).fit().params)
+    same_by_name(ours.results().params, smf.ols("y ~ x + g", frame).fit().params)
     dated = frame.assign(day=pd.Timestamp("2024-01-01") + pd.to_timedelta(frame["h"], "D"))
     ours = ols("y ~ x + C(day)", pa.Table.from_pandas(dated), chunk_rows=100)
     assert arrow_calls == []
-    _same(ours.results().params, ols("y ~ x + C(day)", dated, chunk_rows=100).results().params)
+    same_by_name(ours.results().params, ols("y ~ x + C(day)", dated, chunk_rows=100).results().params)
 
 
 def test_unseen_levels_from_files_raise_or_become_other_as_in_memory(tmp_path, data,
@@ -134,7 +126,7 @@ def test_unseen_levels_from_files_raise_or_become_other_as_in_memory(tmp_path, d
     ours = ols("y ~ x + g", files, levels={"g": ["a", "b"]}, unseen="other", chunk_rows=90)
     assert arrow_calls
     in_memory = ols("y ~ x + g", frame, levels={"g": ["a", "b"]}, unseen="other")
-    _same(ours.results().params, in_memory.results().params)
+    same_by_name(ours.results().params, in_memory.results().params)
     assert "g[T.other]" in ours.results().params.index
 
 

@@ -49,6 +49,15 @@ _ENCODING_DOC = """levels : dict, optional
         Rows per chunk when ``data`` is an in-memory frame or files
         (default 65,536)."""
 
+# Parameter lines several formula functions share word for word; the
+# functions' docstrings are templates filled with these (``{encoding}``...).
+_SHARED_DOC = {
+    "encoding": _ENCODING_DOC,
+    "source": "formula : str\n    data : DataFrame, path, iterable of DataFrames or Dask DataFrame",
+    "labels": 'weights : str, optional\n    cov_type : str, default="nonrobust"\n'
+              "    clusters : str, optional\n    " + _ENCODING_DOC,
+}
+
 
 def fit_formula(estimator, formula, data, *, weights=None, clusters=None, groups=None,
                 partitions=None, entities=None, levels=None, unseen="raise", missing="drop",
@@ -106,7 +115,7 @@ def fit_formula(estimator, formula, data, *, weights=None, clusters=None, groups
     return _fit(estimator, parts, data, roles, levels, unseen, missing, chunk_rows)
 
 
-fit_formula.__doc__ = fit_formula.__doc__.format(encoding=_ENCODING_DOC)
+fit_formula.__doc__ = fit_formula.__doc__.format(**_SHARED_DOC)
 
 
 def _fit(estimator, parts, data, roles, levels, unseen, missing, chunk_rows,
@@ -243,8 +252,7 @@ def feols(formula, data, *, weights=None, cov_type="nonrobust", clusters=None, l
 
     Parameters
     ----------
-    formula : str
-    data : DataFrame, path, iterable of DataFrames or Dask DataFrame
+    {source}
     weights : str, optional
     cov_type : str, default="nonrobust"
         See :class:`~skbigreg.linear_model.CumulativeFixedEffectsRegression`.
@@ -295,8 +303,7 @@ def iv(formula, data, *, weights=None, cov_type="nonrobust", clusters=None, leve
 
     Parameters
     ----------
-    formula : str
-    data : DataFrame, path, iterable of DataFrames or Dask DataFrame
+    {source}
     weights : str, optional
     cov_type : str, default="nonrobust"
         See :class:`~skbigreg.linear_model.CumulativeIVRegression`.
@@ -342,8 +349,7 @@ def glm(formula, data, *, family="gaussian", link=None, weights=None, cov_type="
 
     Parameters
     ----------
-    formula : str
-    data : DataFrame, path, iterable of DataFrames or Dask DataFrame
+    {source}
     family, link : str or object
         See :class:`~skbigreg.linear_model.CumulativeGLM`.
     weights : str, optional
@@ -381,12 +387,8 @@ def logit(formula, data, *, weights=None, cov_type="nonrobust", clusters=None, l
 
     Parameters
     ----------
-    formula : str
-    data : DataFrame, path, iterable of DataFrames or Dask DataFrame
-    weights : str, optional
-    cov_type : str, default="nonrobust"
-    clusters : str, optional
-    {encoding}
+    {source}
+    {labels}
     **kwargs
         Other parameters of :class:`~skbigreg.linear_model.CumulativeLogisticRegression`.
 
@@ -422,12 +424,8 @@ def fepois(formula, data, *, weights=None, cov_type="nonrobust", clusters=None, 
 
     Parameters
     ----------
-    formula : str
-    data : DataFrame, path, iterable of DataFrames or Dask DataFrame
-    weights : str, optional
-    cov_type : str, default="nonrobust"
-    clusters : str, optional
-    {encoding}
+    {source}
+    {labels}
     **kwargs
         Other parameters of the estimator (``tol``, ``max_iter``, ``n_jobs``).
 
@@ -458,7 +456,7 @@ def fepois(formula, data, *, weights=None, cov_type="nonrobust", clusters=None, 
 
 
 for _function in (ols, feols, iv, glm, logit, fepois):
-    _function.__doc__ = _function.__doc__.format(encoding=_ENCODING_DOC)
+    _function.__doc__ = _function.__doc__.format(**_SHARED_DOC)
 
 
 def _check_absorbed(parts: FormulaParts, estimator, most):

@@ -15,7 +15,6 @@ Examples
 
 from ._families import (
     FAMILIES,
-    LINKS,
     BinomialFamily,
     Family,
     GammaFamily,
@@ -25,6 +24,7 @@ from ._families import (
     get_family_link,
 )
 from ._links import (
+    LINKS,
     CauchitLink,
     CLogLogLink,
     IdentityLink,

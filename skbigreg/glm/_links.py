@@ -13,6 +13,7 @@ import numpy as np
 from scipy import special
 
 __all__ = [
+    "LINKS",
     "CLogLogLink",
     "CauchitLink",
     "IdentityLink",
@@ -26,7 +27,24 @@ __all__ = [
 ]
 
 
-class Link:
+class Stateless:
+    """A parameter-free object: any two instances of one class are equal.
+
+    Families and links are compared and hashed by their class, so a fitted
+    estimator's family equals a fresh one and both can key a dict.
+    """
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+    def __eq__(self, other):
+        return type(self) is type(other)
+
+    def __hash__(self):
+        return hash(type(self))
+
+
+class Link(Stateless):
     """Base class: a link g with inverse h.
 
     ``domain_positive`` marks links whose inverse is defined for eta > 0 only.
@@ -52,15 +70,6 @@ class Link:
         """Whether every eta lies in the inverse link's domain."""
         eta = np.asarray(eta)
         return bool(np.all(np.isfinite(eta)) and (not self.domain_positive or np.all(eta > 0)))
-
-    def __repr__(self):
-        return f"{type(self).__name__}()"
-
-    def __eq__(self, other):
-        return type(self) is type(other)
-
-    def __hash__(self):
-        return hash(type(self))
 
 
 class IdentityLink(Link):
@@ -254,3 +263,20 @@ class CauchitLink(BinaryLink):
 
     def inverse_deriv(self, eta):
         return 1.0 / (np.pi * (1.0 + np.asarray(eta, dtype=float) ** 2))
+
+
+#: Every link by name.
+LINKS = {
+    link.name: link
+    for link in (
+        IdentityLink(),
+        LogLink(),
+        InverseLink(),
+        InverseSquaredLink(),
+        LogitLink(),
+        ProbitLink(),
+        CLogLogLink(),
+        LogLogLink(),
+        CauchitLink(),
+    )
+}

@@ -60,19 +60,26 @@ def format_summary(title, left, right, frame, notes=()):
     >>> "1000000" in text and "x0" in text
     True
     """
-    left = [(label, format_value(value)) for label, value in left]
-    right = [(label, format_value(value)) for label, value in right]
-    rows = max(len(left), len(right))
-    left += [("", "")] * (rows - len(left))
-    right += [("", "")] * (rows - len(right))
     lines = [title.center(WIDTH), "=" * WIDTH]
-    for (lk, lv), (rk, rv) in zip(left, right):
+    for (lk, lv), (rk, rv) in _header_rows(_formatted(left), _formatted(right)):
         lines.append(_header_line(lk, lv, rk, rv))
     lines.append("=" * WIDTH)
     lines += _coefficient_lines(frame)
     if notes:
         lines += ["Notes:"] + [f"[{i + 1}] {note}" for i, note in enumerate(notes)]
     return "\n".join(lines)
+
+
+def _formatted(pairs):
+    """``(label, text)`` pairs, each value put through :func:`format_value`."""
+    return [(label, format_value(value)) for label, value in pairs]
+
+
+def _header_rows(left, right):
+    """The header's rows ``(left pair, right pair)``, the shorter column padded with blanks."""
+    rows = max(len(left), len(right))
+    pad = [("", "")] * rows
+    return list(zip((left + pad)[:rows], (right + pad)[:rows]))
 
 
 def _header_line(lk, lv, rk, rv):
@@ -137,8 +144,8 @@ class Summary:
 
     def __init__(self, title, left, right, frame, notes=()):
         self.title = title
-        self.left = [(label, format_value(value)) for label, value in left]
-        self.right = [(label, format_value(value)) for label, value in right]
+        self.left = _formatted(left)
+        self.right = _formatted(right)
         self.frame = frame
         self.notes = list(notes)
 
@@ -152,17 +159,12 @@ class Summary:
         # an interactive session shows the table, as it did when summaries were strings
         return self.as_text()
 
-    def _header_rows(self):
-        rows = max(len(self.left), len(self.right))
-        pad = [("", "")] * rows
-        return list(zip((self.left + pad)[:rows], (self.right + pad)[:rows]))
-
     def as_html(self):
         """Two HTML tables (the header, the coefficients), then the notes as a list."""
         header = "".join(
             "<tr>" + "".join(f"<th>{escape(label)}</th><td>{escape(value)}</td>"
                              for label, value in pair) + "</tr>"
-            for pair in self._header_rows()
+            for pair in _header_rows(self.left, self.right)
         )
         columns = "".join(f"<th>{escape(str(column))}</th>" for column in self.frame.columns)
         body = "".join(
@@ -190,7 +192,7 @@ class Summary:
         spans.append(width - sum(spans))
         lines = [f"\\begin{{tabular}}{{l{'r' * (width - 1)}}}", "\\hline",
                  _multicolumn(width, "c", self.title) + " \\\\", "\\hline"]
-        for (lk, lv), (rk, rv) in self._header_rows():
+        for (lk, lv), (rk, rv) in _header_rows(self.left, self.right):
             cells = [(lk, "l"), (lv, "r"), (rk, "l"), (rv, "r")]
             lines.append(" & ".join(_multicolumn(span, align, text) if span > 1 else latex_escape(text)
                                     for span, (text, align) in zip(spans, cells)) + " \\\\")

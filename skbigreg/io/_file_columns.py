@@ -36,6 +36,15 @@ class FileColumns:
         return list(dict.fromkeys(names))  # a column may be a feature and a label
 
 
+def check_scan_options(missing, batch_rows):
+    """Check the reading options every row source takes; ``batch_rows`` as an int."""
+    if missing not in ("raise", "drop"):
+        raise ValueError(f"missing must be 'raise' or 'drop', got {missing!r}.")
+    if int(batch_rows) < 1:
+        raise ValueError(f"batch_rows must be a positive integer, got {batch_rows}.")
+    return int(batch_rows)
+
+
 def _label_column(argument, column):
     """A label's column name; for ``clusters`` a list of two or more names is a
     tuple (multi-way clusters), and a list of one its name."""

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ._chunks import Chunk, ChunkSource
-from ._file_columns import ColumnError, FileColumns, check_columns, csv_schema
+from ._file_columns import ColumnError, FileColumns, check_columns, check_scan_options, csv_schema
 
 _FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".txt": "csv"}
 
@@ -112,16 +112,13 @@ def read_files(
     >>> source.feature_names
     ['x']
     """
-    if missing not in ("raise", "drop"):
-        raise ValueError(f"missing must be 'raise' or 'drop', got {missing!r}.")
-    if int(batch_rows) < 1:
-        raise ValueError(f"batch_rows must be a positive integer, got {batch_rows}.")
+    batch_rows = check_scan_options(missing, batch_rows)
     paths, file_format = _resolve_paths(path, file_format)
     columns = FileColumns(target, features, sample_weight,
                           {"clusters": clusters, "partitions": partitions, "groups": groups,
                            "entities": entities, "periods": periods},
                           categorical)
-    return FileSource(paths, file_format, columns, drop_first, int(batch_rows), missing, verbose)
+    return FileSource(paths, file_format, columns, drop_first, batch_rows, missing, verbose)
 
 
 def _label_values(batch, column):

@@ -18,7 +18,7 @@ import itertools
 import re
 
 from ._chunks import ChunkSource
-from ._file_columns import ColumnError, FileColumns, check_schemas
+from ._file_columns import ColumnError, FileColumns, check_scan_options, check_schemas
 from ._files import FileSource, ScanReport, _feature_names
 
 # A table name: one identifier or dotted ones (schema.table); anything else is a query.
@@ -439,15 +439,12 @@ def read_sql(
     >>> source.feature_names
     ['x']
     """
-    if missing not in ("raise", "drop"):
-        raise ValueError(f"missing must be 'raise' or 'drop', got {missing!r}.")
-    if int(batch_rows) < 1:
-        raise ValueError(f"batch_rows must be a positive integer, got {batch_rows}.")
+    batch_rows = check_scan_options(missing, batch_rows)
     labels = {"clusters": clusters, "partitions": partitions, "groups": groups,
               "entities": entities, "periods": periods}
     columns = sql_columns(target, features, sample_weight, labels, categorical)
     relation = SqlRelation(query, connection, params, columns)
-    return SqlSource(relation, drop_first, int(batch_rows), missing, verbose)
+    return SqlSource(relation, drop_first, batch_rows, missing, verbose)
 
 
 class SqlSource(FileSource):

@@ -10,7 +10,12 @@ from sklearn.base import BaseEstimator
 from .._compat import Interval, StrOptions
 from ..model_selection._scoring import check_grid
 from ..solvers import alpha_grid, enet_path_gram, gram_problems
-from ._penalized import ChunkedFitMixin, FoldCVMixin, PenalizedRegressorMixin
+from ._penalized import (
+    FOLD_CV_CONSTRAINTS,
+    ChunkedFitMixin,
+    FoldCVMixin,
+    PenalizedRegressorMixin,
+)
 
 
 def _enet_path(stats, estimator, l1_ratio, alphas):
@@ -166,8 +171,9 @@ class CumulativeLasso(CumulativeElasticNet):
     """
 
     _parameter_constraints: dict = {
-        "alpha": [Interval(Real, 0, None, closed="left")],
-        **_COMMON_CONSTRAINTS,
+        key: value
+        for key, value in CumulativeElasticNet._parameter_constraints.items()
+        if key != "l1_ratio"
     }
 
     def __init__(
@@ -261,9 +267,7 @@ class CumulativeElasticNetCV(FoldCVMixin, BaseEstimator):
         "l1_ratio": [Interval(Real, 0, 1, closed="both"), "array-like"],
         "eps": [Interval(Real, 0, None, closed="neither")],
         "alphas": [Interval(Integral, 1, None, closed="left"), "array-like"],
-        "cv": ["cv_object"],
-        "random_state": [Interval(Integral, 0, None, closed="left"), None],
-        "scoring": [StrOptions({"neg_mean_squared_error", "r2"}), None],
+        **FOLD_CV_CONSTRAINTS,
         **_COMMON_CONSTRAINTS,
     }
 

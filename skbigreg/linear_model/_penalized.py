@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import RegressorMixin
 
-from .._compat import _fit_context
+from .._compat import StrOptions, _fit_context
 from ..base import CumulativeMixin
-from ..model_selection._accumulation import FoldAccumulationMixin
+from ..model_selection._accumulation import FOLD_CONSTRAINTS, FoldAccumulationMixin
 from ..passes import pushdown_statistics
 from ..model_selection._scoring import Stopwatch, cv_results, fold_scores
 
@@ -118,6 +118,14 @@ class ChunkedFitMixin:
         self
         """
         return self._accumulate(X, y, sample_weight)
+
+
+#: Constraints of the parameters every fold-CV estimator shares: its folds and
+#: its selection criterion.
+FOLD_CV_CONSTRAINTS: dict = {
+    **FOLD_CONSTRAINTS,
+    "scoring": [StrOptions({"neg_mean_squared_error", "r2"}), None],
+}
 
 
 class FoldCVMixin(FoldAccumulationMixin, PenalizedRegressorMixin):

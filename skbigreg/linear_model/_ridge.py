@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -10,7 +10,12 @@ from sklearn.base import BaseEstimator
 from .._compat import Interval, StrOptions
 from ..model_selection._scoring import check_grid
 from ..solvers import ridge_path, ridge_system
-from ._penalized import ChunkedFitMixin, FoldCVMixin, PenalizedRegressorMixin
+from ._penalized import (
+    FOLD_CV_CONSTRAINTS,
+    ChunkedFitMixin,
+    FoldCVMixin,
+    PenalizedRegressorMixin,
+)
 
 
 def _ridge_path(stats, fit_intercept, alphas):
@@ -151,9 +156,7 @@ class CumulativeRidgeCV(FoldCVMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "alphas": ["array-like", Interval(Real, 0, None, closed="left")],
         "fit_intercept": ["boolean"],
-        "scoring": [StrOptions({"neg_mean_squared_error", "r2"}), None],
-        "cv": ["cv_object"],
-        "random_state": [Interval(Integral, 0, None, closed="left"), None],
+        **FOLD_CV_CONSTRAINTS,
         "solver": [StrOptions({"gram", "qr"})],
     }
 

@@ -279,6 +279,26 @@ class SMRLogisticRegression(ClassifierMixin, _BaseSMR):
         return tags
 
 
+# The parameters and fitted attributes SMRGLM and SMRPoissonRegressor share;
+# ``{see}`` points to the partial_fit that documents ``chunk_sums_``.
+_REGRESSOR_PARAMETERS = """method, n_iter, init, sign_split, partition, n_bins, n_clusters, \
+subset_size, fit_intercept, tol, max_iter, n_jobs, random_state
+        As :class:`SMRLogisticRegression`."""
+_REGRESSOR_ATTRIBUTES = """coef_ : ndarray of shape (n_features,)
+    intercept_ : float
+    representatives_ : Representatives
+    n_iter_ : int
+    cov_params_ : ndarray of shape (n_params, n_params)
+    bse_ : ndarray of shape (n_params,)
+    rank_ : int
+    dispersion_ : float
+    n_chunks_seen_ : int
+    chunk_sums_ : list of ChunkSums
+        After :meth:`partial_fit` under SMR ({see}).
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str"""
+
+
 class _SMRRegressor(RegressorMixin, _BaseSMR):
     """A GLM regressor predicting the mean ``h(x' beta)``."""
 
@@ -325,25 +345,11 @@ class SMRGLM(_SMRRegressor):
         The family's default when None: identity, logit, log, inverse
         (Gamma, 1/mu) and inverse_squared (1/mu², inverse Gaussian).
         Binomial also takes probit, cloglog, loglog and cauchit.
-    method, n_iter, init, sign_split, partition, n_bins, n_clusters, \
-subset_size, fit_intercept, tol, max_iter, n_jobs, random_state
-        As :class:`SMRLogisticRegression`.
+    {parameters}
 
     Attributes
     ----------
-    coef_ : ndarray of shape (n_features,)
-    intercept_ : float
-    representatives_ : Representatives
-    n_iter_ : int
-    cov_params_ : ndarray of shape (n_params, n_params)
-    bse_ : ndarray of shape (n_params,)
-    rank_ : int
-    dispersion_ : float
-    n_chunks_seen_ : int
-    chunk_sums_ : list of ChunkSums
-        After :meth:`partial_fit` under SMR (see there).
-    n_features_in_ : int
-    feature_names_in_ : ndarray of str
+    {attributes}
 
     See Also
     --------
@@ -415,25 +421,11 @@ class SMRPoissonRegressor(_SMRRegressor):
 
     Parameters
     ----------
-    method, n_iter, init, sign_split, partition, n_bins, n_clusters, \
-subset_size, fit_intercept, tol, max_iter, n_jobs, random_state
-        As :class:`SMRLogisticRegression`.
+    {parameters}
 
     Attributes
     ----------
-    coef_ : ndarray of shape (n_features,)
-    intercept_ : float
-    representatives_ : Representatives
-    n_iter_ : int
-    cov_params_ : ndarray of shape (n_params, n_params)
-    bse_ : ndarray of shape (n_params,)
-    rank_ : int
-    dispersion_ : float
-    n_chunks_seen_ : int
-    chunk_sums_ : list of ChunkSums
-        After :meth:`partial_fit` under SMR (see :meth:`SMRGLM.partial_fit`).
-    n_features_in_ : int
-    feature_names_in_ : ndarray of str
+    {attributes}
 
     See Also
     --------
@@ -460,3 +452,8 @@ subset_size, fit_intercept, tol, max_iter, n_jobs, random_state
     def _family_link(self):
         return get_family_link("poisson", "log")
 
+
+for _cls, _see in ((SMRGLM, "see there"), (SMRPoissonRegressor, "see :meth:`SMRGLM.partial_fit`")):
+    _cls.__doc__ = _cls.__doc__.replace("{parameters}", _REGRESSOR_PARAMETERS).replace(
+        "{attributes}", _REGRESSOR_ATTRIBUTES.replace("{see}", _see)
+    )

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from numbers import Integral
+
+from .._compat import Interval
 from ..passes import pushdown_fold_statistics
 from ..stats import GramStats, accumulator_for
 from ._folds import chunk_fold_statistics, hash_folds, n_splits_of, row_hash_spec
+
+
+#: Constraints of the parameters that place rows in folds (read by the mixin below).
+FOLD_CONSTRAINTS: dict = {
+    "cv": ["cv_object"],
+    "random_state": [Interval(Integral, 0, None, closed="left"), None],
+}
 
 
 class FoldAccumulationMixin:

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from numbers import Integral
-
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, RegressorMixin, clone
 from sklearn.model_selection import ParameterGrid
 from sklearn.utils import get_tags
 
-from .._compat import HasMethods, Interval, StrOptions, _fit_context
+from .._compat import HasMethods, StrOptions, _fit_context
 from ..base import CumulativeMixin, fit_source
 from ..io import SqlPushdown
 from ..parallel import single_blas_thread
-from ._accumulation import FoldAccumulationMixin
+from ._accumulation import FOLD_CONSTRAINTS, FoldAccumulationMixin
 from ..stats import accumulator_for
 from ._scoring import SCORERS, Stopwatch, check_scoring, cv_results, fold_scores
 
@@ -105,8 +103,7 @@ default=None
         "estimator": [HasMethods(["fit", "from_statistics"])],
         "param_grid": [dict, list],
         "scoring": [StrOptions(set(SCORERS)), None],
-        "cv": ["cv_object"],
-        "random_state": [Interval(Integral, 0, None, closed="left"), None],
+        **FOLD_CONSTRAINTS,
         "refit": ["boolean"],
     }
 

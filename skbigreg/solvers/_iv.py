@@ -18,7 +18,7 @@ from scipy import linalg
 
 from ..exceptions import CollinearityWarning
 from ..stats import GramStats
-from ._least_squares import cross_products
+from ._least_squares import LeastSquaresSolution, cross_products
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class IVColumns:
 
 
 @dataclass(frozen=True)
-class IVSolution:
+class IVSolution(LeastSquaresSolution):
     """2SLS coefficients and what inference needs, in least-squares layout.
 
     ``coef``, ``intercept``, ``rss``, ``bread``, ``rank``, ``condition`` and
@@ -80,13 +80,6 @@ class IVSolution:
         ``(Z'Z)^-1`` (centred when ``center``).
     """
 
-    coef: np.ndarray
-    intercept: np.ndarray
-    rss: np.ndarray
-    bread: np.ndarray
-    rank: int
-    condition: float
-    center: bool
     first_stage: np.ndarray
     first_stage_rss: np.ndarray
     instrument_bread: np.ndarray

@@ -276,6 +276,22 @@ class _CentredStatistics(Saved):
         )
 
 
+# The constructor parameters GramStats and QRStats share, apart from what
+# ``second`` holds.
+_PARAMETERS_DOC = """Parameters
+    ----------
+    n_features, n_targets : int
+        ``K`` and ``T``.
+    n_rows : int
+        Rows seen.
+    weight_sum : float
+        Sum of sample weights.
+    mean : ndarray of shape (K + T,)
+        Weighted means of ``[X, y]``.
+    second : ndarray of shape (K + T, K + T)
+        {second}"""
+
+
 class GramStats(_CentredStatistics):
     """Mergeable centred Gram statistics of ``Z = [X, y]``.
 
@@ -287,18 +303,7 @@ class GramStats(_CentredStatistics):
     have large offsets; the raw cross-products are recovered exactly as
     ``C + w m m'`` (:meth:`moments` with ``center=False``).
 
-    Parameters
-    ----------
-    n_features, n_targets : int
-        ``K`` and ``T``.
-    n_rows : int
-        Rows seen.
-    weight_sum : float
-        Sum of sample weights.
-    mean : ndarray of shape (K + T,)
-        Weighted means of ``[X, y]``.
-    second : ndarray of shape (K + T, K + T)
-        Centred co-moment matrix, stored as the attribute ``comoment``.
+    {parameters}
 
     Examples
     --------
@@ -435,18 +440,7 @@ class QRStats(_CentredStatistics):
     block is well conditioned, Householder QR where it is not (see
     ``skbigreg.stats._tall_qr``).
 
-    Parameters
-    ----------
-    n_features, n_targets : int
-        ``K`` and ``T``.
-    n_rows : int
-        Rows seen.
-    weight_sum : float
-        Sum of sample weights.
-    mean : ndarray of shape (K + T,)
-        Weighted means of ``[X, y]``.
-    second : ndarray of shape (K + T, K + T)
-        Upper-triangular factor of the centred co-moments, stored as ``r``.
+    {parameters}
 
     Examples
     --------
@@ -526,6 +520,15 @@ class QRStats(_CentredStatistics):
         k = self.n_features
         r_yy = R[k:, k:]
         return TriangularSystem(R[:k, :k], R[:k, k:], r_yy.T @ r_yy)
+
+
+for _cls, _second in (
+    (GramStats, "Centred co-moment matrix, stored as the attribute ``comoment``."),
+    (QRStats, "Upper-triangular factor of the centred co-moments, stored as ``r``."),
+):
+    _cls.__doc__ = _cls.__doc__.replace(
+        "{parameters}", _PARAMETERS_DOC.replace("{second}", _second)
+    )
 
 
 def _raw_block(cls, Xb, yb):
