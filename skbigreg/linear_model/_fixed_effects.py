@@ -36,7 +36,6 @@ from ..inference._covariance import (
 from ..passes import demeaned_scores, pushdown_within_score_pass, pushdown_within_statistics
 from ..solvers import solve_least_squares
 from ..solvers._fixed_effects import (
-    ABSORBED,
     absorbed_mask,
     nested_cluster_scores,
     within_comoment,
@@ -523,12 +522,12 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         """Least squares on the co-moments ``within`` of the demeaned ``[X, y]``.
 
         ``absorbed`` marks the columns constant within every level; by
-        default those of within variance at most ``ABSORBED`` of the total.
+        default (rows demeaned by passes) those at the rounding floor of
+        their values (:func:`absorbed_mask`).
         """
         k = self.n_features_in_
         if absorbed is None:
-            absorbed = np.diag(within)[:k] <= ABSORBED * np.maximum(
-                np.diag(self.stats_.comoment)[:k], 1e-300)
+            absorbed = absorbed_mask(within, self.stats_)
         within[:k][absorbed] = 0.0
         within[:, :k][:, absorbed] = 0.0
         self._within = GramStats(k, 1, self.stats_.n_rows, self.stats_.weight_sum,
