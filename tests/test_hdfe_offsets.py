@@ -186,3 +186,20 @@ def test_iv_with_large_offsets_equals_pyfixest(scale, n_factors):
                                    rtol=COEF_RTOL)
         se_rtol = 1e-10 if cov_type == "nonrobust" else SE_RTOL[scale]
         np.testing.assert_allclose(res.bse[["w", "x"]], ref.se()[["w", "x"]], rtol=se_rtol)
+
+
+def test_poisson_with_two_factors_and_large_offsets_equals_pyfixest():
+    """Each IRLS step of fepois is a weighted multi-way within fit: the same refinement."""
+    from skbigreg.linear_model import CumulativePoissonFixedEffects
+
+    data = _offset_panel(1e6, 2)
+    free = _offset_free(data)
+    rate = np.exp(0.3 * free.x - 0.2 * free.w) / np.exp(0.3 * free.x - 0.2 * free.w).mean()
+    data["y"] = free["y"] = np.random.default_rng(6).poisson(rate).astype(float)
+    est, res = _quiet_fit(CumulativePoissonFixedEffects(cov_type="HC1"),
+                          _chunks(data, ["x", "w"], ["f1", "f2"], "shuffled", size=400))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = pf.fepois("y ~ x + w | f1 + f2", free, vcov="hetero", fixef_tol=1e-13)
+    np.testing.assert_allclose(res.params, ref.coef()[["x", "w"]], rtol=COEF_RTOL)
+    np.testing.assert_allclose(res.bse, ref.se()[["x", "w"]], rtol=SE_RTOL[1e6])
