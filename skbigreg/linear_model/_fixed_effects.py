@@ -45,11 +45,11 @@ from ..stats import (
     ClusterSums,
     FactorMeans,
     GramStats,
-    LevelMeans,
     MultiwayGroupedStats,
     OuterProductStats,
     as_dense,
 )
+from ..stats._levels import level_and_total_statistics
 from ._hdfe import (
     _MULTI_PASS,
     MultiwayPasses,
@@ -499,13 +499,10 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         levels = labels.get("entities")
         if levels is None:
             levels = np.zeros(X.shape[0], dtype=np.int64)
-        stats = GramStats.from_arrays(X, y, sample_weight)
         clusters = labels.get("clusters")
         if isinstance(clusters, tuple):  # multi-way: nesting is read in the second pass
             clusters = None
-        level_stats = LevelMeans.from_arrays(np.hstack([as_dense(X), y]), levels, sample_weight,
-                                             clusters, within=True)
-        return stats, level_stats
+        return level_and_total_statistics(X, y, levels, sample_weight, clusters)
 
     def _solve(self):
         if self._is_multiway():

@@ -43,11 +43,11 @@ from ..stats import (
     ClusterSums,
     FactorMeans,
     GramStats,
-    LevelMeans,
     MultiwayGroupedStats,
     OuterProductStats,
     as_dense,
 )
+from ..stats._levels import level_and_total_statistics
 from ._absorbed import absorbed_results, level_effects, row_effects, warn_absorbed
 from ._hdfe import (
     _MULTI_PASS,
@@ -476,10 +476,9 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
     # -- accumulation hooks ---------------------------------------------------
     def _map_chunk(self, X, y, sample_weight, labels):
         self._columns()  # refuse an impossible specification before storing anything
-        stats = GramStats.from_arrays(X, y, sample_weight)
         levels = labels.get("entities")
         if levels is None:
-            return stats, None
+            return GramStats.from_arrays(X, y, sample_weight), None
         if not self.fit_intercept:
             raise ValueError(
                 "fit_intercept=False cannot be combined with entities: the absorbed "
@@ -488,8 +487,7 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         clusters = labels.get("clusters")
         if isinstance(clusters, tuple):  # multi-way: nesting is read in the second pass
             clusters = None
-        return stats, LevelMeans.from_arrays(np.hstack([X, y]), levels, sample_weight, clusters,
-                                             within=True)
+        return level_and_total_statistics(X, y, levels, sample_weight, clusters)
 
     def _solve(self):
         stats, columns = self.stats_, self._columns()
