@@ -27,7 +27,8 @@ def absorbed_results(solution, stats, within, *, n_levels, cov_type, meat=None, 
     sandwiches ``B meat B`` scaled by :func:`small_sample_factor` with
     ``K + absorbed_dof`` parameters (``absorbed_dof`` defaults to ``G``;
     fixest counts effects nested in the clusters as one). ``cov``, when
-    given, is the covariance already computed (multi-way clusters).
+    given, is the covariance already computed by the caller (multi-way
+    clusters; the fixed-effects estimator's robust errors).
     """
     n, rank = int(stats.n_rows), int(solution.rank)
     warn_if_no_residual_dof(n, rank + n_levels)

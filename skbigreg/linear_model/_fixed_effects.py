@@ -23,15 +23,12 @@ from ..base import (
     validate_chunk,
 )
 from ..exceptions import MissingPassError
-from ..inference import RegressionResults
 from ..io import iter_chunks
 from ..inference._covariance import (
     driscoll_kraay_meat,
     driscoll_kraay_note,
     multiway_sandwich,
-    residual_variance,
     small_sample_factor,
-    warn_if_no_residual_dof,
 )
 from ..passes import demeaned_scores, pushdown_within_score_pass, pushdown_within_statistics
 from ..solvers import solve_least_squares
@@ -50,6 +47,7 @@ from ..stats import (
     as_dense,
 )
 from ..stats._levels import level_and_total_statistics
+from ._absorbed import absorbed_results
 from ._hdfe import (
     _MULTI_PASS,
     MultiwayPasses,
@@ -551,34 +549,38 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         """
         self._check_fitted()
         cov_type = self.cov_type if cov_type is None else cov_type
+        cov, n_clusters, notes = None, None, ()
+        if cov_type != "nonrobust":
+            cov, n_clusters, notes = self._robust_cov(cov_type, maxlags)
+        names = getattr(self, "feature_names_in_", [f"x{i}" for i in range(self.n_features_in_)])
+        return absorbed_results(
+            self._solution, self.stats_, self._within, n_levels=self._n_absorbed(),
+            cov_type=cov_type, cov=cov, n_clusters=n_clusters, names=names,
+            target=getattr(self, "target_name_", "y"), model="Within (absorbed effects)",
+            notes=notes + singleton_notes(self), title="Cumulative Fixed-Effects Results",
+            no_prediction=_NO_PREDICTION,
+        )
+
+    def _robust_cov(self, cov_type, maxlags):
+        """The robust covariance of ``b``, the number of clusters (or None) and notes."""
         solution, n = self._solution, int(self.stats_.n_rows)
         rank = int(solution.rank)
-        ssr = float(solution.rss[0, 0])
-        n_absorbed = self._n_absorbed()
-        warn_if_no_residual_dof(n, rank + n_absorbed)
-        df_resid = n - rank - n_absorbed
-        n_clusters = None
-        df_inference = df_resid
-        notes = ()
+        n_clusters, notes = None, ()
         with np.errstate(divide="ignore", invalid="ignore"):
-            if cov_type == "nonrobust":
-                cov = solution.bread * residual_variance(ssr, df_resid)
-            elif cov_type == "HC1":
+            if cov_type == "HC1":
                 meat = self._checked_score_pass().extra.matrix
                 cov = solution.bread @ meat @ solution.bread \
-                    * small_sample_factor("HC1", n, rank + n_absorbed)
+                    * small_sample_factor("HC1", n, rank + self._n_absorbed())
             elif cov_type == "cluster" and self._multiway():
                 sums, absorbed = self._multiway_sums()
                 meats = [scores.T @ scores for scores in (g.sums for g in sums.grouped)]
                 cov, n_clusters = multiway_sandwich(solution.bread, meats, sums, n,
                                                     rank + absorbed)
-                df_inference = n_clusters - 1
             elif cov_type == "cluster":
                 scores, absorbed = self._cluster_scores()
                 n_clusters = len(scores)
                 factor = small_sample_factor("cluster", n, rank + absorbed, n_clusters)
                 cov = solution.bread @ (scores.T @ scores) @ solution.bread * factor
-                df_inference = n_clusters - 1
             elif cov_type == "driscoll-kraay":
                 meat, lags, n_periods = driscoll_kraay_meat(
                     self._period_sums(), self.maxlags if maxlags is None else maxlags)
@@ -590,29 +592,7 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
                 raise ValueError(
                     "cov_type must be 'nonrobust', 'HC1', 'cluster' or 'driscoll-kraay', "
                     f"got {cov_type!r}.")
-        names = getattr(self, "feature_names_in_", [f"x{i}" for i in range(self.n_features_in_)])
-        return RegressionResults(
-            params=self.coef_.copy(),
-            cov=cov,
-            names=[str(name) for name in names],
-            cov_type=cov_type,
-            nobs=n,
-            df_model=rank,
-            df_resid=df_resid,
-            ssr=ssr,
-            tss=float(self.stats_.comoment[-1, -1]),
-            tss_within=float(self._within.comoment[-1, -1]),
-            n_absorbed=int(n_absorbed),
-            has_intercept=False,
-            use_t=True,
-            df_inference=float(df_inference),
-            n_clusters=n_clusters,
-            target=getattr(self, "target_name_", "y"),
-            model="Within (absorbed effects)",
-            notes=notes + singleton_notes(self),
-            title="Cumulative Fixed-Effects Results",
-            no_prediction=_NO_PREDICTION,
-        )
+        return cov, n_clusters, notes
 
     def _n_absorbed(self):
         """Effects counted in the degrees of freedom, as fixest and pyfixest count them.
