@@ -527,8 +527,7 @@ class MultiwayPasses:
             state = solve_effects(self.reader, self.source, self.coders, step,
                                   self.estimator.max_iter)
             correction = normalised_effects(state.effects, problem.weights)
-            effects = tuple(a.copy() for a in effects)
-            for a, c in zip(effects, correction):
+            for a, c in zip(effects, correction):  # the fit's own arrays: updated in place
                 a[:, columns] += c
             unit[columns] = spread[columns]
             n_iter, converged = n_iter + state.n_iter, converged and state.converged
