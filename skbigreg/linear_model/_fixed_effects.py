@@ -47,7 +47,7 @@ from ..stats import (
     as_dense,
 )
 from ..stats._levels import level_and_total_statistics
-from ._absorbed import absorbed_results
+from ._absorbed import absorbed_results, prediction_offsets
 from ._hdfe import (
     _MULTI_PASS,
     MultiwayPasses,
@@ -56,7 +56,6 @@ from ._hdfe import (
     n_factors,
     one_factor,
     refuse_one_factor_singletons,
-    row_offsets,
     singleton_notes,
     uncentred_within,
 )
@@ -708,10 +707,4 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
             entities = raw_labels(getattr(self, "design_spec_", None), X, "entities")
         X = design_rows(getattr(self, "design_spec_", None), X)
         X = validate_data(self, X, reset=False, dtype=np.float64, accept_sparse=SPARSE_FORMATS)
-        offset = np.full(X.shape[0], self.intercept_)
-        if entities is not None:
-            if self._is_multiway():
-                return X @ self.coef_ + row_offsets(self.effects(), entities, self.intercept_)
-            known = self.effects().reindex(np.asarray(one_factor(entities))).to_numpy()
-            offset = np.where(np.isnan(known), offset, known)
-        return X @ self.coef_ + offset
+        return X @ self.coef_ + prediction_offsets(self, entities)

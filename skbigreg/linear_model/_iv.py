@@ -48,7 +48,7 @@ from ..stats import (
     as_dense,
 )
 from ..stats._levels import level_and_total_statistics
-from ._absorbed import absorbed_results, level_effects, row_effects, warn_absorbed
+from ._absorbed import absorbed_results, level_effects, prediction_offsets, warn_absorbed
 from ._hdfe import (
     _MULTI_PASS,
     MultiwayPasses,
@@ -57,7 +57,6 @@ from ._hdfe import (
     n_factors,
     one_factor,
     refuse_one_factor_singletons,
-    row_offsets,
     singleton_notes,
     uncentred_within,
 )
@@ -848,12 +847,7 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
             entities = raw_labels(getattr(self, "design_spec_", None), X, "entities")
         X = design_rows(getattr(self, "design_spec_", None), X)
         X = validate_data(self, X, reset=False, dtype=np.float64, accept_sparse=SPARSE_FORMATS)
-        offset = self.intercept_
-        if entities is not None and self._is_multiway():
-            offset = row_offsets(self.effects(), entities, self.intercept_)
-        elif entities is not None:
-            offset = row_effects(self.effects(), entities, self.intercept_)
-        return X @ self.coef_ + offset
+        return X @ self.coef_ + prediction_offsets(self, entities)
 
     def score(self, X, y, sample_weight=None, entities=None):
         """R² of :meth:`predict`; a model fitted with ``entities`` is scored with them.
