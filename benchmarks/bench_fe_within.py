@@ -1,19 +1,24 @@
 """Cost of gathering the within co-moment exactly (one absorbed factor).
 
-``CumulativeFixedEffectsRegression`` maps each chunk to the total Gram, each
-level's weight and means, and the Gram of the rows centred at the chunk's
-own level means (the within co-moment, merged exactly). The former map
-formed the within co-moment as the total less the between-level part --
-the same fit without that Gram, but it cancels on large level offsets.
-Both are timed side by side here (interleaved medians, same data), one-shot
-and streamed in chunks, with pyfixest's ``feols`` for reference:
+``CumulativeFixedEffectsRegression`` maps each chunk to each level's weight
+and means and the Gram of the rows centred at the chunk's own level means
+(the within co-moment, merged exactly), and forms the total co-moment from
+them as within plus between (``G D^2``, no second Gram of the rows; when a
+chunk has more than half as many levels as rows, the rows' Gram). Timed
+side by side with it (interleaved medians, same data), one-shot and
+streamed in chunks:
+
+- the two-Gram map it replaces (the rows' total Gram and the within Gram);
+- the subtracted map before it (no within Gram: the within co-moment as the
+  total less the between-level part, which cancels on large level offsets);
+- pyfixest's ``feols``, for reference:
 
     python benchmarks/bench_fe_within.py              # N = 5,000,000, 100,000 levels
     python benchmarks/bench_fe_within.py --quick      # a tenth
     python benchmarks/bench_fe_within.py --repeat 5
 
-Prints each median and the ratio subtracted / exact (below 1: the exact
-map is slower by that factor).
+Prints each median and the ratios two-Gram / exact and subtracted / exact
+(below 1: the exact map is slower by that factor).
 """
 
 from __future__ import annotations
@@ -38,6 +43,16 @@ class SubtractedWithin(CumulativeFixedEffectsRegression):
         Z = np.hstack([as_dense(X), y])
         return (GramStats.from_arrays(X, y, sample_weight),
                 LevelMeans.from_arrays(Z, levels, sample_weight))
+
+
+class TwoGramWithin(CumulativeFixedEffectsRegression):
+    """The two-Gram map: the rows' total Gram beside the level-centred within Gram."""
+
+    def _map_chunk(self, X, y, sample_weight, labels):
+        levels = labels.get("entities")
+        Z = np.hstack([as_dense(X), y])
+        return (GramStats.from_arrays(X, y, sample_weight),
+                LevelMeans.from_arrays(Z, levels, sample_weight, within=True))
 
 
 assert issubclass(SubtractedWithin, CumulativeMixin)
@@ -71,6 +86,9 @@ def main():
     def subtracted_fit():
         return SubtractedWithin().fit(X, y, entities=entity).coef_
 
+    def two_gram_fit():
+        return TwoGramWithin().fit(X, y, entities=entity).coef_
+
     def exact_chunks():
         return CumulativeFixedEffectsRegression().fit_chunks(chunks).coef_
 
@@ -79,6 +97,9 @@ def main():
 
     frame = pd.DataFrame(X, columns=["x0", "x1", "x2"]).assign(y=y, entity=entity)
 
+    def two_gram_chunks():
+        return TwoGramWithin().fit_chunks(chunks).coef_
+
     def pyfixest_fit():
         import pyfixest as pf
 
@@ -86,7 +107,8 @@ def main():
             warnings.simplefilter("ignore")
             return pf.feols("y ~ x0 + x1 + x2 | entity", frame, vcov="iid", fixef_rm="none")
 
-    funcs = [exact_fit, subtracted_fit, exact_chunks, subtracted_chunks]
+    funcs = [exact_fit, two_gram_fit, subtracted_fit, exact_chunks, two_gram_chunks,
+             subtracted_chunks]
     try:
         import pyfixest  # noqa: F401
         funcs.append(pyfixest_fit)
@@ -95,13 +117,16 @@ def main():
     times = dict(zip([f.__name__ for f in funcs], median_times(funcs, args.repeat)))
     for name, seconds in times.items():
         print(f"  {name:<20} {seconds:8.3f} s")
-    print(f"  one-shot fit: subtracted / exact = {times['subtracted_fit'] / times['exact_fit']:.2f}")
-    print(f"  streamed in {len(chunks)} chunks: subtracted / exact = "
-          f"{times['subtracted_chunks'] / times['exact_chunks']:.2f}")
+    for way, label in (("fit", "one-shot fit"), ("chunks", f"streamed in {len(chunks)} chunks")):
+        exact = times[f"exact_{way}"]
+        print(f"  {label}: two-Gram / exact = {times[f'two_gram_{way}'] / exact:.2f}, "
+              f"subtracted / exact = {times[f'subtracted_{way}'] / exact:.2f}")
     if "pyfixest_fit" in times:
         print(f"  pyfixest.feols / exact one-shot = {times['pyfixest_fit'] / times['exact_fit']:.2f}")
-    gap = np.max(np.abs(exact_fit() - subtracted_fit()) / np.abs(exact_fit()))
-    print(f"  max relative difference of the coefficients (well-conditioned data): {gap:.1e}")
+    for other in (two_gram_fit, subtracted_fit):
+        gap = np.max(np.abs(exact_fit() - other()) / np.abs(exact_fit()))
+        print(f"  max relative difference of the coefficients, exact vs {other.__name__} "
+              f"(well-conditioned data): {gap:.1e}")
 
 
 if __name__ == "__main__":

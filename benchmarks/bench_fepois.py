@@ -20,15 +20,12 @@ runs, their ratios, the IRLS passes and the largest coefficient difference.
 from __future__ import annotations
 
 import argparse
-import json
-import resource
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from _panels import in_child, print_child_result, print_medians, read_rows, write_columns
 
 COLUMNS = {"y": np.float64, "x1": np.float64, "x2": np.float64, "x3": np.float64,
            "fe": np.int64, "fe2": np.int64}
@@ -43,22 +40,15 @@ def write_panel(folder, n, n_levels, n_levels2=1, seed=0):
     x1 = rng.normal(size=n) + alpha
     x2, x3 = rng.normal(size=(2, n))
     y = rng.poisson(np.exp(0.3 * x1 - 0.2 * x2 + 0.1 * x3 + alpha))
-    for name, values in {"y": y, "x1": x1, "x2": x2, "x3": x3, "fe": fe, "fe2": fe2}.items():
-        values.astype(COLUMNS[name]).tofile(folder / f"{name}.bin")
+    write_columns(folder, {"y": y, "x1": x1, "x2": x2, "x3": x3, "fe": fe, "fe2": fe2}, COLUMNS)
     return n
-
-
-def read_rows(folder, names, start, count):
-    return {name: np.fromfile(folder / f"{name}.bin", dtype=COLUMNS[name], count=count,
-                              offset=start * np.dtype(COLUMNS[name]).itemsize)
-            for name in names}
 
 
 def file_chunks(folder, n, chunk_rows, clusters, two_way):
     """A re-iterable chunk source reading each chunk from the files."""
     def chunks():
         for start in range(0, n, chunk_rows):
-            rows = read_rows(folder, COLUMNS, start, min(chunk_rows, n - start))
+            rows = read_rows(folder, COLUMNS, COLUMNS, start, min(chunk_rows, n - start))
             entities = np.column_stack([rows["fe"], rows["fe2"]]) if two_way else rows["fe"]
             chunk = {"X": np.column_stack([rows["x1"], rows["x2"], rows["x3"]]), "y": rows["y"],
                      "entities": entities}
@@ -87,7 +77,7 @@ def run_pyfixest(folder, n, chunk_rows, cov_type, two_way):
     import pandas as pd
     import pyfixest as pf
 
-    data = pd.DataFrame(read_rows(folder, COLUMNS, 0, n))
+    data = pd.DataFrame(read_rows(folder, COLUMNS, COLUMNS, 0, n))
     formula = "y ~ x1 + x2 + x3 | fe" + (" + fe2" if two_way else "")
     vcov = PYFIXEST_VCOV[cov_type]
     with warnings.catch_warnings():
@@ -103,17 +93,7 @@ def run_pyfixest(folder, n, chunk_rows, cov_type, two_way):
 
 def child(which, folder, n, chunk_rows, cov_type, two_way):
     runner = {"ours": run_ours, "pyfixest": run_pyfixest}[which]
-    result = runner(Path(folder), n, chunk_rows, cov_type, two_way)
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps(result))
-
-
-def in_child(which, folder, n, chunk_rows, cov_type, levels2):
-    out = subprocess.run([sys.executable, __file__, "--child", which, "--folder", str(folder),
-                          "--n", str(n), "--chunk-rows", str(chunk_rows), "--cov-type", cov_type,
-                          "--levels2", str(levels2)],
-                         capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    print_child_result(runner(Path(folder), n, chunk_rows, cov_type, two_way))
 
 
 def main():
@@ -136,20 +116,13 @@ def main():
         n = write_panel(Path(folder), args.n, args.levels, max(args.levels2, 1))
         for _ in range(args.repeats):  # interleaved
             for which in runs:
-                runs[which].append(in_child(which, folder, n, args.chunk_rows, args.cov_type,
-                                            args.levels2))
+                runs[which].append(in_child(__file__, [
+                    "--child", which, "--folder", folder, "--n", n, "--chunk-rows",
+                    args.chunk_rows, "--cov-type", args.cov_type, "--levels2", args.levels2]))
     second = f" x {args.levels2:,} (second factor)" if args.levels2 else ""
     print(f"N = {n:,}, {args.levels:,} levels{second}, K = 3, cov_type = {args.cov_type}, chunks of "
           f"{args.chunk_rows:,} rows, medians of {args.repeats}")
-    print(f"{'':10s} {'seconds':>9s} {'peak RSS MB':>12s} {'passes':>7s}")
-    summary = {}
-    for which, results in runs.items():
-        seconds = float(np.median([r["seconds"] for r in results]))
-        rss = float(np.median([r["peak_rss_mb"] for r in results]))
-        summary[which] = (seconds, rss)
-        print(f"{which:10s} {seconds:9.2f} {rss:12.0f} {str(results[0]['passes']):>7s}")
-    (t_ours, m_ours), (t_pf, m_pf) = summary["ours"], summary["pyfixest"]
-    print(f"time ours / pyfixest = {t_ours / t_pf:.2f}; peak RSS ours / pyfixest = {m_ours / m_pf:.3f}")
+    print_medians(runs)
     ours, theirs = runs["ours"][0], runs["pyfixest"][0]
     print(f"largest coefficient difference: {np.max(np.abs(np.subtract(ours['coef'], theirs['coef']))):.2e}; "
           f"largest relative SE difference: {np.max(np.abs(np.divide(ours['bse'], theirs['bse']) - 1)):.2e}")

@@ -23,15 +23,12 @@ correlated with both effects and the error, instrumented by ``z``.
 from __future__ import annotations
 
 import argparse
-import json
-import resource
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from _panels import in_child, print_child_result, print_medians, read_rows, write_columns
 
 COLUMNS = {"y": np.float64, "x1": np.float64, "x2": np.float64,
            "worker": np.int64, "firm": np.int64,
@@ -57,21 +54,13 @@ def write_panel(folder, n, n_workers, n_firms, move, seed=0):
     x1 = rng.normal(size=worker.size) + alpha + psi
     x2 = rng.normal(size=worker.size) + 0.5 * psi
     y = 0.5 * x1 - 0.3 * x2 + alpha + psi + rng.normal(size=worker.size)
-    for name, values in {"y": y, "x1": x1, "x2": x2, "worker": worker, "firm": firm}.items():
-        values.astype(COLUMNS[name]).tofile(folder / f"{name}.bin")
+    write_columns(folder, {"y": y, "x1": x1, "x2": x2, "worker": worker, "firm": firm}, COLUMNS)
     # the IV columns come after, so the OLS columns are those of earlier runs
     z, u = rng.normal(size=(2, worker.size))
     xe = z + u + alpha + psi
     y_iv = 0.5 * xe - 0.3 * x2 + alpha + psi + u + rng.normal(size=worker.size)
-    for name, values in {"xe": xe, "z": z, "y_iv": y_iv}.items():
-        values.astype(COLUMNS[name]).tofile(folder / f"{name}.bin")
+    write_columns(folder, {"xe": xe, "z": z, "y_iv": y_iv}, COLUMNS)
     return worker.size
-
-
-def read_rows(folder, names, start, count):
-    return {name: np.fromfile(folder / f"{name}.bin", dtype=COLUMNS[name], count=count,
-                              offset=start * np.dtype(COLUMNS[name]).itemsize)
-            for name in names}
 
 
 def file_chunks(folder, n, chunk_rows, model="ols"):
@@ -80,7 +69,7 @@ def file_chunks(folder, n, chunk_rows, model="ols"):
 
     def chunks():
         for start in range(0, n, chunk_rows):
-            rows = read_rows(folder, (*x_names, y_name, "worker", "firm"), start,
+            rows = read_rows(folder, COLUMNS, (*x_names, y_name, "worker", "firm"), start,
                              min(chunk_rows, n - start))
             yield {"X": np.column_stack([rows[name] for name in x_names]), "y": rows[y_name],
                    "entities": np.column_stack([rows["worker"], rows["firm"]])}
@@ -107,7 +96,7 @@ def run_pyfixest(folder, n, chunk_rows, model):
     import pyfixest as pf
 
     names = OLS_COLUMNS if model == "ols" else IV_COLUMNS
-    data = pd.DataFrame(read_rows(folder, names, 0, n))
+    data = pd.DataFrame(read_rows(folder, COLUMNS, names, 0, n))
     formula = ("y ~ x1 + x2 | worker + firm" if model == "ols"
                else "y_iv ~ x2 | worker + firm | xe ~ z")
     with warnings.catch_warnings():
@@ -121,16 +110,7 @@ def run_pyfixest(folder, n, chunk_rows, model):
 
 def child(which, folder, n, chunk_rows, model):
     run = {"ours": run_ours, "pyfixest": run_pyfixest}[which]
-    result = run(Path(folder), n, chunk_rows, model)
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps(result))
-
-
-def in_child(which, folder, n, chunk_rows, model):
-    out = subprocess.run([sys.executable, __file__, "--child", which, "--folder", str(folder),
-                          "--n", str(n), "--chunk-rows", str(chunk_rows), "--model", model],
-                         capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    print_child_result(run(Path(folder), n, chunk_rows, model))
 
 
 def main():
@@ -152,18 +132,12 @@ def main():
         runs = {"ours": [], "pyfixest": []}
         for _ in range(args.repeats):  # alternating, so a load change hits both
             for which in runs:
-                runs[which].append(in_child(which, folder, n, args.chunk_rows, args.model))
+                runs[which].append(in_child(__file__, [
+                    "--child", which, "--folder", folder, "--n", n,
+                    "--chunk-rows", args.chunk_rows, "--model", args.model]))
     print(f"{args.model.upper()}: N = {n:,}, {args.workers:,} workers, {args.firms:,} firms, "
           f"move = {args.move}, chunks of {args.chunk_rows:,} rows, medians of {args.repeats}")
-    print(f"{'':10s} {'seconds':>9s} {'peak RSS MB':>12s} {'passes':>7s}")
-    summary = {}
-    for which, results in runs.items():
-        seconds = float(np.median([r["seconds"] for r in results]))
-        rss = float(np.median([r["peak_rss_mb"] for r in results]))
-        summary[which] = (seconds, rss)
-        print(f"{which:10s} {seconds:9.2f} {rss:12.0f} {str(results[0]['passes']):>7s}")
-    (t_ours, m_ours), (t_pf, m_pf) = summary["ours"], summary["pyfixest"]
-    print(f"time ours / pyfixest = {t_ours / t_pf:.2f}; peak RSS ours / pyfixest = {m_ours / m_pf:.3f}")
+    print_medians(runs)
     ours, theirs = runs["ours"][0]["coef"], runs["pyfixest"][0]["coef"]
     diff = max(abs(ours[name] - theirs[name]) for name in ours)
     print(f"largest coefficient difference: {diff:.2e}")

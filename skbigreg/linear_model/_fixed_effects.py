@@ -23,20 +23,16 @@ from ..base import (
     validate_chunk,
 )
 from ..exceptions import MissingPassError
-from ..inference import RegressionResults
 from ..io import iter_chunks
 from ..inference._covariance import (
     driscoll_kraay_meat,
     driscoll_kraay_note,
     multiway_sandwich,
-    residual_variance,
     small_sample_factor,
-    warn_if_no_residual_dof,
 )
 from ..passes import demeaned_scores, pushdown_within_score_pass, pushdown_within_statistics
 from ..solvers import solve_least_squares
 from ..solvers._fixed_effects import (
-    ABSORBED,
     absorbed_mask,
     nested_cluster_scores,
     within_comoment,
@@ -46,11 +42,12 @@ from ..stats import (
     ClusterSums,
     FactorMeans,
     GramStats,
-    LevelMeans,
     MultiwayGroupedStats,
     OuterProductStats,
     as_dense,
 )
+from ..stats._levels import level_and_total_statistics
+from ._absorbed import absorbed_results, prediction_offsets
 from ._hdfe import (
     _MULTI_PASS,
     MultiwayPasses,
@@ -59,7 +56,6 @@ from ._hdfe import (
     n_factors,
     one_factor,
     refuse_one_factor_singletons,
-    row_offsets,
     singleton_notes,
     uncentred_within,
 )
@@ -500,13 +496,10 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         levels = labels.get("entities")
         if levels is None:
             levels = np.zeros(X.shape[0], dtype=np.int64)
-        stats = GramStats.from_arrays(X, y, sample_weight)
         clusters = labels.get("clusters")
         if isinstance(clusters, tuple):  # multi-way: nesting is read in the second pass
             clusters = None
-        level_stats = LevelMeans.from_arrays(np.hstack([as_dense(X), y]), levels, sample_weight,
-                                             clusters, within=True)
-        return stats, level_stats
+        return level_and_total_statistics(X, y, levels, sample_weight, clusters)
 
     def _solve(self):
         if self._is_multiway():
@@ -523,12 +516,12 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         """Least squares on the co-moments ``within`` of the demeaned ``[X, y]``.
 
         ``absorbed`` marks the columns constant within every level; by
-        default those of within variance at most ``ABSORBED`` of the total.
+        default (rows demeaned by passes) those at the rounding floor of
+        their values (:func:`absorbed_mask`).
         """
         k = self.n_features_in_
         if absorbed is None:
-            absorbed = np.diag(within)[:k] <= ABSORBED * np.maximum(
-                np.diag(self.stats_.comoment)[:k], 1e-300)
+            absorbed = absorbed_mask(within, self.stats_)
         within[:k][absorbed] = 0.0
         within[:, :k][:, absorbed] = 0.0
         self._within = GramStats(k, 1, self.stats_.n_rows, self.stats_.weight_sum,
@@ -555,34 +548,38 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         """
         self._check_fitted()
         cov_type = self.cov_type if cov_type is None else cov_type
+        cov, n_clusters, notes = None, None, ()
+        if cov_type != "nonrobust":
+            cov, n_clusters, notes = self._robust_cov(cov_type, maxlags)
+        names = getattr(self, "feature_names_in_", [f"x{i}" for i in range(self.n_features_in_)])
+        return absorbed_results(
+            self._solution, self.stats_, self._within, n_levels=self._n_absorbed(),
+            cov_type=cov_type, cov=cov, n_clusters=n_clusters, names=names,
+            target=getattr(self, "target_name_", "y"), model="Within (absorbed effects)",
+            notes=notes + singleton_notes(self), title="Cumulative Fixed-Effects Results",
+            no_prediction=_NO_PREDICTION,
+        )
+
+    def _robust_cov(self, cov_type, maxlags):
+        """The robust covariance of ``b``, the number of clusters (or None) and notes."""
         solution, n = self._solution, int(self.stats_.n_rows)
         rank = int(solution.rank)
-        ssr = float(solution.rss[0, 0])
-        n_absorbed = self._n_absorbed()
-        warn_if_no_residual_dof(n, rank + n_absorbed)
-        df_resid = n - rank - n_absorbed
-        n_clusters = None
-        df_inference = df_resid
-        notes = ()
+        n_clusters, notes = None, ()
         with np.errstate(divide="ignore", invalid="ignore"):
-            if cov_type == "nonrobust":
-                cov = solution.bread * residual_variance(ssr, df_resid)
-            elif cov_type == "HC1":
+            if cov_type == "HC1":
                 meat = self._checked_score_pass().extra.matrix
                 cov = solution.bread @ meat @ solution.bread \
-                    * small_sample_factor("HC1", n, rank + n_absorbed)
+                    * small_sample_factor("HC1", n, rank + self._n_absorbed())
             elif cov_type == "cluster" and self._multiway():
                 sums, absorbed = self._multiway_sums()
                 meats = [scores.T @ scores for scores in (g.sums for g in sums.grouped)]
                 cov, n_clusters = multiway_sandwich(solution.bread, meats, sums, n,
                                                     rank + absorbed)
-                df_inference = n_clusters - 1
             elif cov_type == "cluster":
                 scores, absorbed = self._cluster_scores()
                 n_clusters = len(scores)
                 factor = small_sample_factor("cluster", n, rank + absorbed, n_clusters)
                 cov = solution.bread @ (scores.T @ scores) @ solution.bread * factor
-                df_inference = n_clusters - 1
             elif cov_type == "driscoll-kraay":
                 meat, lags, n_periods = driscoll_kraay_meat(
                     self._period_sums(), self.maxlags if maxlags is None else maxlags)
@@ -594,29 +591,7 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
                 raise ValueError(
                     "cov_type must be 'nonrobust', 'HC1', 'cluster' or 'driscoll-kraay', "
                     f"got {cov_type!r}.")
-        names = getattr(self, "feature_names_in_", [f"x{i}" for i in range(self.n_features_in_)])
-        return RegressionResults(
-            params=self.coef_.copy(),
-            cov=cov,
-            names=[str(name) for name in names],
-            cov_type=cov_type,
-            nobs=n,
-            df_model=rank,
-            df_resid=df_resid,
-            ssr=ssr,
-            tss=float(self.stats_.comoment[-1, -1]),
-            tss_within=float(self._within.comoment[-1, -1]),
-            n_absorbed=int(n_absorbed),
-            has_intercept=False,
-            use_t=True,
-            df_inference=float(df_inference),
-            n_clusters=n_clusters,
-            target=getattr(self, "target_name_", "y"),
-            model="Within (absorbed effects)",
-            notes=notes + singleton_notes(self),
-            title="Cumulative Fixed-Effects Results",
-            no_prediction=_NO_PREDICTION,
-        )
+        return cov, n_clusters, notes
 
     def _n_absorbed(self):
         """Effects counted in the degrees of freedom, as fixest and pyfixest count them.
@@ -732,10 +707,4 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
             entities = raw_labels(getattr(self, "design_spec_", None), X, "entities")
         X = design_rows(getattr(self, "design_spec_", None), X)
         X = validate_data(self, X, reset=False, dtype=np.float64, accept_sparse=SPARSE_FORMATS)
-        offset = np.full(X.shape[0], self.intercept_)
-        if entities is not None:
-            if self._is_multiway():
-                return X @ self.coef_ + row_offsets(self.effects(), entities, self.intercept_)
-            known = self.effects().reindex(np.asarray(one_factor(entities))).to_numpy()
-            offset = np.where(np.isnan(known), offset, known)
-        return X @ self.coef_ + offset
+        return X @ self.coef_ + prediction_offsets(self, entities)

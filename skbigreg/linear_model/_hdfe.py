@@ -31,6 +31,7 @@ from ..exceptions import ConvergenceWarning
 from ..passes import (
     demeaned_form_scores,
     demeaned_gram,
+    demeaned_rows,
     demeaned_score_statistics,
     effect_product,
 )
@@ -40,6 +41,7 @@ from ..solvers import (
     normalised_effects,
     start_effects,
 )
+from ..solvers._fixed_effects import at_rounding_floor
 from ..stats import FactorMeans, GramStats, LevelCoder, LevelPairs, LevelSums, as_dense
 
 _MULTI_PASS = (
@@ -433,6 +435,32 @@ def absorbed_count(sizes, n_components):
     return int(sum(sizes)) - int(n_components) - (len(sizes) - 2)
 
 
+# A column whose demeaned rows spread less than this fraction of the unit its
+# effects converged in (its total spread, at first) has its effects refined:
+# their remaining error, ``tol`` in that unit, would be large in the rows'.
+REFINE_SPREAD = 0.1
+# Rounds of refinement: one takes a column from its total spread to its
+# within spread (any offset); a second mops up what the first's rounding left.
+MAX_REFINEMENTS = 3
+
+
+def demeaned_spread(within):
+    """Root mean square of each demeaned column of ``[X, y]`` (their mean is ~0)."""
+    mean = np.append(within.mean_x, within.mean_y)
+    return np.sqrt((np.diag(within.comoment) + within.weight_sum * mean ** 2)
+                   / within.weight_sum)
+
+
+@dataclass(frozen=True)
+class Refined:
+    """Effects and demeaned Gram after :meth:`MultiwayPasses.refine`, and its passes."""
+
+    effects: tuple
+    within: GramStats
+    n_iter: int
+    converged: bool
+
+
 class MultiwayPasses:
     """The passes of one multi-way fit over one source (see the module)."""
 
@@ -444,7 +472,8 @@ class MultiwayPasses:
 
     def fit(self):
         """Passes 1-3 (after the singleton passes if asked): totals and levels,
-        effects, the demeaned Gram and the levels' links."""
+        effects, the demeaned Gram and the levels' links (and, for columns
+        with large level offsets, the passes that refine their effects)."""
         n_singletons = 0
         if getattr(self.estimator, "drop_singletons", False):
             self.reader.dropped, n_singletons, _ = singleton_levels(self.reader, self.source)
@@ -462,9 +491,51 @@ class MultiwayPasses:
                                  lambda rows, codes: (
                                      demeaned_gram(rows.Z, codes, effects, k, rows.sample_weight),
                                      LevelPairs.from_codes(codes[0], codes[1], sizes[:2])))
-        return MultiwayFit(first, effects, within, state.n_iter, state.converged,
+        refined = self.refine(problem, effects, within, totals)
+        n_iter, converged = state.n_iter + refined.n_iter, state.converged and refined.converged
+        return MultiwayFit(first, refined.effects, refined.within, n_iter, converged,
                            self.reader.names, self.reader.kinds,
                            absorbed_count(sizes, pairs.n_components()), n_singletons)
+
+    def refine(self, problem, effects, within, totals):
+        """Iterative refinement of the effects of columns with large level offsets.
+
+        The effects converged in units of each column's total spread
+        (``problem.scale``). A column whose demeaned rows spread far less
+        (``x = 1e6 a_level + noise``) keeps errors of that unit in them: its
+        effects are solved again for the residual ``D'W(z - D a)``, summed
+        from the demeaned rows themselves (no cancellation: the rows are
+        already small), in units of their own spread, until no column's
+        spread is below ``REFINE_SPREAD`` of its unit. A column at the
+        rounding floor (constant within levels, :func:`at_rounding_floor`)
+        is absorbed, not refined. Each round costs one pass of residual
+        sums, the conjugate-gradient passes and one Gram pass.
+        """
+        unit, n_iter, converged = problem.scale.copy(), 0, True
+        for _ in range(MAX_REFINEMENTS):
+            spread = demeaned_spread(within)
+            columns = np.flatnonzero((spread < REFINE_SPREAD * unit)
+                                     & ~at_rounding_floor(spread ** 2 * within.weight_sum, totals))
+            if not len(columns):
+                break
+            sizes = [len(a) for a in effects]
+            residual = pass_sum(self.reader, self.source, self.coders,
+                                lambda rows, codes: LevelSums.from_codes(
+                                    demeaned_rows(rows.Z, codes, effects)[:, columns], codes,
+                                    sizes, rows.sample_weight))
+            step = EffectsProblem(problem.weights, residual.sums, problem.tol, spread[columns])
+            state = solve_effects(self.reader, self.source, self.coders, step,
+                                  self.estimator.max_iter)
+            correction = normalised_effects(state.effects, problem.weights)
+            for a, c in zip(effects, correction):  # the fit's own arrays: updated in place
+                a[:, columns] += c
+            unit[columns] = spread[columns]
+            n_iter, converged = n_iter + state.n_iter, converged and state.converged
+            k = totals.n_features
+            within = pass_sum(self.reader, self.source, self.coders,
+                              lambda rows, codes: demeaned_gram(rows.Z, codes, effects, k,
+                                                                rows.sample_weight))
+        return Refined(effects, within, n_iter, converged)
 
     def scores(self, effects, coef):
         """Pass 4: scores at the final coefficients, merged (HC1, CRV1)."""

@@ -43,12 +43,12 @@ from ..stats import (
     ClusterSums,
     FactorMeans,
     GramStats,
-    LevelMeans,
     MultiwayGroupedStats,
     OuterProductStats,
     as_dense,
 )
-from ._absorbed import absorbed_results, level_effects, row_effects, warn_absorbed
+from ..stats._levels import level_and_total_statistics
+from ._absorbed import absorbed_results, level_effects, prediction_offsets, warn_absorbed
 from ._hdfe import (
     _MULTI_PASS,
     MultiwayPasses,
@@ -57,7 +57,6 @@ from ._hdfe import (
     n_factors,
     one_factor,
     refuse_one_factor_singletons,
-    row_offsets,
     singleton_notes,
     uncentred_within,
 )
@@ -476,10 +475,9 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
     # -- accumulation hooks ---------------------------------------------------
     def _map_chunk(self, X, y, sample_weight, labels):
         self._columns()  # refuse an impossible specification before storing anything
-        stats = GramStats.from_arrays(X, y, sample_weight)
         levels = labels.get("entities")
         if levels is None:
-            return stats, None
+            return GramStats.from_arrays(X, y, sample_weight), None
         if not self.fit_intercept:
             raise ValueError(
                 "fit_intercept=False cannot be combined with entities: the absorbed "
@@ -488,8 +486,7 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         clusters = labels.get("clusters")
         if isinstance(clusters, tuple):  # multi-way: nesting is read in the second pass
             clusters = None
-        return stats, LevelMeans.from_arrays(np.hstack([X, y]), levels, sample_weight, clusters,
-                                             within=True)
+        return level_and_total_statistics(X, y, levels, sample_weight, clusters)
 
     def _solve(self):
         stats, columns = self.stats_, self._columns()
@@ -850,12 +847,7 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
             entities = raw_labels(getattr(self, "design_spec_", None), X, "entities")
         X = design_rows(getattr(self, "design_spec_", None), X)
         X = validate_data(self, X, reset=False, dtype=np.float64, accept_sparse=SPARSE_FORMATS)
-        offset = self.intercept_
-        if entities is not None and self._is_multiway():
-            offset = row_offsets(self.effects(), entities, self.intercept_)
-        elif entities is not None:
-            offset = row_effects(self.effects(), entities, self.intercept_)
-        return X @ self.coef_ + offset
+        return X @ self.coef_ + prediction_offsets(self, entities)
 
     def score(self, X, y, sample_weight=None, entities=None):
         """R² of :meth:`predict`; a model fitted with ``entities`` is scored with them.

@@ -38,8 +38,19 @@ def effect_product(direction, codes, sample_weight=None):
 
 
 def demeaned_rows(Z, codes, effects):
-    """``Z - D a``: the rows with every factor's effects removed."""
-    return Z - effect_rows(effects, codes)
+    """``Z - D a``: the rows with every factor's effects removed, one factor at a time.
+
+    Not ``Z - (a_1 + a_2 + ...)``: with large offsets the sum of a row's
+    effects rounds at the size of the largest, an error that differs
+    between pairs of levels (not in the span of the indicators, so no
+    effect can absorb it). Subtracted in turn, each difference is that of
+    close numbers (exact when within a factor 2), and what rounding is left
+    is the size of the smaller terms.
+    """
+    within = Z - np.take(effects[0], codes[0], axis=0)
+    for f in range(1, len(effects)):
+        within -= np.take(effects[f], codes[f], axis=0)
+    return within
 
 
 def demeaned_gram(Z, codes, effects, n_features, sample_weight=None):

@@ -71,18 +71,29 @@ def warn_if_cancelled(within, total):
         )
 
 
-def absorbed_mask(within, total, levels):
+def absorbed_mask(within, total, levels=None):
     """Whether each column of ``X`` is constant within every level (absorbed).
 
-    ``within`` is the (D, D) within co-moment; see ``ABSORBED_RAW`` (gathered)
-    and ``ABSORBED`` (subtracted) for the thresholds.
+    ``within`` is the (D, D) within co-moment; see ``ABSORBED_RAW`` (gathered,
+    or demeaned by the passes of several factors: ``levels`` None) and
+    ``ABSORBED`` (subtracted) for the thresholds.
     """
     k = total.n_features
     spread = np.diag(within)[:k]
-    if levels.within is not None:
-        raw = np.diag(total.comoment)[:k] + total.weight_sum * np.asarray(total.mean)[:k] ** 2
-        return spread <= ABSORBED_RAW * np.maximum(raw, 1e-300)
+    if levels is None or levels.within is not None:
+        return at_rounding_floor(spread, total)
     return spread <= ABSORBED * np.maximum(np.diag(total.comoment)[:k], 1e-300)
+
+
+def at_rounding_floor(spread, total):
+    """Whether demeaned columns are only the rounding of their values (absorbed).
+
+    ``spread`` holds the first columns' sums ``sum w z_within^2``; a column
+    in the span of the level indicators leaves ~eps^2 of its raw second
+    moment ``sum w z^2`` (``ABSORBED_RAW``), however large its offsets.
+    """
+    raw = np.diag(total.comoment) + total.weight_sum * np.asarray(total.mean) ** 2
+    return spread <= ABSORBED_RAW * np.maximum(raw[:len(spread)], 1e-300)
 
 
 def within_stats(total, levels, warn=False):
@@ -98,16 +109,12 @@ def within_stats(total, levels, warn=False):
 def absorbed_columns(within, total, levels=None):
     """Positions of the columns of ``X`` constant within every level.
 
-    ``within`` are :func:`within_stats`; with the ``levels`` they came from,
-    the threshold follows how they were formed (:func:`absorbed_mask`);
-    without, a column is absorbed when its within-level variance is at most
-    ``ABSORBED`` times its total variance.
+    ``within`` are :func:`within_stats` (with the ``levels`` they came
+    from), or the Gram of rows demeaned by the passes of several factors
+    (``levels`` None); the threshold follows how they were formed
+    (:func:`absorbed_mask`).
     """
-    if levels is not None:
-        return np.flatnonzero(absorbed_mask(within.comoment, total, levels))
-    k = total.n_features
-    scale = np.maximum(np.diag(total.comoment)[:k], 1e-300)
-    return np.flatnonzero(np.diag(within.comoment)[:k] <= ABSORBED * scale)
+    return np.flatnonzero(absorbed_mask(within.comoment, total, levels))
 
 
 def within_cluster_scores(clusters, levels, coef):

@@ -21,8 +21,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._accumulators import GramStats
 from ._base import Field, Layout, Saved, check_same_labels, check_same_shape, pack, unpack
 from ._checks import check_moments
+from ._moments import raise_not_finite
+from ._sparse import as_dense
 
 
 @dataclass(frozen=True)
@@ -253,6 +256,37 @@ class LevelMeans(Saved):
 
     def __repr__(self):
         return f"LevelMeans(n_levels={len(self.labels)}, n_columns={self.mean.shape[1]})"
+
+
+def level_and_total_statistics(X, y, levels, sample_weight=None, clusters=None):
+    """One chunk's :class:`GramStats` of all rows and :class:`LevelMeans` with the within co-moment.
+
+    # C_total = C_within + sum_l w_l (m_l - m)(m_l - m)' ,  m = sum_l w_l m_l / sum_l w_l
+
+    The level-centred Gram is taken from the rows (it must be: it is what
+    keeps large level offsets exact); the total is then formed from it and
+    the level means at ``G D^2`` cost instead of a second Gram of the rows,
+    ``n D^2``. Both terms are positive semi-definite: nothing cancels. When
+    the chunk has more than half as many levels as rows that saves nothing,
+    and the total is the rows' own Gram. ``X`` (n, K) and ``y`` (n, T) are
+    float64 (``X`` may be sparse); a non-finite input raises ``ValueError``
+    naming it, as :meth:`GramStats.from_arrays` does.
+    """
+    Z = np.hstack([as_dense(X), y])
+    with np.errstate(invalid="ignore", over="ignore"):  # reported from the result below
+        level_stats = LevelMeans.from_arrays(Z, levels, sample_weight, clusters, within=True)
+    weight = level_stats.weight_sum
+    total = weight.sum()
+    if 2 * len(weight) > len(Z) or not total > 0:
+        return GramStats.from_arrays(X, y, sample_weight), level_stats
+    with np.errstate(invalid="ignore", over="ignore"):
+        mean = (weight @ level_stats.mean) / total
+        offset = level_stats.mean - mean
+        comoment = level_stats.within + (offset * weight[:, None]).T @ offset
+    stats = GramStats(X.shape[1], y.shape[1], len(Z), float(total), mean, comoment)
+    if not stats.is_finite():
+        raise_not_finite(X, y, sample_weight)
+    return stats, level_stats
 
 
 def _level_sums(Z, codes, w, size):
