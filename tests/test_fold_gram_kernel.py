@@ -185,3 +185,24 @@ def test_folds_with_no_rows_stay_empty():
     counts = np.bincount(hash_folds(X, y, 300, 0), minlength=300)
     assert_array_equal([s.n_rows for s in folds.folds], counts)
     assert all(s.weight_sum == 0 and not s.comoment.any() for s in folds.folds if s.n_rows == 0)
+
+
+@pytest.mark.parametrize("order", ["C", "F", "strided"])
+@pytest.mark.parametrize("n_features", [0, 1, 7])
+def test_a_sorted_piece_is_the_rows_taken_in_stable_fold_order(order, n_features):
+    # The rows are placed by scattering whole rows; numpy's stable argsort and
+    # take are the oracle, bit for bit.
+    X, y = _rows(3_000, max(n_features, 2), 2, order="F" if order == "F" else "C")
+    X = X[:, :n_features]
+    if order == "strided":
+        X = np.hstack([X, X])[:, ::2]
+    fold_of = _row_folds(X, y, 5, 3)
+    fold = np.empty(len(X), dtype=np.uint8)
+    sort_piece = _folds._SortedPieces(X, y, fold_of, 5, 1_000, fold)
+    for start in (0, 1_000, 2_000):
+        _, Z, bounds = sort_piece(start)
+        ids = hash_folds(X[start:start + 1_000], y[start:start + 1_000], 5, 3)
+        stable = np.argsort(ids, kind="stable")
+        assert_array_equal(fold[start:start + 1_000], ids)
+        assert_array_equal(Z, np.column_stack([X, y, np.ones(len(X))])[start:start + 1_000][stable])
+        assert_array_equal(bounds, np.searchsorted(ids[stable], np.arange(6)))

@@ -13,12 +13,14 @@ cuts the rows by position. Identical rows always share a fold.
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from numbers import Integral
 
 import numpy as np
 from sklearn.model_selection import check_cv
 
 from ..io._sql_hash import RowHash
+from ..parallel import single_blas_thread
 from ..stats import FoldStatistics, GramStats, SplitStatistics, is_sparse
 from ..stats._folds import SortedFoldGram
 from ..stats._moments import block_rows, raise_not_finite
@@ -69,10 +71,19 @@ def row_hashes(X, y, random_state=None):
 
 
 def _multipliers(n_columns, seed):
-    """The odd seeded multiplier ``m_j`` of each column of ``[X, y]``."""
+    """The odd seeded multiplier ``m_j`` of each column of ``[X, y]`` (read-only)."""
+    return _cached_multipliers(int(n_columns), int(seed))
+
+
+@lru_cache(maxsize=64)
+def _cached_multipliers(n_columns, seed):
+    # Made once per shape and seed: a stream of small chunks (a partial_fit
+    # loop) would otherwise spend about a tenth of each chunk's fold map here.
     columns = np.arange(1, n_columns + 1, dtype=np.uint64)
     with np.errstate(over="ignore"):
-        return _mix(columns * _GOLDEN + seed) | np.uint64(1)
+        multipliers = _mix(columns * _GOLDEN + np.uint64(seed)) | np.uint64(1)
+    multipliers.flags.writeable = False
+    return multipliers
 
 
 def _row_hashes(X, y, seed, multipliers):
@@ -253,6 +264,9 @@ def _raw_fold_gram(X, y, fold_of, n_splits):
     None if the first piece's offsets call for explicitly centred blocks
     throughout (the caller's path); a later block whose offsets forbid raw
     products is recomputed from its own rows.
+
+    Each piece is hashed and its rows placed by fold
+    (:class:`_SortedPieces`), then multiplied, BLAS on one thread.
     """
     n_rows, n_features, n_targets = X.shape[0], X.shape[1], y.shape[1]
     fold = np.empty(n_rows, dtype=np.uint8 if n_splits <= 256 else np.uint32)
@@ -264,28 +278,62 @@ def _raw_fold_gram(X, y, fold_of, n_splits):
     gram = SortedFoldGram(n_splits, n_features, n_targets, refill)
     # A piece of a cache block's rows: gathered, sorted and multiplied while in cache.
     piece = _piece_rows(n_rows, n_splits, block_rows(n_features + n_targets + 1))
-    X_sorted = np.empty((piece, n_features))
-    # [X, y, 1]: one syrk per fold gives X'X, X'y, y'y, the sums and the count.
-    Z_sorted = np.ones((piece, n_features + n_targets + 1))
+    sort_piece = _SortedPieces(X, y, fold_of, n_splits, piece, fold)
     # NaN/inf rows are reported from the non-finite result, not mid-loop.
-    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        for rows, ids, order, bounds in _sorted_pieces(n_rows, fold_of, n_splits, piece):
-            m = len(order)
-            fold[rows] = ids
-            # take into a contiguous buffer, then one strided copy: faster
-            # than take's own buffering of a strided ``out``.
-            np.take(X[rows], order, axis=0, out=X_sorted[:m], mode="clip")
-            Z_sorted[:m, :n_features] = X_sorted[:m]
-            for j in range(n_targets):
-                np.take(y[rows, j], order, out=Z_sorted[:m, n_features + j], mode="clip")
-            gram.add(Z_sorted[:m], bounds, m)
-            if rows.start == 0 and not gram.pooled_offsets_fit():
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"), single_blas_thread():
+        for start, Z_sorted, bounds in map(sort_piece, range(0, n_rows, piece)):
+            gram.add(Z_sorted, bounds, len(Z_sorted))
+            if start == 0 and not gram.pooled_offsets_fit():
                 return None
             gram.close_full_blocks()
         folds = gram.result()
     if not all(stats.is_finite() for stats in folds.folds):
         raise_not_finite(X, y)
     return folds
+
+
+class _SortedPieces:
+    """``sort_piece(start)``: the piece of rows from ``start`` as ``[X, y, 1]`` sorted by fold.
+
+    Returns ``(start, Z_sorted, bounds)``: fold ``k``'s rows are
+    ``Z_sorted[bounds[k]:bounds[k + 1]]``, a view of one reused buffer
+    (valid until the next call); each row's fold id is written to ``fold``.
+    """
+
+    def __init__(self, X, y, fold_of, n_splits, piece, fold):
+        self.X, self.y, self.fold_of, self.piece, self.fold = X, y, fold_of, piece, fold
+        self.splits = np.arange(n_splits + 1)
+        n_features, n_columns = X.shape[1], X.shape[1] + y.shape[1] + 1
+        # [X, y, 1]: one syrk per fold gives X'X, X'y, y'y, the sums and the count.
+        self.Z_sorted = np.ones((piece, n_columns))
+        # (no columns: nothing to place, and a zero-width item is no dtype)
+        self.X_part = _rows_as_items(self.Z_sorted[:, :n_features]) if n_features else None
+        self.position = np.empty(piece, dtype=np.intp)
+        self.positions = np.arange(piece)
+
+    def __call__(self, start):
+        X, y, n_features = self.X, self.y, self.X.shape[1]
+        rows = slice(start, min(start + self.piece, X.shape[0]))
+        Z_sorted = self.Z_sorted
+        ids, order, bounds = _fold_order(self.fold_of(rows), self.fold.dtype, self.splits)
+        self.fold[rows] = ids
+        m = len(order)
+        # Scatter each row to its sorted place (position[order[i]] = i): one
+        # copy of whole rows straight into the strided X part of Z, where a
+        # gather (take) into a strided ``out`` would go through a buffer.
+        position = self.position[:m]
+        position[order] = self.positions[:m]
+        if self.X_part is not None:
+            self.X_part[position] = _rows_as_items(np.ascontiguousarray(X[rows], dtype=np.float64))
+        for j in range(y.shape[1]):
+            np.take(y[rows, j], order, out=Z_sorted[:m, n_features + j], mode="clip")
+        return start, Z_sorted[:m], bounds
+
+
+def _rows_as_items(A):
+    """The rows of a 2-D float64 array with contiguous rows, as a 1-D array of
+    opaque items (one per row; a view, so assigning items copies whole rows)."""
+    return A.view(np.dtype((np.void, 8 * A.shape[1])))[:, 0]
 
 
 def _piece_rows(n_rows, n_splits, largest=None):
@@ -298,14 +346,20 @@ def _sorted_pieces(n_rows, fold_of, n_splits, piece):
     """Yield ``(rows, ids, order, bounds)`` per piece of ``piece`` rows: its
     slice, its fold ids, the order that sorts it by fold (stable), and where
     each fold's rows start in that order."""
-    # Stable sort of small ids: numpy sorts 8/16-bit integers by radix.
     id_type = np.uint8 if n_splits <= 256 else np.uint32
     splits = np.arange(n_splits + 1)
     for start in range(0, n_rows, piece):
         rows = slice(start, min(start + piece, n_rows))
-        ids = np.asarray(fold_of(rows)).astype(id_type)
-        order = np.argsort(ids, kind="stable")
-        yield rows, ids, order, np.searchsorted(ids[order], splits)
+        yield (rows, *_fold_order(fold_of(rows), id_type, splits))
+
+
+def _fold_order(fold_ids, id_type, splits):
+    """``(ids, order, bounds)``: the fold ids as ``id_type``, the stable order
+    that sorts them, and where each fold's rows start in that order."""
+    # Stable sort of small ids: numpy sorts 8/16-bit integers by radix.
+    ids = np.asarray(fold_ids).astype(id_type)
+    order = np.argsort(ids, kind="stable")
+    return ids, order, np.searchsorted(ids[order], splits)
 
 
 def _subset(accumulator, X, y, sample_weight, index):
