@@ -38,6 +38,7 @@ import argparse
 import os
 import subprocess
 import sys
+import time
 import tempfile
 from pathlib import Path
 
@@ -108,15 +109,19 @@ def time_family(make_local, make_spark, rows, repeat):
 
 
 def measure_family(make_local, make_spark):
-    """One fit on each side inside :class:`ProcessTreePeaks`; the peaks printed."""
+    """One fit on each side inside :class:`ProcessTreePeaks`; the peaks (and times) printed."""
     from _process_memory import MIB, ProcessTreePeaks
 
     with ProcessTreePeaks() as local_peaks:
+        start = time.perf_counter()
         fit_local = make_local()
+        t_local = time.perf_counter() - start
     with ProcessTreePeaks() as spark_peaks:
+        start = time.perf_counter()
         fit_spark = make_spark()
-    print(f"local stream: driver {local_peaks.process['driver (Python)'] / MIB:5.0f} MiB;"
-          f"  Spark: {spark_peaks.line()}")
+        t_spark = time.perf_counter() - start
+    print(f"local stream: driver {local_peaks.process['driver (Python)'] / MIB:5.0f} MiB"
+          f" ({t_local:.1f} s);  Spark ({t_spark:.1f} s): {spark_peaks.line()}")
     return fit_local, fit_spark
 
 
