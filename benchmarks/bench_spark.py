@@ -29,7 +29,7 @@ fits. ``--master`` sets the number of task threads (``local[2]``).
     flock /tmp/bench.lock python benchmarks/bench_spark.py --rows 20000000 --memory \
         --driver-memory 512m
     flock /tmp/bench.lock python benchmarks/bench_spark.py --rows 20000000 --memory \
-        --low-memory --driver-memory 512m
+        --low-memory --driver-memory 512m --master 'local[1]'
 """
 
 from __future__ import annotations
