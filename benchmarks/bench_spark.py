@@ -17,19 +17,28 @@ before each fit) of the driver's Python process, of Spark's JVM and of each
 Python worker process (``pyspark.daemon`` and its forks), each reported on
 its own. The JVM's heap is set by ``--driver-memory`` (Spark's
 ``spark.driver.memory``; in local mode the executors live in the driver's
-JVM), default Spark's own ``1g``.
+JVM), default Spark's own ``1g``. ``--low-memory`` starts Spark with
+``skbigreg.io.spark_low_memory_config(--driver-memory)`` (and
+``MALLOC_ARENA_MAX=2`` in the JVM's environment) instead of Spark's
+defaults; ``--nmt`` adds the JVM's native memory tracking and prints its
+summary (heap, class metadata, code, threads, GC, direct buffers) after the
+fits. ``--master`` sets the number of task threads (``local[2]``).
 
     flock /tmp/bench.lock python benchmarks/bench_spark.py              # 2M x 10
     flock /tmp/bench.lock python benchmarks/bench_spark.py --rows 200000 --repeat 3
     flock /tmp/bench.lock python benchmarks/bench_spark.py --rows 20000000 --memory \
         --driver-memory 512m
+    flock /tmp/bench.lock python benchmarks/bench_spark.py --rows 20000000 --memory \
+        --low-memory --driver-memory 512m --master 'local[1]'
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
+import time
 import tempfile
 from pathlib import Path
 
@@ -100,16 +109,56 @@ def time_family(make_local, make_spark, rows, repeat):
 
 
 def measure_family(make_local, make_spark):
-    """One fit on each side inside :class:`ProcessTreePeaks`; the peaks printed."""
+    """One fit on each side inside :class:`ProcessTreePeaks`; the peaks (and times) printed."""
     from _process_memory import MIB, ProcessTreePeaks
 
     with ProcessTreePeaks() as local_peaks:
+        start = time.perf_counter()
         fit_local = make_local()
+        t_local = time.perf_counter() - start
     with ProcessTreePeaks() as spark_peaks:
+        start = time.perf_counter()
         fit_spark = make_spark()
-    print(f"local stream: driver {local_peaks.process['driver (Python)'] / MIB:5.0f} MiB;"
-          f"  Spark: {spark_peaks.line()}")
+        t_spark = time.perf_counter() - start
+    print(f"local stream: driver {local_peaks.process['driver (Python)'] / MIB:5.0f} MiB"
+          f" ({t_local:.1f} s);  Spark ({t_spark:.1f} s): {spark_peaks.line()}")
     return fit_local, fit_spark
+
+
+def spark_builder(args):
+    """The ``SparkSession`` builder: Spark's defaults, or the low-memory settings."""
+    from pyspark.sql import SparkSession
+
+    from skbigreg.io import spark_low_memory_config
+
+    java = [*([args.java_options] if args.java_options else []),
+            *(["-XX:NativeMemoryTracking=summary"] if args.nmt else [])]
+    builder = (SparkSession.builder.master(args.master)
+               .config("spark.ui.showConsoleProgress", "false"))
+    if args.low_memory:
+        # glibc's per-thread malloc arenas: the JVM inherits the driver's environment.
+        os.environ.setdefault("MALLOC_ARENA_MAX", "2")
+        return builder.config(map=spark_low_memory_config(args.driver_memory, java))
+    builder = (builder.config("spark.ui.enabled", "false")
+               .config("spark.driver.memory", args.driver_memory))
+    return builder.config("spark.driver.extraJavaOptions", " ".join(java)) if java else builder
+
+
+def jvm_pid():
+    import psutil
+
+    return next(p.pid for p in psutil.Process().children(recursive=True) if p.name() == "java")
+
+
+def print_native_memory():
+    """The JVM's native memory tracking summary: committed MiB per category."""
+    out = subprocess.run(["jcmd", str(jvm_pid()), "VM.native_memory", "summary", "scale=MB"],
+                         capture_output=True, text=True).stdout
+    print("JVM native memory (committed now, MB):")
+    for line in out.splitlines():
+        if line.startswith(("Total", "-")) and "committed=" in line:
+            name = line.split("(")[0].split(":")[0].strip("- ")
+            print(f"  {name:<28} {line.split('committed=')[1].split('MB')[0]:>6}")
 
 
 def main():
@@ -122,12 +171,18 @@ def main():
                         help="spark.driver.memory: the JVM's heap (local mode: driver and executors)")
     parser.add_argument("--java-options", default=None,
                         help="spark.driver.extraJavaOptions, e.g. '-XX:MaxMetaspaceSize=128m'")
+    parser.add_argument("--low-memory", action="store_true",
+                        help="start Spark with skbigreg.io.spark_low_memory_config(--driver-memory)")
+    parser.add_argument("--nmt", action="store_true",
+                        help="JVM native memory tracking; its summary printed after the fits")
+    parser.add_argument("--master", default="local[2]")
+    parser.add_argument("--families", default=None,
+                        help="indices of the families to run, e.g. '0,3' (default: all)")
     parser.add_argument("--folder", default=None,
                         help="parquet folder to reuse (written there if empty, kept afterwards)")
     args = parser.parse_args()
 
     import pyarrow.parquet as pq
-    from pyspark.sql import SparkSession
 
     import skbigreg
 
@@ -135,12 +190,7 @@ def main():
 
     os.environ["PYSPARK_PYTHON"] = sys.executable
     os.environ["PYTHONPATH"] = str(Path(skbigreg.__file__).parent.parent)
-    builder = (SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false")
-               .config("spark.ui.showConsoleProgress", "false")
-               .config("spark.driver.memory", args.driver_memory))
-    if args.java_options:
-        builder = builder.config("spark.driver.extraJavaOptions", args.java_options)
-    spark = builder.getOrCreate()
+    spark = spark_builder(args).getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     features = [f"x{j}" for j in range(K)]
     with tempfile.TemporaryDirectory() as tmp:
@@ -150,12 +200,16 @@ def main():
             write_parquet(folder, args.rows)
         args.rows = sum(pq.ParquetFile(path).metadata.num_rows for path in folder.glob("*.parquet"))
         frame = spark.read.parquet(str(folder))
-        what = (f"peak RSS of one fit per family, driver-memory {args.driver_memory} "
-                f"{args.java_options or ''}"
-                if args.memory else f"medians of {args.repeat} interleaved runs")
+        config = (f"{args.master}, {'low-memory config' if args.low_memory else 'Spark defaults'}"
+                  f", driver-memory {args.driver_memory} {args.java_options or ''}")
+        what = (f"peak RSS of one fit per family, {config}" if args.memory
+                else f"medians of {args.repeat} interleaved runs, {config}")
         print(f"{args.rows:,} rows x {K} features, parquet ({frame.rdd.getNumPartitions()} "
               f"Spark partitions), {what}:")
-        for name, make, target, labels, rtol in families():
+        chosen = families()
+        if args.families:
+            chosen = [chosen[int(i)] for i in args.families.split(",")]
+        for name, make, target, labels, rtol in chosen:
             def make_local():
                 return make().fit_chunks(
                     read_files(str(folder), target=target, features=features, **labels))
@@ -171,6 +225,8 @@ def main():
                 fit_local, fit_spark = time_family(make_local, make_spark, args.rows, args.repeat)
             np.testing.assert_allclose(fit_spark.coef_, fit_local.coef_, rtol=rtol,
                                        atol=rtol * np.max(np.abs(fit_local.coef_)))
+        if args.nmt:
+            print_native_memory()
     spark.stop()
 
 

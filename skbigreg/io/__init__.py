@@ -30,6 +30,7 @@ from ._labels import (
 from ._partitions import PartitionRows, iter_partitions
 from ._pushdown import SqlPushdown
 from ._spark import SparkSource, is_spark_dataframe, read_spark
+from ._spark_memory import spark_low_memory_config
 from ._sql import SqlError, SqlSource, read_sql
 
 __all__ = [
@@ -55,6 +56,7 @@ __all__ = [
     "iter_partitions",
     "read_files",
     "read_spark",
+    "spark_low_memory_config",
     "read_sql",
     "is_spark_dataframe",
     "SparkSource",
