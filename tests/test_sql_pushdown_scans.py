@@ -10,7 +10,12 @@ import pandas as pd
 import pytest
 
 from skbigreg.io import read_sql
-from skbigreg.linear_model import CumulativeGLM, CumulativeLogisticRegression, SMRPoissonRegressor
+from skbigreg.linear_model import (
+    CumulativeGLM,
+    CumulativeLinearRegression,
+    CumulativeLogisticRegression,
+    SMRPoissonRegressor,
+)
 
 duckdb = pytest.importorskip("duckdb")
 sm = pytest.importorskip("statsmodels.api")
@@ -76,3 +81,27 @@ def test_an_estimator_without_a_pushdown_refuses_it_by_name(con):
                                         "push-down"):
         est.fit_chunks(source.pushdown())
     assert not hasattr(est, "coef_")
+
+
+@pytest.mark.parametrize(("cov_type", "weights", "leverage"),
+                         [("HC1", None, False), ("HC3", None, True), ("HC1", "w", True)])
+def test_the_hc_pass_sums_leverages_only_when_the_errors_need_them(con, cov_type, weights,
+                                                                   leverage):
+    """An unweighted HC0/HC1 fit's score pass gathers sum s s' alone (no leverage per
+    row); HC2/HC3 and weighted fits also the leverage weightings. Either equals
+    statsmodels."""
+    connection, frame = con
+    connection.execute("ALTER TABLE t ADD COLUMN IF NOT EXISTS w DOUBLE")
+    connection.execute("UPDATE t SET w = CASE WHEN x2 > 0 THEN 1.5 ELSE 0.5 END")
+    frame = frame.assign(w=np.where(frame["x2"] > 0, 1.5, 0.5))
+    pushdown = read_sql("t", connection, target="yp", features=["x1", "x2"],
+                        sample_weight=weights).pushdown()
+    texts = _recorded(pushdown)
+    est = CumulativeLinearRegression(cov_type=cov_type).fit_chunks(pushdown)
+    score_pass = [text for text in texts if " AS v_hc0" in text]
+    assert len(score_pass) == 1
+    assert ("AS hc3_" in score_pass[0]) == leverage
+    X = sm.add_constant(frame[["x1", "x2"]])
+    model = sm.OLS(frame["yp"], X) if weights is None else sm.WLS(frame["yp"], X, frame[weights])
+    np.testing.assert_allclose(est.results().bse.to_numpy(), model.fit(cov_type=cov_type).bse,
+                               rtol=1e-10)

@@ -190,7 +190,10 @@ class SqlPushdown:
         ``e`` (the level of the absorbed factor)."""
         rel = self.relation
         items = [part + f" AS z{j}" for j, part in enumerate(self._design())]
-        items.append((rel.value(rel.columns.weight) if self.weighted else Sql("1.0")) + " AS w")
+        # A typed one: PostgreSQL reads a bare 1.0 as NUMERIC, and every w * (...)
+        # then converts it to a double per row and sum (half of a score pass).
+        one = Sql("CAST(1 AS DOUBLE PRECISION)")
+        items.append((rel.value(rel.columns.weight) if self.weighted else one) + " AS w")
         if with_clusters:  # the clusters, or the label column(s) named
             column = self.clusters if with_clusters is True else with_clusters
             if isinstance(column, str):
@@ -412,19 +415,21 @@ class SqlPushdown:
         """
         d = self._size()
         k = d - 1
-        values = np.concatenate([point.shift_x, [point.shift_y], point.coef,
-                                 point.bread[np.triu_indices(k)], [point.inverse_weight], rows_mean])
-        names = ([f"c{j}" for j in range(k)] + ["cy"] + [f"b{j}" for j in range(k)]
-                 + [f"bb{i}_{j}" for i, j in zip(*np.triu_indices(k))] + ["iw"]
-                 + [f"m{j}" for j in range(d)])
-        centred = ", ".join([f"z{j} - p.c{j} AS u{j}" for j in range(k)]
-                            + [f"z{k} - p.cy AS yc", "w"]
-                            + [f"z{j} - p.m{j} AS v{j}" for j in range(d)])
-        residual = " - ".join(["yc"] + [f"u{j} * p.b{j}" for j in range(k)])
-        quadratic = " + ".join(
-            [f"p.bb{j}_{j} * u{j} * u{j}" for j in range(k)]
-            + [f"2 * p.bb{i}_{j} * u{i} * u{j}" for i, j in zip(*np.triu_indices(k, 1))]) or "0"
-        leverage = f"({quadratic}" + (" + p.iw)" if point.center else ")")
+        fence = self.relation.driver.fence
+        # The point's numbers are bound parameters inside the expressions (no
+        # joined parameter row), and each stage whose columns are read more
+        # than once is fenced, so it is computed once per row.
+        centred = Sql.join(", ", [f"z{j} - " + number(point.shift_x[j]) + f" AS u{j}"
+                                  for j in range(k)]
+                           + [f"z{k} - " + number(point.shift_y) + " AS yc", Sql("w")]
+                           + [f"z{j} - " + number(rows_mean[j]) + f" AS v{j}"
+                              for j in range(d)])
+        residual = Sql.join(" - ", [Sql("yc")] + [f"u{j} * " + number(point.coef[j])
+                                                 for j in range(k)])
+        quadratic = Sql.join(" + ", [number(point.bread[j, j]) + f" * u{j} * u{j}"
+                                     for j in range(k)]
+                             + ["2 * " + number(point.bread[i, j]) + f" * u{i} * u{j}"
+                                for i, j in zip(*np.triu_indices(k, 1))]) if k else Sql("0")
         score_factor, leverage_factor = _weight_factors(self.weighted, point.frequency)
         room, tolerance = "(1 - h)", repr(float(point.unit_tolerance))
         weights = f"(e * {score_factor}) * (e * {score_factor}) AS v_hc0"
@@ -440,13 +445,15 @@ class SqlPushdown:
             product = f"{columns[a]} * {columns[b]}"
             items += [f"SUM(v_{kind} * {product}) AS {kind}_{a}_{b}" for kind in kinds]
         items += _centred_items(d, prefix="v")
-        h = f", {leverage_factor} * {leverage} AS h" if leverage else ""
+        h = Sql()
+        if leverage:
+            h = (f", {leverage_factor} * (" + quadratic
+                 + (" + " + number(point.inverse_weight) if point.center else Sql()) + ") AS h")
         meats = ", v_hc0 * over AS v_hc2, v_hc0 * over * over AS v_hc3" if leverage else ""
-        sql = ("WITH " + self._src() + ", " + _params("p", None, values, names)
-               + f", r AS (SELECT {centred} FROM src CROSS JOIN p)"
-               + f", q AS (SELECT r.*, {residual} AS e{h} FROM r CROSS JOIN p)"
-               + f", sw AS (SELECT q.*, {weights} FROM q)"
-               + f", sc AS {self.relation.driver.once}(SELECT sw.*{meats} FROM sw)"
+        sql = ("WITH " + self._src() + ", r AS (SELECT " + centred + f" FROM src{fence})"
+               + ", q AS (SELECT r.*, " + residual + " AS e" + h + f" FROM r{fence})"
+               + f", sw AS (SELECT q.*, {weights} FROM q{fence})"
+               + f", sc AS (SELECT sw.*{meats} FROM sw{fence})"
                + " SELECT " + ", ".join(items) + " FROM sc")
         row = self._one_row(sql)
         matrices = [_symmetric(row, f"{kind}_", s) for kind in kinds]

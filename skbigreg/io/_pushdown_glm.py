@@ -95,17 +95,20 @@ def irls_sums(pushdown, family, *, coef, intercept, columns, shift, fit_intercep
         values += [intercept, *coef]
     eta = _eta(family, coef, columns, y)
     mean_parts = _mean_parts(family, y)
+    # Each stage is fenced: its columns (eta, mu, var, ...) are computed once
+    # per row, not inlined into every expression that reads them.
+    fence = pushdown.relation.driver.fence
     sql = ("WITH " + pushdown._src(with_clusters=complete and pushdown.clusters is not None)
            + ", " + _params("p", None, np.asarray(values, dtype=float), names)
-           + f", a AS (SELECT src.*, {eta} AS eta FROM src CROSS JOIN p)"
-           + f", b AS (SELECT a.*, {mean_parts} FROM a)"
+           + f", a AS (SELECT src.*, {eta} AS eta FROM src CROSS JOIN p{fence})"
+           + f", b AS (SELECT a.*, {mean_parts} FROM a{fence})"
            + ", s AS (SELECT b.*, CASE WHEN (var <= " + repr(_SATURATED) + f" AND ABS({y} - mu) <= "
-           + repr(_SATURATED) + ") OR var <= 0 THEN 1 ELSE 0 END AS sat FROM b)"
-           + ", q AS " + pushdown.relation.driver.once + "(SELECT s.*, CASE WHEN sat = 1 THEN 0.0 "
-           + "ELSE w * var END AS ww, " + ", ".join(
+           + repr(_SATURATED) + f") OR var <= 0 THEN 1 ELSE 0 END AS sat FROM b{fence})"
+           + ", q AS (SELECT s.*, CASE WHEN sat = 1 THEN 0.0 "
+           + f"ELSE w * var END AS ww, w * ({y} - mu) AS score, " + ", ".join(
                [f"z{columns[j]} - p.c{j} AS u{j}" for j in range(k)]
                + [f"CASE WHEN sat = 1 THEN eta ELSE eta + ({y} - mu) / var END - p.c{k} AS u{k}"])
-           + " FROM s CROSS JOIN p)")
+           + f" FROM s CROSS JOIN p{fence})")
     items = ["COUNT(*) AS n", "SUM(ww) AS sw",
              "SUM(CASE WHEN sat = 1 AND w > 0 THEN 1 ELSE 0 END) AS nsat"]
     items += [f"SUM(ww * u{j}) AS d{j}" for j in range(k + 1)]
@@ -179,9 +182,9 @@ def _complete_items(family, pushdown, columns, fit_intercept, y):
     """Deviance, Pearson, scores ``w (y - mu) [1, x]`` and likelihood sums."""
     k = len(columns)
     design = (["1"] if fit_intercept else []) + [f"z{columns[j]}" for j in range(k)]
-    score = f"w * ({y} - mu)"
-    items = [f"SUM({score} * {design[j]}) AS s{j}" for j in range(len(design))]
-    items += [f"SUM({score} * {score} * {design[i]} * {design[j]}) AS h{i}_{j}"
+    # each row's score w (y - mu) is a column of the pass's last stage
+    items = [f"SUM(score * {design[j]}) AS s{j}" for j in range(len(design))]
+    items += [f"SUM(score * score * {design[i]} * {design[j]}) AS h{i}_{j}"
               for i, j in zip(*np.triu_indices(len(design)))]
     xlogy = "CASE WHEN {a} = 0 THEN 0 ELSE {a} * LN({a}) END"
     if family.name == "binomial":

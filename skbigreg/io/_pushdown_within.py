@@ -172,11 +172,13 @@ def linear_score_sums(pushdown, forms, rows_mean, *, shift, columns, center=Fals
         rows, level = " FROM src CROSS JOIN p", ""
     shifted = ", ".join([f"src.z{j} - p.m{j}{level.format(j=j)} AS t{j}" for j in range(d)]
                         + [f"src.z{j} - p.r{j} AS v{j}" for j in range(d)])
-    sql += f", x AS (SELECT src.w{''.join(', src.' + key for key in keys)}, {shifted}{rows})"
+    # each stage fenced: computed once per row, not inlined into every sum
+    fence = pushdown.relation.driver.fence
+    sql += f", x AS (SELECT src.w{''.join(', src.' + key for key in keys)}, {shifted}{rows}{fence})"
     residuals = ", ".join(
         "w * (" + " + ".join(f"t{j} * p.b{f}_{j}" for j in range(d) if forms[f, j]) + f") AS f{f}"
         if forms[f].any() else f"0.0 AS f{f}" for f in range(len(forms)))
-    sql += f", q AS {pushdown.relation.driver.once}(SELECT x.*, {residuals} FROM x CROSS JOIN p)"
+    sql += f", q AS (SELECT x.*, {residuals} FROM x CROSS JOIN p{fence})"
     u = (["1"] if center else []) + [f"t{j}" for j in columns]
     scores = [(f, i) for f in range(len(forms)) for i in range(len(u))]
     items = ["COUNT(*) AS n", "SUM(w) AS sw"]

@@ -29,6 +29,7 @@ from ..inference import COV_TYPES, LEVERAGE_COV_TYPES, regression_results, small
 from ..inference._covariance import multiway_sandwich, residual_cluster_scores
 from ..io import iter_chunks
 from ..passes import (
+    pushdown_level_nesting,
     pushdown_linear_score_pass,
     pushdown_statistics,
     pushdown_within_statistics,
@@ -316,8 +317,6 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         """Moments computed by the database (and the score pass at the fit)."""
         pushdown.require_labels(("clusters", "entities"), "IV push-down fits")
         absorbs = pushdown.entities is not None
-        if absorbs:  # multi-way clusters with absorbed levels need multi-way score sums
-            pushdown.refuse_multiway("IV push-down fits with entities=")
         if absorbs and not self.fit_intercept:
             raise ValueError("fit_intercept=False cannot be combined with entities: the "
                              "absorbed effects hold the constant.")
@@ -326,9 +325,13 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         self.target_name_ = pushdown.target
         if self._needs_second_pass():
             shift = ("levels", self.stats_.mean) if absorbs else self._shift()
+            # multi-way clusters with absorbed levels: the scores summed per cluster of
+            # every subset, and whether the levels nest in each (as the pulled pass has it)
+            nesting = pushdown_level_nesting(pushdown, self.level_stats_) \
+                if absorbs and pushdown.multiway else None
             self.score_pass_ = pushdown_linear_score_pass(
                 pushdown, self._residual_forms(), stats=self.stats_, shift=shift,
-                center=self._center())
+                center=self._center(), nesting=nesting)
 
     _label_names = ("clusters", "entities")
     _score_label_names = ("entities", "clusters")

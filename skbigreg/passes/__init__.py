@@ -33,6 +33,7 @@ from ._partitions import BlockCentres, PartitionSpec, partition_labels
 from ._pushdown import (
     PushdownIRLS,
     pushdown_fold_statistics,
+    pushdown_level_nesting,
     pushdown_linear_score_pass,
     pushdown_period_sums,
     pushdown_score_pass,
@@ -52,6 +53,7 @@ from ._scores import (
 __all__ = [
     "PushdownIRLS",
     "pushdown_fold_statistics",
+    "pushdown_level_nesting",
     "pushdown_linear_score_pass",
     "pushdown_period_sums",
     "pushdown_score_pass",

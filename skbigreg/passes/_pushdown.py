@@ -189,15 +189,18 @@ def pushdown_within_score_pass(pushdown, *, coef, stats, group="clusters", level
     residual = np.append(-np.asarray(coef, dtype=float), 1.0)
     nesting = None
     if group == "clusters" and pushdown.multiway:
-        nesting = _multiway_nesting(pushdown, levels)
+        nesting = pushdown_level_nesting(pushdown, levels)
     return pushdown_linear_score_pass(pushdown, [(residual, np.eye(k + 1, k))], stats=stats,
                                       shift=("levels", stats.mean), center=False, group=group,
                                       nesting=nesting)
 
 
-def _multiway_nesting(pushdown, levels):
-    """Per subset of the cluster columns, the fit's levels flagged nested when each
-    lies in one cluster of the subset (so in one of each of its columns)."""
+def pushdown_level_nesting(pushdown, levels):
+    """Per subset of the multi-way cluster columns, the fit's levels (its
+    :class:`~skbigreg.stats.LevelMeans`) flagged nested when each lies in one
+    cluster of the subset (so in one of each of its columns), as
+    :meth:`MultiwayGroupedStats.from_rows <skbigreg.stats.MultiwayGroupedStats.from_rows>`
+    flags them from the rows."""
     from ..io._pushdown_within import level_nesting
 
     nested = level_nesting(pushdown)
