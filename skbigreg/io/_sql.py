@@ -481,8 +481,16 @@ class SqlSource(FileSource):
     def _record_batches(self):
         return self.relation.stream(self.relation.select(), self.batch_rows)
 
-    def pushdown(self):
+    def pushdown(self, max_cells=1_000_000):
         """The same rows, with the statistics computed in the database.
+
+        Parameters
+        ----------
+        max_cells : int, default=1000000
+            With two or more absorbed factors (``entities=`` a list of
+            columns), the most distinct combinations of their levels (cells)
+            whose table is read into memory (``max_cells x (K + 1)`` numbers);
+            a fit with more is refused before they are read.
 
         Returns
         -------
@@ -492,4 +500,6 @@ class SqlSource(FileSource):
         """
         from ._pushdown import SqlPushdown
 
-        return SqlPushdown(self.relation, self._drop_first, self.missing)
+        if int(max_cells) < 1:
+            raise ValueError(f"max_cells must be a positive integer, got {max_cells!r}.")
+        return SqlPushdown(self.relation, self._drop_first, self.missing, int(max_cells))

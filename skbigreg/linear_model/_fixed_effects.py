@@ -51,6 +51,7 @@ from ..stats import (
     OuterProductStats,
     as_dense,
 )
+from ._hdfe_pushdown import fit_pushdown_cells, pushdown_scores, refuse_pushdown_labels
 from ._hdfe import (
     _MULTI_PASS,
     MultiwayPasses,
@@ -418,6 +419,8 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         if pushdown.entities is None:
             raise ValueError("A fixed-effects push-down needs entities=: the column of the "
                              "absorbed factor's levels.")
+        if not isinstance(pushdown.entities, str):
+            return self._fit_pushdown_multiway(pushdown)
         if self.cov_type == "driscoll-kraay" and pushdown.periods is None:
             raise ValueError(f"{type(self).__name__} with cov_type='driscoll-kraay' needs "
                              "periods labels: read_sql(..., periods=column).")
@@ -425,6 +428,21 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         self.target_name_ = pushdown.target
         if self._needs_second_pass():
             self.score_pass_ = self._pushdown_score_pass(pushdown)
+
+    def _fit_pushdown_multiway(self, pushdown):
+        """Two or more factors: the effects solved on the database's cells of
+        the factors, then the score pass with their effects uploaded."""
+        refuse_pushdown_labels(self, pushdown)
+        fit = fit_pushdown_cells(self, pushdown)
+        fit.set_fitted(self)
+        self.n_features_in_ = len(pushdown.feature_names)
+        self.feature_names_in_ = np.asarray(pushdown.feature_names, dtype=object)
+        self.target_name_ = pushdown.target
+        check_weight_sum(self.stats_)
+        self._solve_within(uncentred_within(fit.within, self.stats_).comoment)
+        self.n_levels_ = self.level_stats_.sizes
+        if self._needs_second_pass():
+            self.score_pass_ = pushdown_scores(self, pushdown)
 
     def _pushdown_score_pass(self, pushdown):
         """The score pass in the database: per cluster, and with ``periods`` per
