@@ -69,7 +69,8 @@ def cell_table(pushdown, mean, n_rows, weight_sum, max_cells):
             f"{max_cells} distinct combinations of levels (cells): their table would hold "
             f"{max_cells} x {d} numbers or more in memory. Raise max_cells in pushdown(...), "
             "or pull the rows (fit_chunks(read_sql(...)), memory O(levels)).")
-    column = _sorted_columns(table, None)
+    column = {name: table.column(name).to_numpy(zero_copy_only=False)
+              for name in table.column_names}
     cell_n, cell_w = column["n"].astype(np.int64), column["sw"].astype(float)
     _same_rows(n_rows, weight_sum, int(cell_n.sum()), float(cell_w.sum()))
     deviation = np.column_stack([column[f"d{j}"].astype(float) for j in range(d)])

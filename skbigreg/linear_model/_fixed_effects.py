@@ -433,13 +433,14 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         """Two or more factors: the effects solved on the database's cells of
         the factors, then the score pass with their effects uploaded."""
         refuse_pushdown_labels(self, pushdown)
-        fit = fit_pushdown_cells(self, pushdown)
-        fit.set_fitted(self)
+        cells = fit_pushdown_cells(self, pushdown)
+        cells.fit.set_fitted(self)
         self.n_features_in_ = len(pushdown.feature_names)
         self.feature_names_in_ = np.asarray(pushdown.feature_names, dtype=object)
         self.target_name_ = pushdown.target
         check_weight_sum(self.stats_)
-        self._solve_within(uncentred_within(fit.within, self.stats_).comoment)
+        self._solve_within(uncentred_within(cells.fit.within, self.stats_).comoment,
+                           cells.absorbed)
         self.n_levels_ = self.level_stats_.sizes
         if self._needs_second_pass():
             self.score_pass_ = pushdown_scores(self, pushdown)

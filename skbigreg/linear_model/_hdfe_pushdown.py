@@ -14,6 +14,7 @@ the push-down's ``max_cells``.
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -26,6 +27,7 @@ from ..passes._pushdown_hdfe import (
     pushdown_factor_nesting,
 )
 from ..solvers import EffectsProblem, conjugate_step, normalised_effects, start_effects
+from ..solvers._fixed_effects import ABSORBED, ABSORBED_RAW
 from ..stats import LevelCoder, LevelPairs
 from ._hdfe import FirstPass, MultiwayFit, absorbed_count
 
@@ -82,8 +84,32 @@ def solve_cell_effects(problem, codes, weight, max_iter):
     return state
 
 
+@dataclass(frozen=True)
+class CellFit:
+    """The multi-way fit of a push-down, and the columns its effects absorb."""
+
+    fit: MultiwayFit
+    absorbed: np.ndarray
+
+
+def absorbed_columns(totals, within, spread):
+    """Columns of ``X`` in the span of the factors' indicators.
+
+    A column that varies within some cell (a within-cell spread above
+    ``ABSORBED_RAW`` of its raw second moment: rounding is far below) is
+    not, however large its offsets between levels; one constant within
+    every cell is when its within variance is at most ``ABSORBED`` of its
+    total variance (the pulled fit's rule).
+    """
+    k = totals.n_features
+    total = np.diag(totals.comoment)[:k]
+    raw = total + totals.weight_sum * totals.mean_x ** 2
+    varies = np.diag(spread)[:k] > ABSORBED_RAW * np.maximum(raw, 1e-300)
+    return ~varies & (np.diag(within.comoment)[:k] <= ABSORBED * np.maximum(total, 1e-300))
+
+
 def fit_pushdown_cells(estimator, pushdown):
-    """The multi-way fit of a push-down, as :class:`MultiwayFit` (see the module)."""
+    """The multi-way fit of a push-down, as :class:`CellFit` (see the module)."""
     cells = pushdown_cells(pushdown)
     n_singletons = 0
     if estimator.drop_singletons:
@@ -111,9 +137,10 @@ def fit_pushdown_cells(estimator, pushdown):
     _, kinds = check_labels(type(estimator).__name__,
                             {f"entities[{n}]": level for n, level in zip(names, cells.levels)},
                             len(cells.n_rows))
-    return MultiwayFit(FirstPass(totals, levels, True), effects, within, state.n_iter,
-                       state.converged, names, kinds,
-                       absorbed_count(sizes, pairs.n_components()), n_singletons)
+    fit = MultiwayFit(FirstPass(totals, levels, True), effects, within, state.n_iter,
+                      state.converged, names, kinds,
+                      absorbed_count(sizes, pairs.n_components()), n_singletons)
+    return CellFit(fit, absorbed_columns(totals, within, cells.spread))
 
 
 def pushdown_scores(estimator, pushdown):

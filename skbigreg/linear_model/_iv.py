@@ -319,6 +319,10 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         absorbs = pushdown.entities is not None
         if absorbs:  # multi-way clusters with absorbed levels need multi-way score sums
             pushdown.refuse_multiway("IV push-down fits with entities=")
+        if absorbs and not isinstance(pushdown.entities, str):
+            raise ValueError("IV push-down fits absorb one factor; entities= names "
+                             f"{len(pushdown.entities)}: pull the rows "
+                             "(fit_chunks(read_sql(...))) for several absorbed factors.")
         if absorbs and not self.fit_intercept:
             raise ValueError("fit_intercept=False cannot be combined with entities: the "
                              "absorbed effects hold the constant.")
