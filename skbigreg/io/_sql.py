@@ -396,7 +396,9 @@ def read_sql(
     sample_weight, clusters, partitions, groups, entities, periods : str, optional
         Columns holding weights and row labels. ``clusters`` may be a list
         of two or more columns: multi-way clusters (each chunk's clusters
-        are then a DataFrame of them).
+        are then a DataFrame of them); so may ``entities``: two or more
+        absorbed factors (each chunk's entities a DataFrame, one column per
+        factor).
     categorical : list of str or dict, optional
         Columns to one-hot encode, as in :func:`read_files`; listed levels
         are discovered with ``SELECT DISTINCT`` (sorted).

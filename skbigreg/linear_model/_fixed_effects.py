@@ -386,7 +386,16 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
             .pushdown()``, one factor) has the database compute the totals,
             each level's weight and means, and the score pass (per cluster,
             of every dimension and intersection for multi-way clusters, and
-            per period for Driscoll-Kraay errors): no row leaves it.
+            per period for Driscoll-Kraay errors): no row leaves it. With
+            two or more factors (``entities=`` a list of columns) the
+            database gives the cells of the factors (each distinct
+            combination of levels: its rows' count, weight and means, and
+            the co-moment of the rows about their cell's means, summed);
+            the effects are solved on the cells in memory (``O(C (K + 1))``
+            for ``C`` cells, at most the push-down's ``max_cells``), and
+            the HC1 and CRV1 score pass runs in the database with each
+            factor's effects uploaded as a small table. Multi-way clusters
+            and Driscoll-Kraay errors with several factors need the pull.
 
         Returns
         -------
