@@ -225,12 +225,34 @@ def test_non_convergence_warns(con):
     assert est.n_iter_ == 1
 
 
+@pytest.mark.parametrize("weights", [None, "w"])
+@pytest.mark.parametrize("clusters", [
+    ["grp", "site"],            # no factor nests
+    ["sector", "year"],         # the firms nest in the sectors, the years in the years
+    ["sector", "grp", "site"],  # three-way
+])
+def test_multiway_clusters_equal_pull_and_pyfixest(con, weights, clusters):
+    """The scores summed per cluster of every dimension and intersection (one
+    GROUPING SETS query), and per dimension which factors nest in it."""
+    connection, frame = con
+    source = read_sql("t", connection, target="y", features=["x1", "x2"],
+                      entities=["year", "firm"], clusters=clusters, sample_weight=weights,
+                      batch_rows=400)
+    pushed, pulled = _fits(source, "cluster")
+    _same(pushed, pulled, ["cluster", "HC1"])
+    for mine, theirs in zip(pushed.cluster_nesting_, pulled.cluster_nesting_):
+        assert [f.nested for f in mine.factors] == [f.nested for f in theirs.factors]
+    if len(clusters) == 2:  # pyfixest clusters two ways at most
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ref = pf.feols("y ~ x1 + x2 | year + firm", frame, vcov={"CRV1": "+".join(clusters)},
+                           weights=weights, fixef_rm="none", fixef_tol=1e-12,
+                           ssc=pf.ssc(G_df="conventional"))
+        _agrees(pushed, ref)
+
+
 def test_what_is_not_pushed_down_is_refused_naming_the_pull(con):
     connection, _ = con
-    multiway = read_sql("t", connection, target="y", features=["x1", "x2"],
-                        entities=["year", "firm"], clusters=["grp", "site"])
-    with pytest.raises(ValueError, match="multi-way clusters"):
-        CumulativeFixedEffectsRegression(cov_type="cluster").fit_chunks(multiway.pushdown())
     panel = read_sql("t", connection, target="y", features=["x1", "x2"],
                      entities=["site", "firm"], periods="year")
     with pytest.raises(ValueError, match="Driscoll-Kraay"):

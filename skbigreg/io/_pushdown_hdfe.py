@@ -31,7 +31,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._pushdown import _group_keys, _grouping_items, _params, _same_rows, _symmetric
+from ._pushdown import (
+    _group_keys,
+    _grouping_items,
+    _params,
+    _same_rows,
+    _symmetric,
+    _way_mask,
+)
 from ._pushdown_within import LinearScoreSums, _multiway_score_sums, _pass_moments, _sorted_columns
 from ._sql import Sql, _DuckDB
 
@@ -103,15 +110,28 @@ def cell_comoment(pushdown, mean, n_rows, weight_sum):
 
 
 def factor_nesting(pushdown):
-    """Per factor, whether each of its levels lies in one cluster (one scan per
-    factor's ``MIN``/``MAX`` of the cluster, summed in one query)."""
+    """Per cluster column, per factor: whether each of the factor's levels lies
+    in one cluster of that column (one scan: ``MIN``/``MAX`` of every cluster
+    column per level of each factor, ``GROUP BY GROUPING SETS`` the factors).
+
+    Returns a tuple (one per cluster column) of tuples (one per factor) of bool.
+    """
     keys = _keys(pushdown)
-    parts = [f"(SELECT SUM(CASE WHEN lo = hi THEN 0 ELSE 1 END) FROM (SELECT MIN(g) AS lo, "
-             f"MAX(g) AS hi FROM src GROUP BY {key}) AS lv{f}) AS s{f}"
-             for f, key in enumerate(keys)]
-    row = pushdown._one_row("WITH " + pushdown._src(with_clusters=True, with_entities=True)
-                            + " SELECT " + ", ".join(parts))
-    return tuple(not row[f"s{f}"] for f in range(len(keys)))
+    columns = [pushdown.clusters] if isinstance(pushdown.clusters, str) else pushdown.clusters
+    groups = ["g"] if isinstance(pushdown.clusters, str) else [f"g{j}" for j in range(len(columns))]
+    checks = ", ".join(f"CASE WHEN MIN({g}) = MAX({g}) THEN 0 ELSE 1 END AS s{j}"
+                       for j, g in enumerate(groups))
+    sets = ", ".join(f"({key})" for key in keys)
+    sums = ", ".join(f"SUM(s{j}) AS s{j}" for j in range(len(groups)))
+    table = pushdown.relation.run(
+        "WITH " + pushdown._src(with_clusters=True, with_entities=True)
+        + f", lv AS (SELECT GROUPING({', '.join(keys)}) AS way, {checks} FROM src "
+        + f"GROUP BY GROUPING SETS ({sets})) SELECT way, {sums} FROM lv GROUP BY way")
+    found = {int(way): [table.column(f"s{j}")[i].as_py() for j in range(len(groups))]
+             for i, way in enumerate(table.column("way").to_pylist())}
+    per_factor = [found[_way_mask((f,), len(keys))] for f in range(len(keys))]
+    return tuple(tuple(not per_factor[f][j] for f in range(len(keys)))
+                 for j in range(len(groups)))
 
 
 def effect_score_sums(pushdown, effects, coef, rows_mean, ways=None):

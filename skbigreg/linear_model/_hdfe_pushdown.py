@@ -34,10 +34,6 @@ from ._hdfe import FirstPass, MultiwayFit, absorbed_count
 
 def refuse_pushdown_labels(estimator, pushdown):
     """What a multi-way push-down does not compute: refused, naming the way out."""
-    if pushdown.multiway:
-        raise ValueError("Two or more absorbed factors push down one cluster column; clusters= "
-                         f"names {len(pushdown.clusters)}: pull the rows "
-                         "(fit_chunks(read_sql(...))) for multi-way clusters.")
     if pushdown.periods is not None or estimator.cov_type == "driscoll-kraay":
         raise ValueError("Driscoll-Kraay errors with two or more absorbed factors are not pushed "
                          "down: pull the rows (fit_chunks(read_sql(...))).")
@@ -117,9 +113,12 @@ def fit_pushdown_cells(estimator, pushdown):
         cells = cells.kept(keep)
         if not len(cells.n_rows):
             raise ValueError("Every row lies in a singleton level: no rows are left to fit.")
-    nested = None
-    if estimator.cov_type == "cluster":
-        nested = pushdown_factor_nesting(pushdown)
+    nested, nesting = None, None
+    if estimator.cov_type == "cluster" and pushdown.multiway:
+        # per cluster dimension, which factors nest in it (the pulled fit's first pass)
+        nesting = tuple(cells.factor_means(flags) for flags in pushdown_factor_nesting(pushdown))
+    elif estimator.cov_type == "cluster":
+        nested = pushdown_factor_nesting(pushdown)[0]
     levels = cells.factor_means(nested)
     totals = cells.totals()
     names = list(pushdown.entities)
@@ -137,7 +136,7 @@ def fit_pushdown_cells(estimator, pushdown):
     _, kinds = check_labels(type(estimator).__name__,
                             {f"entities[{n}]": level for n, level in zip(names, cells.levels)},
                             len(cells.n_rows))
-    fit = MultiwayFit(FirstPass(totals, levels, True), effects, within, state.n_iter,
+    fit = MultiwayFit(FirstPass(totals, levels, True, nesting), effects, within, state.n_iter,
                       state.converged, names, kinds,
                       absorbed_count(sizes, pairs.n_components()), n_singletons)
     return CellFit(fit, absorbed_columns(totals, within, cells.spread))

@@ -14,8 +14,17 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..stats import ChunkStatistics, ClusterSums, FactorMeans, GramStats, LevelMeans
-from ..stats import OuterProductStats
+from ..stats import (
+    ChunkStatistics,
+    ClusterSums,
+    FactorMeans,
+    GramStats,
+    LevelMeans,
+    MultiwayGroupedStats,
+    OuterProductStats,
+)
+from ..stats._multiway import subsets
+from ._pushdown import _sorted_sums
 
 
 @dataclass(frozen=True)
@@ -77,7 +86,8 @@ def pushdown_cells(pushdown):
 
 
 def pushdown_factor_nesting(pushdown):
-    """Per factor, whether each of its levels lies in one cluster (one query)."""
+    """Per cluster column, per factor: whether each of the factor's levels lies
+    in one cluster of the column (one query)."""
     from ..io._pushdown_hdfe import factor_nesting
 
     return factor_nesting(pushdown)
@@ -92,17 +102,22 @@ def pushdown_effect_score_pass(pushdown, *, level_stats, effects, coef, stats):
     Returns
     -------
     ChunkStatistics
-        The pass's rows' statistics, per-cluster score sums (with clusters)
-        and ``sum s s'`` in ``extra``, as ``demeaned_score_statistics``
-        gathers them from pulled rows.
+        The pass's rows' statistics, per-cluster score sums (with clusters;
+        a :class:`~skbigreg.stats.MultiwayGroupedStats` for multi-way
+        clusters) and ``sum s s'`` in ``extra``, as the pulled fit's score
+        pass gathers them.
     """
     from ..io._pushdown_hdfe import effect_score_sums
 
     tables = [(f.labels, np.asarray(a, dtype=float)) for f, a in zip(level_stats.factors, effects)]
-    sums = effect_score_sums(pushdown, tables, coef, np.asarray(stats.mean, dtype=float))
+    ways = subsets(len(pushdown.clusters)) if pushdown.multiway else None
+    sums = effect_score_sums(pushdown, tables, coef, np.asarray(stats.mean, dtype=float), ways)
     rows = sums.rows
     seen = GramStats(stats.n_features, 1, rows.n_rows, rows.weight_sum, rows.mean, rows.comoment)
     clusters = None
     if sums.cluster_labels is not None:
         clusters = ClusterSums(sums.cluster_labels, sums.cluster_sums)
+    if sums.multiway is not None:  # per cluster of every subset, as from_rows sums them
+        clusters = MultiwayGroupedStats(ways, [_sorted_sums(labels, way_sums)
+                                               for labels, way_sums in sums.multiway])
     return ChunkStatistics(seen, clusters, OuterProductStats(sums.n_rows, sums.outer))
