@@ -39,6 +39,7 @@ def _frame(n=3000, seed=0):
         "grp": rng.integers(0, 30, n),       # clusters that cut across every factor
         "w": rng.uniform(0.5, 2.0, n),
     })
+    frame["z"] = frame["x2"] + rng.normal(size=n)  # an instrument of x2
     frame["y"] = (1 + 0.5 * (frame["x1"] - 30) - frame["x2"] + rng.normal(size=n)
                   + rng.normal(size=40)[firm] + rng.normal(size=12)[year]
                   + rng.normal(size=6)[region])
@@ -251,6 +252,33 @@ def test_multiway_clusters_equal_pull_and_pyfixest(con, weights, clusters):
         _agrees(pushed, ref)
 
 
+@pytest.mark.parametrize("weights", [None, "w"])
+@pytest.mark.parametrize(("cov_type", "vcov", "clusters"), [
+    ("HC1", "hetero", None),
+    ("cluster", {"CRV1": "sector"}, "sector"),
+    ("cluster", {"CRV1": "grp+site"}, ["grp", "site"]),
+])
+def test_iv_two_factors_equal_pull_and_pyfixest(con, weights, cov_type, vcov, clusters):
+    """2SLS within the cells: the structural and first-stage scores in one pass."""
+    connection, frame = con
+    source = read_sql("t", connection, target="y", features=["x1", "x2", "z"],
+                      entities=["year", "firm"], clusters=clusters, sample_weight=weights,
+                      batch_rows=400)
+    spec = {"endogenous": ["x2"], "instruments": ["z"], "cov_type": cov_type, **TIGHT}
+    pushed = CumulativeIVRegression(**spec).fit_chunks(source.pushdown())
+    pulled = CumulativeIVRegression(**spec).fit_chunks(source)
+    a, b = pushed.results(), pulled.results()
+    np.testing.assert_allclose(a.params, b.params, rtol=1e-10)
+    np.testing.assert_allclose(a.bse, b.bse, rtol=1e-10)
+    pd.testing.assert_frame_equal(pushed.first_stage(), pulled.first_stage(), rtol=1e-10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = pf.feols("y ~ x1 | year + firm | x2 ~ z", frame, vcov=vcov, weights=weights,
+                       fixef_rm="none", fixef_tol=1e-12, ssc=pf.ssc(G_df="conventional"))
+    np.testing.assert_allclose(a.params[["x1", "x2"]], ref.coef()[["x1", "x2"]], rtol=1e-8)
+    np.testing.assert_allclose(a.bse[["x1", "x2"]], ref.se()[["x1", "x2"]], rtol=1e-6)
+
+
 def test_what_is_not_pushed_down_is_refused_naming_the_pull(con):
     connection, _ = con
     panel = read_sql("t", connection, target="y", features=["x1", "x2"],
@@ -261,10 +289,6 @@ def test_what_is_not_pushed_down_is_refused_naming_the_pull(con):
                            entities=["year", "firm"])
     with pytest.raises(ValueError, match="needs clusters"):
         CumulativeFixedEffectsRegression(cov_type="cluster").fit_chunks(unclustered.pushdown())
-    iv = CumulativeIVRegression(endogenous=["x2"], instruments=["x1"])
-    with pytest.raises(ValueError, match="IV push-down fits absorb one factor"):
-        iv.fit_chunks(read_sql("t", connection, target="y", features=["x1", "x2"],
-                               entities=["year", "firm"]).pushdown())
 
 
 def test_read_files_takes_several_entity_columns(tmp_path):

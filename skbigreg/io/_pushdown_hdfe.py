@@ -134,25 +134,27 @@ def factor_nesting(pushdown):
                  for j in range(len(groups)))
 
 
-def effect_score_sums(pushdown, effects, coef, rows_mean, ways=None):
-    """The score pass at ``coef`` with the factors' effects removed in the query.
+def effect_score_sums(pushdown, effects, forms, columns, rows_mean, ways=None):
+    """The score pass of residuals ``e_f = t' forms[f]`` of the demeaned rows.
 
     ``effects`` are ``(labels, values)`` per factor: each level's effects of
     every column of ``z`` (G_f, D), uploaded as a table. Each row's
-    demeaned ``t = z - sum_f a_f[level_f]``, residual ``e = t' [-coef, 1]``
-    and scores ``s = w e t[:K]``; returns ``sum s s'``, per cluster ``sum s``
-    (with clusters; per cluster of each subset in ``ways`` for multi-way
-    clusters) and the joined rows' own moments about ``rows_mean``.
+    demeaned ``t = z - sum_f a_f[level_f]`` is computed in the query, and its
+    scores ``w e_f t[columns]``, stacked over the forms; returns their
+    ``sum s s'``, per cluster ``sum s`` (with clusters; per cluster of each
+    subset in ``ways`` for multi-way clusters) and the joined rows' own
+    moments about ``rows_mean``. Rows in a level without an effect (a
+    dropped singleton level) leave with the join.
     """
     d, keys = pushdown._size(), _keys(pushdown)
-    k = d - 1
+    forms = np.atleast_2d(np.asarray(forms, dtype=float))
     column = pushdown.clusters
     group_keys, group_by = _group_keys(column, None if isinstance(column, str) else ways)
     names = _table_names(len(keys))
-    values = np.concatenate([np.append(-np.asarray(coef, dtype=float), 1.0), rows_mean])
+    values = np.concatenate([forms.ravel(), rows_mean])
     sql = ("WITH " + pushdown._src(with_clusters=column is not None, with_entities=True) + ", "
-           + _params("p", None, values, [f"b{j}" for j in range(d)]
-                     + [f"r{j}" for j in range(d)]))
+           + _params("p", None, values, [f"b{f}_{j}" for f in range(len(forms))
+                                         for j in range(d)] + [f"r{j}" for j in range(d)]))
     joins = "".join(f" JOIN {name} AS f{f} ON src.{key} = f{f}.l"
                     for f, (name, key) in enumerate(zip(names, keys)))
     demeaned = ", ".join(f"src.z{j} - (" + " + ".join(f"f{f}.a{j}" for f in range(len(keys)))
@@ -160,12 +162,17 @@ def effect_score_sums(pushdown, effects, coef, rows_mean, ways=None):
     moments = ", ".join(f"src.z{j} - p.r{j} AS v{j}" for j in range(d))
     sql += (f", x AS (SELECT src.w{''.join(', src.' + g for g in group_keys)}, {demeaned}, "
             f"{moments} FROM src{joins} CROSS JOIN p)")
-    residual = " + ".join(f"t{j} * p.b{j}" for j in range(d))
-    sql += (f", q AS {pushdown.relation.driver.once}(SELECT x.*, w * ({residual}) AS f0 "
+    residuals = ", ".join(
+        "w * (" + " + ".join(f"t{j} * p.b{f}_{j}" for j in range(d) if forms[f, j]) + f") AS e{f}"
+        if forms[f].any() else f"0.0 AS e{f}" for f in range(len(forms)))
+    sql += (f", q AS {pushdown.relation.driver.once}(SELECT x.*, {residuals} "
             "FROM x CROSS JOIN p)")
+    scores = [(f, i) for f in range(len(forms)) for i in columns]
     items = ["COUNT(*) AS n", "SUM(w) AS sw"]
-    items += [f"SUM(f0 * t{i}) AS s{i}" for i in range(k)]
-    items += [f"SUM(f0 * f0 * t{i} * t{j}) AS h{i}_{j}" for i, j in zip(*np.triu_indices(k))]
+    items += [f"SUM(e{f} * t{i}) AS s{a}" for a, (f, i) in enumerate(scores)]
+    items += [f"SUM(e{f} * e{g} * t{i} * t{j}) AS h{a}_{b}"
+              for a, b in zip(*np.triu_indices(len(scores)))
+              for (f, i), (g, j) in [(scores[a], scores[b])]]
     items += [f"SUM(w * v{j}) AS d{j}" for j in range(d)]
     items += [f"SUM(w * v{i} * v{j}) AS c{i}_{j}" for i, j in zip(*np.triu_indices(d))]
     sql += (" SELECT " + _grouping_items(group_keys, None if group_keys == ["g"] else ways)
@@ -173,13 +180,15 @@ def effect_score_sums(pushdown, effects, coef, rows_mean, ways=None):
     tables = {name: (labels, values) for name, (labels, values) in zip(names, effects)}
     table = run_with_tables(pushdown, sql, tables, keys)
     if len(group_keys) > 1:
-        return _multiway_score_sums(table, ways, k, d, rows_mean)
+        return _multiway_score_sums(table, ways, len(scores), d, rows_mean)
     clustered = column is not None
     found = _sorted_columns(table, "g" if clustered else None)
     total = {name: values.sum() for name, values in found.items() if name != "g"}
-    sums = np.column_stack([found[f"s{i}"].astype(float) for i in range(k)]) if clustered else None
+    sums = None
+    if clustered:
+        sums = np.column_stack([found[f"s{a}"].astype(float) for a in range(len(scores))])
     rows = _pass_moments(total, d, rows_mean)
-    return LinearScoreSums(rows.n_rows, _symmetric(total, "h", k),
+    return LinearScoreSums(rows.n_rows, _symmetric(total, "h", len(scores)),
                            found["g"] if clustered else None, sums, rows)
 
 

@@ -452,7 +452,9 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
                            cells.absorbed)
         self.n_levels_ = self.level_stats_.sizes
         if self._needs_second_pass():
-            self.score_pass_ = pushdown_scores(self, pushdown)
+            k = self.n_features_in_
+            self.score_pass_ = pushdown_scores(self, pushdown,
+                                               [(np.append(-self.coef_, 1.0), np.eye(k + 1, k))])
 
     def _pushdown_score_pass(self, pushdown):
         """The score pass in the database: per cluster, and with ``periods`` per

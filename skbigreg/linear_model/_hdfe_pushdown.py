@@ -142,8 +142,9 @@ def fit_pushdown_cells(estimator, pushdown):
     return CellFit(fit, absorbed_columns(totals, within, cells.spread))
 
 
-def pushdown_scores(estimator, pushdown):
-    """The score pass in the database at the fit's coefficients (HC1, CRV1)."""
+def pushdown_scores(estimator, pushdown, forms):
+    """The score pass in the database of the residual ``forms`` (see
+    :func:`~skbigreg.passes.demeaned_form_scores`) at the fit (HC1, CRV1)."""
     return pushdown_effect_score_pass(pushdown, level_stats=estimator.level_stats_,
-                                      effects=estimator.column_effects_, coef=estimator.coef_,
+                                      effects=estimator.column_effects_, forms=forms,
                                       stats=estimator.stats_)

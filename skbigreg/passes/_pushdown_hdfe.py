@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
+from scipy.linalg import block_diag
 
 from ..stats import (
     ChunkStatistics,
@@ -93,31 +94,42 @@ def pushdown_factor_nesting(pushdown):
     return factor_nesting(pushdown)
 
 
-def pushdown_effect_score_pass(pushdown, *, level_stats, effects, coef, stats):
-    """The multi-way score pass in the database at ``coef`` (HC1, CRV1).
+def pushdown_effect_score_pass(pushdown, *, level_stats, effects, forms, stats):
+    """The multi-way score pass in the database (HC, CRV1) of residuals linear
+    in the demeaned ``[X, y]``.
 
     ``effects`` are each factor's effects of every column of ``[X, y]``
-    (``column_effects_``), uploaded with ``level_stats``' labels.
+    (``column_effects_``), uploaded with ``level_stats``' labels; ``forms``
+    are ``(coef, projection)`` pairs as ``demeaned_form_scores`` takes them:
+    the residual ``e = t' coef`` of the demeaned row ``t`` and the map of its
+    scores ``w e t`` onto its own design (only the columns some projection
+    reads are summed in SQL).
 
     Returns
     -------
     ChunkStatistics
-        The pass's rows' statistics, per-cluster score sums (with clusters;
-        a :class:`~skbigreg.stats.MultiwayGroupedStats` for multi-way
-        clusters) and ``sum s s'`` in ``extra``, as the pulled fit's score
-        pass gathers them.
+        The pass's rows' statistics, per-cluster projected score sums (with
+        clusters; a :class:`~skbigreg.stats.MultiwayGroupedStats` for
+        multi-way clusters) and ``sum s s'`` in ``extra``, as the pulled
+        fit's score pass gathers them.
     """
     from ..io._pushdown_hdfe import effect_score_sums
 
     tables = [(f.labels, np.asarray(a, dtype=float)) for f, a in zip(level_stats.factors, effects)]
+    coefs = np.array([coef for coef, _ in forms])
+    projections = [np.asarray(projection, dtype=float) for _, projection in forms]
+    used = np.flatnonzero(np.any([p.any(axis=1) for p in projections], axis=0))
+    block = block_diag(*[p[used] for p in projections])
     ways = subsets(len(pushdown.clusters)) if pushdown.multiway else None
-    sums = effect_score_sums(pushdown, tables, coef, np.asarray(stats.mean, dtype=float), ways)
+    sums = effect_score_sums(pushdown, tables, coefs, used,
+                             np.asarray(stats.mean, dtype=float), ways)
     rows = sums.rows
     seen = GramStats(stats.n_features, 1, rows.n_rows, rows.weight_sum, rows.mean, rows.comoment)
     clusters = None
     if sums.cluster_labels is not None:
-        clusters = ClusterSums(sums.cluster_labels, sums.cluster_sums)
+        clusters = ClusterSums(sums.cluster_labels, sums.cluster_sums @ block)
     if sums.multiway is not None:  # per cluster of every subset, as from_rows sums them
-        clusters = MultiwayGroupedStats(ways, [_sorted_sums(labels, way_sums)
+        clusters = MultiwayGroupedStats(ways, [_sorted_sums(labels, way_sums @ block)
                                                for labels, way_sums in sums.multiway])
-    return ChunkStatistics(seen, clusters, OuterProductStats(sums.n_rows, sums.outer))
+    return ChunkStatistics(seen, clusters,
+                           OuterProductStats(sums.n_rows, block.T @ sums.outer @ block))
