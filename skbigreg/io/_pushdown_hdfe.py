@@ -109,24 +109,32 @@ def cell_comoment(pushdown, mean, n_rows, weight_sum):
     return _symmetric(row, "c", d)
 
 
-def factor_nesting(pushdown):
+def factor_nesting(pushdown, kept=None):
     """Per cluster column, per factor: whether each of the factor's levels lies
     in one cluster of that column (one scan: ``MIN``/``MAX`` of every cluster
     column per level of each factor, ``GROUP BY GROUPING SETS`` the factors).
 
+    ``kept`` (each factor's levels left once singletons are dropped) limits
+    the scan to the rows in kept levels, uploaded as tables as the effects are.
     Returns a tuple (one per cluster column) of tuples (one per factor) of bool.
     """
     keys = _keys(pushdown)
+    rows, tables = "src", {}
+    if kept is not None:
+        names = _table_names(len(keys))
+        tables = {name: (labels, np.zeros((len(labels), 1))) for name, labels in zip(names, kept)}
+        rows += "".join(f" JOIN {name} AS k{f} ON src.{key} = k{f}.l"
+                        for f, (name, key) in enumerate(zip(names, keys)))
     columns = [pushdown.clusters] if isinstance(pushdown.clusters, str) else pushdown.clusters
     groups = ["g"] if isinstance(pushdown.clusters, str) else [f"g{j}" for j in range(len(columns))]
     checks = ", ".join(f"CASE WHEN MIN({g}) = MAX({g}) THEN 0 ELSE 1 END AS s{j}"
                        for j, g in enumerate(groups))
     sets = ", ".join(f"({key})" for key in keys)
     sums = ", ".join(f"SUM(s{j}) AS s{j}" for j in range(len(groups)))
-    table = pushdown.relation.run(
-        "WITH " + pushdown._src(with_clusters=True, with_entities=True)
-        + f", lv AS (SELECT GROUPING({', '.join(keys)}) AS way, {checks} FROM src "
-        + f"GROUP BY GROUPING SETS ({sets})) SELECT way, {sums} FROM lv GROUP BY way")
+    table = run_with_tables(
+        pushdown, "WITH " + pushdown._src(with_clusters=True, with_entities=True)
+        + f", lv AS (SELECT GROUPING({', '.join(keys)}) AS way, {checks} FROM {rows} "
+        + f"GROUP BY GROUPING SETS ({sets})) SELECT way, {sums} FROM lv GROUP BY way", tables)
     found = {int(way): [table.column(f"s{j}")[i].as_py() for j in range(len(groups))]
              for i, way in enumerate(table.column("way").to_pylist())}
     per_factor = [found[_way_mask((f,), len(keys))] for f in range(len(keys))]
@@ -178,7 +186,7 @@ def effect_score_sums(pushdown, effects, forms, columns, rows_mean, ways=None):
     sql += (" SELECT " + _grouping_items(group_keys, None if group_keys == ["g"] else ways)
             + ", ".join(items) + " FROM q" + group_by)
     tables = {name: (labels, values) for name, (labels, values) in zip(names, effects)}
-    table = run_with_tables(pushdown, sql, tables, keys)
+    table = run_with_tables(pushdown, sql, tables)
     if len(group_keys) > 1:
         return _multiway_score_sums(table, ways, len(scores), d, rows_mean)
     clustered = column is not None
@@ -192,11 +200,12 @@ def effect_score_sums(pushdown, effects, forms, columns, rows_mean, ways=None):
                            found["g"] if clustered else None, sums, rows)
 
 
-def run_with_tables(pushdown, sql, tables, keys):
+def run_with_tables(pushdown, sql, tables):
     """Run ``sql`` with small tables uploaded under the given names.
 
-    ``tables`` maps a name to ``(labels, values)``: columns ``l`` (the
-    labels, of the factor column's own type) and ``a0, a1, ...`` (DOUBLE).
+    ``tables`` maps a name to ``(labels, values)``, one per factor in order:
+    columns ``l`` (the labels, of the factor column's own type) and ``a0,
+    a1, ...`` (DOUBLE).
     DuckDB reads a registered Arrow table; PostgreSQL a temporary table
     filled by ``COPY`` in the query's transaction (dropped after it).
     """
@@ -204,7 +213,7 @@ def run_with_tables(pushdown, sql, tables, keys):
     sql = sql if isinstance(sql, Sql) else Sql(sql)
     if isinstance(driver, _DuckDB):
         return _duckdb_with_tables(driver, sql, tables)
-    return _postgres_with_tables(pushdown, driver, sql, tables, keys)
+    return _postgres_with_tables(pushdown, driver, sql, tables)
 
 
 def _duckdb_with_tables(driver, sql, tables):
@@ -222,7 +231,7 @@ def _duckdb_with_tables(driver, sql, tables):
             connection.unregister(name)
 
 
-def _postgres_with_tables(pushdown, driver, sql, tables, keys):
+def _postgres_with_tables(pushdown, driver, sql, tables):
     import psycopg
     import pyarrow as pa
 

@@ -33,10 +33,10 @@ from ._hdfe import FirstPass, MultiwayFit, absorbed_count
 
 
 def refuse_pushdown_labels(estimator, pushdown):
-    """What a multi-way push-down does not compute: refused, naming the way out."""
+    """What a multi-way fit does not read (pulled or pushed down): refused."""
     if pushdown.periods is not None or estimator.cov_type == "driscoll-kraay":
-        raise ValueError("Driscoll-Kraay errors with two or more absorbed factors are not pushed "
-                         "down: pull the rows (fit_chunks(read_sql(...))).")
+        raise ValueError("Driscoll-Kraay errors (periods=) are not available with two or more "
+                         "absorbed factors; absorb one factor, or choose another cov_type.")
     if estimator.cov_type == "cluster" and pushdown.clusters is None:
         raise ValueError(f"{type(estimator).__name__} with cov_type='cluster' needs clusters "
                          "labels: read_sql(..., clusters=column).")
@@ -114,11 +114,14 @@ def fit_pushdown_cells(estimator, pushdown):
         if not len(cells.n_rows):
             raise ValueError("Every row lies in a singleton level: no rows are left to fit.")
     nested, nesting = None, None
-    if estimator.cov_type == "cluster" and pushdown.multiway:
-        # per cluster dimension, which factors nest in it (the pulled fit's first pass)
-        nesting = tuple(cells.factor_means(flags) for flags in pushdown_factor_nesting(pushdown))
-    elif estimator.cov_type == "cluster":
-        nested = pushdown_factor_nesting(pushdown)[0]
+    if estimator.cov_type == "cluster":
+        # per cluster dimension, which factors nest in it, over the rows kept
+        kept = [np.unique(level) for level in cells.levels] if n_singletons else None
+        flags = pushdown_factor_nesting(pushdown, kept)
+        if pushdown.multiway:  # as the pulled fit's first pass gives them
+            nesting = tuple(cells.factor_means(dimension) for dimension in flags)
+        else:
+            nested = flags[0]
     levels = cells.factor_means(nested)
     totals = cells.totals()
     names = list(pushdown.entities)

@@ -86,12 +86,13 @@ def pushdown_cells(pushdown):
     return PushedCells(cells.mean, cells.weight_sum, cells.n_rows, cells.levels, spread)
 
 
-def pushdown_factor_nesting(pushdown):
+def pushdown_factor_nesting(pushdown, kept=None):
     """Per cluster column, per factor: whether each of the factor's levels lies
-    in one cluster of the column (one query)."""
+    in one cluster of the column (one query; over the rows of the ``kept``
+    levels of each factor when singletons were dropped)."""
     from ..io._pushdown_hdfe import factor_nesting
 
-    return factor_nesting(pushdown)
+    return factor_nesting(pushdown, kept)
 
 
 def pushdown_effect_score_pass(pushdown, *, level_stats, effects, forms, stats):
