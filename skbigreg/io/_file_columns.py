@@ -46,15 +46,18 @@ def check_scan_options(missing, batch_rows):
 
 
 def _label_column(argument, column):
-    """A label's column name; for ``clusters`` a list of two or more names is a
-    tuple (multi-way clusters), and a list of one its name."""
+    """A label's column name; for ``clusters`` and ``entities`` a list of two or
+    more names is a tuple (multi-way clusters, several absorbed factors), and a
+    list of one its name."""
     if column is None or isinstance(column, str):
         return column
     names = list(column)
-    if argument != "clusters" or not names or not all(isinstance(n, str) for n in names):
+    several = argument in ("clusters", "entities")
+    if not several or not names or not all(isinstance(n, str) for n in names):
         raise ValueError(f"{argument}: give one column name (a str), got {column!r}"
-                         + ("; clusters= alone takes a list of column names (multi-way "
-                            "clusters)." if argument != "clusters" else "."))
+                         + ("; clusters= and entities= alone take a list of column names "
+                            "(multi-way clusters, several absorbed factors)."
+                            if not several else "."))
     return names[0] if len(names) == 1 else tuple(names)
 
 

@@ -64,7 +64,8 @@ def read_files(
         absorbed fixed effect; ``periods``: each row's time period, numbers
         or dates, for Driscoll-Kraay errors). ``clusters`` may be a list of
         two or more columns: multi-way clusters (each chunk's clusters are
-        then a DataFrame of them).
+        then a DataFrame of them); so may ``entities``: two or more absorbed
+        factors (each chunk's entities a DataFrame of them).
     categorical : list of str or dict, optional
         Columns to one-hot encode. A dict ``{column: [levels]}`` declares the
         levels; a list discovers them in a first pass over those columns

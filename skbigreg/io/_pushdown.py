@@ -111,11 +111,12 @@ class SqlPushdown:
     2.030303
     """
 
-    def __init__(self, relation, drop_first, missing):
+    def __init__(self, relation, drop_first, missing, max_cells=1_000_000):
         from ._files import _feature_names
 
         self.relation = relation
         self.missing = missing
+        self.max_cells = max_cells  # several absorbed factors: the cells read into memory
         self._drop_first = drop_first
         columns = relation.columns
         if columns.target is None:
@@ -187,7 +188,7 @@ class SqlPushdown:
 
     def _src(self, with_nulls=False, with_clusters=False, with_entities=False):
         """The ``src`` CTE: ``z0..zD-1``, ``w`` (1 unweighted), ``g`` (the cluster),
-        ``e`` (the level of the absorbed factor)."""
+        ``e`` (the level of the absorbed factor; ``e0, e1, ...`` for several)."""
         rel = self.relation
         items = [part + f" AS z{j}" for j, part in enumerate(self._design())]
         # A typed one: PostgreSQL reads a bare 1.0 as NUMERIC, and every w * (...)
@@ -200,8 +201,10 @@ class SqlPushdown:
                 items.append(Sql(rel.quoted(column)) + " AS g")
             else:  # multi-way: one column g0, g1, ... per dimension
                 items += [Sql(rel.quoted(name)) + f" AS g{j}" for j, name in enumerate(column)]
-        if with_entities:
+        if with_entities and isinstance(self.entities, str):
             items.append(Sql(rel.quoted(self.entities)) + " AS e")
+        elif with_entities:  # several absorbed factors: one column e0, e1, ... per factor
+            items += [Sql(rel.quoted(name)) + f" AS e{j}" for j, name in enumerate(self.entities)]
         if with_nulls:
             items += ["CASE WHEN " + Sql(rel.quoted(name)) + f" IS NULL THEN 1 ELSE 0 END AS null{i}"
                       for i, name in enumerate(rel.columns.used())]

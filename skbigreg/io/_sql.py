@@ -405,7 +405,9 @@ def read_sql(
     sample_weight, clusters, partitions, groups, entities, periods : str, optional
         Columns holding weights and row labels. ``clusters`` may be a list
         of two or more columns: multi-way clusters (each chunk's clusters
-        are then a DataFrame of them).
+        are then a DataFrame of them); so may ``entities``: two or more
+        absorbed factors (each chunk's entities a DataFrame, one column per
+        factor).
     categorical : list of str or dict, optional
         Columns to one-hot encode, as in :func:`read_files`; listed levels
         are discovered with ``SELECT DISTINCT`` (sorted).
@@ -487,8 +489,16 @@ class SqlSource(FileSource):
     def _record_batches(self):
         return self.relation.stream(self.relation.select(), self.batch_rows)
 
-    def pushdown(self):
+    def pushdown(self, max_cells=1_000_000):
         """The same rows, with the statistics computed in the database.
+
+        Parameters
+        ----------
+        max_cells : int, default=1000000
+            With two or more absorbed factors (``entities=`` a list of
+            columns), the most distinct combinations of their levels (cells)
+            whose table is read into memory (``max_cells x (K + 1)`` numbers);
+            a fit with more is refused before they are read.
 
         Returns
         -------
@@ -498,4 +508,6 @@ class SqlSource(FileSource):
         """
         from ._pushdown import SqlPushdown
 
-        return SqlPushdown(self.relation, self._drop_first, self.missing)
+        if int(max_cells) < 1:
+            raise ValueError(f"max_cells must be a positive integer, got {max_cells!r}.")
+        return SqlPushdown(self.relation, self._drop_first, self.missing, int(max_cells))

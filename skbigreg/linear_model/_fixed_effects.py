@@ -48,6 +48,7 @@ from ..stats import (
 )
 from ..stats._levels import level_and_total_statistics
 from ._absorbed import absorbed_results, prediction_offsets
+from ._hdfe_pushdown import fit_pushdown_cells, pushdown_scores, refuse_pushdown_labels
 from ._hdfe import (
     _MULTI_PASS,
     MultiwayPasses,
@@ -381,7 +382,16 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
             .pushdown()``, one factor) has the database compute the totals,
             each level's weight and means, and the score pass (per cluster,
             of every dimension and intersection for multi-way clusters, and
-            per period for Driscoll-Kraay errors): no row leaves it.
+            per period for Driscoll-Kraay errors): no row leaves it. With
+            two or more factors (``entities=`` a list of columns) the
+            database gives the cells of the factors (each distinct
+            combination of levels: its rows' count, weight and means, and
+            the co-moment of the rows about their cell's means, summed);
+            the effects are solved on the cells in memory (``O(C (K + 1))``
+            for ``C`` cells, at most the push-down's ``max_cells``), and
+            the HC1 and CRV1 score pass runs in the database with each
+            factor's effects uploaded as a small table. Multi-way clusters
+            and Driscoll-Kraay errors with several factors need the pull.
 
         Returns
         -------
@@ -414,6 +424,8 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         if pushdown.entities is None:
             raise ValueError("A fixed-effects push-down needs entities=: the column of the "
                              "absorbed factor's levels.")
+        if not isinstance(pushdown.entities, str):
+            return self._fit_pushdown_multiway(pushdown)
         if self.cov_type == "driscoll-kraay" and pushdown.periods is None:
             raise ValueError(f"{type(self).__name__} with cov_type='driscoll-kraay' needs "
                              "periods labels: read_sql(..., periods=column).")
@@ -421,6 +433,24 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
         self.target_name_ = pushdown.target
         if self._needs_second_pass():
             self.score_pass_ = self._pushdown_score_pass(pushdown)
+
+    def _fit_pushdown_multiway(self, pushdown):
+        """Two or more factors: the effects solved on the database's cells of
+        the factors, then the score pass with their effects uploaded."""
+        refuse_pushdown_labels(self, pushdown)
+        cells = fit_pushdown_cells(self, pushdown)
+        cells.fit.set_fitted(self)
+        self.n_features_in_ = len(pushdown.feature_names)
+        self.feature_names_in_ = np.asarray(pushdown.feature_names, dtype=object)
+        self.target_name_ = pushdown.target
+        check_weight_sum(self.stats_)
+        self._solve_within(uncentred_within(cells.fit.within, self.stats_).comoment,
+                           cells.absorbed)
+        self.n_levels_ = self.level_stats_.sizes
+        if self._needs_second_pass():
+            k = self.n_features_in_
+            self.score_pass_ = pushdown_scores(self, pushdown,
+                                               [(np.append(-self.coef_, 1.0), np.eye(k + 1, k))])
 
     def _pushdown_score_pass(self, pushdown):
         """The score pass in the database: per cluster, and with ``periods`` per

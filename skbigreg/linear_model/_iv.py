@@ -50,6 +50,7 @@ from ..stats import (
 )
 from ..stats._levels import level_and_total_statistics
 from ._absorbed import absorbed_results, level_effects, prediction_offsets, warn_absorbed
+from ._hdfe_pushdown import fit_pushdown_cells, pushdown_scores, refuse_pushdown_labels
 from ._hdfe import (
     _MULTI_PASS,
     MultiwayPasses,
@@ -320,6 +321,8 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         if absorbs and not self.fit_intercept:
             raise ValueError("fit_intercept=False cannot be combined with entities: the "
                              "absorbed effects hold the constant.")
+        if absorbs and not isinstance(pushdown.entities, str):
+            return self._fit_pushdown_multiway(pushdown)
         first = pushdown_within_statistics(pushdown) if absorbs else pushdown_statistics(pushdown)
         self._set_statistics(first, True, pushdown.feature_names)
         self.target_name_ = pushdown.target
@@ -332,6 +335,21 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
             self.score_pass_ = pushdown_linear_score_pass(
                 pushdown, self._residual_forms(), stats=self.stats_, shift=shift,
                 center=self._center(), nesting=nesting)
+
+    def _fit_pushdown_multiway(self, pushdown):
+        """Two or more factors: the within 2SLS from the database's cells of the
+        factors, then the structural and first-stage score pass with their
+        effects uploaded (see :class:`CumulativeFixedEffectsRegression`)."""
+        refuse_pushdown_labels(self, pushdown)
+        cells = fit_pushdown_cells(self, pushdown)
+        cells.fit.set_fitted(self)
+        self.n_features_in_ = len(pushdown.feature_names)
+        self.feature_names_in_ = np.asarray(pushdown.feature_names, dtype=object)
+        self.target_name_ = pushdown.target
+        self.within_stats_ = uncentred_within(cells.fit.within, self.stats_)
+        self._solve_merged()
+        if self._needs_second_pass():
+            self.score_pass_ = pushdown_scores(self, pushdown, self._residual_forms())
 
     _label_names = ("clusters", "entities")
     _score_label_names = ("entities", "clusters")
