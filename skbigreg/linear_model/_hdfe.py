@@ -368,21 +368,33 @@ def _merge(total, part):
 
 def solve_effects(reader, source, coders, problem, max_iter):
     """Conjugate-gradient passes until convergence or ``max_iter`` passes."""
+    return iterate_effects(
+        problem,
+        lambda direction: pass_sum(reader, source, coders,
+                                   lambda rows, codes: effect_product(direction, codes,
+                                                                      rows.sample_weight),
+                                   levels_only=True).sums,
+        max_iter, len(coders), "passes", stacklevel=5)
+
+
+def iterate_effects(problem, product, max_iter, n_factors, steps, stacklevel):
+    """Conjugate-gradient steps until convergence or ``max_iter`` steps.
+
+    ``product(direction)`` gives the per-level sums of a step (a pass over
+    the rows, or over the cells of a push-down); ``steps`` names them in the
+    warning given when the effects do not converge.
+    """
     state = start_effects(problem)
     while not state.converged and state.n_iter < max_iter:
-        product = pass_sum(reader, source, coders,
-                           lambda rows, codes: effect_product(state.direction, codes,
-                                                              rows.sample_weight),
-                           levels_only=True)
-        state = conjugate_step(problem, state, product.sums)
+        state = conjugate_step(problem, state, product(state.direction))
     if not state.converged:
         warnings.warn(
-            f"The effects of the {len(coders)} absorbed factors did not converge in "
-            f"max_iter={max_iter} passes (tol={problem.tol:g}); the coefficients may be "
+            f"The effects of the {n_factors} absorbed factors did not converge in "
+            f"max_iter={max_iter} {steps} (tol={problem.tol:g}); the coefficients may be "
             "inexact. Raise max_iter, or see the user guide on when alternating "
             "projections are slow (few movers between levels).",
             ConvergenceWarning,
-            stacklevel=4,
+            stacklevel=stacklevel,
         )
     return state
 

@@ -13,23 +13,21 @@ the push-down's ``max_cells``.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..base import check_labels
-from ..exceptions import ConvergenceWarning
 from ..passes import effect_product, demeaned_gram
 from ..passes._pushdown_hdfe import (
     pushdown_cells,
     pushdown_effect_score_pass,
     pushdown_factor_nesting,
 )
-from ..solvers import EffectsProblem, conjugate_step, normalised_effects, start_effects
+from ..solvers import EffectsProblem, normalised_effects
 from ..solvers._fixed_effects import ABSORBED, ABSORBED_RAW
 from ..stats import LevelCoder, LevelPairs
-from ._hdfe import FirstPass, MultiwayFit, absorbed_count
+from ._hdfe import FirstPass, MultiwayFit, absorbed_count, iterate_effects
 
 
 def refuse_pushdown_labels(estimator, pushdown):
@@ -64,20 +62,8 @@ def singleton_cells(cells):
 
 def solve_cell_effects(problem, codes, weight, max_iter):
     """Conjugate-gradient steps on the cells until convergence or ``max_iter``."""
-    state = start_effects(problem)
-    while not state.converged and state.n_iter < max_iter:
-        product = effect_product(state.direction, codes, weight)
-        state = conjugate_step(problem, state, product.sums)
-    if not state.converged:
-        warnings.warn(
-            f"The effects of the {len(codes)} absorbed factors did not converge in "
-            f"max_iter={max_iter} steps (tol={problem.tol:g}); the coefficients may be "
-            "inexact. Raise max_iter, or see the user guide on when alternating "
-            "projections are slow (few movers between levels).",
-            ConvergenceWarning,
-            stacklevel=5,
-        )
-    return state
+    return iterate_effects(problem, lambda direction: effect_product(direction, codes, weight).sums,
+                           max_iter, len(codes), "steps", stacklevel=6)
 
 
 @dataclass(frozen=True)
