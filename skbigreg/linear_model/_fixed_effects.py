@@ -48,7 +48,7 @@ from ..stats import (
 )
 from ..stats._levels import level_and_total_statistics
 from ._absorbed import absorbed_results, prediction_offsets
-from ._hdfe_pushdown import fit_pushdown_cells, pushdown_scores, refuse_pushdown_labels
+from ._hdfe_pushdown import fitted_from_cells, pushdown_scores
 from ._hdfe import (
     _MULTI_PASS,
     MultiwayPasses,
@@ -437,12 +437,7 @@ class CumulativeFixedEffectsRegression(CumulativeMixin, RegressorMixin, BaseEsti
     def _fit_pushdown_multiway(self, pushdown):
         """Two or more factors: the effects solved on the database's cells of
         the factors, then the score pass with their effects uploaded."""
-        refuse_pushdown_labels(self, pushdown)
-        cells = fit_pushdown_cells(self, pushdown)
-        cells.fit.set_fitted(self)
-        self.n_features_in_ = len(pushdown.feature_names)
-        self.feature_names_in_ = np.asarray(pushdown.feature_names, dtype=object)
-        self.target_name_ = pushdown.target
+        cells = fitted_from_cells(self, pushdown)
         check_weight_sum(self.stats_)
         self._solve_within(uncentred_within(cells.fit.within, self.stats_).comoment,
                            cells.absorbed)

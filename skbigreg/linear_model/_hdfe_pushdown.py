@@ -90,6 +90,19 @@ def absorbed_columns(totals, within, spread):
     return ~varies & (np.diag(within.comoment)[:k] <= ABSORBED * np.maximum(total, 1e-300))
 
 
+def fitted_from_cells(estimator, pushdown):
+    """Refuse what a multi-way fit does not read, fit on the cells and set the
+    fitted attributes every multi-way push-down model shares; the
+    :class:`CellFit` is returned for the model's own solve."""
+    refuse_pushdown_labels(estimator, pushdown)
+    cells = fit_pushdown_cells(estimator, pushdown)
+    cells.fit.set_fitted(estimator)
+    estimator.n_features_in_ = len(pushdown.feature_names)
+    estimator.feature_names_in_ = np.asarray(pushdown.feature_names, dtype=object)
+    estimator.target_name_ = pushdown.target
+    return cells
+
+
 def fit_pushdown_cells(estimator, pushdown):
     """The multi-way fit of a push-down, as :class:`CellFit` (see the module)."""
     cells = pushdown_cells(pushdown)

@@ -50,7 +50,7 @@ from ..stats import (
 )
 from ..stats._levels import level_and_total_statistics
 from ._absorbed import absorbed_results, level_effects, prediction_offsets, warn_absorbed
-from ._hdfe_pushdown import fit_pushdown_cells, pushdown_scores, refuse_pushdown_labels
+from ._hdfe_pushdown import fitted_from_cells, pushdown_scores
 from ._hdfe import (
     _MULTI_PASS,
     MultiwayPasses,
@@ -340,12 +340,7 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         """Two or more factors: the within 2SLS from the database's cells of the
         factors, then the structural and first-stage score pass with their
         effects uploaded (see :class:`CumulativeFixedEffectsRegression`)."""
-        refuse_pushdown_labels(self, pushdown)
-        cells = fit_pushdown_cells(self, pushdown)
-        cells.fit.set_fitted(self)
-        self.n_features_in_ = len(pushdown.feature_names)
-        self.feature_names_in_ = np.asarray(pushdown.feature_names, dtype=object)
-        self.target_name_ = pushdown.target
+        cells = fitted_from_cells(self, pushdown)
         self.within_stats_ = uncentred_within(cells.fit.within, self.stats_)
         self._solve_merged()
         if self._needs_second_pass():
