@@ -54,7 +54,8 @@ ROWS_PER_FILE = 500_000
 N_LEVELS = 1_000
 
 
-def write_parquet(folder, rows):
+def write_parquet(folder, rows, row_group_rows=None):
+    """Files of ``ROWS_PER_FILE`` rows, each one row group unless ``row_group_rows`` is given."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -67,7 +68,8 @@ def write_parquet(folder, rows):
         columns["y"] = X @ beta + rng.standard_normal(n)
         columns["event"] = (rng.random(n) < 1 / (1 + np.exp(-0.3 * X @ beta))).astype(np.int64)
         columns["level"] = rng.integers(0, N_LEVELS, size=n)
-        pq.write_table(pa.table(columns), folder / f"part-{index:03d}.parquet")
+        pq.write_table(pa.table(columns), folder / f"part-{index:03d}.parquet",
+                       row_group_size=row_group_rows)
 
 
 def families():
@@ -180,6 +182,9 @@ def main():
                         help="indices of the families to run, e.g. '0,3' (default: all)")
     parser.add_argument("--folder", default=None,
                         help="parquet folder to reuse (written there if empty, kept afterwards)")
+    parser.add_argument("--row-group-rows", type=int, default=None,
+                        help="rows per parquet row group of the files written (default: one per file); "
+                             "each running Spark task holds one row group")
     args = parser.parse_args()
 
     import pyarrow.parquet as pq
@@ -197,7 +202,7 @@ def main():
         folder = Path(args.folder or tmp)
         folder.mkdir(parents=True, exist_ok=True)
         if not any(folder.glob("*.parquet")):
-            write_parquet(folder, args.rows)
+            write_parquet(folder, args.rows, args.row_group_rows)
         args.rows = sum(pq.ParquetFile(path).metadata.num_rows for path in folder.glob("*.parquet"))
         frame = spark.read.parquet(str(folder))
         config = (f"{args.master}, {'low-memory config' if args.low_memory else 'Spark defaults'}"
