@@ -87,24 +87,28 @@ def cell_table(pushdown, mean, n_rows, weight_sum, max_cells):
     return CellTable(tuple(column[key] for key in keys), cell_n, cell_w, means)
 
 
-def cell_comoment(pushdown, mean, n_rows, weight_sum):
+def cell_comoment(pushdown, mean, n_rows, weight_sum, cells):
     """``sum_c S_c``: the co-moments of the rows less their cell's means, (D, D).
 
-    The cell means are computed about the overall ``mean`` in a ``GROUP BY``
-    the factors joined back, so no per-cell number travels to the database.
+    Each cell's mean about the overall ``mean`` (``cells``, the cell table)
+    travels to the database as a small table joined to the rows. Joining
+    the rows to a ``GROUP BY`` of themselves instead gives the same sums, but
+    a database that cannot know how few cells there are sizes that join for
+    every row (DuckDB held gigabytes at 20 M rows).
     """
     d, keys = pushdown._size(), _keys(pushdown)
     sql = ("WITH " + pushdown._src(with_entities=True) + ", " + _params("p", "m", mean))
-    offsets = ", ".join(f"COALESCE(SUM(w * (z{j} - p.m{j})) / NULLIF(SUM(w), 0), 0) AS a{j}"
-                        for j in range(d))
-    sql += f", cm AS (SELECT {', '.join(keys)}, {offsets} FROM src CROSS JOIN p GROUP BY " \
-           + ", ".join(keys) + ")"
+    name = _table_names(1)[0]
     shifted = ", ".join(f"(src.z{j} - p.m{j}) - cm.a{j} AS t{j}" for j in range(d))
-    joined = " AND ".join(f"src.{key} = cm.{key}" for key in keys)
-    sql += f", x AS (SELECT src.w, {shifted} FROM src JOIN cm ON {joined} CROSS JOIN p)"
+    joined = " AND ".join(f"src.{key} = cm.l{f}" for f, key in enumerate(keys))
+    sql += f", x AS (SELECT src.w, {shifted} FROM src JOIN {name} AS cm ON {joined} CROSS JOIN p)"
     items = ["COUNT(*) AS n", "SUM(w) AS sw"]
     items += [f"SUM(w * t{i} * t{j}) AS c{i}_{j}" for i, j in zip(*np.triu_indices(d))]
-    row = pushdown._one_row(sql + " SELECT " + ", ".join(items) + " FROM x")
+    offsets = cells.mean - mean
+    offsets[cells.weight_sum <= 0] = 0.0  # a cell of weight 0 is centred at the overall mean
+    table = run_with_tables(pushdown, sql + " SELECT " + ", ".join(items) + " FROM x",
+                            {name: (tuple(cells.levels), offsets)})
+    row = {column: table.column(column)[0].as_py() for column in table.column_names}
     _same_rows(n_rows, weight_sum, int(row["n"]), float(row["sw"] or 0.0))
     return _symmetric(row, "c", d)
 
@@ -206,6 +210,8 @@ def run_with_tables(pushdown, sql, tables):
     ``tables`` maps a name to ``(labels, values)``, one per factor in order:
     columns ``l`` (the labels, of the factor column's own type) and ``a0,
     a1, ...`` (DOUBLE).
+    ``labels`` may be a tuple of label arrays, one per factor in order (a
+    table of cells): columns ``l0, l1, ...``.
     DuckDB reads a registered Arrow table; PostgreSQL a temporary table
     filled by ``COPY`` in the query's transaction (dropped after it).
     """
@@ -222,7 +228,8 @@ def _duckdb_with_tables(driver, sql, tables):
     connection = driver.connection
     try:
         for name, (labels, values) in tables.items():
-            columns = {"l": pa.array(np.asarray(labels).tolist())}
+            columns = {key: pa.array(np.asarray(level).tolist())
+                       for key, level in _label_columns(labels)}
             columns.update({f"a{j}": pa.array(values[:, j]) for j in range(values.shape[1])})
             connection.register(name, pa.table(columns))
         return driver.table(sql)
@@ -240,17 +247,24 @@ def _postgres_with_tables(pushdown, driver, sql, tables):
     try:
         with connection.transaction(), connection.cursor() as cursor:
             cursor.execute("SET LOCAL jit = off")
-            for (name, (labels, values)), column in zip(tables.items(), pushdown.entities):
-                # the label column takes the factor column's own type
-                create = (Sql(f"CREATE TEMP TABLE {name} AS SELECT r.") + rel.quoted(column)
-                          + " AS l, " + ", ".join(f"CAST(NULL AS DOUBLE PRECISION) AS a{j}"
-                                                   for j in range(values.shape[1]))
+            for index, (name, (labels, values)) in enumerate(tables.items()):
+                # each label column takes its factor column's own type: the factors
+                # in order for a table of cells, factor ``index`` for one factor's
+                factors = pushdown.entities if isinstance(labels, tuple) \
+                    else [pushdown.entities[index]]
+                label_columns = _label_columns(labels)
+                create = Sql(f"CREATE TEMP TABLE {name} AS SELECT ")
+                for (key, _), column in zip(label_columns, factors):
+                    create = create + "r." + rel.quoted(column) + f" AS {key}, "
+                create = (create + ", ".join(f"CAST(NULL AS DOUBLE PRECISION) AS a{j}"
+                                             for j in range(values.shape[1]))
                           + " FROM " + rel.source + " AS r LIMIT 0")
                 cursor.execute(*driver.statement(create))
-                copy_sql = f"COPY {name} (l, {', '.join(f'a{j}' for j in range(values.shape[1]))}) FROM STDIN"
-                with cursor.copy(copy_sql) as copy:
-                    for label, row in zip(np.asarray(labels).tolist(), values.tolist()):
-                        copy.write_row((label, *row))
+                names = [key for key, _ in label_columns] + [f"a{j}" for j in range(values.shape[1])]
+                with cursor.copy(f"COPY {name} ({', '.join(names)}) FROM STDIN") as copy:
+                    levels = [np.asarray(level).tolist() for _, level in label_columns]
+                    for *label, row in zip(*levels, values.tolist()):
+                        copy.write_row((*label, *row))
             cursor.execute(text, params)
             result = pa.Table.from_batches([driver._batch(cursor.fetchall(), cursor.description)])
             for name in tables:
@@ -258,6 +272,14 @@ def _postgres_with_tables(pushdown, driver, sql, tables):
             return result
     except psycopg.Error as exc:
         raise driver.failed(exc, sql) from exc
+
+
+def _label_columns(labels):
+    """The key columns of an uploaded table: ``l`` for one factor's labels,
+    ``l0, l1, ...`` for a tuple of them (a table of cells)."""
+    if isinstance(labels, tuple):
+        return [(f"l{f}", level) for f, level in enumerate(labels)]
+    return [("l", labels)]
 
 
 _TABLES = itertools.count()

@@ -82,7 +82,7 @@ def pushdown_cells(pushdown):
 
     first = pushdown.first_moments()  # NULLs, weights, and the centre of the others
     cells = cell_table(pushdown, first.mean, first.n_rows, first.weight_sum, pushdown.max_cells)
-    spread = cell_comoment(pushdown, first.mean, first.n_rows, first.weight_sum)
+    spread = cell_comoment(pushdown, first.mean, first.n_rows, first.weight_sum, cells)
     return PushedCells(cells.mean, cells.weight_sum, cells.n_rows, cells.levels, spread)
 
 
