@@ -7,14 +7,15 @@ BY`` the entity: each level's weight and its centred sums about the overall
 means ``m`` (``m_e = m + sum_e w (z - m) / W_e`` -- never raw sums), and
 whether it lies in one cluster (``MIN``/``MAX`` of the cluster per level).
 A third query sums the co-moments of the rows demeaned by level (each
-row less its level's means, computed in the query and joined back): the
-within co-moment directly, per cluster when the levels nest in clusters.
+row less its level's means, uploaded as a small table and joined to the
+rows): the within co-moment directly, per cluster when the levels nest in
+clusters.
 The total less the between-level part would lose the digits of a column
 with large level offsets and a small spread within levels.
 
 The second pass (HC1, clusters that cut across levels) demeans each row by
-its level's means computed in the same query (a ``GROUP BY`` joined back on
-the entity, so no per-level number travels to the database) and sums the
+its level's means (the same uploaded table: statistics travel to the
+database, rows never leave it) and sums the
 scores ``s = w e (x - m_level)``: their outer products, per cluster, and the
 pass's own centred moments (the proof it saw the fit's rows). The same pass
 serves IV/2SLS, whose structural and first-stage residuals are linear in
@@ -38,6 +39,7 @@ from ._pushdown import (
     _symmetric,
     _way_rows,
 )
+from ._upload import _table_names, run_with_tables
 
 
 @dataclass(frozen=True)
@@ -100,27 +102,30 @@ def level_moments(pushdown, mean, n_rows, weight_sum):
                         cluster, nested)
 
 
-def within_moments(pushdown, mean, by_cluster):
+def within_moments(pushdown, mean, by_cluster, levels):
     """The co-moments of ``z`` demeaned by level: (D, D), or per cluster (C, D, D).
 
-    Each row less its level's means (computed about the overall ``mean``
-    in a ``GROUP BY`` the entity joined back, so no per-level number
-    travels); ``by_cluster`` sums them per cluster (levels nested in the
-    clusters), sorted by cluster. Returns ``(labels or None, co-moments)``.
+    Each row less its level's means: ``levels`` (the level query's
+    :class:`LevelMoments`) travel to the database as a small table joined to
+    the rows, each level's mean about the overall ``mean`` (see
+    :mod:`skbigreg.io._upload` for why not a ``GROUP BY`` joined back);
+    ``by_cluster`` sums them per cluster (levels nested in the clusters),
+    sorted by cluster. Returns ``(labels or None, co-moments)``.
     """
     d = pushdown._size()
+    name = _table_names(1)[0]
     sql = ("WITH " + pushdown._src(with_clusters=by_cluster, with_entities=True) + ", "
            + _params("p", "m", mean))
-    offsets = ", ".join(f"COALESCE(SUM(w * (z{j} - p.m{j})) / NULLIF(SUM(w), 0), 0) AS a{j}"
-                        for j in range(d))
-    sql += f", lm AS (SELECT e, {offsets} FROM src CROSS JOIN p GROUP BY e)"
     shifted = ", ".join(f"(src.z{j} - p.m{j}) - lm.a{j} AS t{j}" for j in range(d))
     sql += (f", x AS (SELECT src.w{', src.g' if by_cluster else ''}, {shifted} FROM src "
-            "JOIN lm ON src.e = lm.e CROSS JOIN p)")
+            f"JOIN {name} AS lm ON src.e = lm.l CROSS JOIN p)")
     items = [f"SUM(w * t{i} * t{j}) AS c{i}_{j}" for i, j in zip(*np.triu_indices(d))]
     sql += (" SELECT " + ("g, " if by_cluster else "") + ", ".join(items) + " FROM x"
             + (" GROUP BY g" if by_cluster else ""))
-    column = _sorted_columns(pushdown.relation.run(sql), "g" if by_cluster else None)
+    offsets = levels.mean - mean
+    offsets[levels.weight_sum <= 0] = 0.0  # a level of weight 0 is centred at the overall mean
+    table = run_with_tables(pushdown, sql, {name: (levels.labels, offsets)})
+    column = _sorted_columns(table, "g" if by_cluster else None)
     rows = len(column["c0_0"])
     comoments = np.zeros((rows, d, d))
     for r in range(rows):
@@ -139,9 +144,10 @@ def linear_score_sums(pushdown, forms, rows_mean, *, shift, columns, center=Fals
     returns their outer products summed, their sums per cluster (when the
     push-down names clusters) and the pass's own moments about ``rows_mean``.
 
-    ``shift`` is a vector (one centre for every row), or ``("levels", mean)``:
-    each row demeaned by its level's means, computed in the query about
-    ``mean`` (a ``GROUP BY`` the entity joined back on it). ``group`` names
+    ``shift`` is a vector (one centre for every row), or ``("levels", mean,
+    level_stats)``: each row demeaned by its level's means (the fit's
+    :class:`~skbigreg.stats.LevelMeans`, uploaded about ``mean`` as a small
+    table joined to the rows, :mod:`skbigreg.io._upload`). ``group`` names
     the label whose groups get the sums (``"periods"``: Driscoll-Kraay).
     Multi-way clusters get them with ``ways`` (subsets of their columns,
     one ``GROUPING SETS`` query), in ``multiway``; without, none.
@@ -163,11 +169,14 @@ def linear_score_sums(pushdown, forms, rows_mean, *, shift, columns, center=Fals
     sql = "WITH " + pushdown._src(with_clusters=clustered and column,
                                   with_entities=by_level) + ", "
     sql += _params("p", None, values, names)
+    tables = {}
     if by_level:
-        offsets = ", ".join(f"COALESCE(SUM(w * (z{j} - p.m{j})) / NULLIF(SUM(w), 0), 0) AS a{j}"
-                            for j in range(d))
-        sql += f", lm AS (SELECT e, {offsets} FROM src CROSS JOIN p GROUP BY e)"
-        rows, level = " FROM src JOIN lm ON src.e = lm.e CROSS JOIN p", " - lm.a{j}"
+        name = _table_names(1)[0]
+        level_stats = shift[2]
+        offsets = np.asarray(level_stats.mean, dtype=float) - centre
+        offsets[np.asarray(level_stats.weight_sum) <= 0] = 0.0  # weight 0: the overall centre
+        tables[name] = (np.asarray(level_stats.labels), offsets)
+        rows, level = f" FROM src JOIN {name} AS lm ON src.e = lm.l CROSS JOIN p", " - lm.a{j}"
     else:
         rows, level = " FROM src CROSS JOIN p", ""
     shifted = ", ".join([f"src.z{j} - p.m{j}{level.format(j=j)} AS t{j}" for j in range(d)]
@@ -190,7 +199,7 @@ def linear_score_sums(pushdown, forms, rows_mean, *, shift, columns, center=Fals
     items += [f"SUM(w * v{i} * v{j}) AS c{i}_{j}" for i, j in zip(*np.triu_indices(d))]
     sql += (" SELECT " + _grouping_items(keys, None if keys == ["g"] else ways)
             + ", ".join(items) + " FROM q" + group_by)
-    table = pushdown.relation.run(sql)
+    table = run_with_tables(pushdown, sql, tables) if tables else pushdown.relation.run(sql)
     if len(keys) > 1:
         return _multiway_score_sums(table, ways, len(scores), d, rows_mean)
     column = _sorted_columns(table, "g" if clustered else None)

@@ -327,7 +327,7 @@ class CumulativeIVRegression(CumulativeMixin, RegressorMixin, BaseEstimator):
         self._set_statistics(first, True, pushdown.feature_names)
         self.target_name_ = pushdown.target
         if self._needs_second_pass():
-            shift = ("levels", self.stats_.mean) if absorbs else self._shift()
+            shift = ("levels", self.stats_.mean, self.level_stats_) if absorbs else self._shift()
             # multi-way clusters with absorbed levels: the scores summed per cluster of
             # every subset, and whether the levels nest in each (as the pulled pass has it)
             nesting = pushdown_level_nesting(pushdown, self.level_stats_) \

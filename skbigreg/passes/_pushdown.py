@@ -161,7 +161,7 @@ def pushdown_within_statistics(pushdown):
     levels = level_moments(pushdown, mean, stats.n_rows, stats.weight_sum)
     # The within co-moment summed in the database (per cluster when nested),
     # never the total less the between-level part.
-    _, spread = within_moments(pushdown, mean, levels.nested)
+    _, spread = within_moments(pushdown, mean, levels.nested, levels)
     within, cluster_within = (spread.sum(axis=0), spread) if levels.nested else (spread, None)
     level_stats = LevelMeans(levels.labels, levels.n_rows, levels.weight_sum, levels.mean,
                              levels.cluster, levels.nested, within, cluster_within)
@@ -191,7 +191,7 @@ def pushdown_within_score_pass(pushdown, *, coef, stats, group="clusters", level
     if group == "clusters" and pushdown.multiway:
         nesting = pushdown_level_nesting(pushdown, levels)
     return pushdown_linear_score_pass(pushdown, [(residual, np.eye(k + 1, k))], stats=stats,
-                                      shift=("levels", stats.mean), center=False, group=group,
+                                      shift=("levels", stats.mean, levels), center=False, group=group,
                                       nesting=nesting)
 
 
@@ -218,7 +218,8 @@ def pushdown_linear_score_pass(pushdown, forms, *, stats, shift, center, group="
     ``e = (z - shift)' coef`` and the map of its scores ``w e [1, z - shift]``
     (the one when ``center``) onto the model's own design, as
     ``residual_row_scores`` and IV's ``_residual_forms`` define them;
-    ``shift`` is a vector or ``("levels", mean)`` (each row's level means).
+    ``shift`` is a vector or ``("levels", mean, level_stats)`` (each row's
+    level means, from its :class:`~skbigreg.stats.LevelMeans`).
     ``nesting`` (per subset of multi-way clusters, its levels' nesting)
     asks for the score sums per cluster of every subset.
 
