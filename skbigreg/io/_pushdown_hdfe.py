@@ -37,7 +37,7 @@ from ._pushdown import (
     _symmetric,
     _way_mask,
 )
-from ._pushdown_within import LinearScoreSums, _multiway_score_sums, _pass_moments, _sorted_columns
+from ._pushdown_within import score_items, score_sums
 from ._upload import _table_names, run_with_tables
 
 
@@ -178,28 +178,11 @@ def effect_score_sums(pushdown, effects, forms, columns, rows_mean, ways=None):
     sql += (f", q AS {pushdown.relation.driver.once}(SELECT x.*, {residuals} "
             "FROM x CROSS JOIN p)")
     scores = [(f, i) for f in range(len(forms)) for i in columns]
-    items = ["COUNT(*) AS n", "SUM(w) AS sw"]
-    items += [f"SUM(e{f} * t{i}) AS s{a}" for a, (f, i) in enumerate(scores)]
-    items += [f"SUM(e{f} * e{g} * t{i} * t{j}) AS h{a}_{b}"
-              for a, b in zip(*np.triu_indices(len(scores)))
-              for (f, i), (g, j) in [(scores[a], scores[b])]]
-    items += [f"SUM(w * v{j}) AS d{j}" for j in range(d)]
-    items += [f"SUM(w * v{i} * v{j}) AS c{i}_{j}" for i, j in zip(*np.triu_indices(d))]
+    items = score_items("e", [f"t{j}" for j in range(d)], scores, d)
     sql += (" SELECT " + _grouping_items(group_keys, None if group_keys == ["g"] else ways)
             + ", ".join(items) + " FROM q" + group_by)
-    tables = {name: (labels, values) for name, (labels, values) in zip(names, effects)}
-    table = run_with_tables(pushdown, sql, tables)
-    if len(group_keys) > 1:
-        return _multiway_score_sums(table, ways, len(scores), d, rows_mean)
-    clustered = column is not None
-    found = _sorted_columns(table, "g" if clustered else None)
-    total = {name: values.sum() for name, values in found.items() if name != "g"}
-    sums = None
-    if clustered:
-        sums = np.column_stack([found[f"s{a}"].astype(float) for a in range(len(scores))])
-    rows = _pass_moments(total, d, rows_mean)
-    return LinearScoreSums(rows.n_rows, _symmetric(total, "h", len(scores)),
-                           found["g"] if clustered else None, sums, rows)
+    table = run_with_tables(pushdown, sql, dict(zip(names, effects)))
+    return score_sums(table, group_keys, ways, column is not None, len(scores), d, rows_mean)
 
 
 def _keys(pushdown):

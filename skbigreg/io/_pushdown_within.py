@@ -190,25 +190,40 @@ def linear_score_sums(pushdown, forms, rows_mean, *, shift, columns, center=Fals
     sql += f", q AS (SELECT x.*, {residuals} FROM x CROSS JOIN p{fence})"
     u = (["1"] if center else []) + [f"t{j}" for j in columns]
     scores = [(f, i) for f in range(len(forms)) for i in range(len(u))]
+    sql += (" SELECT " + _grouping_items(keys, None if keys == ["g"] else ways)
+            + ", ".join(score_items("f", u, scores, d)) + " FROM q" + group_by)
+    table = run_with_tables(pushdown, sql, tables) if tables else pushdown.relation.run(sql)
+    return score_sums(table, keys, ways, clustered, len(scores), d, rows_mean)
+
+
+def score_items(residual, u, scores, d):
+    """The aggregates of a score pass: the row count and weight, each score's
+    sum ``s{a}`` (``residual{f} * u[i]`` for ``scores[a] = (f, i)``), their
+    outer products ``h{a}_{b}``, and the pass's own sums ``d{j}`` and
+    co-moments ``c{i}_{j}`` of ``v = z - rows_mean``."""
     items = ["COUNT(*) AS n", "SUM(w) AS sw"]
-    items += [f"SUM(f{f} * {u[i]}) AS s{a}" for a, (f, i) in enumerate(scores)]
-    items += [f"SUM(f{f} * f{g} * {u[i]} * {u[j]}) AS h{a}_{b}"
+    items += [f"SUM({residual}{f} * {u[i]}) AS s{a}" for a, (f, i) in enumerate(scores)]
+    items += [f"SUM({residual}{f} * {residual}{g} * {u[i]} * {u[j]}) AS h{a}_{b}"
               for a, b in zip(*np.triu_indices(len(scores)))
               for (f, i), (g, j) in [(scores[a], scores[b])]]
     items += [f"SUM(w * v{j}) AS d{j}" for j in range(d)]
     items += [f"SUM(w * v{i} * v{j}) AS c{i}_{j}" for i, j in zip(*np.triu_indices(d))]
-    sql += (" SELECT " + _grouping_items(keys, None if keys == ["g"] else ways)
-            + ", ".join(items) + " FROM q" + group_by)
-    table = run_with_tables(pushdown, sql, tables) if tables else pushdown.relation.run(sql)
+    return items
+
+
+def score_sums(table, keys, ways, clustered, n_scores, d, rows_mean):
+    """:class:`LinearScoreSums` of a score pass's result (:func:`score_items`),
+    grouped by ``keys``: by ``GROUPING SETS`` of multi-way clusters, by one
+    cluster (``clustered``), or not at all."""
     if len(keys) > 1:
-        return _multiway_score_sums(table, ways, len(scores), d, rows_mean)
+        return _multiway_score_sums(table, ways, n_scores, d, rows_mean)
     column = _sorted_columns(table, "g" if clustered else None)
     total = {name: values.sum() for name, values in column.items() if name != "g"}
     moments = _pass_moments(total, d, rows_mean)
     sums = None
     if clustered:
-        sums = np.column_stack([column[f"s{a}"].astype(float) for a in range(len(scores))])
-    return LinearScoreSums(moments.n_rows, _symmetric(total, "h", len(scores)),
+        sums = np.column_stack([column[f"s{a}"].astype(float) for a in range(n_scores)])
+    return LinearScoreSums(moments.n_rows, _symmetric(total, "h", n_scores),
                            column["g"] if clustered else None, sums, moments)
 
 
