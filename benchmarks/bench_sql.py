@@ -189,15 +189,16 @@ def stop_postgres(folder):
     subprocess.run(command, check=False, capture_output=True)
 
 
-def parquet_folder(folder, rows):
-    """The benchmark's parquet files, written once (a marker says they are complete)."""
-    folder = Path(folder or f"/tmp/skbigreg-bench-sql-{rows}")
+def parquet_folder(folder, rows, write=None, name="sql"):
+    """The benchmark's parquet files, written once by ``write(folder, rows)``
+    (this module's ``write_parquet`` by default; a marker says they are complete)."""
+    folder = Path(folder or f"/tmp/skbigreg-bench-{name}-{rows}")
     marker = folder / "COMPLETE"
     if not marker.exists():
         folder.mkdir(parents=True, exist_ok=True)
         for old in folder.glob("*.parquet"):
             old.unlink()
-        write_parquet(folder, rows)
+        (write or write_parquet)(folder, rows)
         marker.write_text(str(rows))
     return str(folder)
 

@@ -34,7 +34,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_sql import K, _median, load_postgres, report, start_postgres, stop_postgres  # noqa: E402
+from bench_sql import (  # noqa: E402
+    K, _median, load_postgres, parquet_folder, report, start_postgres, stop_postgres)
 
 LEVELS = (1000, 20)
 ROWS_PER_FILE = 2_000_000
@@ -118,19 +119,6 @@ def write_parquet(folder, rows_total):
         pq.write_table(table, Path(folder) / f"part{index:04d}.parquet", row_group_size=262_144)
 
 
-def parquet_folder(folder, rows):
-    """The benchmark's parquet files, written once (a marker says they are complete)."""
-    folder = Path(folder or f"/tmp/skbigreg-bench-sql-hdfe-{rows}")
-    marker = folder / "COMPLETE"
-    if not marker.exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        for old in folder.glob("*.parquet"):
-            old.unlink()
-        write_parquet(folder, rows)
-        marker.write_text(str(rows))
-    return str(folder)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=2_000_000)
@@ -145,7 +133,7 @@ def main():
     settings = {name: value for name, value in
                 (("threads", args.duckdb_threads), ("memory_limit", args.duckdb_memory))
                 if value is not None}
-    folder = parquet_folder(args.folder, args.rows)
+    folder = parquet_folder(args.folder, args.rows, write_parquet, "sql-hdfe")
     print(f"{args.rows:,} rows x {K} features, factors of {LEVELS} levels; FE + HC1; "
           f"DuckDB settings {settings or 'default'}", flush=True)
     results = run_interleaved({"files": folder, "duckdb-pushdown": folder}, args.repeat,
@@ -158,7 +146,7 @@ def main():
         print(f"pyfixest in memory, {small:,} rows (read before timing) vs push-down on them",
               flush=True)
         # the same seeds per file: the first files of the large table
-        sub = folder if small == args.rows else parquet_folder(f"{folder}-head{small}", small)
+        sub = folder if small == args.rows else parquet_folder(f"{folder}-head{small}", small, write_parquet)
         both = run_interleaved({"pyfixest": sub, "duckdb-pushdown": sub}, args.repeat, settings)
         report("pyfixest (memory)", both["pyfixest"])
         report("DuckDB push-down", both["duckdb-pushdown"], both["pyfixest"])
